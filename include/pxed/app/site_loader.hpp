@@ -1,0 +1,38 @@
+#pragma once
+/// Everything pxed builds from one site.yaml, loaded and checked together, so
+/// a reload either swaps all of it or none of it.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pxed/fs/namespace.hpp"
+#include "pxed/inventory/load.hpp"
+#include "pxed/render/documents.hpp"
+#include "pxed/render/renderer.hpp"
+#include "pxed/render/templates.hpp"
+
+namespace pxed::app {
+
+struct loaded_site {
+    std::shared_ptr<const inventory::site> site;
+    std::shared_ptr<const render::template_set> templates;
+    std::shared_ptr<const render::renderer> renderer;
+    std::shared_ptr<const render::documents> documents;
+    std::shared_ptr<const fs::file_namespace> files;
+};
+
+struct site_load_result {
+    std::shared_ptr<const loaded_site> loaded;  ///< null when there are errors
+    std::vector<inventory::diagnostic> diagnostics;
+};
+
+/// Loads the YAML, the templates, renders every document once (so a template
+/// error is a load error, not a failed boot later) and builds the file
+/// namespace: the TFTP root at the top and each tree at its URL path.
+site_load_result load_site(const std::string& config_path, const inventory::load_options& options = {});
+
+/// The mounts a site's file namespace is built from.
+std::vector<fs::mount> mounts_for(const inventory::site& site);
+
+}  // namespace pxed::app

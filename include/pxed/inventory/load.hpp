@@ -1,0 +1,35 @@
+#pragma once
+/// Reading site.yaml into the site model.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pxed/inventory/diagnostic.hpp"
+#include "pxed/inventory/site.hpp"
+
+namespace pxed::inventory {
+
+struct load_options {
+    /// Check that the TFTP root, tree directories, kernels and initrds exist.
+    /// `pxed render` turns this off so a site can be previewed on any machine.
+    bool check_files = true;
+};
+
+struct load_result {
+    /// Set when there are no errors (warnings allowed).
+    std::shared_ptr<const site> model;
+    std::vector<diagnostic> diagnostics;
+};
+
+/// Relative paths in the file are taken relative to the file's directory.
+load_result load_file(const std::string& path, const load_options& options = {});
+
+/// `name` is used in diagnostics; relative paths resolve against `base_dir`.
+load_result load_string(const std::string& yaml, const std::string& name, const std::string& base_dir,
+                        const load_options& options = {});
+
+/// "30s", "5m", "12h", "1d", "1h30m" or plain seconds ("3600").
+std::optional<seconds> parse_duration(const std::string& text);
+
+}  // namespace pxed::inventory

@@ -1,0 +1,181 @@
+#pragma once
+/// The site model: what one site.yaml describes, validated and immutable.
+/// Built by inventory::load_*; shared read-only (std::shared_ptr<const site>)
+/// by every server, so a reload swaps the whole model at once.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "pxed/inventory/diagnostic.hpp"
+#include "pxed/wire/ipv4.hpp"
+#include "pxed/wire/mac.hpp"
+
+namespace pxed::inventory {
+
+using seconds = std::chrono::seconds;
+
+/// A template variable from `vars:`: a string, a list or a map, as in YAML.
+struct value {
+    using list = std::vector<value>;
+    using object = std::vector<std::pair<std::string, value>>;
+    std::variant<std::string, list, object> data;
+};
+using variables = std::map<std::string, value>;
+
+struct log_settings {
+    std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+    std::string format = "text"; ///< text or json
+    std::string file;            ///< empty: stderr (journald picks it up)
+};
+
+enum class dhcp_mode { server, proxy };
+
+struct dhcp_settings {
+    bool enabled = true;
+    dhcp_mode mode = dhcp_mode::server;
+    std::uint16_t port = 67;
+    std::uint16_t proxy_port = 4011;  ///< PXE boot server port (proxyDHCP)
+    std::vector<std::string> interfaces;
+};
+
+struct tftp_settings {
+    bool enabled = true;
+    std::uint16_t port = 69;
+    std::string root;  ///< absolute after loading
+};
+
+struct http_settings {
+    bool enabled = true;
+    std::uint16_t port = 80;
+};
+
+struct ftp_settings {
+    bool enabled = true;
+    std::uint16_t port = 21;
+    std::uint16_t passive_first = 30000;
+    std::uint16_t passive_last = 30100;
+};
+
+struct server_settings {
+    wire::ipv4_address address;  ///< advertised: next-server, URLs in rendered files
+    wire::ipv4_address listen;   ///< bind address of TFTP/HTTP/FTP; 0.0.0.0 = all
+    std::string state_dir;
+    std::string user;       ///< drop privileges to this user after binding; empty = stay
+    std::string templates;  ///< site template directory overriding the shipped ones
+    log_settings log;
+    dhcp_settings dhcp;
+    tftp_settings tftp;
+    http_settings http;
+    ftp_settings ftp;
+};
+
+struct subnet {
+    wire::ipv4_network network;
+    std::vector<wire::ipv4_range> ranges;
+    std::vector<wire::ipv4_address> routers;
+    std::vector<wire::ipv4_address> dns;
+    std::string domain;
+    seconds lease_time{std::chrono::hours(12)};
+    seconds max_lease_time{std::chrono::hours(24)};
+    std::optional<wire::ipv4_address> next_server;  ///< defaults to server.address
+    bool authoritative = true;
+    bool relay_only = false;  ///< only reached through a relay agent (giaddr)
+    source_location where;
+
+    bool in_dynamic_range(wire::ipv4_address a) const;
+};
+
+/// Boot file per client architecture (DHCP option 93, RFC 4578).
+struct boot_files {
+    std::string bios = "pxelinux.0";
+    std::string uefi_x64 = "grubx64.efi";
+    std::string uefi_ia32;
+    std::string uefi_arm64 = "grubaa64.efi";
+    /// URL (a mustache template) that iPXE clients chain to; empty = no chaining,
+    /// iPXE is then treated as the plain PXE ROM of its architecture.
+    std::string ipxe;
+    /// URL for UEFI HTTP Boot clients (vendor class "HTTPClient"); empty = off.
+    std::string uefi_http;
+    std::string grub_dir;  ///< where GRUB looks for grub.cfg, relative to the TFTP root
+    /// GRUB commands that load the kernel: EL7's GRUB on UEFI needs linuxefi/initrdefi,
+    /// upstream GRUB 2.04+ uses linux/initrd everywhere (boot.grub_commands).
+    std::string grub_linux = "linuxefi";
+    std::string grub_initrd = "initrdefi";
+};
+
+enum class tree_protocol { http, ftp };
+
+struct tree {
+    std::string name;
+    std::string path;  ///< directory on disk, absolute after loading
+    std::string url;   ///< URL path, "/pub/centos/7/x86_64"
+    tree_protocol protocol = tree_protocol::http;  ///< scheme of {{tree_url}}
+    source_location where;
+};
+
+struct profile {
+    std::string name;
+    std::string label;
+    std::string inherits;
+    std::string tree;
+    std::string kernel;  ///< path in the TFTP root
+    std::string initrd;
+    std::string append;     ///< kernel arguments, a mustache template
+    std::string kickstart;  ///< template name under kickstart/; empty = none
+    variables vars;
+    source_location where;
+};
+
+struct host {
+    wire::mac_address mac;
+    std::string hostname;
+    std::optional<wire::ipv4_address> ip;
+    std::string profile;
+    bool netboot = true;  ///< false: boot from local disk
+    variables vars;
+    source_location where;
+};
+
+enum class unknown_policy { menu, local, ignore };
+
+struct menu_settings {
+    std::string title = "PXE boot menu";
+    seconds timeout{30};
+    std::string default_entry = "local";
+    std::vector<std::string> entries;  ///< profile names and "local"
+    unknown_policy unknown_hosts = unknown_policy::menu;
+    std::string ui = "menu.c32";  ///< or vesamenu.c32
+};
+
+/// The reserved menu entry that boots from the local disk.
+inline constexpr const char* local_entry = "local";
+
+struct site {
+    std::string source_file;  ///< absolute path of the YAML file
+    std::int64_t loaded_at = 0;  ///< Unix seconds; the mtime of rendered documents
+    server_settings server;
+    std::vector<subnet> subnets;
+    boot_files boot;
+    std::map<std::string, tree> trees;
+    std::map<std::string, profile> profiles;  ///< with inheritance already applied
+    std::vector<host> hosts;
+    menu_settings menu;
+
+    const host* find_host(const wire::mac_address& mac) const;
+    const host* find_host_by_name(const std::string& hostname) const;
+    const profile* find_profile(const std::string& name) const;
+    const tree* find_tree(const std::string& name) const;
+    /// The subnet whose network contains `a`, if any.
+    const subnet* find_subnet(wire::ipv4_address a) const;
+
+    /// Mac address index built by the loader.
+    std::map<wire::mac_address, std::size_t> host_index;
+};
+
+}  // namespace pxed::inventory

@@ -1,0 +1,52 @@
+#pragma once
+/// Renders boot loader configs, iPXE scripts and kickstarts from the site model.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pxed/inventory/diagnostic.hpp"
+#include "pxed/inventory/site.hpp"
+#include "pxed/render/templates.hpp"
+
+namespace pxed::render {
+
+struct rendered {
+    std::string text;
+    std::string error;  ///< empty on success
+    bool ok() const { return error.empty(); }
+};
+
+/// What can be rendered for one client.
+enum class document_kind { pxelinux, grub, ipxe, kickstart };
+
+class renderer {
+public:
+    renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates);
+
+    /// The menu (or local boot, per menu.unknown_hosts) for clients without a host entry.
+    rendered default_config(document_kind kind) const;
+    /// A known host's config; kickstart needs a profile with a kickstart template.
+    rendered host_config(document_kind kind, const inventory::host& h) const;
+    /// The kickstart of a profile as used by the default menu (no host variables).
+    rendered profile_kickstart(const inventory::profile& p) const;
+
+    /// The URL iPXE clients are told to chain to (boot.ipxe with {{mac}} etc.
+    /// filled in); empty when chaining is off.
+    std::string ipxe_chain_url(const wire::mac_address& mac) const;
+
+    /// Renders every document once and reports what fails: missing templates,
+    /// missing partials, template syntax errors, each tied to the profile or
+    /// host in site.yaml that needs it.
+    std::vector<inventory::diagnostic> check() const;
+
+    const inventory::site& site() const { return *site_; }
+    const template_set& templates() const { return *templates_; }
+
+private:
+    std::shared_ptr<const inventory::site> site_;
+    std::shared_ptr<const template_set> templates_;
+};
+
+}  // namespace pxed::render

@@ -1,0 +1,142 @@
+// The only app translation unit that includes Asio.
+
+#include "pxed/app/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include "pxed/app/logging.hpp"
+#include "pxed/app/site_loader.hpp"
+
+namespace pxed::app {
+namespace {
+
+void log_diagnostics(const std::vector<inventory::diagnostic>& diags) {
+    for (const auto& d : diags) {
+        if (d.level == inventory::severity::error)
+            spdlog::error("{}", d.to_string());
+        else
+            spdlog::warn("{}", d.to_string());
+    }
+}
+
+void log_summary(const loaded_site& l, const char* verb) {
+    const auto& s = *l.site;
+    spdlog::info("{} {}: {} subnet(s), {} tree(s), {} profile(s), {} host(s); unknown hosts get {}", verb,
+                 s.source_file, s.subnets.size(), s.trees.size(), s.profiles.size(), s.hosts.size(),
+                 s.menu.unknown_hosts == inventory::unknown_policy::menu    ? "the menu"
+                 : s.menu.unknown_hosts == inventory::unknown_policy::local ? "local boot"
+                                                                             : "no answer");
+}
+
+class daemon {
+public:
+    explicit daemon(std::string config_path) : config_path_(std::move(config_path)), signals_(io_) {}
+
+    int run() {
+        auto r = load_site(config_path_);
+        if (!r.loaded) {
+            log_diagnostics(r.diagnostics);
+            spdlog::critical("{}: configuration has errors; not starting (run `pxed check --config {}`)", config_path_,
+                             config_path_);
+            return 1;
+        }
+        try {
+            apply_logging(r.loaded->site->server.log);
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot open the log file: {}", e.what());
+            return 1;
+        }
+        log_diagnostics(r.diagnostics);
+        current_ = r.loaded;
+        if (!prepare_state_dir()) return 1;
+        log_summary(*current_, "serving");
+        report_services();
+
+        signals_.add(SIGINT);
+        signals_.add(SIGTERM);
+        signals_.add(SIGHUP);
+        wait_for_signal();
+        io_.run();
+        spdlog::info("stopped");
+        return 0;
+    }
+
+private:
+    bool prepare_state_dir() {
+        std::error_code ec;
+        const auto& dir = current_->site->server.state_dir;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            spdlog::critical("cannot create state directory {}: {}", dir, ec.message());
+            return false;
+        }
+        return true;
+    }
+
+    void report_services() {
+        const auto& srv = current_->site->server;
+        // Honest about what this build does: the protocol servers land one
+        // issue at a time, and an operator must not believe a port is served.
+        std::string pending;
+        if (srv.dhcp.enabled) pending += " dhcp";
+        if (srv.tftp.enabled) pending += " tftp";
+        if (srv.http.enabled) pending += " http";
+        if (srv.ftp.enabled) pending += " ftp";
+        if (!pending.empty())
+            spdlog::warn("enabled in the config but not served by this build yet:{}", pending);
+    }
+
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+            if (ec) return;
+            if (signo == SIGHUP) {
+                reload();
+                wait_for_signal();
+                return;
+            }
+            spdlog::info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+            io_.stop();
+        });
+    }
+
+    void reload() {
+        spdlog::info("SIGHUP: reloading {}", config_path_);
+        auto r = load_site(config_path_);
+        log_diagnostics(r.diagnostics);
+        if (!r.loaded) {
+            spdlog::error("reload failed; still serving the configuration loaded before");
+            return;
+        }
+        const auto& old_srv = current_->site->server;
+        const auto& new_srv = r.loaded->site->server;
+        if (old_srv.log.level != new_srv.log.level || old_srv.log.format != new_srv.log.format ||
+            old_srv.log.file != new_srv.log.file) {
+            try {
+                apply_logging(new_srv.log);
+            } catch (const std::exception& e) {
+                spdlog::error("reload: cannot open the new log file ({}); keeping the old logging", e.what());
+            }
+        }
+        current_ = r.loaded;
+        log_summary(*current_, "reloaded");
+    }
+
+    std::string config_path_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    std::shared_ptr<const loaded_site> current_;
+};
+
+}  // namespace
+
+int run_daemon(const std::string& config_path) {
+    daemon d(config_path);
+    return d.run();
+}
+
+}  // namespace pxed::app

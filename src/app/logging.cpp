@@ -1,0 +1,71 @@
+#include "pxed/app/logging.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+namespace pxed::app {
+namespace {
+
+// %J: the message as a JSON string body (quotes, backslashes and control
+// characters escaped), so one log record is always one valid JSON line.
+class json_message_flag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        static constexpr char hex[] = "0123456789abcdef";
+        for (const char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') {
+                dest.push_back('\\');
+                dest.push_back(ch);
+            } else if (c < 0x20) {
+                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                dest.append(esc, esc + sizeof esc);
+            } else {
+                dest.push_back(ch);
+            }
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+};
+
+std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format, bool to_terminal) {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    if (format == "json") {
+        f->add_flag<json_message_flag>('J').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%J"})");
+    } else if (to_terminal) {
+        f->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+    } else {
+        // journald adds its own timestamp; keep the line short.
+        f->set_pattern("%-5l %v");
+    }
+    return f;
+}
+
+}  // namespace
+
+void init_logging() {
+    auto logger = spdlog::stderr_logger_mt("pxed-boot");
+    logger->set_formatter(make_formatter("text", isatty(STDERR_FILENO)));
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::info);
+}
+
+void apply_logging(const inventory::log_settings& settings) {
+    std::shared_ptr<spdlog::logger> logger;
+    if (settings.file.empty()) {
+        logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger->set_formatter(make_formatter(settings.format, isatty(STDERR_FILENO)));
+    } else {
+        logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file));
+        logger->set_formatter(make_formatter(settings.format, true));
+    }
+    logger->set_level(spdlog::level::from_str(settings.level));
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+}
+
+}  // namespace pxed::app

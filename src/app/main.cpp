@@ -1,0 +1,172 @@
+// pxed command line: run the daemon, check a site, render its documents.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "pxed/app/daemon.hpp"
+#include "pxed/app/logging.hpp"
+#include "pxed/app/site_loader.hpp"
+
+namespace {
+
+using namespace pxed;
+
+constexpr const char* default_config = "/etc/pxed/site.yaml";
+
+void print_diagnostics(const std::vector<inventory::diagnostic>& diags) {
+    for (const auto& d : diags) std::cerr << d.to_string() << '\n';
+}
+
+int count(const std::vector<inventory::diagnostic>& diags, inventory::severity level) {
+    int n = 0;
+    for (const auto& d : diags) n += d.level == level;
+    return n;
+}
+
+int cmd_check(const std::string& config) {
+    const auto r = app::load_site(config);
+    print_diagnostics(r.diagnostics);
+    const int errors = count(r.diagnostics, inventory::severity::error);
+    const int warnings = count(r.diagnostics, inventory::severity::warning);
+    if (!r.loaded) {
+        std::cerr << config << ": " << errors << " error(s), " << warnings << " warning(s)\n";
+        return 1;
+    }
+    const auto& s = *r.loaded->site;
+    std::cout << config << ": OK (" << s.subnets.size() << " subnet(s), " << s.trees.size() << " tree(s), "
+              << s.profiles.size() << " profile(s), " << s.hosts.size() << " host(s)";
+    if (warnings) std::cout << ", " << warnings << " warning(s)";
+    std::cout << ")\n";
+    return 0;
+}
+
+struct render_args {
+    std::string config = default_config;
+    std::string mac;
+    std::string profile;
+    std::string what = "pxelinux";
+    std::string out;
+};
+
+int write_tree(const render::documents& docs, const std::string& dir) {
+    namespace stdfs = std::filesystem;
+    std::vector<inventory::diagnostic> diags;
+    const auto files = docs.render_all(diags);
+    print_diagnostics(diags);
+    for (const auto& f : files) {
+        const auto path = stdfs::path(dir) / f.path;
+        std::error_code ec;
+        stdfs::create_directories(path.parent_path(), ec);
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        if (ec || !(out << f.text) || !out.flush()) {
+            std::cerr << "cannot write " << path.string() << '\n';
+            return 1;
+        }
+    }
+    std::cout << "wrote " << files.size() << " file(s) under " << dir << '\n';
+    return inventory::has_errors(diags) ? 1 : 0;
+}
+
+int cmd_render(const render_args& a) {
+    // Rendering is a preview: kernels and trees need not exist on this machine.
+    inventory::load_options options;
+    options.check_files = false;
+    const auto r = app::load_site(a.config, options);
+    print_diagnostics(r.diagnostics);
+    if (!r.loaded) return 1;
+    const auto& l = *r.loaded;
+    if (!a.out.empty()) return write_tree(*l.documents, a.out);
+
+    static const std::map<std::string, render::document_kind> kinds{
+        {"pxelinux", render::document_kind::pxelinux},
+        {"grub", render::document_kind::grub},
+        {"ipxe", render::document_kind::ipxe},
+        {"kickstart", render::document_kind::kickstart}};
+    const auto kind = kinds.at(a.what);
+    render::rendered out;
+    if (!a.mac.empty()) {
+        const auto mac = wire::mac_address::parse(a.mac);
+        if (!mac) {
+            std::cerr << "'" << a.mac << "' is not a MAC address (expected 52:54:00:12:34:56)\n";
+            return 2;
+        }
+        const auto* h = l.site->find_host(*mac);
+        if (!h) {
+            // What an unknown machine with this MAC would be served.
+            if (kind == render::document_kind::kickstart) {
+                std::cerr << "no host with MAC " << mac->to_string() << " in " << a.config
+                          << "; unknown hosts get no kickstart of their own (try --profile)\n";
+                return 1;
+            }
+            std::cerr << "# " << mac->to_string() << " is not in " << a.config << "; showing what unknown hosts get\n";
+            out = l.renderer->default_config(kind);
+        } else {
+            out = l.renderer->host_config(kind, *h);
+        }
+    } else if (!a.profile.empty()) {
+        const auto* p = l.site->find_profile(a.profile);
+        if (!p) {
+            std::cerr << "no profile '" << a.profile << "' in " << a.config << '\n';
+            return 1;
+        }
+        if (kind != render::document_kind::kickstart) {
+            std::cerr << "--profile renders a profile's kickstart; add --what kickstart\n";
+            return 2;
+        }
+        out = l.renderer->profile_kickstart(*p);
+    } else {
+        if (kind == render::document_kind::kickstart) {
+            std::cerr << "a kickstart belongs to a host or a profile: give --mac or --profile\n";
+            return 2;
+        }
+        out = l.renderer->default_config(kind);
+    }
+    if (!out.ok()) {
+        std::cerr << out.error << '\n';
+        return 1;
+    }
+    std::cout << out.text;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"pxed: PXE provisioning daemon. DHCP, TFTP, HTTP and FTP from one site.yaml.\n"
+                 "Without a subcommand, runs in the foreground until SIGINT/SIGTERM; SIGHUP reloads.",
+                 "pxed"};
+    cli.set_version_flag("--version", std::string("pxed ") + PXED_VERSION);
+    std::string config = default_config;
+    cli.add_option("-c,--config", config, "Site configuration file")->capture_default_str();
+
+    auto* check = cli.add_subcommand("check", "Validate a site config: print every problem, exit 1 on errors");
+    std::string check_config = default_config;
+    check->add_option("-c,--config", check_config, "Site configuration file")->capture_default_str();
+
+    auto* render = cli.add_subcommand("render", "Print a rendered document, or write all of them with --out");
+    render_args ra;
+    render->add_option("-c,--config", ra.config, "Site configuration file")->capture_default_str();
+    render->add_option("--mac", ra.mac, "Render for the host with this MAC (unknown MACs get the default)");
+    render->add_option("--profile", ra.profile, "Render this profile's kickstart (with --what kickstart)");
+    render->add_option("--what", ra.what, "Which document")
+        ->check(CLI::IsMember({"pxelinux", "grub", "ipxe", "kickstart"}))
+        ->capture_default_str();
+    render->add_option("--out", ra.out, "Write every rendered document under this directory");
+    render->footer(
+        "Examples:\n"
+        "  pxed render --config site.yaml                          # pxelinux.cfg/default\n"
+        "  pxed render --config site.yaml --mac 52:54:00:12:34:56 --what kickstart\n"
+        "  pxed render --config site.yaml --out /tmp/preview       # the whole tree");
+    cli.require_subcommand(0, 1);
+
+    CLI11_PARSE(cli, argc, argv);
+
+    if (check->parsed()) return cmd_check(check_config);
+    if (render->parsed()) return cmd_render(ra);
+    app::init_logging();
+    return app::run_daemon(config);
+}

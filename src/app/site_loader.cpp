@@ -1,0 +1,42 @@
+#include "pxed/app/site_loader.hpp"
+
+namespace pxed::app {
+
+std::vector<fs::mount> mounts_for(const inventory::site& site) {
+    std::vector<fs::mount> mounts;
+    if (!site.server.tftp.root.empty()) mounts.push_back({"", site.server.tftp.root});
+    for (const auto& [name, tree] : site.trees) mounts.push_back({tree.url.substr(1), tree.path});
+    return mounts;
+}
+
+site_load_result load_site(const std::string& config_path, const inventory::load_options& options) {
+    site_load_result out;
+    auto inv = inventory::load_file(config_path, options);
+    out.diagnostics = std::move(inv.diagnostics);
+    if (!inv.model) return out;
+
+    auto templates = render::template_set::load(inv.model->server.templates, out.diagnostics);
+    auto renderer = std::make_shared<const render::renderer>(inv.model, templates);
+    for (auto& d : renderer->check()) out.diagnostics.push_back(std::move(d));
+    if (inventory::has_errors(out.diagnostics)) return out;
+
+    auto documents = std::make_shared<const render::documents>(renderer);
+    auto files = std::make_shared<const fs::file_namespace>(mounts_for(*inv.model), documents);
+    // A file left in the TFTP root by a previous setup (a hand-written
+    // pxelinux.cfg/default, say) is hidden by pxed's rendered one: say so.
+    for (const auto& path : documents->all_paths())
+        if (files->real_file_exists(path))
+            out.diagnostics.push_back({inventory::severity::warning, {inv.model->source_file, 0, 0},
+                                       "'" + path + "' exists in the TFTP root but pxed serves its rendered version instead"});
+
+    auto loaded = std::make_shared<loaded_site>();
+    loaded->site = inv.model;
+    loaded->templates = std::move(templates);
+    loaded->renderer = std::move(renderer);
+    loaded->documents = std::move(documents);
+    loaded->files = std::move(files);
+    out.loaded = std::move(loaded);
+    return out;
+}
+
+}  // namespace pxed::app

@@ -1,0 +1,413 @@
+// The only translation unit that includes kainjow mustache.
+
+#include "pxed/render/renderer.hpp"
+
+#include <kainjow/mustache.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace pxed::render {
+namespace mstch = kainjow::mustache;
+using inventory::diagnostic;
+using inventory::severity;
+
+namespace {
+
+// Names of the shipped/overridable templates per document kind.
+const char* menu_template(document_kind k) {
+    switch (k) {
+    case document_kind::pxelinux: return "pxelinux/menu.cfg";
+    case document_kind::grub: return "grub/menu.cfg";
+    case document_kind::ipxe: return "ipxe/menu.ipxe";
+    case document_kind::kickstart: break;
+    }
+    return "";
+}
+
+const char* host_template(document_kind k) {
+    switch (k) {
+    case document_kind::pxelinux: return "pxelinux/host.cfg";
+    case document_kind::grub: return "grub/host.cfg";
+    case document_kind::ipxe: return "ipxe/host.ipxe";
+    case document_kind::kickstart: break;
+    }
+    return "";
+}
+
+const char* kind_name(document_kind k) {
+    switch (k) {
+    case document_kind::pxelinux: return "pxelinux";
+    case document_kind::grub: return "grub";
+    case document_kind::ipxe: return "ipxe";
+    case document_kind::kickstart: return "kickstart";
+    }
+    return "";
+}
+
+// Mustache's "standalone tag" rule: a line holding nothing but a section,
+// inverted-section, end, comment or partial tag leaves no trace in the
+// output. kainjow applies it only in some positions (a skipped section still
+// leaves its blank line), which litters boot configs and kickstarts with
+// empty lines. So the rule is applied here, to the template text: such a
+// line loses its indentation and newline, and gets a marker byte behind the
+// tag so that kainjow's own half-working detection never fires on it.
+// The markers are removed from the rendered text.
+constexpr char standalone_marker = '\x01';
+
+std::string strip_standalone_lines(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto eol = text.find('\n', pos);
+        const bool has_newline = eol != std::string::npos;
+        if (!has_newline) eol = text.size();
+        std::size_t b = pos, e = eol;
+        if (e > b && text[e - 1] == '\r') --e;
+        while (b < e && (text[b] == ' ' || text[b] == '\t')) ++b;
+        while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t')) --e;
+        const bool standalone = e - b >= 5 && text.compare(b, 2, "{{") == 0 && text.compare(e - 2, 2, "}}") == 0 &&
+                                std::string("#^/!>").find(text[b + 2]) != std::string::npos &&
+                                text.find("}}", b + 2) == e - 2;
+        if (standalone) {
+            out.append(text, b, e - b);
+            out.push_back(standalone_marker);
+        } else
+            out.append(text, pos, (has_newline ? eol + 1 : eol) - pos);
+        pos = has_newline ? eol + 1 : eol;
+    }
+    return out;
+}
+
+// Looks partials up in the template set and notices the ones that are
+// missing (kainjow would silently render nothing) or recurse forever.
+class site_context final : public mstch::basic_context<std::string> {
+public:
+    site_context(const mstch::data& root, const template_set& templates) : inner_(&root), templates_(templates) {}
+
+    void push(const mstch::data* d) override { inner_.push(d); }
+    void pop() override { inner_.pop(); }
+    const mstch::data* get(const std::string& name) const override { return inner_.get(name); }
+
+    const mstch::data* get_partial(const std::string& name) const override {
+        // Every inclusion counts, so a partial that includes itself stops
+        // here instead of exhausting the stack.
+        if (++inclusions_ > max_inclusions) {
+            if (error_.empty()) error_ = "partials nested more than 1000 deep (does '" + name + "' include itself?)";
+            return nullptr;
+        }
+        const auto it = partials_.find(name);
+        if (it != partials_.end()) return &it->second;
+        const auto* text = templates_.find_partial(name);
+        if (!text) {
+            if (error_.empty()) error_ = "partial '" + name + "' not found (looked for snippets/" + name + " and " + name + ")";
+            return nullptr;
+        }
+        const std::string copy = strip_standalone_lines(*text);
+        return &partials_.emplace(name, mstch::data(mstch::partial([copy] { return copy; }))).first->second;
+    }
+
+    const std::string& error() const { return error_; }
+
+private:
+    static constexpr int max_inclusions = 1000;
+    mstch::context<std::string> inner_;
+    const template_set& templates_;
+    mutable std::map<std::string, mstch::data> partials_;
+    mutable std::string error_;
+    mutable int inclusions_ = 0;
+};
+
+rendered render_text(const std::string& tmpl, const mstch::data& data, const template_set& templates) {
+    mstch::mustache m{strip_standalone_lines(tmpl)};
+    // Boot loader configs and kickstarts are not HTML: `&` and `<` in kernel
+    // arguments or package names must come out as written.
+    m.set_custom_escape([](const std::string& s) { return s; });
+    if (!m.is_valid()) return {{}, "template syntax: " + m.error_message()};
+    site_context ctx(data, templates);
+    auto text = m.render(ctx);
+    if (!m.is_valid()) return {{}, m.error_message()};
+    text.erase(std::remove(text.begin(), text.end(), standalone_marker), text.end());
+    if (!ctx.error().empty()) return {{}, ctx.error()};
+    return {std::move(text), {}};
+}
+
+mstch::data to_data(const inventory::value& v) {
+    if (const auto* s = std::get_if<std::string>(&v.data)) return mstch::data(*s);
+    if (const auto* l = std::get_if<inventory::value::list>(&v.data)) {
+        mstch::data list{mstch::data::type::list};
+        for (const auto& item : *l) list.push_back(to_data(item));
+        return list;
+    }
+    mstch::data obj{mstch::data::type::object};
+    for (const auto& [k, item] : std::get<inventory::value::object>(v.data)) obj.set(k, to_data(item));
+    return obj;
+}
+
+std::string url_base(const char* scheme, wire::ipv4_address addr, std::uint16_t port, std::uint16_t default_port) {
+    std::string s = std::string(scheme) + "://" + addr.to_string();
+    if (port != default_port) s += ":" + std::to_string(port);
+    return s;
+}
+
+std::string basename_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string fqdn_of(const inventory::host& h, const inventory::subnet* sn) {
+    if (h.hostname.empty() || h.hostname.find('.') != std::string::npos || !sn || sn->domain.empty()) return h.hostname;
+    return h.hostname + "." + sn->domain;
+}
+
+// Keys pxed fills in itself; `vars` may not redefine them.
+const std::set<std::string>& builtin_keys() {
+    static const std::set<std::string> keys{
+        "server", "http_port", "tftp_port", "ftp_port", "http_url", "ftp_url", "source",
+        "menu_title", "menu_timeout_seconds", "menu_timeout_tenths", "menu_timeout_ms", "menu_ui",
+        "default_entry", "entries", "name", "profile", "label", "kernel", "initrd", "initrd_name",
+        "kernel_url", "initrd_url", "append", "tree", "tree_url", "tree_http_url", "tree_ftp_url",
+        "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
+        "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd"};
+    return keys;
+}
+
+class context_builder {
+public:
+    context_builder(const inventory::site& s, const template_set& t) : site_(s), templates_(t) {}
+
+    std::string http_url() const {
+        return url_base("http", site_.server.address, site_.server.http.port, 80);
+    }
+    std::string ftp_url() const { return url_base("ftp", site_.server.address, site_.server.ftp.port, 21); }
+
+    // Settings every document can use.
+    mstch::data base() const {
+        mstch::data d{mstch::data::type::object};
+        const auto& srv = site_.server;
+        d.set("server", srv.address.to_string());
+        d.set("http_port", std::to_string(srv.http.port));
+        d.set("tftp_port", std::to_string(srv.tftp.port));
+        d.set("ftp_port", std::to_string(srv.ftp.port));
+        d.set("http_url", http_url());
+        d.set("ftp_url", ftp_url());
+        d.set("source", site_.source_file);
+        const auto secs = site_.menu.timeout.count();
+        d.set("menu_title", site_.menu.title);
+        d.set("menu_timeout_seconds", std::to_string(secs));
+        // pxelinux counts tenths and takes 0 as "wait forever"; a zero
+        // timeout in site.yaml means "boot the default at once".
+        d.set("menu_timeout_tenths", std::to_string(secs > 0 ? secs * 10 : 1));
+        d.set("menu_timeout_ms", std::to_string(secs * 1000));
+        d.set("menu_ui", site_.menu.ui);
+        d.set("default_entry", site_.menu.default_entry);
+        d.set("grub_linux", site_.boot.grub_linux);
+        d.set("grub_initrd", site_.boot.grub_initrd);
+        return d;
+    }
+
+    // A profile as booted either from the menu (h == nullptr) or for a host.
+    rendered profile_data(const inventory::profile& p, const inventory::host* h, mstch::data& d) const {
+        for (const auto& [k, v] : p.vars)
+            if (!builtin_keys().count(k)) d.set(k, to_data(v));
+        if (h)
+            for (const auto& [k, v] : h->vars)
+                if (!builtin_keys().count(k)) d.set(k, to_data(v));
+        mstch::data vars{mstch::data::type::object};
+        for (const auto& [k, v] : p.vars) vars.set(k, to_data(v));
+        if (h)
+            for (const auto& [k, v] : h->vars) vars.set(k, to_data(v));
+        d.set("vars", vars);
+
+        const auto base = http_url();
+        d.set("name", p.name);
+        d.set("profile", p.name);
+        d.set("label", p.label);
+        d.set("kernel", p.kernel);
+        d.set("initrd", p.initrd);
+        d.set("initrd_name", basename_of(p.initrd));
+        d.set("kernel_url", base + "/" + p.kernel);
+        d.set("initrd_url", base + "/" + p.initrd);
+        if (const auto* t = site_.find_tree(p.tree)) {
+            const auto http = base + t->url;
+            const auto ftp = ftp_url() + t->url;
+            d.set("tree", t->name);
+            d.set("tree_http_url", http);
+            d.set("tree_ftp_url", ftp);
+            d.set("tree_url", t->protocol == inventory::tree_protocol::ftp ? ftp : http);
+        }
+        if (!p.kickstart.empty())
+            d.set("kickstart_url", h ? base + "/ks/" + h->mac.to_dashed() + ".ks" : base + "/ks/profiles/" + p.name + ".ks");
+        if (h) add_host(*h, d);
+        // The kernel arguments are a template too, so they can name
+        // {{tree_url}}, {{kickstart_url}} and any variable.
+        auto append = render_text(p.append, d, templates_);
+        if (!append.ok()) return {{}, "profile '" + p.name + "' append: " + append.error};
+        d.set("append", append.text);
+        return {};
+    }
+
+    void add_host(const inventory::host& h, mstch::data& d) const {
+        d.set("mac", h.mac.to_string());
+        d.set("mac_dashed", h.mac.to_dashed());
+        d.set("netboot", h.netboot);
+        if (!h.hostname.empty()) d.set("hostname", h.hostname);
+        const inventory::subnet* sn = h.ip ? site_.find_subnet(*h.ip) : nullptr;
+        if (!h.hostname.empty()) d.set("fqdn", fqdn_of(h, sn));
+        if (h.ip) d.set("ip", h.ip->to_string());
+        if (sn) {
+            d.set("netmask", wire::ipv4_address{sn->network.mask()}.to_string());
+            if (!sn->routers.empty()) d.set("gateway", sn->routers.front().to_string());
+            std::string ns;
+            for (const auto& a : sn->dns) ns += (ns.empty() ? "" : ",") + a.to_string();
+            if (!ns.empty()) d.set("nameservers", ns);
+            if (!sn->domain.empty()) d.set("domain", sn->domain);
+        }
+    }
+
+    rendered menu_entries(mstch::data& d) const {
+        mstch::data list{mstch::data::type::list};
+        for (const auto& name : site_.menu.entries) {
+            mstch::data e{mstch::data::type::object};
+            e.set("is_default", name == site_.menu.default_entry);
+            if (name == inventory::local_entry) {
+                e.set("name", name);
+                e.set("label", "Boot from local disk");
+                e.set("is_local", true);
+            } else {
+                e.set("is_local", false);
+                const auto* p = site_.find_profile(name);
+                if (!p) continue;  // validated at load
+                if (auto r = profile_data(*p, nullptr, e); !r.ok()) return r;
+            }
+            list.push_back(e);
+        }
+        d.set("entries", list);
+        return {};
+    }
+
+private:
+    const inventory::site& site_;
+    const template_set& templates_;
+};
+
+}  // namespace
+
+renderer::renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates)
+    : site_(std::move(site)), templates_(std::move(templates)) {}
+
+rendered renderer::default_config(document_kind kind) const {
+    if (kind == document_kind::kickstart) return {{}, "kickstarts belong to a host or a profile"};
+    const auto name = menu_template(kind);
+    const auto* tmpl = templates_->find(name);
+    if (!tmpl) return {{}, std::string("template ") + name + " not found"};
+    context_builder b(*site_, *templates_);
+    auto d = b.base();
+    // With unknown_hosts local (or ignore), the default config boots the
+    // disk: the menu's template sees only the local entry.
+    const bool local_only = site_->menu.unknown_hosts != inventory::unknown_policy::menu;
+    d.set("local_only", local_only);
+    if (!local_only) {
+        if (auto r = b.menu_entries(d); !r.ok()) return r;
+    }
+    auto r = render_text(*tmpl, d, *templates_);
+    if (!r.ok()) r.error = std::string(name) + ": " + r.error;
+    return r;
+}
+
+rendered renderer::host_config(document_kind kind, const inventory::host& h) const {
+    const auto* p = site_->find_profile(h.profile);
+    context_builder b(*site_, *templates_);
+    auto d = b.base();
+    std::string name;
+    if (kind == document_kind::kickstart) {
+        if (!p || p->kickstart.empty()) return {{}, "host " + h.mac.to_string() + " has no profile with a kickstart"};
+        name = "kickstart/" + p->kickstart;
+    } else {
+        name = host_template(kind);
+    }
+    const auto* tmpl = templates_->find(name);
+    if (!tmpl) return {{}, "template " + name + " not found"};
+    if (p) {
+        if (auto r = b.profile_data(*p, &h, d); !r.ok()) return r;
+    } else {
+        b.add_host(h, d);
+    }
+    auto r = render_text(*tmpl, d, *templates_);
+    if (!r.ok()) r.error = name + ": " + r.error;
+    return r;
+}
+
+rendered renderer::profile_kickstart(const inventory::profile& p) const {
+    if (p.kickstart.empty()) return {{}, "profile '" + p.name + "' has no kickstart"};
+    const auto name = "kickstart/" + p.kickstart;
+    const auto* tmpl = templates_->find(name);
+    if (!tmpl) return {{}, "template " + name + " not found"};
+    context_builder b(*site_, *templates_);
+    auto d = b.base();
+    if (auto r = b.profile_data(p, nullptr, d); !r.ok()) return r;
+    auto r = render_text(*tmpl, d, *templates_);
+    if (!r.ok()) r.error = name + ": " + r.error;
+    return r;
+}
+
+std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
+    if (site_->boot.ipxe.empty()) return {};
+    context_builder b(*site_, *templates_);
+    auto d = b.base();
+    d.set("mac", mac.to_string());
+    d.set("mac_dashed", mac.to_dashed());
+    auto r = render_text(site_->boot.ipxe, d, *templates_);
+    return r.ok() ? r.text : std::string{};
+}
+
+std::vector<diagnostic> renderer::check() const {
+    std::vector<diagnostic> out;
+    const auto& s = *site_;
+    auto fail = [&](const inventory::source_location& where, const std::string& msg) {
+        out.push_back({severity::error, where, msg});
+    };
+    const inventory::source_location top{s.source_file, 0, 0};
+    for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
+        if (auto r = default_config(kind); !r.ok()) fail(top, std::string("default ") + kind_name(kind) + " menu: " + r.error);
+    }
+    for (const auto& [name, p] : s.profiles) {
+        if (p.kickstart.empty()) continue;
+        if (!templates_->find("kickstart/" + p.kickstart)) {
+            fail(p.where, "profile '" + name + "': kickstart template '" + p.kickstart + "' not found (looked for kickstart/" +
+                              p.kickstart + " in the site template directory and the shipped templates)");
+            continue;
+        }
+        if (auto r = profile_kickstart(p); !r.ok()) fail(p.where, "profile '" + name + "': " + r.error);
+    }
+    for (const auto& h : s.hosts) {
+        for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
+            if (auto r = host_config(kind, h); !r.ok())
+                fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + ": " + r.error);
+        }
+        const auto* p = s.find_profile(h.profile);
+        if (p && !p->kickstart.empty() && templates_->find("kickstart/" + p->kickstart)) {
+            if (auto r = host_config(document_kind::kickstart, h); !r.ok())
+                fail(h.where, "host " + h.mac.to_string() + " kickstart: " + r.error);
+        }
+    }
+    if (!s.boot.ipxe.empty()) {
+        context_builder b(s, *templates_);
+        auto d = b.base();
+        if (auto r = render_text(s.boot.ipxe, d, *templates_); !r.ok()) fail(top, "boot.ipxe: " + r.error);
+    }
+    for (const auto& [name, p] : s.profiles)
+        for (const auto& [k, v] : p.vars)
+            if (builtin_keys().count(k))
+                out.push_back({severity::warning, p.where,
+                               "profile '" + name + "': variable '" + k + "' has the name of a built-in; use {{vars." + k + "}}"});
+    for (const auto& h : s.hosts)
+        for (const auto& [k, v] : h.vars)
+            if (builtin_keys().count(k))
+                out.push_back({severity::warning, h.where,
+                               "host " + h.mac.to_string() + ": variable '" + k + "' has the name of a built-in; use {{vars." + k + "}}"});
+    return out;
+}
+
+}  // namespace pxed::render

@@ -1,0 +1,284 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "pxed/inventory/load.hpp"
+
+using namespace pxed;
+using namespace pxed::inventory;
+using ::testing::HasSubstr;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+// A valid site without file checks; each broken case below changes one thing.
+const std::string base_yaml = R"(server:
+  address: 192.168.1.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 192.168.1.0/24
+    ranges: [192.168.1.230-192.168.1.240]
+    routers: [192.168.1.1]
+trees:
+  centos7: {path: /srv/c7, url: /pub/centos/7/x86_64, protocol: ftp}
+profiles:
+  centos7:
+    tree: centos7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    kickstart: centos7.ks
+hosts:
+  - mac: 52:54:00:12:34:56
+    ip: 192.168.1.101
+    profile: centos7
+)";
+
+load_result load(const std::string& yaml, bool check_files = false) {
+    load_options o;
+    o.check_files = check_files;
+    return load_string(yaml, "site.yaml", "/etc/pxed", o);
+}
+
+std::string all_messages(const load_result& r) {
+    std::string s;
+    for (const auto& d : r.diagnostics) s += d.to_string() + "\n";
+    return s;
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    const auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << "test bug: '" << from << "' not in the base config";
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+}
+
+}  // namespace
+
+TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
+    const auto r = load(base_yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& s = *r.model;
+    EXPECT_EQ(s.server.address.to_string(), "192.168.1.2");
+    EXPECT_EQ(s.server.tftp.port, 69);
+    EXPECT_EQ(s.server.http.port, 80);
+    EXPECT_EQ(s.server.state_dir, "/var/lib/pxed");
+    EXPECT_EQ(s.subnets.at(0).lease_time, std::chrono::hours(12));
+    EXPECT_EQ(s.boot.bios, "pxelinux.0");
+    EXPECT_EQ(s.menu.entries, (std::vector<std::string>{"centos7", "local"}));
+    EXPECT_EQ(s.menu.default_entry, "local");
+    const auto* h = s.find_host(*wire::mac_address::parse("52-54-00-12-34-56"));
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->ip->to_string(), "192.168.1.101");
+    EXPECT_TRUE(h->netboot);
+    EXPECT_EQ(s.find_tree("centos7")->protocol, tree_protocol::ftp);
+}
+
+TEST(inventory, resolves_relative_paths_against_the_config_directory) {
+    const auto r = load(replace(base_yaml, "root: /srv/tftp", "root: ../tftpboot"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->server.tftp.root, "/etc/tftpboot");
+}
+
+TEST(inventory, applies_profile_inheritance_child_over_parent) {
+    const auto r = load(replace(base_yaml, "hosts:", R"(  centos6:
+    inherits: centos7
+    label: CentOS 6
+    kernel: c6/vmlinuz
+    vars: {timezone: UTC}
+hosts:)"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto* p = r.model->find_profile("centos6");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->kernel, "c6/vmlinuz");
+    EXPECT_EQ(p->initrd, "c7/initrd.img") << "inherited";
+    EXPECT_EQ(p->tree, "centos7") << "inherited";
+    EXPECT_EQ(p->kickstart, "centos7.ks") << "inherited";
+    EXPECT_EQ(p->label, "CentOS 6");
+    EXPECT_EQ(r.model->find_profile("centos7")->label, "centos7") << "label defaults to the name";
+}
+
+TEST(inventory, keeps_nested_vars_as_lists_and_maps) {
+    const auto r = load(replace(base_yaml, "    kickstart: centos7.ks\n",
+                                "    kickstart: centos7.ks\n    vars: {packages: [vim, wget], disk: {name: sda}}\n"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& vars = r.model->find_profile("centos7")->vars;
+    const auto& packages = std::get<value::list>(vars.at("packages").data);
+    ASSERT_EQ(packages.size(), 2u);
+    EXPECT_EQ(std::get<std::string>(packages[1].data), "wget");
+    EXPECT_EQ(std::get<value::object>(vars.at("disk").data).at(0).first, "name");
+}
+
+TEST(inventory, parses_durations) {
+    EXPECT_EQ(parse_duration("30s"), seconds(30));
+    EXPECT_EQ(parse_duration("12h"), seconds(43200));
+    EXPECT_EQ(parse_duration("1h30m"), seconds(5400));
+    EXPECT_EQ(parse_duration("3600"), seconds(3600));
+    EXPECT_EQ(parse_duration("2d"), seconds(172800));
+    for (const char* bad : {"", "h", "12x", "-5s", "1h30", "1.5h", "99999999999999999999s"})
+        EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
+struct broken_case {
+    const char* name;
+    std::string yaml;
+    const char* message;  // a substring of the expected diagnostic
+    int line;             // where it must point (0 = don't care)
+    int column;
+};
+
+void PrintTo(const broken_case& c, std::ostream* os) { *os << c.name; }
+
+class broken_config : public ::testing::TestWithParam<broken_case> {};
+
+TEST_P(broken_config, is_refused_with_a_located_message) {
+    const auto& c = GetParam();
+    const auto r = load(c.yaml);
+    EXPECT_FALSE(r.model) << "config should have been refused";
+    bool found = false;
+    for (const auto& d : r.diagnostics) {
+        if (d.level != severity::error || d.message.find(c.message) == std::string::npos) continue;
+        found = true;
+        EXPECT_EQ(d.where.file, "site.yaml");
+        if (c.line) EXPECT_EQ(d.where.line, c.line) << d.to_string();
+        if (c.column) EXPECT_EQ(d.where.column, c.column) << d.to_string();
+    }
+    EXPECT_TRUE(found) << "expected an error containing '" << c.message << "', got:\n" << all_messages(r);
+}
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
+    broken_case{"yaml_syntax", "server: {address: [1.2.3.4\n", "YAML syntax", 2, 1},
+    broken_case{"empty_file", "", "the file is empty", 0, 0},
+    broken_case{"top_level_list", "- a\n- b\n", "must be a mapping", 1, 1},
+    broken_case{"missing_server", replace(base_yaml, "server:\n  address: 192.168.1.2\n  tftp: {root: /srv/tftp}\n", ""), "'server' section is missing", 0, 0},
+    broken_case{"bad_server_address", replace(base_yaml, "address: 192.168.1.2", "address: 192.168.1.256"), "is not an IPv4 address", 2, 12},
+    broken_case{"missing_tftp_root", replace(base_yaml, "  tftp: {root: /srv/tftp}\n", ""), "tftp.root is required", 0, 0},
+    broken_case{"unknown_top_key", base_yaml + "subnet: []\n", "unknown key 'subnet' in the top level (did you mean 'subnets'?)", 20, 1},
+    broken_case{"unknown_subnet_key", replace(base_yaml, "    routers:", "    lease-time: 1h\n    routers:"), "unknown key 'lease-time' in subnet (did you mean 'lease_time'?)", 7, 5},
+    broken_case{"duplicate_key", replace(base_yaml, "  address: 192.168.1.2\n", "  address: 192.168.1.2\n  address: 192.168.1.3\n"), "duplicate key 'address'", 3, 3},
+    broken_case{"bad_network", replace(base_yaml, "192.168.1.0/24", "192.168.1.0/33"), "is not a network in CIDR form", 5, 14},
+    broken_case{"host_bits", replace(base_yaml, "192.168.1.0/24", "192.168.1.7/24"), "did you mean 192.168.1.0/24?", 5, 14},
+    broken_case{"overlapping_subnets", replace(base_yaml, "trees:", "  - network: 192.168.0.0/16\ntrees:"), "overlaps subnet 192.168.1.0/24", 8, 14},
+    broken_case{"range_outside_subnet", replace(base_yaml, "192.168.1.230-192.168.1.240", "192.168.2.10-192.168.2.20"), "is not inside subnet", 6, 14},
+    broken_case{"range_backwards", replace(base_yaml, "192.168.1.230-192.168.1.240", "192.168.1.240-192.168.1.230"), "ends before it starts", 6, 14},
+    broken_case{"range_with_broadcast", replace(base_yaml, "192.168.1.230-192.168.1.240", "192.168.1.230-192.168.1.255"), "network or broadcast", 6, 14},
+    broken_case{"bad_lease_time", replace(base_yaml, "    routers:", "    lease_time: forever\n    routers:"), "is not a duration", 7, 17},
+    broken_case{"lease_longer_than_max", replace(base_yaml, "    routers:", "    lease_time: 2d\n    routers:"), "max_lease_time is shorter than lease_time", 0, 0},
+    broken_case{"bad_mac", replace(base_yaml, "52:54:00:12:34:56", "52:54:00:12:34"), "is not a MAC address", 17, 10},
+    broken_case{"duplicate_mac", base_yaml + "  - {mac: 52-54-00-12-34-56, profile: centos7}\n", "MAC 52:54:00:12:34:56 is already used by the host on line 17", 20, 11},
+    broken_case{"duplicate_ip", base_yaml + "  - {mac: 52:54:00:12:34:57, ip: 192.168.1.101, profile: centos7}\n", "IP 192.168.1.101 is already reserved", 20, 34},
+    broken_case{"reserved_ip_outside_subnets", replace(base_yaml, "ip: 192.168.1.101", "ip: 10.0.0.5"), "outside every subnet", 18, 9},
+    broken_case{"reserved_ip_in_dynamic_range", replace(base_yaml, "ip: 192.168.1.101", "ip: 192.168.1.235"), "inside a dynamic range", 18, 9},
+    broken_case{"reserved_ip_is_server", replace(base_yaml, "ip: 192.168.1.101", "ip: 192.168.1.2"), "pxed's own server.address", 18, 9},
+    broken_case{"unknown_profile", replace(base_yaml, "    profile: centos7", "    profile: centos8"), "unknown profile 'centos8' (did you mean 'centos7'?)", 19, 14},
+    broken_case{"netboot_without_profile", replace(base_yaml, "    profile: centos7\n", ""), "netboot: true but no 'profile'", 17, 5},
+    broken_case{"bad_hostname", replace(base_yaml, "    ip: 192.168.1.101", "    hostname: node_01\n    ip: 192.168.1.101"), "not a valid hostname", 18, 15},
+    broken_case{"unknown_tree", replace(base_yaml, "    tree: centos7", "    tree: centos9"), "unknown tree 'centos9'", 12, 11},
+    broken_case{"missing_kernel", replace(base_yaml, "    kernel: c7/vmlinuz\n", ""), "needs 'kernel'", 11, 3},
+    broken_case{"kernel_escapes_root", replace(base_yaml, "kernel: c7/vmlinuz", "kernel: ../vmlinuz"), "relative path inside the TFTP root", 13, 13},
+    broken_case{"unknown_parent", replace(base_yaml, "    tree: centos7\n", "    inherits: base\n    tree: centos7\n"), "inherits unknown profile 'base'", 12, 15},
+    broken_case{"tree_url_traversal", replace(base_yaml, "url: /pub/centos/7/x86_64", "url: /pub/../etc"), "must be an absolute path", 9, 33},
+    broken_case{"tree_without_path", replace(base_yaml, "path: /srv/c7, ", ""), "needs 'path'", 9, 3},
+    broken_case{"bad_port", replace(base_yaml, "tftp: {root: /srv/tftp}", "tftp: {root: /srv/tftp, port: 70000}"), "must be a port number", 3, 33},
+    broken_case{"bad_bool", replace(base_yaml, "tftp: {root: /srv/tftp}", "tftp: {root: /srv/tftp, enabled: maybe}"), "must be true or false", 3, 36},
+    broken_case{"bad_dhcp_mode", replace(base_yaml, "  tftp:", "  dhcp: {mode: authoritative}\n  tftp:"), "dhcp mode must be 'server'", 3, 16},
+    broken_case{"bad_log_level", replace(base_yaml, "  tftp:", "  log: {level: verbose}\n  tftp:"), "log level 'verbose'", 3, 16},
+    broken_case{"port_clash", replace(base_yaml, "  tftp:", "  http: {port: 21}\n  tftp:"), "cannot share TCP port 21", 0, 0},
+    broken_case{"menu_unknown_entry", base_yaml + "menu: {entries: [centos7, rhel9]}\n", "menu entry 'rhel9' is not a profile", 20, 27},
+    broken_case{"menu_default_not_an_entry", base_yaml + "menu: {entries: [centos7], default: local}\n", "menu default 'local' is not one of the menu entries", 20, 37},
+    broken_case{"bad_unknown_policy", base_yaml + "menu: {unknown_hosts: pxe}\n", "unknown_hosts must be menu, local or ignore", 20, 23},
+    broken_case{"profile_named_local", replace(base_yaml, "hosts:", "  local: {kernel: a, initrd: b}\nhosts:"), "'local' is reserved", 16, 3},
+    broken_case{"no_subnets_in_server_mode", replace(replace(base_yaml, "subnets:\n  - network: 192.168.1.0/24\n    ranges: [192.168.1.230-192.168.1.240]\n    routers: [192.168.1.1]\n", ""), "    ip: 192.168.1.101\n", ""), "no 'subnets' are defined", 0, 0}
+), [](const ::testing::TestParamInfo<broken_case>& info) { return std::string(info.param.name); });
+// clang-format on
+
+TEST(inventory, reports_an_inheritance_loop_naming_the_chain) {
+    auto yaml = replace(base_yaml, "hosts:", R"(  a: {inherits: b}
+  b: {inherits: a}
+hosts:)");
+    const auto r = load(yaml);
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("inheritance loop: a -> b -> a"));
+}
+
+TEST(inventory, reports_many_errors_in_one_pass) {
+    auto yaml = replace(base_yaml, "address: 192.168.1.2", "address: nope");
+    yaml = replace(yaml, "52:54:00:12:34:56", "zz");
+    yaml = replace(yaml, "    tree: centos7", "    tree: missing");
+    const auto r = load(yaml);
+    EXPECT_FALSE(r.model);
+    int errors = 0;
+    for (const auto& d : r.diagnostics) errors += d.level == severity::error;
+    EXPECT_GE(errors, 3) << all_messages(r);
+}
+
+TEST(inventory, warns_about_a_router_outside_its_subnet_but_loads) {
+    const auto r = load(replace(base_yaml, "routers: [192.168.1.1]", "routers: [10.0.0.1]"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_EQ(r.diagnostics[0].level, severity::warning);
+    EXPECT_THAT(r.diagnostics[0].message, HasSubstr("router 10.0.0.1 is outside subnet"));
+}
+
+TEST(inventory, ipxe_chaining_is_on_by_default_and_can_be_switched_off) {
+    auto r = load(base_yaml);
+    ASSERT_TRUE(r.model);
+    EXPECT_NE(r.model->boot.ipxe.find("/ipxe/{{mac}}"), std::string::npos);
+    r = load(base_yaml + "boot: {ipxe: off}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_TRUE(r.model->boot.ipxe.empty());
+}
+
+class inventory_files : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/pxed-inventory-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        stdfs::create_directories(dir_ / "tftp/c7");
+        stdfs::create_directories(dir_ / "trees/c7");
+        std::ofstream(dir_ / "tftp/c7/vmlinuz") << "kernel";
+        std::ofstream(dir_ / "tftp/pxelinux.0") << "pxe";
+    }
+    void TearDown() override { stdfs::remove_all(dir_); }
+
+    load_result load_here(std::string yaml) {
+        yaml = replace(yaml, "root: /srv/tftp", "root: tftp");
+        yaml = replace(yaml, "path: /srv/c7", "path: trees/c7");
+        return load_string(yaml, "site.yaml", dir_.string(), {});
+    }
+
+    stdfs::path dir_;
+};
+
+TEST_F(inventory_files, reports_a_missing_initrd_in_the_tftp_root) {
+    const auto r = load_here(base_yaml);
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("site.yaml:14:13: error: profile 'centos7': initrd 'c7/initrd.img' is not in the TFTP root"));
+    EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("kernel 'c7/vmlinuz'")));
+}
+
+TEST_F(inventory_files, loads_when_every_file_is_there) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    const auto r = load_here(base_yaml);
+    EXPECT_TRUE(r.model) << all_messages(r);
+}
+
+TEST_F(inventory_files, reports_a_missing_tree_directory) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    stdfs::remove_all(dir_ / "trees/c7");
+    const auto r = load_here(base_yaml);
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("site.yaml:9:19: error: tree 'centos7': directory"));
+}
+
+TEST_F(inventory_files, warns_when_the_bios_boot_file_is_missing) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    stdfs::remove(dir_ / "tftp/pxelinux.0");
+    const auto r = load_here(base_yaml + "boot: {bios: pxelinux.0}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_THAT(all_messages(r), HasSubstr("warning: boot file 'pxelinux.0' is not in the TFTP root yet"));
+}

@@ -1,0 +1,284 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "pxed/inventory/load.hpp"
+#include "pxed/render/documents.hpp"
+#include "pxed/render/renderer.hpp"
+
+using namespace pxed;
+using namespace pxed::render;
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+const std::string site_yaml = R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+  http: {port: 8080}
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.200]
+    routers: [10.0.0.1]
+    dns: [10.0.0.53, 10.0.0.54]
+    domain: lab.example
+trees:
+  c7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  c7:
+    label: CentOS 7
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    append: "inst.repo={{tree_url}} inst.ks={{kickstart_url}} quiet&splash <x>"
+    kickstart: centos7.ks
+    vars: {timezone: Europe/Paris, disk: sda}
+menu:
+  title: Lab
+  timeout: 5s
+  default: c7
+hosts:
+  - mac: 52:54:00:aa:bb:01
+    hostname: web01
+    ip: 10.0.0.11
+    profile: c7
+    vars: {disk: vdb}
+  - mac: 52:54:00:aa:bb:02
+    hostname: db01
+    profile: c7
+    netboot: false
+)";
+
+std::shared_ptr<const inventory::site> load_site(const std::string& yaml) {
+    inventory::load_options o;
+    o.check_files = false;
+    auto r = inventory::load_string(yaml, "site.yaml", "/etc/pxed", o);
+    std::string msgs;
+    for (const auto& d : r.diagnostics) msgs += d.to_string() + "\n";
+    EXPECT_TRUE(r.model) << msgs;
+    return r.model;
+}
+
+struct fixture {
+    explicit fixture(const std::string& yaml = site_yaml,
+                     std::shared_ptr<const template_set> t = template_set::builtin())
+        : site(load_site(yaml)), r(std::make_shared<renderer>(site, std::move(t))), docs(r) {}
+    const inventory::host& host(const char* mac) const { return *site->find_host(*wire::mac_address::parse(mac)); }
+    std::string doc(const std::string& path) const {
+        const auto d = docs.find(path);
+        return d ? *d->body : std::string("<none>");
+    }
+    std::shared_ptr<const inventory::site> site;
+    std::shared_ptr<const renderer> r;
+    documents docs;
+};
+
+// A template directory on disk, removed afterwards.
+class template_dir {
+public:
+    template_dir() {
+        char tmpl[] = "/tmp/pxed-templates-XXXXXX";
+        path_ = mkdtemp(tmpl);
+    }
+    ~template_dir() { stdfs::remove_all(path_); }
+    void write(const std::string& name, const std::string& text) {
+        stdfs::create_directories((path_ / name).parent_path());
+        std::ofstream(path_ / name) << text;
+    }
+    std::shared_ptr<const template_set> load() {
+        std::vector<inventory::diagnostic> diags;
+        auto t = template_set::load(path_.string(), diags);
+        EXPECT_TRUE(diags.empty());
+        return t;
+    }
+
+private:
+    stdfs::path path_;
+};
+
+}  // namespace
+
+TEST(renderer, host_pxelinux_config_boots_its_profile_with_rendered_arguments) {
+    fixture f;
+    const auto out = f.r->host_config(document_kind::pxelinux, f.host("52:54:00:aa:bb:01"));
+    ASSERT_TRUE(out.ok()) << out.error;
+    EXPECT_THAT(out.text, HasSubstr("default c7\n"));
+    EXPECT_THAT(out.text, HasSubstr("  kernel c7/vmlinuz\n"));
+    EXPECT_THAT(out.text,
+                HasSubstr("  append initrd=c7/initrd.img inst.repo=http://10.0.0.2:8080/pub/centos/7/x86_64 "
+                          "inst.ks=http://10.0.0.2:8080/ks/52-54-00-aa-bb-01.ks quiet&splash <x>\n"))
+        << "kernel arguments are not HTML-escaped";
+}
+
+TEST(renderer, a_host_with_netboot_off_boots_from_local_disk) {
+    fixture f;
+    const auto pxe = f.r->host_config(document_kind::pxelinux, f.host("52:54:00:aa:bb:02"));
+    ASSERT_TRUE(pxe.ok()) << pxe.error;
+    EXPECT_THAT(pxe.text, HasSubstr("default local\n"));
+    EXPECT_THAT(pxe.text, Not(HasSubstr("kernel")));
+    const auto ipxe = f.r->host_config(document_kind::ipxe, f.host("52:54:00:aa:bb:02"));
+    EXPECT_THAT(ipxe.text, HasSubstr("\nexit\n"));
+    EXPECT_THAT(ipxe.text, Not(HasSubstr("kernel")));
+}
+
+TEST(renderer, menu_lists_entries_with_the_default_marked_and_no_stray_blank_lines) {
+    fixture f;
+    const auto out = f.r->default_config(document_kind::pxelinux);
+    ASSERT_TRUE(out.ok()) << out.error;
+    EXPECT_THAT(out.text, HasSubstr("timeout 50\nontimeout c7\nmenu title Lab\n"));
+    EXPECT_THAT(out.text, HasSubstr("label c7\n  menu label CentOS 7\n  menu default\n  kernel c7/vmlinuz\n"));
+    EXPECT_THAT(out.text, HasSubstr("label local\n  menu label Boot from local disk\n  localboot 0\n"));
+    EXPECT_THAT(out.text, HasSubstr("inst.ks=http://10.0.0.2:8080/ks/profiles/c7.ks"));
+    EXPECT_THAT(out.text, Not(HasSubstr("\n\n\n")));
+}
+
+TEST(renderer, unknown_hosts_local_makes_every_default_boot_the_disk) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("  default: c7\n"), 14, "  default: c7\n  unknown_hosts: local\n");
+    fixture f(yaml);
+    for (auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
+        const auto out = f.r->default_config(kind);
+        ASSERT_TRUE(out.ok()) << out.error;
+        EXPECT_THAT(out.text, Not(HasSubstr("c7/vmlinuz")));
+    }
+    EXPECT_THAT(f.r->default_config(document_kind::pxelinux).text, HasSubstr("localboot 0"));
+}
+
+TEST(renderer, grub_commands_follow_the_site_setting) {
+    fixture el7;
+    EXPECT_THAT(el7.r->host_config(document_kind::grub, el7.host("52:54:00:aa:bb:01")).text,
+                HasSubstr("  linuxefi /c7/vmlinuz inst.repo="));
+    fixture upstream(site_yaml + "boot: {grub_commands: linux}\n");
+    const auto text = upstream.r->host_config(document_kind::grub, upstream.host("52:54:00:aa:bb:01")).text;
+    EXPECT_THAT(text, HasSubstr("  linux /c7/vmlinuz inst.repo="));
+    EXPECT_THAT(text, HasSubstr("  initrd /c7/initrd.img"));
+}
+
+TEST(renderer, kickstart_uses_host_vars_over_profile_vars_and_subnet_facts) {
+    fixture f;
+    const auto out = f.r->host_config(document_kind::kickstart, f.host("52:54:00:aa:bb:01"));
+    ASSERT_TRUE(out.ok()) << out.error;
+    EXPECT_THAT(out.text, HasSubstr("url --url=\"http://10.0.0.2:8080/pub/centos/7/x86_64\"\n"));
+    EXPECT_THAT(out.text, HasSubstr("timezone Europe/Paris --isUtc\n"));
+    EXPECT_THAT(out.text, HasSubstr("ignoredisk --only-use=vdb\n")) << "host var wins";
+    EXPECT_THAT(out.text, HasSubstr("network --bootproto=dhcp --hostname=web01.lab.example --activate\n"));
+    EXPECT_THAT(out.text, HasSubstr("rootpw --lock\n")) << "no password hash given: no guessable password";
+}
+
+TEST(renderer, ipxe_chain_url_names_the_client_mac) {
+    fixture f;
+    EXPECT_EQ(f.r->ipxe_chain_url(*wire::mac_address::parse("52:54:00:aa:bb:99")),
+              "http://10.0.0.2:8080/ipxe/52:54:00:aa:bb:99");
+    fixture off(site_yaml + "boot: {ipxe: off}\n");
+    EXPECT_EQ(off.r->ipxe_chain_url(*wire::mac_address::parse("52:54:00:aa:bb:99")), "");
+}
+
+TEST(renderer, site_templates_override_shipped_ones_and_partials_resolve_under_snippets) {
+    template_dir dir;
+    dir.write("kickstart/centos7.ks", "# custom for {{hostname}}\n{{> extra}}\nend\n");
+    dir.write("snippets/extra", "{{#packages}}\npkg {{.}}\n{{/packages}}\n");
+    fixture f(site_yaml, dir.load());
+    const auto out = f.r->host_config(document_kind::kickstart, f.host("52:54:00:aa:bb:01"));
+    ASSERT_TRUE(out.ok()) << out.error;
+    EXPECT_EQ(out.text, "# custom for web01\nend\n");
+}
+
+TEST(renderer, check_reports_a_missing_partial_at_the_profile) {
+    template_dir dir;
+    dir.write("kickstart/centos7.ks", "{{> no-such-snippet}}\n");
+    fixture f(site_yaml, dir.load());
+    const auto diags = f.r->check();
+    ASSERT_FALSE(diags.empty());
+    EXPECT_EQ(diags[0].where.line, 14);
+    EXPECT_THAT(diags[0].message, HasSubstr("partial 'no-such-snippet' not found"));
+}
+
+TEST(renderer, a_partial_that_includes_itself_is_an_error_not_a_crash) {
+    template_dir dir;
+    dir.write("kickstart/centos7.ks", "{{> loop}}\n");
+    dir.write("snippets/loop", "x{{> loop}}\n");
+    fixture f(site_yaml, dir.load());
+    const auto out = f.r->host_config(document_kind::kickstart, f.host("52:54:00:aa:bb:01"));
+    EXPECT_FALSE(out.ok());
+    EXPECT_THAT(out.error, HasSubstr("does 'loop' include itself?"));
+}
+
+TEST(renderer, check_reports_template_syntax_errors) {
+    template_dir dir;
+    dir.write("pxelinux/host.cfg", "{{#netboot}}never closed\n");
+    fixture f(site_yaml, dir.load());
+    const auto diags = f.r->check();
+    ASSERT_FALSE(diags.empty());
+    EXPECT_THAT(diags[0].message, HasSubstr("pxelinux/host.cfg"));
+    EXPECT_THAT(diags[0].message, HasSubstr("Unclosed section"));
+}
+
+TEST(renderer, check_reports_a_missing_kickstart_template) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("centos7.ks"), 10, "centos9.ks");
+    fixture f(yaml);
+    const auto diags = f.r->check();
+    ASSERT_FALSE(diags.empty());
+    EXPECT_THAT(diags[0].message, HasSubstr("kickstart template 'centos9.ks' not found"));
+}
+
+TEST(renderer, check_warns_when_a_var_shadows_a_builtin) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("vars: {timezone"), 7, "vars: {mac: x, ");
+    fixture f(yaml);
+    const auto diags = f.r->check();
+    ASSERT_EQ(diags.size(), 1u);
+    EXPECT_EQ(diags[0].level, inventory::severity::warning);
+    EXPECT_THAT(diags[0].message, HasSubstr("use {{vars.mac}}"));
+}
+
+TEST(documents, map_pxelinux_grub_ipxe_and_kickstart_paths) {
+    fixture f;
+    EXPECT_THAT(f.doc("pxelinux.cfg/default"), HasSubstr("menu title Lab"));
+    EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-01"), HasSubstr("default c7"));
+    EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-AA-BB-01"), HasSubstr("default c7")) << "hex case does not matter";
+    EXPECT_EQ(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-99"), "<none>") << "unknown MAC: pxelinux falls back itself";
+    EXPECT_EQ(f.doc("pxelinux.cfg/0A000064"), "<none>");
+    EXPECT_THAT(f.doc("grub.cfg"), HasSubstr("set default=c7"));
+    EXPECT_THAT(f.doc("grub.cfg-01-52-54-00-aa-bb-02"), HasSubstr("set default=local"));
+    EXPECT_THAT(f.doc("ipxe/52:54:00:aa:bb:01"), HasSubstr("kernel http://10.0.0.2:8080/c7/vmlinuz initrd=initrd.img"));
+    EXPECT_THAT(f.doc("ipxe/52-54-00-aa-bb-99"), HasSubstr("choose --timeout 5000 --default c7"))
+        << "an unknown iPXE client gets the default menu";
+    EXPECT_EQ(f.doc("ipxe/not-a-mac"), "<none>");
+    EXPECT_THAT(f.doc("ks/52-54-00-aa-bb-01.ks"), HasSubstr("--only-use=vdb"));
+    EXPECT_THAT(f.doc("ks/web01.ks"), HasSubstr("--only-use=vdb"));
+    EXPECT_THAT(f.doc("ks/profiles/c7.ks"), HasSubstr("--only-use=sda"));
+    EXPECT_EQ(f.doc("ks/52-54-00-aa-bb-99.ks"), "<none>");
+    EXPECT_EQ(f.doc("ks/profiles/nope.ks"), "<none>");
+    EXPECT_EQ(f.doc("pub/centos/7/x86_64/.treeinfo"), "<none>") << "real files are not documents";
+}
+
+TEST(documents, grub_dir_moves_the_grub_configs) {
+    fixture f(site_yaml + "boot: {grub_dir: /boot/grub/}\n");
+    EXPECT_EQ(f.doc("grub.cfg"), "<none>");
+    EXPECT_THAT(f.doc("boot/grub/grub.cfg"), HasSubstr("set default=c7"));
+    EXPECT_THAT(f.doc("boot/grub/grub.cfg-01-52-54-00-aa-bb-01"), HasSubstr("set default=c7"));
+    EXPECT_EQ(f.docs.list("boot"), (std::vector<std::string>{"grub/"}));
+}
+
+TEST(documents, list_directories_of_rendered_paths) {
+    fixture f;
+    EXPECT_EQ(f.docs.list(""), (std::vector<std::string>{"grub.cfg", "grub.cfg-01-52-54-00-aa-bb-01",
+                                                         "grub.cfg-01-52-54-00-aa-bb-02", "ipxe/", "ks/",
+                                                         "pxelinux.cfg/"}));
+    EXPECT_EQ(f.docs.list("pxelinux.cfg"),
+              (std::vector<std::string>{"01-52-54-00-aa-bb-01", "01-52-54-00-aa-bb-02", "default"}));
+    EXPECT_EQ(f.docs.list("ks"), (std::vector<std::string>{"52-54-00-aa-bb-01.ks", "52-54-00-aa-bb-02.ks", "profiles/"}));
+}
+
+TEST(documents, carry_a_text_content_type_and_the_load_time) {
+    fixture f;
+    const auto d = f.docs.find("pxelinux.cfg/default");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->content_type, "text/plain; charset=utf-8");
+    EXPECT_EQ(d->mtime, f.site->loaded_at);
+}

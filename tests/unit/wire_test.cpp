@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include "pxed/wire/bytes.hpp"
+#include "pxed/wire/ipv4.hpp"
+#include "pxed/wire/mac.hpp"
+#include "pxed/wire/text.hpp"
+
+using namespace pxed::wire;
+
+TEST(mac_address, parses_colon_dash_and_bare_forms_in_any_case) {
+    const auto expected = mac_address::parse("52:54:00:12:34:56");
+    ASSERT_TRUE(expected);
+    EXPECT_EQ(mac_address::parse("52-54-00-12-34-56"), expected);
+    EXPECT_EQ(mac_address::parse("525400123456"), expected);
+    EXPECT_EQ(mac_address::parse("52:54:00:AB:cd:Ef")->to_string(), "52:54:00:ab:cd:ef");
+    EXPECT_EQ(expected->to_dashed(), "52-54-00-12-34-56");
+}
+
+TEST(mac_address, refuses_malformed_text) {
+    for (const char* bad : {"", "52:54:00:12:34", "52:54:00:12:34:56:78", "52:54-00:12:34:56", "52:54:00:12:34:5g",
+                            "52.54.00.12.34.56", "5254001234567", " 52:54:00:12:34:56", "52:54:00:12:34:56 "})
+        EXPECT_FALSE(mac_address::parse(bad)) << bad;
+}
+
+TEST(ipv4_address, parses_strict_dotted_quads) {
+    EXPECT_EQ(ipv4_address::parse("192.168.1.2")->value(), 0xC0A80102u);
+    EXPECT_EQ(ipv4_address::parse("0.0.0.0")->value(), 0u);
+    EXPECT_EQ(ipv4_address::parse("255.255.255.255")->value(), 0xFFFFFFFFu);
+    for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..3.4", "1.2.3.4 ", "-1.2.3.4",
+                            "1.2.3.4/24", "a.b.c.d", "1.2.3.+4"})
+        EXPECT_FALSE(ipv4_address::parse(bad)) << bad;
+}
+
+TEST(ipv4_address, formats_as_text_and_pxelinux_hex) {
+    const auto a = *ipv4_address::parse("192.168.1.230");
+    EXPECT_EQ(a.to_string(), "192.168.1.230");
+    EXPECT_EQ(a.to_hex(), "C0A801E6");
+}
+
+TEST(ipv4_network, contains_overlaps_and_reports_host_bits) {
+    const auto n = *ipv4_network::parse("192.168.1.0/24");
+    EXPECT_FALSE(n.has_host_bits());
+    EXPECT_TRUE(n.contains(*ipv4_address::parse("192.168.1.255")));
+    EXPECT_FALSE(n.contains(*ipv4_address::parse("192.168.2.0")));
+    EXPECT_EQ(n.broadcast().to_string(), "192.168.1.255");
+    EXPECT_TRUE(n.overlaps(*ipv4_network::parse("192.168.0.0/16")));
+    EXPECT_TRUE(ipv4_network::parse("192.168.0.0/16")->overlaps(n));
+    EXPECT_FALSE(n.overlaps(*ipv4_network::parse("192.168.2.0/24")));
+    EXPECT_TRUE(ipv4_network::parse("192.168.1.5/24")->has_host_bits());
+    EXPECT_FALSE(ipv4_network::parse("192.168.1.0/33"));
+    EXPECT_FALSE(ipv4_network::parse("192.168.1.0"));
+    EXPECT_EQ(ipv4_network::parse("0.0.0.0/0")->mask(), 0u);
+}
+
+TEST(ipv4_range, parses_and_measures) {
+    const auto r = *ipv4_range::parse("192.168.1.230 - 192.168.1.240");
+    EXPECT_EQ(r.size(), 11u);
+    EXPECT_TRUE(r.contains(*ipv4_address::parse("192.168.1.235")));
+    EXPECT_FALSE(r.contains(*ipv4_address::parse("192.168.1.241")));
+    EXPECT_FALSE(ipv4_range::parse("192.168.1.230"));
+}
+
+TEST(byte_reader, never_reads_past_the_end_and_stays_failed) {
+    const std::uint8_t data[] = {0x00, 0x01, 0x02};
+    byte_reader r(data, sizeof data);
+    std::uint16_t v16 = 0;
+    ASSERT_TRUE(r.read_u16(v16));
+    EXPECT_EQ(v16, 1);
+    std::uint32_t v32 = 0;
+    EXPECT_FALSE(r.read_u32(v32));
+    EXPECT_FALSE(r.ok());
+    std::uint8_t v8 = 0;
+    EXPECT_FALSE(r.read_u8(v8)) << "a failed reader must not resume";
+}
+
+TEST(byte_reader, reads_nul_terminated_strings) {
+    const std::uint8_t data[] = {'a', 'b', 0, 'c'};
+    byte_reader r(data, sizeof data);
+    std::string_view s;
+    ASSERT_TRUE(r.read_cstring(s));
+    EXPECT_EQ(s, "ab");
+    EXPECT_FALSE(r.read_cstring(s)) << "no terminating NUL";
+}
+
+TEST(byte_writer, writes_network_byte_order) {
+    std::vector<std::uint8_t> out;
+    byte_writer w(out);
+    w.put_u16(0x0102);
+    w.put_u32(0x03040506);
+    w.put_cstring("x");
+    EXPECT_EQ(out, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 'x', 0}));
+}
+
+TEST(escape_for_log, neutralises_control_and_non_ascii_bytes) {
+    EXPECT_EQ(escape_for_log("pxelinux.0"), "pxelinux.0");
+    EXPECT_EQ(escape_for_log(std::string("a\nb\x1b[31m\"\\\xff", 11)), "a\\x0ab\\x1b[31m\\x22\\x5c\\xff");
+    EXPECT_EQ(escape_for_log("abcdef", 3), "abc...");
+}
