@@ -625,7 +625,10 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
     }
 
     // Apply inheritance: walk each chain to its root, refusing loops.
-    for (auto& [name, rp] : raw) {
+    for (auto& entry : raw) {
+        // Not a structured binding: lambdas below capture these (C++17 forbids that).
+        const auto& name = entry.first;
+        auto& rp = entry.second;
         std::vector<const raw_profile*> chain{&rp};
         bool broken = false;
         while (!chain.back()->p.inherits.empty()) {
