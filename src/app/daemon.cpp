@@ -11,6 +11,7 @@
 
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/net/tftp_server.hpp"
 
 namespace pxed::app {
 namespace {
@@ -54,6 +55,7 @@ public:
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
         if (!prepare_state_dir()) return 1;
+        if (!start_services()) return 1;
         log_summary(*current_, "serving");
         report_services();
 
@@ -62,6 +64,7 @@ public:
         signals_.add(SIGHUP);
         wait_for_signal();
         io_.run();
+        stop_services();
         spdlog::info("stopped");
         return 0;
     }
@@ -78,13 +81,36 @@ private:
         return true;
     }
 
+    // Binds every enabled service; a port that cannot be bound is fatal:
+    // half a PXE server is worse than a clear refusal to start.
+    bool start_services() {
+        const auto& srv = current_->site->server;
+        if (srv.tftp.enabled) {
+            net::tftp_server_options o;
+            o.listen_address = srv.listen.to_string();
+            o.port = srv.tftp.port;
+            tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });
+            try {
+                tftp_->start();
+            } catch (const std::exception& e) {
+                spdlog::critical("tftp: cannot listen on {}:{}: {}", o.listen_address, o.port, e.what());
+                return false;
+            }
+            spdlog::info("tftp: listening on {}:{}, root {}", o.listen_address, tftp_->port(), srv.tftp.root);
+        }
+        return true;
+    }
+
+    void stop_services() {
+        if (tftp_) tftp_->stop();
+    }
+
     void report_services() {
         const auto& srv = current_->site->server;
         // Honest about what this build does: the protocol servers land one
         // issue at a time, and an operator must not believe a port is served.
         std::string pending;
         if (srv.dhcp.enabled) pending += " dhcp";
-        if (srv.tftp.enabled) pending += " tftp";
         if (srv.http.enabled) pending += " http";
         if (srv.ftp.enabled) pending += " ftp";
         if (!pending.empty())
@@ -122,6 +148,10 @@ private:
                 spdlog::error("reload: cannot open the new log file ({}); keeping the old logging", e.what());
             }
         }
+        // Sockets stay as bound at start; files, menus and hosts change now.
+        if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
+            old_srv.tftp.port != new_srv.tftp.port)
+            spdlog::warn("reload: changes to server.listen or server.tftp's port take effect after a restart");
         current_ = r.loaded;
         log_summary(*current_, "reloaded");
     }
@@ -130,6 +160,8 @@ private:
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     std::shared_ptr<const loaded_site> current_;
+    // Declared after io_: destroyed before it.
+    std::unique_ptr<net::tftp_server> tftp_;
 };
 
 }  // namespace

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# TFTP benchmark: pxed against tftpd-hpa, atftpd and dnsmasq (Debian's
+# packages), same client (bench/tftp_load), same files, one run, loopback.
+#
+#   bench/tftp_bench.sh [--quick]
+#
+# Rows: one 64 MiB file at blksize 1468 with windowsize 1 and 16 (where the
+# server supports it), and N concurrent clients each fetching 16 MiB (N=200;
+# --quick uses 50 and smaller files). Prints MB/s per server, pxed's ratio to
+# each peer, and pxed's peak RSS. Needs root (it installs the peers and binds
+# their ports on 127.0.0.1 only). Every server is stopped at the end.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${PXED_BUILD_DIR:-$top/build}
+pxed=$build/src/app/pxed
+load=$build/bench/tftp_load
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+
+[[ $(id -u) -eq 0 ]] || { echo "run as root (installs and starts the peer servers on 127.0.0.1)"; exit 1; }
+[[ -x $pxed && -x $load ]] || { echo "build first: scripts/dev build"; exit 1; }
+
+# The peers' packages would start system-wide services listening on every
+# interface; keep invoke-rc.d from starting anything while installing.
+# tftpd-hpa and atftpd conflict as packages, so atftpd is unpacked into a
+# private directory instead of installed.
+peer_dir=/var/cache/pxed-bench
+install_peers() {
+  local missing=()
+  for p in tftpd-hpa dnsmasq-base libwrap0 libpcre2-8-0; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    local had_policy=0
+    [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
+    ((had_policy)) || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    ((had_policy)) || rm -f /usr/sbin/policy-rc.d
+  fi
+  if [[ ! -x $peer_dir/usr/sbin/atftpd ]]; then
+    mkdir -p "$peer_dir"
+    (cd "$peer_dir" && apt-get download -qq atftpd >/dev/null && dpkg-deb -x atftpd_*.deb "$peer_dir")
+  fi
+}
+install_peers
+# In case a package did start its service anyway.
+pkill -x in.tftpd 2>/dev/null || true
+pkill -x atftpd 2>/dev/null || true
+
+work=$(mktemp -d /tmp/pxed-bench-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+root=$work/root
+mkdir -p "$root"
+if ((quick)); then big_mib=16; mid_mib=4; clients=50; else big_mib=64; mid_mib=16; clients=200; fi
+head -c $((big_mib << 20)) /dev/urandom > "$root/big.img"
+head -c $((mid_mib << 20)) /dev/urandom > "$root/mid.img"
+chmod -R a+rX "$root"
+
+addr=127.0.0.1
+port_pxed=16901 port_hpa=16902 port_atftpd=16903 port_dnsmasq=69
+
+cat > "$work/site.yaml" <<YAML
+server:
+  address: $addr
+  listen: $addr
+  state_dir: $work/state
+  log: {level: warn}
+  dhcp: {enabled: false}
+  http: {enabled: false}
+  ftp: {enabled: false}
+  tftp: {port: $port_pxed, root: $root}
+YAML
+"$pxed" --config "$work/site.yaml" > "$work/pxed.log" 2>&1 &
+pxed_pid=$!
+pids+=("$pxed_pid")
+in.tftpd --foreground --listen --address "$addr:$port_hpa" --secure "$root" > "$work/hpa.log" 2>&1 &
+pids+=($!)
+"$peer_dir/usr/sbin/atftpd" --daemon --no-fork --port "$port_atftpd" --bind-address "$addr" --maxthread 1000 \
+  --logfile "$work/atftpd.log" --user nobody.nogroup "$root" > /dev/null 2>&1 &
+pids+=($!)
+have_dnsmasq=1
+if ss -lun 2>/dev/null | grep -q "$addr:69 \|0.0.0.0:69 "; then
+  echo "note: port 69 is taken on this machine; dnsmasq (which cannot use another TFTP port) is left out"
+  have_dnsmasq=0
+else
+  dnsmasq --keep-in-foreground --port=0 --listen-address="$addr" --bind-interfaces --interface=lo \
+    --enable-tftp --tftp-root="$root" --tftp-max=1000 --log-facility="$work/dnsmasq.log" \
+    --pid-file="$work/dnsmasq.pid" --user=nobody > /dev/null 2>&1 &
+  pids+=($!)
+fi
+sleep 1
+
+# measure PORT FILE CLIENTS WINDOW: best MB/s of 3 runs ("-" if unsupported or failed)
+measure() {
+  local port=$1 file=$2 n=$3 w=$4 size best=- out mbps neg
+  size=$(stat -c %s "$root/$file")
+  for _ in 1 2 3; do
+    if out=$("$load" --server "$addr" --port "$port" --file "$file" --clients "$n" --blksize 1468 \
+                     --windowsize "$w" --expect-size "$size" --timeout-ms 1000 2>&1); then
+      neg=$(sed -n 's/.*windowsize=\([0-9]*\).*/\1/p' <<<"$out")
+      # A server that ignored windowsize ran lock-step: not this row.
+      if ((w > 1 && neg != w)); then echo "-"; return; fi
+      mbps=$(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<<"$out")
+      if [[ $best == - ]] || awk -v a="$mbps" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$mbps; fi
+    fi
+  done
+  echo "$best"
+}
+
+ratio() { [[ $1 == - || $2 == - ]] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+
+declare -A ports=([pxed]=$port_pxed [tftpd-hpa]=$port_hpa [atftpd]=$port_atftpd)
+servers=(pxed tftpd-hpa atftpd)
+if ((have_dnsmasq)); then ports[dnsmasq]=$port_dnsmasq; servers+=(dnsmasq); fi
+
+rows=("1 x ${big_mib} MiB, windowsize 1|big.img|1|1"
+      "1 x ${big_mib} MiB, windowsize 16|big.img|1|16"
+      "$clients x ${mid_mib} MiB, windowsize 1|mid.img|$clients|1"
+      "$clients x ${mid_mib} MiB, windowsize 16|mid.img|$clients|16")
+
+printf '\nTFTP on loopback, blksize 1468, MB/s (best of 3), client bench/tftp_load\n\n'
+header="| row |"
+sep="|---|"
+for s in "${servers[@]}"; do header+=" $s |"; sep+="---|"; done
+for s in "${servers[@]:1}"; do header+=" pxed / $s |"; sep+="---|"; done
+echo "$header"
+echo "$sep"
+for row in "${rows[@]}"; do
+  IFS='|' read -r name file n w <<<"$row"
+  declare -A got=()
+  line="| $name |"
+  for s in "${servers[@]}"; do
+    got[$s]=$(measure "${ports[$s]}" "$file" "$n" "$w")
+    line+=" ${got[$s]} |"
+  done
+  for s in "${servers[@]:1}"; do line+=" $(ratio "${got[pxed]}" "${got[$s]}") |"; done
+  echo "$line"
+  unset got
+done
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
+printf '\npxed peak RSS: %d KiB (%.1f MiB) after all rows\n' "$rss" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"

@@ -1,0 +1,60 @@
+#pragma once
+/// The TFTP server (RFC 1350, 2347-2349, 7440): sockets and timers around the
+/// pure transfer engine. One event loop, no thread per client: every
+/// transfer is a socket (its TID), a timer and a tftp::read_transfer.
+/// Asio stays out of this header.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pxed/engine/tftp_transfer.hpp"
+#include "pxed/fs/namespace.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace pxed::net {
+
+struct tftp_server_options {
+    std::string listen_address = "0.0.0.0";
+    std::uint16_t port = 69;  ///< 0: any free port (see tftp_server::port())
+    /// Limits handed to every transfer. max_blksize starts at the RFC 2348
+    /// maximum and is lowered per transfer to what fits the path MTU towards
+    /// that client (1468 on Ethernet, 65464 on loopback).
+    tftp::transfer_config transfer = [] {
+        tftp::transfer_config c;
+        c.max_blksize = 65464;
+        return c;
+    }();
+    /// Transfers at once; a request beyond that gets ERROR 0 "server busy".
+    std::size_t max_transfers = 4096;
+};
+
+class tftp_server {
+public:
+    /// Called for every request, so a reloaded site takes effect for the
+    /// next transfer while running transfers finish with what they opened.
+    using namespace_provider = std::function<std::shared_ptr<const fs::file_namespace>()>;
+
+    tftp_server(boost::asio::io_context& io, tftp_server_options options, namespace_provider files);
+    ~tftp_server();
+    tftp_server(const tftp_server&) = delete;
+    tftp_server& operator=(const tftp_server&) = delete;
+
+    /// Binds the port; throws std::system_error if that fails.
+    void start();
+    /// Ends every running transfer with ERROR 0 and closes all sockets.
+    void stop();
+
+    std::uint16_t port() const;
+    std::size_t active_transfers() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pxed::net

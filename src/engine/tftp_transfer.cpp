@@ -1,0 +1,458 @@
+#include "pxed/engine/tftp_transfer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "pxed/engine/tftp_front_door.hpp"
+
+namespace pxed::tftp {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// RFC 6298 section 2: the G term, the timer granularity we can count on from
+// an event loop.
+constexpr transfer_clock::duration clock_granularity = milliseconds(1);
+// 2^11 times the 1 ms floor already passes the 2 s ceiling; more doublings
+// would only risk overflow.
+constexpr unsigned max_backoff_shift = 11;
+
+transfer_config sanitized(transfer_config cfg) {
+    cfg.max_blksize = std::clamp(cfg.max_blksize, min_blksize, max_blksize);
+    cfg.max_windowsize = std::clamp<std::uint16_t>(cfg.max_windowsize, 1, 32768);
+    cfg.min_rto = std::max(cfg.min_rto, milliseconds(1));
+    cfg.max_rto = std::max(cfg.max_rto, cfg.min_rto);
+    cfg.initial_rto = std::clamp(cfg.initial_rto, cfg.min_rto, cfg.max_rto);
+    cfg.quiet_wait = std::max(cfg.quiet_wait, cfg.max_rto);
+    cfg.give_up_after = std::max(cfg.give_up_after, cfg.quiet_wait);
+    return cfg;
+}
+
+// How far past a negotiated timeout the quiet phase waits: enough for the
+// client's timer, started when our last packet reached it, to fire first.
+constexpr transfer_clock::duration past_client_timer = milliseconds(500);
+
+void put_data_header(std::vector<std::uint8_t>& packet, std::uint64_t block) {
+    packet[0] = 0;
+    packet[1] = static_cast<std::uint8_t>(opcode::data);
+    // RFC 1350 block numbers are 16 bits. Past 65535 we roll over to 0,
+    // which is what tftp-hpa, pxelinux and iPXE expect.
+    packet[2] = static_cast<std::uint8_t>((block >> 8) & 0xff);
+    packet[3] = static_cast<std::uint8_t>(block & 0xff);
+}
+
+}  // namespace
+
+std::string_view to_string(transfer_outcome outcome) {
+    switch (outcome) {
+        case transfer_outcome::in_progress: return "in progress";
+        case transfer_outcome::completed: return "completed";
+        case transfer_outcome::error_sent: return "error sent";
+        case transfer_outcome::client_error: return "client error";
+        case transfer_outcome::timed_out: return "timed out";
+        case transfer_outcome::aborted: return "aborted";
+    }
+    return "unknown";
+}
+
+read_transfer::read_transfer(request rrq, std::unique_ptr<block_source> source, transfer_config cfg)
+    : rrq_(std::move(rrq)), source_(std::move(source)), cfg_(sanitized(cfg)), rto_(cfg_.initial_rto) {}
+
+transfer_clock::duration read_transfer::current_timeout() const {
+    // RFC 6298 5.5: double on each consecutive timeout, up to the ceiling.
+    // A timeout the client negotiated (RFC 2349) is the longest it wants
+    // to wait for a retransmission, so it lowers the ceiling; it does not
+    // replace the measured round trip.
+    const transfer_clock::duration ceiling =
+        neg_.timeout_s ? std::min<transfer_clock::duration>(std::chrono::seconds(*neg_.timeout_s), cfg_.max_rto)
+                       : transfer_clock::duration(cfg_.max_rto);
+    const auto backed_off = rto_ * (std::int64_t{1} << std::min(backoff_, max_backoff_shift));
+    return std::min(backed_off, ceiling);
+}
+
+transfer_clock::duration read_transfer::quiet_interval() const {
+    // Not shorter for a client that negotiated a short timeout: atftp
+    // sends "timeout 1" when told to but keeps its own 5 s timer.
+    if (neg_.timeout_s) {
+        return std::max<transfer_clock::duration>(cfg_.quiet_wait,
+                                                  std::chrono::seconds(*neg_.timeout_s) + past_client_timer);
+    }
+    return cfg_.quiet_wait;
+}
+
+transfer_clock::duration read_transfer::give_up_interval() const {
+    // A client that asked for long timeouts gets a few of them.
+    return std::max<transfer_clock::duration>(cfg_.give_up_after, 3 * quiet_interval());
+}
+
+transfer_actions read_transfer::start(transfer_clock::time_point now) {
+    transfer_actions out;
+    if (phase_ != phase::idle) return with_state(std::move(out));
+    stats_.started = now;
+    last_progress_ = now;
+
+    // The same rules as the front door, for a server that skipped it.
+    const door_decision door = front_door(decode_result(packet(rrq_), {}));
+    if (door.verdict != door_verdict::accept) {
+        send_error(door.code, door.reason, transfer_outcome::error_sent, now, out);
+        return with_state(std::move(out));
+    }
+
+    neg_ = negotiate(rrq_, source_->size(), cfg_);
+    if (neg_.refusal) {
+        send_error(neg_.refusal->code, neg_.refusal->message, transfer_outcome::error_sent, now, out);
+        return with_state(std::move(out));
+    }
+    stats_.blksize = neg_.blksize;
+    stats_.windowsize = neg_.windowsize;
+    stats_.timeout_s = neg_.timeout_s;
+    stats_.tsize = neg_.tsize;
+
+    if (!neg_.acknowledged.empty()) {
+        // RFC 2347: with options acknowledged, the OACK goes first and DATA 1
+        // only follows the client's ACK 0.
+        oack_ = encode_oack(neg_.acknowledged);
+        out.send.push_back(oack_);
+        oack_sent_at_ = now;
+        oack_transmissions_ = 1;
+        stats_.oack_sent = true;
+        ++stats_.packets_sent;
+        phase_ = phase::awaiting_oack_ack;
+    } else {
+        phase_ = phase::sending;
+        fill_window(now, out);
+        if (done()) return with_state(std::move(out));
+    }
+    arm(now);
+    return with_state(std::move(out));
+}
+
+transfer_actions read_transfer::on_packet(const std::uint8_t* data, std::size_t size, transfer_clock::time_point now) {
+    transfer_actions out;
+    if (phase_ == phase::idle || phase_ == phase::finished) return with_state(std::move(out));
+
+    const decode_result decoded = decode(data, size);
+    if (!decoded.ok()) {
+        if (decoded.error().code == decode_errc::unknown_opcode) {
+            send_error(error_code::illegal_operation, "unknown opcode", transfer_outcome::error_sent, now, out);
+        } else {
+            // A runt ACK or a mangled datagram: nothing in it can move the
+            // transfer, and the timer covers whatever it was meant to say.
+            ++stats_.ignored_packets;
+        }
+        return with_state(std::move(out));
+    }
+
+    const packet& p = decoded.value();
+    if (const auto* ack = std::get_if<ack_packet>(&p)) {
+        on_ack(ack->block, now, out);
+    } else if (const auto* err = std::get_if<error_packet>(&p)) {
+        // RFC 1350 section 7: an ERROR ends the transfer and is not
+        // acknowledged. After an OACK this is also how a client declines our
+        // options (ERROR 8, RFC 2347) and how PXE ROMs end their tsize probe
+        // ("TFTP Aborted") before asking again with blksize.
+        error_ = *err;
+        finish(transfer_outcome::client_error, now);
+    } else {
+        // RRQ, WRQ, DATA or OACK from the client while we send: RFC 1350
+        // ERROR 4, and the transfer ends.
+        send_error(error_code::illegal_operation, "unexpected packet during a read transfer",
+                   transfer_outcome::error_sent, now, out);
+    }
+    return with_state(std::move(out));
+}
+
+void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point now, transfer_actions& out) {
+    if (phase_ == phase::awaiting_oack_ack) {
+        if (wire_block != 0) {
+            // Nothing but ACK 0 answers an OACK. Resending on a wrong ACK
+            // would start a Sorcerer's Apprentice exchange; the timer resends.
+            ++stats_.ignored_packets;
+            return;
+        }
+        if (oack_transmissions_ == 1) sample_rtt(now - oack_sent_at_);  // Karn: never from a resent OACK
+        note_progress(now);
+        phase_ = phase::sending;
+        fill_window(now, out);
+        if (!done()) arm(now);
+        return;
+    }
+
+    // Map the 16-bit number onto the outstanding blocks acked_+1 ..
+    // acked_+flight_.size(). The window is at most 32768 blocks, so every
+    // number either names one of them or is old (a duplicate, or from the
+    // far past across a rollover) and is ignored.
+    const auto distance = static_cast<std::uint16_t>(wire_block - static_cast<std::uint16_t>(acked_));
+    if (distance == 0 || distance > flight_.size()) {
+        // A duplicate ACK never triggers a resend (RFC 1350's Sorcerer's
+        // Apprentice bug); only the timer does, and it is not re-armed here
+        // so a client repeating itself cannot postpone it.
+        ++stats_.ignored_packets;
+        return;
+    }
+
+    const bool whole_window = distance == flight_.size();
+    const in_flight& acknowledged = flight_[distance - 1];
+    // Karn's rule: no sample from a block sent more than once. And only from
+    // an ACK for the newest block sent: an ACK in the middle of a window
+    // signals loss, and its timing includes however long the client waited
+    // before deciding so.
+    if (whole_window && acknowledged.transmissions == 1) sample_rtt(now - acknowledged.sent_at);
+
+    for (std::uint16_t i = 0; i < distance; ++i) {
+        stats_.bytes += flight_.front().length;
+        ++stats_.blocks;
+        flight_.pop_front();
+    }
+    acked_ += distance;
+    note_progress(now);
+
+    if (last_block_ && acked_ == *last_block_) {
+        finish(transfer_outcome::completed, now);
+        return;
+    }
+    // RFC 7440 section 4: the client ACKs the last block it received in
+    // order; the next window starts right after it. When that is inside what
+    // we had sent, the blocks after it were lost: send them again now rather
+    // than waiting for the timer.
+    if (!whole_window) resend_outstanding(now, out);
+    if (done()) return;
+    fill_window(now, out);
+    if (!done()) arm(now);
+}
+
+transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
+    transfer_actions out;
+    if (phase_ == phase::idle || phase_ == phase::finished || !deadline_ || now < *deadline_) {
+        return with_state(std::move(out));
+    }
+
+    if (now - last_progress_ >= give_up_interval()) {
+        // No ERROR: a client that cannot hear our DATA would not hear it
+        // either, and RFC 1350 section 2 ends a timed-out transfer silently.
+        finish(transfer_outcome::timed_out, now);
+        return with_state(std::move(out));
+    }
+
+    ++stats_.timeouts;
+    ++consecutive_timeouts_;
+    backoff_ = std::min(backoff_ + 1, max_backoff_shift);
+    if (phase_ == phase::awaiting_oack_ack) {
+        out.send.push_back(oack_);
+        ++oack_transmissions_;
+        ++stats_.packets_sent;
+        ++stats_.retransmissions;
+    } else {
+        // No ACK at all within the timeout: the whole unacknowledged window
+        // goes again (RFC 7440 has no selective ACK).
+        resend_outstanding(now, out);
+        if (done()) return with_state(std::move(out));
+    }
+    arm(now);
+    return with_state(std::move(out));
+}
+
+transfer_actions read_transfer::abort(transfer_clock::time_point now, std::string_view reason) {
+    transfer_actions out;
+    if (phase_ == phase::finished) return with_state(std::move(out));
+    if (phase_ == phase::idle) stats_.started = now;
+    send_error(error_code::not_defined, reason.empty() ? std::string_view("transfer aborted") : reason,
+               transfer_outcome::aborted, now, out);
+    return with_state(std::move(out));
+}
+
+void read_transfer::fill_window(transfer_clock::time_point now, transfer_actions& out) {
+    while (flight_.size() < neg_.windowsize && !(last_block_ && next_block() > *last_block_)) {
+        const std::uint64_t block = next_block();
+        std::vector<std::uint8_t> packet;
+        cursor after;
+        if (!produce(block, next_cursor_, packet, after)) {
+            fail_read(now, out);
+            return;
+        }
+        const std::size_t length = packet.size() - 4;
+        flight_.push_back(in_flight{next_cursor_, length, now, 1});
+        next_cursor_ = after;
+        // RFC 1350 section 6: a block shorter than blksize (zero bytes when
+        // the size is a multiple of it) ends the transfer.
+        if (length < neg_.blksize) {
+            last_block_ = block;
+            stats_.last_block_sent = true;
+        }
+        out.send.push_back(std::move(packet));
+        ++stats_.packets_sent;
+    }
+}
+
+void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_actions& out) {
+    std::uint64_t block = acked_ + 1;
+    for (auto& f : flight_) {
+        std::vector<std::uint8_t> packet;
+        cursor after;
+        if (!produce(block, f.start, packet, after) || packet.size() - 4 != f.length) {
+            fail_read(now, out);
+            return;
+        }
+        f.sent_at = now;
+        ++f.transmissions;
+        out.send.push_back(std::move(packet));
+        ++stats_.packets_sent;
+        ++stats_.retransmissions;
+        ++block;
+    }
+}
+
+bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& packet, cursor& after) {
+    const std::size_t blksize = neg_.blksize;
+    packet.resize(4 + blksize);
+    put_data_header(packet, block);
+    std::uint8_t* const payload = packet.data() + 4;
+
+    if (rrq_.mode != transfer_mode::netascii) {
+        const auto n = source_->read(at.offset, payload, blksize);
+        if (!n || *n > blksize) return false;
+        packet.resize(4 + *n);
+        after = cursor{at.offset + *n, -1};
+        return true;
+    }
+
+    // netascii (RFC 1350 section 1, RFC 764): LF becomes CR LF and a bare CR
+    // becomes CR NUL. A pair cut by the end of a block carries its second
+    // byte into the next block through the cursor, so the stream is the same
+    // whatever blksize was negotiated.
+    std::size_t used = 0;
+    if (at.pending >= 0) payload[used++] = static_cast<std::uint8_t>(at.pending);
+    // Every input byte yields at least one output byte, so this many input
+    // bytes always fill the block unless the source ends first.
+    const std::size_t want = blksize - used;
+    scratch_.resize(want);
+    const auto n = source_->read(at.offset, scratch_.data(), want);
+    if (!n || *n > want) return false;
+
+    std::size_t consumed = 0;
+    int pending = -1;
+    while (consumed < *n && used < blksize) {
+        const std::uint8_t c = scratch_[consumed++];
+        if (c == '\n' || c == '\r') {
+            payload[used++] = '\r';
+            const std::uint8_t second = c == '\n' ? '\n' : '\0';
+            if (used < blksize) {
+                payload[used++] = second;
+            } else {
+                pending = second;
+            }
+        } else {
+            payload[used++] = c;
+        }
+    }
+    packet.resize(4 + used);
+    after = cursor{at.offset + consumed, pending};
+    return true;
+}
+
+void read_transfer::fail_read(transfer_clock::time_point now, transfer_actions& out) {
+    // Also reached when a block reads back with another length than the
+    // first time: the file changed under us, and the client must not get a
+    // spliced copy.
+    send_error(error_code::not_defined, "read error", transfer_outcome::error_sent, now, out);
+}
+
+void read_transfer::send_error(error_code code, std::string_view message, transfer_outcome outcome,
+                               transfer_clock::time_point now, transfer_actions& out) {
+    error_ = error_packet{code, std::string(message)};
+    out.send.push_back(encode_error(code, message));
+    ++stats_.packets_sent;
+    finish(outcome, now);
+}
+
+void read_transfer::finish(transfer_outcome outcome, transfer_clock::time_point now) {
+    phase_ = phase::finished;
+    outcome_ = outcome;
+    deadline_.reset();
+    stats_.duration = now - stats_.started;
+    stats_.srtt = srtt_;
+}
+
+void read_transfer::sample_rtt(transfer_clock::duration rtt) {
+    // RFC 6298 section 2.
+    if (!srtt_) {
+        srtt_ = rtt;
+        rttvar_ = rtt / 2;
+    } else {
+        const auto delta = *srtt_ > rtt ? *srtt_ - rtt : rtt - *srtt_;
+        rttvar_ = (3 * rttvar_ + delta) / 4;
+        srtt_ = (7 * *srtt_ + rtt) / 8;
+    }
+    const auto rto = *srtt_ + std::max(clock_granularity, 4 * rttvar_);
+    rto_ = std::clamp<transfer_clock::duration>(rto, cfg_.min_rto, cfg_.max_rto);
+    stats_.srtt = srtt_;
+}
+
+void read_transfer::note_progress(transfer_clock::time_point now) {
+    consecutive_timeouts_ = 0;
+    last_progress_ = now;
+    // Karn's rule keeps the backed-off timeout until a clean sample. In a
+    // lossy window that can take many windows (the newest block is often a
+    // resend), and the timeout creeps up to the ceiling while the client
+    // is answering fine. So any progress ends the backoff; SRTT itself
+    // still only learns from clean samples. The price, if the round trip
+    // jumps for good, is one spurious resend per block, not a slower
+    // transfer.
+    backoff_ = 0;
+}
+
+void read_transfer::arm(transfer_clock::time_point now) {
+    transfer_clock::duration wait = current_timeout();
+    if (phase_ == phase::awaiting_oack_ack) {
+        // Both halves of the option handshake are covered by the client's
+        // own retransmissions: it repeats its RRQ if our OACK was lost (see
+        // on_duplicate_request) and its ACK 0 if that was lost. A second
+        // OACK, on the other hand, makes atftp abort the transfer
+        // ("tftp: unexpected OACK"). So our own resend waits past client
+        // timers.
+        wait = quiet_interval();
+    } else if (consecutive_timeouts_ >= cfg_.quick_retries) {
+        // Quick retries have not moved the client: it is gone, or deaf to
+        // duplicates until its own timer fires. Go quiet long enough for
+        // that timer to fire.
+        wait = quiet_interval();
+    }
+    deadline_ = std::min(now + wait, last_progress_ + give_up_interval());
+}
+
+transfer_actions read_transfer::on_duplicate_request(transfer_clock::time_point now) {
+    transfer_actions out;
+    // Only before the client has acknowledged anything: afterwards a
+    // repeated request is a stale duplicate from the network.
+    const bool nothing_acknowledged =
+        phase_ == phase::awaiting_oack_ack || (phase_ == phase::sending && acked_ == 0 && !stats_.oack_sent);
+    if (!nothing_acknowledged) return with_state(std::move(out));
+    // A client repeating its RRQ in a tight loop (or someone spoofing it)
+    // gets no more than one resend per timeout.
+    if (last_duplicate_resend_ && now - *last_duplicate_resend_ < current_timeout()) {
+        ++stats_.ignored_packets;
+        return with_state(std::move(out));
+    }
+    last_duplicate_resend_ = now;
+    if (phase_ == phase::awaiting_oack_ack) {
+        out.send.push_back(oack_);
+        ++oack_transmissions_;
+        ++stats_.packets_sent;
+        ++stats_.retransmissions;
+    } else {
+        resend_outstanding(now, out);
+        if (done()) return with_state(std::move(out));
+    }
+    arm(now);
+    return with_state(std::move(out));
+}
+
+transfer_actions read_transfer::with_state(transfer_actions out) const {
+    out.done = done();
+    out.deadline = deadline_;
+    return out;
+}
+
+}  // namespace pxed::tftp

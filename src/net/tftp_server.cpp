@@ -1,0 +1,536 @@
+// Sockets and timers around tftp::read_transfer. Everything runs on one
+// io_context thread, so no strands or locks are needed; a session stays
+// alive through the shared_ptr its pending handlers hold.
+
+#include "pxed/net/tftp_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "pxed/engine/tftp_front_door.hpp"
+#include "pxed/net/udp.hpp"
+#include "pxed/proto/tftp.hpp"
+#include "pxed/wire/text.hpp"
+
+namespace pxed::net {
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using clock_type = tftp::transfer_clock;
+
+namespace {
+
+// Reads a real file with pread(), a chunk at a time: the kernel page cache
+// holds each file once however many clients fetch it, and one syscall serves
+// dozens of blocks. (mmap would save the copy but turns a file truncated
+// under a running transfer, e.g. an initrd replaced with cp, into SIGBUS.)
+class fd_block_source final : public tftp::block_source {
+public:
+    fd_block_source(fs::unique_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+
+    std::optional<std::uint64_t> size() const override { return size_; }
+
+    std::optional<std::size_t> read(std::uint64_t offset, std::uint8_t* out, std::size_t len) override {
+        std::size_t done = 0;
+        while (done < len) {
+            const std::uint64_t at = offset + done;
+            if (at < chunk_start_ || at >= chunk_start_ + chunk_.size()) {
+                if (!fill(at)) return std::nullopt;
+                if (chunk_.empty()) break;  // end of file
+            }
+            const auto from = static_cast<std::size_t>(at - chunk_start_);
+            const auto n = std::min(len - done, chunk_.size() - from);
+            std::memcpy(out + done, chunk_.data() + from, n);
+            done += n;
+        }
+        return done;
+    }
+
+private:
+    // 64 KiB: 44 blocks of 1468 bytes per syscall, and one window of the
+    // largest windowsize at that block size; 200 transfers cost 12.5 MiB.
+    static constexpr std::size_t chunk_size = 64 * 1024;
+
+    bool fill(std::uint64_t at) {
+        chunk_.resize(chunk_size);
+        chunk_start_ = at - at % chunk_size;
+        std::size_t got = 0;
+        while (got < chunk_size) {
+            const ssize_t n = ::pread(fd_.get(), chunk_.data() + got, chunk_size - got,
+                                      static_cast<off_t>(chunk_start_ + got));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                chunk_.clear();
+                return false;
+            }
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        chunk_.resize(got);
+        if (at >= chunk_start_ + got) chunk_.clear();
+        return true;
+    }
+
+    fs::unique_fd fd_;
+    std::uint64_t size_;
+    std::vector<std::uint8_t> chunk_;
+    std::uint64_t chunk_start_ = 0;
+};
+
+tftp::error_code to_tftp(fs::errc e) {
+    switch (e) {
+    case fs::errc::not_found:
+    case fs::errc::is_directory: return tftp::error_code::file_not_found;
+    case fs::errc::access_denied:
+    case fs::errc::invalid_path: return tftp::error_code::access_violation;
+    case fs::errc::not_a_directory:
+    case fs::errc::io_error: break;
+    }
+    return tftp::error_code::not_defined;
+}
+
+std::string describe(const udp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
+
+udp::endpoint to_endpoint(const sockaddr_in& sa) {
+    return udp::endpoint(asio::ip::address_v4(ntohl(sa.sin_addr.s_addr)), ntohs(sa.sin_port));
+}
+
+
+// At most `burst` messages, then one per `period`: for things a stranger can
+// make us log at will (garbage on port 69, refused requests).
+class log_limiter {
+public:
+    bool allow(clock_type::time_point now) {
+        if (now - window_start_ >= std::chrono::seconds(10)) {
+            if (suppressed_) spdlog::debug("tftp: {} similar messages suppressed", suppressed_);
+            window_start_ = now;
+            count_ = 0;
+            suppressed_ = 0;
+        }
+        if (++count_ <= 20) return true;
+        ++suppressed_;
+        return false;
+    }
+
+private:
+    clock_type::time_point window_start_{};
+    unsigned count_ = 0;
+    unsigned suppressed_ = 0;
+};
+
+std::string format_rate(std::uint64_t bytes, clock_type::duration d) {
+    const double secs = std::chrono::duration<double>(d).count();
+    if (secs <= 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MB/s", static_cast<double>(bytes) / secs / 1e6);
+    return buf;
+}
+
+}  // namespace
+
+class tftp_server::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(asio::io_context& io, tftp_server_options options, namespace_provider files)
+        : io_(io), options_(std::move(options)), files_(std::move(files)), socket_(io), tick_(io) {}
+
+    void start() {
+        const auto addr = asio::ip::make_address_v4(options_.listen_address);
+        socket_.open(udp::v4());
+        socket_.bind(udp::endpoint(addr, options_.port));
+        socket_.non_blocking(true);
+        // A rack powering on sends its RRQs within milliseconds of each other.
+        socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
+        if (!enable_pktinfo(socket_.native_handle()))
+            throw std::system_error(errno, std::generic_category(), "IP_PKTINFO");
+        wait_for_requests();
+    }
+
+    void stop();
+
+    std::uint16_t port() const {
+        boost::system::error_code ec;
+        return socket_.local_endpoint(ec).port();
+    }
+
+    std::size_t active() const { return sessions_.size(); }
+
+private:
+    class session;
+
+    void wait_for_requests() {
+        socket_.async_wait(udp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopping_) return;
+            self->drain_requests();
+            self->wait_for_requests();
+        });
+    }
+
+    // Reads every queued request: during a boot storm one wake-up serves many.
+    void drain_requests() {
+        for (int i = 0; i < 256; ++i) {
+            int err = 0;
+            const auto info = receive_datagram(socket_.native_handle(), buffer_, sizeof buffer_, err);
+            if (!info) {
+                if (err != EAGAIN && err != EWOULDBLOCK && limiter_.allow(clock_type::now()))
+                    spdlog::warn("tftp: receive failed: {}", std::strerror(err));
+                return;
+            }
+            on_request(*info);
+        }
+    }
+
+    void on_request(const datagram_info& info) {
+        const auto peer = to_endpoint(info.peer);
+        const auto decoded = tftp::decode(buffer_, info.size);
+        const auto door = tftp::front_door(decoded);
+        const auto now = clock_type::now();
+        switch (door.verdict) {
+        case tftp::door_verdict::drop:
+            if (limiter_.allow(now))
+                spdlog::debug("tftp: {} sent a datagram that is not a request ({} bytes); dropped", describe(peer),
+                              info.size);
+            return;
+        case tftp::door_verdict::refuse:
+            if (limiter_.allow(now))
+                spdlog::info("tftp: {} refused: {}", describe(peer), wire::escape_for_log(door.reason));
+            send_once(door.reply, info);
+            return;
+        case tftp::door_verdict::accept: break;
+        }
+        const auto& rrq = *decoded.get_if<tftp::request>();
+        // The same client TID asking again has not heard our first answer
+        // (lost OACK or DATA 1): the running transfer answers it, rather
+        // than a second transfer racing the first.
+        if (const auto it = by_peer_.find(peer); it != by_peer_.end()) {
+            forward_duplicate(*it->second, now);
+            return;
+        }
+        if (sessions_.size() >= options_.max_transfers) {
+            if (limiter_.allow(now))
+                spdlog::warn("tftp: {} \"{}\" refused: {} transfers already running", describe(peer),
+                             wire::escape_for_log(rrq.filename), sessions_.size());
+            send_once(tftp::encode_error(tftp::error_code::not_defined, "server busy, try again"), info);
+            return;
+        }
+        if (decoded.quirks().any())
+            spdlog::debug("tftp: {} request decoded with tolerated quirks", describe(peer));
+        start_session(rrq, info, peer);
+    }
+
+    // An ERROR for a request we will not serve, from a fresh port (a new TID,
+    // as a transfer would have).
+    void send_once(const std::vector<std::uint8_t>& packet, const datagram_info& info) {
+        boost::system::error_code ec;
+        udp::socket s(io_);
+        s.open(udp::v4(), ec);
+        if (!ec) s.bind(udp::endpoint(asio::ip::address_v4(ntohl(info.local.s_addr)), 0), ec);
+        if (!ec) s.send_to(asio::buffer(packet), to_endpoint(info.peer), 0, ec);
+    }
+
+    void start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer);
+
+    // One timer for all transfers. Per-transfer timers would be re-armed
+    // (a timerfd_settime syscall) every retransmission timeout of every
+    // transfer, a few milliseconds on a LAN; this one fires at the earliest
+    // deadline, checks every transfer, and re-arms once.
+    void schedule(clock_type::time_point t) {
+        if (tick_armed_ && tick_at_ <= t) return;
+        tick_armed_ = true;
+        tick_at_ = t;
+        tick_.expires_at(t);
+        tick_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec == asio::error::operation_aborted) return;  // re-armed earlier
+            self->tick_armed_ = false;
+            self->on_tick();
+        });
+    }
+
+    void on_tick();
+    void forward_duplicate(session& s, clock_type::time_point now);
+
+    asio::io_context& io_;
+    tftp_server_options options_;
+    namespace_provider files_;
+    udp::socket socket_;
+    std::uint8_t buffer_[65536];
+    bool stopping_ = false;
+    log_limiter limiter_;
+    std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+    std::map<udp::endpoint, session*> by_peer_;  // running transfers by client TID
+    asio::steady_timer tick_;
+    clock_type::time_point tick_at_{};
+    bool tick_armed_ = false;
+    std::vector<std::shared_ptr<session>> due_;  // reused by on_tick
+};
+
+// One transfer: its own socket (the server's TID), a timer, the engine.
+class tftp_server::impl::session : public std::enable_shared_from_this<session> {
+public:
+    session(impl& server, udp::socket socket, udp::endpoint peer, std::string path)
+        : server_(server), socket_(std::move(socket)), peer_(std::move(peer)), path_(std::move(path)) {}
+
+    void run(std::unique_ptr<tftp::read_transfer> transfer) {
+        transfer_ = std::move(transfer);
+        apply(transfer_->start(clock_type::now()));
+        if (!transfer_->done()) receive();
+    }
+
+    // Ends the transfer for a reason of ours (no file, shutdown) before or
+    // during it; the client gets ERROR.
+    void refuse(tftp::error_code code, const std::string& message, const char* why) {
+        boost::system::error_code ec;
+        socket_.send_to(asio::buffer(tftp::encode_error(code, message)), peer_, 0, ec);
+        spdlog::info("tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
+        close();
+    }
+
+    void abort(const std::string& reason) {
+        if (!transfer_ || transfer_->done()) return;
+        apply(transfer_->abort(clock_type::now(), reason));
+    }
+
+private:
+    void receive() {
+        socket_.async_receive_from(asio::buffer(buffer_), sender_,
+                                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                       self->on_receive(ec, n);
+                                   });
+    }
+
+    void on_receive(const boost::system::error_code& ec, std::size_t n) {
+        if (closed_ || transfer_->done()) return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) return;
+            // ICMP port unreachable from a client that went away surfaces
+            // as connection_refused on the next receive: keep listening,
+            // the retry limit ends the transfer.
+            receive();
+            return;
+        }
+        if (sender_ != peer_) {
+            // RFC 1350 section 4: a stranger on our TID gets ERROR 5; the
+            // transfer carries on untouched.
+            boost::system::error_code ignored;
+            socket_.send_to(asio::buffer(tftp::unknown_tid_reply()), sender_, 0, ignored);
+            spdlog::debug("tftp: {} sent a packet to the transfer of {}; answered unknown TID", describe(sender_),
+                          describe(peer_));
+            receive();
+            return;
+        }
+        apply(transfer_->on_packet(buffer_, n, clock_type::now()));
+        if (!transfer_->done()) receive();
+    }
+
+    void apply(const tftp::transfer_actions& actions) {
+        // Non-blocking: a full socket buffer (EAGAIN/ENOBUFS) is a packet
+        // lost on the wire, which the engine's timer recovers.
+        if (actions.send.size() == 1) {
+            boost::system::error_code ec;
+            socket_.send_to(asio::buffer(actions.send.front()), peer_, 0, ec);
+        } else if (!actions.send.empty()) {
+            send_batch(actions.send);
+        }
+        if (actions.done) {
+            finish();
+            return;
+        }
+        arm(*actions.deadline);
+    }
+
+    // The server's one timer watches every transfer's deadline (see
+    // impl::schedule); a deadline that moves later, as it does on every
+    // ACK, costs nothing.
+    void arm(clock_type::time_point deadline) {
+        deadline_ = deadline;
+        server_.schedule(deadline);
+    }
+
+    // A window of DATA blocks in one sendmmsg() instead of one syscall each.
+    void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
+        const auto dest = peer_.data();
+        std::size_t sent = 0;
+        while (sent < packets.size()) {
+            const std::size_t n = std::min<std::size_t>(packets.size() - sent, max_batch);
+            for (std::size_t i = 0; i < n; ++i) {
+                auto& p = packets[sent + i];
+                iov_[i] = iovec{const_cast<std::uint8_t*>(p.data()), p.size()};
+                msgs_[i] = mmsghdr{};
+                msgs_[i].msg_hdr.msg_name = const_cast<sockaddr*>(dest);
+                msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(peer_.size());
+                msgs_[i].msg_hdr.msg_iov = &iov_[i];
+                msgs_[i].msg_hdr.msg_iovlen = 1;
+            }
+            const int r = ::sendmmsg(socket_.native_handle(), msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
+            if (r <= 0) return;  // buffer full: the rest counts as lost
+            sent += static_cast<std::size_t>(r);
+        }
+    }
+
+public:
+    clock_type::time_point deadline() const { return deadline_; }
+    bool active() const { return !closed_ && transfer_ && !transfer_->done(); }
+
+    void duplicate_request(clock_type::time_point now) {
+        if (active()) apply(transfer_->on_duplicate_request(now));
+    }
+
+    const udp::endpoint& peer() const { return peer_; }
+
+    void on_timer(clock_type::time_point now) {
+        if (!active() || now < deadline_) return;
+        apply(transfer_->on_timer(now));
+    }
+
+private:
+    void finish() {
+        log_outcome();
+        close();
+    }
+
+    void log_outcome() const {
+        const auto& st = transfer_->stats();
+        const auto outcome = transfer_->outcome();
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.duration).count();
+        const auto who = describe(peer_);
+        const auto file = wire::escape_for_log(path_);
+        std::string error;
+        if (const auto& e = transfer_->error())
+            error = " (error " + std::to_string(static_cast<unsigned>(e->code)) + ": " + wire::escape_for_log(e->message) + ")";
+        // PXE ROMs ask for tsize, read the OACK and abort, then ask again
+        // for real: that first exchange is routine, not worth an info line.
+        if (outcome == tftp::transfer_outcome::client_error && st.blocks == 0 && st.oack_sent) {
+            spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
+            return;
+        }
+        const auto level = outcome == tftp::transfer_outcome::completed ? spdlog::level::info : spdlog::level::warn;
+        spdlog::log(level, "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions{}{}",
+                    who, file, tftp::to_string(outcome), st.bytes, ms, format_rate(st.bytes, st.duration), st.blksize,
+                    st.windowsize, st.retransmissions,
+                    outcome == tftp::transfer_outcome::timed_out && st.last_block_sent
+                        ? " (last block sent, its ACK never came)"
+                        : "",
+                    error);
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        boost::system::error_code ec;
+        socket_.close(ec);
+        server_.by_peer_.erase(peer_);
+        server_.sessions_.erase(this);  // may drop the last owner; handlers hold their own
+    }
+
+    impl& server_;
+    udp::socket socket_;
+    udp::endpoint peer_;
+    udp::endpoint sender_;
+    std::string path_;
+    std::unique_ptr<tftp::read_transfer> transfer_;
+    clock_type::time_point deadline_ = clock_type::time_point::max();
+    bool closed_ = false;
+    // ACKs are 4 bytes and ERRORs short; a longer datagram is truncated,
+    // which decodes the same for what the engine needs.
+    std::uint8_t buffer_[1024];
+    static constexpr std::size_t max_batch = 64;
+    mmsghdr msgs_[max_batch];
+    iovec iov_[max_batch];
+};
+
+void tftp_server::impl::forward_duplicate(session& s, clock_type::time_point now) { s.duplicate_request(now); }
+
+void tftp_server::impl::on_tick() {
+    const auto now = clock_type::now();
+    due_.clear();
+    auto next = clock_type::time_point::max();
+    for (const auto& entry : sessions_) {
+        const auto d = entry.second->deadline();
+        if (d <= now)
+            due_.push_back(entry.second);  // on_timer may end the session, which edits sessions_
+        else if (d < next)
+            next = d;
+    }
+    for (const auto& s : due_) {
+        s->on_timer(now);
+        if (s->active() && s->deadline() < next) next = s->deadline();
+    }
+    due_.clear();
+    if (next != clock_type::time_point::max()) schedule(next);
+}
+
+void tftp_server::impl::stop() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    socket_.close(ec);
+    tick_.cancel();
+    auto sessions = sessions_;  // finishing a session erases it from sessions_
+    for (auto& entry : sessions) entry.second->abort("server shutting down");
+}
+
+void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer) {
+    const auto local = asio::ip::address_v4(ntohl(info.local.s_addr));
+    boost::system::error_code ec;
+    udp::socket s(io_);
+    s.open(udp::v4(), ec);
+    // Answer from the address the client talked to: a client checks it.
+    if (!ec) s.bind(udp::endpoint(local, 0), ec);
+    if (!ec) s.non_blocking(true, ec);
+    if (ec) {
+        if (limiter_.allow(clock_type::now()))
+            spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), ec.message());
+        return;
+    }
+    auto sess = std::make_shared<session>(*this, std::move(s), peer, rrq.filename);
+    sessions_.emplace(sess.get(), sess);
+    by_peer_[peer] = sess.get();
+
+    const auto files = files_();
+    auto opened = files ? files->open(rrq.filename) : fs::result<fs::opened>(fs::error{fs::errc::not_found, "no site"});
+    if (!opened) {
+        // The client learns only the code; the log gets the reason, which
+        // names the request and never a server-side path.
+        sess->refuse(to_tftp(opened.error().code), std::string(fs::to_string(opened.error().code)),
+                     opened.error().message.c_str());
+        return;
+    }
+    std::unique_ptr<tftp::block_source> source;
+    if (auto* f = opened->file())
+        source = std::make_unique<fd_block_source>(std::move(f->fd), static_cast<std::uint64_t>(f->size));
+    else
+        source = std::make_unique<tftp::memory_block_source>(opened->doc()->body);
+
+    auto cfg = options_.transfer;
+    sockaddr_in local_sa{};
+    local_sa.sin_family = AF_INET;
+    local_sa.sin_addr = info.local;
+    if (const auto payload = path_mtu(local_sa, info.peer)) {
+        // DATA is 4 bytes of header plus the block.
+        const auto fits = *payload > 4 + tftp::max_blksize ? tftp::max_blksize : *payload - 4;
+        if (fits < cfg.max_blksize) cfg.max_blksize = static_cast<std::uint16_t>(std::max<std::size_t>(fits, 512));
+    }
+    spdlog::debug("tftp: {} \"{}\" requested ({} options, mode {})", describe(peer), wire::escape_for_log(rrq.filename),
+                  rrq.options.size(), wire::escape_for_log(rrq.mode_text));
+    sess->run(std::make_unique<tftp::read_transfer>(rrq, std::move(source), cfg));
+}
+
+tftp_server::tftp_server(asio::io_context& io, tftp_server_options options, namespace_provider files)
+    : impl_(std::make_shared<impl>(io, std::move(options), std::move(files))) {}
+
+tftp_server::~tftp_server() { impl_->stop(); }
+
+void tftp_server::start() { impl_->start(); }
+void tftp_server::stop() { impl_->stop(); }
+std::uint16_t tftp_server::port() const { return impl_->port(); }
+std::size_t tftp_server::active_transfers() const { return impl_->active(); }
+
+}  // namespace pxed::net

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# TFTP against real clients nobody here wrote: tftp-hpa, atftp and curl, over
+# loopback. Checksums compared; hostile paths and bad options refused as the
+# RFCs say; many clients at once. Usage: tftp_test.sh PXED SOURCE_DIR
+PXED=$1
+SRC=$2
+source "$SRC/tests/integration/lib.sh"
+
+for c in tftp atftp curl python3; do command -v $c >/dev/null || skip_all "$c is not installed (scripts/dev deps)"; done
+
+root=$TMP/root
+mkdir -p "$root/k" "$root/sub/dir" "$TMP/get"
+printf 'hello\n' > "$root/small.txt"
+: > "$root/empty"
+head -c 512 /dev/urandom > "$root/exact512"
+head -c $((1468 * 10)) /dev/urandom > "$root/exact1468x10"
+head -c $((16 << 20)) /dev/urandom > "$root/mid.img"
+# Over 64 MiB: at 512-byte blocks the block number wraps past 65535 twice.
+head -c $((70 << 20)) /dev/urandom > "$root/big.img"
+printf 'line one\nline two\r\nbare\rcr\n' > "$root/text.cfg"
+printf 'nested\n' > "$root/sub/dir/file"
+printf 'kernel' > "$root/k/vmlinuz"
+printf 'initrd' > "$root/k/initrd.img"
+ln -s small.txt "$root/link-inside"
+ln -s /etc/passwd "$root/link-outside"
+ln -s /etc "$root/dirlink-outside"
+ln -s ../../../../../../../../../../etc/passwd "$root/sub/dir/relative-outside"
+
+cat > "$TMP/site.yaml" <<YAML
+server:
+  address: 127.0.0.1
+  listen: 127.0.0.1
+  state_dir: $TMP/state
+  dhcp: {enabled: false}
+  http: {enabled: false}
+  ftp: {enabled: false}
+  tftp: {port: 0, root: $root}
+boot: {bios: small.txt}
+profiles:
+  p: {kernel: k/vmlinuz, initrd: k/initrd.img, append: "console=ttyS0"}
+hosts:
+  - {mac: 52:54:00:00:00:01, hostname: n1, profile: p}
+YAML
+start_pxed "$TMP/site.yaml"
+port=$(bound_port tftp)
+check "pxed reports the TFTP port it bound" test -n "$port"
+
+hpa() { tftp 127.0.0.1 "$port" "$@" 2>&1; }
+g=$TMP/get
+
+# --- plain RFC 1350 with tftp-hpa (lock-step, 512-byte blocks)
+hpa -m octet -c get small.txt "$g/small" >/dev/null
+check "tftp-hpa: small file" same_file "$root/small.txt" "$g/small"
+hpa -c get empty "$g/empty" >/dev/null
+check "tftp-hpa: empty file (a single empty DATA block)" test -f "$g/empty" -a ! -s "$g/empty"
+hpa -c get exact512 "$g/exact512" >/dev/null
+check "tftp-hpa: size an exact multiple of 512 (final empty block)" same_file "$root/exact512" "$g/exact512"
+hpa -m netascii -c get text.cfg "$g/text" >/dev/null
+check "tftp-hpa: netascii round-trips line ends" same_file "$root/text.cfg" "$g/text"
+hpa -c get sub/dir/file "$g/nested" >/dev/null
+check "tftp-hpa: file in a subdirectory" same_file "$root/sub/dir/file" "$g/nested"
+hpa -c get link-inside "$g/link" >/dev/null
+check "tftp-hpa: symlink inside the root is followed" same_file "$root/small.txt" "$g/link"
+start=$SECONDS
+hpa -c get big.img "$g/big" >/dev/null
+check "tftp-hpa: 70 MiB at 512-byte blocks (block numbers roll over) in $((SECONDS - start)) s" same_file "$root/big.img" "$g/big"
+rm -f "$g/big"
+
+# --- options with atftp: blksize, tsize, windowsize (RFC 2348, 2349, 7440)
+atftp --option "blksize 1468" --option "tsize 0" --option "windowsize 16" -g -r mid.img -l "$g/mid" 127.0.0.1 "$port" >/dev/null 2>&1
+check "atftp: 16 MiB with blksize 1468, tsize, windowsize 16" same_file "$root/mid.img" "$g/mid"
+check "the transfer log names the negotiated options" wait_for_log '"mid.img" completed: 16777216 bytes .*blksize 1468, windowsize 16' 5
+rm -f "$g/mid"
+atftp --option "blksize 1468" --option "windowsize 16" -g -r big.img -l "$g/big" 127.0.0.1 "$port" >/dev/null 2>&1
+check "atftp: 70 MiB with windowsize 16 across block rollover" same_file "$root/big.img" "$g/big"
+rm -f "$g/big"
+atftp --option "blksize 1468" -g -r exact1468x10 -l "$g/x" 127.0.0.1 "$port" >/dev/null 2>&1
+check "atftp: exact multiple of the negotiated blksize" same_file "$root/exact1468x10" "$g/x"
+atftp --option "blksize 70000" -g -r mid.img -l "$g/mid" 127.0.0.1 "$port" >/dev/null 2>&1
+check "atftp: blksize 70000 is clamped, not refused" same_file "$root/mid.img" "$g/mid"
+check "to the largest that fits loopback" wait_for_log '"mid.img" completed: .*blksize 65464' 5
+rm -f "$g/mid"
+for opt in "blksize abc" "timeout 0" "timeout 300" "windowsize 0" "frobnicate 1"; do
+  rm -f "$g/s"
+  atftp --option "$opt" -g -r small.txt -l "$g/s" 127.0.0.1 "$port" >/dev/null 2>&1 || true
+  check "atftp: option '$opt' is ignored and the file still arrives" same_file "$root/small.txt" "$g/s"
+done
+for opt in "blksize 0" "blksize 7"; do
+  out=$(atftp --option "$opt" -g -r small.txt -l "$g/refused" 127.0.0.1 "$port" 2>&1 || true)
+  check "atftp: option '$opt' is refused with ERROR 8" grep -q "blksize must be at least 8" <<<"$out"
+done
+
+# --- curl's TFTP client
+curl -s --tftp-blksize 1468 -o "$g/curl" "tftp://127.0.0.1:$port/mid.img"
+check "curl: 16 MiB with blksize 1468" same_file "$root/mid.img" "$g/curl"
+rm -f "$g/curl"
+
+# --- rendered files, pxelinux's lookup order
+hpa -c get pxelinux.cfg/01-52-54-00-00-00-01 "$g/host.cfg" >/dev/null
+check "a known host's pxelinux.cfg is rendered on the fly" grep -q "kernel k/vmlinuz" "$g/host.cfg"
+out=$(hpa -c get pxelinux.cfg/01-52-54-00-00-00-99 "$g/unknown.cfg")
+check "an unknown MAC's file is 'not found' (pxelinux moves on)" grep -q "Error code 1" <<<"$out"
+out=$(hpa -c get pxelinux.cfg/7F000001 "$g/hex.cfg")
+check "a hex-IP name is 'not found' too" grep -q "Error code 1" <<<"$out"
+hpa -c get pxelinux.cfg/default "$g/default.cfg" >/dev/null
+check "pxelinux.cfg/default is the menu" grep -q "^label local" "$g/default.cfg"
+atftp --option "tsize 0" -g -r pxelinux.cfg/default -l "$g/default2.cfg" 127.0.0.1 "$port" >/dev/null 2>&1
+check "tsize works for rendered files" same_file "$g/default.cfg" "$g/default2.cfg"
+
+# --- hostile paths: refused, and nothing is revealed
+for p in ../etc/passwd ../../../../etc/passwd 'sub/../../etc/passwd' '..\..\etc\passwd' link-outside dirlink-outside/passwd sub/dir/relative-outside; do
+  out=$(hpa -c get "$p" "$g/stolen")
+  check "refused with an access violation: $p" grep -q "Error code 2" <<<"$out"
+done
+out=$(hpa -c get /etc/passwd "$g/stolen")
+check "an absolute path is taken inside the root: /etc/passwd is not found" grep -q "Error code 1" <<<"$out"
+check "nothing was written for any of them" test ! -s "$g/stolen"
+check_not "no error message names a server-side path" grep -q "$root" <(hpa -c get link-outside "$g/stolen"; hpa -c get nope "$g/stolen")
+out=$(hpa -c get sub "$g/dir")
+check "a directory is 'not found'" grep -q "Error code 1" <<<"$out"
+out=$(hpa -c put "$root/small.txt" uploaded)
+check "a write request is refused: pxed is read-only" grep -q "Error code 2" <<<"$out"
+check "and nothing was written" test ! -e "$root/uploaded"
+
+# --- protocol edge cases from a scripted client
+python3 - "$port" > "$TMP/py.out" 2>&1 <<'PY' || true
+import socket, struct, sys
+port = int(sys.argv[1])
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.bind(("127.0.0.1", 0)); return s
+# Wrong TID: a stranger ACKs to the transfer's port; it gets ERROR 5 and the
+# transfer goes on.
+c = sock()
+c.sendto(b"\x00\x01small.txt\x00octet\x00", ("127.0.0.1", port))
+data, tid = c.recvfrom(1024)
+assert data[:4] == b"\x00\x03\x00\x01", data
+stranger = sock()
+stranger.sendto(b"\x00\x04\x00\x01", tid)
+err, _ = stranger.recvfrom(1024)
+print("stranger got", err[:4].hex())
+c.sendto(b"\x00\x04\x00\x01", tid)
+c.settimeout(1)
+try:
+    more, _ = c.recvfrom(1024)
+    print("after final ack got", more[:4].hex())
+except socket.timeout:
+    print("transfer finished cleanly")
+# Garbage to port 69: no answer, and the server keeps serving.
+g = sock(); g.settimeout(0.5)
+for junk in (b"", b"\x00", b"\x00\x09xx", b"\x00\x03\x00\x01data", b"\x00\x04\x00\x01", b"\xff" * 600):
+    g.sendto(junk, ("127.0.0.1", port))
+try:
+    print("garbage answered", g.recvfrom(1024)[0][:4].hex())
+except socket.timeout:
+    print("garbage ignored")
+# A request cut short is answered with ERROR 4 naming the problem.
+t = sock()
+t.sendto(b"\x00\x01noterminator", ("127.0.0.1", port))
+print("truncated got", t.recvfrom(1024)[0][:4].hex())
+# Mode "mail" is refused with ERROR 4.
+m = sock()
+m.sendto(b"\x00\x01small.txt\x00mail\x00", ("127.0.0.1", port))
+print("mail got", m.recvfrom(1024)[0][:4].hex())
+PY
+check "a packet from a wrong TID gets ERROR 5" grep -q "stranger got 00050005" "$TMP/py.out"
+check "and the transfer it poked at completes" grep -q "transfer finished cleanly" "$TMP/py.out"
+check "garbage on port 69 gets no answer" grep -q "garbage ignored" "$TMP/py.out"
+check "a truncated request gets ERROR 4" grep -q "truncated got 00050004" "$TMP/py.out"
+check "mode mail is refused with ERROR 4" grep -q "mail got 00050004" "$TMP/py.out"
+hpa -c get small.txt "$g/after" >/dev/null
+check "the server still serves after all that" same_file "$root/small.txt" "$g/after"
+
+# --- many clients at once
+pids=()
+for i in $(seq 1 30); do
+  atftp --option "blksize 1468" --option "windowsize 8" -g -r mid.img -l "$g/c$i" 127.0.0.1 "$port" >/dev/null 2>&1 &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+good=0
+for i in $(seq 1 30); do same_file "$root/mid.img" "$g/c$i" && good=$((good + 1)); rm -f "$g/c$i"; done
+check "30 concurrent 16 MiB transfers all arrive intact ($good/30)" test "$good" -eq 30
+
+completed=$(grep -c '"mid.img" completed' "$TMP/pxed.log" || true)
+check "every finished transfer is logged once (mid.img: $completed of 33)" test "$completed" -eq 33
+stop_pxed
+check "pxed stops cleanly" grep -q "stopped" "$TMP/pxed.log"
+finish
