@@ -99,6 +99,11 @@ tftp::error_code to_tftp(fs::errc e) {
     return tftp::error_code::not_defined;
 }
 
+// A boot loader looking for its per-client config file.
+bool is_config_probe(const std::string& path) {
+    return path.find("pxelinux.cfg/") != std::string::npos || path.find("grub.cfg-") != std::string::npos;
+}
+
 std::string describe(const udp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
 
 udp::endpoint to_endpoint(const sockaddr_in& sa) {
@@ -290,7 +295,11 @@ public:
     void refuse(tftp::error_code code, const std::string& message, const char* why) {
         boost::system::error_code ec;
         socket_.send_to(asio::buffer(tftp::encode_error(code, message)), peer_, 0, ec);
-        spdlog::info("tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
+        // pxelinux and GRUB probe a dozen names per boot (UUID, 01-MAC, hex
+        // IP prefixes) before the one that exists: those misses are routine.
+        const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
+                                                                                              : spdlog::level::info;
+        spdlog::log(level, "tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
         close();
     }
 
