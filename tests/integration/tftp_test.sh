@@ -102,6 +102,7 @@ out=$(hpa -c get pxelinux.cfg/01-52-54-00-00-00-99 "$g/unknown.cfg")
 check "an unknown MAC's file is 'not found' (pxelinux moves on)" grep -q "Error code 1" <<<"$out"
 out=$(hpa -c get pxelinux.cfg/7F000001 "$g/hex.cfg")
 check "a hex-IP name is 'not found' too" grep -q "Error code 1" <<<"$out"
+check_not "pxelinux's routine config-file misses stay out of the info log" grep -q 'pxelinux.cfg/7F000001" refused' "$TMP/pxed.log"
 hpa -c get pxelinux.cfg/default "$g/default.cfg" >/dev/null
 check "pxelinux.cfg/default is the menu" grep -q "^label local" "$g/default.cfg"
 atftp --option "tsize 0" -g -r pxelinux.cfg/default -l "$g/default2.cfg" 127.0.0.1 "$port" >/dev/null 2>&1
@@ -116,6 +117,7 @@ out=$(hpa -c get /etc/passwd "$g/stolen")
 check "an absolute path is taken inside the root: /etc/passwd is not found" grep -q "Error code 1" <<<"$out"
 check "nothing was written for any of them" test ! -s "$g/stolen"
 check_not "no error message names a server-side path" grep -q "$root" <(hpa -c get link-outside "$g/stolen"; hpa -c get nope "$g/stolen")
+check "a missing file elsewhere is logged with its reason" wait_for_log '"nope" refused: "nope": not found' 5
 out=$(hpa -c get sub "$g/dir")
 check "a directory is 'not found'" grep -q "Error code 1" <<<"$out"
 out=$(hpa -c put "$root/small.txt" uploaded)
