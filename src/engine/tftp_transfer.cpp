@@ -239,19 +239,9 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
     ++stats_.timeouts;
     ++consecutive_timeouts_;
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
-    if (phase_ == phase::awaiting_oack_ack) {
-        out.send.push_back(oack_);
-        ++oack_transmissions_;
-        ++stats_.packets_sent;
-        ++stats_.retransmissions;
-    } else {
-        // No ACK at all within the timeout: the whole unacknowledged window
-        // goes again (RFC 7440 has no selective ACK).
-        resend_outstanding(now, out);
-        if (done()) return with_state(std::move(out));
-    }
-    arm(now);
-    return with_state(std::move(out));
+    // No ACK at all within the timeout: the OACK, or the whole
+    // unacknowledged window, goes again (RFC 7440 has no selective ACK).
+    return resend_unanswered(now, std::move(out));
 }
 
 transfer_actions read_transfer::abort(transfer_clock::time_point now, std::string_view reason) {
@@ -436,6 +426,10 @@ transfer_actions read_transfer::on_duplicate_request(transfer_clock::time_point 
         return with_state(std::move(out));
     }
     last_duplicate_resend_ = now;
+    return resend_unanswered(now, std::move(out));
+}
+
+transfer_actions read_transfer::resend_unanswered(transfer_clock::time_point now, transfer_actions out) {
     if (phase_ == phase::awaiting_oack_ack) {
         out.send.push_back(oack_);
         ++oack_transmissions_;

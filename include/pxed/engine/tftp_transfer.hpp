@@ -207,6 +207,8 @@ private:
     void on_ack(std::uint16_t wire_block, transfer_clock::time_point now, transfer_actions& out);
     void fill_window(transfer_clock::time_point now, transfer_actions& out);
     void resend_outstanding(transfer_clock::time_point now, transfer_actions& out);
+    /// The OACK, or every outstanding block, again; then re-arm.
+    transfer_actions resend_unanswered(transfer_clock::time_point now, transfer_actions out);
     bool produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& packet, cursor& after);
     void fail_read(transfer_clock::time_point now, transfer_actions& out);
     void send_error(error_code code, std::string_view message, transfer_outcome outcome, transfer_clock::time_point now,
