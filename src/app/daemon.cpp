@@ -158,8 +158,8 @@ private:
 
     std::string config_path_;
     // One thread runs everything, and signals reach it through Asio's own
-    // self-pipe: the scheduler and reactor need no locks (measurably
-    // cheaper per packet under a boot storm).
+    // self-pipe, so the scheduler and reactor need no locks. (A per-packet
+    // saving in principle; on this VM it was lost in run-to-run noise.)
     boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     boost::asio::signal_set signals_;
     std::shared_ptr<const loaded_site> current_;

@@ -5,6 +5,7 @@
 #include "pxed/net/tftp_server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -176,11 +177,13 @@ private:
         socket_.async_wait(udp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || self->stopping_) return;
             self->drain_requests();
-            self->wait_for_requests();
         });
     }
 
-    // Reads every queued request: during a boot storm one wake-up serves many.
+    // Reads queued requests: during a boot storm one wake-up serves many.
+    // After a batch the loop yields to running transfers; what is still
+    // queued is read on the next turn without waiting for readiness again
+    // (the socket is edge-triggered: no new datagram, no new wake-up).
     void drain_requests() {
         for (int i = 0; i < 256; ++i) {
             int err = 0;
@@ -188,10 +191,14 @@ private:
             if (!info) {
                 if (err != EAGAIN && err != EWOULDBLOCK && limiter_.allow(clock_type::now()))
                     spdlog::warn("tftp: receive failed: {}", std::strerror(err));
+                wait_for_requests();
                 return;
             }
             on_request(*info);
         }
+        asio::post(io_, [self = shared_from_this()] {
+            if (!self->stopping_) self->drain_requests();
+        });
     }
 
     void on_request(const datagram_info& info) {

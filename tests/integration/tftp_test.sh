@@ -164,6 +164,31 @@ m = sock()
 m.sendto(b"\x00\x01small.txt\x00mail\x00", ("127.0.0.1", port))
 print("mail got", m.recvfrom(1024)[0][:4].hex())
 PY
+# A boot storm: 400 requests queued at once, more than one wake-up reads.
+python3 - "$port" > "$TMP/storm.out" 2>&1 <<'PY' || true
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for _ in range(400):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.setblocking(False)
+    socks.append(s)
+for s in socks:
+    s.sendto(b"\x00\x01small.txt\x00octet\x00", ("127.0.0.1", port))
+answered, deadline = set(), time.time() + 5
+while len(answered) < len(socks) and time.time() < deadline:
+    for i, s in enumerate(socks):
+        if i in answered: continue
+        try:
+            data, tid = s.recvfrom(1024)
+        except BlockingIOError:
+            continue
+        if data[:4] == b"\x00\x03\x00\x01":
+            answered.add(i)
+            s.sendto(b"\x00\x04\x00\x01", tid)
+    time.sleep(0.01)
+print("answered", len(answered))
+PY
+check "a burst of 400 requests is answered in full ($(cat "$TMP/storm.out"))" grep -q "answered 400" "$TMP/storm.out"
 check "a packet from a wrong TID gets ERROR 5" grep -q "stranger got 00050005" "$TMP/py.out"
 check "and the transfer it poked at completes" grep -q "transfer finished cleanly" "$TMP/py.out"
 check "garbage on port 69 gets no answer" grep -q "garbage ignored" "$TMP/py.out"

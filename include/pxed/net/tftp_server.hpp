@@ -26,7 +26,7 @@ struct tftp_server_options {
     /// that client (1468 on Ethernet, 65464 on loopback).
     tftp::transfer_config transfer = [] {
         tftp::transfer_config c;
-        c.max_blksize = 65464;
+        c.max_blksize = tftp::max_blksize;
         return c;
     }();
     /// Transfers at once; a request beyond that gets ERROR 0 "server busy".
