@@ -1,0 +1,183 @@
+#pragma once
+/// The DHCP server's decisions (RFC 2131 section 4.3, PXE, proxyDHCP), with
+/// no sockets and no clock of its own: the server hands in each decoded
+/// request, where it arrived and the time, and carries out what comes back
+/// (persist these leases, then send this reply there). Tests drive it with
+/// scripted packets and a fake clock.
+///
+/// Address state lives here, in memory; the lease store only persists it.
+/// Single-threaded: the server's event loop owns the responder.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pxed/inventory/site.hpp"
+#include "pxed/proto/dhcp.hpp"
+#include "pxed/render/renderer.hpp"
+#include "pxed/store/leases.hpp"
+
+namespace pxed::dhcp {
+
+using unix_time = std::int64_t;
+
+/// The DHCP client port and server port (RFC 2131 section 4.1), and the PXE
+/// boot server port that proxyDHCP clients ask on (PXE 2.1 section 2.2.2).
+inline constexpr std::uint16_t client_port = 68;
+inline constexpr std::uint16_t server_port = 67;
+inline constexpr std::uint16_t pxe_port = 4011;
+
+/// Where a request came in, as the socket layer saw it.
+struct arrival {
+    int ifindex = 0;
+    std::string ifname;
+    /// The IPv4 addresses of the receiving interface with their prefixes:
+    /// how a client without a relay is matched to a subnet.
+    std::vector<wire::ipv4_network> interface_addresses;
+    wire::ipv4_address destination;  ///< the address the datagram was sent to
+    std::uint16_t local_port = server_port;
+    wire::ipv4_address source;
+    std::uint16_t source_port = client_port;
+};
+
+/// Where a reply goes (RFC 2131 section 4.1).
+struct destination {
+    wire::ipv4_address address;
+    std::uint16_t port = client_port;
+    /// Out of this interface, from this address (the server identifier).
+    int ifindex = 0;
+    wire::ipv4_address source;
+    /// The client has no address yet and asked for a unicast reply to its
+    /// hardware address. Sent as a broadcast unless the server can reach a
+    /// MAC directly.
+    bool to_hardware_address = false;
+};
+
+struct reply {
+    message msg;
+    destination to;
+    /// Largest datagram the client takes, IP and UDP headers included
+    /// (its option 57, else 576). The server caps it at the link MTU.
+    std::size_t max_size = default_max_message_size;
+};
+
+enum class log_level { debug, info, warn };
+
+struct outcome {
+    std::optional<dhcp::reply> reply;
+    /// Leases to commit before the reply may leave: an ACK goes out only
+    /// once the lease it grants is on disk.
+    std::vector<store::lease> changes;
+    /// One line for the operator; empty when there is nothing to say.
+    std::string log;
+    log_level level = log_level::debug;
+};
+
+struct responder_config {
+    /// How long an OFFERed address stays set aside for its client.
+    std::int64_t offer_hold = 30;
+    /// How long an address a client DECLINEd stays out of the pool.
+    std::int64_t decline_quarantine = 3600;
+    /// Shortest lease a client may ask for (option 51).
+    std::int64_t min_lease = 60;
+};
+
+/// What pxed tells a PXE client to load.
+struct boot_choice {
+    std::string file;                ///< boot file name or URL; empty: none
+    wire::ipv4_address next_server;  ///< siaddr
+    std::string vendor_class;        ///< option 60 to echo ("PXEClient", "HTTPClient"), or empty
+    std::string why;                 ///< "bios", "uefi-x64", "ipxe", ... for logs
+};
+
+class responder {
+public:
+    responder(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer,
+              responder_config config = {});
+
+    /// A reload: the new inventory applies to the next request; leases stay.
+    void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer);
+
+    /// Start-up: the leases read back from the store.
+    void restore(const std::vector<store::lease>& leases, unix_time now);
+
+    /// Decides what to do with one request.
+    outcome handle(const message& request, const arrival& from, unix_time now);
+
+    /// Leases whose time ran out, now marked expired (persist them), and
+    /// offers not taken up forgotten. Call at least once a second.
+    std::vector<store::lease> expire(unix_time now);
+
+    /// Every lease and quarantined address, by address, for operators.
+    std::vector<store::lease> leases() const;
+
+    /// Addresses handed out and still valid at `now` (bound, unexpired).
+    std::size_t active_leases(unix_time now) const;
+
+    /// The boot choice for a client; public for tests and `pxed` tooling.
+    boot_choice choose_boot(const message& request, const inventory::host* host) const;
+
+private:
+    struct binding {
+        store::lease lease;
+        bool offer_only = false;  ///< exists only because of an OFFER: never persisted
+        unix_time hold_until = 0; ///< set aside for lease.client_key by an OFFER until then
+    };
+    struct context;
+    struct timer_entry {
+        unix_time when;
+        std::uint32_t ip;
+        bool operator>(const timer_entry& o) const { return when > o.when; }
+    };
+    using timer_heap = std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<timer_entry>>;
+
+    outcome on_discover(context& c);
+    outcome on_request(context& c);
+    outcome on_decline(context& c);
+    outcome on_release(context& c);
+    outcome on_inform(context& c);
+    outcome on_bootp(context& c);
+    outcome on_proxy(context& c);
+
+    const inventory::subnet* select_subnet(const message& m, const arrival& a) const;
+    wire::ipv4_address server_id_for(const context& c) const;
+    std::optional<wire::ipv4_address> reserved_ip(const context& c) const;
+    bool available_to(wire::ipv4_address ip, const std::string& key, unix_time now) const;
+    std::optional<wire::ipv4_address> allocate(context& c);
+    bool assignable(const context& c, wire::ipv4_address ip) const;
+    std::int64_t lease_seconds(const context& c) const;
+
+    message make_reply(const context& c, message_type type) const;
+    void add_network_options(const context& c, message& r, bool with_lease, std::int64_t lease) const;
+    void add_boot_options(const context& c, message& r, const boot_choice& b) const;
+    destination reply_destination(const context& c, message_type type) const;
+    outcome nak(context& c, const std::string& why);
+    outcome ack(context& c, wire::ipv4_address ip);
+
+    store::lease& bind(context& c, wire::ipv4_address ip, store::lease_state state, unix_time ends);
+    void forget_binding(std::uint32_t ip);
+
+    std::shared_ptr<const inventory::site> site_;
+    std::shared_ptr<const render::renderer> renderer_;
+    responder_config config_;
+    std::unordered_map<std::uint32_t, wire::mac_address> reserved_;  // host.ip -> host.mac
+    std::unordered_map<std::uint32_t, binding> by_ip_;
+    std::unordered_map<std::string, std::uint32_t> by_client_;  // client key -> its latest address
+    timer_heap timers_;  // lease ends and offer holds; entries re-checked when popped
+};
+
+/// The key a client's lease is held under: its MAC for Ethernet, else its
+/// client identifier (option 61), else its raw hardware address.
+///
+/// Keyed by MAC on purpose: one machine sends a different client
+/// identifier from its PXE ROM, from iPXE, from the installer and from the
+/// installed OS (or none at all), and a provisioning server must give it
+/// one address through all of them.
+std::string client_key(const message& m);
+
+}  // namespace pxed::dhcp
+

@@ -1,0 +1,761 @@
+#include "pxed/engine/dhcp_responder.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "pxed/wire/text.hpp"
+
+namespace pxed::dhcp {
+namespace {
+
+using inventory::site;
+using wire::ipv4_address;
+
+const ipv4_address broadcast_address{0xffffffffu};
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string describe_client(const message& m) {
+    if (const auto mac = m.mac()) return mac->to_string();
+    std::string out = "hw";
+    for (auto b : m.hardware_address()) {
+        static const char* hex = "0123456789abcdef";
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+std::string describe_arrival(const message& m, const arrival& a) {
+    std::string via = a.ifname.empty() ? "if#" + std::to_string(a.ifindex) : a.ifname;
+    if (!m.giaddr.is_unspecified()) via += " relay " + m.giaddr.to_string();
+    return via;
+}
+
+// PXE 2.1 section 2.2.5 / RFC 4578: a PXE ROM or UEFI network stack says
+// "PXEClient:Arch:xxxxx:UNDI:yyyzzz" in option 60; UEFI HTTP Boot says
+// "HTTPClient:Arch:xxxxx" (UEFI 2.5 section 24.7).
+bool is_pxe_vendor(const message& m) {
+    const auto vc = m.vendor_class();
+    return vc && (starts_with(*vc, "PXEClient") || starts_with(*vc, "HTTPClient"));
+}
+
+bool is_http_boot(const message& m) {
+    const auto vc = m.vendor_class();
+    if (vc && starts_with(*vc, "HTTPClient")) return true;
+    const auto f = m.firmware();
+    return f == boot_firmware::uefi_x64_http || f == boot_firmware::uefi_arm64_http;
+}
+
+// A PXE client in the proxyDHCP sense: one whose firmware will act on a boot
+// offer that carries no address.
+bool is_pxe_client(const message& m) { return is_pxe_vendor(m) || m.has_ipxe(); }
+
+std::string rendered_hostname(const message& m, const inventory::host* h) {
+    if (h && !h->hostname.empty()) return h->hostname;
+    return m.hostname().value_or(std::string{});
+}
+
+}  // namespace
+
+std::string client_key(const message& m) {
+    if (const auto mac = m.mac()) return std::string(reinterpret_cast<const char*>(mac->bytes().data()), 6);
+    if (const auto id = m.client_id(); id && !id->empty()) return "id:" + std::string(id->begin(), id->end());
+    const auto hw = m.hardware_address();
+    if (hw.empty()) return {};
+    return "hw:" + std::string(hw.begin(), hw.end());
+}
+
+struct responder::context {
+    const message& req;
+    const arrival& from;
+    unix_time now;
+    const site& s;
+    std::string key;
+    std::optional<wire::mac_address> mac;
+    const inventory::host* host = nullptr;
+    const inventory::subnet* subnet = nullptr;
+    ipv4_address server_id;
+    std::string who;  // for logs: MAC and where it came from
+};
+
+responder::responder(std::shared_ptr<const site> s, std::shared_ptr<const render::renderer> r, responder_config config)
+    : config_(config) {
+    update(std::move(s), std::move(r));
+}
+
+void responder::update(std::shared_ptr<const site> s, std::shared_ptr<const render::renderer> r) {
+    site_ = std::move(s);
+    renderer_ = std::move(r);
+    reserved_.clear();
+    for (const auto& h : site_->hosts)
+        if (h.ip) reserved_.emplace(h.ip->value(), h.mac);
+}
+
+void responder::restore(const std::vector<store::lease>& leases, unix_time now) {
+    for (const auto& l : leases) {
+        auto& b = by_ip_[l.ip.value()];
+        b.lease = l;
+        b.offer_only = false;
+        auto it = by_client_.find(l.client_key);
+        // A client with several rows (it moved between subnets) keeps the newest.
+        if (it == by_client_.end() || by_ip_[it->second].lease.starts <= l.starts) by_client_[l.client_key] = l.ip.value();
+        if ((l.state == store::lease_state::bound || l.state == store::lease_state::declined) && l.ends != 0)
+            timers_.push({std::max(l.ends, now), l.ip.value()});
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+
+outcome responder::handle(const message& req, const arrival& from, unix_time now) {
+    outcome ignored;
+    if (req.op != op_code::boot_request) return ignored;  // a reply from another server, or our own echo
+    context c{req, from, now, *site_, client_key(req), req.mac(), nullptr, nullptr, {}, {}};
+    if (c.key.empty()) {
+        ignored.log = "request without a hardware address or client identifier from " + describe_arrival(req, from);
+        return ignored;
+    }
+    c.who = describe_client(req) + " via " + describe_arrival(req, from);
+    if (c.mac) c.host = c.s.find_host(*c.mac);
+    if (!c.host && c.s.menu.unknown_hosts == inventory::unknown_policy::ignore) {
+        ignored.log = "ignoring unknown client " + c.who + " (menu.unknown_hosts: ignore)";
+        return ignored;
+    }
+    if (c.s.server.dhcp.mode == inventory::dhcp_mode::proxy) return on_proxy(c);
+    if (from.local_port == pxe_port) return ignored;  // only proxyDHCP serves the PXE port
+
+    const auto type = req.message_type();
+    c.subnet = select_subnet(req, from);
+    if (!c.subnet) {
+        ignored.log = "no subnet for " + c.who + ": not answering";
+        return ignored;
+    }
+    c.server_id = server_id_for(c);
+    if (!type) return on_bootp(c);
+    switch (*type) {
+    case message_type::discover: return on_discover(c);
+    case message_type::request: return on_request(c);
+    case message_type::decline: return on_decline(c);
+    case message_type::release: return on_release(c);
+    case message_type::inform: return on_inform(c);
+    default:
+        ignored.log = to_string(*type) + " from " + c.who + " is not for a server; ignored";
+        return ignored;
+    }
+}
+
+// RFC 2131 section 4.3.1: the subnet is the relay's (giaddr) when there is
+// one, else that of the interface the request came in on.
+const inventory::subnet* responder::select_subnet(const message& m, const arrival& a) const {
+    const auto& s = *site_;
+    if (!m.giaddr.is_unspecified()) {
+        ipv4_address link = m.giaddr;
+        // RFC 3527: a relay may name the client's link apart from giaddr.
+        if (const auto rai = m.relay_agent_info()) {
+            if (const auto* ls = find_sub_option(*rai, relay_sub_option::link_selection); ls && ls->value.size() == 4) {
+                const auto& v = ls->value;
+                link = ipv4_address{std::uint32_t{v[0]} << 24 | std::uint32_t{v[1]} << 16 | std::uint32_t{v[2]} << 8 | v[3]};
+            }
+        }
+        return s.find_subnet(link);
+    }
+    for (const auto& ifa : a.interface_addresses)
+        for (const auto& sn : s.subnets)
+            if (!sn.relay_only && sn.network.contains(ifa.base())) return &sn;
+    return nullptr;
+}
+
+// The server identifier (option 54) must be an address the client can
+// unicast to when it renews: the interface's own address on the client's
+// subnet, or, through a relay, the address the relay sent to.
+ipv4_address responder::server_id_for(const context& c) const {
+    if (c.req.giaddr.is_unspecified()) {
+        for (const auto& ifa : c.from.interface_addresses)
+            if (c.subnet && c.subnet->network.contains(ifa.base())) return ifa.base();
+        if (!c.from.interface_addresses.empty()) return c.from.interface_addresses.front().base();
+    }
+    if (!c.from.destination.is_unspecified() && c.from.destination != broadcast_address) return c.from.destination;
+    return site_->server.address;
+}
+
+// ---------------------------------------------------------------------------
+// Addresses
+
+std::optional<ipv4_address> responder::reserved_ip(const context& c) const {
+    if (c.host && c.host->ip && c.subnet && c.subnet->network.contains(*c.host->ip)) return c.host->ip;
+    return std::nullopt;
+}
+
+// Free for `key`: nobody else holds it, and it is not quarantined.
+bool responder::available_to(ipv4_address ip, const std::string& key, unix_time now) const {
+    const auto it = by_ip_.find(ip.value());
+    if (it == by_ip_.end()) return true;
+    const auto& b = it->second;
+    const auto& l = b.lease;
+    if (l.state == store::lease_state::declined) return l.ends != 0 && l.ends <= now;
+    if (l.client_key == key) return true;
+    if (b.hold_until > now) return false;
+    if (b.offer_only) return true;
+    switch (l.state) {
+    case store::lease_state::bound: return l.ends != 0 && l.ends <= now;
+    case store::lease_state::released:
+    case store::lease_state::expired: return true;
+    case store::lease_state::declined: break;
+    }
+    return false;
+}
+
+// Whether `ip` may be given to this client on this subnet at all: its
+// reservation, or a dynamic address nobody has reserved.
+bool responder::assignable(const context& c, ipv4_address ip) const {
+    if (const auto r = reserved_ip(c); r && *r == ip) return true;
+    if (!c.subnet->in_dynamic_range(ip)) return false;
+    if (reserved_.count(ip.value())) return false;
+    if (ip == site_->server.address || ip == c.server_id) return false;
+    if (std::find(c.subnet->routers.begin(), c.subnet->routers.end(), ip) != c.subnet->routers.end()) return false;
+    return available_to(ip, c.key, c.now);
+}
+
+// The address to offer: the reservation; else what this client had (even
+// expired, as long as nobody took it); else the address it asks for; else a
+// fresh one. Fresh addresses are searched from a point derived from the MAC,
+// so a client tends to get the same address even after the lease database
+// is lost, and clients arriving together do not all contend for the bottom
+// of the range.
+std::optional<ipv4_address> responder::allocate(context& c) {
+    if (const auto r = reserved_ip(c)) {
+        if (available_to(*r, c.key, c.now)) return r;
+        return std::nullopt;  // quarantined by a DECLINE: the caller logs it
+    }
+    if (const auto it = by_client_.find(c.key); it != by_client_.end()) {
+        const ipv4_address prev{it->second};
+        const auto b = by_ip_.find(it->second);
+        if (b != by_ip_.end() && b->second.lease.client_key == c.key && c.subnet->network.contains(prev) &&
+            assignable(c, prev))
+            return prev;
+    }
+    if (const auto want = c.req.requested_ip(); want && c.subnet->network.contains(*want) && assignable(c, *want))
+        return want;
+
+    const auto hash = std::hash<std::string>{}(c.key);
+    std::optional<ipv4_address> reusable;
+    unix_time reusable_since = 0;
+    for (const auto& range : c.subnet->ranges) {
+        const auto size = range.size();
+        if (size == 0) continue;
+        const std::uint64_t start = hash % size;
+        for (std::uint64_t i = 0; i < size; ++i) {
+            const ipv4_address ip{static_cast<std::uint32_t>(range.first.value() + (start + i) % size)};
+            const auto it = by_ip_.find(ip.value());
+            if (it == by_ip_.end()) {
+                if (assignable(c, ip)) return ip;
+                continue;
+            }
+            // Held once by someone else and free again: remember the one
+            // free the longest, and use it only if no never-used address is left.
+            if (assignable(c, ip)) {
+                const auto since = it->second.offer_only ? it->second.hold_until : it->second.lease.ends;
+                if (!reusable || since < reusable_since) {
+                    reusable = ip;
+                    reusable_since = since;
+                }
+            }
+        }
+    }
+    return reusable;
+}
+
+std::int64_t responder::lease_seconds(const context& c) const {
+    const std::int64_t dflt = c.subnet->lease_time.count();
+    const std::int64_t max = c.subnet->max_lease_time.count();
+    if (const auto asked = c.req.lease_time())
+        return std::clamp<std::int64_t>(static_cast<std::int64_t>(*asked), std::min(config_.min_lease, max), max);
+    return dflt;
+}
+
+store::lease& responder::bind(context& c, ipv4_address ip, store::lease_state state, unix_time ends) {
+    // The address may have been someone else's (expired): they lose it.
+    auto& b = by_ip_[ip.value()];
+    if (!b.lease.client_key.empty() && b.lease.client_key != c.key) {
+        const auto prev = by_client_.find(b.lease.client_key);
+        if (prev != by_client_.end() && prev->second == ip.value()) by_client_.erase(prev);
+    }
+    // And this client lets go of the address it held before, if any.
+    if (const auto it = by_client_.find(c.key); it != by_client_.end() && it->second != ip.value()) {
+        const auto old = by_ip_.find(it->second);
+        if (old != by_ip_.end() && old->second.offer_only) by_ip_.erase(old);
+    }
+    by_client_[c.key] = ip.value();
+    const bool was_bound_to_client = !b.offer_only && b.lease.client_key == c.key && b.lease.state == store::lease_state::bound;
+    b.offer_only = false;
+    b.hold_until = 0;
+    auto& l = b.lease;
+    if (!was_bound_to_client || l.ip != ip) l.starts = c.now;
+    l.ip = ip;
+    l.client_key = c.key;
+    l.mac = c.mac;
+    l.hostname = rendered_hostname(c.req, c.host);
+    l.state = state;
+    l.ends = ends;
+    l.subnet = c.subnet ? c.subnet->network.to_string() : std::string{};
+    if (ends != 0) timers_.push({ends, ip.value()});
+    return l;
+}
+
+void responder::forget_binding(std::uint32_t ip) {
+    const auto it = by_ip_.find(ip);
+    if (it == by_ip_.end()) return;
+    const auto c = by_client_.find(it->second.lease.client_key);
+    if (c != by_client_.end() && c->second == ip) by_client_.erase(c);
+    by_ip_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Messages (RFC 2131 section 4.3)
+
+outcome responder::on_discover(context& c) {
+    outcome o;
+    const auto ip = allocate(c);
+    if (!ip) {
+        o.level = log_level::warn;
+        if (const auto r = reserved_ip(c))
+            o.log = "DHCPDISCOVER from " + c.who + ": its reserved address " + r->to_string() +
+                    " is quarantined after a DHCPDECLINE; not answering";
+        else
+            o.log = "DHCPDISCOVER from " + c.who + ": no free address in " + c.subnet->network.to_string();
+        return o;
+    }
+    // Set the address aside so nobody else is offered it meanwhile, but
+    // write nothing: an offer is not a lease.
+    auto& b = by_ip_[ip->value()];
+    if (b.lease.client_key != c.key) {
+        // New, or free again after somebody else's lease ended: theirs no more.
+        if (!b.lease.client_key.empty()) {
+            const auto prev = by_client_.find(b.lease.client_key);
+            if (prev != by_client_.end() && prev->second == ip->value()) by_client_.erase(prev);
+        }
+        b = binding{};
+        b.offer_only = true;
+        b.lease.ip = *ip;
+        b.lease.client_key = c.key;
+        b.lease.mac = c.mac;
+        b.lease.state = store::lease_state::expired;
+        b.lease.starts = c.now;
+        b.lease.subnet = c.subnet->network.to_string();
+    }
+    b.hold_until = c.now + config_.offer_hold;
+    if (b.offer_only) b.lease.ends = b.hold_until;
+    by_client_[c.key] = ip->value();
+    timers_.push({b.hold_until, ip->value()});
+    const auto lease = lease_seconds(c);
+    auto r = make_reply(c, message_type::offer);
+    r.yiaddr = *ip;
+    add_network_options(c, r, true, lease);
+    const auto boot = choose_boot(c.req, c.host);
+    add_boot_options(c, r, boot);
+    o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::offer), max_reply_size(c.req)};
+    o.log = "DHCPOFFER " + ip->to_string() + " to " + c.who + (boot.file.empty() ? "" : ", boot " + boot.file);
+    return o;
+}
+
+outcome responder::on_request(context& c) {
+    const auto sid = c.req.server_id();
+    const auto requested = c.req.requested_ip();
+    outcome o;
+    if (sid) {
+        // SELECTING. A server identifier that is not ours means the client
+        // took another server's offer: release ours silently.
+        if (*sid != c.server_id && *sid != site_->server.address) {
+            if (const auto it = by_client_.find(c.key); it != by_client_.end()) {
+                const auto b = by_ip_.find(it->second);
+                if (b != by_ip_.end() && b->second.offer_only) forget_binding(it->second);
+            }
+            o.log = "DHCPREQUEST from " + c.who + " is for server " + sid->to_string() + "; not ours";
+            return o;
+        }
+        const auto ip = requested ? *requested : c.req.ciaddr;
+        if (ip.is_unspecified()) return nak(c, "no requested address");
+        if (!c.subnet->network.contains(ip) || !assignable(c, ip))
+            return nak(c, ip.to_string() + " is not available to this client");
+        if (const auto r = reserved_ip(c); r && *r != ip) return nak(c, "the client's reserved address is " + r->to_string());
+        return ack(c, ip);
+    }
+    // INIT-REBOOT (option 50, no ciaddr), or RENEWING / REBINDING (ciaddr).
+    const auto ip = c.req.ciaddr.is_unspecified() ? requested.value_or(ipv4_address{}) : c.req.ciaddr;
+    const char* state = c.req.ciaddr.is_unspecified() ? "INIT-REBOOT" : "RENEWING";
+    if (ip.is_unspecified()) return nak(c, "neither ciaddr nor a requested address");
+    if (!c.subnet->network.contains(ip)) {
+        // RFC 2131 4.3.2: the client moved to another network.
+        if (c.subnet->authoritative) return nak(c, std::string(state) + ": " + ip.to_string() + " is not on " + c.subnet->network.to_string());
+        o.log = "DHCPREQUEST (" + std::string(state) + ") from " + c.who + " for foreign address; not authoritative, silent";
+        return o;
+    }
+    if (const auto r = reserved_ip(c); r && *r != ip) return nak(c, "the client's reserved address is " + r->to_string());
+    if (!assignable(c, ip)) {
+        if (c.subnet->authoritative) return nak(c, std::string(state) + ": " + ip.to_string() + " is not available to this client");
+        o.log = "DHCPREQUEST (" + std::string(state) + ") from " + c.who + " for " + ip.to_string() + ": not ours, silent";
+        return o;
+    }
+    // RFC 2131 4.3.2 asks a server with no record of the client to stay
+    // silent. We answer when the address is free and ours to give, as
+    // dnsmasq does: after a lost lease database, a reinstalled pxed host or
+    // a client that kept its address across a server change, the client is
+    // then served at once instead of after its own timeouts.
+    return ack(c, ip);
+}
+
+outcome responder::ack(context& c, ipv4_address ip) {
+    const auto lease = lease_seconds(c);
+    auto& l = bind(c, ip, store::lease_state::bound, c.now + lease);
+    outcome o;
+    o.changes.push_back(l);
+    auto r = make_reply(c, message_type::ack);
+    r.yiaddr = ip;
+    r.ciaddr = c.req.ciaddr;
+    add_network_options(c, r, true, lease);
+    const auto boot = choose_boot(c.req, c.host);
+    add_boot_options(c, r, boot);
+    o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::ack), max_reply_size(c.req)};
+    o.level = log_level::info;
+    o.log = "DHCPACK " + ip.to_string() + " to " + c.who + (c.host ? " (host " + c.host->hostname + ")" : "") +
+            ", lease " + std::to_string(lease) + "s" + (boot.file.empty() ? "" : ", boot " + boot.file + " [" + boot.why + "]");
+    return o;
+}
+
+outcome responder::nak(context& c, const std::string& why) {
+    outcome o;
+    auto r = make_reply(c, message_type::nak);
+    r.siaddr = {};
+    r.set_string(option_code::message, why);
+    o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::nak), max_reply_size(c.req)};
+    o.level = log_level::info;
+    o.log = "DHCPNAK to " + c.who + ": " + why;
+    return o;
+}
+
+outcome responder::on_decline(context& c) {
+    outcome o;
+    const auto ip = c.req.requested_ip();
+    const auto sid = c.req.server_id();
+    if (!ip || (sid && *sid != c.server_id && *sid != site_->server.address)) {
+        o.log = "DHCPDECLINE from " + c.who + " not for us; ignored";
+        return o;
+    }
+    const auto it = by_ip_.find(ip->value());
+    if (it == by_ip_.end() || it->second.lease.client_key != c.key) {
+        // Only the holder may take an address out of the pool, or any
+        // client could empty it.
+        o.level = log_level::warn;
+        o.log = "DHCPDECLINE of " + ip->to_string() + " from " + c.who + ", which does not hold it; ignored";
+        return o;
+    }
+    auto& l = bind(c, *ip, store::lease_state::declined, c.now + config_.decline_quarantine);
+    // The client must get another address next time.
+    by_client_.erase(c.key);
+    o.changes.push_back(l);
+    o.level = log_level::warn;
+    o.log = "DHCPDECLINE " + ip->to_string() + " from " + c.who + ": another machine uses it; quarantined for " +
+            std::to_string(config_.decline_quarantine) + "s";
+    return o;
+}
+
+outcome responder::on_release(context& c) {
+    outcome o;
+    const auto ip = c.req.ciaddr;
+    const auto it = by_ip_.find(ip.value());
+    if (ip.is_unspecified() || it == by_ip_.end() || it->second.lease.client_key != c.key ||
+        it->second.lease.state != store::lease_state::bound) {
+        o.log = "DHCPRELEASE of " + ip.to_string() + " from " + c.who + ", which does not hold it; ignored";
+        return o;
+    }
+    // Released, but still remembered as this client's: it gets the same
+    // address back unless somebody else needed it meanwhile.
+    auto& l = it->second.lease;
+    l.state = store::lease_state::released;
+    l.ends = c.now;
+    o.changes.push_back(l);
+    o.level = log_level::info;
+    o.log = "DHCPRELEASE " + ip.to_string() + " from " + c.who;
+    return o;
+}
+
+outcome responder::on_inform(context& c) {
+    // RFC 2131 4.3.5: configuration only; no yiaddr, no lease time.
+    outcome o;
+    auto r = make_reply(c, message_type::ack);
+    r.ciaddr = c.req.ciaddr;
+    add_network_options(c, r, false, 0);
+    const auto boot = choose_boot(c.req, c.host);
+    add_boot_options(c, r, boot);
+    o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::inform), max_reply_size(c.req)};
+    o.log = "DHCPINFORM from " + c.who + " answered";
+    return o;
+}
+
+// RFC 951 BOOTP: only hosts with a reservation; BOOTP has no way to give an
+// address back, so a dynamic one would leak.
+outcome responder::on_bootp(context& c) {
+    outcome o;
+    const auto ip = reserved_ip(c);
+    if (!ip) {
+        o.log = "BOOTREQUEST from " + c.who + " without a reservation; ignored";
+        return o;
+    }
+    auto& l = bind(c, *ip, store::lease_state::bound, 0);
+    o.changes.push_back(l);
+    message r;
+    r.op = op_code::boot_reply;
+    r.htype = c.req.htype;
+    r.hlen = c.req.hlen;
+    r.xid = c.req.xid;
+    r.flags = c.req.flags;
+    r.giaddr = c.req.giaddr;
+    r.chaddr = c.req.chaddr;
+    r.yiaddr = *ip;
+    add_network_options(c, r, false, 0);
+    add_boot_options(c, r, choose_boot(c.req, c.host));
+    o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::offer), default_max_message_size};
+    o.level = log_level::info;
+    o.log = "BOOTREPLY " + ip->to_string() + " to " + c.who;
+    return o;
+}
+
+// proxyDHCP (PXE 2.1 section 2.2.3): another server gives addresses; pxed
+// answers PXE clients' DISCOVERs on port 67 and their boot server REQUESTs
+// on port 4011 with boot information only: yiaddr stays 0.
+outcome responder::on_proxy(context& c) {
+    outcome o;
+    const auto type = c.req.message_type();
+    if (!type || !is_pxe_client(c.req)) return o;
+    const bool boot_server = c.from.local_port == pxe_port;
+    if (!(type == message_type::discover && !boot_server) &&
+        !((type == message_type::request || type == message_type::inform) && boot_server))
+        return o;
+    c.subnet = select_subnet(c.req, c.from);
+    c.server_id = server_id_for(c);
+    const auto boot = choose_boot(c.req, c.host);
+    if (boot.file.empty()) {
+        o.log = "proxyDHCP: nothing to boot for " + c.who + " (" + boot.why + ")";
+        return o;
+    }
+    auto r = make_reply(c, boot_server ? message_type::ack : message_type::offer);
+    r.ciaddr = boot_server ? c.req.ciaddr : ipv4_address{};
+    add_boot_options(c, r, boot);
+    // PXE 2.1 table 2-1: option 43 with PXE_DISCOVERY_CONTROL bit 3 set:
+    // "download the boot file in the offer", no boot server discovery.
+    r.set(option_code::vendor_encapsulated, {6, 1, 0x08, 255});
+    // PXE 2.1: the proxy echoes the client's UUID (option 97).
+    if (const auto* uuid = c.req.find(option_code::client_machine_id)) r.set(uuid->code, uuid->value);
+    destination to;
+    if (boot_server) {
+        to.address = c.from.source;
+        to.port = c.from.source_port;
+        to.ifindex = c.from.ifindex;
+        to.source = c.server_id;
+    } else {
+        to = reply_destination(c, message_type::offer);
+    }
+    o.reply = dhcp::reply{std::move(r), to, max_reply_size(c.req)};
+    o.level = log_level::info;
+    o.log = std::string("proxyDHCP ") + (boot_server ? "ACK" : "OFFER") + " to " + c.who + ": boot " + boot.file +
+            " from " + boot.next_server.to_string() + " [" + boot.why + "]";
+    return o;
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+
+message responder::make_reply(const context& c, message_type type) const {
+    message r;
+    r.op = op_code::boot_reply;
+    r.htype = c.req.htype;
+    r.hlen = c.req.hlen;
+    r.xid = c.req.xid;
+    r.flags = c.req.flags;
+    r.giaddr = c.req.giaddr;
+    r.chaddr = c.req.chaddr;
+    // Option 53 first: some clients look for it only at the start.
+    r.set_message_type(type);
+    r.set_ipv4(option_code::server_identifier, c.server_id);
+    return r;
+}
+
+void responder::add_network_options(const context& c, message& r, bool with_lease, std::int64_t lease) const {
+    const auto* sn = c.subnet;
+    if (with_lease) {
+        r.set_u32(option_code::lease_time, static_cast<std::uint32_t>(lease));
+        // RFC 2131 4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease.
+        r.set_u32(option_code::renewal_time, static_cast<std::uint32_t>(lease / 2));
+        r.set_u32(option_code::rebinding_time, static_cast<std::uint32_t>(lease * 7 / 8));
+    }
+    if (!sn) return;
+    r.set_ipv4(option_code::subnet_mask, ipv4_address{sn->network.mask()});
+    r.set_ipv4(option_code::broadcast_address, sn->network.broadcast());
+    if (!sn->routers.empty()) r.set_ipv4_list(option_code::routers, sn->routers);
+    if (!sn->dns.empty()) r.set_ipv4_list(option_code::domain_name_servers, sn->dns);
+    if (!sn->domain.empty()) r.set_string(option_code::domain_name, sn->domain);
+    if (c.host && !c.host->hostname.empty()) {
+        // A hostname like "web1.example.com" carries the domain too; option
+        // 12 takes the first label.
+        const auto& h = c.host->hostname;
+        r.set_string(option_code::host_name, h.substr(0, h.find('.')));
+    }
+}
+
+boot_choice responder::choose_boot(const message& req, const inventory::host* host) const {
+    (void)host;  // a per-host override would go here; the inventory has none yet
+    const auto& s = *site_;
+    boot_choice b;
+    b.next_server = s.server.address;
+    const auto vc = req.vendor_class();
+    if (vc && starts_with(*vc, "PXEClient")) b.vendor_class = "PXEClient";
+    if (is_http_boot(req)) {
+        // UEFI 2.5 section 24.7.2: an HTTP Boot client only takes an offer
+        // that echoes "HTTPClient" and has a URL as boot file.
+        b.vendor_class = "HTTPClient";
+        b.file = s.boot.uefi_http;
+        b.why = b.file.empty() ? "UEFI HTTP boot, but boot.uefi_http is not set" : "uefi-http";
+        return b;
+    }
+    if (req.has_ipxe() && !s.boot.ipxe.empty() && renderer_) {
+        // iPXE loaded by the firmware asks again: hand it the script URL,
+        // not the iPXE binary it is already running, or it loops forever.
+        if (const auto mac = req.mac()) {
+            b.file = renderer_->ipxe_chain_url(*mac);
+            b.why = "ipxe";
+            if (!b.file.empty()) return b;
+        }
+    }
+    switch (req.firmware()) {
+    case boot_firmware::bios:
+        b.file = s.boot.bios;
+        b.why = "bios";
+        break;
+    case boot_firmware::uefi_x64:
+        b.file = s.boot.uefi_x64;
+        b.why = "uefi-x64";
+        break;
+    case boot_firmware::uefi_ia32:
+        b.file = s.boot.uefi_ia32;
+        b.why = "uefi-ia32";
+        break;
+    case boot_firmware::uefi_arm64:
+        b.file = s.boot.uefi_arm64;
+        b.why = "uefi-arm64";
+        break;
+    case boot_firmware::uefi_x64_http:
+    case boot_firmware::uefi_arm64_http: break;  // handled above
+    case boot_firmware::unknown:
+        if (req.client_arch().empty() && !arch_from_vendor_class(vc.value_or(""))) {
+            // No architecture at all: an OS's DHCP client (dhclient, the
+            // installer) rather than firmware. It gets the BIOS boot file, as
+            // ISC dhcpd's classic `filename "pxelinux.0"` gives everyone.
+            b.file = s.boot.bios;
+            b.why = "no architecture given";
+        } else {
+            const auto arch = req.client_arch();
+            b.why = "architecture " + std::to_string(arch.empty() ? -1 : static_cast<int>(arch.front())) +
+                    " has no boot file";
+        }
+        break;
+    }
+    if (b.file.empty() && b.why.find("has no") == std::string::npos) b.why += ": no boot file configured";
+    return b;
+}
+
+void responder::add_boot_options(const context& c, message& r, const boot_choice& b) const {
+    const auto* sn = c.subnet;
+    const auto next = sn && sn->next_server ? *sn->next_server : b.next_server;
+    if (!b.vendor_class.empty()) r.set_string(option_code::vendor_class_identifier, b.vendor_class);
+    if (!b.file.empty()) {
+        r.siaddr = next;
+        // The file field holds 128 octets; a longer name (an iPXE URL)
+        // travels in option 67 only.
+        if (b.file.size() < file_size) r.file = b.file;
+        if (c.req.requests(option_code::bootfile_name) || b.file.size() >= file_size)
+            r.set_string(option_code::bootfile_name, b.file);
+        if (c.req.requests(option_code::tftp_server_name)) r.set_string(option_code::tftp_server_name, next.to_string());
+    }
+    // RFC 6842: echo the client identifier.
+    if (const auto* id = c.req.find(option_code::client_identifier)) r.set(id->code, id->value);
+    // RFC 3046 2.2: relay agent information goes back to the relay as sent, last.
+    if (!c.req.giaddr.is_unspecified())
+        if (const auto* rai = c.req.find(option_code::relay_agent_information)) r.set(rai->code, rai->value);
+}
+
+// RFC 2131 section 4.1, "If the 'giaddr' field ... is non-zero".
+destination responder::reply_destination(const context& c, message_type type) const {
+    destination d;
+    d.ifindex = c.from.ifindex;
+    d.source = c.server_id;
+    const auto& q = c.req;
+    if (!q.giaddr.is_unspecified()) {
+        d.address = q.giaddr;
+        d.port = server_port;
+        d.ifindex = 0;  // routed
+        return d;
+    }
+    d.port = client_port;
+    if (type == message_type::nak) {
+        d.address = broadcast_address;
+        return d;
+    }
+    if (!q.ciaddr.is_unspecified()) {
+        d.address = q.ciaddr;
+        return d;
+    }
+    d.address = broadcast_address;
+    d.to_hardware_address = !q.broadcast();
+    return d;
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+std::vector<store::lease> responder::expire(unix_time now) {
+    std::vector<store::lease> changed;
+    while (!timers_.empty() && timers_.top().when <= now) {
+        const auto t = timers_.top();
+        timers_.pop();
+        const auto it = by_ip_.find(t.ip);
+        if (it == by_ip_.end()) continue;
+        auto& b = it->second;
+        if (b.offer_only) {
+            if (b.hold_until <= now) forget_binding(t.ip);
+            continue;
+        }
+        auto& l = b.lease;
+        if (l.ends == 0 || l.ends > now) continue;  // renewed since: a newer entry is queued
+        if (l.state == store::lease_state::bound) {
+            l.state = store::lease_state::expired;
+            changed.push_back(l);
+        } else if (l.state == store::lease_state::declined) {
+            // Back in the pool, belonging to nobody.
+            l.state = store::lease_state::expired;
+            l.client_key.clear();
+            l.mac.reset();
+            l.hostname.clear();
+            changed.push_back(l);
+        }
+    }
+    return changed;
+}
+
+std::vector<store::lease> responder::leases() const {
+    std::vector<store::lease> out;
+    out.reserve(by_ip_.size());
+    for (const auto& [ip, b] : by_ip_)
+        if (!b.offer_only) out.push_back(b.lease);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ip < b.ip; });
+    return out;
+}
+
+std::size_t responder::active_leases(unix_time now) const {
+    std::size_t n = 0;
+    for (const auto& [ip, b] : by_ip_)
+        if (!b.offer_only && b.lease.state == store::lease_state::bound && (b.lease.ends == 0 || b.lease.ends > now)) ++n;
+    return n;
+}
+
+}  // namespace pxed::dhcp

@@ -1,0 +1,529 @@
+// The DHCP responder driven by scripted requests and a fake clock: every
+// RFC 2131 server state, PXE boot choices, relays, proxyDHCP, expiry.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "pxed/engine/dhcp_responder.hpp"
+#include "pxed/inventory/load.hpp"
+
+using namespace pxed;
+using namespace pxed::dhcp;
+using ::testing::HasSubstr;
+using wire::ipv4_address;
+
+namespace {
+
+const std::string base_yaml = R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+  http: {port: 8080}
+boot:
+  uefi-http: http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.109]
+    routers: [10.0.0.1]
+    dns: [10.0.0.53]
+    domain: lab.example
+    lease_time: 1h
+    max_lease_time: 2h
+  - network: 10.9.0.0/24
+    ranges: [10.9.0.10-10.9.0.20]
+    relay_only: true
+    authoritative: false
+trees:
+  c7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  c7: {label: CentOS 7, tree: c7, kernel: c7/vmlinuz, initrd: c7/initrd.img}
+menu: {default: c7, unknown_hosts: UNKNOWN}
+hosts:
+  - {mac: "52:54:00:00:00:01", hostname: web01.lab.example, ip: 10.0.0.11, profile: c7}
+  - {mac: "52:54:00:00:00:02", hostname: db01, profile: c7}
+)";
+
+std::shared_ptr<const inventory::site> load(const std::string& unknown = "menu", const std::string& extra = "") {
+    std::string yaml = base_yaml;
+    yaml.replace(yaml.find("UNKNOWN"), 7, unknown);
+    yaml += extra;
+    inventory::load_options o;
+    o.check_files = false;
+    auto r = inventory::load_string(yaml, "site.yaml", "/etc/pxed", o);
+    std::string msgs;
+    for (const auto& d : r.diagnostics) msgs += d.to_string() + "\n";
+    if (!r.model) throw std::runtime_error(msgs);
+    return r.model;
+}
+
+std::shared_ptr<const render::renderer> renderer_for(std::shared_ptr<const inventory::site> s) {
+    return std::make_shared<render::renderer>(s, render::template_set::builtin());
+}
+
+wire::mac_address mac_n(unsigned n) {
+    return wire::mac_address::parse("52:54:00:10:" + std::string(1, "0123456789abcdef"[(n >> 4) & 15]) +
+                                    std::string(1, "0123456789abcdef"[n & 15]) + ":" +
+                                    std::string(1, "0123456789abcdef"[(n >> 12) & 15]) +
+                                    std::string(1, "0123456789abcdef"[(n >> 8) & 15]))
+        .value();
+}
+
+message request(message_type t, const wire::mac_address& mac, std::uint32_t xid = 42) {
+    message m;
+    m.op = op_code::boot_request;
+    m.xid = xid;
+    m.set_mac(mac);
+    m.set_message_type(t);
+    return m;
+}
+
+message pxe(message m, client_arch arch) {
+    m.set_string(option_code::vendor_class_identifier,
+                 "PXEClient:Arch:0000" + std::to_string(static_cast<int>(arch)) + ":UNDI:003016");
+    m.set_u16(option_code::client_system_architecture, static_cast<std::uint16_t>(arch));
+    return m;
+}
+
+arrival on_eth0() {
+    arrival a;
+    a.ifindex = 3;
+    a.ifname = "eth0";
+    a.interface_addresses = {wire::ipv4_network(ipv4_address::parse("10.0.0.2").value(), 24)};
+    a.destination = ipv4_address{0xffffffffu};
+    a.local_port = server_port;
+    return a;
+}
+
+arrival from_relay() {
+    arrival a = on_eth0();
+    a.destination = ipv4_address::parse("10.0.0.2").value();
+    a.source = ipv4_address::parse("10.9.0.1").value();
+    a.source_port = server_port;
+    return a;
+}
+
+ipv4_address ip(const char* s) { return ipv4_address::parse(s).value(); }
+
+struct fixture : ::testing::Test {
+    std::shared_ptr<const inventory::site> site = load();
+    responder r{site, renderer_for(site)};
+    unix_time now = 1'800'000'000;
+
+    outcome send(const message& m, const arrival& a = on_eth0()) { return r.handle(m, a, now); }
+
+    // DISCOVER + REQUEST; returns the ACKed address.
+    ipv4_address dora(const wire::mac_address& mac) {
+        auto offer = send(request(message_type::discover, mac));
+        EXPECT_TRUE(offer.reply) << offer.log;
+        if (!offer.reply) return {};
+        auto req = request(message_type::request, mac);
+        req.set_ipv4(option_code::server_identifier, offer.reply->msg.server_id().value());
+        req.set_ipv4(option_code::requested_address, offer.reply->msg.yiaddr);
+        auto ack = send(req);
+        EXPECT_TRUE(ack.reply) << ack.log;
+        if (!ack.reply) return {};
+        EXPECT_EQ(ack.reply->msg.message_type(), message_type::ack);
+        return ack.reply->msg.yiaddr;
+    }
+};
+
+TEST_F(fixture, discover_gets_an_offer_with_pxe_boot_information) {
+    auto d = pxe(request(message_type::discover, mac_n(1)), client_arch::x86_bios);
+    d.set_broadcast(true);
+    const auto o = send(d);
+    ASSERT_TRUE(o.reply) << o.log;
+    const auto& m = o.reply->msg;
+    EXPECT_EQ(m.op, op_code::boot_reply);
+    EXPECT_EQ(m.xid, 42u);
+    EXPECT_EQ(m.message_type(), message_type::offer);
+    EXPECT_TRUE(ip("10.0.0.100") <= m.yiaddr && m.yiaddr <= ip("10.0.0.109"));
+    EXPECT_EQ(m.server_id(), ip("10.0.0.2"));
+    EXPECT_EQ(m.lease_time(), 3600u);
+    EXPECT_EQ(m.siaddr, ip("10.0.0.2"));
+    EXPECT_EQ(m.file, "pxelinux.0");
+    EXPECT_EQ(m.vendor_class(), "PXEClient");  // iPXE waits 3 s for more offers without it
+    EXPECT_EQ(m.options.front().code, code_of(option_code::message_type));
+    EXPECT_TRUE(o.changes.empty()) << "an offer is not a lease";
+    EXPECT_EQ(o.reply->to.address, ip("255.255.255.255"));
+    EXPECT_EQ(o.reply->to.port, client_port);
+    EXPECT_EQ(o.reply->to.ifindex, 3);
+    EXPECT_FALSE(o.reply->to.to_hardware_address);
+    EXPECT_TRUE(encode(m).ok());
+}
+
+TEST_F(fixture, offer_without_broadcast_bit_is_marked_for_the_hardware_address) {
+    const auto o = send(request(message_type::discover, mac_n(1)));
+    ASSERT_TRUE(o.reply);
+    EXPECT_TRUE(o.reply->to.to_hardware_address);
+}
+
+TEST_F(fixture, selecting_request_is_acked_and_persisted_before_the_reply) {
+    auto offer = send(request(message_type::discover, mac_n(2)));
+    ASSERT_TRUE(offer.reply);
+    auto req = request(message_type::request, mac_n(2));
+    req.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    req.set_ipv4(option_code::requested_address, offer.reply->msg.yiaddr);
+    const auto ack = send(req);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(ack.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(ack.reply->msg.yiaddr, offer.reply->msg.yiaddr);
+    ASSERT_EQ(ack.changes.size(), 1u);
+    EXPECT_EQ(ack.changes[0].state, store::lease_state::bound);
+    EXPECT_EQ(ack.changes[0].ends, now + 3600);
+    EXPECT_EQ(ack.changes[0].mac, mac_n(2));
+    EXPECT_EQ(ack.changes[0].subnet, "10.0.0.0/24");
+    EXPECT_EQ(ack.level, log_level::info);
+}
+
+TEST_F(fixture, request_for_another_server_frees_our_offer) {
+    // Range of 10: fill 9, leave one offered to A; A picks another server.
+    for (unsigned i = 0; i < 9; ++i) dora(mac_n(100 + i));
+    const auto offer = send(request(message_type::discover, mac_n(1)));
+    ASSERT_TRUE(offer.reply);
+    EXPECT_FALSE(send(request(message_type::discover, mac_n(2))).reply) << "the last address is held for A";
+    auto req = request(message_type::request, mac_n(1));
+    req.set_ipv4(option_code::server_identifier, ip("10.0.0.254"));
+    req.set_ipv4(option_code::requested_address, ip("10.0.0.250"));
+    const auto o = send(req);
+    EXPECT_FALSE(o.reply);
+    const auto b = send(request(message_type::discover, mac_n(2)));
+    ASSERT_TRUE(b.reply) << b.log;
+    EXPECT_EQ(b.reply->msg.yiaddr, offer.reply->msg.yiaddr);
+}
+
+TEST_F(fixture, no_address_is_offered_to_two_clients_even_in_a_burst) {
+    std::set<std::uint32_t> seen;
+    for (unsigned i = 0; i < 10; ++i) {
+        const auto o = send(request(message_type::discover, mac_n(i)));
+        ASSERT_TRUE(o.reply) << o.log;
+        EXPECT_TRUE(seen.insert(o.reply->msg.yiaddr.value()).second) << o.reply->msg.yiaddr.to_string();
+    }
+    const auto full = send(request(message_type::discover, mac_n(99)));
+    EXPECT_FALSE(full.reply);
+    EXPECT_EQ(full.level, log_level::warn);
+    EXPECT_THAT(full.log, HasSubstr("no free address"));
+    // The holds lapse after 30 s: the addresses can be offered again.
+    now += 31;
+    r.expire(now);
+    EXPECT_TRUE(send(request(message_type::discover, mac_n(99))).reply);
+}
+
+TEST_F(fixture, a_client_keeps_its_address_across_requests_expiry_and_restarts) {
+    const auto first = dora(mac_n(7));
+    EXPECT_EQ(send(request(message_type::discover, mac_n(7))).reply->msg.yiaddr, first);
+    EXPECT_EQ(dora(mac_n(7)), first);
+
+    now += 7200;  // expired
+    const auto expired = r.expire(now);
+    ASSERT_EQ(expired.size(), 1u);
+    EXPECT_EQ(expired[0].state, store::lease_state::expired);
+    EXPECT_EQ(r.active_leases(now), 0u);
+    EXPECT_EQ(dora(mac_n(7)), first);
+
+    // A new responder restored from the store gives the same answer.
+    responder again{site, renderer_for(site)};
+    again.restore(r.leases(), now);
+    const auto o = again.handle(request(message_type::discover, mac_n(7)), on_eth0(), now);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.yiaddr, first);
+    // ... and never gives that address to anyone else while it is bound.
+    for (unsigned i = 0; i < 9; ++i) {
+        const auto x = again.handle(request(message_type::discover, mac_n(200 + i)), on_eth0(), now);
+        ASSERT_TRUE(x.reply);
+        EXPECT_NE(x.reply->msg.yiaddr, first);
+    }
+}
+
+TEST_F(fixture, reservations_win_and_are_never_handed_to_others) {
+    const auto o = send(request(message_type::discover, wire::mac_address::parse("52:54:00:00:00:01").value()));
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.yiaddr, ip("10.0.0.11"));
+    // web01.lab.example: option 12 carries the first label.
+    EXPECT_EQ(o.reply->msg.hostname(), "web01");
+
+    auto steal = request(message_type::request, mac_n(5));
+    steal.set_ipv4(option_code::requested_address, ip("10.0.0.11"));
+    const auto n = send(steal);
+    ASSERT_TRUE(n.reply);
+    EXPECT_EQ(n.reply->msg.message_type(), message_type::nak);
+
+    // The reserved host asking for a dynamic address is moved to its own.
+    auto wrong = request(message_type::request, wire::mac_address::parse("52:54:00:00:00:01").value());
+    wrong.set_ipv4(option_code::requested_address, ip("10.0.0.105"));
+    const auto m = send(wrong);
+    ASSERT_TRUE(m.reply);
+    EXPECT_EQ(m.reply->msg.message_type(), message_type::nak);
+}
+
+TEST_F(fixture, init_reboot_acks_its_own_address_and_naks_foreign_ones) {
+    const auto mine = dora(mac_n(3));
+    auto reboot = request(message_type::request, mac_n(3));
+    reboot.set_ipv4(option_code::requested_address, mine);
+    auto o = send(reboot);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
+
+    auto moved = request(message_type::request, mac_n(3));
+    moved.set_ipv4(option_code::requested_address, ip("192.168.1.50"));
+    o = send(moved);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::nak);
+    EXPECT_EQ(o.reply->to.address, ip("255.255.255.255")) << "NAKs are broadcast";
+    EXPECT_EQ(o.reply->msg.yiaddr, ipv4_address{});
+
+    auto other = request(message_type::request, mac_n(4));
+    other.set_ipv4(option_code::requested_address, mine);
+    o = send(other);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::nak);
+
+    // A client we have no record of, asking for a free address of ours,
+    // is served (dnsmasq does the same; see on_request).
+    auto unknown = request(message_type::request, mac_n(5));
+    unknown.set_ipv4(option_code::requested_address, ip("10.0.0.109"));
+    o = send(unknown);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
+}
+
+TEST_F(fixture, renewing_extends_the_lease_and_replies_to_ciaddr) {
+    const auto mine = dora(mac_n(3));
+    now += 1800;
+    auto renew = request(message_type::request, mac_n(3));
+    renew.ciaddr = mine;
+    renew.set_u32(option_code::lease_time, 999999);  // more than max_lease_time
+    const auto o = send(renew);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(o.reply->msg.lease_time(), 7200u);
+    EXPECT_EQ(o.reply->to.address, mine);
+    EXPECT_EQ(o.reply->to.port, client_port);
+    ASSERT_EQ(o.changes.size(), 1u);
+    EXPECT_EQ(o.changes[0].ends, now + 7200);
+    now += 3600;
+    EXPECT_TRUE(r.expire(now).empty()) << "the renewed lease outlives the first end";
+}
+
+TEST_F(fixture, decline_quarantines_the_address) {
+    const auto bad = dora(mac_n(3));
+    auto decline = request(message_type::decline, mac_n(3));
+    decline.set_ipv4(option_code::requested_address, bad);
+    decline.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    const auto o = send(decline);
+    EXPECT_FALSE(o.reply);
+    ASSERT_EQ(o.changes.size(), 1u);
+    EXPECT_EQ(o.changes[0].state, store::lease_state::declined);
+    EXPECT_EQ(o.changes[0].ends, now + 3600);
+
+    const auto next = send(request(message_type::discover, mac_n(3)));
+    ASSERT_TRUE(next.reply);
+    EXPECT_NE(next.reply->msg.yiaddr, bad);
+    // Nobody gets it during the quarantine, not even by asking.
+    auto ask = request(message_type::discover, mac_n(8));
+    ask.set_ipv4(option_code::requested_address, bad);
+    EXPECT_NE(send(ask).reply->msg.yiaddr, bad);
+
+    now += 3601;
+    const auto back = r.expire(now);
+    ASSERT_FALSE(back.empty());
+    auto again = request(message_type::discover, mac_n(9));
+    again.set_ipv4(option_code::requested_address, bad);
+    EXPECT_EQ(send(again).reply->msg.yiaddr, bad);
+}
+
+TEST_F(fixture, decline_from_a_client_that_does_not_hold_the_address_is_ignored) {
+    const auto a = dora(mac_n(3));
+    auto decline = request(message_type::decline, mac_n(4));
+    decline.set_ipv4(option_code::requested_address, a);
+    const auto o = send(decline);
+    EXPECT_TRUE(o.changes.empty());
+    EXPECT_EQ(o.level, log_level::warn);
+}
+
+TEST_F(fixture, release_frees_the_address_but_remembers_the_client) {
+    const auto a = dora(mac_n(3));
+    auto rel = request(message_type::release, mac_n(3));
+    rel.ciaddr = a;
+    rel.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    const auto o = send(rel);
+    EXPECT_FALSE(o.reply);
+    ASSERT_EQ(o.changes.size(), 1u);
+    EXPECT_EQ(o.changes[0].state, store::lease_state::released);
+    EXPECT_EQ(r.active_leases(now), 0u);
+    EXPECT_EQ(dora(mac_n(3)), a);
+}
+
+TEST_F(fixture, inform_gets_configuration_without_an_address) {
+    auto inf = request(message_type::inform, mac_n(3));
+    inf.ciaddr = ip("10.0.0.50");
+    const auto o = send(inf);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(o.reply->msg.yiaddr, ipv4_address{});
+    EXPECT_FALSE(o.reply->msg.lease_time());
+    EXPECT_EQ(o.reply->to.address, ip("10.0.0.50"));
+    EXPECT_TRUE(o.changes.empty());
+}
+
+TEST_F(fixture, relayed_requests_use_the_relays_subnet_and_go_back_to_the_relay) {
+    auto d = request(message_type::discover, mac_n(3));
+    d.giaddr = ip("10.9.0.1");
+    d.hops = 1;
+    d.set(option_code::relay_agent_information, {1, 4, 'p', 'o', 'r', 't'});
+    const auto o = send(d, from_relay());
+    ASSERT_TRUE(o.reply) << o.log;
+    const auto& m = o.reply->msg;
+    EXPECT_TRUE(ip("10.9.0.10") <= m.yiaddr && m.yiaddr <= ip("10.9.0.20"));
+    EXPECT_EQ(m.giaddr, ip("10.9.0.1"));
+    EXPECT_EQ(m.server_id(), ip("10.0.0.2"));
+    EXPECT_EQ(o.reply->to.address, ip("10.9.0.1"));
+    EXPECT_EQ(o.reply->to.port, server_port);
+    ASSERT_NE(m.find(option_code::relay_agent_information), nullptr);
+    EXPECT_EQ(m.options.back().code, code_of(option_code::relay_agent_information));
+
+    // A relay_only subnet is never served to a directly attached client.
+    arrival direct = on_eth0();
+    direct.interface_addresses = {wire::ipv4_network(ip("10.9.0.2"), 24)};
+    EXPECT_FALSE(send(request(message_type::discover, mac_n(4)), direct).reply);
+}
+
+TEST_F(fixture, non_authoritative_subnets_stay_silent_instead_of_naking) {
+    auto req = request(message_type::request, mac_n(3));
+    req.giaddr = ip("10.9.0.1");
+    req.set_ipv4(option_code::requested_address, ip("10.9.0.200"));  // outside the range
+    EXPECT_FALSE(send(req, from_relay()).reply);
+}
+
+TEST_F(fixture, no_subnet_on_the_interface_means_no_answer) {
+    arrival other = on_eth0();
+    other.interface_addresses = {wire::ipv4_network(ip("172.16.0.1"), 24)};
+    const auto o = send(request(message_type::discover, mac_n(3)), other);
+    EXPECT_FALSE(o.reply);
+    EXPECT_THAT(o.log, HasSubstr("no subnet"));
+}
+
+TEST_F(fixture, boot_file_follows_the_architecture) {
+    struct row {
+        client_arch arch;
+        const char* file;
+    };
+    for (const auto& [arch, file] : {row{client_arch::x86_bios, "pxelinux.0"}, row{client_arch::efi_bc, "grubx64.efi"},
+                                     row{client_arch::efi_x86_64, "grubx64.efi"},
+                                     row{client_arch::efi_arm64, "grubaa64.efi"}}) {
+        const auto o = send(pxe(request(message_type::discover, mac_n(3)), arch));
+        ASSERT_TRUE(o.reply);
+        EXPECT_EQ(o.reply->msg.file, file) << static_cast<int>(arch);
+    }
+    // An architecture pxed has no loader for: an address, no boot file.
+    const auto o = send(pxe(request(message_type::discover, mac_n(3)), client_arch::efi_ia32));
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.file, "");
+    // dhclient sends no architecture: the classic recipe's pxelinux.0.
+    EXPECT_EQ(send(request(message_type::discover, mac_n(3))).reply->msg.file, "pxelinux.0");
+}
+
+TEST_F(fixture, ipxe_gets_its_script_url_and_uefi_http_boot_a_url) {
+    auto d = pxe(request(message_type::discover, mac_n(3)), client_arch::x86_bios);
+    d.set_string(option_code::user_class, "iPXE");
+    d.set(option_code::parameter_request_list, {1, 3, 66, 67, 175});
+    auto o = send(d);
+    ASSERT_TRUE(o.reply);
+    const auto url = "http://10.0.0.2:8080/ipxe/" + mac_n(3).to_string();
+    EXPECT_EQ(o.reply->msg.file, url);
+    ASSERT_NE(o.reply->msg.find(option_code::bootfile_name), nullptr);
+    EXPECT_EQ(o.reply->msg.find(option_code::tftp_server_name)->value.size(), std::string("10.0.0.2").size());
+    EXPECT_TRUE(encode(o.reply->msg).ok()) << "no option twice";
+
+    auto h = request(message_type::discover, mac_n(4));
+    h.set_string(option_code::vendor_class_identifier, "HTTPClient:Arch:00016:UNDI:003001");
+    h.set_u16(option_code::client_system_architecture, 16);
+    o = send(h);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.vendor_class(), "HTTPClient");
+    EXPECT_EQ(o.reply->msg.file, "http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI");
+}
+
+TEST_F(fixture, options_66_and_67_only_when_asked) {
+    auto o = send(pxe(request(message_type::discover, mac_n(3)), client_arch::x86_bios));
+    EXPECT_FALSE(o.reply->msg.has(option_code::bootfile_name));
+    EXPECT_FALSE(o.reply->msg.has(option_code::tftp_server_name));
+}
+
+TEST(dhcp_responder, unknown_clients_follow_the_inventory_policy) {
+    const auto site = load("ignore");
+    responder r{site, renderer_for(site)};
+    EXPECT_FALSE(r.handle(request(message_type::discover, mac_n(3)), on_eth0(), 1000).reply);
+    EXPECT_TRUE(
+        r.handle(request(message_type::discover, wire::mac_address::parse("52:54:00:00:00:02").value()), on_eth0(), 1000)
+            .reply);
+}
+
+TEST(dhcp_responder, proxy_mode_answers_pxe_clients_with_boot_information_only) {
+    auto yaml_site = load("menu");
+    auto proxy = std::make_shared<inventory::site>(*yaml_site);
+    proxy->server.dhcp.mode = inventory::dhcp_mode::proxy;
+    responder r{proxy, renderer_for(proxy)};
+
+    EXPECT_FALSE(r.handle(request(message_type::discover, mac_n(3)), on_eth0(), 1000).reply) << "not a PXE client";
+
+    auto d = pxe(request(message_type::discover, mac_n(3)), client_arch::x86_bios);
+    d.set(option_code::client_machine_id, std::vector<std::uint8_t>(17, 0));
+    const auto o = r.handle(d, on_eth0(), 1000);
+    ASSERT_TRUE(o.reply);
+    const auto& m = o.reply->msg;
+    EXPECT_EQ(m.message_type(), message_type::offer);
+    EXPECT_EQ(m.yiaddr, ipv4_address{});
+    EXPECT_EQ(m.siaddr, ip("10.0.0.2"));
+    EXPECT_EQ(m.file, "pxelinux.0");
+    EXPECT_EQ(m.vendor_class(), "PXEClient");
+    EXPECT_TRUE(m.has(option_code::vendor_encapsulated));
+    EXPECT_TRUE(m.has(option_code::client_machine_id));
+    EXPECT_FALSE(m.has(option_code::lease_time));
+    EXPECT_TRUE(o.changes.empty());
+
+    // The PXE boot server port: a REQUEST from a client that has its address.
+    auto req = pxe(request(message_type::request, mac_n(3)), client_arch::x86_bios);
+    req.ciaddr = ip("10.0.0.77");
+    arrival a = on_eth0();
+    a.local_port = pxe_port;
+    a.destination = ip("10.0.0.2");
+    a.source = ip("10.0.0.77");
+    a.source_port = 4011;
+    const auto b = r.handle(req, a, 1000);
+    ASSERT_TRUE(b.reply);
+    EXPECT_EQ(b.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(b.reply->to.address, ip("10.0.0.77"));
+    EXPECT_EQ(b.reply->to.port, 4011);
+    EXPECT_EQ(b.reply->msg.file, "pxelinux.0");
+
+    // The site's DHCP server handles REQUESTs on port 67.
+    EXPECT_FALSE(r.handle(req, on_eth0(), 1000).reply);
+}
+
+TEST_F(fixture, bootp_is_answered_for_reservations_only) {
+    message m;
+    m.set_mac(wire::mac_address::parse("52:54:00:00:00:01").value());
+    auto o = send(m);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.yiaddr, ip("10.0.0.11"));
+    EXPECT_FALSE(o.reply->msg.message_type());
+    message anon;
+    anon.set_mac(mac_n(3));
+    EXPECT_FALSE(send(anon).reply);
+}
+
+TEST_F(fixture, replies_to_our_own_replies_are_ignored) {
+    auto m = request(message_type::offer, mac_n(3));
+    m.op = op_code::boot_reply;
+    EXPECT_FALSE(send(m).reply);
+}
+
+TEST_F(fixture, reload_keeps_leases) {
+    const auto a = dora(mac_n(3));
+    const auto next = load("menu");
+    r.update(next, renderer_for(next));
+    EXPECT_EQ(dora(mac_n(3)), a);
+}
+
+}  // namespace

@@ -1,0 +1,84 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "pxed/store/leases.hpp"
+
+using namespace pxed;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+    stdfs::path path;
+    temp_dir() {
+        char tmpl[] = "/tmp/pxed-store-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~temp_dir() { stdfs::remove_all(path); }
+};
+
+store::lease sample(std::uint32_t host, store::lease_state s = store::lease_state::bound) {
+    store::lease l;
+    l.ip = wire::ipv4_address(0x0a000000u + host);
+    l.mac = wire::mac_address::parse("52:54:00:00:00:0" + std::to_string(host % 10));
+    l.client_key = std::string("\x52\x54\x00\x00\x00", 5) + static_cast<char>(host % 10);
+    l.hostname = "h" + std::to_string(host);
+    l.state = s;
+    l.starts = 1000;
+    l.ends = 4600;
+    l.subnet = "10.0.0.0/24";
+    return l;
+}
+
+TEST(lease_store, writes_survive_reopening) {
+    temp_dir d;
+    const auto file = (d.path / "leases.sqlite3").string();
+    {
+        store::lease_store s(file);
+        std::string err;
+        ASSERT_TRUE(s.apply({sample(5), sample(6, store::lease_state::declined)}, err)) << err;
+        auto changed = sample(5, store::lease_state::released);
+        ASSERT_TRUE(s.apply({changed}, err)) << err;
+    }
+    store::lease_store again(file);
+    const auto all = again.load();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0], sample(5, store::lease_state::released));
+    EXPECT_EQ(all[1], sample(6, store::lease_state::declined));
+    EXPECT_EQ(store::read_leases(file), all);
+}
+
+TEST(lease_store, client_keys_are_binary_safe) {
+    temp_dir d;
+    store::lease_store s((d.path / "l.db").string());
+    auto l = sample(7);
+    l.client_key = std::string("id:\0\xff\x01", 6);
+    l.mac.reset();
+    std::string err;
+    ASSERT_TRUE(s.apply({l}, err)) << err;
+    EXPECT_EQ(s.load().at(0), l);
+}
+
+TEST(lease_store, forgets_old_free_rows_only) {
+    temp_dir d;
+    store::lease_store s((d.path / "l.db").string());
+    std::string err;
+    ASSERT_TRUE(s.apply({sample(1), sample(2, store::lease_state::expired), sample(3, store::lease_state::released)}, err));
+    EXPECT_EQ(s.forget_before(5000), 2u);
+    ASSERT_EQ(s.load().size(), 1u);
+    EXPECT_EQ(s.load()[0].state, store::lease_state::bound);
+}
+
+TEST(lease_store, refuses_a_file_that_is_not_a_database) {
+    temp_dir d;
+    const auto file = (d.path / "junk").string();
+    std::ofstream(file) << "this is not sqlite, just text that is long enough to have a header............";
+    EXPECT_THROW(store::lease_store s(file), std::runtime_error);
+    EXPECT_THROW(store::read_leases(file), std::runtime_error);
+    EXPECT_THROW(store::read_leases((d.path / "missing").string()), std::runtime_error);
+}
+
+}  // namespace
