@@ -11,6 +11,7 @@
 
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/net/dhcp_server.hpp"
 #include "pxed/net/tftp_server.hpp"
 
 namespace pxed::app {
@@ -55,7 +56,7 @@ public:
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
         if (!prepare_state_dir()) return 1;
-        if (!start_services()) return 1;
+        if (!start_services() || !start_dhcp()) return 1;
         log_summary(*current_, "serving");
         report_services();
 
@@ -101,7 +102,31 @@ private:
         return true;
     }
 
+    // DHCP last: by the time a client gets an offer, the files it will ask
+    // for are served.
+    bool start_dhcp() {
+        const auto& srv = current_->site->server;
+        if (!srv.dhcp.enabled) return true;
+        net::dhcp_server_options o;
+        o.port = srv.dhcp.port;
+        o.proxy_port = srv.dhcp.proxy_port;
+        o.state_dir = srv.state_dir;
+        dhcp_ = std::make_unique<net::dhcp_server>(io_, o, current_->site, current_->renderer);
+        try {
+            dhcp_->start();
+        } catch (const std::exception& e) {
+            spdlog::critical("dhcp: cannot start: {}", e.what());
+            return false;
+        }
+        if (srv.dhcp.mode == inventory::dhcp_mode::proxy)
+            spdlog::info("dhcp: proxyDHCP on ports {} and {}; another server hands out addresses", o.port, o.proxy_port);
+        else
+            spdlog::info("dhcp: listening on 0.0.0.0:{}, leases in {}/{}", o.port, o.state_dir, store::lease_file_name);
+        return true;
+    }
+
     void stop_services() {
+        if (dhcp_) dhcp_->stop();
         if (tftp_) tftp_->stop();
     }
 
@@ -110,7 +135,6 @@ private:
         // Honest about what this build does: the protocol servers land one
         // issue at a time, and an operator must not believe a port is served.
         std::string pending;
-        if (srv.dhcp.enabled) pending += " dhcp";
         if (srv.http.enabled) pending += " http";
         if (srv.ftp.enabled) pending += " ftp";
         if (!pending.empty())
@@ -152,7 +176,11 @@ private:
         if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
             old_srv.tftp.port != new_srv.tftp.port)
             spdlog::warn("reload: changes to server.listen or server.tftp's port take effect after a restart");
+        if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
+            old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
+            spdlog::warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
         current_ = r.loaded;
+        if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
     }
 
@@ -165,6 +193,7 @@ private:
     std::shared_ptr<const loaded_site> current_;
     // Declared after io_: destroyed before it.
     std::unique_ptr<net::tftp_server> tftp_;
+    std::unique_ptr<net::dhcp_server> dhcp_;
 };
 
 }  // namespace

@@ -3,11 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "pxed/app/daemon.hpp"
+#include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
 
@@ -133,6 +135,32 @@ int cmd_render(const render_args& a) {
     return 0;
 }
 
+// `pxed leases`: reads the lease database directly, so it works whether
+// the daemon runs or not (SQLite WAL lets a reader in beside the writer).
+int cmd_leases(const std::string& config, bool json) {
+    inventory::load_options options;
+    options.check_files = false;
+    const auto r = inventory::load_file(config, options);
+    if (!r.model) {
+        print_diagnostics(r.diagnostics);
+        return 1;
+    }
+    const auto path = r.model->server.state_dir + "/" + store::lease_file_name;
+    if (!std::filesystem::exists(path)) {
+        std::cerr << "no lease database at " << path << " (pxed has not served DHCP from this state_dir yet)\n";
+        return json ? (std::cout << "[]\n", 0) : 0;
+    }
+    try {
+        const auto leases = store::read_leases(path);
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        std::cout << (json ? app::leases_json(leases, now) : app::leases_table(leases, now));
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << '\n';
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,12 +189,18 @@ int main(int argc, char** argv) {
         "  pxed render --config site.yaml                          # pxelinux.cfg/default\n"
         "  pxed render --config site.yaml --mac 52:54:00:12:34:56 --what kickstart\n"
         "  pxed render --config site.yaml --out /tmp/preview       # the whole tree");
+    auto* leases = cli.add_subcommand("leases", "List the DHCP leases in the state directory");
+    std::string leases_config = default_config;
+    bool leases_as_json = false;
+    leases->add_option("-c,--config", leases_config, "Site configuration file")->capture_default_str();
+    leases->add_flag("--json", leases_as_json, "Print JSON instead of a table");
     cli.require_subcommand(0, 1);
 
     CLI11_PARSE(cli, argc, argv);
 
     if (check->parsed()) return cmd_check(check_config);
     if (render->parsed()) return cmd_render(ra);
+    if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
     app::init_logging();
     return app::run_daemon(config);
 }

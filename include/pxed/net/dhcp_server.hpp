@@ -1,0 +1,62 @@
+#pragma once
+/// The DHCP server: sockets and timers around the pure dhcp::responder,
+/// with leases persisted in the lease store before any ACK leaves.
+///
+/// One socket on 0.0.0.0:67 (broadcasts only reach a wildcard socket),
+/// IP_PKTINFO telling which interface each request came in on; replies go
+/// out of that interface. Requests are only answered on interfaces that are
+/// either listed in server.interfaces or, when that list is empty, carry an
+/// address inside one of the site's subnets: pxed never answers on a
+/// network the inventory does not describe. In proxy mode a second socket
+/// serves the PXE boot server port 4011. Asio stays out of this header.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pxed/engine/dhcp_responder.hpp"
+#include "pxed/store/leases.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace pxed::net {
+
+struct dhcp_server_options {
+    std::uint16_t port = dhcp::server_port;
+    std::uint16_t proxy_port = dhcp::pxe_port;
+    /// Where leases.sqlite3 lives (server mode).
+    std::string state_dir;
+    store::durability durability = store::durability::process_crash;
+    dhcp::responder_config responder;
+};
+
+class dhcp_server {
+public:
+    dhcp_server(boost::asio::io_context& io, dhcp_server_options options,
+                std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer);
+    ~dhcp_server();
+    dhcp_server(const dhcp_server&) = delete;
+    dhcp_server& operator=(const dhcp_server&) = delete;
+
+    /// Opens the lease database, reads the leases back and binds the
+    /// ports. Throws std::runtime_error / std::system_error on failure.
+    void start();
+    void stop();
+
+    /// A reloaded site: applies to the next request, leases stay.
+    void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer);
+
+    /// The current leases (for the HTTP API).
+    std::vector<store::lease> leases() const;
+
+    std::uint16_t port() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pxed::net

@@ -1,0 +1,337 @@
+#include "pxed/net/dhcp_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <system_error>
+
+#include "pxed/net/interfaces.hpp"
+#include "pxed/net/udp.hpp"
+#include "pxed/wire/text.hpp"
+
+namespace pxed::net {
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+// Requests handled per wake-up before yielding to the rest of the loop.
+constexpr std::size_t batch_limit = 256;
+// How often interfaces are re-read when a request names one we do not know.
+constexpr std::int64_t interface_refresh_interval = 2;
+
+dhcp::unix_time wall_clock() { return static_cast<dhcp::unix_time>(std::time(nullptr)); }
+
+udp::socket bind_wildcard(asio::io_context& io, std::uint16_t port) {
+    udp::socket s(io);
+    s.open(udp::v4());
+    s.set_option(asio::socket_base::reuse_address(true));
+    s.set_option(asio::socket_base::broadcast(true));
+    if (!enable_pktinfo(s.native_handle()))
+        throw std::system_error(errno, std::generic_category(), "cannot enable IP_PKTINFO");
+    // A rack powering on sends hundreds of DISCOVERs within milliseconds;
+    // the default 208 KiB buffer holds about a hundred. SO_RCVBUFFORCE
+    // passes net.core.rmem_max while we are still root.
+    const int want = 4 << 20;
+    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
+        ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    s.bind(udp::endpoint(asio::ip::address_v4::any(), port));
+    s.non_blocking(true);
+    return s;
+}
+
+}  // namespace
+
+class dhcp_server::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(asio::io_context& io, dhcp_server_options o, std::shared_ptr<const inventory::site> site,
+         std::shared_ptr<const render::renderer> renderer)
+        : io_(io), options_(std::move(o)), site_(site), responder_(site, renderer, options_.responder), ticker_(io) {}
+
+    void start() {
+        const bool proxy = site_->server.dhcp.mode == inventory::dhcp_mode::proxy;
+        if (!proxy) {
+            const auto path = options_.state_dir + "/" + store::lease_file_name;
+            store_ = std::make_unique<store::lease_store>(path, options_.durability);
+            const auto now = wall_clock();
+            const auto rows = store_->load();
+            responder_.restore(rows, now);
+            spdlog::info("dhcp: {} lease(s) read back from {}, {} active", rows.size(), path,
+                         responder_.active_leases(now));
+        }
+        interfaces_.refresh();
+        sockets_.push_back({bind_wildcard(io_, options_.port), options_.port});
+        if (proxy) sockets_.push_back({bind_wildcard(io_, options_.proxy_port), options_.proxy_port});
+        for (std::size_t i = 0; i < sockets_.size(); ++i) wait_readable(i);
+        tick();
+        log_interfaces();
+    }
+
+    void stop() {
+        stopped_ = true;
+        for (auto& s : sockets_) {
+            boost::system::error_code ec;
+            s.socket.close(ec);
+        }
+        ticker_.cancel();
+    }
+
+    void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer) {
+        site_ = site;
+        responder_.update(std::move(site), std::move(renderer));
+        log_interfaces();
+    }
+
+    std::vector<store::lease> leases() const { return responder_.leases(); }
+    std::uint16_t port() const { return sockets_.empty() ? 0 : sockets_.front().socket.local_endpoint().port(); }
+
+private:
+    struct bound_socket {
+        udp::socket socket;
+        std::uint16_t port;
+    };
+    struct pending_reply {
+        dhcp::reply reply;
+        std::size_t mtu;
+        bool needs_commit;
+        std::size_t socket;  // index in sockets_ of the one the request came in on
+    };
+
+    void wait_readable(std::size_t i) {
+        sockets_[i].socket.async_wait(udp::socket::wait_read,
+                                      [self = shared_from_this(), i](const boost::system::error_code& ec) {
+                                          if (ec || self->stopped_) return;
+                                          self->drain(i);
+                                      });
+    }
+
+    void drain(std::size_t i) {
+        auto& bs = sockets_[i];
+        const auto now = wall_clock();
+        std::size_t n = 0;
+        bool more = false;
+        for (; n < batch_limit; ++n) {
+            int err = 0;
+            const auto info = receive_datagram(bs.socket.native_handle(), buffer_.data(), buffer_.size(), err);
+            if (!info) {
+                if (err != EAGAIN && err != EWOULDBLOCK && err != 0) spdlog::debug("dhcp: receive failed: {}", std::strerror(err));
+                break;
+            }
+            handle_datagram(*info, i, now);
+            if (n + 1 == batch_limit) more = true;
+        }
+        flush();
+        if (more)
+            asio::post(io_, [self = shared_from_this(), i] {
+                if (!self->stopped_) self->drain(i);
+            });
+        else
+            wait_readable(i);
+    }
+
+    void handle_datagram(const datagram_info& info, std::size_t socket, dhcp::unix_time now) {
+        const auto* itf = interface_for(static_cast<int>(info.ifindex), now);
+        const wire::ipv4_address peer{ntohl(info.peer.sin_addr.s_addr)};
+        if (!itf) return;
+        if (info.truncated) {
+            spdlog::debug("dhcp: oversized datagram from {} on {} dropped", peer.to_string(), itf->name);
+            return;
+        }
+        auto decoded = dhcp::decode(buffer_.data(), info.size);
+        if (!decoded) {
+            // Rate-limited: a broken client or a scan must not fill the log.
+            if (now != last_bad_log_) {
+                last_bad_log_ = now;
+                spdlog::debug("dhcp: malformed packet from {} on {}: {} at offset {}", peer.to_string(), itf->name,
+                              dhcp::to_string(decoded.error().code), decoded.error().offset);
+            }
+            return;
+        }
+        const auto& req = decoded.value();
+        if (!accepts(*itf, req)) return;
+        if (decoded.quirks().any())
+            spdlog::debug("dhcp: tolerated a malformed detail in a packet from {} on {}", peer.to_string(), itf->name);
+
+        dhcp::arrival a;
+        a.ifindex = itf->index;
+        a.ifname = itf->name;
+        a.interface_addresses = itf->addresses;
+        a.destination = wire::ipv4_address{ntohl(info.local.s_addr)};
+        a.local_port = sockets_[socket].port;
+        a.source = peer;
+        a.source_port = ntohs(info.peer.sin_port);
+        auto o = responder_.handle(req, a, now);
+        log(o);
+        if (!o.changes.empty()) pending_changes_.insert(pending_changes_.end(), o.changes.begin(), o.changes.end());
+        if (o.reply) pending_.push_back({std::move(*o.reply), itf->mtu, !o.changes.empty(), socket});
+    }
+
+    // An interface the inventory describes, or one the operator listed; a
+    // relayed request (giaddr set) was unicast to us on purpose.
+    bool accepts(const interface_info& itf, const dhcp::message& req) const {
+        const auto& srv = site_->server;
+        if (!srv.dhcp.interfaces.empty())
+            return std::find(srv.dhcp.interfaces.begin(), srv.dhcp.interfaces.end(), itf.name) != srv.dhcp.interfaces.end();
+        if (!req.giaddr.is_unspecified()) return true;
+        if (srv.dhcp.mode == inventory::dhcp_mode::proxy && site_->subnets.empty()) return !itf.loopback;
+        for (const auto& a : itf.addresses)
+            for (const auto& sn : site_->subnets)
+                if (sn.network.contains(a.base())) return true;
+        return false;
+    }
+
+    const interface_info* interface_for(int index, dhcp::unix_time now) {
+        if (const auto* i = interfaces_.find(index)) return i;
+        if (now - last_refresh_ >= interface_refresh_interval || last_refresh_ == 0) {
+            last_refresh_ = now;
+            interfaces_.refresh();
+        }
+        return interfaces_.find(index);
+    }
+
+    // Commit first, then send: an ACK never leaves before its lease is on disk.
+    void flush() {
+        bool committed = true;
+        if (!pending_changes_.empty()) {
+            std::string err;
+            if (store_ && !store_->apply(pending_changes_, err)) {
+                committed = false;
+                spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", pending_changes_.size(), err);
+            }
+            pending_changes_.clear();
+        }
+        for (auto& p : pending_) {
+            if (p.needs_commit && !committed) continue;
+            send(p);
+        }
+        pending_.clear();
+    }
+
+    void send(const pending_reply& p) {
+        const auto& r = p.reply;
+        dhcp::encode_options eo;
+        eo.max_message_size = std::min(r.max_size, p.mtu);
+        const auto bytes = dhcp::encode(r.msg, eo);
+        if (!bytes) {
+            spdlog::warn("dhcp: cannot encode a reply to {}: {} (option {})", r.to.address.to_string(),
+                         dhcp::to_string(bytes.error().code), bytes.error().option);
+            return;
+        }
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(r.to.port);
+        to.sin_addr.s_addr = htonl(r.to.address.value());
+        iovec iov{const_cast<std::uint8_t*>(bytes.bytes().data()), bytes.bytes().size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+        msghdr msg{};
+        msg.msg_name = &to;
+        msg.msg_namelen = sizeof to;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        if (r.to.ifindex != 0 || !r.to.source.is_unspecified()) {
+            // Out of the interface the request came in on, from the address
+            // the client knows us by (RFC 2131 4.1 and option 54).
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            auto* c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+            in_pktinfo pi{};
+            pi.ipi_ifindex = r.to.ifindex;
+            pi.ipi_spec_dst.s_addr = htonl(r.to.source.value());
+            std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        }
+        // From the port the request came to: a relay expects port 67, a
+        // proxyDHCP boot server client port 4011.
+        if (::sendmsg(sockets_[p.socket].socket.native_handle(), &msg, MSG_DONTWAIT) < 0)
+            spdlog::warn("dhcp: cannot send to {}:{}: {}", r.to.address.to_string(), r.to.port, std::strerror(errno));
+    }
+
+    void tick() {
+        ticker_.expires_after(std::chrono::seconds(1));
+        ticker_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopped_) return;
+            const auto expired = self->responder_.expire(wall_clock());
+            for (const auto& l : expired)
+                spdlog::info("dhcp: lease {} of {} {}", l.ip.to_string(), l.mac ? l.mac->to_string() : "a client",
+                             l.client_key.empty() ? "back in the pool after its quarantine" : "expired");
+            if (!expired.empty()) {
+                self->pending_changes_.insert(self->pending_changes_.end(), expired.begin(), expired.end());
+                self->flush();
+            }
+            self->tick();
+        });
+    }
+
+    void log(const dhcp::outcome& o) const {
+        if (o.log.empty()) return;
+        // Everything in o.log that came from the wire (MACs are formatted by
+        // us; hostnames are not included) is already safe; escape anyway.
+        const auto line = wire::escape_for_log(o.log);
+        switch (o.level) {
+        case dhcp::log_level::debug: spdlog::debug("dhcp: {}", line); break;
+        case dhcp::log_level::info: spdlog::info("dhcp: {}", line); break;
+        case dhcp::log_level::warn: spdlog::warn("dhcp: {}", line); break;
+        }
+    }
+
+    void log_interfaces() {
+        interfaces_.refresh();
+        std::string served;
+        for (const auto& [index, itf] : interfaces_.all()) {
+            dhcp::message probe;
+            if (accepts(itf, probe)) served += (served.empty() ? "" : ", ") + itf.name;
+        }
+        if (served.empty())
+            spdlog::warn("dhcp: no interface has an address in a configured subnet (and server.interfaces is empty): "
+                         "only relayed requests will be answered");
+        else
+            spdlog::info("dhcp: answering on {}", served);
+    }
+
+    asio::io_context& io_;
+    dhcp_server_options options_;
+    std::shared_ptr<const inventory::site> site_;
+    dhcp::responder responder_;
+    std::unique_ptr<store::lease_store> store_;
+    interface_table interfaces_;
+    std::vector<bound_socket> sockets_;
+    asio::steady_timer ticker_;
+    std::array<std::uint8_t, 65536> buffer_{};
+    std::vector<pending_reply> pending_;
+    std::vector<store::lease> pending_changes_;
+    dhcp::unix_time last_refresh_ = 0;
+    dhcp::unix_time last_bad_log_ = 0;
+    bool stopped_ = false;
+};
+
+dhcp_server::dhcp_server(asio::io_context& io, dhcp_server_options options, std::shared_ptr<const inventory::site> site,
+                         std::shared_ptr<const render::renderer> renderer)
+    : impl_(std::make_shared<impl>(io, std::move(options), std::move(site), std::move(renderer))) {}
+
+dhcp_server::~dhcp_server() {
+    if (impl_) impl_->stop();
+}
+
+void dhcp_server::start() { impl_->start(); }
+void dhcp_server::stop() { impl_->stop(); }
+void dhcp_server::update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer) {
+    impl_->update(std::move(site), std::move(renderer));
+}
+std::vector<store::lease> dhcp_server::leases() const { return impl_->leases(); }
+std::uint16_t dhcp_server::port() const { return impl_->port(); }
+
+}  // namespace pxed::net
