@@ -29,6 +29,8 @@ namespace {
 
 // Requests handled per wake-up before yielding to the rest of the loop.
 constexpr std::size_t batch_limit = 256;
+// Expired and released leases older than this are deleted at start.
+constexpr std::int64_t forget_after = 30 * 24 * 3600;
 // How often interfaces are re-read when a request names one we do not know.
 constexpr std::int64_t interface_refresh_interval = 2;
 
@@ -66,6 +68,10 @@ public:
             const auto path = options_.state_dir + "/" + store::lease_file_name;
             store_ = std::make_unique<store::lease_store>(path, options_.durability);
             const auto now = wall_clock();
+            // Clients gone for a month are forgotten; the rest keep their
+            // address for when they come back.
+            if (const auto n = store_->forget_before(now - forget_after))
+                spdlog::info("dhcp: forgot {} lease(s) of clients not seen for 30 days", n);
             const auto rows = store_->load();
             responder_.restore(rows, now);
             spdlog::info("dhcp: {} lease(s) read back from {}, {} active", rows.size(), path,
