@@ -1,0 +1,71 @@
+#pragma once
+/// Giving up root once every port is bound, as OpenBSD's tftpd does: look the
+/// account up, hand it the state directory, setgroups/setgid/setuid, then
+/// prove that root cannot come back and that no capability is left.
+///
+/// Accounts are read from /etc/passwd and /etc/group directly, not through
+/// NSS: the RPM ships a static binary, and a static glibc would dlopen the
+/// host's NSS modules (built for another glibc) for anything but local files.
+/// server.user is a local system account (the RPM's %pre creates `pxed`).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pxed::app {
+
+/// A local account: passwd(5) entry plus its group(5) memberships.
+struct account {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  ///< what setgroups() gets: the primary group first, then the others
+};
+
+/// Finds `name` in passwd(5) text and collects its groups from group(5) text.
+/// Malformed lines are skipped; nullopt when the name has no entry.
+std::optional<account> find_account(std::string_view passwd, std::string_view group, std::string_view name);
+
+/// find_account() on /etc/passwd and /etc/group; `error` says why on nullopt.
+std::optional<account> lookup_account(std::string_view name, std::string& error);
+
+/// The identity lines of /proc/<pid>/status (proc(5)).
+struct process_credentials {
+    uid_t uid[4] = {};  ///< real, effective, saved, filesystem
+    gid_t gid[4] = {};
+    std::vector<gid_t> groups;
+    std::uint64_t cap_inh = 0, cap_prm = 0, cap_eff = 0, cap_amb = 0;
+};
+
+/// Parses /proc/<pid>/status text; nullopt when a Uid/Gid/CapPrm/CapEff line is missing or bad.
+/// (CapAmb appeared in Linux 4.3: absent means 0, as on CentOS 7's 3.10.)
+std::optional<process_credentials> parse_proc_status(std::string_view text);
+
+/// This process's credentials from /proc/self/status.
+std::optional<process_credentials> own_credentials();
+
+enum class drop_outcome {
+    not_configured,  ///< server.user is empty: stay who we are
+    stayed,          ///< not root (or server.user is root): continue as the current user, with a warning
+    dropped,         ///< now running as server.user with no capabilities
+    failed,          ///< refuse to run: the user is missing, a step failed, or root could come back
+};
+
+struct drop_report {
+    drop_outcome outcome = drop_outcome::failed;
+    std::string message;                ///< one line for the log
+    std::vector<std::string> warnings;  ///< e.g. files in the state directory left as they are
+};
+
+/// Hands `state_dir` (the directory and the files directly in it that root
+/// owns) to `user`, then drops to it. Call after every socket is bound and
+/// before the first packet is read. A directory that holds subdirectories
+/// and belongs to root is refused rather than given away: that is a
+/// misconfigured state_dir such as /var/lib, not pxed's own.
+drop_report drop_privileges(const std::string& user, const std::string& state_dir);
+
+}  // namespace pxed::app
