@@ -1,0 +1,366 @@
+// The FTP server's socket layer on loopback, for what site.yaml does not
+// reach and the shell test cannot wait for: the session cap, the control,
+// data-connect and stall timeouts (shortened here), an exhausted passive
+// range, active mode, and shutdown. The client side is plain blocking
+// POSIX sockets with receive timeouts.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "pxed/net/ftp_server.hpp"
+
+namespace pxed::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
+// A blocking TCP client with a receive timeout.
+class client {
+public:
+    explicit client(std::uint16_t port, int rcvbuf = 0) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        timeval tv{5, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    }
+    explicit client(int fd) : fd_(fd), connected_(true) {
+        timeval tv{5, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~client() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    bool connected() const { return connected_; }
+    int fd() const { return fd_; }
+
+    void send(const std::string& line) {
+        const std::string wire = line + "\r\n";
+        ASSERT_EQ(::send(fd_, wire.data(), wire.size(), MSG_NOSIGNAL), static_cast<ssize_t>(wire.size()));
+    }
+
+    // One reply line ("" on EOF or timeout); multi-line replies are read whole.
+    std::string reply() {
+        std::string first = line();
+        if (first.size() >= 4 && first[3] == '-') {
+            for (;;) {
+                const std::string l = line();
+                if (l.empty() || (l.compare(0, 3, first, 0, 3) == 0 && l.size() > 3 && l[3] == ' ')) break;
+            }
+        }
+        return first;
+    }
+
+    std::string command(const std::string& c) {
+        send(c);
+        return reply();
+    }
+
+    void login() {
+        EXPECT_EQ(reply().substr(0, 3), "220");
+        EXPECT_EQ(command("USER anonymous").substr(0, 3), "331");
+        EXPECT_EQ(command("PASS x").substr(0, 3), "230");
+    }
+
+    std::uint16_t epsv() {
+        const auto r = command("EPSV");
+        std::smatch m;
+        if (!std::regex_search(r, m, std::regex(R"(\(\|\|\|(\d+)\|\))"))) return 0;
+        return static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
+
+    // Everything until EOF.
+    std::string drain() {
+        std::string out;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) return out;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    std::string line() {
+        std::string out;
+        char c;
+        while (::recv(fd_, &c, 1, 0) == 1) {
+            if (c == '\n') {
+                if (!out.empty() && out.back() == '\r') out.pop_back();
+                return out;
+            }
+            out += c;
+        }
+        return out;
+    }
+
+    int fd_ = -1;
+    bool connected_ = false;
+};
+
+class FtpServer : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/pxed-ftp-server-test-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        write(dir_ + "/small.txt", "hello\n");
+        files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
+    }
+
+    void TearDown() override {
+        if (server_) run_on_loop([this] { server_->stop(); });
+        if (thread_.joinable()) {
+            work_.reset();
+            io_.stop();
+            thread_.join();
+        }
+        server_.reset();
+        ::nftw(dir_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+
+    static void write(const std::string& path, const std::string& body) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+        ::close(fd);
+    }
+
+    // A passive range nobody else on the machine is likely to be using.
+    static std::uint16_t passive_base() {
+        static std::uint16_t next = static_cast<std::uint16_t>(45000 + (::getpid() % 2000) * 8);
+        next = static_cast<std::uint16_t>(next + 4);
+        return next;
+    }
+
+    void start(ftp_server_options o) {
+        o.listen_address = "127.0.0.1";
+        o.port = 0;
+        if (o.passive_first == 30000) {
+            o.passive_first = passive_base();
+            o.passive_last = static_cast<std::uint16_t>(o.passive_first + 3);
+        }
+        server_ = std::make_unique<ftp_server>(io_, o, [this] { return files_; });
+        server_->start();
+        port_ = server_->port();
+        work_.emplace(io_.get_executor());
+        thread_ = std::thread([this] { io_.run(); });
+    }
+
+    template <typename F>
+    void run_on_loop(F f) {
+        std::promise<void> done;
+        boost::asio::post(io_, [&] {
+            f();
+            done.set_value();
+        });
+        done.get_future().wait();
+    }
+
+    std::string dir_;
+    std::shared_ptr<const fs::file_namespace> files_;
+    boost::asio::io_context io_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    std::unique_ptr<ftp_server> server_;
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+};
+
+TEST_F(FtpServer, RetrOverEpsv) {
+    start({});
+    client c(port_);
+    c.login();
+    const auto dport = c.epsv();
+    ASSERT_NE(dport, 0);
+    client d(dport);
+    ASSERT_TRUE(d.connected());
+    EXPECT_EQ(c.command("RETR small.txt").substr(0, 3), "150");
+    EXPECT_EQ(d.drain(), "hello\n");
+    EXPECT_EQ(c.reply().substr(0, 3), "226");
+}
+
+TEST_F(FtpServer, SessionCap) {
+    ftp_server_options o;
+    o.max_sessions = 2;
+    start(o);
+    client a(port_), b(port_);
+    EXPECT_EQ(a.reply().substr(0, 3), "220");
+    EXPECT_EQ(b.reply().substr(0, 3), "220");
+    client c(port_);
+    EXPECT_EQ(c.reply().substr(0, 3), "421");
+    EXPECT_EQ(c.drain(), "") << "and closed";
+    a.send("QUIT");
+    EXPECT_EQ(a.reply().substr(0, 3), "221");
+    std::this_thread::sleep_for(100ms);
+    client d(port_);
+    EXPECT_EQ(d.reply().substr(0, 3), "220") << "a freed slot is usable again";
+}
+
+TEST_F(FtpServer, IdleControlConnectionTimesOut) {
+    ftp_server_options o;
+    o.control_timeout = 300ms;
+    start(o);
+    client c(port_);
+    c.login();
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(c.reply(), "421 Timeout.");
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+    EXPECT_EQ(c.drain(), "");
+}
+
+TEST_F(FtpServer, ActivityKeepsTheSessionAlive) {
+    ftp_server_options o;
+    o.control_timeout = 700ms;
+    start(o);
+    client c(port_);
+    c.login();
+    for (int i = 0; i < 8; ++i) {  // 1.2 s in all, well past the timeout
+        std::this_thread::sleep_for(150ms);
+        EXPECT_EQ(c.command("NOOP").substr(0, 3), "200");
+    }
+}
+
+TEST_F(FtpServer, ALongTransferIsNotIdleness) {
+    // A download that outlasts the control timeout: the idle clock starts
+    // again when it ends, so the next command is still answered. The
+    // client reads the first half slowly (about 1.4 s) and the rest at
+    // once: the server finishes sending (and starts its idle clock) only
+    // when what is left fits the socket buffers, during the fast part.
+    write(dir_ + "/slow.img", std::string(16 << 20, 's'));
+    ftp_server_options o;
+    o.control_timeout = 1000ms;
+    start(o);
+    client c(port_);
+    c.login();
+    client d(c.epsv(), 4096);
+    ASSERT_TRUE(d.connected());
+    EXPECT_EQ(c.command("RETR slow.img").substr(0, 3), "150");
+    std::size_t got = 0;
+    char buf[256 * 1024];
+    while (got < (8u << 20)) {
+        std::size_t slice = 0;
+        ssize_t n = 0;
+        while (slice < sizeof buf && (n = ::recv(d.fd(), buf, sizeof buf - slice, 0)) > 0)
+            slice += static_cast<std::size_t>(n);
+        got += slice;
+        if (n <= 0) break;
+        std::this_thread::sleep_for(45ms);
+    }
+    got += d.drain().size();
+    EXPECT_EQ(got, 16u << 20);
+    EXPECT_EQ(c.reply().substr(0, 3), "226");
+    std::this_thread::sleep_for(600ms);
+    EXPECT_EQ(c.command("NOOP").substr(0, 3), "200");
+}
+
+TEST_F(FtpServer, DataConnectionThatNeverComes) {
+    ftp_server_options o;
+    o.data_connect_timeout = 300ms;
+    start(o);
+    client c(port_);
+    c.login();
+    ASSERT_NE(c.epsv(), 0);
+    EXPECT_EQ(c.command("RETR small.txt").substr(0, 3), "150");
+    EXPECT_EQ(c.reply().substr(0, 3), "425");
+    EXPECT_EQ(c.command("NOOP").substr(0, 3), "200");
+}
+
+TEST_F(FtpServer, StalledTransferEnds) {
+    // A client that opens the data connection and never reads: once the
+    // socket buffers are full, nothing moves, and the stall timeout ends it.
+    write(dir_ + "/big.img", std::string(64 << 20, 'x'));
+    ftp_server_options o;
+    o.data_stall_timeout = 500ms;
+    start(o);
+    client c(port_);
+    c.login();
+    const auto dport = c.epsv();
+    client d(dport, 4096);
+    ASSERT_TRUE(d.connected());
+    EXPECT_EQ(c.command("RETR big.img").substr(0, 3), "150");
+    EXPECT_EQ(c.reply().substr(0, 3), "426");
+    EXPECT_EQ(c.command("NOOP").substr(0, 3), "200");
+}
+
+TEST_F(FtpServer, ExhaustedPassiveRange) {
+    ftp_server_options o;
+    o.passive_first = passive_base();
+    o.passive_last = o.passive_first;  // one port
+    start(o);
+    client a(port_), b(port_);
+    a.login();
+    b.login();
+    EXPECT_NE(a.epsv(), 0);
+    EXPECT_EQ(b.command("EPSV").substr(0, 3), "425");
+    a.send("QUIT");
+    EXPECT_EQ(a.reply().substr(0, 3), "221");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_NE(b.epsv(), 0) << "the port is free again";
+}
+
+TEST_F(FtpServer, ActiveModeWhenEnabled) {
+    ftp_server_options o;
+    o.allow_active = true;
+    start(o);
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(::listen(lfd, 1), 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+    const auto lport = ntohs(sa.sin_port);
+
+    client c(port_);
+    c.login();
+    EXPECT_EQ(c.command("EPRT |1|127.0.0.1|" + std::to_string(lport) + "|").substr(0, 3), "200");
+    EXPECT_EQ(c.command("RETR small.txt").substr(0, 3), "150");
+    const int dfd = ::accept(lfd, nullptr, nullptr);
+    ASSERT_GE(dfd, 0);
+    client d(dfd);
+    EXPECT_EQ(d.drain(), "hello\n");
+    EXPECT_EQ(c.reply().substr(0, 3), "226");
+    ::close(lfd);
+}
+
+TEST_F(FtpServer, StopSays421) {
+    start({});
+    client c(port_);
+    c.login();
+    run_on_loop([this] { server_->stop(); });
+    EXPECT_EQ(c.reply().substr(0, 3), "421");
+    EXPECT_EQ(c.drain(), "");
+    EXPECT_EQ(server_->active_sessions(), 0u);
+}
+
+}  // namespace
+}  // namespace pxed::net
