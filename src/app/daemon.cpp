@@ -7,11 +7,18 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 
+#include "pxed/app/api.hpp"
+#include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
+#include "pxed/app/privileges.hpp"
+#include "pxed/app/sd_notify.hpp"
 #include "pxed/app/site_loader.hpp"
 #include "pxed/net/dhcp_server.hpp"
+#include "pxed/net/ftp_server.hpp"
+#include "pxed/net/http_server.hpp"
 #include "pxed/net/tftp_server.hpp"
 
 namespace pxed::app {
@@ -57,8 +64,10 @@ public:
         current_ = r.loaded;
         if (!prepare_state_dir()) return 1;
         if (!start_services() || !start_dhcp()) return 1;
+        // Every socket is bound and nothing has been read yet: root goes now.
+        if (!drop_privileges_after_binding()) return 1;
         log_summary(*current_, "serving");
-        report_services();
+        notify("READY=1\nSTATUS=" + status_line());
 
         signals_.add(SIGINT);
         signals_.add(SIGTERM);
@@ -99,6 +108,24 @@ private:
             }
             spdlog::info("tftp: listening on {}:{}, root {}", o.listen_address, tftp_->port(), srv.tftp.root);
         }
+        if (srv.http.enabled && !start_http()) return false;
+        if (srv.ftp.enabled) {
+            net::ftp_server_options o;
+            o.listen_address = srv.listen.to_string();
+            o.port = srv.ftp.port;
+            o.passive_first = srv.ftp.passive_first;
+            o.passive_last = srv.ftp.passive_last;
+            o.allow_active = srv.ftp.active_mode;
+            ftp_ = std::make_unique<net::ftp_server>(io_, o, [this] { return current_->files; });
+            try {
+                ftp_->start();
+            } catch (const std::exception& e) {
+                spdlog::critical("ftp: cannot listen on {}:{}: {}", o.listen_address, o.port, e.what());
+                return false;
+            }
+            spdlog::info("ftp: listening on {}:{}, passive ports {}-{}", o.listen_address, ftp_->port(),
+                         o.passive_first, o.passive_last);
+        }
         return true;
     }
 
@@ -125,31 +152,80 @@ private:
         return true;
     }
 
-    void stop_services() {
-        if (dhcp_) dhcp_->stop();
-        if (tftp_) tftp_->stop();
+    bool start_http() {
+        const auto& srv = current_->site->server;
+        net::http_server_options o;
+        o.listen_address = srv.listen.to_string();
+        o.port = srv.http.port;
+        // Leases as the running DHCP server holds them (the store is only
+        // its copy on disk); none when DHCP is off or in proxy mode.
+        const api json_api([this] { return current_->site; },
+                           [this] {
+                               if (!dhcp_) return std::string("[]\n");
+                               return leases_json(dhcp_->leases(), static_cast<std::int64_t>(std::time(nullptr)));
+                           });
+        http_ = std::make_unique<net::http_server>(
+            io_, o, [this] { return current_->files; },
+            [json_api](std::string_view path, std::string_view query) { return json_api.handle(path, query); },
+            [this](std::string_view path) { return explain_missing_document(*current_->site, path); });
+        try {
+            http_->start();
+        } catch (const std::exception& e) {
+            spdlog::critical("http: cannot listen on {}:{}: {}", o.listen_address, o.port, e.what());
+            return false;
+        }
+        spdlog::info("http: listening on {}:{}", o.listen_address, http_->port());
+        return true;
     }
 
-    void report_services() {
+    void stop_services() {
+        if (http_) http_->stop();
+        if (dhcp_) dhcp_->stop();
+        if (tftp_) tftp_->stop();
+        if (ftp_) ftp_->stop();
+    }
+
+    bool drop_privileges_after_binding() {
         const auto& srv = current_->site->server;
-        // Honest about what this build does: the protocol servers land one
-        // issue at a time, and an operator must not believe a port is served.
-        std::string pending;
-        if (srv.http.enabled) pending += " http";
-        if (srv.ftp.enabled) pending += " ftp";
-        if (!pending.empty())
-            spdlog::warn("enabled in the config but not served by this build yet:{}", pending);
+        const auto r = drop_privileges(srv.user, srv.state_dir);
+        for (const auto& w : r.warnings) spdlog::warn("{}", w);
+        switch (r.outcome) {
+        case drop_outcome::not_configured:
+            if (!r.message.empty()) spdlog::info("{}", r.message);
+            return true;
+        case drop_outcome::stayed: spdlog::warn("{}", r.message); return true;
+        case drop_outcome::dropped: spdlog::info("{}", r.message); return true;
+        case drop_outcome::failed: break;
+        }
+        spdlog::critical("{}", r.message);
+        notify("STATUS=not started: " + r.message);
+        return false;
+    }
+
+    // What `systemctl status` shows beside the unit.
+    std::string status_line() const {
+        const auto& s = *current_->site;
+        return "serving " + std::to_string(s.hosts.size()) + " host(s), " + std::to_string(s.profiles.size()) +
+               " profile(s) from " + s.source_file;
+    }
+
+    void notify(const std::string& state) {
+        if (!notifier_.notify(state)) spdlog::warn("systemd notification failed: {}", notifier_.error());
     }
 
     void wait_for_signal() {
         signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
             if (ec) return;
             if (signo == SIGHUP) {
+                notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
+                       config_path_);
                 reload();
+                notify("READY=1\nSTATUS=" + status_line());
                 wait_for_signal();
                 return;
             }
             spdlog::info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+            notify("STOPPING=1\nSTATUS=shutting down");
             io_.stop();
         });
     }
@@ -176,6 +252,12 @@ private:
         if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
             old_srv.tftp.port != new_srv.tftp.port)
             spdlog::warn("reload: changes to server.listen or server.tftp's port take effect after a restart");
+        if (old_srv.http.enabled != new_srv.http.enabled || old_srv.http.port != new_srv.http.port)
+            spdlog::warn("reload: changes to server.http take effect after a restart");
+        if (old_srv.ftp.enabled != new_srv.ftp.enabled || old_srv.ftp.port != new_srv.ftp.port ||
+            old_srv.ftp.passive_first != new_srv.ftp.passive_first ||
+            old_srv.ftp.passive_last != new_srv.ftp.passive_last || old_srv.ftp.active_mode != new_srv.ftp.active_mode)
+            spdlog::warn("reload: changes to server.ftp take effect after a restart");
         if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
             spdlog::warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
@@ -191,9 +273,12 @@ private:
     boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     boost::asio::signal_set signals_;
     std::shared_ptr<const loaded_site> current_;
+    service_notifier notifier_;  // connects at construction, while still root
     // Declared after io_: destroyed before it.
     std::unique_ptr<net::tftp_server> tftp_;
+    std::unique_ptr<net::http_server> http_;
     std::unique_ptr<net::dhcp_server> dhcp_;
+    std::unique_ptr<net::ftp_server> ftp_;
 };
 
 }  // namespace

@@ -668,6 +668,10 @@ void responder::add_boot_options(const context& c, message& r, const boot_choice
     const auto* sn = c.subnet;
     const auto next = sn && sn->next_server ? *sn->next_server : b.next_server;
     if (!b.vendor_class.empty()) r.set_string(option_code::vendor_class_identifier, b.vendor_class);
+    // "PXEClient" without option 43 is a BINL offer to EDK2 (OVMF's own PXE):
+    // it asks next-server:4011 for the boot file, 4 times, then fails with
+    // PXE-E16. PXE 2.1 PXE_DISCOVERY_CONTROL bit 3: boot the file offered.
+    if (b.vendor_class == "PXEClient" && !b.file.empty()) r.set(option_code::vendor_encapsulated, {6, 1, 0x08, 255});
     if (!b.file.empty()) {
         r.siaddr = next;
         // The file field holds 128 octets; a longer name (an iPXE URL)

@@ -384,6 +384,7 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         map_reader f(c, m.get("ftp"), "server.ftp");
         read_bool(c, f, "enabled", srv.ftp.enabled);
         read_port(c, f, "port", srv.ftp.port);
+        read_bool(c, f, "active_mode", srv.ftp.active_mode);
         const auto pasv = f.get("passive_ports");
         std::string ps;
         if (scalar(c, pasv, "passive_ports", ps)) {

@@ -64,7 +64,7 @@ server:
   state_dir: $TMP/state
   log: {level: debug}
   tftp: {root: $root}
-  http: {enabled: false}
+  http: {port: 8080}
   ftp: {enabled: false}
 boot:
   ipxe: http://10.77.0.2/ipxe/{{mac}}
@@ -128,6 +128,12 @@ check "the boot file is fetchable from next-server" \
   bash -c "cd $TMP && ip netns exec $C tftp 10.77.0.2 -c get pxelinux.0 got.0 && cmp -s got.0 $root/pxelinux.0"
 check "pxed logged the ACK" grep -q "DHCPACK $ip_a to $MAC_A" "$TMP/pxed.log"
 check "pxed leases lists it as bound" bash -c "$PXED leases --config $TMP/site.yaml | grep -E '^$ip_a +$MAC_A .* bound '"
+api=$(ip netns exec $S curl -sf http://127.0.0.1:8080/api/v1/leases || true)
+check "the HTTP API lists it as bound" python3 -c "
+import json, sys
+leases = json.loads(sys.argv[1])
+assert any(l['ip'] == '$ip_a' and l['mac'] == '$MAC_A' and l['state'] == 'bound' for l in leases), leases
+" "$api"
 
 rm -f "$TMP"/dhc.*
 check "dhclient again (INIT-REBOOT) keeps the address" dhc

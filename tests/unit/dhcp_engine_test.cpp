@@ -143,6 +143,9 @@ TEST_F(fixture, discover_gets_an_offer_with_pxe_boot_information) {
     EXPECT_EQ(m.siaddr, ip("10.0.0.2"));
     EXPECT_EQ(m.file, "pxelinux.0");
     EXPECT_EQ(m.vendor_class(), "PXEClient");  // iPXE waits 3 s for more offers without it
+    // EDK2 takes PXEClient without option 43 for a BINL offer and asks port 4011.
+    ASSERT_NE(m.find(option_code::vendor_encapsulated), nullptr);
+    EXPECT_EQ(m.find(option_code::vendor_encapsulated)->value, (std::vector<std::uint8_t>{6, 1, 8, 255}));
     EXPECT_EQ(m.options.front().code, code_of(option_code::message_type));
     EXPECT_TRUE(o.changes.empty()) << "an offer is not a lease";
     EXPECT_EQ(o.reply->to.address, ip("255.255.255.255"));
@@ -419,8 +422,12 @@ TEST_F(fixture, boot_file_follows_the_architecture) {
     const auto o = send(pxe(request(message_type::discover, mac_n(3)), client_arch::efi_ia32));
     ASSERT_TRUE(o.reply);
     EXPECT_EQ(o.reply->msg.file, "");
-    // dhclient sends no architecture: the classic recipe's pxelinux.0.
-    EXPECT_EQ(send(request(message_type::discover, mac_n(3))).reply->msg.file, "pxelinux.0");
+    // dhclient sends no architecture: the classic recipe's pxelinux.0, and no
+    // PXE vendor options.
+    const auto os = send(request(message_type::discover, mac_n(3)));
+    EXPECT_EQ(os.reply->msg.file, "pxelinux.0");
+    EXPECT_FALSE(os.reply->msg.has(option_code::vendor_encapsulated));
+    EXPECT_FALSE(os.reply->msg.has(option_code::vendor_class_identifier));
 }
 
 TEST_F(fixture, ipxe_gets_its_script_url_and_uefi_http_boot_a_url) {

@@ -60,6 +60,9 @@ struct ftp_settings {
     std::uint16_t port = 21;
     std::uint16_t passive_first = 30000;
     std::uint16_t passive_last = 30100;
+    /// PORT/EPRT. Off: in active mode the server connects out to an
+    /// address the client names (only the client's own is accepted).
+    bool active_mode = false;
 };
 
 struct server_settings {

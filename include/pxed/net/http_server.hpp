@@ -1,0 +1,86 @@
+#pragma once
+/// The HTTP/1.1 server for install trees, rendered documents and the JSON
+/// API: GET and HEAD with keep-alive, conditional and range requests,
+/// directory listings. Beast parses requests; the pure http::decide()
+/// (engine/http_exchange.hpp) decides the answer; files go out with
+/// sendfile(2) from the page cache. One event loop, no thread per client.
+/// Asio and Beast stay out of this header.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pxed/fs/namespace.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace pxed::net {
+
+/// What the JSON API answers to one request (see app/api.hpp).
+struct http_api_reply {
+    unsigned status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+};
+
+struct http_server_options {
+    std::string listen_address = "0.0.0.0";
+    std::uint16_t port = 80;  ///< 0: any free port (see http_server::port())
+    /// Connections at once; one beyond that is answered 503 and closed.
+    std::size_t max_connections = 1024;
+    /// Request line plus header fields; more is answered 431.
+    std::size_t max_header_bytes = 16 * 1024;
+    /// The request-target alone; longer is answered 414.
+    std::size_t max_target_bytes = 8 * 1024;
+    /// A kept-alive connection with no request started is closed after this.
+    std::chrono::seconds idle_timeout{60};
+    /// Time from the first byte of a request to the end of its header
+    /// (a slow-loris client holds a connection no longer than this).
+    std::chrono::seconds header_timeout{20};
+    /// A response that makes no progress for this long is abandoned.
+    std::chrono::seconds send_timeout{60};
+    /// Largest sendfile(2) per turn of the event loop, so one fast client
+    /// cannot starve the others.
+    std::size_t send_chunk = 1 << 20;
+    /// Files up to this size are read and sent with their header in one
+    /// write: fewer system calls for kickstarts, configs, repodata.
+    std::size_t small_file = 16 * 1024;
+};
+
+class http_server {
+public:
+    /// Called for every request, so a reloaded site takes effect for the
+    /// next request.
+    using namespace_provider = std::function<std::shared_ptr<const fs::file_namespace>()>;
+    /// Answers a request under /api/v1 (`path` normalised, "api/v1/hosts").
+    using api_handler = std::function<http_api_reply(std::string_view path, std::string_view query)>;
+    /// Explains, for the log, why a rendered document was not found
+    /// ("no host with MAC ..."); empty when it is not a document path. Such
+    /// misses are logged at warn, since a host is trying to install.
+    using miss_explainer = std::function<std::string(std::string_view path)>;
+
+    http_server(boost::asio::io_context& io, http_server_options options, namespace_provider files,
+                api_handler api = {}, miss_explainer explain = {});
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    /// Binds and listens; throws std::system_error if that fails.
+    void start();
+    /// Stops accepting and closes every connection, finished or not.
+    void stop();
+
+    std::uint16_t port() const;
+    std::size_t active_connections() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pxed::net

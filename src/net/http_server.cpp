@@ -1,0 +1,850 @@
+// Sockets around http::decide(). Everything runs on the daemon's one
+// io_context thread, so no strands or locks; a connection stays alive
+// through the shared_ptr its pending handlers hold.
+//
+// Reading: into a buffer of our own, fed to Beast's parser until the header
+// is complete (so the first byte of a request is seen, which starts the
+// header timeout). Writing: the head (plus a small body) with one
+// send(), then the file with sendfile(2) straight from the page cache, at
+// most send_chunk per turn of the loop so every client gets its turn.
+
+#include "pxed/net/http_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <spdlog/spdlog.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "pxed/engine/http_exchange.hpp"
+#include "pxed/engine/http_listing.hpp"
+#include "pxed/engine/http_validators.hpp"
+#include "pxed/wire/text.hpp"
+
+namespace pxed::net {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+// At most `burst` messages per ten seconds: for what a stranger can make
+// us log at will apart from the access log (accept failures, a full server).
+class log_limiter {
+public:
+    bool allow(steady::time_point now) {
+        if (now - window_start_ >= std::chrono::seconds(10)) {
+            if (suppressed_) spdlog::debug("http: {} similar messages suppressed", suppressed_);
+            window_start_ = now;
+            count_ = 0;
+            suppressed_ = 0;
+        }
+        if (++count_ <= 20) return true;
+        ++suppressed_;
+        return false;
+    }
+
+private:
+    steady::time_point window_start_{};
+    unsigned count_ = 0;
+    unsigned suppressed_ = 0;
+};
+
+http::lookup_result refused(http::lookup_status status, std::string log_reason, std::string client_message) {
+    http::lookup_result r;
+    r.status = status;
+    r.log_reason = std::move(log_reason);
+    r.client_message = std::move(client_message);
+    return r;
+}
+
+http::lookup_result from_fs_error(const fs::error& e) {
+    switch (e.code) {
+    case fs::errc::not_found:
+    case fs::errc::not_a_directory: return refused(http::lookup_status::not_found, e.message, "not found");
+    case fs::errc::access_denied: return refused(http::lookup_status::forbidden, e.message, "access denied");
+    case fs::errc::invalid_path: return refused(http::lookup_status::bad_request, e.message, "invalid path");
+    case fs::errc::is_directory:
+    case fs::errc::io_error: break;
+    }
+    return refused(http::lookup_status::failed, e.message, "cannot read it");
+}
+
+using shared_fd = std::shared_ptr<const fs::unique_fd>;
+
+// Files opened in the last second, as nginx's open_file_cache keeps them:
+// opening through the namespace costs a dozen system calls (realpath's
+// readlinks, lstat, open, fstat, the /proc check), more than serving a
+// small file does. Descriptors are shared: sendfile and pread take their
+// own offsets. Small files keep their bytes. A reload (a new namespace)
+// empties the cache; a file changed on disk is seen within a second.
+class open_file_cache {
+public:
+    struct entry {
+        shared_fd fd;
+        std::uint64_t size = 0;
+        std::int64_t mtime = 0;
+        std::string etag;
+        std::string content_type;
+        std::shared_ptr<const std::string> bytes;  // the whole file, when small
+        steady::time_point valid_until;
+    };
+
+    static constexpr auto validity = std::chrono::seconds(1);
+    static constexpr std::size_t max_entries = 1024;
+
+    const entry* find(const std::shared_ptr<const fs::file_namespace>& files, std::string_view path,
+                      steady::time_point now) {
+        if (files != files_) {
+            entries_.clear();
+            files_ = files;
+            return nullptr;
+        }
+        const auto it = entries_.find(std::string(path));
+        if (it == entries_.end()) return nullptr;
+        if (now >= it->second.valid_until) {
+            entries_.erase(it);
+            return nullptr;
+        }
+        return &it->second;
+    }
+
+    void insert(std::string_view path, entry e) {
+        if (entries_.size() >= max_entries) expire(steady::now());
+        if (entries_.size() >= max_entries) entries_.clear();
+        entries_[std::string(path)] = std::move(e);
+    }
+
+    // Closes what is no longer valid, so a deleted file's descriptor does
+    // not linger.
+    void expire(steady::time_point now) {
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            if (now >= it->second.valid_until)
+                it = entries_.erase(it);
+            else
+                ++it;
+        }
+    }
+
+    void clear() {
+        entries_.clear();
+        files_.reset();
+    }
+
+private:
+    std::shared_ptr<const fs::file_namespace> files_;
+    std::unordered_map<std::string, entry> entries_;
+};
+
+// Reads a whole small file; nullptr if it is not what fstat said.
+std::shared_ptr<const std::string> read_all(int fd, std::uint64_t size) {
+    auto out = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
+    std::size_t got = 0;
+    while (got < out->size()) {
+        const ssize_t n = ::pread(fd, &(*out)[got], out->size() - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return nullptr;
+        got += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
+// The namespace and the API behind http::decide(). A file it opens is
+// handed to the connection through `fd`, or as bytes in the entity.
+class fs_resolver final : public http::resolver {
+public:
+    fs_resolver(const std::shared_ptr<const fs::file_namespace>& files, open_file_cache& cache,
+                std::size_t small_file, const http_server::api_handler& api,
+                const http_server::miss_explainer& explain, shared_fd& fd)
+        : files_(files), cache_(cache), small_file_(small_file), api_(api), explain_(explain), fd_(fd) {}
+
+    http::lookup_result file(std::string_view path, bool listing) override {
+        if (!files_) return refused(http::lookup_status::failed, "no site loaded", "not ready");
+        const auto now = steady::now();
+        if (const auto* hit = cache_.find(files_, path, now)) return from_cache(*hit);
+        auto opened = files_->open(path);
+        if (opened) {
+            http::lookup_result r;
+            r.status = http::lookup_status::found;
+            auto& e = r.found;
+            if (auto* f = opened->file()) {
+                open_file_cache::entry c;
+                c.size = static_cast<std::uint64_t>(f->size);
+                c.mtime = f->mtime;
+                c.etag = http::file_etag(c.size, c.mtime);
+                c.content_type = std::string(http::content_type_for(path));
+                c.fd = std::make_shared<const fs::unique_fd>(std::move(f->fd));
+                if (c.size <= small_file_) c.bytes = read_all(c.fd->get(), c.size);
+                c.valid_until = now + open_file_cache::validity;
+                if (c.size > small_file_ || c.bytes) {
+                    r = from_cache(c);
+                    cache_.insert(path, std::move(c));
+                    return r;
+                }
+                return from_cache(c);  // changing under us: serve it uncached
+            } else {
+                const auto* d = opened->doc();
+                e.body = d->body ? d->body : std::make_shared<const std::string>();
+                e.size = e.body->size();
+                e.mtime = d->mtime;
+                e.etag = http::body_etag(*e.body);
+                e.content_type = d->content_type.empty() ? std::string(http::content_type_for(path)) : d->content_type;
+            }
+            return r;
+        }
+        const auto& err = opened.error();
+        if (err.code == fs::errc::is_directory) {
+            if (!listing) return refused(http::lookup_status::directory, {}, {});
+            return list(path);
+        }
+        auto r = from_fs_error(err);
+        if (err.code == fs::errc::not_found && explain_) {
+            std::string why = explain_(path);
+            if (!why.empty()) {
+                r.log_reason = why;
+                r.client_message = std::move(why);
+                document_miss = true;
+            }
+        }
+        return r;
+    }
+
+    http::lookup_result api(std::string_view path, std::string_view query) override {
+        if (!api_) return refused(http::lookup_status::not_found, "the API is not enabled", "no API here");
+        http_api_reply reply;
+        try {
+            reply = api_(path, query);
+        } catch (const std::exception& e) {
+            return refused(http::lookup_status::failed, std::string("API: ") + e.what(), "API failure");
+        }
+        http::lookup_result r;
+        r.found.body = std::make_shared<const std::string>(std::move(reply.body));
+        r.found.size = r.found.body->size();
+        r.found.content_type = std::move(reply.content_type);
+        r.found.dynamic = true;
+        switch (reply.status) {
+        case 200: r.status = http::lookup_status::found; break;
+        case 400: r.status = http::lookup_status::bad_request; break;
+        case 403: r.status = http::lookup_status::forbidden; break;
+        case 404: r.status = http::lookup_status::not_found; break;
+        default: r.status = http::lookup_status::failed; break;
+        }
+        if (r.status != http::lookup_status::found) r.log_reason = "API answered " + std::to_string(reply.status);
+        return r;
+    }
+
+    bool document_miss = false;  // a rendered document a host asked for is missing
+
+private:
+    http::lookup_result from_cache(const open_file_cache::entry& c) {
+        http::lookup_result r;
+        r.status = http::lookup_status::found;
+        auto& e = r.found;
+        e.size = c.size;
+        e.mtime = c.mtime;
+        e.etag = c.etag;
+        e.content_type = c.content_type;
+        if (c.bytes)
+            e.body = c.bytes;
+        else
+            fd_ = c.fd;
+        return r;
+    }
+
+    http::lookup_result list(std::string_view path) {
+        auto entries = files_->list(path);
+        if (!entries) return from_fs_error(entries.error());
+        std::vector<http::listing_entry> shown;
+        shown.reserve(entries->size());
+        for (auto& d : *entries)
+            shown.push_back({std::move(d.name), d.is_directory, static_cast<std::uint64_t>(d.size), d.mtime});
+        http::lookup_result r;
+        r.status = http::lookup_status::found;
+        r.found.body = std::make_shared<const std::string>(http::listing_html(path, std::move(shown)));
+        r.found.size = r.found.body->size();
+        r.found.content_type = "text/html; charset=utf-8";
+        r.found.dynamic = true;
+        return r;
+    }
+
+    const std::shared_ptr<const fs::file_namespace>& files_;
+    open_file_cache& cache_;
+    std::size_t small_file_;
+    const http_server::api_handler& api_;
+    const http_server::miss_explainer& explain_;
+    shared_fd& fd_;
+};
+
+std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
+
+bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+}  // namespace
+
+class http_server::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(asio::io_context& io, http_server_options options, namespace_provider files, api_handler api,
+         miss_explainer explain)
+        : io_(io),
+          options_(std::move(options)),
+          files_(std::move(files)),
+          api_(std::move(api)),
+          explain_(std::move(explain)),
+          acceptor_(io),
+          sweep_(io),
+          accept_pause_(io) {}
+
+    void start() {
+        const tcp::endpoint ep(asio::ip::make_address_v4(options_.listen_address), options_.port);
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(tcp::acceptor::reuse_address(true));
+        acceptor_.bind(ep);
+        acceptor_.listen(1024);
+        do_accept();
+        arm_sweep();
+    }
+
+    void stop();
+
+    std::uint16_t port() const {
+        boost::system::error_code ec;
+        return acceptor_.local_endpoint(ec).port();
+    }
+
+    std::size_t active() const { return connections_.size(); }
+
+private:
+    class connection;
+
+    void do_accept() {
+        acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket s) {
+            self->on_accept(ec, std::move(s));
+        });
+    }
+
+    void on_accept(const boost::system::error_code& ec, tcp::socket s);
+    void refuse_busy(tcp::socket& s);
+
+    // One timer for every connection's deadline: re-arming a timer per
+    // request would cost more than a once-a-second look at each of them.
+    void arm_sweep() {
+        sweep_.expires_after(std::chrono::seconds(1));
+        sweep_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopping_) return;
+            self->sweep();
+            self->arm_sweep();
+        });
+    }
+
+    void sweep();
+
+    asio::io_context& io_;
+    http_server_options options_;
+    namespace_provider files_;
+    api_handler api_;
+    miss_explainer explain_;
+    tcp::acceptor acceptor_;
+    asio::steady_timer sweep_;
+    asio::steady_timer accept_pause_;
+    std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
+    std::vector<std::shared_ptr<connection>> expired_;  // reused by sweep()
+    open_file_cache cache_;
+    bool stopping_ = false;
+    log_limiter limiter_;
+};
+
+class http_server::impl::connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(impl& server, tcp::socket socket, std::string peer)
+        : server_(server), socket_(std::move(socket)), peer_(std::move(peer)) {}
+
+    void start() {
+        boost::system::error_code ec;
+        socket_.non_blocking(true, ec);
+        // Heads and small bodies go out in one send(); nothing is gained by
+        // Nagle holding the last segment of a response back.
+        socket_.set_option(tcp::no_delay(true), ec);
+        in_.resize(initial_buffer);
+        wait_for_request(steady::now());
+        do_read();
+    }
+
+    // Called once a second with the time; may close the connection.
+    bool expired(steady::time_point now) const { return state_ != state::closed && now >= deadline_; }
+
+    // Kept alive and waiting for a request that has not started.
+    bool idle() const { return state_ == state::idle; }
+    steady::time_point deadline() const { return deadline_; }
+
+    void on_deadline() {
+        switch (state_) {
+        case state::idle:
+            spdlog::debug("http: {} idle for {} s; closed", peer_, server_.options_.idle_timeout.count());
+            close();
+            return;
+        case state::reading:
+            // A slow-loris client, or a very broken one: tell it, then go.
+            spdlog::info("http: {} sent no complete request header within {} s; closed", peer_,
+                         server_.options_.header_timeout.count());
+            send_best_effort(http::error_plan(408, "request header not received in time", std::time(nullptr)));
+            close();
+            return;
+        case state::writing:
+            log_access("send timed out");
+            close();
+            return;
+        case state::lingering:
+        case state::closed: close(); return;
+        }
+    }
+
+    void close() {
+        if (state_ == state::closed) return;
+        state_ = state::closed;
+        boost::system::error_code ec;
+        socket_.close(ec);
+        file_.reset();
+        server_.connections_.erase(this);  // may drop the last owner; handlers hold their own
+    }
+
+private:
+    enum class state { idle, reading, writing, lingering, closed };
+    static constexpr std::size_t initial_buffer = 4096;
+
+    void wait_for_request(steady::time_point now) {
+        state_ = state::idle;
+        deadline_ = now + server_.options_.idle_timeout;
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
+    }
+
+    // Parses what is buffered; reads more while the header is incomplete.
+    void do_read() {
+        if (state_ == state::closed) return;
+        if (in_end_ > in_begin_) {
+            if (state_ == state::idle) {
+                state_ = state::reading;
+                started_ = steady::now();
+                deadline_ = started_ + server_.options_.header_timeout;
+            }
+            boost::beast::error_code ec;
+            const auto used = parser_->put(asio::const_buffer(in_.data() + in_begin_, in_end_ - in_begin_), ec);
+            in_begin_ += used;
+            if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+            if (ec && ec != bhttp::error::need_more) {
+                on_malformed(ec);
+                return;
+            }
+            if (!ec && parser_->is_header_done()) {
+                on_request();
+                return;
+            }
+        }
+        if (!make_room()) {
+            // The parser enforces the header limit first; this is a backstop.
+            respond_and_close(http::error_plan(431, "request header too large", std::time(nullptr)),
+                              "request header too large");
+            return;
+        }
+        // async_read_some rather than recv() + async_wait: Asio tries the
+        // read at once, and waits without re-arming epoll (an
+        // epoll_ctl per wait) when there is nothing yet.
+        socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                                [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(const boost::system::error_code& ec, std::size_t n) {
+        if (state_ == state::closed) return;
+        if (ec) {
+            if (ec == asio::error::eof && state_ == state::reading)
+                spdlog::debug("http: {} closed the connection mid-request", peer_);
+            close();  // end of stream, reset by the peer and the like
+            return;
+        }
+        in_end_ += n;
+        do_read();
+    }
+
+    bool make_room() {
+        if (in_end_ < in_.size()) return true;
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+            return true;
+        }
+        const std::size_t cap = server_.options_.max_header_bytes + initial_buffer;
+        if (in_.size() >= cap) return false;
+        in_.resize(std::min(cap, in_.size() * 2));
+        return true;
+    }
+
+    void on_malformed(const boost::beast::error_code& ec) {
+        unsigned status = 400;
+        std::string message = "malformed request";
+        if (ec == bhttp::error::header_limit) {
+            status = 431;
+            message = "request header too large";
+        } else if (ec == bhttp::error::bad_version) {
+            // "HTTP/2.0" and the like: well-formed, just not a version we speak.
+            status = 505;
+            message = "only HTTP/1.0 and HTTP/1.1 are served";
+        }
+        respond_and_close(http::error_plan(status, message, std::time(nullptr)), message + " (" + ec.message() + ")");
+    }
+
+    // An answer to a request that never parsed: logged, sent, then closed.
+    void respond_and_close(http::response_plan plan, const std::string& why) {
+        method_ = "-";
+        target_ = "-";
+        if (state_ == state::idle) started_ = steady::now();
+        plan_ = std::move(plan);
+        plan_.log_reason = why;
+        plan_.keep_alive = false;
+        begin_response();
+    }
+
+    void on_request() {
+        const auto& req = parser_->get();
+        http::request_head head;
+        head.method = sv(req.method_string());
+        head.target = sv(req.target());
+        head.version = req.version();
+        head.has_host = req.find(bhttp::field::host) != req.end();
+        head.connection = sv(req[bhttp::field::connection]);
+        head.if_match = sv(req[bhttp::field::if_match]);
+        head.if_none_match = sv(req[bhttp::field::if_none_match]);
+        head.if_modified_since = sv(req[bhttp::field::if_modified_since]);
+        head.if_unmodified_since = sv(req[bhttp::field::if_unmodified_since]);
+        head.range = sv(req[bhttp::field::range]);
+        head.if_range = sv(req[bhttp::field::if_range]);
+        head.has_body = !parser_->is_done();
+        method_ = wire::escape_for_log(head.method, 32);
+        target_ = wire::escape_for_log(head.target);
+
+        const auto files = server_.files_ ? server_.files_() : nullptr;
+        fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_);
+        http::exchange_limits limits;
+        limits.max_target = server_.options_.max_target_bytes;
+        plan_ = http::decide(head, resolver, limits, std::time(nullptr));
+        document_miss_ = resolver.document_miss;
+        begin_response();
+    }
+
+    void begin_response() {
+        state_ = state::writing;
+        deadline_ = steady::now() + server_.options_.send_timeout;
+        out_ = std::move(plan_.head);
+        head_size_ = out_.size();
+        out_sent_ = 0;
+        body_sent_ = 0;
+        file_offset_ = static_cast<off_t>(plan_.body_offset);
+        file_left_ = 0;
+        if (plan_.memory) {
+            out_.append(*plan_.memory, static_cast<std::size_t>(plan_.body_offset),
+                        static_cast<std::size_t>(plan_.body_length));
+        } else if (plan_.file_body) {
+            if (!file_) {
+                abort_response("no open file for a file body");
+                return;
+            }
+            if (plan_.body_length <= server_.options_.small_file) {
+                if (!read_small_body()) return;
+            } else {
+                file_left_ = plan_.body_length;
+            }
+        }
+        if (!plan_.file_body) file_.reset();  // HEAD, 304, refusals: the file is not needed
+        do_write();
+    }
+
+    // A small file rides in the same send() as its head: one system call
+    // instead of two for kickstarts, configs and repodata.
+    bool read_small_body() {
+        const std::size_t head_size = out_.size();
+        const auto len = static_cast<std::size_t>(plan_.body_length);
+        out_.resize(head_size + len);
+        std::size_t got = 0;
+        while (got < len) {
+            const ssize_t n = ::pread(file_->get(), &out_[head_size + got], len - got,
+                                      static_cast<off_t>(plan_.body_offset + got));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                abort_response(n == 0 ? "file shrank while being served" : std::strerror(errno));
+                return false;
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        file_.reset();
+        return true;
+    }
+
+    void do_write() {
+        if (state_ != state::writing) return;
+        while (out_sent_ < out_.size()) {
+            // MSG_MORE: the head waits for the file's first pages, one segment.
+            const int flags = MSG_NOSIGNAL | (file_left_ > 0 ? MSG_MORE : 0);
+            const ssize_t n = ::send(socket_.native_handle(), out_.data() + out_sent_, out_.size() - out_sent_, flags);
+            if (n >= 0) {
+                out_sent_ += static_cast<std::size_t>(n);
+                progress();
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (would_block(errno)) return wait_writable();
+            return abort_response(std::strerror(errno));
+        }
+        if (file_left_ > 0) {
+            const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, server_.options_.send_chunk));
+            const ssize_t n = ::sendfile(socket_.native_handle(), file_->get(), &file_offset_, chunk);
+            if (n > 0) {
+                file_left_ -= static_cast<std::uint64_t>(n);
+                body_sent_ += static_cast<std::uint64_t>(n);
+                progress();
+                if (file_left_ > 0) {
+                    // Yield: the other connections get their turn before
+                    // this one sends its next chunk.
+                    asio::post(server_.io_, [self = shared_from_this()] { self->do_write(); });
+                    return;
+                }
+            } else if (n == 0) {
+                return abort_response("file shrank while being served");
+            } else if (errno == EINTR) {
+                return do_write();
+            } else if (would_block(errno)) {
+                return wait_writable();
+            } else {
+                return abort_response(std::strerror(errno));
+            }
+        }
+        finish_response();
+    }
+
+    void progress() { deadline_ = steady::now() + server_.options_.send_timeout; }
+
+    void wait_writable() {
+        socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) self->do_write();
+        });
+    }
+
+    std::uint64_t body_bytes_sent() const {
+        const std::uint64_t from_out = out_sent_ > head_size_ ? out_sent_ - head_size_ : 0;
+        return from_out + body_sent_;
+    }
+
+    void log_access(const char* failure) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_).count();
+        const auto level = document_miss_ ? spdlog::level::warn : spdlog::level::info;
+        const std::uint64_t sent = body_bytes_sent();
+        if (failure) {
+            spdlog::log(level, "http: {} \"{} {}\" {} aborted after {} of {} bytes in {} ms: {}", peer_, method_, target_,
+                        plan_.status, sent, plan_.body_length, ms, failure);
+        } else if (!plan_.log_reason.empty()) {
+            spdlog::log(level, "http: {} \"{} {}\" {} {} bytes in {} ms: {}", peer_, method_, target_, plan_.status, sent,
+                        ms, plan_.log_reason);
+        } else {
+            spdlog::log(level, "http: {} \"{} {}\" {} {} bytes in {} ms", peer_, method_, target_, plan_.status, sent, ms);
+        }
+    }
+
+    void abort_response(const std::string& why) {
+        log_access(why.c_str());
+        close();
+    }
+
+    void finish_response() {
+        log_access(nullptr);
+        file_.reset();
+        document_miss_ = false;
+        out_.clear();
+        // Keep a big buffer only while it is in use: a thousand idle
+        // keep-alive connections should not hold a large listing each.
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+        if (plan_.keep_alive && !server_.stopping_) {
+            wait_for_request(steady::now());
+            do_read();  // a pipelined request may already be buffered
+            return;
+        }
+        linger();
+    }
+
+    // Closing a socket with unread input makes the kernel send RST, which
+    // can destroy the answer still in flight to the client (a 400 to a
+    // request with a body, say). So: stop sending, read and discard what
+    // is left for a moment, then close.
+    void linger() {
+        state_ = state::lingering;
+        deadline_ = steady::now() + std::chrono::seconds(2);
+        boost::system::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) return close();
+        drain();
+    }
+
+    void drain() {
+        char scratch[4096];
+        for (int i = 0; i < 64; ++i) {
+            if (state_ != state::lingering) return;
+            const ssize_t n = ::recv(socket_.native_handle(), scratch, sizeof scratch, 0);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && would_block(errno)) {
+                socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+                    if (!ec) self->drain();
+                });
+                return;
+            }
+            break;  // EOF or error
+        }
+        close();
+    }
+
+    // For answers given while closing anyway (408): no waiting for room.
+    void send_best_effort(const http::response_plan& plan) {
+        std::string bytes = plan.head;
+        if (plan.memory) bytes += *plan.memory;
+        ::send(socket_.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+
+    impl& server_;
+    tcp::socket socket_;
+    std::string peer_;
+    state state_ = state::idle;
+    steady::time_point deadline_{};
+    steady::time_point started_{};
+
+    std::vector<char> in_;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
+    std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+
+    http::response_plan plan_;
+    std::string method_;
+    std::string target_;
+    bool document_miss_ = false;
+    std::string out_;  // head, plus the body when it is in memory or small
+    std::size_t out_sent_ = 0;
+    std::size_t head_size_ = 0;
+    shared_fd file_;
+    off_t file_offset_ = 0;
+    std::uint64_t file_left_ = 0;
+    std::uint64_t body_sent_ = 0;
+};
+
+void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::socket s) {
+    if (stopping_) return;
+    if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        const auto e = ec.value();
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+            // Out of descriptors: accepting again at once would spin. Pause,
+            // let connections finish, try again.
+            if (limiter_.allow(steady::now())) spdlog::warn("http: cannot accept: {}; pausing 100 ms", ec.message());
+            accept_pause_.expires_after(std::chrono::milliseconds(100));
+            accept_pause_.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
+                if (!wait_ec && !self->stopping_) self->do_accept();
+            });
+            return;
+        }
+        do_accept();  // ECONNABORTED and the like: that client is gone, others are not
+        return;
+    }
+    boost::system::error_code peer_ec;
+    const auto peer = s.remote_endpoint(peer_ec);
+    if (peer_ec) {
+        do_accept();
+        return;
+    }
+    if (connections_.size() >= options_.max_connections) {
+        // Full. A kept-alive connection waiting for nothing in particular
+        // makes room (the one idle longest), as browsers and proxies expect
+        // of a server; only when every connection is busy is the newcomer
+        // turned away.
+        connection* oldest = nullptr;
+        for (const auto& entry : connections_)
+            if (entry.second->idle() && (!oldest || entry.second->deadline() < oldest->deadline()))
+                oldest = entry.first;
+        if (oldest) {
+            spdlog::debug("http: connection limit reached; closing an idle kept-alive connection");
+            oldest->close();
+        }
+    }
+    if (connections_.size() >= options_.max_connections) {
+        if (limiter_.allow(steady::now()))
+            spdlog::warn("http: {} refused: {} connections already open", describe(peer), connections_.size());
+        refuse_busy(s);
+    } else {
+        auto c = std::make_shared<connection>(*this, std::move(s), describe(peer));
+        connections_.emplace(c.get(), c);
+        c->start();
+    }
+    do_accept();
+}
+
+void http_server::impl::refuse_busy(tcp::socket& s) {
+    auto plan = http::error_plan(503, "too many connections, try again", std::time(nullptr));
+    std::string bytes = plan.head + *plan.memory;
+    ::send(s.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    boost::system::error_code ec;
+    s.shutdown(tcp::socket::shutdown_send, ec);
+    s.close(ec);
+}
+
+void http_server::impl::sweep() {
+    const auto now = steady::now();
+    expired_.clear();
+    for (const auto& entry : connections_)
+        if (entry.second->expired(now)) expired_.push_back(entry.second);
+    for (const auto& c : expired_) c->on_deadline();  // may erase from connections_
+    expired_.clear();
+    cache_.expire(now);
+}
+
+void http_server::impl::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    sweep_.cancel();
+    accept_pause_.cancel();
+    cache_.clear();
+    std::vector<std::shared_ptr<connection>> all;
+    all.reserve(connections_.size());
+    for (const auto& entry : connections_) all.push_back(entry.second);
+    for (const auto& c : all) c->close();
+}
+
+http_server::http_server(asio::io_context& io, http_server_options options, namespace_provider files, api_handler api,
+                         miss_explainer explain)
+    : impl_(std::make_shared<impl>(io, std::move(options), std::move(files), std::move(api), std::move(explain))) {}
+
+http_server::~http_server() { impl_->stop(); }
+
+void http_server::start() { impl_->start(); }
+void http_server::stop() { impl_->stop(); }
+std::uint16_t http_server::port() const { return impl_->port(); }
+std::size_t http_server::active_connections() const { return impl_->active(); }
+
+}  // namespace pxed::net

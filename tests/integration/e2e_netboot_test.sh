@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# End-to-end network boot: QEMU machines boot from pxed with firmware and boot
+# loaders nobody here wrote, all the way to a Linux userland that fetches its
+# kickstart over HTTP and the install tree's .treeinfo over FTP.
+#
+#   ns S: pxed (DHCP, TFTP, HTTP, FTP) on eth0 10.66.0.2/24
+#           │ veth
+#   ns C: up0 ── br0 ── tap0 ── QEMU (TCG, or KVM when it works here)
+#
+# Paths (PXED_E2E_PATHS picks some; default all, in this order):
+#   bios       SeaBIOS + iPXE ROM as a plain PXE ROM (boot.ipxe off) ->
+#              pxelinux.0 -> ldlinux.c32 -> pxelinux.cfg/01-<mac> -> kernel + initrd
+#   uefi       OVMF + iPXE EFI ROM -> grubx64.efi (grub-mkimage) -> grub.cfg-01-<mac>
+#   uefi-norom OVMF's own PXE client (NIC without option ROM) -> the same GRUB
+#   unknown    an unknown MAC: pxelinux.cfg/default, menu.c32, its default entry
+#   ipxe       boot.ipxe on: iPXE is recognised and chained to ipxe/<mac> over HTTP
+# Each guest runs the busybox /init of e2e_guest_init.sh, which prints the
+# kickstart and .treeinfo between markers on ttyS0 and powers off; a path
+# passes when those are exactly what pxed rendered for that MAC and the tree.
+#
+# Usage: e2e_netboot_test.sh PXED SOURCE_DIR [ARTIFACT_DIR]
+#   ARTIFACT_DIR (or $PXED_E2E_ARTIFACTS) receives the serial logs, pxed's log
+#   and the site file when the test fails.
+# Environment: PXED_E2E_PATHS, PXED_E2E_ACCEL (auto|tcg|kvm, default auto),
+#   PXED_E2E_VM_TIMEOUT (seconds per VM, default 120), PXED_E2E_CACHE.
+PXED=$1
+SRC=$2
+ARTIFACTS=${3:-${PXED_E2E_ARTIFACTS:-}}
+source "$SRC/tests/integration/lib.sh"
+HERE=$SRC/tests/integration
+
+[[ $(id -u) -eq 0 ]] || skip_all "needs root to create network namespaces and tap devices"
+for c in ip dnsmasq qemu-system-x86_64 grub-mkimage cpio gzip strings flock apt-get dpkg-deb timeout md5sum; do
+  command -v $c >/dev/null || skip_all "$c is not installed (scripts/dev deps)"
+done
+PXELINUX=/usr/lib/PXELINUX/pxelinux.0
+SYSLINUX_BIOS=/usr/lib/syslinux/modules/bios
+OVMF=/usr/share/ovmf/OVMF.fd
+GRUB_EFI=/usr/lib/grub/x86_64-efi
+for f in $PXELINUX $SYSLINUX_BIOS/ldlinux.c32 $SYSLINUX_BIOS/menu.c32 $OVMF $GRUB_EFI/efinet.mod \
+         /usr/lib/ipxe/qemu/efi-virtio.rom; do
+  [[ -e $f ]] || skip_all "$f is missing (scripts/dev deps installs pxelinux, syslinux-common, ovmf, grub-efi-amd64-bin, ipxe-qemu)"
+done
+[[ -c /dev/net/tun ]] || skip_all "no /dev/net/tun for the VM's tap device"
+
+PATHS=${PXED_E2E_PATHS:-bios uefi uefi-norom unknown ipxe}
+VM_TIMEOUT=${PXED_E2E_VM_TIMEOUT:-120}
+T_TEST=$SECONDS
+
+# --- artifacts on failure ------------------------------------------------------
+save_artifacts() {
+  ((FAIL)) && [[ -n $ARTIFACTS ]] || return 0
+  local dir
+  dir=$ARTIFACTS/e2e-netboot-$(date +%Y%m%d-%H%M%S)-$$
+  mkdir -p "$dir"
+  cp -a "$TMP"/*.serial "$TMP"/*.qemu "$TMP"/pxed.log* "$TMP"/site.yaml "$TMP"/*.pcap "$dir"/ 2>/dev/null || true
+  echo "# serial logs, pxed.log and site.yaml kept in $dir"
+}
+on_exit save_artifacts
+
+# --- what the guests boot ------------------------------------------------------
+# The kernel (and busybox-static) come from Debian's archive, cached outside
+# the build tree; nothing binary is checked in.
+assets=$("$HERE/e2e_assets.sh") || skip_all "cannot fetch Debian's kernel and busybox-static (e2e_assets.sh; no network to the mirror?)"
+KROOT=$(sed -n 1p <<<"$assets")
+BBROOT=$(sed -n 2p <<<"$assets")
+VMLINUZ=$(ls "$KROOT"/boot/vmlinuz-* | head -n 1)
+KVER=${VMLINUZ##*/vmlinuz-}
+echo "# kernel $KVER, busybox $("$BBROOT/bin/busybox" | head -n 1 | cut -d' ' -f2)"
+
+root=$TMP/tftp
+tree=$TMP/tree/centos7
+mkdir -p "$root/e2e" "$root/grub" "$tree" "$TMP/state"
+
+# The initramfs: busybox-static, the NIC drivers in dependency order, /init.
+build_initramfs() {  # out
+  local ir=$TMP/initramfs m
+  mkdir -p "$ir/bin" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/lib/modules"
+  cp "$BBROOT/bin/busybox" "$ir/bin/busybox"
+  for a in sh mount umount cat cut echo grep sed tr head tail wc md5sum sleep sync ip insmod \
+           udhcpc wget ftpget poweroff chmod; do
+    ln -s busybox "$ir/bin/$a"
+  done
+  cp "$HERE/e2e_guest_init.sh" "$ir/init"
+  chmod +x "$ir/init"
+  # Resolve "depends=" of each module (the kernel package ships no
+  # modules.dep; `depmod` would need its own tree). Order: dependencies first.
+  local -A path=() seen=()
+  local order=()
+  while IFS= read -r f; do path[$(basename "$f" .ko)]=$f; done < <(find "$KROOT/lib/modules/$KVER" -name '*.ko')
+  add_module() {
+    local name=$1 dep
+    [[ -n ${seen[$name]:-} ]] && return 0
+    [[ -n ${path[$name]:-} ]] || { echo "module $name missing from $KROOT" >&2; return 1; }
+    seen[$name]=1
+    for dep in $(strings "${path[$name]}" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
+    order+=("$name")
+  }
+  for m in virtio_pci virtio_net e1000; do add_module $m; done
+  for m in "${order[@]}"; do
+    cp "${path[$m]}" "$ir/lib/modules/$m.ko"
+    echo "$m.ko" >> "$ir/modules"
+  done
+  (cd "$ir" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$1"
+}
+build_initramfs "$root/e2e/initrd.img"
+cp "$VMLINUZ" "$root/e2e/vmlinuz"
+
+# BIOS: pxelinux.0 and the com32 modules it loads (menu.c32 for the menu).
+cp $PXELINUX "$root/"
+for m in ldlinux.c32 menu.c32 libutil.c32 libcom32.c32; do cp "$SYSLINUX_BIOS/$m" "$root/"; done
+
+# UEFI: a GRUB network image whose prefix is /grub on the TFTP server it was
+# loaded from; it looks for grub.cfg-01-<mac>, then grub.cfg there.
+grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /grub \
+  efinet tftp net normal configfile linux echo test gzio sleep serial terminal \
+  || { bad "grub-mkimage builds a network GRUB"; finish; }
+
+# The install tree pxed serves over FTP (and HTTP) at /pub/centos/7/x86_64.
+cat > "$tree/.treeinfo" <<EOF
+[general]
+family = CentOS
+version = 7
+arch = x86_64
+name = pxed e2e tree $$
+[images-x86_64]
+kernel = images/pxeboot/vmlinuz
+initrd = images/pxeboot/initrd.img
+EOF
+
+# --- the network -----------------------------------------------------------------
+id=$$
+S=pxd-e2e-s-$id C=pxd-e2e-c-$id
+# A run that was SIGKILLed (a CI job cancelled) could not clean up: remove the
+# namespaces of runs whose process is gone, with whatever still runs in them.
+for ns in $(ip netns list | grep -o '^pxd-e2e-[sc]-[0-9]*' || true); do
+  kill -0 "${ns##*-}" 2>/dev/null && continue
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
+  ip netns del "$ns" 2>/dev/null && echo "# removed $ns, left behind by a killed run"
+done
+for ns in $S $C; do
+  ip netns add $ns || skip_all "cannot create network namespaces here"
+  on_exit ip netns del $ns
+  ip -n $ns link set lo up
+done
+# The client side is a plain bridge: no IPv6 of its own.
+ip netns exec $C sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+# iPXE's "Configuring" waits for IPv6 autoconfiguration as well as DHCP: ~16 s
+# per boot when no router ever answers its solicitation. dnsmasq answers with
+# an RA (prefix only, router lifetime 0, no DHCPv6), which ends that wait at
+# once, as a site router would. No DAD on the server side: it answers at once.
+ip netns exec $S sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+# QEMU, pxed and whatever else was started in them die with the test.
+on_exit "for ns in $C $S; do ip netns pids \$ns 2>/dev/null | xargs -r kill -9; done; sleep 0.2"
+ip link add eth0 netns $S type veth peer name up0 netns $C
+ip -n $C link add br0 type bridge
+ip -n $C link set up0 master br0 up
+ip -n $C tuntap add dev tap0 mode tap
+ip -n $C link set tap0 master br0 up
+ip -n $C link set br0 up
+ip -n $S addr add 10.66.0.2/24 dev eth0
+ip -n $S link set eth0 up
+ip -n $S addr add fd66::2/64 dev eth0 nodad
+ip netns exec $S dnsmasq --no-daemon --port=0 --interface=eth0 --bind-interfaces --enable-ra \
+  --dhcp-range=fd66::,ra-only --ra-param=eth0,60,0 --dhcp-leasefile="$TMP/dnsmasq.leases" \
+  --pid-file="$TMP/dnsmasq.pid" --conf-file=/dev/null --log-facility=- > "$TMP/dnsmasq.log" 2>&1 &
+on_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+# Captures of the provisioning link, kept with the serial logs when the test
+# fails: DHCP (and 4011, RAs) whole, everything else by its headers.
+if command -v tcpdump >/dev/null; then
+  ip netns exec $S tcpdump -i eth0 -s 0 -U --immediate-mode -w "$TMP/dhcp.pcap" \
+    'udp port 67 or udp port 68 or udp port 4011 or icmp6' > "$TMP/tcpdump-dhcp.log" 2>&1 &
+  on_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+  ip netns exec $S tcpdump -i eth0 -s 128 -U --immediate-mode -w "$TMP/link.pcap" > "$TMP/tcpdump.log" 2>&1 &
+  on_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+fi
+
+# --- pxed ------------------------------------------------------------------------
+MAC_BIOS=52:54:00:e2:e0:01
+MAC_UEFI=52:54:00:e2:e0:02
+MAC_NOROM=52:54:00:e2:e0:03
+MAC_IPXE=52:54:00:e2:e0:04
+MAC_UNKNOWN=52:54:00:e2:e0:99
+
+write_site() {  # ipxe: off | on
+  local ipxe_line="ipxe: off"
+  [[ $1 == on ]] && ipxe_line="# ipxe: the default, http://{{server}}:{{http_port}}/ipxe/{{mac}}"
+  cat > "$TMP/site.yaml" <<YAML
+server:
+  address: 10.66.0.2
+  interfaces: [eth0]
+  state_dir: $TMP/state
+  log: {level: debug}
+  tftp: {root: $root}
+  http: {port: 80}
+  ftp: {port: 21, passive_ports: 30000-30020}
+subnets:
+  - network: 10.66.0.0/24
+    ranges: [10.66.0.100-10.66.0.150]
+    lease_time: 10m
+boot:
+  bios: pxelinux.0
+  uefi-x64: grubx64.efi
+  grub_dir: grub
+  grub_commands: linux
+  $ipxe_line
+trees:
+  centos7: {path: $tree, url: /pub/centos/7/x86_64, protocol: ftp}
+profiles:
+  e2e:
+    label: pxed end-to-end boot
+    tree: centos7
+    kernel: e2e/vmlinuz
+    initrd: e2e/initrd.img
+    append: "console=ttyS0 edd=off panic=-1 inst.repo={{tree_url}} inst.ks={{kickstart_url}}"
+    kickstart: centos7.ks
+    vars: {timezone: Europe/Berlin, packages: [e2e-marker-$id]}
+menu:
+  title: pxed e2e menu
+  timeout: 1s
+  default: e2e
+  entries: [local, e2e]
+hosts:
+  - {mac: "$MAC_BIOS", hostname: bios01, ip: 10.66.0.11, profile: e2e, vars: {disk: sda}}
+  - {mac: "$MAC_UEFI", hostname: uefi01, ip: 10.66.0.12, profile: e2e, vars: {disk: vda}}
+  - {mac: "$MAC_NOROM", hostname: norom01, ip: 10.66.0.13, profile: e2e, vars: {disk: vdb}}
+  - {mac: "$MAC_IPXE", hostname: ipxe01, ip: 10.66.0.14, profile: e2e, vars: {disk: nvme0n1}}
+YAML
+}
+
+# Every line of pxed's log and of each serial console is stamped with the
+# wall clock in microseconds, so the stages can be timed from both.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+stamp() {
+  local l
+  while IFS= read -r l || [[ -n $l ]]; do printf '%s %s\n' "${EPOCHREALTIME/./}" "${l%$'\r'}"; done
+}
+
+start_pxed_stamped() {
+  ip netns exec $S "$PXED" --config "$TMP/site.yaml" > >(stamp >> "$TMP/pxed.log") 2>&1 &
+  PXED_PID=$!
+  if ! wait_for_log "serving " 15; then
+    echo "pxed did not start:"; cat "$TMP/pxed.log"; exit 1
+  fi
+  wait_for_log "dhcp: answering on" 5 || true
+}
+
+write_site off
+check "pxed check accepts the e2e site" "$PXED" check --config "$TMP/site.yaml"
+: > "$TMP/pxed.log"
+start_pxed_stamped
+check "pxed answers DHCP on the namespace's eth0" grep -q "dhcp: answering on eth0" "$TMP/pxed.log"
+check "pxed serves HTTP on :80 and FTP on :21" \
+  bash -c "grep -q 'http: listening on 0.0.0.0:80\$' '$TMP/pxed.log' && grep -q 'ftp: listening on 0.0.0.0:21,' '$TMP/pxed.log'"
+
+# --- the accelerator -------------------------------------------------------------
+# KVM is used only when it runs SeaBIOS and a kernel here: some hosts expose
+# /dev/kvm but fail on real-mode firmware code.
+ACCEL=${PXED_E2E_ACCEL:-auto}
+if [[ $ACCEL == auto ]]; then
+  ACCEL=tcg
+  if [[ -r /dev/kvm && -w /dev/kvm ]]; then
+    probe=$(timeout -k 2 25 qemu-system-x86_64 -machine pc,accel=kvm -m 256 -nographic -no-reboot -nic none \
+              -kernel "$root/e2e/vmlinuz" -initrd "$root/e2e/initrd.img" \
+              -append "console=ttyS0 panic=-1 pxed_e2e=probe" < /dev/null 2>&1 || true)
+    if grep -q "PXED-E2E: probe ok" <<<"$probe"; then ACCEL=kvm
+    else echo "# /dev/kvm is there but does not boot a kernel here; using TCG"; fi
+  fi
+fi
+echo "# accelerator: $ACCEL, at most ${VM_TIMEOUT}s per machine"
+
+# --- one machine -------------------------------------------------------------------
+# boot_vm NAME MAC FIRMWARE(bios|uefi) ROM(ipxe|none): boots it and waits for it
+# to power off (or for the timeout). Its console goes to $TMP/NAME.serial.
+boot_vm() {
+  local name=$1 mac=$2 fw=$3 rom=$4 nic fwargs=()
+  nic="virtio-net-pci,netdev=n0,mac=$mac"
+  [[ $rom == none ]] && nic+=",romfile="
+  [[ $fw == uefi ]] && fwargs=(-bios "$OVMF")
+  local t0
+  t0=$(now_us)
+  echo "$t0" > "$TMP/$name.t0"
+  # -nographic puts SeaBIOS, iPXE, OVMF, GRUB and the kernel on the serial line.
+  # (set +e: a machine that times out is a result to report, not a reason to stop.)
+  set +e
+  timeout -k 5 "$VM_TIMEOUT" ip netns exec $C qemu-system-x86_64 \
+    -machine pc,accel="$ACCEL" -m 512 -smp 1 -nographic -no-reboot -boot n "${fwargs[@]}" \
+    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" \
+    < /dev/null 2> "$TMP/$name.qemu" | stamp > "$TMP/$name.serial"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  now_us > "$TMP/$name.t1"
+  echo "$rc" > "$TMP/$name.rc"
+  return 0
+}
+
+# The text between two marker lines of a serial log, without the stamps.
+between() {  # serial begin end
+  sed -e 's/^[0-9]* //' "$1" | sed -n "/^$2\$/,/^$3/{/^$2\$/d;/^$3/d;p}"
+}
+# The stamp of the first line matching a pattern (serial or pxed log).
+first_at() {  # file pattern [after-us]
+  awk -v p="$2" -v a="${3:-0}" '$1 >= a && index($0, p) { print $1; exit }' "$1"
+}
+secs() { printf '%d.%01d' $(($1 / 1000000)) $((($1 % 1000000) / 100000)); }
+
+TIMINGS=()
+# verify NAME MAC EXPECTED_KS CONFIG_REGEX [HOSTNAME]: checks one machine's run and
+# times its stages from pxed's log and its serial console. CONFIG_REGEX
+# matches pxed's log line for the boot loader's own config file.
+verify() {
+  local name=$1 mac=$2 expect=$3 cfgpat=$4 serial=$TMP/$1.serial
+  local t0 t1 rc
+  t0=$(cat "$TMP/$name.t0") t1=$(cat "$TMP/$name.t1") rc=$(cat "$TMP/$name.rc")
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "$name: the machine powered off within ${VM_TIMEOUT}s (timed out)"
+  else check "$name: the machine ran and powered off (qemu exit $rc)" test "$rc" -eq 0; fi
+
+  local ack cfg init ksend
+  ack=$(awk -v a="$t0" -v m="to $mac" '$1 >= a && /DHCPACK/ && index($0, m) { print $1; exit }' "$TMP/pxed.log")
+  cfg=$(awk -v a="$t0" -v p="$cfgpat" '$1 >= a && $0 ~ p { print $1; exit }' "$TMP/pxed.log")
+  init=$(first_at "$serial" "PXED-E2E: init started")
+  ksend=$(first_at "$serial" "PXED-E2E-END-KICKSTART")
+  check "$name: pxed ACKed $mac" test -n "$ack"
+  check "$name: the boot loader fetched its config ($cfgpat)" test -n "$cfg"
+  check "$name: the kernel ran our /init" test -n "$init"
+  check "$name: the guest's MAC is $mac" grep -q "PXED-E2E: nic [a-z0-9]* mac $mac" "$serial"
+  check "$name: the guest got its address from pxed" grep -q "PXED-E2E: dhcp 10.66.0.[0-9]*/24 server 10.66.0.2" "$serial"
+
+  between "$serial" PXED-E2E-BEGIN-KICKSTART PXED-E2E-END-KICKSTART > "$TMP/$name.ks.got"
+  local want_md5
+  want_md5=$(md5sum < "$expect" | cut -d' ' -f1)
+  check "$name: the serial log shows the kickstart rendered for it" diff -u "$expect" "$TMP/$name.ks.got"
+  check "$name: ... byte for byte (size and md5 seen in the guest)" \
+    grep -q "PXED-E2E: kickstart rc 0 bytes $(wc -c < "$expect") md5 $want_md5" "$serial"
+  local hn=${5:-}
+  if [[ -n $hn ]]; then
+    local f=$expect  # pxed serves ks/<hostname>.ks as ks/<mac>.ks
+    check "$name: DHCP gave it its host name and ks/$hn.ks is the same kickstart" \
+      grep -q "PXED-E2E: kickstart-by-name $hn rc 0 bytes $(wc -c < "$f") md5 $(md5sum < "$f" | cut -d' ' -f1)" "$serial"
+  fi
+  between "$serial" PXED-E2E-BEGIN-TREEINFO PXED-E2E-END-TREEINFO > "$TMP/$name.treeinfo.got"
+  check "$name: the guest fetched the tree's .treeinfo over FTP" diff -u "$tree/.treeinfo" "$TMP/$name.treeinfo.got"
+  check "$name: pxed logged the FTP transfer of .treeinfo" \
+    awk -v a="$t0" '$1 >= a && /ftp: .*RETR "\/pub\/centos\/7\/x86_64\/.treeinfo" completed/ { f=1 } END { exit !f }' "$TMP/pxed.log"
+
+  if [[ -n $ack && -n $cfg && -n $init && -n $ksend ]]; then
+    TIMINGS+=("$(printf '%-11s %7s %12s %14s %10s %8s' "$name" "$(secs $((ack - t0)))" "$(secs $((cfg - ack)))" \
+      "$(secs $((init - cfg)))" "$(secs $((ksend - init)))" "$(secs $((t1 - t0)))")")
+  else
+    TIMINGS+=("$(printf '%-11s %s' "$name" "incomplete (ack=${ack:+y} config=${cfg:+y} init=${init:+y} kickstart=${ksend:+y}), total $(secs $((t1 - t0)))")")
+  fi
+  if ((FAIL)); then
+    echo "# --- $name: last 30 serial lines ---"
+    tail -n 30 "$serial" | sed -e 's/^[0-9]* /# /'
+  fi
+}
+
+# The documents each path must end up printing.
+"$PXED" render --config "$TMP/site.yaml" --out "$TMP/rendered" > /dev/null
+ks_of() { echo "$TMP/rendered/ks/${1//:/-}.ks"; }
+[[ -f $(ks_of $MAC_BIOS) && -f $TMP/rendered/ks/profiles/e2e.ks ]] || { bad "pxed render writes the kickstarts"; finish; }
+
+run_path() {
+  case $1 in
+    bios)
+      boot_vm bios $MAC_BIOS bios ipxe
+      verify bios $MAC_BIOS "$(ks_of $MAC_BIOS)" "\"pxelinux.cfg/01-${MAC_BIOS//:/-}\" completed" bios01
+      check "bios: iPXE ran as the PXE ROM and started PXELINUX" \
+        bash -c "grep -q 'iPXE' '$TMP/bios.serial' && grep -q 'PXELINUX' '$TMP/bios.serial'"
+      check "bios: pxelinux fetched ldlinux.c32 over TFTP" grep -q "\"ldlinux.c32\" completed" "$TMP/pxed.log"
+      ;;
+    uefi)
+      boot_vm uefi $MAC_UEFI uefi ipxe
+      verify uefi $MAC_UEFI "$(ks_of $MAC_UEFI)" "grub/grub.cfg-01-${MAC_UEFI//:/-}\" completed" uefi01
+      check "uefi: the NIC's iPXE EFI ROM loaded GRUB" \
+        bash -c "grep -q 'iPXE' '$TMP/uefi.serial' && grep -q 'Welcome to GRUB' '$TMP/uefi.serial'"
+      ;;
+    uefi-norom)
+      boot_vm uefi-norom $MAC_NOROM uefi none
+      verify uefi-norom $MAC_NOROM "$(ks_of $MAC_NOROM)" "grub/grub.cfg-01-${MAC_NOROM//:/-}\" completed" norom01
+      check "uefi-norom: OVMF's own PXE client (not iPXE) loaded GRUB" \
+        bash -c "grep -q 'Start PXE over IPv4' '$TMP/uefi-norom.serial' && grep -q 'Welcome to GRUB' '$TMP/uefi-norom.serial' && ! grep -q 'iPXE' '$TMP/uefi-norom.serial'"
+      ;;
+    unknown)
+      boot_vm unknown $MAC_UNKNOWN bios ipxe
+      verify unknown $MAC_UNKNOWN "$TMP/rendered/ks/profiles/e2e.ks" "\"pxelinux.cfg/default\" completed"
+      check "unknown: pxelinux found no config for its MAC" \
+        grep -q "\"pxelinux.cfg/01-${MAC_UNKNOWN//:/-}\" refused" "$TMP/pxed.log"
+      check "unknown: the menu ran (menu.c32 fetched)" grep -q "\"menu.c32\" completed" "$TMP/pxed.log"
+      ;;
+    ipxe)
+      # boot.ipxe back on (the default URL): a reload, as an admin would do it.
+      write_site on
+      kill -HUP "$PXED_PID"
+      check "pxed reloads the site with boot.ipxe on" wait_for_log "reloaded" 10
+      boot_vm ipxe $MAC_IPXE bios ipxe
+      # iPXE writes the colons of the MAC in the URL as %3A; pxed decodes them.
+      verify ipxe $MAC_IPXE "$(ks_of $MAC_IPXE)" "\"GET /ipxe/${MAC_IPXE//:/(:|%3[Aa])}\" 200" ipxe01
+      check "ipxe: the kernel and initrd came over HTTP" \
+        bash -c "grep -q 'GET /e2e/vmlinuz\" 200' '$TMP/pxed.log' && grep -q 'GET /e2e/initrd.img\" 200' '$TMP/pxed.log'"
+      ;;
+    *) bad "unknown path $1" ;;
+  esac
+}
+
+for p in $PATHS; do
+  echo "# --- path $p ---"
+  run_path "$p"
+done
+
+echo "# stage times in seconds (dhcp: power-on to DHCPACK; loader: to its config file;"
+echo "#   kernel+initrd: to /init running; kickstart: to the kickstart printed; total: to power-off)"
+printf '# %-11s %7s %12s %14s %10s %8s\n' path dhcp loader kernel+initrd kickstart total
+for t in "${TIMINGS[@]}"; do echo "# $t"; done
+echo "# whole test: $((SECONDS - T_TEST)) s"
+stop_pxed
+finish

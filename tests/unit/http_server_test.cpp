@@ -1,0 +1,266 @@
+// The HTTP server's limits, with settings site.yaml does not expose: the
+// connection cap, the idle and header timeouts, pipelining, stop(). The
+// server runs on its own io_context thread on 127.0.0.1, port 0; the test
+// talks to it with plain blocking sockets.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "pxed/net/http_server.hpp"
+
+namespace pxed::net {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using steady = std::chrono::steady_clock;
+
+class socket_client {
+public:
+    explicit socket_client(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        timeval tv{8, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    }
+    ~socket_client() { ::close(fd_); }
+
+    bool connected() const { return connected_; }
+    void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
+
+    // Everything until the server closes (or the 8 s receive timeout).
+    std::string read_to_eof() {
+        std::string out;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+        return out;
+    }
+
+    // Until `needle` has arrived `count` times.
+    std::string read_until(const std::string& needle, int count = 1) {
+        std::string out;
+        char buf[65536];
+        auto seen = [&] {
+            int c = 0;
+            for (auto at = out.find(needle); at != std::string::npos; at = out.find(needle, at + 1)) ++c;
+            return c;
+        };
+        while (seen() < count) {
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+        return out;
+    }
+
+private:
+    int fd_ = -1;
+    bool connected_ = false;
+};
+
+class HttpServer : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/pxed-http-server-test-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        std::ofstream(dir_ + "/hello.txt") << "hello\n";
+        files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
+    }
+
+    void TearDown() override {
+        if (server_) {
+            std::promise<void> stopped;
+            boost::asio::post(io_, [&] {
+                server_->stop();
+                stopped.set_value();
+            });
+            stopped.get_future().wait();
+            work_.reset();
+            io_.stop();
+        }
+        if (thread_.joinable()) thread_.join();
+        server_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    void start(http_server_options o) {
+        o.listen_address = "127.0.0.1";
+        o.port = 0;
+        server_ = std::make_unique<http_server>(io_, o, [this] { return files_; });
+        server_->start();
+        port_ = server_->port();
+        // Keeps run() going after a test has stopped the server, so that
+        // TearDown's posted stop still finds a thread to run it.
+        work_.emplace(boost::asio::make_work_guard(io_));
+        thread_ = std::thread([this] { io_.run(); });
+    }
+
+    std::size_t connections() {
+        std::promise<std::size_t> n;
+        boost::asio::post(io_, [&] { n.set_value(server_->active_connections()); });
+        return n.get_future().get();
+    }
+
+    std::string dir_;
+    std::shared_ptr<const fs::file_namespace> files_;
+    boost::asio::io_context io_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    std::unique_ptr<http_server> server_;
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+};
+
+const std::string get_hello = "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+TEST_F(HttpServer, ConnectionsBeyondTheCapGet503) {
+    http_server_options o;
+    o.max_connections = 2;
+    start(o);
+    // Both connections busy: each has started a request.
+    socket_client a(port_), b(port_);
+    a.send("GET /hello.txt HTTP/1.1\r\n");
+    b.send("GET /hello.txt HTTP/1.1\r\n");
+    while (connections() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    socket_client c(port_);
+    ASSERT_TRUE(c.connected());
+    const auto refused = c.read_to_eof();
+    EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable"));
+    EXPECT_THAT(refused, HasSubstr("Connection: close"));
+    EXPECT_EQ(connections(), 2u);
+    // The busy connections are untouched.
+    a.send("Host: t\r\n\r\n");
+    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+TEST_F(HttpServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
+    http_server_options o;
+    o.max_connections = 2;
+    start(o);
+    socket_client a(port_);
+    a.send(get_hello);
+    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    socket_client b(port_);
+    b.send(get_hello);
+    EXPECT_THAT(b.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    socket_client c(port_);
+    c.send(get_hello);
+    EXPECT_THAT(c.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_EQ(a.read_to_eof(), "");  // a, idle longest, was closed for c
+    EXPECT_EQ(connections(), 2u);
+    b.send(get_hello);
+    EXPECT_THAT(b.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+TEST_F(HttpServer, IdleConnectionsAreClosed) {
+    http_server_options o;
+    o.idle_timeout = std::chrono::seconds(1);
+    start(o);
+    socket_client a(port_);
+    a.send(get_hello);
+    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    const auto t0 = steady::now();
+    EXPECT_EQ(a.read_to_eof(), "");  // closed without a word
+    const auto waited = steady::now() - t0;
+    EXPECT_GE(waited, std::chrono::milliseconds(900));
+    EXPECT_LT(waited, std::chrono::seconds(4));
+    EXPECT_EQ(connections(), 0u);
+}
+
+TEST_F(HttpServer, AHeaderThatNeverEndsGets408) {
+    http_server_options o;
+    o.header_timeout = std::chrono::seconds(1);
+    o.idle_timeout = std::chrono::seconds(30);
+    start(o);
+    socket_client slow(port_);
+    slow.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+    const auto t0 = steady::now();
+    EXPECT_THAT(slow.read_to_eof(), StartsWith("HTTP/1.1 408 Request Timeout"));
+    EXPECT_LT(steady::now() - t0, std::chrono::seconds(4));
+}
+
+TEST_F(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
+    start({});
+    socket_client a(port_);
+    a.send(get_hello + "HEAD /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n" + "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n" +
+           "GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    const auto all = a.read_to_eof();
+    const auto first = all.find("HTTP/1.1 200 OK");
+    const auto head = all.find("HTTP/1.1 200 OK", first + 1);
+    const auto missing = all.find("HTTP/1.1 404 Not Found");
+    const auto last = all.find("HTTP/1.1 200 OK", head + 1);
+    ASSERT_NE(last, std::string::npos) << all;
+    EXPECT_LT(first, head);
+    EXPECT_LT(head, missing);
+    EXPECT_LT(missing, last);
+    EXPECT_THAT(all, ::testing::EndsWith("\r\n\r\nhello\n"));
+}
+
+TEST_F(HttpServer, RequestWithABodyIsAnsweredThenClosed) {
+    start({});
+    socket_client a(port_);
+    a.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd" + get_hello);
+    const auto all = a.read_to_eof();
+    EXPECT_THAT(all, StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_THAT(all, HasSubstr("Connection: close"));
+    // The body is not taken for a second request.
+    EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos);
+}
+
+TEST_F(HttpServer, StopClosesOpenConnections) {
+    start({});
+    socket_client a(port_);
+    a.send(get_hello);
+    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_EQ(connections(), 1u);
+    std::promise<void> stopped;
+    boost::asio::post(io_, [&] {
+        server_->stop();
+        stopped.set_value();
+    });
+    stopped.get_future().wait();
+    EXPECT_EQ(a.read_to_eof(), "");
+    socket_client late(port_);
+    EXPECT_FALSE(late.connected());
+}
+
+TEST_F(HttpServer, AReplacedFileIsSeenWithinASecond) {
+    start({});
+    socket_client a(port_);
+    a.send(get_hello);
+    EXPECT_THAT(a.read_until("hello\n"), HasSubstr("\r\n\r\nhello\n"));
+    std::ofstream(dir_ + "/hello.txt") << "changed\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    a.send(get_hello);
+    EXPECT_THAT(a.read_until("changed\n"), HasSubstr("\r\n\r\nchanged\n"));
+}
+
+}  // namespace
+}  // namespace pxed::net
