@@ -17,6 +17,7 @@
 #include <ctime>
 #include <system_error>
 
+#include "log_limit.hpp"
 #include "pxed/net/interfaces.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/wire/text.hpp"
@@ -158,8 +159,7 @@ private:
         auto decoded = dhcp::decode(buffer_.data(), info.size);
         if (!decoded) {
             // Rate-limited: a broken client or a scan must not fill the log.
-            if (now != last_bad_log_) {
-                last_bad_log_ = now;
+            if (limiter_.allow()) {
                 spdlog::debug("dhcp: malformed packet from {} on {}: {} at offset {}", peer.to_string(), itf->name,
                               dhcp::to_string(decoded.error().code), decoded.error().offset);
             }
@@ -320,7 +320,7 @@ private:
     std::vector<pending_reply> pending_;
     std::vector<store::lease> pending_changes_;
     dhcp::unix_time last_refresh_ = 0;
-    dhcp::unix_time last_bad_log_ = 0;
+    log_limiter limiter_{"dhcp"};
     bool stopped_ = false;
 };
 

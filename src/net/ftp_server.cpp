@@ -25,6 +25,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "log_limit.hpp"
 #include "pxed/engine/ftp_session.hpp"
 #include "pxed/proto/ftp.hpp"
 #include "pxed/wire/text.hpp"
@@ -42,34 +43,7 @@ std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // At most 20 messages per 10 s: for what a stranger can make us log at will.
-class log_limiter {
-public:
-    bool allow() {
-        const auto now = clock_type::now();
-        if (now - window_start_ >= std::chrono::seconds(10)) {
-            if (suppressed_) spdlog::debug("ftp: {} similar messages suppressed", suppressed_);
-            window_start_ = now;
-            count_ = 0;
-            suppressed_ = 0;
-        }
-        if (++count_ <= 20) return true;
-        ++suppressed_;
-        return false;
-    }
 
-private:
-    clock_type::time_point window_start_{};
-    unsigned count_ = 0;
-    unsigned suppressed_ = 0;
-};
-
-std::string format_rate(std::int64_t bytes, clock_type::duration d) {
-    const double secs = std::chrono::duration<double>(d).count();
-    if (secs <= 0) return "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MB/s", static_cast<double>(bytes) / secs / 1e6);
-    return buf;
-}
 
 const char* to_string(ftp::transfer_outcome o) {
     switch (o) {
@@ -163,8 +137,8 @@ private:
     // Debug notes (refused paths, bad lines) and what an operator should
     // see (strangers on passive ports, exhausted ports) are limited
     // separately, so a chatty client cannot hide the latter.
-    log_limiter limiter_;
-    log_limiter alert_limiter_;
+    log_limiter limiter_{"ftp"};
+    log_limiter alert_limiter_{"ftp"};
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
 };
 

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "log_limit.hpp"
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
@@ -47,27 +48,6 @@ namespace {
 
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
-// At most `burst` messages per ten seconds: for what a stranger can make
-// us log at will apart from the access log (accept failures, a full server).
-class log_limiter {
-public:
-    bool allow(steady::time_point now) {
-        if (now - window_start_ >= std::chrono::seconds(10)) {
-            if (suppressed_) spdlog::debug("http: {} similar messages suppressed", suppressed_);
-            window_start_ = now;
-            count_ = 0;
-            suppressed_ = 0;
-        }
-        if (++count_ <= 20) return true;
-        ++suppressed_;
-        return false;
-    }
-
-private:
-    steady::time_point window_start_{};
-    unsigned count_ = 0;
-    unsigned suppressed_ = 0;
-};
 
 http::lookup_result refused(http::lookup_status status, std::string log_reason, std::string client_message) {
     http::lookup_result r;
@@ -369,7 +349,7 @@ private:
     std::vector<std::shared_ptr<connection>> expired_;  // reused by sweep()
     open_file_cache cache_;
     bool stopping_ = false;
-    log_limiter limiter_;
+    log_limiter limiter_{"http"};
 };
 
 class http_server::impl::connection : public std::enable_shared_from_this<connection> {

@@ -19,6 +19,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "log_limit.hpp"
 #include "pxed/engine/tftp_front_door.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/proto/tftp.hpp"
@@ -112,35 +113,7 @@ udp::endpoint to_endpoint(const sockaddr_in& sa) {
 }
 
 
-// At most `burst` messages, then one per `period`: for things a stranger can
-// make us log at will (garbage on port 69, refused requests).
-class log_limiter {
-public:
-    bool allow(clock_type::time_point now) {
-        if (now - window_start_ >= std::chrono::seconds(10)) {
-            if (suppressed_) spdlog::debug("tftp: {} similar messages suppressed", suppressed_);
-            window_start_ = now;
-            count_ = 0;
-            suppressed_ = 0;
-        }
-        if (++count_ <= 20) return true;
-        ++suppressed_;
-        return false;
-    }
 
-private:
-    clock_type::time_point window_start_{};
-    unsigned count_ = 0;
-    unsigned suppressed_ = 0;
-};
-
-std::string format_rate(std::uint64_t bytes, clock_type::duration d) {
-    const double secs = std::chrono::duration<double>(d).count();
-    if (secs <= 0) return "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MB/s", static_cast<double>(bytes) / secs / 1e6);
-    return buf;
-}
 
 }  // namespace
 
@@ -276,7 +249,7 @@ private:
     udp::socket socket_;
     std::uint8_t buffer_[65536];
     bool stopping_ = false;
-    log_limiter limiter_;
+    log_limiter limiter_{"tftp"};
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
     std::map<udp::endpoint, session*> by_peer_;  // running transfers by client TID
     asio::steady_timer tick_;
