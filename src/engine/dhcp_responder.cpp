@@ -627,23 +627,15 @@ boot_choice responder::choose_boot(const message& req, const inventory::host* ho
             if (!b.file.empty()) return b;
         }
     }
+    const auto pick = [&b](const std::string& file, const char* why) {
+        b.file = file;
+        b.why = why;
+    };
     switch (req.firmware()) {
-    case boot_firmware::bios:
-        b.file = s.boot.bios;
-        b.why = "bios";
-        break;
-    case boot_firmware::uefi_x64:
-        b.file = s.boot.uefi_x64;
-        b.why = "uefi-x64";
-        break;
-    case boot_firmware::uefi_ia32:
-        b.file = s.boot.uefi_ia32;
-        b.why = "uefi-ia32";
-        break;
-    case boot_firmware::uefi_arm64:
-        b.file = s.boot.uefi_arm64;
-        b.why = "uefi-arm64";
-        break;
+    case boot_firmware::bios: pick(s.boot.bios, "bios"); break;
+    case boot_firmware::uefi_x64: pick(s.boot.uefi_x64, "uefi-x64"); break;
+    case boot_firmware::uefi_ia32: pick(s.boot.uefi_ia32, "uefi-ia32"); break;
+    case boot_firmware::uefi_arm64: pick(s.boot.uefi_arm64, "uefi-arm64"); break;
     case boot_firmware::uefi_x64_http:
     case boot_firmware::uefi_arm64_http: break;  // handled above
     case boot_firmware::unknown:

@@ -34,14 +34,8 @@ step refused(int code, std::string_view text, std::string note) {
 
 step syntax_error() { return say(501, "Syntax error in parameters or arguments."); }
 
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (upper(a[i]) != upper(b[i])) return false;
-    return true;
-}
+using wire::iequals;
 
 std::string display(std::string_view path) { return "/" + std::string(path); }
 

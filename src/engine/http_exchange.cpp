@@ -4,22 +4,14 @@
 
 #include "pxed/engine/http_target.hpp"
 #include "pxed/engine/http_validators.hpp"
+#include "pxed/wire/text.hpp"
 
 namespace pxed::http {
 namespace {
 
 constexpr std::string_view text_plain = "text/plain; charset=utf-8";
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using wire::iequals;
 
 // Header values pxed writes come from its own code, the file namespace and
 // the site; a CR or LF among them must still never split the head.

@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "pxed/wire/text.hpp"
+
 namespace pxed::http {
 namespace {
 
@@ -98,16 +100,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using wire::iequals;
 
 // Decimal digits only, saturating at the maximum: a 30-digit last-byte-pos
 // simply means "to the end".

@@ -36,6 +36,7 @@
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
+#include "pxed/net/http_request_head.hpp"
 #include "pxed/wire/text.hpp"
 
 namespace pxed::net {
@@ -45,8 +46,6 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 
 http::lookup_result refused(http::lookup_status status, std::string log_reason, std::string client_message) {
@@ -506,20 +505,7 @@ private:
     }
 
     void on_request() {
-        const auto& req = parser_->get();
-        http::request_head head;
-        head.method = sv(req.method_string());
-        head.target = sv(req.target());
-        head.version = req.version();
-        head.has_host = req.find(bhttp::field::host) != req.end();
-        head.connection = sv(req[bhttp::field::connection]);
-        head.if_match = sv(req[bhttp::field::if_match]);
-        head.if_none_match = sv(req[bhttp::field::if_none_match]);
-        head.if_modified_since = sv(req[bhttp::field::if_modified_since]);
-        head.if_unmodified_since = sv(req[bhttp::field::if_unmodified_since]);
-        head.range = sv(req[bhttp::field::range]);
-        head.if_range = sv(req[bhttp::field::if_range]);
-        head.has_body = !parser_->is_done();
+        const auto head = request_head_of(*parser_);
         method_ = wire::escape_for_log(head.method, 32);
         target_ = wire::escape_for_log(head.target);
 

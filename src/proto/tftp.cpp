@@ -5,12 +5,12 @@
 #include <limits>
 
 #include "pxed/wire/bytes.hpp"
+#include "pxed/wire/text.hpp"
 
 namespace pxed::tftp {
 
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string_view as_chars(const std::uint8_t* p, std::size_t n) {
     return std::string_view(reinterpret_cast<const char*>(p), n);
@@ -144,13 +144,7 @@ transfer_mode parse_mode(std::string_view text) {
     return transfer_mode::unknown;
 }
 
-bool names_equal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
-}
+bool names_equal(std::string_view a, std::string_view b) { return wire::iequals(a, b); }
 
 std::optional<std::uint64_t> parse_decimal(std::string_view text) {
     if (text.empty()) return std::nullopt;

@@ -21,6 +21,7 @@
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_target.hpp"
 #include "pxed/engine/http_validators.hpp"
+#include "pxed/net/http_request_head.hpp"
 
 namespace {
 
@@ -30,8 +31,6 @@ using namespace pxed::http;
 void require(bool ok) {
     if (!ok) std::abort();
 }
-
-std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 std::uint64_t hash(std::string_view s) {
     std::uint64_t h = 1469598103934665603ull;
@@ -149,20 +148,7 @@ void fuzz_request(std::string_view bytes) {
     parser.put(boost::asio::const_buffer(bytes.data(), bytes.size()), ec);
     if (ec || !parser.is_header_done()) return;
 
-    const auto& req = parser.get();
-    request_head head;
-    head.method = sv(req.method_string());
-    head.target = sv(req.target());
-    head.version = req.version();
-    head.has_host = req.find(bhttp::field::host) != req.end();
-    head.connection = sv(req[bhttp::field::connection]);
-    head.if_match = sv(req[bhttp::field::if_match]);
-    head.if_none_match = sv(req[bhttp::field::if_none_match]);
-    head.if_modified_since = sv(req[bhttp::field::if_modified_since]);
-    head.if_unmodified_since = sv(req[bhttp::field::if_unmodified_since]);
-    head.range = sv(req[bhttp::field::range]);
-    head.if_range = sv(req[bhttp::field::if_range]);
-    head.has_body = !parser.is_done();
+    const auto head = pxed::net::request_head_of(parser);
 
     fake_resolver files;
     const auto p = decide(head, files, {}, 1700000000);
