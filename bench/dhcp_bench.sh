@@ -91,23 +91,11 @@ peer_procs() {
     echo "$p"
   done
 }
+source "$top/bench/lib.sh"
 install_peers() {
-  local missing=() p
-  for p in kea-admin kea-dhcp4-server dnsmasq-base; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  local before had_policy=0
+  local before p
   before=" $(peer_procs | tr '\n' ' ') "
-  [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
-  ((had_policy)) || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
-  local ok=1
-  apt-get update -qq || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || ok=0
-  # Never leave the machine with services barred from starting.
-  ((had_policy)) || rm -f /usr/sbin/policy-rc.d
-  ((ok)) || { echo "cannot install ${missing[*]}"; exit 1; }
+  bench_install kea-admin kea-dhcp4-server dnsmasq-base || exit 1
   for p in $(peer_procs); do
     [[ $before == *" $p "* ]] && continue
     echo "note: the package install started $(tr '\0' ' ' < "/proc/$p/cmdline"); stopping it"

@@ -28,16 +28,10 @@ done
 [[ -x $pxed ]] || { echo "build first: scripts/dev build (or set PXED_BUILD_DIR)"; exit 1; }
 command -v curl >/dev/null || { echo "curl is needed (scripts/dev deps)"; exit 1; }
 
-# The package would start vsftpd on port 21 of every interface: a
-# policy-rc.d that says "no" keeps invoke-rc.d from starting anything.
-if ! command -v vsftpd >/dev/null && [[ ! -x /usr/sbin/vsftpd ]]; then
-  had_policy=0
-  [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
-  ((had_policy)) || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends vsftpd >/dev/null
-  ((had_policy)) || rm -f /usr/sbin/policy-rc.d
-fi
+# The package would start vsftpd on port 21 of every interface:
+# bench_install keeps it from starting.
+source "$top/bench/lib.sh"
+bench_install vsftpd
 vsftpd_bin=/usr/sbin/vsftpd
 
 work=$(mktemp -d /tmp/pxed-ftp-bench-XXXXXX)

@@ -23,22 +23,9 @@ runs=3 secs=10
 [[ -x $pxed ]] || { echo "build first: scripts/dev build"; exit 1; }
 
 # nginx's package would start a system-wide server on port 80 of every
-# interface; keep invoke-rc.d from starting anything while installing.
-install_peers() {
-  local missing=()
-  for p in nginx wrk; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  local had_policy=0
-  [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
-  ((had_policy)) || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  ((had_policy)) || rm -f /usr/sbin/policy-rc.d
-}
-install_peers
+# interface: bench_install keeps it from starting.
+source "$top/bench/lib.sh"
+bench_install nginx wrk
 
 work=$(mktemp -d /tmp/pxed-httpbench-XXXXXX)
 chmod 755 "$work"

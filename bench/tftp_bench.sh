@@ -20,31 +20,12 @@ quick=0
 [[ $(id -u) -eq 0 ]] || { echo "run as root (installs and starts the peer servers on 127.0.0.1)"; exit 1; }
 [[ -x $pxed && -x $load ]] || { echo "build first: scripts/dev build"; exit 1; }
 
-# The peers' packages would start system-wide services listening on every
-# interface; keep invoke-rc.d from starting anything while installing.
 # tftpd-hpa and atftpd conflict as packages, so atftpd is unpacked into a
 # private directory instead of installed.
+source "$top/bench/lib.sh"
 peer_dir=/var/cache/pxed-bench
-install_peers() {
-  local missing=()
-  for p in tftpd-hpa dnsmasq-base libwrap0 libpcre2-8-0; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    local had_policy=0
-    [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
-    ((had_policy)) || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    ((had_policy)) || rm -f /usr/sbin/policy-rc.d
-  fi
-  if [[ ! -x $peer_dir/usr/sbin/atftpd ]]; then
-    mkdir -p "$peer_dir"
-    (cd "$peer_dir" && apt-get download -qq atftpd >/dev/null && dpkg-deb -x atftpd_*.deb "$peer_dir")
-  fi
-}
-install_peers
+bench_install tftpd-hpa dnsmasq-base libwrap0 libpcre2-8-0
+bench_unpack "$peer_dir" atftpd
 # In case a package did start its service anyway.
 pkill -x in.tftpd 2>/dev/null || true
 pkill -x atftpd 2>/dev/null || true

@@ -13,20 +13,25 @@ namespace {
 using std::chrono::milliseconds;
 
 // RFC 6298 section 2: the G term, the timer granularity we can count on from
-// an event loop.
-constexpr transfer_clock::duration clock_granularity = milliseconds(1);
-// 2^11 times the 1 ms floor already passes the 2 s ceiling; more doublings
-// would only risk overflow.
-constexpr unsigned max_backoff_shift = 11;
+// an event loop (a timerfd wakes epoll within tens of microseconds).
+constexpr transfer_clock::duration clock_granularity = std::chrono::microseconds(100);
+// 2^14 times a 200 us floor passes the 2 s ceiling; more doublings would
+// only risk overflow.
+constexpr unsigned max_backoff_shift = 14;
+
+// At most this many blocks outstanding: half the 16-bit block number space,
+// so an ACK either names one of them or is old.
+constexpr std::size_t max_outstanding = 32768;
 
 transfer_config sanitized(transfer_config cfg) {
     cfg.max_blksize = std::clamp(cfg.max_blksize, min_blksize, max_blksize);
-    cfg.max_windowsize = std::clamp<std::uint16_t>(cfg.max_windowsize, 1, 32768);
-    cfg.min_rto = std::max(cfg.min_rto, milliseconds(1));
-    cfg.max_rto = std::max(cfg.max_rto, cfg.min_rto);
-    cfg.initial_rto = std::clamp(cfg.initial_rto, cfg.min_rto, cfg.max_rto);
+    cfg.max_windowsize = std::clamp<std::uint16_t>(cfg.max_windowsize, 1, static_cast<std::uint16_t>(max_outstanding));
+    cfg.min_rto = std::max(cfg.min_rto, std::chrono::duration_cast<std::chrono::microseconds>(clock_granularity));
+    cfg.max_rto = std::max(cfg.max_rto, std::chrono::duration_cast<milliseconds>(cfg.min_rto));
+    cfg.initial_rto = std::clamp(cfg.initial_rto, std::chrono::ceil<milliseconds>(cfg.min_rto), cfg.max_rto);
     cfg.quiet_wait = std::max(cfg.quiet_wait, cfg.max_rto);
     cfg.give_up_after = std::max(cfg.give_up_after, cfg.quiet_wait);
+    cfg.max_look_ahead = std::min(cfg.max_look_ahead, 8u);
     return cfg;
 }
 
@@ -172,7 +177,14 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
             ++stats_.ignored_packets;
             return;
         }
-        if (oack_transmissions_ == 1) sample_rtt(now - oack_sent_at_);  // Karn: never from a resent OACK
+        // Karn: never from a resent OACK. Nor from an ACK 0 slower than the
+        // timeout in force: we wait past client timers before resending an
+        // OACK (see arm), so a late one is the client's own repeat after
+        // its first was lost, and its timing is the client's timer (atftp:
+        // 5 s), which would hold the timeout at its ceiling for the rest
+        // of the transfer.
+        const auto handshake = now - oack_sent_at_;
+        if (oack_transmissions_ == 1 && handshake <= current_timeout()) sample_rtt(handshake);
         note_progress(now);
         phase_ = phase::sending;
         fill_window(now, out);
@@ -181,7 +193,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
     }
 
     // Map the 16-bit number onto the outstanding blocks acked_+1 ..
-    // acked_+flight_.size(). The window is at most 32768 blocks, so every
+    // acked_+flight_.size(). At most max_outstanding are out, so every
     // number either names one of them or is old (a duplicate, or from the
     // far past across a rollover) and is ignored.
     const auto distance = static_cast<std::uint16_t>(wire_block - static_cast<std::uint16_t>(acked_));
@@ -193,13 +205,17 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         return;
     }
 
-    const bool whole_window = distance == flight_.size();
+    // A client acknowledges every windowsize blocks and at the end of the
+    // file. An ACK anywhere else is an RFC 7440 client saying the blocks
+    // after it went missing. (After a look-ahead two windows are out, and
+    // an ACK for the first of them is routine.)
+    const bool at_boundary = distance == flight_.size() || distance % neg_.windowsize == 0;
     const in_flight& acknowledged = flight_[distance - 1];
     // Karn's rule: no sample from a block sent more than once. And only from
-    // an ACK for the newest block sent: an ACK in the middle of a window
-    // signals loss, and its timing includes however long the client waited
-    // before deciding so.
-    if (whole_window && acknowledged.transmissions == 1) sample_rtt(now - acknowledged.sent_at);
+    // an ACK at a window boundary: one in the middle of a window signals
+    // loss, and its timing includes however long the client waited before
+    // deciding so.
+    if (at_boundary && acknowledged.transmissions == 1) sample_rtt(now - acknowledged.sent_at);
 
     for (std::uint16_t i = 0; i < distance; ++i) {
         stats_.bytes += flight_.front().length;
@@ -217,7 +233,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
     // order; the next window starts right after it. When that is inside what
     // we had sent, the blocks after it were lost: send them again now rather
     // than waiting for the timer.
-    if (!whole_window) resend_outstanding(now, out);
+    if (!at_boundary) resend_outstanding(now, out);
     if (done()) return;
     fill_window(now, out);
     if (!done()) arm(now);
@@ -241,7 +257,10 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
     // No ACK at all within the timeout: the OACK, or the whole
     // unacknowledged window, goes again (RFC 7440 has no selective ACK).
-    return resend_unanswered(now, std::move(out));
+    unsigned windows_ahead = 0;
+    if (cfg_.look_ahead_after > 0 && consecutive_timeouts_ >= cfg_.look_ahead_after)
+        windows_ahead = std::min(consecutive_timeouts_ - cfg_.look_ahead_after + 1, cfg_.max_look_ahead);
+    return resend_unanswered(now, std::move(out), windows_ahead);
 }
 
 transfer_actions read_transfer::abort(transfer_clock::time_point now, std::string_view reason) {
@@ -253,8 +272,8 @@ transfer_actions read_transfer::abort(transfer_clock::time_point now, std::strin
     return with_state(std::move(out));
 }
 
-void read_transfer::fill_window(transfer_clock::time_point now, transfer_actions& out) {
-    while (flight_.size() < neg_.windowsize && !(last_block_ && next_block() > *last_block_)) {
+void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, transfer_actions& out) {
+    while (flight_.size() < limit && !(last_block_ && next_block() > *last_block_)) {
         const std::uint64_t block = next_block();
         std::vector<std::uint8_t> packet;
         cursor after;
@@ -403,7 +422,7 @@ void read_transfer::arm(transfer_clock::time_point now) {
         // ("tftp: unexpected OACK"). So our own resend waits past client
         // timers.
         wait = quiet_interval();
-    } else if (consecutive_timeouts_ >= cfg_.quick_retries) {
+    } else if (consecutive_timeouts_ >= cfg_.quick_retries && now - last_progress_ >= cfg_.quick_period) {
         // Quick retries have not moved the client: it is gone, or deaf to
         // duplicates until its own timer fires. Go quiet long enough for
         // that timer to fire.
@@ -429,7 +448,8 @@ transfer_actions read_transfer::on_duplicate_request(transfer_clock::time_point 
     return resend_unanswered(now, std::move(out));
 }
 
-transfer_actions read_transfer::resend_unanswered(transfer_clock::time_point now, transfer_actions out) {
+transfer_actions read_transfer::resend_unanswered(transfer_clock::time_point now, transfer_actions out,
+                                                  unsigned windows_ahead) {
     if (phase_ == phase::awaiting_oack_ack) {
         out.send.push_back(oack_);
         ++oack_transmissions_;
@@ -437,6 +457,13 @@ transfer_actions read_transfer::resend_unanswered(transfer_clock::time_point now
         ++stats_.retransmissions;
     } else {
         resend_outstanding(now, out);
+        if (windows_ahead > 0 && !done()) {
+            const auto before = flight_.size();
+            // Never more than max_outstanding, so that every 16-bit ACK
+            // still names one block (see on_ack).
+            fill_to(std::min(std::size_t{neg_.windowsize} * (1 + windows_ahead), max_outstanding), now, out);
+            stats_.look_ahead_blocks += flight_.size() - before;
+        }
         if (done()) return with_state(std::move(out));
     }
     arm(now);

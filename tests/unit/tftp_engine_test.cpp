@@ -100,6 +100,11 @@ std::string to_netascii(const std::string& in) {
 struct sim_client {
     std::uint16_t blksize = default_blksize;
     std::uint16_t windowsize = 1;
+    // atftp 0.8: only the first block out of order (a gap, or a duplicate
+    // after its ACK was lost) gets an extra ACK; later ones are ignored
+    // until a block arrives in order or its own timer fires.
+    bool one_extra_ack = false;
+    unsigned extra_acks = 0;
     std::uint64_t expected = 1;  // next block wanted, 64-bit like the server
     unsigned since_ack = 0;
     std::string received;
@@ -111,6 +116,7 @@ struct sim_client {
     // last block received in order, as RFC 7440 section 4 describes.
     std::optional<std::uint16_t> on_data(const data_packet& d) {
         if (d.block == static_cast<std::uint16_t>(expected) && !finished) {
+            extra_acks = 0;
             received.append(d.payload.begin(), d.payload.end());
             ++expected;
             ++since_ack;
@@ -121,6 +127,7 @@ struct sim_client {
             }
             return std::nullopt;
         }
+        if (one_extra_ack && extra_acks++ >= 1) return std::nullopt;
         since_ack = 0;
         return static_cast<std::uint16_t>(expected - 1);
     }
@@ -141,8 +148,8 @@ struct sim_result {
 // server's port 69 would) or an ACK for the last block it has in order.
 template <typename DropToClient, typename DropToServer>
 sim_result simulate(read_transfer& t, transfer_clock::duration one_way, DropToClient drop_to_client,
-                    DropToServer drop_to_server, transfer_clock::duration client_timeout = 1s) {
-    sim_client client;
+                    DropToServer drop_to_server, transfer_clock::duration client_timeout = 1s,
+                    sim_client client = {}) {
     std::multimap<time_point, bytes_t> to_client;
     std::multimap<time_point, bytes_t> to_server;  // an empty datagram stands for a repeated RRQ
     std::uint64_t n_to_client = 0;
@@ -196,6 +203,7 @@ sim_result simulate(read_transfer& t, transfer_clock::duration one_way, DropToCl
             // an ACK for the last block received in order.
             client_deadline = now + client_timeout;
             client.since_ack = 0;
+            client.extra_acks = 0;
             client_send(heard ? ack(static_cast<std::uint16_t>(client.expected - 1)) : bytes_t{});
         }
     }
@@ -656,13 +664,34 @@ TEST(tftp_timer, rto_converges_to_measured_round_trip) {
     }
     ASSERT_TRUE(t.stats().srtt);
     EXPECT_EQ(*t.stats().srtt, 2ms);
-    // Block 31 is lost: it goes again after SRTT + 1 ms (the variance has
+    // Block 31 is lost: it goes again after SRTT + 100 us (the variance has
     // decayed below the granularity term), not after the initial 1 s.
-    EXPECT_EQ(*a.deadline - now, 3ms);
+    EXPECT_EQ(*a.deadline - now, 2100us);
     EXPECT_TRUE(t.on_timer(now + 2ms).send.empty());
-    a = t.on_timer(now + 3ms);
+    a = t.on_timer(now + 2100us);
     EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{31});
-    EXPECT_EQ(*a.deadline - (now + 3ms), 6ms);  // backed off once
+    EXPECT_EQ(*a.deadline - (now + 2100us), 4200us);  // backed off once
+}
+
+TEST(tftp_timer, late_ack_0_is_the_clients_repeat_not_a_round_trip) {
+    // atftp's ACK 0 is lost; it sends another after its own 5 s timer. That
+    // is no round trip: taken as one, the timeout would sit at its 2 s
+    // ceiling for the rest of the transfer and every loss would cost 2 s.
+    auto t = make_transfer(random_content(100 * 1468, 35), {{"blksize", "1468"}, {"windowsize", "16"}});
+    t.start(t0);
+    auto a = t.on_packet(ack(0), t0 + 5s);
+    ASSERT_EQ(a.send.size(), 16u);
+    EXPECT_FALSE(t.stats().srtt);
+    a = t.on_packet(ack(16), t0 + 5s + 200us);
+    ASSERT_TRUE(t.stats().srtt);
+    EXPECT_EQ(*t.stats().srtt, 200us);
+    EXPECT_LT(*a.deadline - (t0 + 5s + 200us), 1ms);
+    // A prompt ACK 0 is a sample.
+    auto u = make_transfer(random_content(100 * 1468, 35), {{"blksize", "1468"}});
+    u.start(t0);
+    u.on_packet(ack(0), t0 + 300us);
+    ASSERT_TRUE(u.stats().srtt);
+    EXPECT_EQ(*u.stats().srtt, 300us);
 }
 
 TEST(tftp_timer, rto_follows_a_slow_client) {
@@ -734,35 +763,135 @@ TEST(tftp_timer, fast_client_gets_quick_retries_then_quiet) {
     auto now = t0;
     for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 2ms);
     int resends = 0;
+    // SRTT 2 ms plus four times a variance that has not quite decayed.
+    const auto rto = *a.deadline - now;
+    EXPECT_GE(rto, 2100us);
+    EXPECT_LE(rto, 2500us);
     const auto waits = waits_until_done(t, a, now, resends);
-    EXPECT_EQ(waits, (std::vector<transfer_clock::duration>{3ms, 6ms, 12ms, 24ms, 48ms, 96ms, 6s, 6s, 6s, 6s,
-                                                            30s - 189ms - 24s}));
+    // Doubling for six retries and at least a second, then quiet 6 s
+    // waits until 30 s without progress.
+    std::vector<transfer_clock::duration> expected;
+    transfer_clock::duration elapsed{};
+    for (auto w = rto; expected.size() < 6 || elapsed < 1s; w *= 2) {
+        expected.push_back(w);
+        elapsed += w;
+    }
+    EXPECT_EQ(expected.size(), 9u);
+    for (; elapsed + 6s < 30s; elapsed += 6s) expected.push_back(6s);
+    expected.push_back(30s - elapsed);
+    EXPECT_EQ(waits, expected);
     EXPECT_EQ(t.outcome(), transfer_outcome::timed_out);
     EXPECT_EQ(t.stats().duration - 20ms, 30s);  // 30 s after the last ACK
 }
 
-TEST(tftp_timer, client_deaf_to_duplicates_recovers_after_its_own_timer) {
+TEST(tftp_timer, a_short_pause_costs_the_pause_not_a_quiet_wait) {
+    // A client on a fast link (RTT 100 us, so a 200 us timeout) stops
+    // answering for 50 ms: writing to a slow disk, or a switch port that
+    // flapped. Six quick retries are spent in 13 ms; going quiet then
+    // would cost 6 s.
+    auto t = make_transfer(random_content(100 * 512, 34));
+    auto a = t.start(t0);
+    auto now = t0;
+    for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 100us);
+    const auto paused_at = now;
+    while (*a.deadline - paused_at < 50ms) a = t.on_timer(now = *a.deadline);
+    EXPECT_GE(t.stats().timeouts, 6u);
+    EXPECT_LT(*a.deadline - paused_at, 150ms);
+}
+
+TEST(tftp_timer, client_deaf_to_duplicates_gets_the_next_block) {
     // atftp 0.8: DATA 11 arrives, its ACK and the one repeat it sends for
-    // the first duplicate are lost, and every later duplicate is ignored.
-    // Only its own 5 s timer, restarted by each packet it receives, makes
-    // it ACK again; the engine must fall silent for that long.
+    // the first duplicate are lost, and every later duplicate is ignored
+    // until its own 5 s timer fires. The second timeout sends block 12
+    // after 11: in order for this client, which ACKs it at once.
     auto t = make_transfer(random_content(100 * 512, 30));
     auto a = t.start(t0);
     auto now = t0;
     for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 2ms);
     const auto stalled_at = now;
-    time_point last_heard = now;  // by the client
-    for (int guard = 0; guard < 100; ++guard) {
-        if (*a.deadline - last_heard > 5s) break;  // its timer fires first
-        now = *a.deadline;
-        a = t.on_timer(now);
-        ASSERT_EQ(data_blocks(a), std::vector<std::uint16_t>{11});
-        last_heard = now;
+    a = t.on_timer(now = *a.deadline);
+    EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{11});  // its ACK is lost
+    a = t.on_timer(now = *a.deadline);
+    EXPECT_EQ(data_blocks(a), (std::vector<std::uint16_t>{11, 12}));
+    EXPECT_EQ(t.stats().look_ahead_blocks, 1u);
+    a = t.on_packet(ack(12), now += 2ms);
+    EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{13});
+    EXPECT_LT(now - stalled_at, 10ms);
+    // The same client missing block 11 gets 11 and 12 in order and ACKs
+    // each: the first is no loss signal, nothing is resent.
+    a = t.on_timer(now = *a.deadline);
+    a = t.on_timer(now = *a.deadline);
+    ASSERT_EQ(data_blocks(a), (std::vector<std::uint16_t>{13, 14}));
+    a = t.on_packet(ack(13), now += 1ms);
+    EXPECT_TRUE(a.send.empty());
+    a = t.on_packet(ack(14), now += 1ms);
+    EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{15});
+}
+
+TEST(tftp_timer, look_ahead_grows_a_window_per_timeout) {
+    auto t = make_transfer(random_content(30 * 512 + 100, 31), {{"windowsize", "4"}});
+    t.start(t0);
+    auto a = t.on_packet(ack(0), t0 + 1ms);
+    ASSERT_EQ(data_blocks(a), block_range(1, 4));
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(1, 4));
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(1, 8));
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(1, 12));
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(1, 16));
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(1, 16)) << "three windows ahead at most";
+    // ACKs at window boundaries are routine: nothing resent, and with
+    // windows still out nothing new either.
+    auto now = *a.deadline - 1us;
+    a = t.on_packet(ack(4), now);
+    EXPECT_TRUE(a.send.empty());
+    a = t.on_packet(ack(8), now += 1ms);
+    EXPECT_TRUE(a.send.empty());
+    // An ACK inside a window is a loss signal as usual.
+    a = t.on_packet(ack(14), now += 1ms);
+    EXPECT_EQ(data_blocks(a), block_range(15, 18));
+    a = t.on_packet(ack(18), now += 1ms);
+    EXPECT_EQ(data_blocks(a), block_range(19, 22));
+    // A later stall looks ahead no further than the end of the file.
+    a = t.on_packet(ack(22), now += 1ms);
+    a = t.on_timer(*a.deadline);
+    a = t.on_timer(*a.deadline);
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(data_blocks(a), block_range(23, 31));
+    a = t.on_packet(ack(31), *a.deadline - 1us);
+    EXPECT_TRUE(a.done);
+    EXPECT_EQ(t.outcome(), transfer_outcome::completed);
+}
+
+TEST(tftp_timer, look_ahead_keeps_every_ack_unambiguous) {
+    // windowsize 32768 is the most the engine grants: a look-ahead cannot
+    // add to it, or an old 16-bit ACK could name an outstanding block.
+    transfer_config cfg;
+    cfg.max_windowsize = 40000;
+    auto t = make_transfer(random_content(70000 * 8, 33), {{"blksize", "8"}, {"windowsize", "40000"}},
+                           transfer_mode::octet, cfg);
+    t.start(t0);
+    auto a = t.on_packet(ack(0), t0 + 1ms);
+    ASSERT_EQ(a.send.size(), 32768u);
+    a = t.on_timer(*a.deadline);
+    a = t.on_timer(*a.deadline);
+    EXPECT_EQ(a.send.size(), 32768u);
+    EXPECT_EQ(t.stats().look_ahead_blocks, 0u);
+}
+
+TEST(tftp_timer, look_ahead_can_be_turned_off) {
+    transfer_config cfg;
+    cfg.look_ahead_after = 0;
+    auto t = make_transfer(random_content(100 * 512, 32), {}, transfer_mode::octet, cfg);
+    auto a = t.start(t0);
+    for (int i = 0; i < 6; ++i) {
+        a = t.on_timer(*a.deadline);
+        EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{1});
     }
-    now = last_heard + 5s;
-    a = t.on_packet(ack(11), now);
-    EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{12});
-    EXPECT_LT(now - stalled_at, 5300ms);
+    EXPECT_EQ(t.stats().look_ahead_blocks, 0u);
 }
 
 TEST(tftp_timer, progress_resets_the_retry_count) {
@@ -992,6 +1121,34 @@ TEST(tftp_loss, five_percent_loss_costs_a_few_round_trips_not_seconds) {
         RecordProperty(std::string("ratio_window_") + window, std::to_string(ratio));
         EXPECT_LE(ratio, 5.0) << "lossless " << std::chrono::duration<double>(base.elapsed).count() << " s, lossy "
                               << std::chrono::duration<double>(r.elapsed).count() << " s";
+    }
+}
+
+TEST(tftp_loss, atftp_like_client_deaf_to_repeated_duplicates_stays_within_5x) {
+    // The same link with atftp 0.8's habits: one extra ACK per gap or
+    // duplicate, then silence until an in-order block or its 5 s timer.
+    // Without the look-ahead, every ACK lost together with its one repeat
+    // costs 5 s.
+    const std::string content = random_content(16 << 20, 29);
+    const auto one_way = 250us;
+    sim_client atftp;
+    atftp.one_extra_ack = true;
+    for (const char* window : {"1", "16"}) {
+        SCOPED_TRACE(std::string("windowsize ") + window);
+        const std::vector<option> options = {{"blksize", "1468"}, {"windowsize", window}};
+        auto clean = make_transfer(content, options);
+        auto never = [](std::uint64_t) { return false; };
+        const auto base = simulate(clean, one_way, never, never, 5s, atftp);
+        ASSERT_EQ(base.outcome, transfer_outcome::completed);
+        auto lossy_transfer = make_transfer(content, options);
+        const auto r = simulate(lossy_transfer, one_way, lossy{0.05, 9}, lossy{0.05, 10}, 5s, atftp);
+        ASSERT_EQ(r.outcome, transfer_outcome::completed);
+        EXPECT_TRUE(r.received == content);
+        const double ratio = std::chrono::duration<double>(r.elapsed) / std::chrono::duration<double>(base.elapsed);
+        RecordProperty(std::string("atftp_ratio_window_") + window, std::to_string(ratio));
+        EXPECT_LE(ratio, 5.0) << "lossless " << std::chrono::duration<double>(base.elapsed).count() << " s, lossy "
+                              << std::chrono::duration<double>(r.elapsed).count() << " s, look-ahead blocks "
+                              << r.stats.look_ahead_blocks;
     }
 }
 

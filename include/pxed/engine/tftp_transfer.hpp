@@ -51,20 +51,35 @@ struct transfer_config {
     /// A server that remembers a client's RTT from an earlier transfer may
     /// pass a smaller one.
     std::chrono::milliseconds initial_rto{1000};
-    /// Bounds of the adaptive timeout, SRTT + max(1 ms, 4 RTTVAR). On a fast
-    /// link the floor is what one lost packet costs, so it is low. 16 MiB
-    /// in 1468-byte blocks with 5% loss each way over a 0.1 ms round trip
-    /// (veth, a quiet LAN), lock-step, against the loss-free time: 2.3-2.6x
-    /// with a 1 ms floor, 2.8-3.7x with 2 ms, 9-14x with 10 ms in
-    /// simulation; curl over veth measured 4.2x with 1 ms (timers and
-    /// scheduling included). A timeout that fires early only costs a
-    /// duplicate block (or window) and backs itself off (Karn); jittery
-    /// clients raise RTTVAR, and with it the timeout, on their own.
-    std::chrono::milliseconds min_rto{1};
+    /// Bounds of the adaptive timeout, SRTT + max(100 us, 4 RTTVAR). On a
+    /// fast link the floor is what one lost packet costs, so it is low: 16
+    /// MiB with 5% loss each way over veth (bench/tftp_loss_bench.sh)
+    /// arrives in 3.5x its loss-free time with curl at a 1 ms floor, and
+    /// atftp with windowsize 16, whose loss-free time is 0.1 s, needs a
+    /// floor of a few hundred microseconds to stay within 5x. A timeout
+    /// that fires early only costs a duplicate block (or window) and backs
+    /// itself off (Karn); jittery clients raise RTTVAR, and with it the
+    /// timeout, on their own.
+    std::chrono::microseconds min_rto{200};
     std::chrono::milliseconds max_rto{2000};
     /// Retransmissions at the adaptive timeout, doubling each time, before
-    /// the engine goes quiet...
+    /// the engine goes quiet: at least quick_retries of them, and for at
+    /// least quick_period without progress (a 200 us timeout doubled six
+    /// times spans 13 ms, less than a busy client may take to answer)...
     unsigned quick_retries = 6;
+    std::chrono::milliseconds quick_period{1000};
+    /// From this many timeouts in a row on, each resend of the outstanding
+    /// blocks is followed by new ones: one window more than were out, per
+    /// timeout, up to max_look_ahead windows past the first. A client that
+    /// got every block and whose ACKs were all lost hears only duplicates
+    /// otherwise, and atftp 0.8 answers just the first duplicate of a block,
+    /// then waits for its own 5 s timer. The new blocks are in order for
+    /// such a client, which ACKs them at once; a client still missing an
+    /// earlier block sees them right after that block's resend, in order
+    /// too, or as the kind of gap RFC 7440 clients handle and lock-step
+    /// ones ignore. 0 turns it off.
+    unsigned look_ahead_after = 2;
+    unsigned max_look_ahead = 3;
     /// ...and then waits this long between retransmissions. It must exceed
     /// the clients' own timers: atftp 0.8 answers only the first duplicate
     /// of a block and then waits for its 5 s timer, which every packet we
@@ -129,6 +144,7 @@ struct transfer_stats {
     std::uint64_t packets_sent = 0;       ///< every packet handed to the server, ERRORs included
     std::uint64_t retransmissions = 0;    ///< DATA/OACK packets sent again (timeouts, loss in a window)
     std::uint64_t timeouts = 0;           ///< timer expiries that caused a resend
+    std::uint64_t look_ahead_blocks = 0;  ///< new blocks sent past the window after repeated timeouts
     std::uint64_t ignored_packets = 0;    ///< duplicate/stale ACKs, ACKs not yet due, runts
     std::uint16_t blksize = default_blksize;
     std::uint16_t windowsize = 1;
@@ -205,10 +221,13 @@ private:
     enum class phase { idle, awaiting_oack_ack, sending, finished };
 
     void on_ack(std::uint16_t wire_block, transfer_clock::time_point now, transfer_actions& out);
-    void fill_window(transfer_clock::time_point now, transfer_actions& out);
+    /// New blocks until `limit` are outstanding (or the file ends).
+    void fill_to(std::size_t limit, transfer_clock::time_point now, transfer_actions& out);
+    void fill_window(transfer_clock::time_point now, transfer_actions& out) { fill_to(neg_.windowsize, now, out); }
     void resend_outstanding(transfer_clock::time_point now, transfer_actions& out);
-    /// The OACK, or every outstanding block, again; then re-arm.
-    transfer_actions resend_unanswered(transfer_clock::time_point now, transfer_actions out);
+    /// The OACK, or every outstanding block again, then new ones until
+    /// 1 + windows_ahead windows are out; then re-arm.
+    transfer_actions resend_unanswered(transfer_clock::time_point now, transfer_actions out, unsigned windows_ahead = 0);
     bool produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& packet, cursor& after);
     void fail_read(transfer_clock::time_point now, transfer_actions& out);
     void send_error(error_code code, std::string_view message, transfer_outcome outcome, transfer_clock::time_point now,
