@@ -27,8 +27,9 @@ transfer_config sanitized(transfer_config cfg) {
     cfg.max_blksize = std::clamp(cfg.max_blksize, min_blksize, max_blksize);
     cfg.max_windowsize = std::clamp<std::uint16_t>(cfg.max_windowsize, 1, static_cast<std::uint16_t>(max_outstanding));
     cfg.min_rto = std::max(cfg.min_rto, std::chrono::duration_cast<std::chrono::microseconds>(clock_granularity));
-    cfg.max_rto = std::max(cfg.max_rto, std::chrono::duration_cast<milliseconds>(cfg.min_rto));
-    cfg.initial_rto = std::clamp(cfg.initial_rto, std::chrono::ceil<milliseconds>(cfg.min_rto), cfg.max_rto);
+    cfg.clean_min_rto = std::max(cfg.clean_min_rto, cfg.min_rto);
+    cfg.max_rto = std::max(cfg.max_rto, std::chrono::ceil<milliseconds>(cfg.clean_min_rto));
+    cfg.initial_rto = std::clamp(cfg.initial_rto, std::chrono::ceil<milliseconds>(cfg.clean_min_rto), cfg.max_rto);
     cfg.quiet_wait = std::max(cfg.quiet_wait, cfg.max_rto);
     cfg.give_up_after = std::max(cfg.give_up_after, cfg.quiet_wait);
     cfg.max_look_ahead = std::min(cfg.max_look_ahead, 8u);
@@ -73,7 +74,8 @@ transfer_clock::duration read_transfer::current_timeout() const {
     const transfer_clock::duration ceiling =
         neg_.timeout_s ? std::min<transfer_clock::duration>(std::chrono::seconds(*neg_.timeout_s), cfg_.max_rto)
                        : transfer_clock::duration(cfg_.max_rto);
-    const auto backed_off = rto_ * (std::int64_t{1} << std::min(backoff_, max_backoff_shift));
+    const transfer_clock::duration floor = losing() ? cfg_.min_rto : cfg_.clean_min_rto;
+    const auto backed_off = std::max(rto_, floor) * (std::int64_t{1} << std::min(backoff_, max_backoff_shift));
     return std::min(backed_off, ceiling);
 }
 
@@ -221,6 +223,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         stats_.bytes += flight_.front().length;
         ++stats_.blocks;
         flight_.pop_front();
+        loss_score_ -= loss_score_ >> 8;
     }
     acked_ += distance;
     note_progress(now);
@@ -254,6 +257,7 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
 
     ++stats_.timeouts;
     ++consecutive_timeouts_;
+    loss_score_ = std::min<std::uint32_t>(loss_score_ + 256, 1u << 24);
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
     // No ACK at all within the timeout: the OACK, or the whole
     // unacknowledged window, goes again (RFC 7440 has no selective ACK).
