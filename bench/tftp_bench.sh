@@ -2,20 +2,29 @@
 # TFTP benchmark: pxed against tftpd-hpa, atftpd and dnsmasq (Debian's
 # packages), same client (bench/tftp_load), same files, one run, loopback.
 #
-#   bench/tftp_bench.sh [--quick]
+#   bench/tftp_bench.sh [--quick] [--rounds N]
 #
 # Rows: one 64 MiB file at blksize 1468 with windowsize 1 and 16 (where the
 # server supports it), and N concurrent clients each fetching 16 MiB (N=200;
-# --quick uses 50 and smaller files). Prints MB/s per server, pxed's ratio to
-# each peer, and pxed's peak RSS. Needs root (it installs the peers and binds
-# their ports on 127.0.0.1 only). Every server is stopped at the end.
+# --quick uses 50 and smaller files). Every server runs once per round, in
+# turn; prints the median MB/s per server, the median of pxed's per-round
+# ratio to each peer, each server's CPU time per GiB served, and pxed's peak
+# RSS. Needs root (it installs the peers and binds their ports on 127.0.0.1
+# only). Every server is stopped at the end.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PXED_BUILD_DIR:-$top/build}
 pxed=$build/src/app/pxed
 load=$build/bench/tftp_load
-quick=0
-[[ ${1:-} == --quick ]] && quick=1
+quick=0 rounds=3
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --rounds) rounds=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--rounds N]"; exit 2 ;;
+  esac
+  shift
+done
 
 [[ $(id -u) -eq 0 ]] || { echo "run as root (installs and starts the peer servers on 127.0.0.1)"; exit 1; }
 [[ -x $pxed && -x $load ]] || { echo "build first: scripts/dev build"; exit 1; }
@@ -36,6 +45,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rmdir /sys/fs/cgroup/cpuacct/pxed-bench-*-$$ 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,9 +76,11 @@ pxed_pid=$!
 pids+=("$pxed_pid")
 in.tftpd --foreground --listen --address "$addr:$port_hpa" --secure "$root" > "$work/hpa.log" 2>&1 &
 pids+=($!)
+declare -A spid=([pxed]=$pxed_pid [tftpd-hpa]=$!)
 "$peer_dir/usr/sbin/atftpd" --daemon --no-fork --port "$port_atftpd" --bind-address "$addr" --maxthread 1000 \
   --logfile "$work/atftpd.log" --user nobody.nogroup "$root" > /dev/null 2>&1 &
 pids+=($!)
+spid[atftpd]=$!
 have_dnsmasq=1
 if ss -lun 2>/dev/null | grep -q "$addr:69 \|0.0.0.0:69 "; then
   echo "note: port 69 is taken on this machine; dnsmasq (which cannot use another TFTP port) is left out"
@@ -78,26 +90,44 @@ else
     --enable-tftp --tftp-root="$root" --tftp-max=1000 --log-facility="$work/dnsmasq.log" \
     --pid-file="$work/dnsmasq.pid" --user=nobody > /dev/null 2>&1 &
   pids+=($!)
+  spid[dnsmasq]=$!
 fi
 sleep 1
 
-# measure PORT FILE CLIENTS WINDOW: best MB/s of 3 runs ("-" if unsupported or failed)
-measure() {
-  local port=$1 file=$2 n=$3 w=$4 size best=- out mbps neg
-  size=$(stat -c %s "$root/$file")
-  for _ in 1 2 3; do
-    if out=$("$load" --server "$addr" --port "$port" --file "$file" --clients "$n" --blksize 1468 \
-                     --windowsize "$w" --expect-size "$size" --timeout-ms 1000 2>&1); then
-      neg=$(sed -n 's/.*windowsize=\([0-9]*\).*/\1/p' <<<"$out")
-      # A server that ignored windowsize ran lock-step: not this row.
-      if ((w > 1 && neg != w)); then echo "-"; return; fi
-      mbps=$(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<<"$out")
-      if [[ $best == - ]] || awk -v a="$mbps" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$mbps; fi
-    fi
-  done
-  echo "$best"
+# Server CPU time so far, in nanoseconds. Each server runs in a cgroup of
+# its own (v1 cpuacct) when the machine has one, which also counts the
+# children tftpd-hpa forks per transfer; otherwise from /proc, which counts
+# children only once they are reaped.
+cg_root=/sys/fs/cgroup/cpuacct
+declare -A cg=()
+for s in "${!spid[@]}"; do
+  d=$cg_root/pxed-bench-$s-$$
+  if mkdir "$d" 2>/dev/null && echo "${spid[$s]}" > "$d/cgroup.procs" 2>/dev/null; then cg[$s]=$d; else rmdir "$d" 2>/dev/null || true; fi
+done
+tick_hz=$(getconf CLK_TCK)
+cpu_ns() {
+  if [[ -n ${cg[$1]:-} ]]; then cat "${cg[$1]}/cpuacct.usage"
+  else awk -v hz="$tick_hz" '{ printf "%.0f\n", ($14 + $15 + $16 + $17) * 1e9 / hz }' "/proc/${spid[$1]}/stat"; fi
 }
 
+# run_once SERVER FILE CLIENTS WINDOW: "MBPS CPU_MS_PER_GIB", or "-" when the
+# transfer failed or the server ignored windowsize (it ran lock-step: not
+# this row).
+run_once() {
+  local s=$1 file=$2 n=$3 w=$4 size out neg mbps c0 c1
+  size=$(stat -c %s "$root/$file")
+  c0=$(cpu_ns "$s")
+  out=$("$load" --server "$addr" --port "${ports[$s]}" --file "$file" --clients "$n" --blksize 1468 \
+                --windowsize "$w" --expect-size "$size" --timeout-ms 1000 2>&1) || { echo "-"; return; }
+  c1=$(cpu_ns "$s")
+  neg=$(sed -n 's/.*windowsize=\([0-9]*\).*/\1/p' <<<"$out")
+  if ((w > 1 && neg != w)); then echo "-"; return; fi
+  mbps=$(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<<"$out")
+  awk -v m="$mbps" -v c=$((c1 - c0)) -v b=$((size * n)) 'BEGIN { printf "%s %.0f\n", m, c / 1e6 / (b / 1073741824) }'
+}
+
+# median of the numbers on stdin ("-" when there are none)
+median() { sort -g | awk 'NF && $1 != "-" { a[++n] = $1 } END { if (!n) print "-"; else if (n % 2) print a[(n + 1) / 2]; else print (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
 ratio() { [[ $1 == - || $2 == - ]] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 
 declare -A ports=([pxed]=$port_pxed [tftpd-hpa]=$port_hpa [atftpd]=$port_atftpd)
@@ -109,24 +139,48 @@ rows=("1 x ${big_mib} MiB, windowsize 1|big.img|1|1"
       "$clients x ${mid_mib} MiB, windowsize 1|mid.img|$clients|1"
       "$clients x ${mid_mib} MiB, windowsize 16|mid.img|$clients|16")
 
-printf '\nTFTP on loopback, blksize 1468, MB/s (best of 3), client bench/tftp_load\n\n'
+printf '\nTFTP on loopback, blksize 1468, client bench/tftp_load, %d rounds\n' "$rounds"
+printf 'MB/s: median of the rounds; pxed / peer: median of the per-round ratios\n'
+printf '(each round runs every server once, back to back, so a slow spell of\n'
+printf 'the machine hits them alike); CPU: server CPU time per GiB served, median.\n\n'
 header="| row |"
 sep="|---|"
-for s in "${servers[@]}"; do header+=" $s |"; sep+="---|"; done
+for s in "${servers[@]}"; do header+=" $s MB/s |"; sep+="---|"; done
 for s in "${servers[@]:1}"; do header+=" pxed / $s |"; sep+="---|"; done
+for s in "${servers[@]}"; do header+=" $s CPU ms/GiB |"; sep+="---|"; done
 echo "$header"
 echo "$sep"
 for row in "${rows[@]}"; do
   IFS='|' read -r name file n w <<<"$row"
-  declare -A got=()
+  declare -A mb=() cpu=() rat=()
+  for ((r = 0; r < rounds; r++)); do
+    declare -A this=()
+    for s in "${servers[@]}"; do
+      read -r m c <<<"$(run_once "$s" "$file" "$n" "$w")"
+      this[$s]=$m
+      mb[$s]+="$m "
+      cpu[$s]+="${c:--} "
+    done
+    for s in "${servers[@]:1}"; do
+      [[ ${this[pxed]} == - || ${this[$s]} == - ]] || rat[$s]+="$(awk -v a="${this[pxed]}" -v b="${this[$s]}" 'BEGIN { print a / b }') "
+    done
+    unset this
+  done
   line="| $name |"
   for s in "${servers[@]}"; do
-    got[$s]=$(measure "${ports[$s]}" "$file" "$n" "$w")
-    line+=" ${got[$s]} |"
+    m=$(tr ' ' '\n' <<<"${mb[$s]}" | median)
+    [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.1f", m }') |"
   done
-  for s in "${servers[@]:1}"; do line+=" $(ratio "${got[pxed]}" "${got[$s]}") |"; done
+  for s in "${servers[@]:1}"; do
+    m=$(tr ' ' '\n' <<<"${rat[$s]:-}" | median)
+    [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.2fx", m }') |"
+  done
+  for s in "${servers[@]}"; do
+    m=$(tr ' ' '\n' <<<"${cpu[$s]}" | median)
+    [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.0f", m }') |"
+  done
   echo "$line"
-  unset got
+  unset mb cpu rat
 done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
 printf '\npxed peak RSS: %d KiB (%.1f MiB) after all rows\n' "$rss" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"

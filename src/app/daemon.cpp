@@ -6,6 +6,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +25,26 @@
 
 namespace pxed::app {
 namespace {
+
+// A boot storm holds two descriptors per TFTP transfer (its socket and its
+// file) and one per HTTP/FTP connection. The usual soft limit of 1024 would
+// refuse transfers long before max_transfers; the hard limit is ours to use.
+void raise_open_file_limit(std::size_t wanted) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        const rlim_t before = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            spdlog::info("open-file limit raised from {} to {}", before, rl.rlim_cur);
+        else
+            rl.rlim_cur = before;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted)
+        spdlog::warn("open-file limit is {}: about {} TFTP transfers fit at once; raise it (LimitNOFILE= in the "
+                     "service, ulimit -n) for bigger boot storms",
+                     rl.rlim_cur, rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 2 : 0);
+}
 
 void log_diagnostics(const std::vector<inventory::diagnostic>& diags) {
     for (const auto& d : diags) {
@@ -97,6 +119,7 @@ private:
         const auto& srv = current_->site->server;
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
+            raise_open_file_limit(2 * o.max_transfers + 64);
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;
             tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });

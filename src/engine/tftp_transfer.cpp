@@ -59,6 +59,7 @@ std::string_view to_string(transfer_outcome outcome) {
         case transfer_outcome::client_error: return "client error";
         case transfer_outcome::timed_out: return "timed out";
         case transfer_outcome::aborted: return "aborted";
+        case transfer_outcome::replaced: return "left for a new transfer";
     }
     return "unknown";
 }
@@ -274,6 +275,17 @@ transfer_actions read_transfer::abort(transfer_clock::time_point now, std::strin
     send_error(error_code::not_defined, reason.empty() ? std::string_view("transfer aborted") : reason,
                transfer_outcome::aborted, now, out);
     return with_state(std::move(out));
+}
+
+bool read_transfer::replaceable(transfer_clock::time_point now) const {
+    if (phase_ != phase::sending || acked_ == 0) return false;
+    if (stats_.last_block_sent) return true;
+    const transfer_clock::duration idle = std::max<transfer_clock::duration>(std::chrono::seconds(1), 4 * current_timeout());
+    return now - last_progress_ >= idle;
+}
+
+void read_transfer::replace(transfer_clock::time_point now) {
+    if (phase_ != phase::finished) finish(transfer_outcome::replaced, now);
 }
 
 void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, transfer_actions& out) {

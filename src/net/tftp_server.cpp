@@ -197,8 +197,10 @@ private:
         // (lost OACK or DATA 1): the running transfer answers it, rather
         // than a second transfer racing the first.
         if (const auto it = by_peer_.find(peer); it != by_peer_.end()) {
-            forward_duplicate(*it->second, now);
-            return;
+            if (!replace_if_left(*it->second, now)) {
+                forward_duplicate(*it->second, now);
+                return;
+            }
         }
         if (sessions_.size() >= options_.max_transfers) {
             if (limiter_.allow(now))
@@ -242,6 +244,7 @@ private:
 
     void on_tick();
     void forward_duplicate(session& s, clock_type::time_point now);
+    bool replace_if_left(session& s, clock_type::time_point now);
 
     asio::io_context& io_;
     tftp_server_options options_;
@@ -373,6 +376,16 @@ public:
         if (active()) apply(transfer_->on_duplicate_request(now));
     }
 
+    // A new request from this client's port: if the client has left this
+    // transfer (see read_transfer::replaceable), end it so the request
+    // starts a new one. Returns whether it did.
+    bool replace_if_left(clock_type::time_point now) {
+        if (!active() || !transfer_->replaceable(now)) return false;
+        transfer_->replace(now);
+        finish();
+        return true;
+    }
+
     const udp::endpoint& peer() const { return peer_; }
 
     void on_timer(clock_type::time_point now) {
@@ -401,11 +414,16 @@ private:
             spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
             return;
         }
-        const auto level = outcome == tftp::transfer_outcome::completed ? spdlog::level::info : spdlog::level::warn;
+        // A client that started a new transfer from the same port after the
+        // last block went out most likely got the file.
+        const bool fine = outcome == tftp::transfer_outcome::completed ||
+                          (outcome == tftp::transfer_outcome::replaced && st.last_block_sent);
+        const auto level = fine ? spdlog::level::info : spdlog::level::warn;
         spdlog::log(level, "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions{}{}",
                     who, file, tftp::to_string(outcome), st.bytes, ms, format_rate(st.bytes, st.duration), st.blksize,
                     st.windowsize, st.retransmissions,
-                    outcome == tftp::transfer_outcome::timed_out && st.last_block_sent
+                    (outcome == tftp::transfer_outcome::timed_out || outcome == tftp::transfer_outcome::replaced) &&
+                            st.last_block_sent
                         ? " (last block sent, its ACK never came)"
                         : "",
                     error);
@@ -437,6 +455,7 @@ private:
 };
 
 void tftp_server::impl::forward_duplicate(session& s, clock_type::time_point now) { s.duplicate_request(now); }
+bool tftp_server::impl::replace_if_left(session& s, clock_type::time_point now) { return s.replace_if_left(now); }
 
 void tftp_server::impl::on_tick() {
     const auto now = clock_type::now();

@@ -19,6 +19,7 @@ head -c $((16 << 20)) /dev/urandom > "$root/mid.img"
 head -c $((70 << 20)) /dev/urandom > "$root/big.img"
 printf 'line one\nline two\r\nbare\rcr\n' > "$root/text.cfg"
 printf 'nested\n' > "$root/sub/dir/file"
+head -c 700 /dev/urandom > "$root/two-blocks"
 printf 'kernel' > "$root/k/vmlinuz"
 printf 'initrd' > "$root/k/initrd.img"
 ln -s small.txt "$root/link-inside"
@@ -197,6 +198,42 @@ check "mode mail is refused with ERROR 4" grep -q "mail got 00050004" "$TMP/py.o
 hpa -c get small.txt "$g/after" >/dev/null
 check "the server still serves after all that" same_file "$root/small.txt" "$g/after"
 
+# --- a client that exits without its final ACK getting through, then
+# fetches again from the same port (ephemeral ports get reused): the new
+# request starts a new transfer at once instead of going unanswered.
+same_port=$(python3 - "$port" <<'PY'
+import socket, struct, sys, time
+server = ("127.0.0.1", int(sys.argv[1]))
+def rrq(s):
+    s.sendto(b"\0\1" + b"two-blocks\0octet\0", server)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()
+s.settimeout(3)
+rrq(s)
+d, tid = s.recvfrom(600)             # DATA 1
+s.sendto(b"\0\4\0\1", tid)         # ACK 1
+d, tid = s.recvfrom(600)             # DATA 2, the last; its ACK never goes
+s.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(me)
+s.settimeout(3)
+t0 = time.monotonic()
+rrq(s)
+try:
+    while True:
+        d, tid2 = s.recvfrom(600)
+        if d[:4] == b"\0\3\0\1" and tid2 != tid:
+            print("new-transfer %.0f ms" % ((time.monotonic() - t0) * 1000))
+            break
+except socket.timeout:
+    print("no-answer")
+PY
+)
+check "a new request from the port of a finished client starts a new transfer ($same_port)" grep -q "^new-transfer" <<<"$same_port"
+
 # --- many clients at once
 pids=()
 for i in $(seq 1 30); do
@@ -212,4 +249,17 @@ completed=$(grep -c '"mid.img" completed' "$TMP/pxed.log" || true)
 check "every finished transfer is logged once (mid.img: $completed of 33)" test "$completed" -eq 33
 stop_pxed
 check "pxed stops cleanly" grep -q "stopped" "$TMP/pxed.log"
+
+# --- the open-file limit: two descriptors per transfer. A soft limit below
+# the hard one is raised; a hard limit too low for a boot storm is reported,
+# and pxed still serves.
+start_pxed "$TMP/site.yaml" bash -c 'ulimit -S -n 256; exec "$@"' _
+check "a soft open-file limit below the hard one is raised at start" grep -q "open-file limit raised from 256 to" "$TMP/pxed.log"
+stop_pxed
+start_pxed "$TMP/site.yaml" bash -c 'ulimit -n 200; exec "$@"' _
+check "a hard open-file limit too low for 4096 transfers is reported" grep -q "open-file limit is 200: about 68 TFTP transfers fit" "$TMP/pxed.log"
+port=$(bound_port tftp)
+hpa -m octet -c get small.txt "$g/small2" >/dev/null
+check "pxed serves under that limit" same_file "$root/small.txt" "$g/small2"
+stop_pxed
 finish

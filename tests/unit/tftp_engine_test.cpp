@@ -936,6 +936,24 @@ TEST(tftp_timer, progress_resets_the_retry_count) {
     EXPECT_EQ(t.stats().timeouts, 60u);
 }
 
+TEST(tftp_end, a_new_request_from_the_same_port_replaces_only_a_left_transfer) {
+    auto t = make_transfer(random_content(3 * 512 + 10, 37));
+    auto a = t.start(t0);
+    EXPECT_FALSE(t.replaceable(t0 + 5s)) << "nothing acknowledged: a repeat of the request";
+    a = t.on_packet(ack(1), t0 + 1ms);
+    EXPECT_FALSE(t.replaceable(t0 + 2ms)) << "in progress: a delayed copy of the request";
+    EXPECT_TRUE(t.replaceable(t0 + 1ms + 1s)) << "a second without progress";
+    a = t.on_packet(ack(2), t0 + 2ms);
+    a = t.on_packet(ack(3), t0 + 3ms);
+    ASSERT_EQ(data_blocks(a), std::vector<std::uint16_t>{4});
+    ASSERT_TRUE(t.stats().last_block_sent);
+    EXPECT_TRUE(t.replaceable(t0 + 4ms)) << "the last block is out: the client may have exited";
+    t.replace(t0 + 4ms);
+    EXPECT_TRUE(t.done());
+    EXPECT_EQ(t.outcome(), transfer_outcome::replaced);
+    EXPECT_FALSE(t.deadline());
+}
+
 // --- ends -----------------------------------------------------------------------
 
 TEST(tftp_end, client_error_ends_without_reply) {

@@ -137,6 +137,7 @@ enum class transfer_outcome {
     client_error,  ///< the client sent ERROR (also how PXE ROMs end a tsize probe)
     timed_out,     ///< no progress for give_up_after; see stats().last_block_sent
     aborted,       ///< abort() was called, e.g. on shutdown
+    replaced,      ///< the client started a new transfer from the same port (see replaceable())
 };
 
 std::string_view to_string(transfer_outcome outcome);
@@ -194,6 +195,17 @@ public:
     transfer_actions on_duplicate_request(transfer_clock::time_point now);
     /// Ends the transfer with ERROR 0 carrying `reason` (e.g. shutdown).
     transfer_actions abort(transfer_clock::time_point now, std::string_view reason);
+    /// Whether a new RRQ from this transfer's client TID means the client
+    /// has left it: something was acknowledged (so it is no repeat of the
+    /// request this transfer answers), and the last block is out or nothing
+    /// moved for max(1 s, 4 timeouts). Clients that exit without the final
+    /// ACK getting through leave transfers behind for a while, and the
+    /// client's next transfer can get the same ephemeral port; unanswered,
+    /// it would wait out its own timer. A delayed copy of the request that
+    /// started a transfer still in progress is not that.
+    bool replaceable(transfer_clock::time_point now) const;
+    /// Ends the transfer as `replaced`, silently: the client is elsewhere.
+    void replace(transfer_clock::time_point now);
 
     bool done() const { return outcome_ != transfer_outcome::in_progress; }
     transfer_outcome outcome() const { return outcome_; }
