@@ -120,6 +120,7 @@ private:
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
             raise_open_file_limit(2 * o.max_transfers + 64);
+            if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;
             tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });
@@ -273,8 +274,8 @@ private:
         }
         // Sockets stay as bound at start; files, menus and hosts change now.
         if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
-            old_srv.tftp.port != new_srv.tftp.port)
-            spdlog::warn("reload: changes to server.listen or server.tftp's port take effect after a restart");
+            old_srv.tftp.port != new_srv.tftp.port || old_srv.tftp.look_ahead != new_srv.tftp.look_ahead)
+            spdlog::warn("reload: changes to server.listen or server.tftp's port and look_ahead take effect after a restart");
         if (old_srv.http.enabled != new_srv.http.enabled || old_srv.http.port != new_srv.http.port)
             spdlog::warn("reload: changes to server.http take effect after a restart");
         if (old_srv.ftp.enabled != new_srv.ftp.enabled || old_srv.ftp.port != new_srv.ftp.port ||

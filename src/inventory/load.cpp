@@ -364,6 +364,7 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         map_reader t(c, m.get("tftp"), "server.tftp");
         read_bool(c, t, "enabled", srv.tftp.enabled);
         read_port(c, t, "port", srv.tftp.port);
+        read_bool(c, t, "look_ahead", srv.tftp.look_ahead);
         const auto root = t.get("root");
         if (scalar(c, root, "root", srv.tftp.root)) {
             srv.tftp.root = c.resolve_path(srv.tftp.root);

@@ -57,12 +57,21 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 
 }  // namespace
 
+TEST(inventory, tftp_look_ahead_can_be_turned_off) {
+    const auto r = load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp, look_ahead: false}\n"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_FALSE(r.model->server.tftp.look_ahead);
+    const auto bad = load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp, look_ahead: sometimes}\n"));
+    EXPECT_FALSE(bad.model);
+}
+
 TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
     const auto r = load(base_yaml);
     ASSERT_TRUE(r.model) << all_messages(r);
     const auto& s = *r.model;
     EXPECT_EQ(s.server.address.to_string(), "192.168.1.2");
     EXPECT_EQ(s.server.tftp.port, 69);
+    EXPECT_TRUE(s.server.tftp.look_ahead);
     EXPECT_EQ(s.server.http.port, 80);
     EXPECT_EQ(s.server.state_dir, "/var/lib/pxed");
     EXPECT_EQ(s.subnets.at(0).lease_time, std::chrono::hours(12));
@@ -142,8 +151,12 @@ TEST_P(broken_config, is_refused_with_a_located_message) {
         if (d.level != severity::error || d.message.find(c.message) == std::string::npos) continue;
         found = true;
         EXPECT_EQ(d.where.file, "site.yaml");
-        if (c.line) EXPECT_EQ(d.where.line, c.line) << d.to_string();
-        if (c.column) EXPECT_EQ(d.where.column, c.column) << d.to_string();
+        if (c.line) {
+            EXPECT_EQ(d.where.line, c.line) << d.to_string();
+        }
+        if (c.column) {
+            EXPECT_EQ(d.where.column, c.column) << d.to_string();
+        }
     }
     EXPECT_TRUE(found) << "expected an error containing '" << c.message << "', got:\n" << all_messages(r);
 }

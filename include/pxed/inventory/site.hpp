@@ -48,6 +48,10 @@ struct tftp_settings {
     bool enabled = true;
     std::uint16_t port = 69;
     std::string root;  ///< absolute after loading
+    /// After repeated timeouts, send the blocks after the unanswered ones
+    /// (docs/tftp.md). Off for clients that ACK stray block numbers
+    /// (syslinux 3.x's assembly pxelinux).
+    bool look_ahead = true;
 };
 
 struct http_settings {
