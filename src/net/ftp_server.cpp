@@ -176,9 +176,21 @@ public:
     // From the server: shutdown.
     void shut_down() {
         if (ended_) return;
-        error_code ec;
         const auto bye = ftp::encode(421, "Service not available, closing control connection.");
+        if (writing_ && !server_->io_.stopped()) {
+            // A reply is still on its way (its completion handler may not
+            // have run although the client has it): the 421 follows it, and
+            // the session ends when both are out, as after QUIT. (With the
+            // loop already stopped, as when the daemon exits, nothing more
+            // would be written: the session just ends.)
+            drop_data(ftp::transfer_outcome::aborted);
+            send(bye);
+            closing_ = true;
+            close_reason_ = "server shutting down";
+            return;
+        }
         if (!writing_) {  // never in the middle of another reply
+            error_code ec;
             control_.non_blocking(true, ec);
             control_.send(asio::buffer(bye), 0, ec);  // best effort; the socket closes next
         }
