@@ -24,6 +24,13 @@ bench_install() {
   ((ok)) || { echo "cannot install ${missing[*]}"; return 1; }
 }
 
+# bench_median [EMPTY]: the median of the numbers on stdin, whitespace
+# separated ("-" entries skipped); EMPTY (default "-") when there are none.
+bench_median() {
+  tr ' ' '\n' | sort -g | awk -v empty="${1:--}" 'NF && $1 != "-" { a[++n] = $1 }
+    END { if (!n) print empty; else if (n % 2) print a[(n + 1) / 2]; else print (a[n / 2] + a[n / 2 + 1]) / 2 }'
+}
+
 # bench_unpack DIR PACKAGE: unpacks a package's files under DIR without
 # installing it (atftpd conflicts with tftpd-hpa as a package).
 bench_unpack() {

@@ -126,8 +126,6 @@ run_once() {
   awk -v m="$mbps" -v c=$((c1 - c0)) -v b=$((size * n)) 'BEGIN { printf "%s %.0f\n", m, c / 1e6 / (b / 1073741824) }'
 }
 
-# median of the numbers on stdin ("-" when there are none)
-median() { sort -g | awk 'NF && $1 != "-" { a[++n] = $1 } END { if (!n) print "-"; else if (n % 2) print a[(n + 1) / 2]; else print (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
 ratio() { [[ $1 == - || $2 == - ]] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 
 declare -A ports=([pxed]=$port_pxed [tftpd-hpa]=$port_hpa [atftpd]=$port_atftpd)
@@ -168,15 +166,15 @@ for row in "${rows[@]}"; do
   done
   line="| $name |"
   for s in "${servers[@]}"; do
-    m=$(tr ' ' '\n' <<<"${mb[$s]}" | median)
+    m=$(bench_median <<<"${mb[$s]}")
     [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.1f", m }') |"
   done
   for s in "${servers[@]:1}"; do
-    m=$(tr ' ' '\n' <<<"${rat[$s]:-}" | median)
+    m=$(bench_median <<<"${rat[$s]:-}")
     [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.2fx", m }') |"
   done
   for s in "${servers[@]}"; do
-    m=$(tr ' ' '\n' <<<"${cpu[$s]}" | median)
+    m=$(bench_median <<<"${cpu[$s]}")
     [[ $m == - ]] && line+=" - |" || line+=" $(awk -v m="$m" 'BEGIN { printf "%.0f", m }') |"
   done
   echo "$line"

@@ -49,14 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$ns_s"
-ip netns add "$ns_c"
-ip link add veth-s netns "$ns_s" type veth peer name veth-c netns "$ns_c"
-ip -n "$ns_s" addr add 192.0.2.1/24 dev veth-s
-ip -n "$ns_c" addr add 192.0.2.2/24 dev veth-c
-for ns in "$ns_s" "$ns_c"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_s" link set veth-s up
-ip -n "$ns_c" link set veth-c up
+source "$top/tests/integration/lossy_link.sh"
+lossy_link_up "$ns_s" "$ns_c"
 
 root=$work/root
 mkdir -p "$root"
@@ -98,36 +92,10 @@ stop_server() {
   server_pid=
 }
 
-set_loss() {  # percent, on the input hook of both namespaces
-  local ns
-  for ns in "$ns_s" "$ns_c"; do
-    ip netns exec "$ns" nft delete table inet pxedloss 2>/dev/null || true
-    (($1 > 0)) || continue
-    ip netns exec "$ns" nft -f - <<NFT
-table inet pxedloss {
-  chain in { type filter hook input priority 0; meta l4proto udp numgen random mod 100 < $1 drop; }
-}
-NFT
-  done
-}
+set_loss() { lossy_link_set "$1" "$ns_s" "$ns_c"; }
+# fetch CLIENT CAP_SECONDS: milliseconds, or "fail"
+fetch() { lossy_fetch "$ns_c" "$1" initrd.img "$root/initrd.img" "$2"; }
 
-# fetch CLIENT CAP_SECONDS: milliseconds, timed inside the client namespace,
-# or "fail" (wrong bytes, or not within the cap).
-fetch() {
-  local out=$work/got cmd ms
-  rm -f "$out"
-  case $1 in
-    curl) cmd=(curl -s --tftp-blksize 1468 -o "$out" tftp://192.0.2.1/initrd.img) ;;
-    atftp) cmd=(atftp --option "blksize 1468" -g -r initrd.img -l "$out" 192.0.2.1 69) ;;
-    atftp-w16) cmd=(atftp --option "blksize 1468" --option "windowsize 16" -g -r initrd.img -l "$out" 192.0.2.1 69) ;;
-    tftp-hpa) cmd=(tftp -m binary 192.0.2.1 -c get initrd.img "$out") ;;
-  esac
-  ms=$(ip netns exec "$ns_c" bash -c 's=$(date +%s%N); timeout "$0" "${@}" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000))' \
-         "$2" "${cmd[@]}" || true)
-  if cmp -s "$out" "$root/initrd.img"; then echo "$ms"; else echo fail; fi
-}
-
-median() { tr ' ' '\n' | sort -n | awk 'NF { a[++n] = $1 } END { if (n == 0) print "fail"; else if (n % 2) print a[(n + 1) / 2]; else printf "%d\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
 fmt_s() { [[ $1 == fail ]] && echo "fail" || awk -v m="$1" 'BEGIN { printf(m < 10000 ? "%.0f ms" : "%.1f s", m < 10000 ? m : m / 1000) }'; }
 ratio() { [[ $1 == fail || $2 == fail ]] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / (b > 0 ? b : 1) }'; }
 
@@ -143,7 +111,7 @@ for pct in 0 5 10; do
       if [[ $t == fail ]]; then fails[$c,$pct]=$((${fails[$c,$pct]:-0} + 1)); else times[$c]+=" $t"; fi
     done
   done
-  for c in "${clients[@]}"; do med[$c,$pct]=$(median <<<"${times[$c]:-}"); done
+  for c in "${clients[@]}"; do med[$c,$pct]=$(bench_median fail <<<"${times[$c]:-}"); done
   unset times
 done
 set_loss 0

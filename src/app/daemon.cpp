@@ -117,9 +117,9 @@ private:
     // half a PXE server is worse than a clear refusal to start.
     bool start_services() {
         const auto& srv = current_->site->server;
+        raise_open_file_limit(srv.tftp.enabled ? 2 * net::tftp_server_options{}.max_transfers + 64 : 0);
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
-            raise_open_file_limit(2 * o.max_transfers + 64);
             if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;

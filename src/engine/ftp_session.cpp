@@ -34,7 +34,6 @@ step refused(int code, std::string_view text, std::string note) {
 
 step syntax_error() { return say(501, "Syntax error in parameters or arguments."); }
 
-
 using wire::iequals;
 
 std::string display(std::string_view path) { return "/" + std::string(path); }

@@ -210,8 +210,8 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
 
     // A client acknowledges every windowsize blocks and at the end of the
     // file. An ACK anywhere else is an RFC 7440 client saying the blocks
-    // after it went missing. (After a look-ahead two windows are out, and
-    // an ACK for the first of them is routine.)
+    // after it went missing. (After a look-ahead several windows are out,
+    // and an ACK at the end of any but the last is routine.)
     const bool at_boundary = distance == flight_.size() || distance % neg_.windowsize == 0;
     const in_flight& acknowledged = flight_[distance - 1];
     // Karn's rule: no sample from a block sent more than once. And only from

@@ -47,7 +47,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-
 http::lookup_result refused(http::lookup_status status, std::string log_reason, std::string client_message) {
     http::lookup_result r;
     r.status = status;

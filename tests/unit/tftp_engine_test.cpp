@@ -636,6 +636,20 @@ TEST(tftp_window, windowed_rollover_transfer_delivers_every_byte) {
 
 // --- timers -------------------------------------------------------------------
 
+// A lock-step transfer of 100 blocks whose client has acknowledged the first
+// `blocks`, each `rtt` after it went out.
+struct answered {
+    read_transfer t;
+    transfer_actions a;
+    time_point now;
+};
+answered acknowledged_up_to(std::uint16_t blocks, transfer_clock::duration rtt, std::uint32_t seed) {
+    answered r{make_transfer(random_content(100 * 512, seed)), {}, t0};
+    r.a = r.t.start(t0);
+    for (std::uint16_t b = 1; b <= blocks; ++b) r.a = r.t.on_packet(ack(b), r.now += rtt);
+    return r;
+}
+
 TEST(tftp_timer, timeout_resends_the_whole_window) {
     auto t = make_transfer(random_content(20 * 512, 15), {{"windowsize", "4"}});
     t.start(t0);
@@ -721,11 +735,7 @@ TEST(tftp_timer, floor_drops_while_the_transfer_loses_packets) {
 }
 
 TEST(tftp_timer, rto_follows_a_slow_client) {
-    auto t = make_transfer(random_content(100 * 512, 17));
-    t.start(t0);
-    auto now = t0;
-    transfer_actions a;
-    for (std::uint16_t b = 1; b <= 30; ++b) a = t.on_packet(ack(b), now += 300ms);
+    auto [t, a, now] = acknowledged_up_to(30, 300ms, 17);
     EXPECT_EQ(*t.stats().srtt, 300ms);
     // SRTT plus a shrinking variance term, within the ceiling.
     EXPECT_GE(*a.deadline - now, 300ms);
@@ -784,10 +794,7 @@ TEST(tftp_timer, backoff_then_quiet_then_give_up) {
 }
 
 TEST(tftp_timer, fast_client_gets_quick_retries_then_quiet) {
-    auto t = make_transfer(random_content(100 * 512, 20));
-    auto a = t.start(t0);
-    auto now = t0;
-    for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 2ms);
+    auto [t, a, now] = acknowledged_up_to(10, 2ms, 20);
     int resends = 0;
     // SRTT 2 ms plus four times a variance that has not quite decayed.
     const auto rto = *a.deadline - now;
@@ -811,14 +818,12 @@ TEST(tftp_timer, fast_client_gets_quick_retries_then_quiet) {
 }
 
 TEST(tftp_timer, a_short_pause_costs_the_pause_not_a_quiet_wait) {
-    // A client on a fast link (RTT 100 us, so a 200 us timeout) stops
-    // answering for 50 ms: writing to a slow disk, or a switch port that
-    // flapped. Six quick retries are spent in 13 ms; going quiet then
-    // would cost 6 s.
-    auto t = make_transfer(random_content(100 * 512, 34));
-    auto a = t.start(t0);
-    auto now = t0;
-    for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 100us);
+    // A client on a fast link (RTT 100 us) stops answering for 50 ms:
+    // writing to a slow disk, or a switch port that flapped. After the
+    // first timeout the transfer counts as losing packets and its floor
+    // drops to 200 us, so six quick retries are spent in about 15 ms;
+    // going quiet then would cost 6 s.
+    auto [t, a, now] = acknowledged_up_to(10, 100us, 34);
     const auto paused_at = now;
     while (*a.deadline - paused_at < 50ms) a = t.on_timer(now = *a.deadline);
     EXPECT_GE(t.stats().timeouts, 6u);
@@ -830,10 +835,7 @@ TEST(tftp_timer, client_deaf_to_duplicates_gets_the_next_block) {
     // the first duplicate are lost, and every later duplicate is ignored
     // until its own 5 s timer fires. The second timeout sends block 12
     // after 11: in order for this client, which ACKs it at once.
-    auto t = make_transfer(random_content(100 * 512, 30));
-    auto a = t.start(t0);
-    auto now = t0;
-    for (std::uint16_t b = 1; b <= 10; ++b) a = t.on_packet(ack(b), now += 2ms);
+    auto [t, a, now] = acknowledged_up_to(10, 2ms, 30);
     const auto stalled_at = now;
     a = t.on_timer(now = *a.deadline);
     EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{11});  // its ACK is lost
