@@ -19,6 +19,7 @@
 #include "pxed/app/sd_notify.hpp"
 #include "pxed/app/site_loader.hpp"
 #include "pxed/net/dhcp_server.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "pxed/net/ftp_server.hpp"
 #include "pxed/net/http_server.hpp"
 #include "pxed/net/tftp_server.hpp"
@@ -95,7 +96,7 @@ public:
         signals_.add(SIGTERM);
         signals_.add(SIGHUP);
         wait_for_signal();
-        io_.run();
+        net::run(io_, poll_);
         stop_services();
         spdlog::info("stopped");
         return 0;
@@ -121,6 +122,8 @@ private:
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
             if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
+            poll_.set_budget(std::chrono::microseconds(srv.tftp.busy_poll_us));
+            o.poll = &poll_;
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;
             tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });
@@ -285,6 +288,7 @@ private:
         if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
             spdlog::warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
+        poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
         current_ = r.loaded;
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
@@ -296,6 +300,7 @@ private:
     // saving in principle; on this VM it was lost in run-to-run noise.)
     boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     boost::asio::signal_set signals_;
+    net::busy_poll poll_;  // budget set from server.tftp.busy_poll_us
     std::shared_ptr<const loaded_site> current_;
     service_notifier notifier_;  // connects at construction, while still root
     // Declared after io_: destroyed before it.

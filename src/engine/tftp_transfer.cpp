@@ -431,13 +431,8 @@ void read_transfer::note_progress(transfer_clock::time_point now) {
 void read_transfer::arm(transfer_clock::time_point now) {
     transfer_clock::duration wait = current_timeout();
     if (phase_ == phase::awaiting_oack_ack) {
-        // Both halves of the option handshake are covered by the client's
-        // own retransmissions: it repeats its RRQ if our OACK was lost (see
-        // on_duplicate_request) and its ACK 0 if that was lost. A second
-        // OACK, on the other hand, makes atftp abort the transfer
-        // ("tftp: unexpected OACK"). So our own resend waits past client
-        // timers.
-        wait = quiet_interval();
+        // Our own OACK resend waits past client timers (see oack_wait).
+        wait = neg_.timeout_s ? quiet_interval() : std::max<transfer_clock::duration>(cfg_.oack_wait, quiet_interval());
     } else if (consecutive_timeouts_ >= cfg_.quick_retries && now - last_progress_ >= cfg_.quick_period) {
         // Quick retries have not moved the client: it is gone, or deaf to
         // duplicates until its own timer fires. Go quiet long enough for

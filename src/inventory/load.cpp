@@ -365,6 +365,16 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         read_bool(c, t, "enabled", srv.tftp.enabled);
         read_port(c, t, "port", srv.tftp.port);
         read_bool(c, t, "look_ahead", srv.tftp.look_ahead);
+        if (const auto n = t.get("busy_poll_us"); n.IsDefined()) {
+            std::string v;
+            unsigned us = 0;
+            if (scalar(c, n, "busy_poll_us", v)) {
+                if (!parse_int(v, us) || us > 1000)
+                    c.error(n, "'busy_poll_us' must be 0 (never poll) to 1000 microseconds, not '" + v + "'");
+                else
+                    srv.tftp.busy_poll_us = us;
+            }
+        }
         const auto root = t.get("root");
         if (scalar(c, root, "root", srv.tftp.root)) {
             srv.tftp.root = c.resolve_path(srv.tftp.root);

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "log_limit.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "pxed/engine/tftp_front_door.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/proto/tftp.hpp"
@@ -337,6 +338,18 @@ private:
             return;
         }
         arm(*actions.deadline);
+        if (!actions.send.empty()) expect_reply();
+    }
+
+    // A client that answers within the busy-poll budget is waited for by
+    // polling, not sleeping (event_loop.hpp), while few transfers run. With
+    // more, the loop is rarely idle and one wake-up serves several ACKs:
+    // on loopback polling gained 35% with one client, 0-10% with two, none
+    // with four or eight, and with 100 it only burnt CPU the clients needed.
+    void expect_reply() {
+        auto* poll = server_.options_.poll;
+        if (!poll || !poll->enabled() || server_.sessions_.size() > max_polled_transfers) return;
+        if (const auto& rtt = transfer_->stats().srtt) poll->expect_reply(clock_type::now(), *rtt);
     }
 
     // The server's one timer watches every transfer's deadline (see
@@ -410,7 +423,10 @@ private:
             error = " (error " + std::to_string(static_cast<unsigned>(e->code)) + ": " + wire::escape_for_log(e->message) + ")";
         // PXE ROMs ask for tsize, read the OACK and abort, then ask again
         // for real: that first exchange is routine, not worth an info line.
-        if (outcome == tftp::transfer_outcome::client_error && st.blocks == 0 && st.oack_sent) {
+        // (An abort after a resent OACK is not that: atftp aborts on a
+        // second OACK.)
+        if (outcome == tftp::transfer_outcome::client_error && st.blocks == 0 && st.oack_sent &&
+            st.retransmissions == 0) {
             spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
             return;
         }
@@ -450,6 +466,7 @@ private:
     // which decodes the same for what the engine needs.
     std::uint8_t buffer_[1024];
     static constexpr std::size_t max_batch = 64;
+    static constexpr std::size_t max_polled_transfers = 2;
     mmsghdr msgs_[max_batch];
     iovec iov_[max_batch];
 };

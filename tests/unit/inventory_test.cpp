@@ -65,6 +65,24 @@ TEST(inventory, tftp_look_ahead_can_be_turned_off) {
     EXPECT_FALSE(bad.model);
 }
 
+TEST(inventory, tftp_busy_poll_budget) {
+    const auto with = [](const std::string& v) {
+        return load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp, busy_poll_us: " + v + "}\n"));
+    };
+    EXPECT_EQ(load(base_yaml).model->server.tftp.busy_poll_us, 50u);
+    const auto off = with("0");
+    ASSERT_TRUE(off.model) << all_messages(off);
+    EXPECT_EQ(off.model->server.tftp.busy_poll_us, 0u);
+    const auto most = with("1000");
+    ASSERT_TRUE(most.model) << all_messages(most);
+    EXPECT_EQ(most.model->server.tftp.busy_poll_us, 1000u);
+    for (const char* bad : {"1001", "-1", "50us", "fast"}) {
+        const auto r = with(bad);
+        EXPECT_FALSE(r.model) << bad;
+        EXPECT_NE(all_messages(r).find("busy_poll_us"), std::string::npos) << all_messages(r);
+    }
+}
+
 TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
     const auto r = load(base_yaml);
     ASSERT_TRUE(r.model) << all_messages(r);

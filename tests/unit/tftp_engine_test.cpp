@@ -449,16 +449,28 @@ TEST(tftp_negotiation, oack_is_resent_late_and_never_on_a_wrong_ack) {
     const auto first = t.start(t0);
     ASSERT_EQ(first.send.size(), 1u);
     // The client's own retransmissions cover a lost OACK or ACK 0, and a
-    // second OACK makes atftp abort: our resend waits past client timers.
-    EXPECT_EQ(*first.deadline, t0 + 6s);
+    // second OACK makes atftp abort: our resend waits past two of its 5 s
+    // timers (ACK 0 and its repeat both lost).
+    EXPECT_EQ(*first.deadline, t0 + 11s);
     EXPECT_TRUE(t.on_packet(ack(3), t0 + 10ms).send.empty());
-    EXPECT_TRUE(t.on_timer(t0 + 5999ms).send.empty());
-    const auto again = t.on_timer(t0 + 6s);
+    EXPECT_TRUE(t.on_timer(t0 + 10999ms).send.empty());
+    const auto again = t.on_timer(t0 + 11s);
     ASSERT_EQ(again.send.size(), 1u);
     EXPECT_EQ(again.send[0], first.send[0]);
     // ACK 0 for a resent OACK: Karn, no RTT sample from it.
-    t.on_packet(ack(0), t0 + 6s + 5ms);
+    t.on_packet(ack(0), t0 + 11s + 5ms);
     EXPECT_FALSE(t.stats().srtt);
+}
+
+TEST(tftp_negotiation, a_negotiated_timeout_sets_the_oack_resend) {
+    // curl asks "timeout 6" and repeats its RRQ only after about a minute:
+    // RFC 2349 makes 6 s the interval, and just past it the OACK goes again.
+    auto t = make_transfer("data", {{"tsize", "0"}, {"timeout", "6"}});
+    const auto first = t.start(t0);
+    EXPECT_EQ(*first.deadline, t0 + 6500ms);
+    auto t1 = make_transfer("data", {{"tsize", "0"}, {"timeout", "1"}});
+    // atftp sends "timeout 1" when told to but keeps its 5 s timer.
+    EXPECT_EQ(*t1.start(t0).deadline, t0 + 6s);
 }
 
 TEST(tftp_negotiation, repeated_request_gets_the_oack_again_at_once) {

@@ -92,6 +92,15 @@ struct transfer_config {
     /// after the ACK and its one repeat were both lost. The wait for ACK 0
     /// after an OACK is this long from the start (see read_transfer::arm).
     std::chrono::milliseconds quiet_wait{6000};
+    /// How long an OACK waits for its ACK 0 before it is sent again, when
+    /// the client negotiated no timeout (with one, RFC 2349 makes that the
+    /// interval: quiet_wait or just past the client's timeout). The
+    /// client's own timers cover both halves of the handshake: it repeats
+    /// its RRQ when the OACK was lost (answered at once, see
+    /// on_duplicate_request) and its ACK 0 when that was lost. A second
+    /// OACK makes atftp abort ("unexpected OACK"), so this outlasts two
+    /// of its 5 s timers: a lost ACK 0 and a lost repeat of it.
+    std::chrono::milliseconds oack_wait{11000};
     /// A client that has made no progress for this long is given up on
     /// (timed_out). No ERROR is sent.
     std::chrono::milliseconds give_up_after{30000};

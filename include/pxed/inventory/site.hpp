@@ -52,6 +52,10 @@ struct tftp_settings {
     /// (docs/tftp.md). Off for clients that ACK stray block numbers
     /// (syslinux 3.x's assembly pxelinux).
     bool look_ahead = true;
+    /// Poll for up to this many microseconds, instead of sleeping, for the
+    /// ACK of a client whose measured round trip is within it
+    /// (docs/tftp.md). 0: never.
+    unsigned busy_poll_us = 50;
 };
 
 struct http_settings {

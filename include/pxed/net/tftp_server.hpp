@@ -18,6 +18,8 @@ class io_context;
 
 namespace pxed::net {
 
+class busy_poll;
+
 struct tftp_server_options {
     std::string listen_address = "0.0.0.0";
     std::uint16_t port = 69;  ///< 0: any free port (see tftp_server::port())
@@ -31,6 +33,10 @@ struct tftp_server_options {
     }();
     /// Transfers at once; a request beyond that gets ERROR 0 "server busy".
     std::size_t max_transfers = 4096;
+    /// Told after every send when the client's measured round trip is
+    /// short, so the loop polls for its answer (see event_loop.hpp). Owned
+    /// by the caller and outliving the server; null: never asked.
+    busy_poll* poll = nullptr;
 };
 
 class tftp_server {
