@@ -133,7 +133,8 @@ private:
                 spdlog::critical("tftp: cannot listen on {}:{}: {}", o.listen_address, o.port, e.what());
                 return false;
             }
-            spdlog::info("tftp: listening on {}:{}, root {}", o.listen_address, tftp_->port(), srv.tftp.root);
+            spdlog::info("tftp: listening on {}:{}, root {}; {}", o.listen_address, tftp_->port(), srv.tftp.root,
+                         poll_describe());
         }
         if (srv.http.enabled && !start_http()) return false;
         if (srv.ftp.enabled) {
@@ -230,6 +231,12 @@ private:
     }
 
     // What `systemctl status` shows beside the unit.
+    std::string poll_describe() const {
+        if (poll_.budget().count() == 0) return "busy poll off";
+        if (!poll_.enabled()) return "busy poll off (one usable CPU)";
+        return "busy poll for clients answering within " + std::to_string(poll_.budget().count()) + " us";
+    }
+
     std::string status_line() const {
         const auto& s = *current_->site;
         return "serving " + std::to_string(s.hosts.size()) + " host(s), " + std::to_string(s.profiles.size()) +
