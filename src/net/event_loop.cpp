@@ -19,10 +19,9 @@ unsigned busy_poll::count_usable_cpus() {
 
 void busy_poll::expect_reply(clock::time_point now, clock::duration rtt) {
     if (!enabled() || rtt > budget_) return;
-    const auto until = now + std::min<clock::duration>(2 * rtt, budget_);
-    if (until <= until_) return;
-    until_ = until;
     ++engagements_;
+    const auto until = now + std::min<clock::duration>(2 * rtt, budget_);
+    if (until > until_) until_ = until;
 }
 
 void run(boost::asio::io_context& io, busy_poll& poll) {

@@ -48,7 +48,7 @@ public:
         return false;
     }
 
-    /// Times expect_reply() started or extended a poll.
+    /// Replies polled for: expect_reply() calls within the budget.
     unsigned long long engagements() const { return engagements_; }
 
     static unsigned count_usable_cpus();
