@@ -230,13 +230,13 @@ private:
         return false;
     }
 
-    // What `systemctl status` shows beside the unit.
     std::string poll_describe() const {
         if (poll_.budget().count() == 0) return "busy poll off";
         if (!poll_.enabled()) return "busy poll off (one usable CPU)";
         return "busy poll for clients answering within " + std::to_string(poll_.budget().count()) + " us";
     }
 
+    // What `systemctl status` shows beside the unit.
     std::string status_line() const {
         const auto& s = *current_->site;
         return "serving " + std::to_string(s.hosts.size()) + " host(s), " + std::to_string(s.profiles.size()) +

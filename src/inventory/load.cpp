@@ -216,15 +216,21 @@ bool parse_int(const std::string& s, Int& out) {
     return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
 }
 
-void read_port(context& c, map_reader& m, const std::string& key, std::uint16_t& out) {
+// An unsigned number up to `max`; `range` says what is allowed, for the error.
+template <typename Uint>
+void read_bounded(context& c, map_reader& m, const std::string& key, unsigned max, const std::string& range, Uint& out) {
     const auto n = m.get(key);
     std::string s;
     if (!scalar(c, n, key, s)) return;
     unsigned v = 0;
-    if (!parse_int(s, v) || v > 65535)
-        c.error(n, "'" + key + "' must be a port number 0-65535 (0 = any free port), not '" + s + "'");
+    if (!parse_int(s, v) || v > max)
+        c.error(n, "'" + key + "' must be " + range + ", not '" + s + "'");
     else
-        out = static_cast<std::uint16_t>(v);
+        out = static_cast<Uint>(v);
+}
+
+void read_port(context& c, map_reader& m, const std::string& key, std::uint16_t& out) {
+    read_bounded(c, m, key, 65535, "a port number 0-65535 (0 = any free port)", out);
 }
 
 bool read_ip(context& c, map_reader& m, const std::string& key, wire::ipv4_address& out) {
@@ -365,16 +371,7 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         read_bool(c, t, "enabled", srv.tftp.enabled);
         read_port(c, t, "port", srv.tftp.port);
         read_bool(c, t, "look_ahead", srv.tftp.look_ahead);
-        if (const auto n = t.get("busy_poll_us"); n.IsDefined()) {
-            std::string v;
-            unsigned us = 0;
-            if (scalar(c, n, "busy_poll_us", v)) {
-                if (!parse_int(v, us) || us > 1000)
-                    c.error(n, "'busy_poll_us' must be 0 (never poll) to 1000 microseconds, not '" + v + "'");
-                else
-                    srv.tftp.busy_poll_us = us;
-            }
-        }
+        read_bounded(c, t, "busy_poll_us", 1000, "0 (never poll) to 1000 microseconds", srv.tftp.busy_poll_us);
         const auto root = t.get("root");
         if (scalar(c, root, "root", srv.tftp.root)) {
             srv.tftp.root = c.resolve_path(srv.tftp.root);

@@ -20,8 +20,8 @@
 #include <unordered_map>
 
 #include "log_limit.hpp"
-#include "pxed/net/event_loop.hpp"
 #include "pxed/engine/tftp_front_door.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/proto/tftp.hpp"
 #include "pxed/wire/text.hpp"

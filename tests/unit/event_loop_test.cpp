@@ -214,7 +214,7 @@ protected:
         char tmpl[] = "/tmp/pxed-event-loop-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        std::ofstream(dir_ + "/file.bin") << std::string(100 * 512 + 17, 'x');
+        std::ofstream(dir_ + "/file.bin") << std::string(file_size, 'x');
         files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
     }
     void TearDown() override {
@@ -235,16 +235,20 @@ protected:
         return server_->port();
     }
 
+    // What `read` returns, run on the loop thread while the server runs.
+    template <typename Read>
+    auto on_loop(Read read) {
+        std::promise<decltype(read())> value;
+        boost::asio::post(io_, [&] { value.set_value(read()); });
+        return value.get_future().get();
+    }
+
     // Lets the last ACKs arrive (up to a second), then stops the loop; after
     // this the test may read poll_ (loop-thread state).
     void stop() {
         if (!thread_.joinable()) return;
-        for (int i = 0; i < 100; ++i) {
-            std::promise<std::size_t> active;
-            boost::asio::post(io_, [&] { active.set_value(server_->active_transfers()); });
-            if (active.get_future().get() == 0) break;
+        for (int i = 0; i < 100 && on_loop([this] { return server_->active_transfers(); }) > 0; ++i)
             std::this_thread::sleep_for(10ms);
-        }
         boost::asio::post(io_, [this] {
             server_->stop();
             io_.stop();
@@ -252,11 +256,13 @@ protected:
         thread_.join();
     }
 
-    // Read on the loop thread while the server runs.
-    unsigned long long engagements_now() {
-        std::promise<unsigned long long> n;
-        boost::asio::post(io_, [&] { n.set_value(poll_->engagements()); });
-        return n.get_future().get();
+    // Replies the loop polled for while one client fetched the file,
+    // ACKing each block after `delay`.
+    unsigned long long polled_replies(std::chrono::microseconds budget, std::chrono::microseconds delay) {
+        tftp_client c(start(budget));
+        EXPECT_EQ(c.fetch("file.bin", delay), file_size);
+        stop();
+        return poll_->engagements();
     }
 
     static constexpr std::size_t file_size = 100 * 512 + 17;
@@ -269,22 +275,14 @@ protected:
 };
 
 TEST_F(TftpBusyPoll, AQuickClientIsPolledFor) {
-    // Far above a loopback round trip, even on a loaded machine.
-    const auto port = start(20ms);
-    tftp_client c(port);
-    EXPECT_EQ(c.fetch("file.bin", 0us), file_size);
-    stop();
-    // Every block after the first RTT sample: about 100.
-    EXPECT_GT(poll_->engagements(), 50u);
+    // A budget far above a loopback round trip, even on a loaded machine;
+    // every block after the first RTT sample is polled for: about 100.
+    EXPECT_GT(polled_replies(20ms, 0us), 50u);
 }
 
 TEST_F(TftpBusyPoll, ASlowClientIsNot) {
-    // Far below the client's 5 ms.
-    const auto port = start(1ms);
-    tftp_client c(port);
-    EXPECT_EQ(c.fetch("file.bin", 5ms), file_size);
-    stop();
-    EXPECT_EQ(poll_->engagements(), 0u);
+    // A budget far below the client's 5 ms.
+    EXPECT_EQ(polled_replies(1ms, 5ms), 0u);
 }
 
 TEST_F(TftpBusyPoll, NotWithThreeTransfersRunning) {
@@ -304,18 +302,12 @@ TEST_F(TftpBusyPoll, NotWithThreeTransfersRunning) {
     }
     // Read before the final ACKs: once a transfer ends, the two left may
     // poll for a resend's answer, as they should.
-    EXPECT_EQ(engagements_now(), 0u);
+    EXPECT_EQ(on_loop([this] { return poll_->engagements(); }), 0u);
     for (auto& c : clients) c->ack(101);
     for (auto& c : clients) EXPECT_EQ(c->bytes(), file_size);
 }
 
-TEST_F(TftpBusyPoll, OffWithNoBudget) {
-    const auto port = start(0us);
-    tftp_client c(port);
-    EXPECT_EQ(c.fetch("file.bin", 0us), file_size);
-    stop();
-    EXPECT_EQ(poll_->engagements(), 0u);
-}
+TEST_F(TftpBusyPoll, OffWithNoBudget) { EXPECT_EQ(polled_replies(0us, 0us), 0u); }
 
 }  // namespace
 }  // namespace pxed::net

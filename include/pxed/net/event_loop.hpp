@@ -6,9 +6,8 @@
 /// A lock-step TFTP transfer is one round trip per block. When the client
 /// answers in 20-50 us (on the same host: VMs booting off a bridge, or a
 /// fast NIC on the same switch), going to sleep in epoll_wait and being
-/// woken again costs the server about as much as the rest of the block:
-/// measured on loopback, polling while the ACK is due moved one client from
-/// 34 to 57 MB/s for 15-20% more CPU per GiB. Clients slower than the
+/// woken again costs the server about as much as the rest of the block
+/// (measured on loopback: docs/tftp.md, "Fast clients"). Clients slower than the
 /// budget (PXE ROMs on most LANs) never trigger it, and a transfer spins
 /// only for as long as its measured round trip says the reply takes.
 /// Asio stays out of this header.
