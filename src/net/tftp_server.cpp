@@ -1,16 +1,18 @@
 // Sockets and timers around tftp::read_transfer. Everything runs on one
 // io_context thread, so no strands or locks are needed; a session stays
-// alive through the shared_ptr its pending handlers hold.
+// alive while the server lists it, and while its packet is being handled.
 
 #include "pxed/net/tftp_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <arpa/inet.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -121,7 +123,7 @@ udp::endpoint to_endpoint(const sockaddr_in& sa) {
 class tftp_server::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, tftp_server_options options, namespace_provider files)
-        : io_(io), options_(std::move(options)), files_(std::move(files)), socket_(io), tick_(io) {}
+        : io_(io), options_(std::move(options)), files_(std::move(files)), socket_(io), ready_(io), tick_(io) {}
 
     void start() {
         const auto addr = asio::ip::make_address_v4(options_.listen_address);
@@ -132,7 +134,11 @@ public:
         socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
         if (!enable_pktinfo(socket_.native_handle()))
             throw std::system_error(errno, std::generic_category(), "IP_PKTINFO");
+        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        ready_.assign(ep);
         wait_for_requests();
+        wait_for_transfers();
     }
 
     void stop();
@@ -225,6 +231,24 @@ private:
         if (!ec) s.send_to(asio::buffer(packet), to_endpoint(info.peer), 0, ec);
     }
 
+    // Transfer sockets are not Asio sockets: they are watched by an epoll
+    // set of our own, level-triggered, which the io_context watches as one
+    // descriptor. One wake-up then reads the ACK of every transfer that has
+    // one, each with one syscall and no per-operation bookkeeping (an Asio
+    // receive follows each datagram with a read that finds the socket
+    // empty). With 200 lock-step transfers on loopback, where the server
+    // is CPU-bound, this served 10-25% more per CPU second. See
+    // drain_transfers for why no datagram is left waiting.
+    void wait_for_transfers() {
+        ready_.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                              if (ec || self->stopping_) return;
+                              self->drain_transfers();
+                          });
+    }
+
+    void drain_transfers();
+
     void start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer);
 
     // One timer for all transfers. Per-transfer timers would be re-armed
@@ -251,6 +275,7 @@ private:
     tftp_server_options options_;
     namespace_provider files_;
     udp::socket socket_;
+    asio::posix::stream_descriptor ready_;  // epoll set of the transfer sockets
     std::uint8_t buffer_[65536];
     bool stopping_ = false;
     log_limiter limiter_{"tftp"};
@@ -265,20 +290,20 @@ private:
 // One transfer: its own socket (the server's TID), a timer, the engine.
 class tftp_server::impl::session : public std::enable_shared_from_this<session> {
 public:
-    session(impl& server, udp::socket socket, udp::endpoint peer, std::string path)
-        : server_(server), socket_(std::move(socket)), peer_(std::move(peer)), path_(std::move(path)) {}
+    session(impl& server, fs::unique_fd fd, const sockaddr_in& peer, std::string path)
+        : server_(server), fd_(std::move(fd)), peer_sa_(peer), peer_(to_endpoint(peer)), path_(std::move(path)) {}
+
+    int fd() const { return fd_.get(); }
 
     void run(std::unique_ptr<tftp::read_transfer> transfer) {
         transfer_ = std::move(transfer);
         apply(transfer_->start(clock_type::now()));
-        if (!transfer_->done()) receive();
     }
 
     // Ends the transfer for a reason of ours (no file, shutdown) before or
     // during it; the client gets ERROR.
     void refuse(tftp::error_code code, const std::string& message, const char* why) {
-        boost::system::error_code ec;
-        socket_.send_to(asio::buffer(tftp::encode_error(code, message)), peer_, 0, ec);
+        send_one(tftp::encode_error(code, message));
         // pxelinux and GRUB probe a dozen names per boot (UUID, 01-MAC, hex
         // IP prefixes) before the one that exists: those misses are routine.
         const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
@@ -293,43 +318,43 @@ public:
     }
 
 private:
-    void receive() {
-        socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                       self->on_receive(ec, n);
-                                   });
+    void send_one(const std::vector<std::uint8_t>& packet) {
+        ::sendto(fd_.get(), packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer_sa_),
+                 sizeof peer_sa_);
     }
 
-    void on_receive(const boost::system::error_code& ec, std::size_t n) {
+public:
+    // The transfer socket is readable, or was: reads one datagram. One
+    // still queued keeps the socket ready in the epoll set (level-
+    // triggered), so it is read on the next round (see drain_transfers).
+    void on_readable() {
         if (closed_ || transfer_->done()) return;
-        if (ec) {
-            if (ec == asio::error::operation_aborted) return;
-            // ICMP port unreachable from a client that went away surfaces
-            // as connection_refused on the next receive: keep listening,
-            // the retry limit ends the transfer.
-            receive();
-            return;
-        }
-        if (sender_ != peer_) {
+        sockaddr_in from{};
+        socklen_t from_len = sizeof from;
+        const ssize_t n = ::recvfrom(fd_.get(), buffer_, sizeof buffer_, MSG_DONTWAIT,
+                                     reinterpret_cast<sockaddr*>(&from), &from_len);
+        // Nothing queued, or an error: the engine's timer and retry limit
+        // deal with a client that went away.
+        if (n < 0) return;
+        if (from.sin_addr.s_addr != peer_sa_.sin_addr.s_addr || from.sin_port != peer_sa_.sin_port) {
             // RFC 1350 section 4: a stranger on our TID gets ERROR 5; the
             // transfer carries on untouched.
-            boost::system::error_code ignored;
-            socket_.send_to(asio::buffer(tftp::unknown_tid_reply()), sender_, 0, ignored);
-            spdlog::debug("tftp: {} sent a packet to the transfer of {}; answered unknown TID", describe(sender_),
-                          describe(peer_));
-            receive();
+            const auto& reply = tftp::unknown_tid_reply();
+            ::sendto(fd_.get(), reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from),
+                     sizeof from);
+            spdlog::debug("tftp: {} sent a packet to the transfer of {}; answered unknown TID",
+                          describe(to_endpoint(from)), describe(peer_));
             return;
         }
-        apply(transfer_->on_packet(buffer_, n, clock_type::now()));
-        if (!transfer_->done()) receive();
+        apply(transfer_->on_packet(buffer_, static_cast<std::size_t>(n), clock_type::now()));
     }
 
+private:
     void apply(const tftp::transfer_actions& actions) {
         // Non-blocking: a full socket buffer (EAGAIN/ENOBUFS) is a packet
         // lost on the wire, which the engine's timer recovers.
         if (actions.send.size() == 1) {
-            boost::system::error_code ec;
-            socket_.send_to(asio::buffer(actions.send.front()), peer_, 0, ec);
+            send_one(actions.send.front());
         } else if (!actions.send.empty()) {
             send_batch(actions.send);
         }
@@ -362,7 +387,7 @@ private:
 
     // A window of DATA blocks in one sendmmsg() instead of one syscall each.
     void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
-        const auto dest = peer_.data();
+        const auto* dest = reinterpret_cast<const sockaddr*>(&peer_sa_);
         std::size_t sent = 0;
         while (sent < packets.size()) {
             const std::size_t n = std::min<std::size_t>(packets.size() - sent, max_batch);
@@ -371,11 +396,11 @@ private:
                 iov_[i] = iovec{const_cast<std::uint8_t*>(p.data()), p.size()};
                 msgs_[i] = mmsghdr{};
                 msgs_[i].msg_hdr.msg_name = const_cast<sockaddr*>(dest);
-                msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(peer_.size());
+                msgs_[i].msg_hdr.msg_namelen = sizeof peer_sa_;
                 msgs_[i].msg_hdr.msg_iov = &iov_[i];
                 msgs_[i].msg_hdr.msg_iovlen = 1;
             }
-            const int r = ::sendmmsg(socket_.native_handle(), msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
+            const int r = ::sendmmsg(fd_.get(), msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
             if (r <= 0) return;  // buffer full: the rest counts as lost
             sent += static_cast<std::size_t>(r);
         }
@@ -448,16 +473,16 @@ private:
     void close() {
         if (closed_) return;
         closed_ = true;
-        boost::system::error_code ec;
-        socket_.close(ec);
+        ::epoll_ctl(server_.ready_.native_handle(), EPOLL_CTL_DEL, fd_.get(), nullptr);
+        fd_.reset();
         server_.by_peer_.erase(peer_);
-        server_.sessions_.erase(this);  // may drop the last owner; handlers hold their own
+        server_.sessions_.erase(this);  // may drop the last owner; drain_transfers holds its own
     }
 
     impl& server_;
-    udp::socket socket_;
+    fs::unique_fd fd_;
+    sockaddr_in peer_sa_;
     udp::endpoint peer_;
-    udp::endpoint sender_;
     std::string path_;
     std::unique_ptr<tftp::read_transfer> transfer_;
     clock_type::time_point deadline_ = clock_type::time_point::max();
@@ -493,29 +518,78 @@ void tftp_server::impl::on_tick() {
     if (next != clock_type::time_point::max()) schedule(next);
 }
 
+// The io_context reports the epoll set readable when a transfer socket in
+// it is. Each ready socket is read once per round; rounds go on while the
+// set has more ready sockets than one answer holds, and after eight the
+// loop yields to other work. A socket with a datagram still queued stays
+// ready in the set (level-triggered), and the wait re-armed at the end
+// reports the set at once if anything in it is ready: Asio re-arms a wait
+// with EPOLL_CTL_MOD, which re-evaluates readiness. So no datagram waits
+// for the next one to be read (tftp_server_test).
+void tftp_server::impl::drain_transfers() {
+    constexpr int max_events = 256;
+    epoll_event events[max_events];
+    for (int round = 0; round < 8; ++round) {
+        if (sessions_.size() <= 2) {
+            // One or two transfers: reading each is cheaper than asking
+            // the set which one is ready, and keeps that question off the
+            // round trip of a fast client (see the busy poll).
+            std::shared_ptr<session> few[2];
+            std::size_t k = 0;
+            for (const auto& entry : sessions_) few[k++] = entry.second;
+            for (std::size_t i = 0; i < k; ++i) few[i]->on_readable();
+            break;
+        }
+        const int n = ::epoll_wait(ready_.native_handle(), events, max_events, 0);
+        for (int i = 0; i < n; ++i) {
+            // Closing a session removes its socket from the set, so every
+            // pointer reported is alive; the shared_ptr keeps it so while
+            // its packet ends it.
+            const auto s = static_cast<session*>(events[i].data.ptr)->shared_from_this();
+            s->on_readable();
+        }
+        if (n < max_events) break;
+        if (round == 7) {
+            asio::post(io_, [self = shared_from_this()] {
+                if (!self->stopping_) self->drain_transfers();
+            });
+            return;
+        }
+    }
+    wait_for_transfers();
+}
+
 void tftp_server::impl::stop() {
     stopping_ = true;
     boost::system::error_code ec;
     socket_.close(ec);
+    ready_.cancel(ec);
     tick_.cancel();
     auto sessions = sessions_;  // finishing a session erases it from sessions_
     for (auto& entry : sessions) entry.second->abort("server shutting down");
 }
 
 void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer) {
-    const auto local = asio::ip::address_v4(ntohl(info.local.s_addr));
-    boost::system::error_code ec;
-    udp::socket s(io_);
-    s.open(udp::v4(), ec);
-    // Answer from the address the client talked to: a client checks it.
-    if (!ec) s.bind(udp::endpoint(local, 0), ec);
-    if (!ec) s.non_blocking(true, ec);
-    if (ec) {
+    // The transfer's own socket (its TID), bound to the address the client
+    // talked to: a client checks where the answer comes from.
+    fs::unique_fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr = info.local;
+    if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
         if (limiter_.allow(clock_type::now()))
-            spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), ec.message());
+            spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), std::strerror(errno));
         return;
     }
-    auto sess = std::make_shared<session>(*this, std::move(s), peer, rrq.filename);
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: see drain_transfers
+    auto sess = std::make_shared<session>(*this, std::move(fd), info.peer, rrq.filename);
+    ev.data.ptr = sess.get();
+    if (::epoll_ctl(ready_.native_handle(), EPOLL_CTL_ADD, sess->fd(), &ev) != 0) {
+        if (limiter_.allow(clock_type::now()))
+            spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(peer), std::strerror(errno));
+        return;
+    }
     sessions_.emplace(sess.get(), sess);
     by_peer_[peer] = sess.get();
 
@@ -535,10 +609,7 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
         source = std::make_unique<tftp::memory_block_source>(opened->doc()->body);
 
     auto cfg = options_.transfer;
-    sockaddr_in local_sa{};
-    local_sa.sin_family = AF_INET;
-    local_sa.sin_addr = info.local;
-    if (const auto payload = path_mtu(local_sa, info.peer)) {
+    if (const auto payload = path_mtu(local, info.peer)) {
         // DATA is 4 bytes of header plus the block.
         const auto fits = *payload > 4 + tftp::max_blksize ? tftp::max_blksize : *payload - 4;
         if (fits < cfg.max_blksize) cfg.max_blksize = static_cast<std::uint16_t>(std::max<std::size_t>(fits, 512));

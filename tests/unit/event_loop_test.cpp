@@ -11,31 +11,20 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <future>
 #include <memory>
-#include <string>
-#include <thread>
 #include <vector>
 
-#include "pxed/fs/namespace.hpp"
 #include "pxed/net/event_loop.hpp"
-#include "pxed/net/tftp_server.hpp"
+#include "tftp_loopback.hpp"
 
 namespace pxed::net {
 namespace {
 
 using namespace std::chrono_literals;
 using clock_type = busy_poll::clock;
+using testing::tftp_client;
 
 TEST(BusyPoll, PollsForTwiceTheRoundTripWithinTheBudget) {
     busy_poll p(50us, 2);
@@ -134,128 +123,8 @@ TEST(EventLoop, ReturnsWhenOutOfWorkOrStopped) {
     EXPECT_TRUE(io2.stopped());
 }
 
-// A lock-step TFTP client on loopback that ACKs each block after `delay`.
-class tftp_client {
-public:
-    explicit tftp_client(std::uint16_t server_port) : port_(server_port) {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        timeval tv{5, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    ~tftp_client() { ::close(fd_); }
-    tftp_client(const tftp_client&) = delete;
-    tftp_client& operator=(const tftp_client&) = delete;
-
-    void request(const std::string& file) {
-        std::string rrq("\0\1", 2);
-        rrq += file;
-        rrq += '\0';
-        rrq += "octet";
-        rrq += '\0';
-        send_to(port_, rrq);
-    }
-
-    // The payload size of DATA block `expected`, skipping repeats of
-    // earlier blocks (the server's timer may beat a client slowed by a
-    // loaded machine); 0 on timeout or anything else.
-    std::size_t receive_block(std::uint16_t expected) {
-        for (;;) {
-            std::uint8_t buf[600];
-            sockaddr_in from{};
-            socklen_t len = sizeof from;
-            const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-            if (n < 4 || buf[1] != 3) return 0;
-            const auto block = static_cast<std::uint16_t>((buf[2] << 8) | buf[3]);
-            if (static_cast<std::uint16_t>(expected - block) < 1000 && block != expected) continue;
-            if (block != expected) return 0;
-            tid_ = ntohs(from.sin_port);
-            bytes_ += static_cast<std::size_t>(n) - 4;
-            return static_cast<std::size_t>(n) - 4;
-        }
-    }
-
-    void ack(std::uint16_t block) {
-        const std::string a{'\0', '\4', static_cast<char>(block >> 8), static_cast<char>(block & 0xff)};
-        send_to(tid_, a);
-    }
-
-    // Fetches the whole file, ACK by ACK.
-    std::size_t fetch(const std::string& file, std::chrono::microseconds delay) {
-        request(file);
-        for (std::uint16_t b = 1;; ++b) {
-            const auto n = receive_block(b);
-            if (n == 0) return 0;
-            if (delay.count() > 0) std::this_thread::sleep_for(delay);
-            ack(b);
-            if (n < 512) return bytes_;
-        }
-    }
-
-    std::size_t bytes() const { return bytes_; }
-
-private:
-    void send_to(std::uint16_t port, const std::string& payload) {
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons(port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::sendto(fd_, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    }
-
-    int fd_ = -1;
-    std::uint16_t port_;
-    std::uint16_t tid_ = 0;
-    std::size_t bytes_ = 0;
-};
-
-class TftpBusyPoll : public ::testing::Test {
+class TftpBusyPoll : public testing::tftp_loopback {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pxed-event-loop-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        std::ofstream(dir_ + "/file.bin") << std::string(file_size, 'x');
-        files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
-    }
-    void TearDown() override {
-        stop();
-        std::filesystem::remove_all(dir_);
-    }
-
-    // The server on its own thread, polling with `budget`.
-    std::uint16_t start(std::chrono::microseconds budget) {
-        poll_ = std::make_unique<busy_poll>(budget, 2);
-        tftp_server_options o;
-        o.listen_address = "127.0.0.1";
-        o.port = 0;
-        o.poll = poll_.get();
-        server_ = std::make_unique<tftp_server>(io_, o, [this] { return files_; });
-        server_->start();
-        thread_ = std::thread([this] { run(io_, *poll_); });
-        return server_->port();
-    }
-
-    // What `read` returns, run on the loop thread while the server runs.
-    template <typename Read>
-    auto on_loop(Read read) {
-        std::promise<decltype(read())> value;
-        boost::asio::post(io_, [&] { value.set_value(read()); });
-        return value.get_future().get();
-    }
-
-    // Lets the last ACKs arrive (up to a second), then stops the loop; after
-    // this the test may read poll_ (loop-thread state).
-    void stop() {
-        if (!thread_.joinable()) return;
-        for (int i = 0; i < 100 && on_loop([this] { return server_->active_transfers(); }) > 0; ++i)
-            std::this_thread::sleep_for(10ms);
-        boost::asio::post(io_, [this] {
-            server_->stop();
-            io_.stop();
-        });
-        thread_.join();
-    }
-
     // Replies the loop polled for while one client fetched the file,
     // ACKing each block after `delay`.
     unsigned long long polled_replies(std::chrono::microseconds budget, std::chrono::microseconds delay) {
@@ -264,14 +133,6 @@ protected:
         stop();
         return poll_->engagements();
     }
-
-    static constexpr std::size_t file_size = 100 * 512 + 17;
-    std::string dir_;
-    std::shared_ptr<const fs::file_namespace> files_;
-    boost::asio::io_context io_;
-    std::unique_ptr<busy_poll> poll_;
-    std::unique_ptr<tftp_server> server_;
-    std::thread thread_;
 };
 
 TEST_F(TftpBusyPoll, AQuickClientIsPolledFor) {

@@ -1,0 +1,93 @@
+// The TFTP server's transfer sockets, read through an epoll set of its own
+// (tftp_server.cpp, drain_transfers): every datagram queued on a transfer
+// socket is read at once, with one or two transfers (each socket read
+// directly) and with more (the set asked which are ready); strangers on a
+// transfer's port get ERROR 5 and the transfer goes on.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tftp_loopback.hpp"
+
+namespace pxed::net {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::tftp_client;
+
+class TftpServer : public testing::tftp_loopback {
+protected:
+    // `transfers` clients, each with block 1 in hand.
+    std::vector<std::unique_ptr<tftp_client>> started(std::size_t transfers) {
+        const auto port = start(0us);
+        std::vector<std::unique_ptr<tftp_client>> clients;
+        for (std::size_t i = 0; i < transfers; ++i) {
+            clients.push_back(std::make_unique<tftp_client>(port));
+            clients.back()->request("file.bin");
+            EXPECT_EQ(clients.back()->receive_block(1), 512u);
+        }
+        return clients;
+    }
+
+    // Each client's next datagram is DATA 2, then the rest follows.
+    static void expect_block_2_then_the_rest(const std::vector<std::unique_ptr<tftp_client>>& clients) {
+        for (auto& c : clients) {
+            const auto next = c->receive_any();
+            ASSERT_GE(next.size(), 4u);
+            EXPECT_EQ(next.substr(0, 4), std::string("\0\3\0\2", 4)) << "expected DATA 2 first";
+        }
+        for (auto& c : clients) {
+            for (std::uint16_t b = 2; b <= 101; ++b) {
+                c->ack(b);
+                if (b < 101) {
+                    ASSERT_GT(c->receive_block(static_cast<std::uint16_t>(b + 1)), 0u);
+                }
+            }
+            EXPECT_EQ(c->bytes(), file_size - 512);  // all but block 2, read above as bytes
+        }
+    }
+
+    // With the loop held, client 0 sends two runts (3-byte ACKs, which a
+    // transfer ignores without answering) and then its ACK, and the others
+    // their ACKs: client 0's socket holds three datagrams when the loop
+    // next looks, more than one read takes, and nothing the server sends
+    // wakes it again. Every client must then get block 2 at once. A
+    // datagram left unread until some later wake-up would show as a resend
+    // of block 1 a second later (the timeout before any round trip is
+    // measured), and then nothing: the client waits for block 2 in vain.
+    void queued_datagrams_are_all_read(std::size_t transfers) {
+        const auto clients = started(transfers);
+        auto release = hold_loop();
+        const std::string runt("\0\4\0", 3);
+        clients[0]->send_to(clients[0]->tid(), runt);
+        clients[0]->send_to(clients[0]->tid(), runt);
+        for (auto& c : clients) c->ack(1);
+        release.set_value();
+        expect_block_2_then_the_rest(clients);
+    }
+};
+
+TEST_F(TftpServer, QueuedDatagramsAreAllReadWithOneTransfer) { queued_datagrams_are_all_read(1); }
+
+TEST_F(TftpServer, QueuedDatagramsAreAllReadWithFourTransfers) { queued_datagrams_are_all_read(4); }
+
+TEST_F(TftpServer, StrangersOnATransferPortGetUnknownTid) {
+    const auto clients = started(3);
+    tftp_client stranger1(0), stranger2(0);
+    auto release = hold_loop();
+    stranger1.send_to(clients[1]->tid(), tftp_client::ack_packet(1));
+    stranger2.send_to(clients[1]->tid(), tftp_client::ack_packet(1));
+    for (auto& c : clients) c->ack(1);
+    release.set_value();
+    for (auto* s : {&stranger1, &stranger2}) {
+        const auto reply = s->receive_any();
+        ASSERT_GE(reply.size(), 4u);
+        EXPECT_EQ(reply.substr(0, 4), std::string("\0\5\0\5", 4)) << "expected ERROR 5 (unknown TID)";
+    }
+    expect_block_2_then_the_rest(clients);
+}
+
+}  // namespace
+}  // namespace pxed::net
