@@ -577,8 +577,9 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     local.sin_family = AF_INET;
     local.sin_addr = info.local;
     if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+        const int err = errno;
         if (limiter_.allow(clock_type::now()))
-            spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), std::strerror(errno));
+            spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), std::strerror(err));
         return;
     }
     epoll_event ev{};
@@ -586,8 +587,9 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     auto sess = std::make_shared<session>(*this, std::move(fd), info.peer, rrq.filename);
     ev.data.ptr = sess.get();
     if (::epoll_ctl(ready_.native_handle(), EPOLL_CTL_ADD, sess->fd(), &ev) != 0) {
+        const int err = errno;
         if (limiter_.allow(clock_type::now()))
-            spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(peer), std::strerror(errno));
+            spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(peer), std::strerror(err));
         return;
     }
     sessions_.emplace(sess.get(), sess);
