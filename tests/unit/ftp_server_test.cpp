@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,13 +26,13 @@
 #include <thread>
 
 #include "pxed/net/ftp_server.hpp"
+#include "temp_dir.hpp"
 
 namespace pxed::net {
 namespace {
 
 using namespace std::chrono_literals;
 
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
 
 // A blocking TCP client with a receive timeout.
 class client {
@@ -129,9 +128,6 @@ private:
 class FtpServer : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pxed-ftp-server-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         write(dir_ + "/small.txt", "hello\n");
         files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
     }
@@ -144,7 +140,6 @@ protected:
             thread_.join();
         }
         server_.reset();
-        ::nftw(dir_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
 
     static void write(const std::string& path, const std::string& body) {
@@ -185,7 +180,8 @@ protected:
         done.get_future().wait();
     }
 
-    std::string dir_;
+    pxed::testing::temp_dir tmp_{"ftp-server-test"};
+    const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "pxed/engine/ftp_session.hpp"
+#include "temp_dir.hpp"
 
 namespace pxed::ftp {
 namespace {
@@ -50,14 +50,10 @@ void write_file(const std::string& path, const std::string& body) {
     ::utimensat(AT_FDCWD, path.c_str(), times, 0);
 }
 
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
 
 class FtpSession : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pxed-ftp-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         const std::string tftp = dir_ + "/tftpboot", tree = dir_ + "/tree";
         for (const auto& d : {tftp, tftp + "/pxelinux.cfg", tree, tree + "/Packages"}) ::mkdir(d.c_str(), 0755);
         write_file(tftp + "/pxelinux.0", "PXELINUX");
@@ -72,7 +68,6 @@ protected:
         files_ = std::make_shared<const fs::file_namespace>(
             std::vector<fs::mount>{{"", tftp}, {"pub/centos/7/x86_64", tree}}, std::make_shared<documents>());
     }
-    void TearDown() override { ::nftw(dir_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
     session make(session_config cfg = {}) { return session(files_, client, cfg); }
 
@@ -104,7 +99,8 @@ protected:
         return out;
     }
 
-    std::string dir_;
+    pxed::testing::temp_dir tmp_{"ftp-test"};
+    const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;
 };
 

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "pxed/net/http_server.hpp"
+#include "temp_dir.hpp"
 
 namespace pxed::net {
 namespace {
@@ -87,9 +88,6 @@ private:
 class HttpServer : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pxed-http-server-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         std::ofstream(dir_ + "/hello.txt") << "hello\n";
         files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
     }
@@ -107,7 +105,6 @@ protected:
         }
         if (thread_.joinable()) thread_.join();
         server_.reset();
-        std::filesystem::remove_all(dir_);
     }
 
     void start(http_server_options o) {
@@ -128,7 +125,8 @@ protected:
         return n.get_future().get();
     }
 
-    std::string dir_;
+    pxed::testing::temp_dir tmp_{"http-server-test"};
+    const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -25,6 +25,7 @@
 #include "pxed/fs/namespace.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/tftp_server.hpp"
+#include "temp_dir.hpp"
 
 namespace pxed::net::testing {
 
@@ -121,16 +122,10 @@ private:
 class tftp_loopback : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pxed-tftp-loopback-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         std::ofstream(dir_ + "/file.bin") << std::string(file_size, 'x');
         files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, nullptr);
     }
-    void TearDown() override {
-        stop();
-        std::filesystem::remove_all(dir_);
-    }
+    void TearDown() override { stop(); }
 
     // The server on its own thread, polling with `budget` (0: off).
     std::uint16_t start(std::chrono::microseconds budget) {
@@ -181,7 +176,8 @@ protected:
     }
 
     static constexpr std::size_t file_size = 100 * 512 + 17;
-    std::string dir_;
+    pxed::testing::temp_dir tmp_{"tftp-loopback"};
+    const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;
     boost::asio::io_context io_;
     std::unique_ptr<busy_poll> poll_;
