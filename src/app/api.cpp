@@ -4,6 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <ctime>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "pxed/app/lifecycle_service.hpp"
 #include "pxed/wire/text.hpp"
 
 namespace pxed::app {
@@ -22,6 +29,34 @@ std::string http_base(const inventory::site& s) {
     std::string base = "http://" + s.server.address.to_string();
     if (s.server.http.port != 80) base += ":" + std::to_string(s.server.http.port);
     return base;
+}
+
+json time_or_null(std::int64_t t) { return t ? json(t) : json(nullptr); }
+
+// A host's lifecycle record as the API shows it; the token never.
+void add_record(json& o, const store::host_record& r) {
+    o["state"] = store::to_string(r.state);
+    o["generation"] = r.generation;
+    o["last_seen"] = time_or_null(r.last_seen);
+    o["install_started"] = time_or_null(r.install_started);
+    o["install_done"] = time_or_null(r.install_done);
+    o["changed_at"] = time_or_null(r.changed_at);
+    o["changed_by"] = r.changed_by;
+    o["last_event"] = r.last_event;
+}
+
+// The leases by MAC, from the lease provider's JSON.
+std::map<std::string, json> leases_by_mac(const std::string& raw) {
+    std::map<std::string, json> out;
+    auto parsed = json::parse(raw, nullptr, false);
+    if (!parsed.is_array()) return out;
+    for (auto& l : parsed)
+        if (l.is_object() && l.contains("mac") && l["mac"].is_string()) {
+            const auto mac = l["mac"].get<std::string>();
+            // The bound lease wins over a remembered old one.
+            if (!out.count(mac) || l.value("state", "") == "bound") out[mac] = l;
+        }
+    return out;
 }
 
 json host_object(const inventory::site& s, const inventory::host& h) {
@@ -56,7 +91,41 @@ net::http_api_reply reply(unsigned status, const json& body) {
 }
 
 net::http_api_reply error(unsigned status, const std::string& message) {
-    return reply(status, json{{"error", message}});
+    auto r = reply(status, json{{"error", message}});
+    r.log = message;
+    return r;
+}
+
+unsigned status_of(lifecycle::verdict v) {
+    switch (v) {
+    case lifecycle::verdict::done:
+    case lifecycle::verdict::unchanged: return 200;
+    case lifecycle::verdict::unknown_host: return 404;
+    case lifecycle::verdict::bad_token: return 403;
+    case lifecycle::verdict::not_installing: return 409;
+    case lifecycle::verdict::failed: break;
+    }
+    return 500;
+}
+
+// The value of `name` in a query string ("token=ab12&x=y"); tokens are hex,
+// so no percent-decoding is needed (a %-escaped one simply does not match).
+std::string query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+            return std::string(pair.substr(name.size() + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
+// "10.0.0.5" of "10.0.0.5:43210".
+std::string_view address_of(std::string_view peer) {
+    const auto colon = peer.rfind(':');
+    return colon == std::string_view::npos ? peer : peer.substr(0, colon);
 }
 
 const inventory::host* find_host(const inventory::site& s, std::string_view key) {
@@ -66,16 +135,27 @@ const inventory::host* find_host(const inventory::site& s, std::string_view key)
 
 }  // namespace
 
-api::api(site_provider site, leases_provider leases) : site_(std::move(site)), leases_(std::move(leases)) {}
+api::api(site_provider site, leases_provider leases, lifecycle_service* lifecycle)
+    : site_(std::move(site)), leases_(std::move(leases)), lifecycle_(lifecycle) {}
 
 std::string api::host_json(const inventory::site& s, const inventory::host& h) { return host_object(s, h).dump(); }
 
-net::http_api_reply api::handle(std::string_view path, std::string_view /*query*/) const {
+net::http_api_reply api::handle(std::string_view path, std::string_view query) const {
+    return handle(net::http_api_request{"GET", path, query, "-"});
+}
+
+net::http_api_reply api::handle(const net::http_api_request& request) const {
+    const auto path = request.path;
+    const bool post = request.method == "POST";
     try {
         if (path == "api/v1") {
-            return reply(200, json{{"endpoints", {"/api/v1/hosts", "/api/v1/hosts/<mac>", "/api/v1/leases"}}});
+            if (post) return error(405, "use GET");
+            return reply(200, json{{"endpoints",
+                                    {"/api/v1/hosts", "/api/v1/hosts/<mac>", "/api/v1/leases",
+                                     "POST /api/v1/hosts/<mac>/install-done?token=<token>"}}});
         }
         if (path == "api/v1/leases") {
+            if (post) return error(405, "use GET");
             const std::string raw = leases_ ? leases_() : std::string("[]");
             // Parsed, not passed through: a broken lease store must not hand
             // clients broken JSON with a 200.
@@ -86,20 +166,74 @@ net::http_api_reply api::handle(std::string_view path, std::string_view /*query*
         const auto s = site_ ? site_() : nullptr;
         if (!s) return error(500, "no site loaded");
         if (path == "api/v1/hosts") {
+            if (post) return error(405, "use GET");
+            const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
             json all = json::array();
-            for (const auto& h : s->hosts) all.push_back(host_object(*s, h));
+            for (const auto& h : s->hosts) {
+                auto o = host_object(*s, h);
+                if (lifecycle_)
+                    if (const auto* r = lifecycle_->tracker().find(h.mac)) add_record(o, *r);
+                const auto l = leases.find(h.mac.to_string());
+                o["lease"] = l == leases.end() ? json(nullptr) : l->second;
+                all.push_back(std::move(o));
+            }
             return reply(200, all);
         }
         if (starts_with(path, "api/v1/hosts/")) {
-            const auto key = path.substr(13);
-            if (key.find('/') != std::string_view::npos) return error(404, "no such endpoint");
-            if (const auto* h = find_host(*s, key)) return reply(200, host_object(*s, *h));
-            return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
+            auto key = path.substr(13);
+            std::string_view action;
+            if (const auto slash = key.find('/'); slash != std::string_view::npos) {
+                action = key.substr(slash + 1);
+                key = key.substr(0, slash);
+            }
+            const auto* h = find_host(*s, key);
+            if (!action.empty()) {
+                if (action != "install-done" && action != "reinstall" && action != "mark-installed")
+                    return error(404, "no such endpoint");
+                if (!post) return error(405, "use POST");
+                if (!h)
+                    return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
+                return host_action(*s, *h, action, request);
+            }
+            if (post) return error(405, "use GET");
+            if (!h)
+                return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
+            auto o = host_object(*s, *h);
+            if (lifecycle_)
+                if (const auto* r = lifecycle_->tracker().find(h->mac)) add_record(o, *r);
+            const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
+            const auto l = leases.find(h->mac.to_string());
+            o["lease"] = l == leases.end() ? json(nullptr) : l->second;
+            return reply(200, o);
         }
         return error(404, "no such endpoint");
     } catch (const std::exception& e) {
         return error(500, e.what());
     }
+}
+
+net::http_api_reply api::host_action(const inventory::site& s, const inventory::host& h, std::string_view action,
+                                     const net::http_api_request& request) const {
+    (void)s;
+    const auto peer = std::string(address_of(request.peer));
+    if (action != "install-done") {
+        // State changes by an operator need an API key (docs/lifecycle.md):
+        // until keys can be configured they are refused, never open.
+        return error(403, "state changes over HTTP are disabled: no API key is configured; use `pxed " +
+                              std::string(action) + "` on the pxed host");
+    }
+    if (!lifecycle_) return error(404, "the host lifecycle is not running here");
+    const auto token = query_value(request.query, "token");
+    if (token.empty()) return error(403, "the install-done callback needs the token= it was given");
+    const auto a = lifecycle_->install_done(h.mac, token, "callback from " + peer,
+                                            static_cast<std::int64_t>(std::time(nullptr)));
+    const auto status = status_of(a.result);
+    if (status != 200) return error(status, a.message);
+    json o = json::object();
+    o["mac"] = h.mac.to_string();
+    if (const auto* r = lifecycle_->tracker().find(h.mac)) add_record(o, *r);
+    o["message"] = a.message;
+    return reply(200, o);
 }
 
 std::string explain_missing_document(const inventory::site& s, std::string_view path) {
@@ -118,6 +252,166 @@ std::string explain_missing_document(const inventory::site& s, std::string_view 
     const auto* p = s.find_profile(h->profile);
     if (!p) return "no kickstart: host " + h->mac.to_string() + " has no profile";
     return "no kickstart: host " + h->mac.to_string() + "'s profile \"" + p->name + "\" has no kickstart template";
+}
+
+}  // namespace pxed::app
+
+namespace pxed::app {
+namespace {
+
+std::vector<std::string> words(std::string_view line) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+        const auto b = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+        if (i > b) out.emplace_back(line.substr(b, i - b));
+    }
+    return out;
+}
+
+std::string answer_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+std::string refusal_line(const std::string& message) { return answer_line(json{{"ok", false}, {"message", message}}); }
+
+}  // namespace
+
+std::string api::control(std::string_view request, const std::string& who) const {
+    const auto w = words(request);
+    if (w.empty()) return refusal_line("empty request");
+    const auto s = site_ ? site_() : nullptr;
+    if (!s) return refusal_line("no site loaded");
+    if (!lifecycle_) return refusal_line("the host lifecycle is not running");
+    const auto& cmd = w[0];
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+
+    if (cmd == "hosts") {
+        const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
+        json all = json::array();
+        for (const auto& r : lifecycle_->tracker().all()) {
+            const auto* h = s->find_host(r.mac);
+            json o = h ? host_object(*s, *h) : json{{"mac", r.mac.to_string()},
+                                                    {"hostname", r.hostname.empty() ? json(nullptr) : json(r.hostname)},
+                                                    {"profile", r.profile.empty() ? json(nullptr) : json(r.profile)}};
+            o["in_inventory"] = h != nullptr;
+            add_record(o, r);
+            const auto l = leases.find(r.mac.to_string());
+            o["lease"] = l == leases.end() ? json(nullptr) : l->second;
+            all.push_back(std::move(o));
+        }
+        return answer_line(json{{"ok", true}, {"hosts", all}});
+    }
+    if (cmd != "reinstall" && cmd != "mark-installed")
+        return refusal_line("unknown command '" + wire::escape_for_log(cmd, 40) + "' (hosts, reinstall, mark-installed)");
+
+    // Which hosts: every one named must be in the inventory, or nothing changes.
+    std::vector<const inventory::host*> targets;
+    std::vector<std::string> unknown;
+    bool all = false;
+    auto add = [&](const inventory::host* h) {
+        if (std::find(targets.begin(), targets.end(), h) == targets.end()) targets.push_back(h);
+    };
+    for (std::size_t i = 1; i < w.size(); ++i) {
+        if (w[i] == "--all") {
+            all = true;
+        } else if (w[i] == "--profile") {
+            if (++i == w.size()) return refusal_line("--profile needs a profile name");
+            if (!s->find_profile(w[i])) return refusal_line("no profile '" + wire::escape_for_log(w[i], 64) + "' in site.yaml");
+            std::size_t n = 0;
+            for (const auto& h : s->hosts)
+                if (h.profile == w[i]) add(&h), ++n;
+            if (n == 0) return refusal_line("no host uses profile '" + w[i] + "'");
+        } else if (const auto* h = find_host(*s, w[i])) {
+            add(h);
+        } else {
+            unknown.push_back(wire::escape_for_log(w[i], 64));
+        }
+    }
+    if (all)
+        for (const auto& h : s->hosts) add(&h);
+    if (!unknown.empty()) {
+        std::string list;
+        for (const auto& u : unknown) list += (list.empty() ? "" : ", ") + u;
+        return refusal_line("not in the inventory: " + list + "; nothing changed");
+    }
+    if (targets.empty()) return refusal_line("name at least one host (MAC or hostname), --profile NAME or --all");
+
+    json results = json::array();
+    bool ok = true;
+    const auto by = "pxed " + cmd + " (" + who + ")";
+    for (const auto* h : targets) {
+        const auto a = cmd == "reinstall" ? lifecycle_->reinstall(h->mac, by, now)
+                                          : lifecycle_->mark_installed(h->mac, by, now);
+        ok = ok && a.ok();
+        json r = {{"mac", h->mac.to_string()}, {"ok", a.ok()}, {"message", a.message}};
+        if (const auto* rec = lifecycle_->tracker().find(h->mac)) {
+            r["state"] = store::to_string(rec->state);
+            r["generation"] = rec->generation;
+        }
+        results.push_back(std::move(r));
+    }
+    return answer_line(json{{"ok", ok}, {"results", results}});
+}
+
+namespace {
+
+std::string when(const json& t, std::int64_t now) {
+    if (!t.is_number_integer()) return "-";
+    const auto d = now - t.get<std::int64_t>();
+    if (d < 0) return "just now";
+    if (d < 120) return std::to_string(d) + "s ago";
+    if (d < 7200) return std::to_string(d / 60) + "m ago";
+    if (d < 172800) return std::to_string(d / 3600) + "h ago";
+    return std::to_string(d / 86400) + "d ago";
+}
+
+std::string text_of(const json& o, const char* key) {
+    if (!o.contains(key) || o[key].is_null()) return "-";
+    if (o[key].is_string()) return o[key].get<std::string>();
+    return o[key].dump();
+}
+
+}  // namespace
+
+std::string hosts_table(const std::string& answer, std::int64_t now) {
+    const auto j = json::parse(answer, nullptr, false);
+    if (!j.is_object() || !j.value("ok", false) || !j.contains("hosts")) return {};
+    std::ostringstream out;
+    auto row = [&](const std::string& mac, const std::string& name, const std::string& state, const std::string& gen,
+                   const std::string& profile, const std::string& ip, const std::string& lease, const std::string& seen,
+                   const std::string& event) {
+        out << std::left << std::setw(18) << mac << ' ' << std::setw(14) << name << ' ' << std::setw(10) << state << ' '
+            << std::setw(4) << gen << ' ' << std::setw(12) << profile << ' ' << std::setw(15) << ip << ' '
+            << std::setw(8) << lease << ' ' << std::setw(9) << seen << ' ' << event << '\n';
+    };
+    row("MAC", "HOSTNAME", "STATE", "GEN", "PROFILE", "IP", "LEASE", "SEEN", "LAST EVENT");
+    for (const auto& h : j["hosts"]) {
+        std::string ip = text_of(h, "ip"), lease = "-";
+        if (h.contains("lease") && h["lease"].is_object()) {
+            lease = text_of(h["lease"], "state");
+            if (ip == "-") ip = text_of(h["lease"], "ip");
+        }
+        auto event = text_of(h, "last_event");
+        if (!h.value("in_inventory", true)) event = "(not in site.yaml) " + event;
+        row(text_of(h, "mac"), text_of(h, "hostname"), text_of(h, "state"), text_of(h, "generation"),
+            text_of(h, "profile"), ip, lease, when(h.contains("last_seen") ? h["last_seen"] : json(), now), event);
+    }
+    return out.str();
+}
+
+std::string control_summary(const std::string& answer, bool& ok) {
+    const auto j = json::parse(answer, nullptr, false);
+    if (!j.is_object()) {
+        ok = false;
+        return "the daemon sent an answer that is not JSON\n";
+    }
+    ok = j.value("ok", false);
+    std::string out;
+    if (j.contains("message") && j["message"].is_string()) out += j["message"].get<std::string>() + "\n";
+    if (j.contains("results"))
+        for (const auto& r : j["results"]) out += text_of(r, "message") + "\n";
+    return out;
 }
 
 }  // namespace pxed::app

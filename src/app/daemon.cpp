@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -13,11 +14,13 @@
 #include <filesystem>
 
 #include "pxed/app/api.hpp"
+#include "pxed/app/lifecycle_service.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/privileges.hpp"
 #include "pxed/app/sd_notify.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/net/control_server.hpp"
 #include "pxed/net/dhcp_server.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/ftp_server.hpp"
@@ -67,7 +70,8 @@ void log_summary(const loaded_site& l, const char* verb) {
 
 class daemon {
 public:
-    explicit daemon(std::string config_path) : config_path_(std::move(config_path)), signals_(io_) {}
+    explicit daemon(std::string config_path)
+        : config_path_(std::move(config_path)), signals_(io_), lifecycle_timer_(io_) {}
 
     int run() {
         auto r = load_site(config_path_);
@@ -85,8 +89,8 @@ public:
         }
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
-        if (!prepare_state_dir()) return 1;
-        if (!start_services() || !start_dhcp()) return 1;
+        if (!prepare_state_dir() || !start_lifecycle()) return 1;
+        if (!start_services() || !start_dhcp() || !start_control()) return 1;
         // Every socket is bound and nothing has been read yet: root goes now.
         if (!drop_privileges_after_binding()) return 1;
         log_summary(*current_, "serving");
@@ -96,8 +100,10 @@ public:
         signals_.add(SIGTERM);
         signals_.add(SIGHUP);
         wait_for_signal();
+        lifecycle_tick();
         net::run(io_, poll_);
         stop_services();
+        lifecycle_->flush();
         spdlog::info("stopped");
         return 0;
     }
@@ -112,6 +118,61 @@ private:
             return false;
         }
         return true;
+    }
+
+    // The host database, and the site's documents following it.
+    bool start_lifecycle() {
+        const auto& dir = current_->site->server.state_dir;
+        try {
+            lifecycle_ = std::make_unique<lifecycle_service>(dir);
+            lifecycle_->start(*current_->site, static_cast<std::int64_t>(std::time(nullptr)));
+        } catch (const std::exception& e) {
+            spdlog::critical("lifecycle: {}", e.what());
+            return false;
+        }
+        current_ = with_status(*current_, lifecycle_->status_source());
+        std::size_t counts[5] = {};
+        for (const auto& rec : lifecycle_->tracker().all())
+            if (lifecycle_->tracker().in_inventory(rec.mac)) ++counts[static_cast<int>(rec.state)];
+        spdlog::info("lifecycle: hosts in {}/{}: {} pending, {} installing, {} installed, {} failed", dir,
+                     store::host_file_name, counts[1], counts[2], counts[3], counts[4]);
+        return true;
+    }
+
+    // Installs that ran out of time, and last-seen times written out.
+    void lifecycle_tick() {
+        lifecycle_->tick(static_cast<std::int64_t>(std::time(nullptr)));
+        lifecycle_timer_.expires_after(std::chrono::seconds(5));
+        lifecycle_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) lifecycle_tick();
+        });
+    }
+
+    // `pxed hosts`, `pxed reinstall`, `pxed mark-installed` talk to this.
+    bool start_control() {
+        const auto path = net::control_socket_path(current_->site->server.state_dir);
+        control_ = std::make_unique<net::control_server>(
+            io_, path, [this](std::string_view request, const std::string& who) {
+                const auto answer = control_api().control(request, who);
+                return answer;
+            });
+        try {
+            control_->start();
+        } catch (const std::exception& e) {
+            spdlog::critical("control: {}", e.what());
+            return false;
+        }
+        spdlog::info("control: listening on {}", path);
+        return true;
+    }
+
+    api control_api() {
+        return api([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get());
+    }
+
+    std::string leases_json_now() const {
+        if (!dhcp_) return std::string("[]\n");
+        return leases_json(dhcp_->leases(), static_cast<std::int64_t>(std::time(nullptr)));
     }
 
     // Binds every enabled service; a port that cannot be bound is fatal:
@@ -166,6 +227,9 @@ private:
         o.port = srv.dhcp.port;
         o.proxy_port = srv.dhcp.proxy_port;
         o.state_dir = srv.state_dir;
+        o.responder.no_boot_file = [this](const wire::mac_address& mac) {
+            return lifecycle_->tracker().no_boot_file(mac);
+        };
         dhcp_ = std::make_unique<net::dhcp_server>(io_, o, current_->site, current_->renderer);
         try {
             dhcp_->start();
@@ -187,14 +251,10 @@ private:
         o.port = srv.http.port;
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
-        const api json_api([this] { return current_->site; },
-                           [this] {
-                               if (!dhcp_) return std::string("[]\n");
-                               return leases_json(dhcp_->leases(), static_cast<std::int64_t>(std::time(nullptr)));
-                           });
+        const api json_api = control_api();
         http_ = std::make_unique<net::http_server>(
             io_, o, [this] { return current_->files; },
-            [json_api](std::string_view path, std::string_view query) { return json_api.handle(path, query); },
+            [json_api](const net::http_api_request& request) { return json_api.handle(request); },
             [this](std::string_view path) { return explain_missing_document(*current_->site, path); });
         try {
             http_->start();
@@ -207,6 +267,8 @@ private:
     }
 
     void stop_services() {
+        lifecycle_timer_.cancel();
+        if (control_) control_->stop();
         if (http_) http_->stop();
         if (dhcp_) dhcp_->stop();
         if (tftp_) tftp_->stop();
@@ -266,7 +328,7 @@ private:
 
     void reload() {
         spdlog::info("SIGHUP: reloading {}", config_path_);
-        auto r = load_site(config_path_);
+        auto r = load_site(config_path_, {}, lifecycle_->status_source());
         log_diagnostics(r.diagnostics);
         if (!r.loaded) {
             spdlog::error("reload failed; still serving the configuration loaded before");
@@ -296,6 +358,7 @@ private:
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
             spdlog::warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
+        lifecycle_->reload(*r.loaded->site, static_cast<std::int64_t>(std::time(nullptr)));
         current_ = r.loaded;
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
@@ -315,6 +378,9 @@ private:
     std::unique_ptr<net::http_server> http_;
     std::unique_ptr<net::dhcp_server> dhcp_;
     std::unique_ptr<net::ftp_server> ftp_;
+    std::unique_ptr<net::control_server> control_;
+    std::unique_ptr<lifecycle_service> lifecycle_;
+    boost::asio::steady_timer lifecycle_timer_;
 };
 
 }  // namespace

@@ -3,15 +3,23 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "pxed/app/api.hpp"
 #include "pxed/app/daemon.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/net/control_server.hpp"
 
 namespace {
 
@@ -161,6 +169,123 @@ int cmd_leases(const std::string& config, bool json) {
     return 0;
 }
 
+// The control socket of the daemon running with `config`'s state_dir:
+// sends one request line, returns the answer. Exit codes: 3 when the
+// daemon is not running (or not reachable), 1 for other failures.
+struct control_reply {
+    int exit_code = 0;
+    std::string answer;
+};
+
+control_reply ask_daemon(const std::string& config, const std::string& request) {
+    inventory::load_options options;
+    options.check_files = false;
+    const auto r = inventory::load_file(config, options);
+    if (!r.model) {
+        print_diagnostics(r.diagnostics);
+        return {1, {}};
+    }
+    const auto path = net::control_socket_path(r.model->server.state_dir);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd < 0 || path.size() >= sizeof(sa.sun_path)) {
+        std::cerr << "cannot use the control socket " << path << '\n';
+        if (fd >= 0) ::close(fd);
+        return {1, {}};
+    }
+    std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
+        const int e = errno;
+        ::close(fd);
+        if (e == ENOENT || e == ECONNREFUSED)
+            std::cerr << "pxed is not running with " << config << " (nothing answers on " << path << ")\n";
+        else
+            std::cerr << "cannot connect to " << path << ": " << std::strerror(e)
+                      << (e == EACCES ? " (run as root or as a member of the service's group)" : "") << '\n';
+        return {3, {}};
+    }
+    timeval tv{30, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    const std::string line = request + "\n";
+    std::size_t sent = 0;
+    while (sent < line.size()) {
+        const ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string answer;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        answer.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (answer.empty()) {
+        std::cerr << "pxed closed the control connection without an answer\n";
+        return {1, {}};
+    }
+    return {0, answer};
+}
+
+int cmd_hosts(const std::string& config, bool json) {
+    const auto reply = ask_daemon(config, "hosts");
+    if (reply.exit_code) return reply.exit_code;
+    if (json) {
+        std::cout << reply.answer;
+        return 0;
+    }
+    const auto table = app::hosts_table(reply.answer, static_cast<std::int64_t>(std::time(nullptr)));
+    if (table.empty()) {
+        bool ok = false;
+        std::cerr << app::control_summary(reply.answer, ok);
+        return 1;
+    }
+    std::cout << table;
+    return 0;
+}
+
+int cmd_change(const std::string& config, const std::string& verb, const std::vector<std::string>& hosts,
+               const std::string& profile, bool all, bool yes) {
+    if (hosts.empty() && profile.empty() && !all) {
+        std::cerr << "name the hosts (MAC or hostname), or give --profile NAME or --all\n";
+        return 2;
+    }
+    if (all && !yes) {
+        // Reinstalling a whole site wipes every disk in it: a person says so.
+        if (!isatty(STDIN_FILENO)) {
+            std::cerr << "--all changes every host of the site; add --yes to confirm without a terminal\n";
+            return 2;
+        }
+        std::cerr << "This will " << verb << " EVERY host in " << config << ". Type 'yes' to go on: ";
+        std::string typed;
+        std::getline(std::cin, typed);
+        if (typed != "yes") {
+            std::cerr << "nothing changed\n";
+            return 1;
+        }
+    }
+    std::string request = verb;
+    for (const auto& h : hosts) {
+        if (h.find_first_of(" \t\r\n") != std::string::npos) {
+            std::cerr << "'" << h << "' is not a MAC address or hostname\n";
+            return 2;
+        }
+        request += " " + h;
+    }
+    if (!profile.empty()) request += " --profile " + profile;
+    if (all) request += " --all";
+    const auto reply = ask_daemon(config, request);
+    if (reply.exit_code) return reply.exit_code;
+    bool ok = false;
+    const auto summary = app::control_summary(reply.answer, ok);
+    (ok ? std::cout : std::cerr) << summary;
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,6 +319,34 @@ int main(int argc, char** argv) {
     bool leases_as_json = false;
     leases->add_option("-c,--config", leases_config, "Site configuration file")->capture_default_str();
     leases->add_flag("--json", leases_as_json, "Print JSON instead of a table");
+
+    auto* hosts = cli.add_subcommand("hosts", "List every host with its lifecycle state (asks the running daemon)");
+    std::string hosts_config = default_config;
+    bool hosts_as_json = false;
+    hosts->add_option("-c,--config", hosts_config, "Site configuration file")->capture_default_str();
+    hosts->add_flag("--json", hosts_as_json, "Print JSON instead of a table");
+
+    struct change_args {
+        std::string config = default_config;
+        std::vector<std::string> hosts;
+        std::string profile;
+        bool all = false;
+        bool yes = false;
+    };
+    change_args reinstall_args, mark_args;
+    auto add_change = [&](const char* name, const char* help, change_args& a) {
+        auto* sub = cli.add_subcommand(name, help);
+        sub->add_option("-c,--config", a.config, "Site configuration file")->capture_default_str();
+        sub->add_option("hosts", a.hosts, "Hosts by MAC or hostname");
+        sub->add_option("--profile", a.profile, "Every host of this profile");
+        sub->add_flag("--all", a.all, "Every host of the site (asks for confirmation)");
+        sub->add_flag("--yes", a.yes, "Confirm --all without asking");
+        return sub;
+    };
+    auto* reinstall = add_change("reinstall", "Install these hosts again at their next network boot (new generation)",
+                                 reinstall_args);
+    auto* mark = add_change("mark-installed", "Record hosts as installed (by other means): they boot their disk",
+                            mark_args);
     cli.require_subcommand(0, 1);
 
     CLI11_PARSE(cli, argc, argv);
@@ -201,6 +354,13 @@ int main(int argc, char** argv) {
     if (check->parsed()) return cmd_check(check_config);
     if (render->parsed()) return cmd_render(ra);
     if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
+    if (hosts->parsed()) return cmd_hosts(hosts_config, hosts_as_json);
+    if (reinstall->parsed())
+        return cmd_change(reinstall_args.config, "reinstall", reinstall_args.hosts, reinstall_args.profile,
+                          reinstall_args.all, reinstall_args.yes);
+    if (mark->parsed())
+        return cmd_change(mark_args.config, "mark-installed", mark_args.hosts, mark_args.profile, mark_args.all,
+                          mark_args.yes);
     app::init_logging();
     return app::run_daemon(config);
 }

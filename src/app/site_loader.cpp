@@ -9,7 +9,16 @@ std::vector<fs::mount> mounts_for(const inventory::site& site) {
     return mounts;
 }
 
-site_load_result load_site(const std::string& config_path, const inventory::load_options& options) {
+std::shared_ptr<const loaded_site> with_status(const loaded_site& loaded,
+                                               std::shared_ptr<const render::host_status_source> status) {
+    auto out = std::make_shared<loaded_site>(loaded);
+    out->documents = std::make_shared<const render::documents>(loaded.renderer, std::move(status));
+    out->files = std::make_shared<const fs::file_namespace>(mounts_for(*loaded.site), out->documents);
+    return out;
+}
+
+site_load_result load_site(const std::string& config_path, const inventory::load_options& options,
+                           std::shared_ptr<const render::host_status_source> status) {
     site_load_result out;
     auto inv = inventory::load_file(config_path, options);
     out.diagnostics = std::move(inv.diagnostics);
@@ -20,7 +29,7 @@ site_load_result load_site(const std::string& config_path, const inventory::load
     for (auto& d : renderer->check()) out.diagnostics.push_back(std::move(d));
     if (inventory::has_errors(out.diagnostics)) return out;
 
-    auto documents = std::make_shared<const render::documents>(renderer);
+    auto documents = std::make_shared<const render::documents>(renderer, std::move(status));
     auto files = std::make_shared<const fs::file_namespace>(mounts_for(*inv.model), documents);
     // A file left in the TFTP root by a previous setup (a hand-written
     // pxelinux.cfg/default, say) is hidden by pxed's rendered one: say so.

@@ -604,10 +604,14 @@ void responder::add_network_options(const context& c, message& r, bool with_leas
 }
 
 boot_choice responder::choose_boot(const message& req, const inventory::host* host) const {
-    (void)host;  // a per-host override would go here; the inventory has none yet
     const auto& s = *site_;
     boot_choice b;
     b.next_server = s.server.address;
+    if (host && config_.no_boot_file && config_.no_boot_file(host->mac)) {
+        // Installed, and the site wants its firmware to go on to the disk.
+        b.why = "installed (lifecycle.installed_pxe: none)";
+        return b;
+    }
     const auto vc = req.vendor_class();
     if (vc && starts_with(*vc, "PXEClient")) b.vendor_class = "PXEClient";
     if (is_http_boot(req)) {

@@ -200,13 +200,16 @@ std::string_view reason_phrase(unsigned status) {
     case 301: return "Moved Permanently";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 412: return "Precondition Failed";
     case 414: return "URI Too Long";
     case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -246,8 +249,9 @@ response_plan decide(const request_head& req, resolver& files, const exchange_li
                        now, name);
     }
     const bool head_only = req.method == "HEAD";
-    if (!head_only && req.method != "GET") {
-        // pxed is read-only: GET and HEAD are all it will ever do.
+    const bool post = req.method == "POST";
+    if (!head_only && !post && req.method != "GET") {
+        // Files are read-only: GET and HEAD, and POST for the API.
         const unsigned status = is_known_method(req.method) ? 405 : 501;
         return refusal(status, "pxed serves GET and HEAD only", "method not allowed", false, keep_alive, req.version,
                        now, name, "Allow", "GET, HEAD");
@@ -264,12 +268,18 @@ response_plan decide(const request_head& req, resolver& files, const exchange_li
                        head_only, keep, req.version, now, name);
     }
     const auto& target = *t.value;
+    const bool api = is_api(target.path);
+    if (post && !api) {
+        return refusal(405, "files are served with GET and HEAD", "method not allowed", false, keep_alive, req.version,
+                       now, name, "Allow", "GET, HEAD");
+    }
 
-    lookup_result found = is_api(target.path) ? files.api(target.path, target.query)
-                                              : files.file(target.path, target.trailing_slash);
+    lookup_result found = api ? files.api(req.method, target.path, target.query)
+                              : files.file(target.path, target.trailing_slash);
     if (found.status != lookup_status::found && found.status != lookup_status::directory && found.found.body) {
         // A refusal with a body of its own (the API's JSON errors).
-        return custom_refusal(status_of(found.status), found.found, found.log_reason, head_only,
+        return custom_refusal(found.status_code ? found.status_code : status_of(found.status), found.found,
+                              found.log_reason, head_only,
                               keep_alive && found.status != lookup_status::bad_request, req.version, now, name);
     }
     switch (found.status) {

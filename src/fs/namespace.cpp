@@ -366,7 +366,9 @@ result<opened> file_namespace::open(std::string_view request) const {
     auto t = locate(*path);
     if (!t) return t.error();
     switch (t->kind) {
-    case node_kind::document: return opened{std::move(*path), std::move(t->doc)};
+    case node_kind::document:
+        documents_->opened(*path);
+        return opened{std::move(*path), std::move(t->doc)};
     case node_kind::directory: return fail(errc::is_directory, *path, "is a directory");
     case node_kind::file: break;
     }

@@ -286,6 +286,56 @@ void read_duration(context& c, map_reader& m, const std::string& key, seconds& o
         c.error(n, "'" + key + "': '" + s + "' is not a duration (examples: 30s, 5m, 12h, 1d, 3600)");
 }
 
+// One of a few words; anything else is an error that lists them.
+template <typename Enum>
+bool read_choice(context& c, map_reader& m, const std::string& key,
+                 const std::vector<std::pair<const char*, Enum>>& choices, std::optional<Enum>& out) {
+    const auto n = m.get(key);
+    std::string word;
+    if (!scalar(c, n, key, word)) return false;
+    std::vector<std::string> names;
+    for (const auto& [name, v] : choices) {
+        if (word == name) {
+            out = v;
+            return true;
+        }
+        names.push_back(name);
+    }
+    c.error(n, "'" + key + "' must be " + join(names, " or ") + ", not '" + word + "'" + suggestion(word, names));
+    return false;
+}
+
+// `lifecycle:` at the top level, in a profile or in a host: every field
+// optional, so that each level overrides only what it names.
+lifecycle_overrides read_lifecycle(context& c, const YAML::Node& node, const std::string& what) {
+    lifecycle_overrides o;
+    map_reader m(c, node, what);
+    if (!m.present()) return o;
+    read_choice<new_host_state>(c, m, "new_hosts",
+                                {{"pending", new_host_state::pending}, {"installed", new_host_state::installed}},
+                                o.new_hosts);
+    read_choice<install_end>(c, m, "install_done",
+                             {{"callback", install_end::callback}, {"kickstart", install_end::kickstart}},
+                             o.install_done);
+    const auto tn = m.get("install_timeout");
+    std::string ts;
+    if (scalar(c, tn, "install_timeout", ts)) {
+        const auto d = parse_duration(ts);
+        if (!d)
+            c.error(tn, "'install_timeout': '" + ts + "' is not a duration (examples: 90m, 4h, 1d)");
+        else if (d->count() < 60)
+            c.error(tn, "'install_timeout' must be at least 1m: an install takes minutes");
+        else
+            o.install_timeout = *d;
+    }
+    read_choice<timeout_action>(c, m, "on_timeout",
+                                {{"local", timeout_action::local}, {"install", timeout_action::install}}, o.on_timeout);
+    read_choice<installed_pxe>(c, m, "installed_pxe", {{"answer", installed_pxe::answer}, {"none", installed_pxe::none}},
+                               o.when_installed);
+    m.finish();
+    return o;
+}
+
 value to_value(const YAML::Node& n) {
     value v;
     if (n.IsSequence()) {
@@ -629,6 +679,7 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
         }
         if (pm.get("vars").IsDefined()) rp.given.insert("vars");
         rp.p.vars = read_vars(c, pm);
+        rp.p.lifecycle = read_lifecycle(c, pm.get("lifecycle"), "profile '" + name + "' lifecycle");
         pm.finish();
         raw.emplace(name, std::move(rp));
     }
@@ -676,6 +727,12 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
             if (given.count("append")) merged.append = src.append;
             if (given.count("kickstart")) merged.kickstart = src.kickstart;
             for (const auto& [k, v] : src.vars) merged.vars[k] = v;
+            const auto& l = src.lifecycle;
+            if (l.new_hosts) merged.lifecycle.new_hosts = l.new_hosts;
+            if (l.install_done) merged.lifecycle.install_done = l.install_done;
+            if (l.install_timeout) merged.lifecycle.install_timeout = l.install_timeout;
+            if (l.on_timeout) merged.lifecycle.on_timeout = l.on_timeout;
+            if (l.when_installed) merged.lifecycle.when_installed = l.when_installed;
         }
         // A label is what a person reads in the menu: an inherited one would
         // show two entries with the same text, so it defaults to the name.
@@ -823,6 +880,7 @@ void read_hosts(context& c, const YAML::Node& node, site& s) {
             c.error(item, "host " + ms + " has netboot: true but no 'profile' to install");
         }
         h.vars = read_vars(c, m);
+        h.lifecycle = read_lifecycle(c, m.get("lifecycle"), "host " + ms + " lifecycle");
         m.finish();
         if (mac_ok) {
             s.host_index.emplace(h.mac, s.hosts.size());
@@ -846,6 +904,7 @@ load_result load_document(const YAML::Node& root, context& c) {
         read_profiles(c, top.get("profiles"), *s);
         read_menu(c, top.get("menu"), *s);
         read_hosts(c, top.get("hosts"), *s);
+        read_lifecycle(c, top.get("lifecycle"), "lifecycle").apply_to(s->lifecycle);
         top.finish();
         if (s->server.dhcp.enabled && s->server.dhcp.mode == dhcp_mode::server && s->subnets.empty())
             c.error(top.node(), "DHCP runs in server mode but no 'subnets' are defined; add one or set server.dhcp.mode: proxy");

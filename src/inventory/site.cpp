@@ -36,3 +36,27 @@ const subnet* site::find_subnet(wire::ipv4_address a) const {
 }
 
 }  // namespace pxed::inventory
+
+namespace pxed::inventory {
+
+void lifecycle_overrides::apply_to(lifecycle_policy& p) const {
+    if (new_hosts) p.new_hosts = *new_hosts;
+    if (install_done) p.install_done = *install_done;
+    if (install_timeout) p.install_timeout = *install_timeout;
+    if (on_timeout) p.on_timeout = *on_timeout;
+    if (when_installed) p.when_installed = *when_installed;
+}
+
+lifecycle_policy site::lifecycle_for(const host& h) const {
+    auto p = lifecycle;
+    if (const auto* pr = find_profile(h.profile)) pr->lifecycle.apply_to(p);
+    h.lifecycle.apply_to(p);
+    return p;
+}
+
+const char* to_string(new_host_state v) { return v == new_host_state::pending ? "pending" : "installed"; }
+const char* to_string(install_end v) { return v == install_end::callback ? "callback" : "kickstart"; }
+const char* to_string(timeout_action v) { return v == timeout_action::local ? "local" : "install"; }
+const char* to_string(installed_pxe v) { return v == installed_pxe::answer ? "answer" : "none"; }
+
+}  // namespace pxed::inventory

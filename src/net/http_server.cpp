@@ -38,6 +38,7 @@
 #include "pxed/engine/http_validators.hpp"
 #include "pxed/net/http_request_head.hpp"
 #include "pxed/wire/text.hpp"
+#include "pxed/wire/token.hpp"
 
 namespace pxed::net {
 namespace asio = boost::asio;
@@ -152,8 +153,8 @@ class fs_resolver final : public http::resolver {
 public:
     fs_resolver(const std::shared_ptr<const fs::file_namespace>& files, open_file_cache& cache,
                 std::size_t small_file, const http_server::api_handler& api,
-                const http_server::miss_explainer& explain, shared_fd& fd)
-        : files_(files), cache_(cache), small_file_(small_file), api_(api), explain_(explain), fd_(fd) {}
+                const http_server::miss_explainer& explain, shared_fd& fd, std::string_view peer)
+        : files_(files), cache_(cache), small_file_(small_file), api_(api), explain_(explain), fd_(fd), peer_(peer) {}
 
     http::lookup_result file(std::string_view path, bool listing) override {
         if (!files_) return refused(http::lookup_status::failed, "no site loaded", "not ready");
@@ -206,11 +207,11 @@ public:
         return r;
     }
 
-    http::lookup_result api(std::string_view path, std::string_view query) override {
+    http::lookup_result api(std::string_view method, std::string_view path, std::string_view query) override {
         if (!api_) return refused(http::lookup_status::not_found, "the API is not enabled", "no API here");
         http_api_reply reply;
         try {
-            reply = api_(path, query);
+            reply = api_(http_api_request{method, path, query, peer_});
         } catch (const std::exception& e) {
             return refused(http::lookup_status::failed, std::string("API: ") + e.what(), "API failure");
         }
@@ -226,7 +227,9 @@ public:
         case 404: r.status = http::lookup_status::not_found; break;
         default: r.status = http::lookup_status::failed; break;
         }
-        if (r.status != http::lookup_status::found) r.log_reason = "API answered " + std::to_string(reply.status);
+        r.status_code = reply.status;
+        if (r.status != http::lookup_status::found)
+            r.log_reason = reply.log.empty() ? "API answered " + std::to_string(reply.status) : reply.log;
         return r;
     }
 
@@ -270,6 +273,7 @@ private:
     const http_server::api_handler& api_;
     const http_server::miss_explainer& explain_;
     shared_fd& fd_;
+    std::string_view peer_;
 };
 
 std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
@@ -506,10 +510,12 @@ private:
     void on_request() {
         const auto head = request_head_of(*parser_);
         method_ = wire::escape_for_log(head.method, 32);
-        target_ = wire::escape_for_log(head.target);
+        // Install tokens in a query are cut short: a log is no place for them.
+        target_ = wire::escape_for_log(wire::redact_tokens(head.target));
 
         const auto files = server_.files_ ? server_.files_() : nullptr;
-        fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_);
+        fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_,
+                             peer_);
         http::exchange_limits limits;
         limits.max_target = server_.options_.max_target_bytes;
         plan_ = http::decide(head, resolver, limits, std::time(nullptr));

@@ -1,5 +1,6 @@
 #include "pxed/render/documents.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace pxed::render {
@@ -16,63 +17,100 @@ std::string grub_prefix(const inventory::site& s) { return s.boot.grub_dir.empty
 
 }  // namespace
 
-documents::documents(std::shared_ptr<const renderer> r) : renderer_(std::move(r)) {}
+// What a request path names.
+struct documents::target {
+    enum { none, menu, host_document, profile_kickstart } what = none;
+    document_kind kind = document_kind::pxelinux;
+    const inventory::host* host = nullptr;
+    const inventory::profile* profile = nullptr;
+};
 
-std::optional<fs::document> documents::find(std::string_view path) const {
-    const auto& r = *renderer_;
-    const auto& s = r.site();
-    auto done = [&](rendered out) -> std::optional<fs::document> {
-        // Render failures are caught by renderer::check() when the site is
-        // loaded; one that slips through is served as "not found".
-        if (!out.ok()) return std::nullopt;
-        return fs::document{std::make_shared<const std::string>(std::move(out.text)), text_plain, s.loaded_at};
-    };
+documents::documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status)
+    : renderer_(std::move(r)), status_(std::move(status)) {}
+
+documents::target documents::classify(std::string_view path) const {
+    const auto& s = renderer_->site();
     auto host_by_mac = [&](std::string_view text) -> const inventory::host* {
         const auto mac = wire::mac_address::parse(text);
         return mac ? s.find_host(*mac) : nullptr;
     };
+    auto menu = [](document_kind k) { return target{target::menu, k, nullptr, nullptr}; };
+    auto host = [](document_kind k, const inventory::host* h) {
+        return h ? target{target::host_document, k, h, nullptr} : target{};
+    };
 
     if (starts_with(path, "pxelinux.cfg/")) {
         const auto name = path.substr(13);
-        if (name == "default") return done(r.default_config(document_kind::pxelinux));
+        if (name == "default") return menu(document_kind::pxelinux);
         // pxelinux asks for "01-" (ARP type 1, Ethernet) + the dashed MAC.
-        if (starts_with(name, "01-"))
-            if (const auto* h = host_by_mac(name.substr(3))) return done(r.host_config(document_kind::pxelinux, *h));
-        return std::nullopt;
+        if (starts_with(name, "01-")) return host(document_kind::pxelinux, host_by_mac(name.substr(3)));
+        return {};
     }
     const auto gp = grub_prefix(s);
     if (starts_with(path, gp)) {
         const auto name = path.substr(gp.size());
-        if (name == "grub.cfg") return done(r.default_config(document_kind::grub));
-        if (starts_with(name, "grub.cfg-01-"))
-            if (const auto* h = host_by_mac(name.substr(12))) return done(r.host_config(document_kind::grub, *h));
+        if (name == "grub.cfg") return menu(document_kind::grub);
+        if (starts_with(name, "grub.cfg-01-")) {
+            if (auto t = host(document_kind::grub, host_by_mac(name.substr(12))); t.host) return t;
+        }
     }
     if (starts_with(path, "ipxe/")) {
         const auto name = path.substr(5);
-        if (name == "default") return done(r.default_config(document_kind::ipxe));
+        if (name == "default") return menu(document_kind::ipxe);
         // iPXE clients chain to their own MAC's script; one pxed does not
         // know gets what pxelinux would give it: the default.
         if (const auto mac = wire::mac_address::parse(name)) {
-            if (const auto* h = s.find_host(*mac)) return done(r.host_config(document_kind::ipxe, *h));
-            return done(r.default_config(document_kind::ipxe));
+            if (const auto* h = s.find_host(*mac)) return host(document_kind::ipxe, h);
+            return menu(document_kind::ipxe);
         }
-        return std::nullopt;
+        return {};
     }
     if (starts_with(path, "ks/") && ends_with(path, ".ks")) {
         const auto name = path.substr(3, path.size() - 6);
         if (starts_with(name, "profiles/")) {
             const auto* p = s.find_profile(std::string(name.substr(9)));
-            if (!p || p->kickstart.empty()) return std::nullopt;
-            return done(r.profile_kickstart(*p));
+            if (!p || p->kickstart.empty()) return {};
+            return {target::profile_kickstart, document_kind::kickstart, nullptr, p};
         }
         const auto* h = host_by_mac(name);
         if (!h) h = s.find_host_by_name(std::string(name));
-        if (!h) return std::nullopt;
+        if (!h) return {};
         const auto* p = s.find_profile(h->profile);
-        if (!p || p->kickstart.empty()) return std::nullopt;
-        return done(r.host_config(document_kind::kickstart, *h));
+        if (!p || p->kickstart.empty()) return {};
+        return host(document_kind::kickstart, h);
     }
-    return std::nullopt;
+    return {};
+}
+
+std::optional<fs::document> documents::find(std::string_view path) const {
+    const auto& r = *renderer_;
+    const auto t = classify(path);
+    std::int64_t mtime = r.site().loaded_at;
+    rendered out;
+    switch (t.what) {
+    case target::none: return std::nullopt;
+    case target::menu: out = r.default_config(t.kind); break;
+    case target::profile_kickstart: out = r.profile_kickstart(*t.profile); break;
+    case target::host_document: {
+        // A document follows its host's state: its date moves with every
+        // state change, so Last-Modified stays truthful.
+        host_status preview{true, "pending", 1, "TOKEN"};
+        std::optional<host_status> st = status_ ? status_->status(t.host->mac) : preview;
+        if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
+        out = r.host_config(t.kind, *t.host, st ? &*st : nullptr);
+        break;
+    }
+    }
+    // Render failures are caught by renderer::check() when the site is
+    // loaded; one that slips through is served as "not found".
+    if (!out.ok()) return std::nullopt;
+    return fs::document{std::make_shared<const std::string>(std::move(out.text)), text_plain, mtime};
+}
+
+void documents::opened(std::string_view path) const {
+    if (!status_) return;
+    const auto t = classify(path);
+    if (t.what == target::host_document) status_->fetched(t.host->mac, t.kind);
 }
 
 std::vector<std::string> documents::all_paths() const {

@@ -169,7 +169,8 @@ const std::set<std::string>& builtin_keys() {
         "default_entry", "entries", "name", "profile", "label", "kernel", "initrd", "initrd_name",
         "kernel_url", "initrd_url", "append", "tree", "tree_url", "tree_http_url", "tree_ftp_url",
         "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
-        "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd"};
+        "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd",
+        "state", "generation", "install_done_url"};
     return keys;
 }
 
@@ -208,7 +209,12 @@ public:
     }
 
     // A profile as booted either from the menu (h == nullptr) or for a host.
-    rendered profile_data(const inventory::profile& p, const inventory::host* h, mstch::data& d) const {
+    std::string install_done_url(const inventory::host& h, const std::string& token) const {
+        return http_url() + "/api/v1/hosts/" + h.mac.to_dashed() + "/install-done?token=" + token;
+    }
+
+    rendered profile_data(const inventory::profile& p, const inventory::host* h, const host_status* status,
+                          mstch::data& d) const {
         for (const auto& [k, v] : p.vars)
             if (!builtin_keys().count(k)) d.set(k, to_data(v));
         if (h)
@@ -239,7 +245,7 @@ public:
         }
         if (!p.kickstart.empty())
             d.set("kickstart_url", h ? base + "/ks/" + h->mac.to_dashed() + ".ks" : base + "/ks/profiles/" + p.name + ".ks");
-        if (h) add_host(*h, d);
+        if (h) add_host(*h, status, d);
         // The kernel arguments are a template too, so they can name
         // {{tree_url}}, {{kickstart_url}} and any variable.
         auto append = render_text(p.append, d, templates_);
@@ -248,10 +254,17 @@ public:
         return {};
     }
 
-    void add_host(const inventory::host& h, mstch::data& d) const {
+    void add_host(const inventory::host& h, const host_status* status, mstch::data& d) const {
         d.set("mac", h.mac.to_string());
         d.set("mac_dashed", h.mac.to_dashed());
-        d.set("netboot", h.netboot);
+        // {{netboot}}: boot the installer now. site.yaml's netboot: false
+        // always wins; otherwise the host's state decides.
+        d.set("netboot", h.netboot && (!status || status->install));
+        if (status) {
+            d.set("state", status->state);
+            d.set("generation", std::to_string(status->generation));
+            if (!status->token.empty()) d.set("install_done_url", install_done_url(h, status->token));
+        }
         if (!h.hostname.empty()) d.set("hostname", h.hostname);
         const inventory::subnet* sn = h.ip ? site_.find_subnet(*h.ip) : nullptr;
         if (!h.hostname.empty()) d.set("fqdn", fqdn_of(h, sn));
@@ -279,7 +292,7 @@ public:
                 e.set("is_local", false);
                 const auto* p = site_.find_profile(name);
                 if (!p) continue;  // validated at load
-                if (auto r = profile_data(*p, nullptr, e); !r.ok()) return r;
+                if (auto r = profile_data(*p, nullptr, nullptr, e); !r.ok()) return r;
             }
             list.push_back(e);
         }
@@ -316,7 +329,7 @@ rendered renderer::default_config(document_kind kind) const {
     return r;
 }
 
-rendered renderer::host_config(document_kind kind, const inventory::host& h) const {
+rendered renderer::host_config(document_kind kind, const inventory::host& h, const host_status* status) const {
     const auto* p = site_->find_profile(h.profile);
     context_builder b(*site_, *templates_);
     auto d = b.base();
@@ -330,9 +343,9 @@ rendered renderer::host_config(document_kind kind, const inventory::host& h) con
     const auto* tmpl = templates_->find(name);
     if (!tmpl) return {{}, "template " + name + " not found"};
     if (p) {
-        if (auto r = b.profile_data(*p, &h, d); !r.ok()) return r;
+        if (auto r = b.profile_data(*p, &h, status, d); !r.ok()) return r;
     } else {
-        b.add_host(h, d);
+        b.add_host(h, status, d);
     }
     auto r = render_text(*tmpl, d, *templates_);
     if (!r.ok()) r.error = name + ": " + r.error;
@@ -346,10 +359,14 @@ rendered renderer::profile_kickstart(const inventory::profile& p) const {
     if (!tmpl) return {{}, "template " + name + " not found"};
     context_builder b(*site_, *templates_);
     auto d = b.base();
-    if (auto r = b.profile_data(p, nullptr, d); !r.ok()) return r;
+    if (auto r = b.profile_data(p, nullptr, nullptr, d); !r.ok()) return r;
     auto r = render_text(*tmpl, d, *templates_);
     if (!r.ok()) r.error = name + ": " + r.error;
     return r;
+}
+
+std::string renderer::install_done_url(const inventory::host& h, const std::string& token) const {
+    return context_builder(*site_, *templates_).install_done_url(h, token);
 }
 
 std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
@@ -381,14 +398,21 @@ std::vector<diagnostic> renderer::check() const {
         }
         if (auto r = profile_kickstart(p); !r.ok()) fail(p.where, "profile '" + name + "': " + r.error);
     }
+    // Both variants a host's state can pick, the install one with an
+    // install-done URL: a template may fail in only one of them.
+    host_status installing{true, "installing", 1, std::string(32, '0')};
+    host_status installed{false, "installed", 1, std::string(32, '0')};
     for (const auto& h : s.hosts) {
         for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
-            if (auto r = host_config(kind, h); !r.ok())
-                fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + ": " + r.error);
+            for (const auto* st : {&installing, &installed})
+                if (auto r = host_config(kind, h, st); !r.ok()) {
+                    fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + ": " + r.error);
+                    break;
+                }
         }
         const auto* p = s.find_profile(h.profile);
         if (p && !p->kickstart.empty() && templates_->find("kickstart/" + p->kickstart)) {
-            if (auto r = host_config(document_kind::kickstart, h); !r.ok())
+            if (auto r = host_config(document_kind::kickstart, h, &installing); !r.ok())
                 fail(h.where, "host " + h.mac.to_string() + " kickstart: " + r.error);
         }
     }

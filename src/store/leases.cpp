@@ -1,6 +1,6 @@
 #include "pxed/store/leases.hpp"
 
-#include <sqlite3.h>
+#include "sqlite.hpp"
 
 #include <stdexcept>
 #include <string_view>
@@ -26,26 +26,8 @@ CREATE TABLE IF NOT EXISTS leases (
 CREATE INDEX IF NOT EXISTS leases_by_client ON leases(client_key);
 )sql";
 
-class statement {
-public:
-    statement(sqlite3* db, const char* sql) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("cannot prepare statement: ") + sqlite3_errmsg(db));
-    }
-    ~statement() { sqlite3_finalize(stmt_); }
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-    sqlite3_stmt* get() const { return stmt_; }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-std::string column_text(sqlite3_stmt* st, int col) {
-    const auto* p = sqlite3_column_text(st, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
-             : std::string();
-}
+using sqlite::column_text;
+using sqlite::statement;
 
 std::vector<lease> read_all(sqlite3* db) {
     statement st(db, "SELECT ip, client_key, mac, hostname, state, starts, ends, subnet FROM leases ORDER BY ip");
@@ -70,27 +52,7 @@ std::vector<lease> read_all(sqlite3* db) {
     return out;
 }
 
-void exec(sqlite3* db, const char* sql, const std::string& what) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = what + ": " + (err ? err : sqlite3_errmsg(db));
-        sqlite3_free(err);
-        throw std::runtime_error(msg);
-    }
-}
-
-sqlite3* open_db(const std::string& path, int flags) {
-    sqlite3* db = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        std::string msg = "cannot open lease database " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        throw std::runtime_error(msg);
-    }
-    // Another process (`pxed leases`) may hold a read lock for a moment.
-    sqlite3_busy_timeout(db, 2000);
-    return db;
-}
+sqlite3* open_db(const std::string& path, int flags) { return sqlite::open(path, flags, "lease database"); }
 
 }  // namespace
 
@@ -127,20 +89,7 @@ struct lease_store::impl {
 lease_store::lease_store(const std::string& path, durability d) : impl_(std::make_unique<impl>()), path_(path) {
     impl_->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     auto* db = impl_->db;
-    const std::string where = "lease database " + path;
-    exec(db, "PRAGMA journal_mode=WAL", where + ": cannot switch to WAL");
-    exec(db, d == durability::power_loss ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-         where + ": cannot set synchronous");
-    {
-        statement st(db, "PRAGMA user_version");
-        int version = 0;
-        if (sqlite3_step(st.get()) == SQLITE_ROW) version = sqlite3_column_int(st.get(), 0);
-        if (version > schema_version)
-            throw std::runtime_error(where + " was written by a newer pxed (schema " + std::to_string(version) +
-                                     "); refusing to touch it");
-    }
-    exec(db, schema, where + ": cannot create the schema");
-    exec(db, ("PRAGMA user_version=" + std::to_string(schema_version)).c_str(), where);
+    sqlite::prepare(db, d == durability::power_loss, schema, schema_version, "lease database " + path);
     impl_->upsert = std::make_unique<statement>(
         db,
         "INSERT OR REPLACE INTO leases (ip, client_key, mac, hostname, state, starts, ends, subnet) "
@@ -193,10 +142,7 @@ std::size_t lease_store::forget_before(std::int64_t unix_seconds) {
 
 std::vector<lease> read_leases(const std::string& path) {
     sqlite3* db = open_db(path, SQLITE_OPEN_READONLY);
-    struct closer {
-        sqlite3* db;
-        ~closer() { sqlite3_close(db); }
-    } c{db};
+    sqlite::closer c{db};
     try {
         return read_all(db);
     } catch (const std::exception& e) {

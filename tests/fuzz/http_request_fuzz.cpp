@@ -107,7 +107,7 @@ public:
         return r;
     }
 
-    lookup_result api(std::string_view path, std::string_view) override {
+    lookup_result api(std::string_view, std::string_view path, std::string_view) override {
         lookup_result r;
         r.status = hash(path) % 2 ? lookup_status::found : lookup_status::not_found;
         r.found.body = std::make_shared<const std::string>("{\"error\":\"x\"}");

@@ -316,6 +316,7 @@ public:
     std::map<std::string, entity> files;
     std::map<std::string, std::string> dirs;  // path -> listing body
     std::string last_api;
+    std::string last_method;
 
     lookup_result file(std::string_view path, bool listing) override {
         lookup_result r;
@@ -348,7 +349,8 @@ public:
         return r;
     }
 
-    lookup_result api(std::string_view path, std::string_view) override {
+    lookup_result api(std::string_view method, std::string_view path, std::string_view) override {
+        last_method = std::string(method);
         last_api = std::string(path);
         lookup_result r;
         r.status = path == "api/v1/hosts" ? lookup_status::found : lookup_status::not_found;

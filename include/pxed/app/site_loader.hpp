@@ -30,7 +30,15 @@ struct site_load_result {
 /// Loads the YAML, the templates, renders every document once (so a template
 /// error is a load error, not a failed boot later) and builds the file
 /// namespace: the TFTP root at the top and each tree at its URL path.
-site_load_result load_site(const std::string& config_path, const inventory::load_options& options = {});
+/// `status` (the daemon's host lifecycle) makes each host's documents
+/// follow its state; without it they are rendered as declared.
+site_load_result load_site(const std::string& config_path, const inventory::load_options& options = {},
+                           std::shared_ptr<const render::host_status_source> status = {});
+
+/// The same site with its documents following `status` (a host lifecycle
+/// that could only start once the site named its state directory).
+std::shared_ptr<const loaded_site> with_status(const loaded_site& loaded,
+                                               std::shared_ptr<const render::host_status_source> status);
 
 /// The mounts a site's file namespace is built from.
 std::vector<fs::mount> mounts_for(const inventory::site& site);

@@ -9,6 +9,7 @@
 /// Single-threaded: the server's event loop owns the responder.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -84,6 +85,9 @@ struct responder_config {
     std::int64_t decline_quarantine = 3600;
     /// Shortest lease a client may ask for (option 51).
     std::int64_t min_lease = 60;
+    /// Hosts that get no boot file now: installed ones under
+    /// lifecycle.installed_pxe: none (the host lifecycle decides). Unset: none.
+    std::function<bool(const wire::mac_address&)> no_boot_file;
 };
 
 /// What pxed tells a PXE client to load.

@@ -61,6 +61,9 @@ struct lookup_result {
     /// one for the client (no server-side path in it).
     std::string log_reason;
     std::string client_message;
+    /// The exact status of an API answer (401, 405, 409, ...); 0: the one
+    /// `status` stands for.
+    unsigned status_code = 0;
 };
 
 /// Where decide() looks things up; the server backs it with the fs
@@ -72,8 +75,9 @@ public:
     /// `listing` is true when the request ended in `/`, so a directory
     /// should be answered with its listing rather than `directory`.
     virtual lookup_result file(std::string_view path, bool listing) = 0;
-    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts").
-    virtual lookup_result api(std::string_view path, std::string_view query) = 0;
+    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"); `method`
+    /// is GET, HEAD or POST (the API's only state-changing method).
+    virtual lookup_result api(std::string_view method, std::string_view path, std::string_view query) = 0;
 };
 
 struct response_plan {

@@ -98,6 +98,11 @@ public:
     /// can show directories that exist only in the source. The namespace
     /// also treats `dir` as a directory when this returns anything.
     virtual std::vector<std::string> list(std::string_view dir) const = 0;
+
+    /// Called when a server opens the document at `path` to send it (not
+    /// for stat() or listings): how pxed learns that a host fetched its
+    /// boot config or kickstart. Runs on the caller's thread.
+    virtual void opened(std::string_view path) const { (void)path; }
 };
 
 /// Owns a file descriptor and closes it on destruction.
@@ -180,7 +185,8 @@ public:
     /// real non-directory there.
     result<node_info> stat(std::string_view request) const;
 
-    /// A regular file opened read-only, or a document. Directories are
+    /// A regular file opened read-only, or a document (the document source
+    /// is told, see document_source::opened). Directories are
     /// is_directory; fifos, devices and sockets are access_denied, and
     /// opening them never blocks.
     result<opened> open(std::string_view request) const;

@@ -130,6 +130,48 @@ struct tree {
     source_location where;
 };
 
+/// Where a host is in its life (docs/lifecycle.md): what pxed does with the
+/// hosts of site.yaml, set at the top level and overridden per profile and
+/// per host.
+enum class new_host_state { pending, installed };
+enum class install_end { callback, kickstart };
+enum class timeout_action { local, install };
+enum class installed_pxe { answer, none };
+
+struct lifecycle_policy {
+    /// What a host that appears in site.yaml starts as: `installed` adopts a
+    /// rack that is already installed without reinstalling it.
+    new_host_state new_hosts = new_host_state::pending;
+    /// How pxed learns an install finished: the kickstart's %post calls the
+    /// install-done URL (callback), or the host's kickstart being fetched
+    /// ends it at once (kickstart: server-side one-shot).
+    install_end install_done = install_end::callback;
+    /// An install not done after this long is marked failed.
+    seconds install_timeout{std::chrono::hours(4)};
+    /// What a failed host boots next: the local disk, or the installer again.
+    timeout_action on_timeout = timeout_action::local;
+    /// What DHCP tells an installed host's firmware: the usual boot file
+    /// (its boot loader then gets a local-boot config), or no boot file at
+    /// all, so the firmware goes on to its next boot device.
+    installed_pxe when_installed = installed_pxe::answer;
+};
+
+/// The part of a lifecycle policy a profile or host sets; unset fields
+/// come from the level above.
+struct lifecycle_overrides {
+    std::optional<new_host_state> new_hosts;
+    std::optional<install_end> install_done;
+    std::optional<seconds> install_timeout;
+    std::optional<timeout_action> on_timeout;
+    std::optional<installed_pxe> when_installed;
+    void apply_to(lifecycle_policy& p) const;
+};
+
+const char* to_string(new_host_state v);
+const char* to_string(install_end v);
+const char* to_string(timeout_action v);
+const char* to_string(installed_pxe v);
+
 struct profile {
     std::string name;
     std::string label;
@@ -140,6 +182,7 @@ struct profile {
     std::string append;     ///< kernel arguments, a mustache template
     std::string kickstart;  ///< template name under kickstart/; empty = none
     variables vars;
+    lifecycle_overrides lifecycle;  ///< inherited like the other fields
     source_location where;
 };
 
@@ -148,8 +191,9 @@ struct host {
     std::string hostname;
     std::optional<wire::ipv4_address> ip;
     std::string profile;
-    bool netboot = true;  ///< false: boot from local disk
+    bool netboot = true;  ///< false: boot from local disk, whatever its state
     variables vars;
+    lifecycle_overrides lifecycle;
     source_location where;
 };
 
@@ -177,6 +221,10 @@ struct site {
     std::map<std::string, profile> profiles;  ///< with inheritance already applied
     std::vector<host> hosts;
     menu_settings menu;
+    lifecycle_policy lifecycle;  ///< the top-level `lifecycle:`
+
+    /// The policy in force for a host: the top level, its profile's, its own.
+    lifecycle_policy lifecycle_for(const host& h) const;
 
     const host* find_host(const wire::mac_address& mac) const;
     const host* find_host_by_name(const std::string& hostname) const;

@@ -21,11 +21,21 @@ class io_context;
 
 namespace pxed::net {
 
+/// One request to the JSON API.
+struct http_api_request {
+    std::string_view method;  ///< GET, HEAD or POST
+    std::string_view path;    ///< normalised, "api/v1/hosts"
+    std::string_view query;
+    std::string_view peer;    ///< the client, "10.0.0.5:43210"
+};
+
 /// What the JSON API answers to one request (see app/api.hpp).
 struct http_api_reply {
     unsigned status = 200;
     std::string body;
     std::string content_type = "application/json";
+    /// Why a request was refused, for the access log (no secret in it).
+    std::string log;
 };
 
 struct http_server_options {
@@ -57,8 +67,8 @@ public:
     /// Called for every request, so a reloaded site takes effect for the
     /// next request.
     using namespace_provider = std::function<std::shared_ptr<const fs::file_namespace>()>;
-    /// Answers a request under /api/v1 (`path` normalised, "api/v1/hosts").
-    using api_handler = std::function<http_api_reply(std::string_view path, std::string_view query)>;
+    /// Answers a request under /api/v1.
+    using api_handler = std::function<http_api_reply(const http_api_request& request)>;
     /// Explains, for the log, why a rendered document was not found
     /// ("no host with MAC ..."); empty when it is not a document path. Such
     /// misses are logged at warn, since a host is trying to install.

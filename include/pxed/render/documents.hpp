@@ -13,6 +13,7 @@
 /// <mac> is lower-case `52-54-00-12-34-56` as pxelinux and GRUB ask for it;
 /// `ipxe/` and `ks/` also take the colon form.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,21 @@
 
 namespace pxed::render {
 
+/// Where the documents learn each host's state, and tell it what a host
+/// fetched. Implemented by the daemon around the lifecycle tracker; must be
+/// safe to call from the servers' thread.
+class host_status_source {
+public:
+    virtual ~host_status_source() = default;
+    /// The status of a host of the inventory; nullopt: render as declared.
+    virtual std::optional<host_status> status(const wire::mac_address& mac) const = 0;
+    /// A host's own document of `kind` is being sent to a client.
+    virtual void fetched(const wire::mac_address& mac, document_kind kind) const = 0;
+    /// The last state change of a host, Unix seconds: its documents are
+    /// no older than that (Last-Modified).
+    virtual std::int64_t changed_at(const wire::mac_address& mac) const = 0;
+};
+
 /// A rendered document as a site would see it on disk.
 struct rendered_file {
     std::string path;
@@ -32,10 +48,13 @@ struct rendered_file {
 
 class documents final : public fs::document_source {
 public:
-    explicit documents(std::shared_ptr<const renderer> r);
+    /// Without a status source (`pxed render`) hosts are rendered as
+    /// pending, with the placeholder token `TOKEN` in install-done URLs.
+    explicit documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status = {});
 
     std::optional<fs::document> find(std::string_view path) const override;
     std::vector<std::string> list(std::string_view dir) const override;
+    void opened(std::string_view path) const override;
 
     /// Every published path (hosts under their MAC; the hostname aliases of
     /// kickstarts are left out).
@@ -44,7 +63,11 @@ public:
     std::vector<rendered_file> render_all(std::vector<inventory::diagnostic>& diags) const;
 
 private:
+    struct target;
+    target classify(std::string_view path) const;
+
     std::shared_ptr<const renderer> renderer_;
+    std::shared_ptr<const host_status_source> status_;
 };
 
 }  // namespace pxed::render

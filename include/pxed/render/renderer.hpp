@@ -1,6 +1,7 @@
 #pragma once
 /// Renders boot loader configs, iPXE scripts and kickstarts from the site model.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,14 +22,33 @@ struct rendered {
 /// What can be rendered for one client.
 enum class document_kind { pxelinux, grub, ipxe, kickstart };
 
+/// Where a host is in its life, as far as its documents care
+/// (docs/lifecycle.md). Without one a host is rendered as site.yaml
+/// declares it: `pxed render` and `pxed check` show the install variant.
+struct host_status {
+    /// Boot the installer (pending, installing, or failed with on_timeout:
+    /// install); false: boot the local disk.
+    bool install = true;
+    std::string state;            ///< "pending", "installing", ... for templates
+    std::uint32_t generation = 0;
+    /// The install token of this generation; empty: no install-done URL.
+    std::string token;
+};
+
 class renderer {
 public:
     renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates);
 
     /// The menu (or local boot, per menu.unknown_hosts) for clients without a host entry.
     rendered default_config(document_kind kind) const;
-    /// A known host's config; kickstart needs a profile with a kickstart template.
-    rendered host_config(document_kind kind, const inventory::host& h) const;
+    /// A known host's config; kickstart needs a profile with a kickstart
+    /// template. `status` picks the install or the local-boot variant and
+    /// fills in {{install_done_url}}.
+    rendered host_config(document_kind kind, const inventory::host& h, const host_status* status = nullptr) const;
+
+    /// The URL a host's installer calls when it is done (the install-done
+    /// callback), with the token of its install generation.
+    std::string install_done_url(const inventory::host& h, const std::string& token) const;
     /// The kickstart of a profile as used by the default menu (no host variables).
     rendered profile_kickstart(const inventory::profile& p) const;
 

@@ -1,0 +1,59 @@
+#pragma once
+/// The host lifecycle as the daemon runs it (docs/lifecycle.md): the pure
+/// tracker (engine/host_lifecycle), the host database it is persisted in,
+/// and the log lines. Every state change is committed to the database
+/// before the request that caused it is answered; a change the database
+/// refuses is undone and reported. Runs on the event loop's thread.
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "pxed/engine/host_lifecycle.hpp"
+#include "pxed/render/documents.hpp"
+#include "pxed/store/hosts.hpp"
+
+namespace pxed::app {
+
+class lifecycle_service {
+public:
+    /// Opens <state_dir>/hosts.sqlite3; throws std::runtime_error when it cannot.
+    explicit lifecycle_service(const std::string& state_dir);
+
+    /// Start-up and reload: records for hosts new to the site.
+    void start(const inventory::site& site, std::int64_t now);
+    void reload(const inventory::site& site, std::int64_t now);
+
+    /// What the rendered documents consult (and tell what was fetched).
+    std::shared_ptr<const render::host_status_source> status_source() const { return source_; }
+
+    lifecycle::answer install_done(const wire::mac_address& mac, const std::string& token, const std::string& who,
+                                   std::int64_t now);
+    lifecycle::answer reinstall(const wire::mac_address& mac, const std::string& who, std::int64_t now);
+    lifecycle::answer mark_installed(const wire::mac_address& mac, const std::string& who, std::int64_t now);
+
+    /// Installs past their timeout become failed; last-seen times are
+    /// written out. Call every few seconds, and at shutdown.
+    void tick(std::int64_t now);
+
+    /// Writes out last-seen times now (shutdown).
+    void flush();
+
+    void fetched(const wire::mac_address& mac, render::document_kind kind, std::int64_t now);
+
+    const lifecycle::tracker& tracker() const { return tracker_; }
+
+private:
+    class source;
+    bool persist(const std::vector<lifecycle::change>& changes, const std::vector<store::host_record>& before);
+    lifecycle::answer apply(lifecycle::answer a, const store::host_record* before);
+
+    store::host_store store_;
+    lifecycle::tracker tracker_;
+    std::shared_ptr<const render::host_status_source> source_;
+    std::set<wire::mac_address> seen_;  // last_seen changed, not yet written
+    std::int64_t last_flush_ = 0;
+};
+
+}  // namespace pxed::app

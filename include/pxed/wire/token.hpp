@@ -1,0 +1,29 @@
+#pragma once
+/// Secrets pxed hands to hosts: random tokens and their comparison.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace pxed::wire {
+
+/// `bytes` random bytes from the kernel's CSPRNG (getrandom(2), or
+/// /dev/urandom where the kernel predates it), as lower-case hex.
+/// Throws std::runtime_error when neither gives randomness: a token pxed
+/// could not make unguessable must not be made at all.
+std::string random_token(std::size_t bytes = 16);
+
+/// Equality whose time depends only on the lengths, not on where the first
+/// difference is: for tokens a client sends, so that timing cannot guess
+/// one byte at a time.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+/// The first `keep` characters of a token and an ellipsis: enough to tell
+/// two tokens apart in a log, too little to use one.
+std::string token_prefix(std::string_view token, std::size_t keep = 6);
+
+/// A request target as it may be logged: the value of every `token=`
+/// query parameter cut to its token_prefix().
+std::string redact_tokens(std::string_view target);
+
+}  // namespace pxed::wire

@@ -1,0 +1,141 @@
+#include "pxed/app/lifecycle_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "pxed/wire/token.hpp"
+
+namespace pxed::app {
+
+// The documents' view of the tracker. The servers and the tracker share
+// one thread, so no lock.
+class lifecycle_service::source final : public render::host_status_source {
+public:
+    explicit source(lifecycle_service& s) : s_(s) {}
+
+    std::optional<render::host_status> status(const wire::mac_address& mac) const override {
+        return s_.tracker_.status(mac);
+    }
+    void fetched(const wire::mac_address& mac, render::document_kind kind) const override {
+        s_.fetched(mac, kind, static_cast<std::int64_t>(std::time(nullptr)));
+    }
+    std::int64_t changed_at(const wire::mac_address& mac) const override {
+        const auto* r = s_.tracker_.find(mac);
+        return r ? r->changed_at : 0;
+    }
+
+private:
+    lifecycle_service& s_;
+};
+
+lifecycle_service::lifecycle_service(const std::string& state_dir)
+    : store_(state_dir + "/" + store::host_file_name),
+      tracker_([] { return wire::random_token(16); }),
+      source_(std::make_shared<source>(*this)) {}
+
+void lifecycle_service::start(const inventory::site& site, std::int64_t now) {
+    const auto changes = tracker_.restore(store_.load(), site, now);
+    if (!persist(changes, {})) throw std::runtime_error("cannot write the host database " + store_.path());
+    last_flush_ = now;
+}
+
+void lifecycle_service::reload(const inventory::site& site, std::int64_t now) {
+    persist(tracker_.reconcile(site, now), {});
+}
+
+bool lifecycle_service::persist(const std::vector<lifecycle::change>& changes,
+                                const std::vector<store::host_record>& before) {
+    if (changes.empty()) return true;
+    std::vector<store::host_record> records;
+    for (const auto& c : changes) records.push_back(c.record);
+    std::string error;
+    if (!store_.save(records, error)) {
+        spdlog::error("lifecycle: cannot write {}: {}; the change is undone", store_.path(), error);
+        for (const auto& r : before) tracker_.put(r);
+        return false;
+    }
+    for (const auto& c : changes) {
+        seen_.erase(c.record.mac);  // written with the change
+        if (!c.log.empty()) spdlog::info("{}", c.log);
+    }
+    return true;
+}
+
+lifecycle::answer lifecycle_service::apply(lifecycle::answer a, const store::host_record* before) {
+    if (!a.changed) return a;
+    std::vector<store::host_record> undo;
+    if (before) undo.push_back(*before);
+    if (!persist({*a.changed}, undo))
+        return {lifecycle::verdict::failed, "the host database could not record the change; nothing changed",
+                std::nullopt};
+    return a;
+}
+
+lifecycle::answer lifecycle_service::install_done(const wire::mac_address& mac, const std::string& token,
+                                                  const std::string& who, std::int64_t now) {
+    const auto* r = tracker_.find(mac);
+    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
+    return apply(tracker_.install_done(mac, token, who, now), before ? &*before : nullptr);
+}
+
+lifecycle::answer lifecycle_service::reinstall(const wire::mac_address& mac, const std::string& who,
+                                               std::int64_t now) {
+    const auto* r = tracker_.find(mac);
+    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
+    return apply(tracker_.reinstall(mac, who, now), before ? &*before : nullptr);
+}
+
+lifecycle::answer lifecycle_service::mark_installed(const wire::mac_address& mac, const std::string& who,
+                                                    std::int64_t now) {
+    const auto* r = tracker_.find(mac);
+    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
+    return apply(tracker_.mark_installed(mac, who, now), before ? &*before : nullptr);
+}
+
+void lifecycle_service::fetched(const wire::mac_address& mac, render::document_kind kind, std::int64_t now) {
+    if (!tracker_.in_inventory(mac)) return;
+    const auto before = *tracker_.find(mac);
+    const char* how = "its kickstart";
+    switch (kind) {
+    case render::document_kind::pxelinux: how = "its pxelinux config"; break;
+    case render::document_kind::grub: how = "its GRUB config"; break;
+    case render::document_kind::ipxe: how = "its iPXE script"; break;
+    case render::document_kind::kickstart: break;
+    }
+    const auto what = kind == render::document_kind::kickstart ? lifecycle::fetch::kickstart : lifecycle::fetch::boot_config;
+    const auto changes = tracker_.fetched(mac, what, how, now);
+    if (changes.empty())
+        seen_.insert(mac);
+    else
+        persist(changes, {before});
+}
+
+void lifecycle_service::flush() {
+    if (seen_.empty()) return;
+    std::vector<store::host_record> records;
+    for (const auto& mac : seen_)
+        if (const auto* r = tracker_.find(mac)) records.push_back(*r);
+    std::string error;
+    if (!store_.save(records, error))
+        spdlog::warn("lifecycle: cannot write last-seen times to {}: {}", store_.path(), error);
+    seen_.clear();
+}
+
+void lifecycle_service::tick(std::int64_t now) {
+    for (auto& c : tracker_.expire(now)) {
+        // A timeout is logged at warn: an admin wants to know.
+        std::string error;
+        if (!store_.save({c.record}, error))
+            spdlog::error("lifecycle: cannot write {}: {}", store_.path(), error);
+        spdlog::warn("{}", c.log);
+        seen_.erase(c.record.mac);
+    }
+    // Last-seen times are history, not state: written every half minute.
+    if (now - last_flush_ >= 30) {
+        flush();
+        last_flush_ = now;
+    }
+}
+
+}  // namespace pxed::app

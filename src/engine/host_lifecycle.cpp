@@ -1,0 +1,214 @@
+#include "pxed/engine/host_lifecycle.hpp"
+
+#include "pxed/wire/token.hpp"
+
+namespace pxed::lifecycle {
+namespace {
+
+using store::host_state;
+
+std::string who_is(const store::host_record& r) {
+    return r.mac.to_string() + (r.hostname.empty() ? "" : " (" + r.hostname + ")");
+}
+
+const char* fetched_what(fetch f) { return f == fetch::kickstart ? "its kickstart" : "its boot config"; }
+
+}  // namespace
+
+tracker::tracker(token_source tokens) : tokens_(std::move(tokens)) {}
+
+std::vector<change> tracker::restore(std::vector<store::host_record> records, const inventory::site& site,
+                                     unix_time now) {
+    hosts_.clear();
+    for (auto& r : records) {
+        const auto mac = r.mac;
+        hosts_[mac].record = std::move(r);
+    }
+    return reconcile(site, now);
+}
+
+std::vector<change> tracker::reconcile(const inventory::site& site, unix_time now) {
+    std::vector<change> out;
+    for (auto& [mac, e] : hosts_) e.in_inventory = false;
+    for (const auto& h : site.hosts) {
+        auto it = hosts_.find(h.mac);
+        const bool is_new = it == hosts_.end();
+        if (is_new) it = hosts_.emplace(h.mac, entry{}).first;
+        auto& e = it->second;
+        e.in_inventory = true;
+        e.netboot = h.netboot;
+        e.policy = site.lifecycle_for(h);
+        auto& r = e.record;
+        if (is_new) {
+            r.mac = h.mac;
+            r.hostname = h.hostname;
+            r.profile = h.profile;
+            r.generation = 1;
+            r.token = tokens_();
+            // netboot: false is a host site.yaml says is installed already.
+            const bool adopted = e.policy.new_hosts == inventory::new_host_state::installed || !h.netboot;
+            r.state = adopted ? host_state::installed : host_state::pending;
+            r.changed_at = now;
+            r.changed_by = "site.yaml";
+            r.last_event = !h.netboot ? std::string("added to the inventory (netboot: false)")
+                                      : std::string("added to the inventory (lifecycle.new_hosts: ") +
+                                            inventory::to_string(e.policy.new_hosts) + ")";
+            out.push_back({r, "lifecycle: " + who_is(r) + " is new in site.yaml: " + to_string(r.state)});
+            continue;
+        }
+        if (r.token.empty()) r.token = tokens_();  // a row from outside pxed
+        if (r.hostname != h.hostname || r.profile != h.profile) {
+            r.hostname = h.hostname;
+            r.profile = h.profile;
+            out.push_back({r, {}});
+        }
+    }
+    return out;
+}
+
+tracker::entry* tracker::known(const wire::mac_address& mac) {
+    const auto it = hosts_.find(mac);
+    return it == hosts_.end() || !it->second.in_inventory ? nullptr : &it->second;
+}
+
+change tracker::moved(entry& e, host_state to, const std::string& by, const std::string& why, unix_time now) {
+    auto& r = e.record;
+    const auto from = r.state;
+    r.state = to;
+    r.changed_at = now;
+    r.changed_by = by;
+    r.last_event = why;
+    if (to == host_state::installing) {
+        r.install_started = now;
+        r.install_done = 0;
+    }
+    if (to == host_state::installed) r.install_done = now;
+    return {r, "lifecycle: " + who_is(r) + " " + to_string(from) + " -> " + to_string(to) + " (generation " +
+                   std::to_string(r.generation) + "): " + why + (by.empty() ? "" : ", by " + by)};
+}
+
+std::vector<change> tracker::fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now) {
+    std::vector<change> out;
+    auto* e = known(mac);
+    if (!e) return out;
+    auto& r = e->record;
+    r.last_seen = now;
+    r.last_event = std::string("fetched ") + how;
+    if (!e->netboot) return out;  // its documents boot the disk whatever the state
+    const bool installs = r.state == host_state::pending || r.state == host_state::installing ||
+                          (r.state == host_state::failed && e->policy.on_timeout == inventory::timeout_action::install);
+    if (!installs) return out;
+    if (r.state != host_state::installing)
+        out.push_back(moved(*e, host_state::installing, "", std::string("fetched ") + how, now));
+    if (what == fetch::kickstart && e->policy.install_done == inventory::install_end::kickstart)
+        out.push_back(moved(*e, host_state::installed, "lifecycle.install_done: kickstart",
+                            std::string("one-shot: ") + fetched_what(what) + " was fetched", now));
+    return out;
+}
+
+answer tracker::install_done(const wire::mac_address& mac, const std::string& token, const std::string& who,
+                             unix_time now) {
+    auto* e = known(mac);
+    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    auto& r = e->record;
+    // The token first: without it a caller learns nothing about the state.
+    if (!wire::constant_time_equal(token, r.token))
+        return {verdict::bad_token, "the token is not the install token of " + mac.to_string(), std::nullopt};
+    if (r.state == host_state::installed)
+        return {verdict::not_installing,
+                who_is(r) + " is installed already (generation " + std::to_string(r.generation) + "); nothing changed",
+                std::nullopt};
+    const bool late = r.state == host_state::failed;
+    auto c = moved(*e, host_state::installed, who,
+                   late ? "the installer said it is done, after the install was marked failed"
+                        : "the installer said it is done",
+                   now);
+    return {verdict::done, who_is(r) + " is installed", std::move(c)};
+}
+
+answer tracker::reinstall(const wire::mac_address& mac, const std::string& who, unix_time now) {
+    auto* e = known(mac);
+    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    auto& r = e->record;
+    // A new generation: the old token, and any callback carrying it, is void.
+    r.generation += 1;
+    r.token = tokens_();
+    r.install_started = 0;
+    r.install_done = 0;
+    auto c = moved(*e, host_state::pending, who, "reinstall requested", now);
+    std::string msg = who_is(r) + " will install at its next network boot (generation " +
+                      std::to_string(r.generation) + ")";
+    if (!e->netboot) msg += "; site.yaml has netboot: false for it, so it boots its disk until that changes";
+    return {verdict::done, std::move(msg), std::move(c)};
+}
+
+answer tracker::mark_installed(const wire::mac_address& mac, const std::string& who, unix_time now) {
+    auto* e = known(mac);
+    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    if (e->record.state == host_state::installed)
+        return {verdict::unchanged, who_is(e->record) + " is installed already", std::nullopt};
+    auto c = moved(*e, host_state::installed, who, "marked installed", now);
+    return {verdict::done, who_is(e->record) + " is installed; it boots its disk from now on", std::move(c)};
+}
+
+std::vector<change> tracker::expire(unix_time now) {
+    std::vector<change> out;
+    for (auto& [mac, e] : hosts_) {
+        if (!e.in_inventory || e.record.state != host_state::installing) continue;
+        const auto limit = e.policy.install_timeout.count();
+        if (now - e.record.install_started < limit) continue;
+        const auto mins = std::to_string(limit / 60);
+        out.push_back(moved(e, host_state::failed, "lifecycle.install_timeout",
+                            "not done " + mins + " min after it started; next boot: " +
+                                (e.policy.on_timeout == inventory::timeout_action::install ? "the installer again"
+                                                                                           : "the local disk"),
+                            now));
+    }
+    return out;
+}
+
+const store::host_record* tracker::find(const wire::mac_address& mac) const {
+    const auto it = hosts_.find(mac);
+    return it == hosts_.end() ? nullptr : &it->second.record;
+}
+
+std::optional<render::host_status> tracker::status(const wire::mac_address& mac) const {
+    const auto it = hosts_.find(mac);
+    if (it == hosts_.end()) return std::nullopt;
+    const auto& e = it->second;
+    const auto& r = e.record;
+    render::host_status s;
+    s.install = r.state == host_state::pending || r.state == host_state::installing ||
+                (r.state == host_state::failed && e.policy.on_timeout == inventory::timeout_action::install);
+    s.state = to_string(r.state);
+    s.generation = r.generation;
+    s.token = r.token;
+    return s;
+}
+
+bool tracker::no_boot_file(const wire::mac_address& mac) const {
+    const auto it = hosts_.find(mac);
+    if (it == hosts_.end() || !it->second.in_inventory) return false;
+    const auto s = status(mac);
+    return it->second.policy.when_installed == inventory::installed_pxe::none &&
+           (!s->install || !it->second.netboot);
+}
+
+void tracker::put(const store::host_record& r) {
+    const auto it = hosts_.find(r.mac);
+    if (it != hosts_.end()) it->second.record = r;
+}
+
+std::vector<store::host_record> tracker::all() const {
+    std::vector<store::host_record> out;
+    out.reserve(hosts_.size());
+    for (const auto& [mac, e] : hosts_) out.push_back(e.record);
+    return out;
+}
+
+bool tracker::in_inventory(const wire::mac_address& mac) const {
+    const auto it = hosts_.find(mac);
+    return it != hosts_.end() && it->second.in_inventory;
+}
+
+}  // namespace pxed::lifecycle

@@ -1,0 +1,100 @@
+#include "pxed/wire/token.hpp"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <vector>
+
+namespace pxed::wire {
+namespace {
+
+// The getrandom system call itself: glibc 2.17 (CentOS 7) has no wrapper.
+bool fill_getrandom(unsigned char* p, std::size_t n) {
+#ifdef SYS_getrandom
+    while (n > 0) {
+        const long got = ::syscall(SYS_getrandom, p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return false;  // ENOSYS on kernels before 3.17
+        }
+        p += got;
+        n -= static_cast<std::size_t>(got);
+    }
+    return true;
+#else
+    (void)p;
+    (void)n;
+    return false;
+#endif
+}
+
+bool fill_urandom(unsigned char* p, std::size_t n) {
+    const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    while (n > 0) {
+        const ssize_t got = ::read(fd, p, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        p += got;
+        n -= static_cast<std::size_t>(got);
+    }
+    ::close(fd);
+    return n == 0;
+}
+
+}  // namespace
+
+std::string random_token(std::size_t bytes) {
+    std::vector<unsigned char> raw(bytes);
+    if (!fill_getrandom(raw.data(), raw.size()) && !fill_urandom(raw.data(), raw.size()))
+        throw std::runtime_error("no randomness from getrandom(2) or /dev/urandom");
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * bytes);
+    for (const auto b : raw) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0xf]);
+    }
+    return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    // volatile: the compiler may not stop at the first difference.
+    volatile unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+    return diff == 0;
+}
+
+std::string token_prefix(std::string_view token, std::size_t keep) {
+    if (token.size() <= keep) return std::string(token.size(), '*');
+    return std::string(token.substr(0, keep)) + "...";
+}
+
+std::string redact_tokens(std::string_view target) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return std::string(target);
+    std::string out(target.substr(0, q + 1));
+    std::string_view rest = target.substr(q + 1);
+    bool first = true;
+    while (true) {
+        const auto amp = rest.find('&');
+        auto pair = rest.substr(0, amp);
+        if (!first) out += '&';
+        first = false;
+        constexpr std::string_view key = "token=";
+        if (pair.substr(0, key.size()) == key)
+            out += std::string(key) + token_prefix(pair.substr(key.size()));
+        else
+            out += pair;
+        if (amp == std::string_view::npos) break;
+        rest.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+}  // namespace pxed::wire
