@@ -89,8 +89,10 @@ public:
         }
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
-        if (!prepare_state_dir() || !start_lifecycle()) return 1;
-        if (!start_services() || !start_dhcp() || !start_control()) return 1;
+        // The control socket first: it is also how a second pxed on the
+        // same state directory finds out before touching anything.
+        if (!prepare_state_dir() || !start_control() || !start_lifecycle()) return 1;
+        if (!start_services() || !start_dhcp()) return 1;
         // Every socket is bound and nothing has been read yet: root goes now.
         if (!drop_privileges_after_binding()) return 1;
         log_summary(*current_, "serving");

@@ -182,7 +182,9 @@ std::optional<render::host_status> tracker::status(const wire::mac_address& mac)
                 (r.state == host_state::failed && e.policy.on_timeout == inventory::timeout_action::install);
     s.state = to_string(r.state);
     s.generation = r.generation;
-    s.token = r.token;
+    // Only a callback install is told where to call: under the one-shot its
+    // kickstart ended the install already, and the call could only fail.
+    if (e.policy.install_done == inventory::install_end::callback) s.token = r.token;
     return s;
 }
 

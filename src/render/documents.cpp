@@ -95,6 +95,7 @@ std::optional<fs::document> documents::find(std::string_view path) const {
         // A document follows its host's state: its date moves with every
         // state change, so Last-Modified stays truthful.
         host_status preview{true, "pending", 1, "TOKEN"};
+        if (r.site().lifecycle_for(*t.host).install_done != inventory::install_end::callback) preview.token.clear();
         std::optional<host_status> st = status_ ? status_->status(t.host->mac) : preview;
         if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
         out = r.host_config(t.kind, *t.host, st ? &*st : nullptr);

@@ -3,7 +3,8 @@
 # It does what an installer's first minute does with the kernel arguments
 # pxed rendered: bring the NIC up with DHCP, fetch the kickstart named by
 # inst.ks= over HTTP and the install tree's .treeinfo from inst.repo= over FTP,
-# print both between markers on the console (ttyS0) and power off.
+# print both between markers on the console (ttyS0), call the kickstart's
+# install-done URL if it has one, and power off.
 # Every line it prints for the test starts with "PXED-E2E".
 export PATH=/bin
 mount -t proc proc /proc
@@ -92,4 +93,17 @@ case $repo in
     ;;
   *) say "FAIL inst.repo is not an ftp:// URL: $repo" ;;
 esac
+
+# The kickstart's %post, as the installer would run it last: a host's own
+# kickstart carries the install-done URL pxed rendered for this install
+# (POST only); a profile's kickstart (the menu's) carries none.
+url=$(sed -n 's|.*\(http://[^ "'"'"']*/install-done?token=[0-9A-Za-z]*\).*|\1|p' /ks | head -n 1)
+if [ -n "$url" ]; then
+  say "install-done url $url"
+  answer=$(wget -q -O - --post-data= "$url" 2>&1)
+  rc=$?
+  say "install-done rc $rc $(echo "$answer" | head -n 1)"
+else
+  say "install-done none"
+fi
 bye "done, uptime $(cut -d' ' -f1 /proc/uptime)"

@@ -14,9 +14,16 @@
 #   uefi-norom OVMF's own PXE client (NIC without option ROM) -> the same GRUB
 #   unknown    an unknown MAC: pxelinux.cfg/default, menu.c32, its default entry
 #   ipxe       boot.ipxe on: iPXE is recognised and chained to ipxe/<mac> over HTTP
+#   lifecycle  a BIOS host's install ends with the install-done callback its
+#              kickstart carries; pxed is killed (-9) and restarted; the next
+#              boot gets the local-boot config; `pxed reinstall`, and the
+#              third boot installs again
+#   oneshot    install_done: kickstart (server-side one-shot): fetching its
+#              kickstart ends the install, the next boot is the local one
 # Each guest runs the busybox /init of e2e_guest_init.sh, which prints the
-# kickstart and .treeinfo between markers on ttyS0 and powers off; a path
-# passes when those are exactly what pxed rendered for that MAC and the tree.
+# kickstart and .treeinfo between markers on ttyS0, POSTs to the kickstart's
+# install-done URL if it has one and powers off; a path passes when those
+# are exactly what pxed rendered for that MAC and the tree.
 #
 # Usage: e2e_netboot_test.sh PXED SOURCE_DIR [ARTIFACT_DIR]
 #   ARTIFACT_DIR (or $PXED_E2E_ARTIFACTS) receives the serial logs, pxed's log
@@ -43,7 +50,7 @@ for f in $PXELINUX $SYSLINUX_BIOS/ldlinux.c32 $SYSLINUX_BIOS/menu.c32 $OVMF $GRU
 done
 [[ -c /dev/net/tun ]] || skip_all "no /dev/net/tun for the VM's tap device"
 
-PATHS=${PXED_E2E_PATHS:-bios uefi uefi-norom unknown ipxe}
+PATHS=${PXED_E2E_PATHS:-bios uefi uefi-norom unknown ipxe lifecycle oneshot}
 VM_TIMEOUT=${PXED_E2E_VM_TIMEOUT:-120}
 T_TEST=$SECONDS
 
@@ -180,9 +187,13 @@ MAC_BIOS=52:54:00:e2:e0:01
 MAC_UEFI=52:54:00:e2:e0:02
 MAC_NOROM=52:54:00:e2:e0:03
 MAC_IPXE=52:54:00:e2:e0:04
+MAC_LIFE=52:54:00:e2:e0:05
+MAC_ONESHOT=52:54:00:e2:e0:06
 MAC_UNKNOWN=52:54:00:e2:e0:99
 
+SITE_IPXE=
 write_site() {  # ipxe: off | on
+  SITE_IPXE=$1
   local ipxe_line="ipxe: off"
   [[ $1 == on ]] && ipxe_line="# ipxe: the default, http://{{server}}:{{http_port}}/ipxe/{{mac}}"
   cat > "$TMP/site.yaml" <<YAML
@@ -215,6 +226,12 @@ profiles:
     append: "console=ttyS0 edd=off panic=-1 inst.repo={{tree_url}} inst.ks={{kickstart_url}}"
     kickstart: centos7.ks
     vars: {timezone: Europe/Berlin, packages: [e2e-marker-$id]}
+  # The server-side one-shot: the install is done once the host has fetched
+  # its kickstart; no callback needed.
+  e2e-oneshot:
+    label: pxed end-to-end one-shot install
+    inherits: e2e
+    lifecycle: {install_done: kickstart}
 menu:
   title: pxed e2e menu
   timeout: 1s
@@ -225,6 +242,8 @@ hosts:
   - {mac: "$MAC_UEFI", hostname: uefi01, ip: 10.66.0.12, profile: e2e, vars: {disk: vda}}
   - {mac: "$MAC_NOROM", hostname: norom01, ip: 10.66.0.13, profile: e2e, vars: {disk: vdb}}
   - {mac: "$MAC_IPXE", hostname: ipxe01, ip: 10.66.0.14, profile: e2e, vars: {disk: nvme0n1}}
+  - {mac: "$MAC_LIFE", hostname: life01, ip: 10.66.0.15, profile: e2e, vars: {disk: sdb}}
+  - {mac: "$MAC_ONESHOT", hostname: oneshot01, ip: 10.66.0.16, profile: e2e-oneshot, vars: {disk: sdc}}
 YAML
 }
 
@@ -236,13 +255,46 @@ stamp() {
   while IFS= read -r l || [[ -n $l ]]; do printf '%s %s\n' "${EPOCHREALTIME/./}" "${l%$'\r'}"; done
 }
 
+# wait_for_pxed PATTERN SECONDS AFTER_US: a line of pxed's log stamped at or
+# after AFTER_US holds PATTERN (a restarted pxed logs its start-up lines again).
+wait_for_pxed() {
+  local deadline=$((SECONDS + $2))
+  until awk -v a="$3" -v p="$1" '$1 >= a && index($0, p) { f=1; exit } END { exit !f }' "$TMP/pxed.log"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
 start_pxed_stamped() {
+  local t
+  t=$(now_us)
   ip netns exec $S "$PXED" --config "$TMP/site.yaml" > >(stamp >> "$TMP/pxed.log") 2>&1 &
   PXED_PID=$!
-  if ! wait_for_log "serving " 15; then
+  if ! wait_for_pxed "serving " 15 "$t"; then
     echo "pxed did not start:"; cat "$TMP/pxed.log"; exit 1
   fi
-  wait_for_log "dhcp: answering on" 5 || true
+  wait_for_pxed "dhcp: answering on" 5 "$t" || true
+}
+
+# The operator's side: pxed's CLI talks to the running daemon through the
+# unix socket in state_dir, so it runs here, outside the namespaces.
+pxed_cli() { "$PXED" "$1" --config "$TMP/site.yaml" "${@:2}"; }
+# host_field HOST COLUMN: a column of `pxed hosts` (by its heading) for the
+# line of a MAC or hostname.
+host_field() {
+  pxed_cli hosts | awk -v h="$1" -v col="$2" \
+    'NR == 1 { for (i = 1; i <= NF; i++) if (tolower($i) == col) c = i; next }
+     c && ($1 == h || $2 == h) { print $c; exit }'
+}
+# site_ipxe off|on: boot.ipxe as the next path needs it; a reload, as an
+# admin would do it, when that changes the site.
+site_ipxe() {
+  [[ $SITE_IPXE == "$1" ]] && return 0
+  local t
+  t=$(now_us)
+  write_site "$1"
+  kill -HUP "$PXED_PID"
+  check "pxed reloads the site with boot.ipxe $1" wait_for_pxed "reloaded" 10 "$t"
 }
 
 write_site off
@@ -270,10 +322,14 @@ fi
 echo "# accelerator: $ACCEL, at most ${VM_TIMEOUT}s per machine"
 
 # --- one machine -------------------------------------------------------------------
-# boot_vm NAME MAC FIRMWARE(bios|uefi) ROM(ipxe|none): boots it and waits for it
-# to power off (or for the timeout). Its console goes to $TMP/NAME.serial.
+# boot_vm NAME MAC FIRMWARE(bios|uefi) ROM(ipxe|none) [BOOT]: boots it and waits
+# for it to power off (or for the timeout). Its console goes to $TMP/NAME.serial.
+# BOOT is QEMU's -boot (default n). A machine sent to its local disk has none
+# and would sit at SeaBIOS's "No bootable device" for ever: BIOS_LOCAL makes
+# SeaBIOS reboot a second later, which -no-reboot turns into QEMU's exit.
+BIOS_LOCAL=order=n,reboot-timeout=1000
 boot_vm() {
-  local name=$1 mac=$2 fw=$3 rom=$4 nic fwargs=()
+  local name=$1 mac=$2 fw=$3 rom=$4 boot=${5:-n} nic fwargs=()
   nic="virtio-net-pci,netdev=n0,mac=$mac"
   [[ $rom == none ]] && nic+=",romfile="
   [[ $fw == uefi ]] && fwargs=(-bios "$OVMF")
@@ -284,7 +340,7 @@ boot_vm() {
   # (set +e: a machine that times out is a result to report, not a reason to stop.)
   set +e
   timeout -k 5 "$VM_TIMEOUT" ip netns exec $C qemu-system-x86_64 \
-    -machine pc,accel="$ACCEL" -m 512 -smp 1 -nographic -no-reboot -boot n "${fwargs[@]}" \
+    -machine pc,accel="$ACCEL" -m 512 -smp 1 -nographic -no-reboot -boot "$boot" "${fwargs[@]}" \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" \
     < /dev/null 2> "$TMP/$name.qemu" | stamp > "$TMP/$name.serial"
   local rc=${PIPESTATUS[0]}
@@ -305,6 +361,8 @@ first_at() {  # file pattern [after-us]
 secs() { printf '%d.%01d' $(($1 / 1000000)) $((($1 % 1000000) / 100000)); }
 
 TIMINGS=()
+is_token() { [[ $1 =~ ^[0-9a-f]{32}$ ]]; }
+before() { [[ -n $1 && -n $2 ]] && (($1 < $2)); }  # two stamps, both there, in this order
 # verify NAME MAC EXPECTED_KS CONFIG_REGEX [HOSTNAME]: checks one machine's run and
 # times its stages from pxed's log and its serial console. CONFIG_REGEX
 # matches pxed's log line for the boot loader's own config file.
@@ -327,14 +385,29 @@ verify() {
   check "$name: the guest got its address from pxed" grep -q "PXED-E2E: dhcp 10.66.0.[0-9]*/24 server 10.66.0.2" "$serial"
 
   between "$serial" PXED-E2E-BEGIN-KICKSTART PXED-E2E-END-KICKSTART > "$TMP/$name.ks.got"
+  # A host's own kickstart carries its install-done URL with the token of
+  # its install generation; `pxed render` previews it as generation 1 with
+  # the placeholder TOKEN. The guest's token and the generation `pxed hosts`
+  # shows go in their place, and the rest must match as rendered.
+  local want=$TMP/$name.ks.want token= gen
+  if grep -q 'install-done?token=TOKEN' "$expect"; then
+    token=$(sed -n 's/.*install-done?token=\([0-9A-Za-z]*\).*/\1/p' "$TMP/$name.ks.got" | head -n 1)
+    check "$name: its kickstart's install-done URL carries a token of 32 hex digits" is_token "$token"
+    gen=$(host_field "$mac" gen) || true
+    sed -e "s/install-done?token=TOKEN/install-done?token=$token/g" \
+        -e "s/(generation 1)/(generation ${gen:-?})/" "$expect" > "$want"
+  else
+    cp "$expect" "$want"
+  fi
+  echo "$token" > "$TMP/$name.token"
   local want_md5
-  want_md5=$(md5sum < "$expect" | cut -d' ' -f1)
-  check "$name: the serial log shows the kickstart rendered for it" diff -u "$expect" "$TMP/$name.ks.got"
+  want_md5=$(md5sum < "$want" | cut -d' ' -f1)
+  check "$name: the serial log shows the kickstart rendered for it" diff -u "$want" "$TMP/$name.ks.got"
   check "$name: ... byte for byte (size and md5 seen in the guest)" \
-    grep -q "PXED-E2E: kickstart rc 0 bytes $(wc -c < "$expect") md5 $want_md5" "$serial"
+    grep -q "PXED-E2E: kickstart rc 0 bytes $(wc -c < "$want") md5 $want_md5" "$serial"
   local hn=${5:-}
   if [[ -n $hn ]]; then
-    local f=$expect  # pxed serves ks/<hostname>.ks as ks/<mac>.ks
+    local f=$want  # pxed serves ks/<hostname>.ks as ks/<mac>.ks
     check "$name: DHCP gave it its host name and ks/$hn.ks is the same kickstart" \
       grep -q "PXED-E2E: kickstart-by-name $hn rc 0 bytes $(wc -c < "$f") md5 $(md5sum < "$f" | cut -d' ' -f1)" "$serial"
   fi
@@ -344,15 +417,80 @@ verify() {
     awk -v a="$t0" '$1 >= a && /ftp: .*RETR "\/pub\/centos\/7\/x86_64\/.treeinfo" completed/ { f=1 } END { exit !f }' "$TMP/pxed.log"
 
   if [[ -n $ack && -n $cfg && -n $init && -n $ksend ]]; then
-    TIMINGS+=("$(printf '%-11s %7s %12s %14s %10s %8s' "$name" "$(secs $((ack - t0)))" "$(secs $((cfg - ack)))" \
+    TIMINGS+=("$(printf '%-13s %7s %12s %14s %10s %8s' "$name" "$(secs $((ack - t0)))" "$(secs $((cfg - ack)))" \
       "$(secs $((init - cfg)))" "$(secs $((ksend - init)))" "$(secs $((t1 - t0)))")")
   else
-    TIMINGS+=("$(printf '%-11s %s' "$name" "incomplete (ack=${ack:+y} config=${cfg:+y} init=${init:+y} kickstart=${ksend:+y}), total $(secs $((t1 - t0)))")")
+    TIMINGS+=("$(printf '%-13s %s' "$name" "incomplete (ack=${ack:+y} config=${cfg:+y} init=${init:+y} kickstart=${ksend:+y}), total $(secs $((t1 - t0)))")")
   fi
   if ((FAIL)); then
     echo "# --- $name: last 30 serial lines ---"
     tail -n 30 "$serial" | sed -e 's/^[0-9]* /# /'
   fi
+}
+
+# verify_local NAME MAC HOSTNAME: checks a machine pxed sent to its local disk.
+# It never reaches our /init: pxelinux's `localboot 0` hands the machine back
+# to SeaBIOS, which finds no disk to boot (there is none) and, with
+# BIOS_LOCAL, gives up: QEMU exits.
+verify_local() {
+  local name=$1 mac=$2 hn=$3 serial=$TMP/$1.serial cfgfile=pxelinux.cfg/01-${2//:/-}
+  local t0 t1 rc
+  t0=$(cat "$TMP/$name.t0") t1=$(cat "$TMP/$name.t1") rc=$(cat "$TMP/$name.rc")
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "$name: the machine ended within ${VM_TIMEOUT}s (timed out)"
+  else check "$name: the machine ran and ended by itself (qemu exit $rc)" test "$rc" -eq 0; fi
+
+  local ack cfg disk bytes
+  ack=$(awk -v a="$t0" -v m="to $mac" '$1 >= a && /DHCPACK/ && index($0, m) { print $1; exit }' "$TMP/pxed.log")
+  cfg=$(first_at "$TMP/pxed.log" "\"$cfgfile\" completed" "$t0")
+  disk=$(first_at "$serial" "Booting from Hard Disk")
+  check "$name: pxed ACKed $mac" test -n "$ack"
+  check "$name: pxelinux fetched $cfgfile" test -n "$cfg"
+  # pxelinux prints "Booting from local disk..." (with a cursor move inside).
+  check "$name: pxelinux booted the local disk (localboot)" \
+    bash -c "grep -q 'PXELINUX' '$serial' && grep -q 'local disk\.\.\.' '$serial'"
+  check "$name: SeaBIOS went on to the hard disk" test -n "$disk"
+  check_not "$name: the installer did not start (no /init)" grep -q "PXED-E2E: init started" "$serial"
+  check_not "$name: pxed sent it no kernel and no kickstart" \
+    awk -v a="$t0" -v k="ks/${mac//:/-}.ks" -v n="ks/$hn.ks" \
+      '$1 >= a && (index($0, "e2e/vmlinuz") || index($0, k) || index($0, n)) { f=1 } END { exit !f }' "$TMP/pxed.log"
+  # What pxed serves for the host now, over HTTP from the same namespace as
+  # TFTP: the local-boot config, as many bytes as pxelinux got.
+  bytes=$(awk -v a="$t0" -v p="\"$cfgfile\" completed" \
+    '$1 >= a && index($0, p) { for (i = 1; i < NF; i++) if ($(i + 1) == "bytes") { print $i; exit } }' "$TMP/pxed.log")
+  ip netns exec $S "$BBROOT/bin/busybox" wget -q -O "$TMP/$name.cfg" "http://10.66.0.2/$cfgfile" || true
+  check "$name: pxed's $cfgfile for it is the local boot (default local, localboot 0, no kernel)" \
+    bash -c "grep -qx 'default local' '$TMP/$name.cfg' && grep -q '^ *localboot 0' '$TMP/$name.cfg' && ! grep -q '^ *kernel ' '$TMP/$name.cfg'"
+  check "$name: ... the same $bytes bytes pxelinux got over TFTP" test "$(wc -c < "$TMP/$name.cfg")" = "${bytes:-none}"
+
+  if [[ -n $ack && -n $cfg ]]; then
+    TIMINGS+=("$(printf '%-13s %7s %12s %14s %10s %8s' "$name" "$(secs $((ack - t0)))" "$(secs $((cfg - ack)))" \
+      "(local)" - "$(secs $((t1 - t0)))")")
+  else
+    TIMINGS+=("$(printf '%-13s %s' "$name" "incomplete (ack=${ack:+y} config=${cfg:+y}), total $(secs $((t1 - t0)))")")
+  fi
+  if ((FAIL)); then
+    echo "# --- $name: last 30 serial lines ---"
+    tail -n 30 "$serial" | sed -e 's/^[0-9]* /# /'
+  fi
+}
+
+# installed_by_callback NAME MAC HOSTNAME: the guest's /init POSTed to the
+# install-done URL of its kickstart, pxed moved the host to installed and
+# refuses the same call a second time.
+installed_by_callback() {
+  local name=$1 mac=$2 hn=$3 serial=$TMP/$1.serial t0 url code
+  t0=$(cat "$TMP/$name.t0")
+  check "$name: the URL is http://10.66.0.2/api/v1/hosts/${mac//:/-}/install-done?token=..." \
+    grep -Eq "PXED-E2E: install-done url http://10\.66\.0\.2(:80)?/api/v1/hosts/${mac//:/-}/install-done\?token=[0-9a-f]{32}\$" "$serial"
+  check "$name: the guest POSTed to its install-done URL and pxed said yes" grep -q "PXED-E2E: install-done rc 0 " "$serial"
+  check "$name: pxed logged $hn installing -> installed" \
+    awk -v a="$t0" -v m="$mac" -v h="$hn" \
+      '$1 >= a && /lifecycle:/ && /installing -> installed/ && (index($0, m) || index($0, h)) { f=1 } END { exit !f }' "$TMP/pxed.log"
+  check "$name: pxed hosts shows $hn installed" test "$(host_field "$hn" state)" = installed
+  url=$(sed -n 's/^[0-9]* PXED-E2E: install-done url //p' "$serial" | head -n 1)
+  code=$(ip netns exec $S "$BBROOT/bin/busybox" wget -S -O /dev/null --post-data= "$url" 2>&1 |
+         sed -n 's|^ *HTTP/1\.[01] \([0-9]*\).*|\1|p' | head -n 1) || true  # wget fails on a 409
+  check "$name: the same install-done again is refused with 409 (got ${code:-nothing})" test "$code" = 409
 }
 
 # The documents each path must end up printing.
@@ -387,17 +525,68 @@ run_path() {
       check "unknown: pxelinux found no config for its MAC" \
         grep -q "\"pxelinux.cfg/01-${MAC_UNKNOWN//:/-}\" refused" "$TMP/pxed.log"
       check "unknown: the menu ran (menu.c32 fetched)" grep -q "\"menu.c32\" completed" "$TMP/pxed.log"
+      check "unknown: a profile's kickstart has no install-done URL" grep -q "PXED-E2E: install-done none" "$TMP/unknown.serial"
       ;;
     ipxe)
-      # boot.ipxe back on (the default URL): a reload, as an admin would do it.
-      write_site on
-      kill -HUP "$PXED_PID"
-      check "pxed reloads the site with boot.ipxe on" wait_for_log "reloaded" 10
+      # boot.ipxe back on (the default URL).
+      site_ipxe on
       boot_vm ipxe $MAC_IPXE bios ipxe
       # iPXE writes the colons of the MAC in the URL as %3A; pxed decodes them.
       verify ipxe $MAC_IPXE "$(ks_of $MAC_IPXE)" "\"GET /ipxe/${MAC_IPXE//:/(:|%3[Aa])}\" 200" ipxe01
       check "ipxe: the kernel and initrd came over HTTP" \
         bash -c "grep -q 'GET /e2e/vmlinuz\" 200' '$TMP/pxed.log' && grep -q 'GET /e2e/initrd.img\" 200' '$TMP/pxed.log'"
+      ;;
+    lifecycle)
+      # The default policy: a new host is pending, its install ends with the
+      # callback in its kickstart's %post.
+      site_ipxe off
+      local cfg_life="\"pxelinux.cfg/01-${MAC_LIFE//:/-}\" completed" gen
+      boot_vm life-install $MAC_LIFE bios ipxe
+      verify life-install $MAC_LIFE "$(ks_of $MAC_LIFE)" "$cfg_life" life01
+      installed_by_callback life-install $MAC_LIFE life01
+      gen=$(host_field life01 gen) || true
+      # The state is on disk before the callback is answered: kill -9 loses nothing.
+      kill -9 "$PXED_PID"
+      wait "$PXED_PID" 2>/dev/null || true
+      PXED_PID=
+      start_pxed_stamped
+      check "lifecycle: after kill -9 and a restart pxed hosts still shows life01 installed" \
+        test "$(host_field life01 state)" = installed
+      boot_vm life-local $MAC_LIFE bios ipxe $BIOS_LOCAL
+      verify_local life-local $MAC_LIFE life01
+      check "life-local: life01 is still installed" test "$(host_field life01 state)" = installed
+      local out
+      if out=$(pxed_cli reinstall life01 2>&1); then ok "lifecycle: pxed reinstall life01"
+      else bad "lifecycle: pxed reinstall life01"; fi
+      sed 's/^/#   /' <<<"$out"
+      check "lifecycle: life01 is pending again" test "$(host_field life01 state)" = pending
+      check "lifecycle: ... in a new generation (was $gen)" test "$(host_field life01 gen)" -gt "${gen:-0}"
+      boot_vm life-again $MAC_LIFE bios ipxe
+      verify life-again $MAC_LIFE "$(ks_of $MAC_LIFE)" "$cfg_life" life01
+      installed_by_callback life-again $MAC_LIFE life01
+      check "life-again: the new install's kickstart has a new token" \
+        test "$(cat "$TMP/life-again.token")" != "$(cat "$TMP/life-install.token")"
+      pxed_cli hosts | sed 's/^/#   /' || true
+      ;;
+    oneshot)
+      # install_done: kickstart: the host's fetch of its own kickstart ends
+      # the install; no callback needed (the one its /init may make is not
+      # looked at).
+      site_ipxe off
+      local t0 installed_at callback_at
+      boot_vm oneshot-inst $MAC_ONESHOT bios ipxe
+      verify oneshot-inst $MAC_ONESHOT "$(ks_of $MAC_ONESHOT)" "\"pxelinux.cfg/01-${MAC_ONESHOT//:/-}\" completed" oneshot01
+      t0=$(cat "$TMP/oneshot-inst.t0")
+      installed_at=$(awk -v a="$t0" -v m="$MAC_ONESHOT" -v h=oneshot01 \
+        '$1 >= a && /lifecycle:/ && /-> installed/ && (index($0, m) || index($0, h)) { print $1; exit }' "$TMP/pxed.log")
+      callback_at=$(first_at "$TMP/oneshot-inst.serial" "PXED-E2E: install-done")
+      check "oneshot-inst: pxed logged oneshot01 -> installed" test -n "$installed_at"
+      check "oneshot-inst: ... before the guest got to its %post" before "$installed_at" "$callback_at"
+      sed -n 's/^[0-9]* PXED-E2E: \(install-done rc.*\)/#   oneshot-inst: the guest'"'"'s \1/p' "$TMP/oneshot-inst.serial"
+      check "oneshot-inst: pxed hosts shows oneshot01 installed" test "$(host_field oneshot01 state)" = installed
+      boot_vm oneshot-local $MAC_ONESHOT bios ipxe $BIOS_LOCAL
+      verify_local oneshot-local $MAC_ONESHOT oneshot01
+      pxed_cli hosts | sed 's/^/#   /' || true
       ;;
     *) bad "unknown path $1" ;;
   esac
@@ -409,8 +598,9 @@ for p in $PATHS; do
 done
 
 echo "# stage times in seconds (dhcp: power-on to DHCPACK; loader: to its config file;"
-echo "#   kernel+initrd: to /init running; kickstart: to the kickstart printed; total: to power-off)"
-printf '# %-11s %7s %12s %14s %10s %8s\n' path dhcp loader kernel+initrd kickstart total
+echo "#   kernel+initrd: to /init running; kickstart: to the kickstart printed; total: to power-off;"
+echo "#   (local): sent to its local disk, total: to SeaBIOS giving up)"
+printf '# %-13s %7s %12s %14s %10s %8s\n' path dhcp loader kernel+initrd kickstart total
 for t in "${TIMINGS[@]}"; do echo "# $t"; done
 echo "# whole test: $((SECONDS - T_TEST)) s"
 stop_pxed

@@ -67,7 +67,8 @@ stop_pxed() {
 
 # The port a service bound, from its "listening on ADDR:PORT" line.
 bound_port() {  # service
-  sed -n "s/.*$1: listening on [0-9.]*:\([0-9]*\).*/\1/p" "$TMP/pxed.log" | head -n 1
+  # Anchored at a word start: "ftp" must not find the "tftp: listening" line.
+  sed -n "s/.*\(^\|[^a-z]\)$1: listening on [0-9.]*:\([0-9]*\).*/\2/p" "$TMP/pxed.log" | head -n 1
 }
 
 same_file() { cmp -s "$1" "$2"; }

@@ -534,3 +534,24 @@ TEST_F(fixture, reload_keeps_leases) {
 }
 
 }  // namespace
+
+// lifecycle.installed_pxe: none. The lifecycle decides per host; an
+// installed host then gets its address and no boot file, so its firmware
+// goes on to the disk; everyone else is answered as before.
+TEST(dhcp_responder, hosts_the_lifecycle_names_get_no_boot_file) {
+    const auto site = load();
+    responder_config cfg;
+    const auto web01 = *wire::mac_address::parse("52:54:00:00:00:01");
+    cfg.no_boot_file = [web01](const wire::mac_address& m) { return m == web01; };
+    responder r{site, renderer_for(site), cfg};
+    auto quiet = r.handle(pxe(request(message_type::discover, web01), client_arch::x86_bios), on_eth0(), 1'800'000'000);
+    ASSERT_TRUE(quiet.reply) << quiet.log;
+    EXPECT_EQ(quiet.reply->msg.file, "");
+    EXPECT_TRUE(quiet.reply->msg.siaddr.is_unspecified());
+    EXPECT_FALSE(quiet.reply->msg.has(option_code::vendor_class_identifier)) << "no PXEClient: not a boot offer";
+    EXPECT_FALSE(quiet.reply->msg.has(option_code::vendor_encapsulated));
+    const auto db01 = *wire::mac_address::parse("52:54:00:00:00:02");
+    auto normal = r.handle(pxe(request(message_type::discover, db01), client_arch::x86_bios), on_eth0(), 1'800'000'000);
+    ASSERT_TRUE(normal.reply);
+    EXPECT_EQ(normal.reply->msg.file, "pxelinux.0");
+}

@@ -55,7 +55,17 @@ public:
         return queries_;
     }
 
+    void opened(std::string_view path) const override {
+        std::lock_guard<std::mutex> lock(mu_);
+        opened_.emplace_back(path);
+    }
+    std::vector<std::string> opened_paths() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return opened_;
+    }
+
 private:
+    mutable std::vector<std::string> opened_;
     void record(std::string_view path) const {
         std::lock_guard<std::mutex> lock(mu_);
         queries_.emplace_back(path);
@@ -711,3 +721,14 @@ TEST_F(fs_namespace, answers_the_same_from_several_threads) {
 }
 
 }  // namespace
+
+TEST_F(fs_namespace, tells_the_document_source_what_is_opened_not_what_is_looked_at) {
+    const auto ns = standard();
+    ns.stat("pxelinux.cfg/01-52-54-00-12-34-56");
+    ns.list("pxelinux.cfg");
+    EXPECT_TRUE(docs_->opened_paths().empty());
+    EXPECT_EQ(contents(ns, "//pxelinux.cfg/01-52-54-00-12-34-56"), "rendered host");
+    ns.open("pxelinux.cfg/01-52-54-00-99-99-99");
+    EXPECT_EQ(docs_->opened_paths(), (std::vector<std::string>{"pxelinux.cfg/01-52-54-00-12-34-56"}))
+        << "once, normalised, and only for a document that exists";
+}

@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "pxed/app/api.hpp"
+#include "pxed/app/lifecycle_service.hpp"
 #include "pxed/inventory/load.hpp"
 
 namespace pxed::app {
@@ -120,6 +123,98 @@ TEST_F(HttpApi, ExplainsMissingKickstarts) {
     // Routine probes and other files are not explained (and not warned about).
     EXPECT_EQ(explain_missing_document(*site, "pxelinux.cfg/01-52-54-00-99-99-99"), "");
     EXPECT_EQ(explain_missing_document(*site, "pub/centos/7/nope.rpm"), "");
+}
+
+// The API with the host lifecycle behind it: the install-done callback, the
+// refused mutations, and the control socket's commands.
+class HttpApiLifecycle : public HttpApi {
+protected:
+    void SetUp() override {
+        HttpApi::SetUp();
+        char tmpl[] = "/tmp/pxed-api-XXXXXX";
+        dir = mkdtemp(tmpl);
+        life = std::make_unique<lifecycle_service>(dir);
+        life->start(*site, 1'700'000'000);
+    }
+    void TearDown() override {
+        life.reset();
+        std::filesystem::remove_all(dir);
+    }
+    net::http_api_reply post(const api& a, const std::string& path, const std::string& query = "") {
+        return a.handle(net::http_api_request{"POST", path, query, "10.0.0.10:40000"});
+    }
+    std::string token_of(const char* mac) { return life->tracker().find(*wire::mac_address::parse(mac))->token; }
+
+    std::string dir;
+    std::unique_ptr<lifecycle_service> life;
+};
+
+TEST_F(HttpApiLifecycle, CallbackNeedsTheHostsTokenAndPost) {
+    const api a([this] { return site; }, {}, life.get());
+    const auto good = "token=" + token_of("52:54:00:12:34:56");
+    EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts/web1/install-done", good, "x:1"}).status, 405u);
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done").status, 403u) << "no token";
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:57")).status, 403u);
+    const auto other = post(a, "api/v1/hosts/52:54:00:99:99:99/install-done", good);
+    EXPECT_EQ(other.status, 404u);
+    EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["state"], "pending") << "nothing changed so far";
+
+    const auto done = post(a, "api/v1/hosts/52-54-00-12-34-56/install-done", "x=1&" + good);
+    ASSERT_EQ(done.status, 200u) << done.body;
+    const auto j = json::parse(done.body);
+    EXPECT_EQ(j["state"], "installed");
+    EXPECT_EQ(j["changed_by"], "callback from 10.0.0.10");
+    EXPECT_EQ(done.body.find(token_of("52:54:00:12:34:56")), std::string::npos) << "the token is never echoed";
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done", good).status, 409u) << "a replay";
+
+    const auto host = get_json(a, "api/v1/hosts/web1", 200);
+    EXPECT_EQ(host["state"], "installed");
+    EXPECT_EQ(host["generation"], 1);
+    EXPECT_FALSE(host.contains("token"));
+    EXPECT_EQ(get_json(a, "api/v1/hosts", 200)[0]["state"], "installed");
+}
+
+TEST_F(HttpApiLifecycle, MutationsOverHttpAreRefusedWithoutAnApiKey) {
+    const api a([this] { return site; }, {}, life.get());
+    for (const char* action : {"reinstall", "mark-installed"}) {
+        const auto r = post(a, std::string("api/v1/hosts/web1/") + action);
+        EXPECT_EQ(r.status, 403u) << action;
+        EXPECT_THAT(r.body, HasSubstr("no API key is configured"));
+    }
+    EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["state"], "pending");
+    EXPECT_EQ(post(a, "api/v1/hosts").status, 405u);
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/shutdown").status, 404u);
+}
+
+TEST_F(HttpApiLifecycle, ControlCommandsChangeAllNamedHostsOrNone) {
+    const api a([this] { return site; }, {}, life.get());
+    auto j = json::parse(a.control("reinstall web1 nosuchhost", "uid 0 pid 1"));
+    EXPECT_FALSE(j["ok"]);
+    EXPECT_THAT(j["message"].get<std::string>(), HasSubstr("not in the inventory: nosuchhost; nothing changed"));
+    EXPECT_EQ(life->tracker().find(*wire::mac_address::parse("52:54:00:12:34:56"))->generation, 1u);
+
+    j = json::parse(a.control("reinstall web1 52-54-00-12-34-57", "uid 0 pid 1"));
+    EXPECT_TRUE(j["ok"]) << j.dump();
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_EQ(j["results"][0]["generation"], 2);
+    EXPECT_EQ(life->tracker().find(*wire::mac_address::parse("52:54:00:12:34:56"))->changed_by,
+              "pxed reinstall (uid 0 pid 1)");
+
+    j = json::parse(a.control("mark-installed --profile c7", "uid 0 pid 1"));
+    EXPECT_TRUE(j["ok"]);
+    EXPECT_EQ(j["results"].size(), 1u) << "web1 is the only c7 host";
+    j = json::parse(a.control("hosts", "uid 0 pid 1"));
+    ASSERT_EQ(j["hosts"].size(), 3u);
+    EXPECT_EQ(j["hosts"][0]["state"], "installed");
+    EXPECT_EQ(j["hosts"][1]["state"], "pending");
+    EXPECT_EQ(j["hosts"][2]["state"], "installed") << "netboot: false";
+    EXPECT_THAT(hosts_table(a.control("hosts", "x"), 1'700'000'000), HasSubstr("52:54:00:12:34:56  web1"));
+
+    for (const char* bad : {"", "format-disks", "reinstall", "reinstall --profile", "reinstall --profile nope"})
+        EXPECT_FALSE(json::parse(a.control(bad, "x"))["ok"]) << bad;
+    bool ok = true;
+    EXPECT_THAT(control_summary(a.control("reinstall --all", "x"), ok), HasSubstr("will install"));
+    EXPECT_TRUE(ok);
 }
 
 }  // namespace

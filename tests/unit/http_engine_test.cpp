@@ -317,6 +317,7 @@ public:
     std::map<std::string, std::string> dirs;  // path -> listing body
     std::string last_api;
     std::string last_method;
+    unsigned api_status_code = 0;
 
     lookup_result file(std::string_view path, bool listing) override {
         lookup_result r;
@@ -354,6 +355,7 @@ public:
         last_api = std::string(path);
         lookup_result r;
         r.status = path == "api/v1/hosts" ? lookup_status::found : lookup_status::not_found;
+        if (api_status_code) r.status = lookup_status::failed, r.status_code = api_status_code;
         r.found.body = std::make_shared<const std::string>(r.status == lookup_status::found ? "[]" : "{\"error\":\"x\"}");
         r.found.content_type = "application/json";
         r.found.dynamic = true;
@@ -504,6 +506,18 @@ TEST_F(HttpDecide, DirectoryWithSlashLists) {
     EXPECT_EQ(*p.memory, "<html>listing</html>");
 }
 
+TEST_F(HttpDecide, PostGoesToTheApiWithItsMethodAndExactStatus) {
+    auto p = get("/api/v1/hosts", "POST");
+    EXPECT_EQ(fs.last_method, "POST");
+    EXPECT_EQ(p.status, 200u);
+    get("/api/v1/hosts");
+    EXPECT_EQ(fs.last_method, "GET");
+    fs.api_status_code = 409;
+    p = get("/api/v1/hosts/zz/install-done?token=x", "POST");
+    EXPECT_EQ(p.status, 409u) << "the API's own status, not one of the file statuses";
+    EXPECT_THAT(p.head, HasSubstr("409 Conflict"));
+}
+
 TEST_F(HttpDecide, Refusals) {
     EXPECT_EQ(get("/nope").status, 404u);
     EXPECT_EQ(get("/secret").status, 403u);
@@ -511,6 +525,8 @@ TEST_F(HttpDecide, Refusals) {
     EXPECT_EQ(get("/a%00").status, 400u);
     EXPECT_EQ(get("/a%2F..%2F..").status, 400u);
     EXPECT_EQ(get("/x", "POST").status, 405u);
+    EXPECT_EQ(field(get("/ks/n1.ks", "POST"), "Allow"), "GET, HEAD") << "files take no POST";
+    EXPECT_EQ(fs.last_method, "") << "and the API was never asked";
     EXPECT_EQ(field(get("/x", "DELETE"), "Allow"), "GET, HEAD");
     EXPECT_EQ(get("/x", "BREW").status, 501u);
     EXPECT_EQ(get("/" + std::string(9000, 'a')).status, 414u);

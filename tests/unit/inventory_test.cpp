@@ -313,3 +313,35 @@ TEST_F(inventory_files, warns_when_the_bios_boot_file_is_missing) {
     ASSERT_TRUE(r.model) << all_messages(r);
     EXPECT_THAT(all_messages(r), HasSubstr("warning: boot file 'pxelinux.0' is not in the TFTP root yet"));
 }
+
+TEST(inventory, lifecycle_policy_top_level_then_profile_then_host) {
+    auto yaml = base_yaml + std::string("lifecycle: {install_timeout: 90m, on_timeout: install}\n");
+    yaml = replace(yaml, "    kickstart: centos7.ks\n", "    kickstart: centos7.ks\n    lifecycle: {install_done: kickstart}\n");
+    const auto r = load(yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& s = *r.model;
+    EXPECT_EQ(s.lifecycle.install_timeout, std::chrono::minutes(90));
+    const auto* h = s.find_host(*wire::mac_address::parse("52:54:00:12:34:56"));
+    ASSERT_NE(h, nullptr);
+    const auto p = s.lifecycle_for(*h);
+    EXPECT_EQ(p.install_done, install_end::kickstart) << "from the profile";
+    EXPECT_EQ(p.on_timeout, timeout_action::install) << "from the top level";
+    EXPECT_EQ(p.install_timeout, std::chrono::minutes(90));
+    EXPECT_EQ(p.new_hosts, new_host_state::pending) << "the default";
+    EXPECT_EQ(p.when_installed, installed_pxe::answer);
+}
+
+TEST(inventory, lifecycle_typos_and_bad_values_are_errors) {
+    for (const auto& [bad, word] : std::vector<std::pair<std::string, std::string>>{
+             {"lifecycle: {install_done: calback}\n", "did you mean 'callback'"},
+             {"lifecycle: {new_host: installed}\n", "unknown key 'new_host'"},
+             {"lifecycle: {install_timeout: 30s}\n", "at least 1m"},
+             {"lifecycle: {install_timeout: soon}\n", "not a duration"},
+             {"lifecycle: {on_timeout: reboot}\n", "local or install"},
+             {"lifecycle: {installed_pxe: never}\n", "answer or none"},
+         }) {
+        const auto r = load(base_yaml + bad);
+        EXPECT_FALSE(r.model) << bad;
+        EXPECT_NE(all_messages(r).find(word), std::string::npos) << all_messages(r);
+    }
+}

@@ -64,6 +64,8 @@ TEST_F(Lifecycle, NewHostsStartPendingOrAdoptedAsInstalled) {
     EXPECT_TRUE(t.status(mac(1))->install);
     EXPECT_FALSE(t.status(mac(3))->install);
     EXPECT_NE(token(1), token(2)) << "each host its own token";
+    EXPECT_EQ(t.status(mac(1))->token, token(1));
+    EXPECT_EQ(t.status(mac(2))->token, "") << "the one-shot's kickstart names no install-done URL";
 }
 
 TEST_F(Lifecycle, BootConfigStartsTheInstallAndTheCallbackEndsIt) {

@@ -282,3 +282,78 @@ TEST(documents, carry_a_text_content_type_and_the_load_time) {
     EXPECT_EQ(d->content_type, "text/plain; charset=utf-8");
     EXPECT_EQ(d->mtime, f.site->loaded_at);
 }
+
+namespace {
+
+// The daemon's lifecycle, as the documents see it: one state for web01.
+class fake_status final : public host_status_source {
+public:
+    std::optional<host_status> status(const wire::mac_address& mac) const override {
+        if (mac.to_string() != "52:54:00:aa:bb:01") return std::nullopt;
+        return current;
+    }
+    void fetched(const wire::mac_address& mac, document_kind kind) const override {
+        fetches.push_back(mac.to_string() + " " + std::to_string(static_cast<int>(kind)));
+    }
+    std::int64_t changed_at(const wire::mac_address&) const override { return changed; }
+
+    host_status current{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed"};
+    std::int64_t changed = 0;
+    mutable std::vector<std::string> fetches;
+};
+
+}  // namespace
+
+TEST(documents, follow_the_host_state_and_name_the_install_done_url) {
+    fixture f;
+    auto st = std::make_shared<fake_status>();
+    const documents docs(f.r, st);
+    auto doc = [&](const std::string& p) {
+        const auto d = docs.find(p);
+        return d ? *d->body : std::string("<none>");
+    };
+    EXPECT_THAT(doc("pxelinux.cfg/01-52-54-00-aa-bb-01"), HasSubstr("default c7"));
+    EXPECT_THAT(doc("ipxe/52-54-00-aa-bb-01"), HasSubstr("kernel http://"));
+    const auto ks = doc("ks/52-54-00-aa-bb-01.ks");
+    EXPECT_THAT(ks, HasSubstr("url='http://10.0.0.2:8080/api/v1/hosts/52-54-00-aa-bb-01/install-done?"
+                              "token=f00dfeedf00dfeedf00dfeedf00dfeed'"));
+    EXPECT_THAT(ks, HasSubstr("generation 2"));
+    EXPECT_THAT(doc("ks/profiles/c7.ks"), Not(HasSubstr("install-done"))) << "a menu kickstart carries no host's token";
+
+    st->current = {false, "installed", 2, "f00dfeedf00dfeedf00dfeedf00dfeed"};
+    st->changed = f.site->loaded_at + 100;
+    const auto local = doc("pxelinux.cfg/01-52-54-00-aa-bb-01");
+    EXPECT_THAT(local, HasSubstr("default local"));
+    EXPECT_THAT(local, Not(HasSubstr("kernel c7/vmlinuz")));
+    EXPECT_THAT(doc("grub.cfg-01-52-54-00-aa-bb-01"), HasSubstr("set default=local"));
+    EXPECT_THAT(doc("ipxe/52-54-00-aa-bb-01"), HasSubstr("exit"));
+    EXPECT_EQ(docs.find("pxelinux.cfg/01-52-54-00-aa-bb-01")->mtime, f.site->loaded_at + 100)
+        << "Last-Modified moves with the state";
+    EXPECT_EQ(docs.find("pxelinux.cfg/default")->mtime, f.site->loaded_at);
+    EXPECT_EQ(docs.list("pxelinux.cfg"), f.docs.list("pxelinux.cfg")) << "listings do not change with the state";
+}
+
+TEST(documents, tell_the_lifecycle_which_host_fetched_what) {
+    fixture f;
+    auto st = std::make_shared<fake_status>();
+    const documents docs(f.r, st);
+    docs.opened("pxelinux.cfg/01-52-54-00-aa-bb-01");
+    docs.opened("grub.cfg-01-52-54-00-aa-bb-02");
+    docs.opened("ks/web01.ks");
+    docs.opened("pxelinux.cfg/default");
+    docs.opened("ks/profiles/c7.ks");
+    docs.opened("pxelinux.cfg/01-52-54-00-aa-bb-99");
+    docs.opened("ipxe/52-54-00-aa-bb-99");
+    EXPECT_EQ(st->fetches, (std::vector<std::string>{"52:54:00:aa:bb:01 0", "52:54:00:aa:bb:02 1",
+                                                     "52:54:00:aa:bb:01 3"}))
+        << "only a known host's own documents count";
+    (void)docs.find("ks/web01.ks");
+    EXPECT_EQ(st->fetches.size(), 3u) << "a lookup (stat, listing) is no fetch";
+}
+
+TEST(documents, without_a_lifecycle_show_the_install_variant_with_a_placeholder_token) {
+    fixture f;
+    EXPECT_THAT(f.doc("ks/web01.ks"), HasSubstr("/install-done?token=TOKEN'"));
+    EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-01"), HasSubstr("default c7"));
+    EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-02"), HasSubstr("default local")) << "netboot: false";
+}

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
 
 using namespace pxed;
@@ -82,3 +83,63 @@ TEST(lease_store, refuses_a_file_that_is_not_a_database) {
 }
 
 }  // namespace
+
+store::host_record host_sample(int n, store::host_state s) {
+    store::host_record r;
+    r.mac = *wire::mac_address::parse("52:54:00:00:00:0" + std::to_string(n));
+    r.hostname = "node" + std::to_string(n);
+    r.profile = "centos7";
+    r.state = s;
+    r.generation = 3;
+    r.token = std::string(32, 'a' + n);
+    r.last_seen = 1000 + n;
+    r.install_started = 900;
+    r.install_done = s == store::host_state::installed ? 950 : 0;
+    r.changed_at = 950;
+    r.changed_by = "pxed reinstall (uid 0 pid 7)";
+    r.last_event = "fetched its kickstart";
+    return r;
+}
+
+TEST(host_store, records_survive_reopening_and_are_replaced_by_mac) {
+    temp_dir d;
+    const auto file = (d.path / store::host_file_name).string();
+    {
+        store::host_store s(file);
+        std::string err;
+        ASSERT_TRUE(s.save({host_sample(2, store::host_state::installing), host_sample(1, store::host_state::pending)}, err))
+            << err;
+        ASSERT_TRUE(s.save({host_sample(2, store::host_state::installed)}, err)) << err;
+    }
+    store::host_store again(file);
+    const auto all = again.load();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0], host_sample(1, store::host_state::pending));
+    EXPECT_EQ(all[1], host_sample(2, store::host_state::installed));
+}
+
+TEST(host_store, a_state_this_version_does_not_know_reads_as_failed) {
+    temp_dir d;
+    const auto file = (d.path / store::host_file_name).string();
+    {
+        store::host_store s(file);
+        std::string err;
+        ASSERT_TRUE(s.save({host_sample(1, store::host_state::pending)}, err)) << err;
+    }
+    ASSERT_EQ(std::system(("sqlite3 " + file + " \"UPDATE hosts SET state='frozen'\" 2>/dev/null || "
+                           "python3 -c \"import sqlite3; c=sqlite3.connect('" + file +
+                           "'); c.execute(\\\"UPDATE hosts SET state='frozen'\\\"); c.commit()\"")
+                              .c_str()),
+              0);
+    store::host_store again(file);
+    const auto all = again.load();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].state, store::host_state::failed) << "never reinstalled behind anyone's back";
+}
+
+TEST(host_store, refuses_a_file_that_is_not_a_database) {
+    temp_dir d;
+    const auto file = (d.path / "hosts.sqlite3").string();
+    std::ofstream(file) << "not a database, but long enough to have a header that SQLite reads and refuses.....";
+    EXPECT_THROW(store::host_store s(file), std::runtime_error);
+}

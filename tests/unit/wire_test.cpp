@@ -4,6 +4,7 @@
 #include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/mac.hpp"
 #include "pxed/wire/text.hpp"
+#include "pxed/wire/token.hpp"
 
 using namespace pxed::wire;
 
@@ -95,4 +96,36 @@ TEST(escape_for_log, neutralises_control_and_non_ascii_bytes) {
     EXPECT_EQ(escape_for_log("pxelinux.0"), "pxelinux.0");
     EXPECT_EQ(escape_for_log(std::string("a\nb\x1b[31m\"\\\xff", 11)), "a\\x0ab\\x1b[31m\\x22\\x5c\\xff");
     EXPECT_EQ(escape_for_log("abcdef", 3), "abc...");
+}
+
+TEST(token, random_tokens_are_hex_of_the_asked_length_and_differ) {
+    const auto a = pxed::wire::random_token(16);
+    const auto b = pxed::wire::random_token(16);
+    EXPECT_EQ(a.size(), 32u);
+    EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+    EXPECT_NE(a, b);
+    EXPECT_EQ(pxed::wire::random_token(4).size(), 8u);
+}
+
+TEST(token, constant_time_equal_compares_whole_strings) {
+    using pxed::wire::constant_time_equal;
+    EXPECT_TRUE(constant_time_equal("abc123", "abc123"));
+    EXPECT_TRUE(constant_time_equal("", ""));
+    EXPECT_FALSE(constant_time_equal("abc123", "abc124"));
+    EXPECT_FALSE(constant_time_equal("abc123", "bbc123"));
+    EXPECT_FALSE(constant_time_equal("abc123", "abc12"));
+    EXPECT_FALSE(constant_time_equal("abc12", "abc123"));
+    EXPECT_FALSE(constant_time_equal("", "a"));
+}
+
+TEST(token, logs_see_only_a_prefix) {
+    using pxed::wire::redact_tokens;
+    EXPECT_EQ(pxed::wire::token_prefix("0123456789abcdef"), "012345...");
+    EXPECT_EQ(pxed::wire::token_prefix("0123"), "****");
+    EXPECT_EQ(redact_tokens("/api/v1/hosts/x/install-done?token=0123456789abcdef"),
+              "/api/v1/hosts/x/install-done?token=012345...");
+    EXPECT_EQ(redact_tokens("/a?x=1&token=0123456789abcdef&y=2"), "/a?x=1&token=012345...&y=2");
+    EXPECT_EQ(redact_tokens("/a?token=0123456789&token=abcdefabcdef"), "/a?token=012345...&token=abcdef...");
+    EXPECT_EQ(redact_tokens("/ks/web1.ks"), "/ks/web1.ks");
+    EXPECT_EQ(redact_tokens("/a?mytoken=0123456789abcdef"), "/a?mytoken=0123456789abcdef");
 }
