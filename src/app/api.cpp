@@ -3,6 +3,7 @@
 #include "pxed/app/api.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <ctime>
@@ -278,6 +279,16 @@ std::string refusal_line(const std::string& message) { return answer_line(json{{
 }  // namespace
 
 std::string api::control(std::string_view request, const std::string& who) const {
+    auto answer = control_answer(request, who);
+    // Changes log themselves (lifecycle: ...); a refusal is logged here.
+    const auto j = json::parse(answer, nullptr, false);
+    if (j.is_object() && !j.value("ok", false))
+        spdlog::warn("control: refused \"{}\" from {}: {}", wire::escape_for_log(request, 200), who,
+                     j.value("message", std::string("see the answer")));
+    return answer;
+}
+
+std::string api::control_answer(std::string_view request, const std::string& who) const {
     const auto w = words(request);
     if (w.empty()) return refusal_line("empty request");
     const auto s = site_ ? site_() : nullptr;

@@ -147,6 +147,8 @@ out=$(P reinstall n1 nosuchhost 2>&1) && rc=0 || rc=$?
 check "reinstall of a host not in site.yaml exits 1" test "$rc" -eq 1
 check "... naming it" grep -q "not in the inventory: nosuchhost; nothing changed" <<<"$out"
 check "... and changes nothing, not even n1" test "$(state_of n1)" = installed
+check "... and the log names the refusal and who asked" \
+  grep -q "control: refused \"reinstall n1 nosuchhost\" from uid $(id -u) pid [0-9]*: not in the inventory" "$TMP/pxed.log"
 out=$(P reinstall --all < /dev/null 2>&1) && rc=0 || rc=$?
 check "reinstall --all without a terminal or --yes exits 2" test "$rc" -eq 2
 out=$(P reinstall 2>&1) && rc=0 || rc=$?

@@ -54,6 +54,7 @@ public:
     static std::string host_json(const inventory::site& s, const inventory::host& h);
 
 private:
+    std::string control_answer(std::string_view request, const std::string& who) const;
     net::http_api_reply host_action(const inventory::site& s, const inventory::host& h, std::string_view action,
                                     const net::http_api_request& request) const;
 

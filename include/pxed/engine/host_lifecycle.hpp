@@ -90,7 +90,8 @@ public:
     /// The record of a host (in the inventory or not); nullptr if none.
     const store::host_record* find(const wire::mac_address& mac) const;
 
-    /// What a host's documents should show; nullopt for a MAC without a record.
+    /// What a host's documents should show (the token only under
+    /// install_done: callback); nullopt for a MAC without a record.
     std::optional<render::host_status> status(const wire::mac_address& mac) const;
 
     /// Puts a record back as it was (a change the store could not keep).
