@@ -101,20 +101,7 @@ std::vector<host_record> host_store::load() const {
 }
 
 bool host_store::save(const std::vector<host_record>& records, std::string& error) {
-    if (records.empty()) return true;
-    auto* db = impl_->db;
-    auto fail = [&](const char* what) {
-        error = std::string(what) + ": " + sqlite3_errmsg(db);
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        return false;
-    };
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        error = std::string("cannot begin a transaction: ") + sqlite3_errmsg(db);
-        return false;
-    }
-    auto* st = impl_->upsert->get();
-    for (const auto& r : records) {
-        sqlite3_reset(st);
+    const auto bind = [](sqlite3_stmt* st, const host_record& r) {
         sqlite::bind_text(st, 1, r.mac.to_string());
         sqlite::bind_text(st, 2, r.hostname);
         sqlite::bind_text(st, 3, r.profile);
@@ -127,11 +114,8 @@ bool host_store::save(const std::vector<host_record>& records, std::string& erro
         sqlite3_bind_int64(st, 10, r.changed_at);
         sqlite::bind_text(st, 11, r.changed_by);
         sqlite::bind_text(st, 12, r.last_event);
-        if (sqlite3_step(st) != SQLITE_DONE) return fail("cannot write a host");
-    }
-    sqlite3_reset(st);
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("cannot commit hosts");
-    return true;
+    };
+    return sqlite::write_all(impl_->db, impl_->upsert->get(), records, bind, "host", error);
 }
 
 }  // namespace pxed::store

@@ -101,20 +101,7 @@ lease_store::~lease_store() = default;
 std::vector<lease> lease_store::load() const { return read_all(impl_->db); }
 
 bool lease_store::apply(const std::vector<lease>& changes, std::string& error) {
-    if (changes.empty()) return true;
-    auto* db = impl_->db;
-    auto fail = [&](const char* what) {
-        error = std::string(what) + ": " + sqlite3_errmsg(db);
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        return false;
-    };
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        error = std::string("cannot begin a transaction: ") + sqlite3_errmsg(db);
-        return false;
-    }
-    auto* st = impl_->upsert->get();
-    for (const auto& l : changes) {
-        sqlite3_reset(st);
+    const auto bind = [](sqlite3_stmt* st, const lease& l) {
         sqlite3_bind_int64(st, 1, l.ip.value());
         sqlite3_bind_blob(st, 2, l.client_key.data(), static_cast<int>(l.client_key.size()), SQLITE_TRANSIENT);
         if (l.mac)
@@ -126,11 +113,8 @@ bool lease_store::apply(const std::vector<lease>& changes, std::string& error) {
         sqlite3_bind_int64(st, 6, l.starts);
         sqlite3_bind_int64(st, 7, l.ends);
         sqlite3_bind_text(st, 8, l.subnet.data(), static_cast<int>(l.subnet.size()), SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) return fail("cannot write a lease");
-    }
-    sqlite3_reset(st);
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("cannot commit leases");
-    return true;
+    };
+    return sqlite::write_all(impl_->db, impl_->upsert->get(), changes, bind, "lease", error);
 }
 
 std::size_t lease_store::forget_before(std::int64_t unix_seconds) {

@@ -37,6 +37,33 @@ sqlite3* open(const std::string& path, int flags, const std::string& what);
 /// database a newer pxed wrote).
 void prepare(sqlite3* db, bool power_loss, const char* schema, int version, const std::string& where);
 
+/// Runs `st` once per row in one IMMEDIATE transaction, `bind(st, row)`
+/// binding each row's values: all rows or none. On failure `error` says
+/// why, naming `noun` ("lease", "host").
+template <typename Rows, typename Bind>
+bool write_all(sqlite3* db, sqlite3_stmt* st, const Rows& rows, Bind bind, const std::string& noun,
+               std::string& error) {
+    if (rows.empty()) return true;
+    auto fail = [&](const std::string& what) {
+        error = what + ": " + sqlite3_errmsg(db);
+        sqlite3_reset(st);
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return false;
+    };
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        error = std::string("cannot begin a transaction: ") + sqlite3_errmsg(db);
+        return false;
+    }
+    for (const auto& row : rows) {
+        sqlite3_reset(st);
+        bind(st, row);
+        if (sqlite3_step(st) != SQLITE_DONE) return fail("cannot write a " + noun);
+    }
+    sqlite3_reset(st);
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("cannot commit " + noun + "s");
+    return true;
+}
+
 /// Closes the database when it goes out of scope.
 struct closer {
     sqlite3* db;
