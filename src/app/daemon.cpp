@@ -154,10 +154,8 @@ private:
     bool start_control() {
         const auto path = net::control_socket_path(current_->site->server.state_dir);
         control_ = std::make_unique<net::control_server>(
-            io_, path, [this](std::string_view request, const std::string& who) {
-                const auto answer = control_api().control(request, who);
-                return answer;
-            });
+            io_, path,
+            [this](std::string_view request, const std::string& who) { return make_api().control(request, who); });
         try {
             control_->start();
         } catch (const std::exception& e) {
@@ -168,7 +166,8 @@ private:
         return true;
     }
 
-    api control_api() {
+    // The JSON API and the control socket's commands, over the current site.
+    api make_api() {
         return api([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get());
     }
 
@@ -253,7 +252,7 @@ private:
         o.port = srv.http.port;
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
-        const api json_api = control_api();
+        const api json_api = make_api();
         http_ = std::make_unique<net::http_server>(
             io_, o, [this] { return current_->files; },
             [json_api](const net::http_api_request& request) { return json_api.handle(request); },
