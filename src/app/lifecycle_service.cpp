@@ -62,11 +62,14 @@ bool lifecycle_service::persist(const std::vector<lifecycle::change>& changes,
     return true;
 }
 
-lifecycle::answer lifecycle_service::apply(lifecycle::answer a, const store::host_record* before) {
-    if (!a.changed) return a;
-    std::vector<store::host_record> undo;
-    if (before) undo.push_back(*before);
-    if (!persist({*a.changed}, undo))
+// Runs one of the tracker's changes for `mac` and persists it; when the
+// store refuses, the record is put back as it was.
+template <typename Change>
+lifecycle::answer lifecycle_service::recorded(const wire::mac_address& mac, Change change) {
+    const auto* r = tracker_.find(mac);
+    const std::vector<store::host_record> undo = r ? std::vector<store::host_record>{*r} : std::vector<store::host_record>{};
+    auto a = change();
+    if (a.changed && !persist({*a.changed}, undo))
         return {lifecycle::verdict::failed, "the host database could not record the change; nothing changed",
                 std::nullopt};
     return a;
@@ -74,23 +77,17 @@ lifecycle::answer lifecycle_service::apply(lifecycle::answer a, const store::hos
 
 lifecycle::answer lifecycle_service::install_done(const wire::mac_address& mac, const std::string& token,
                                                   const std::string& who, std::int64_t now) {
-    const auto* r = tracker_.find(mac);
-    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
-    return apply(tracker_.install_done(mac, token, who, now), before ? &*before : nullptr);
+    return recorded(mac, [&] { return tracker_.install_done(mac, token, who, now); });
 }
 
 lifecycle::answer lifecycle_service::reinstall(const wire::mac_address& mac, const std::string& who,
                                                std::int64_t now) {
-    const auto* r = tracker_.find(mac);
-    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
-    return apply(tracker_.reinstall(mac, who, now), before ? &*before : nullptr);
+    return recorded(mac, [&] { return tracker_.reinstall(mac, who, now); });
 }
 
 lifecycle::answer lifecycle_service::mark_installed(const wire::mac_address& mac, const std::string& who,
                                                     std::int64_t now) {
-    const auto* r = tracker_.find(mac);
-    const auto before = r ? std::optional<store::host_record>(*r) : std::nullopt;
-    return apply(tracker_.mark_installed(mac, who, now), before ? &*before : nullptr);
+    return recorded(mac, [&] { return tracker_.mark_installed(mac, who, now); });
 }
 
 void lifecycle_service::fetched(const wire::mac_address& mac, render::document_kind kind, std::int64_t now) {

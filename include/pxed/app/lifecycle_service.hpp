@@ -47,7 +47,8 @@ public:
 private:
     class source;
     bool persist(const std::vector<lifecycle::change>& changes, const std::vector<store::host_record>& before);
-    lifecycle::answer apply(lifecycle::answer a, const store::host_record* before);
+    template <typename Change>
+    lifecycle::answer recorded(const wire::mac_address& mac, Change change);
 
     store::host_store store_;
     lifecycle::tracker tracker_;
