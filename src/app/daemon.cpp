@@ -7,7 +7,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <pwd.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <csignal>
 #include <ctime>
@@ -161,6 +166,13 @@ private:
         } catch (const std::exception& e) {
             spdlog::critical("control: {}", e.what());
             return false;
+        }
+        // root and the service's group may ask; the daemon itself, once it
+        // runs as server.user, only answers on the socket it already holds.
+        const auto& user = current_->site->server.user;
+        if (!user.empty() && ::geteuid() == 0) {
+            if (const passwd* pw = ::getpwnam(user.c_str()); pw && ::chown(path.c_str(), 0, pw->pw_gid) != 0)
+                spdlog::warn("control: cannot give {} to group {}: {}", path, pw->pw_gid, std::strerror(errno));
         }
         spdlog::info("control: listening on {}", path);
         return true;

@@ -38,6 +38,7 @@ hosts:
   - {mac: 52:54:00:00:00:01, hostname: n1, profile: c7}
   - {mac: 52:54:00:00:00:02, hostname: old2, profile: c7, lifecycle: {new_hosts: installed}}
   - {mac: 52:54:00:00:00:03, hostname: one3, profile: c7-oneshot}
+  - {mac: 52:54:00:00:00:05, hostname: slow5, profile: c7, lifecycle: {install_timeout: 1m, on_timeout: install}}
 $1
 YAML
 }
@@ -73,6 +74,11 @@ header() {  # NAME URL
   curl -s -o /dev/null -D - "$2" | tr -d '\r' | sed -n "s/^$1: //Ip" | head -n 1
 }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+# slow5 starts an install that never ends: it fails after its minute, while
+# the rest of the test runs (and survives the kill -9 below on the way).
+tget pxelinux.cfg/01-52-54-00-00-00-05 "$TMP/slow5.cfg" >/dev/null
+check "slow5 is installing" test "$(state_of slow5)" = installing
 
 # --- n1: the callback way
 tget pxelinux.cfg/01-52-54-00-00-00-01 "$TMP/n1.cfg" >/dev/null
@@ -176,7 +182,7 @@ out=$(P mark-installed n1 old2 2>&1)
 check "mark-installed n1 old2" test "$(state_of n1)" = installed
 check "... says old2 was installed already" grep -q "old2) is installed already" <<<"$out"
 check "pxed hosts --json is JSON with every host" \
-  python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] and len(d["hosts"]) == 3' < <(P hosts --json)
+  python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] and len(d["hosts"]) == 4' < <(P hosts --json)
 check "the API shows n1's state" bash -c "curl -s '$u/api/v1/hosts/n1' | grep -q '\"state\": \"installed\"'"
 check "and never a token" bash -c "! curl -s '$u/api/v1/hosts' | grep -q token"
 
@@ -189,6 +195,15 @@ check "a host added to site.yaml starts pending" test "$(state_of new4)" = pendi
 check "a host removed from site.yaml keeps its record" bash -c "'$PXED' hosts --config '$TMP/site.yaml' | grep -q 'old2 .*(not in site.yaml)'"
 out=$(P reinstall old2 2>&1) && rc=0 || rc=$?
 check "... but is not pxed's to reinstall" test "$rc" -eq 1
+
+# --- the timeout
+check "slow5's install failed after its install_timeout (1m)" \
+  wait_for_log "lifecycle: 52:54:00:00:00:05 (slow5) installing -> failed (generation 1): not done 1 min after it started" 90
+check "... logged at warn" grep -q "^warn.*slow5) installing -> failed" "$TMP/pxed.log"
+check "pxed hosts says failed" test "$(state_of slow5)" = failed
+tget pxelinux.cfg/01-52-54-00-00-00-05 "$TMP/slow5-again.cfg" >/dev/null
+check "on_timeout: install boots the installer again" grep -q "^default c7" "$TMP/slow5-again.cfg"
+check "... which makes it installing again" test "$(state_of slow5)" = installing
 
 stop_pxed
 finish

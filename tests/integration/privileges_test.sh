@@ -108,6 +108,10 @@ check "the state directory now belongs to nobody" test "$(stat -c %u:%g "$TMP/st
 check "and so does the file root left in it" test "$(stat -c %u:%g "$TMP/state/leases.sqlite")" = "$u:$g"
 db=$TMP/state/leases.sqlite3
 check "the lease database root opened before the drop belongs to nobody" test "$(stat -c %u:%g "$db" 2>/dev/null)" = "$u:$g"
+check "so does the host database" test "$(stat -c %u:%g "$TMP/state/hosts.sqlite3" 2>/dev/null)" = "$u:$g"
+check "the control socket is root's and nobody's group's, mode 0660" \
+  test "$(stat -c %u:%g:%a "$TMP/state/control.sock" 2>/dev/null)" = "0:$g:660"
+check "root's pxed hosts reaches the daemon that runs as nobody" bash -c "'$PXED' hosts --config '$TMP/site.yaml' > /dev/null"
 ip netns exec "$ns_c" busybox udhcpc -i eth0 -n -q -f -t 5 -T 1 -s /bin/true > "$TMP/udhcpc.out" 2>&1 || true
 check "DHCP on port 67 after the drop: udhcpc gets a lease" grep -q "lease of 192.0.2.1[01][0-9] obtained" "$TMP/udhcpc.out"
 leases=$(python3 - "$db" <<'PY' 2>&1 || true
