@@ -332,7 +332,7 @@ std::string api::control_answer(std::string_view request, const std::string& who
             std::size_t n = 0;
             for (const auto& h : s->hosts)
                 if (h.profile == w[i]) add(&h), ++n;
-            if (n == 0) return refusal_line("no host uses profile '" + w[i] + "'");
+            if (n == 0) return refusal_line("no host uses profile '" + wire::escape_for_log(w[i], 64) + "'");
         } else if (const auto* h = find_host(*s, w[i])) {
             add(h);
         } else {
