@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include <pwd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -169,11 +168,13 @@ private:
         }
         // root and the service's group may ask; the daemon itself, once it
         // runs as server.user, only answers on the socket it already holds.
+        // (Looked up without NSS, like the drop itself: the RPM's binary
+        // is static. A missing user is reported by the drop.)
         const auto& user = current_->site->server.user;
-        if (!user.empty() && ::geteuid() == 0) {
-            if (const passwd* pw = ::getpwnam(user.c_str()); pw && ::chown(path.c_str(), 0, pw->pw_gid) != 0)
-                spdlog::warn("control: cannot give {} to group {}: {}", path, pw->pw_gid, std::strerror(errno));
-        }
+        std::string why;
+        if (!user.empty() && ::geteuid() == 0)
+            if (const auto a = lookup_account(user, why); a && ::chown(path.c_str(), 0, a->gid) != 0)
+                spdlog::warn("control: cannot give {} to group {}: {}", path, a->gid, std::strerror(errno));
         spdlog::info("control: listening on {}", path);
         return true;
     }

@@ -85,6 +85,7 @@ profiles:
 menu: {default: c7}
 hosts:
   - {mac: "$MAC_B", hostname: web01, ip: 10.77.0.20, profile: c7}
+  - {mac: "52:54:00:77:00:e4", hostname: done01, profile: c7, lifecycle: {new_hosts: installed, installed_pxe: none}}
 YAML
 start_pxed "$TMP/site.yaml" ip netns exec $S
 wait_for_log "dhcp: answering on" 5 || true
@@ -191,6 +192,15 @@ check "... and options 66/67 as asked, never twice" \
   test "$(field "$pxe" 'm["options"].get("67"), m["options"].get("66"), m["duplicate_options"]')" = "('grubx64.efi', '10.77.0.2', [])"
 ipxe=$(ip netns exec $C $PROBE eth0 discover --mac 52:54:00:77:00:e2 --pxe 0 --ipxe --wait 1 | head -n 1)
 check "iPXE is handed its script URL, not pxelinux.0 again" test "$(field "$ipxe" 'm["file"]')" = http://10.77.0.2/ipxe/52:54:00:77:00:e2
+# lifecycle.installed_pxe: none -- an installed host's firmware is given an
+# address and no boot file, so it goes on to its disk; once reinstalled it
+# is offered its boot loader again.
+done1=$(ip netns exec $C $PROBE eth0 discover --mac 52:54:00:77:00:e4 --pxe 0 --wait 1 | head -n 1)
+check "an installed host (installed_pxe: none) is offered an address" test -n "$(field "$done1" 'm["yiaddr"]')"
+check "... with no boot file and no PXEClient" test "$(field "$done1" 'm["file"], m["options"].get("60")')" = "('', None)"
+"$PXED" reinstall --config "$TMP/site.yaml" done01 > /dev/null
+done2=$(ip netns exec $C $PROBE eth0 discover --mac 52:54:00:77:00:e4 --pxe 0 --wait 1 | head -n 1)
+check "after pxed reinstall it is offered pxelinux.0 again" test "$(field "$done2" 'm["file"]')" = pxelinux.0
 
 burst=$(ip netns exec $C $PROBE eth0 burst --count 300 --wait 4)
 n_offers=$(grep -c '"type": 2' <<<"$burst" || true)
