@@ -360,14 +360,14 @@ result<node_info> file_namespace::stat(std::string_view request) const {
     return info;
 }
 
-result<opened> file_namespace::open(std::string_view request) const {
+result<opened> file_namespace::open(std::string_view request, bool peek) const {
     auto path = normalize(request);
     if (!path) return path.error();
     auto t = locate(*path);
     if (!t) return t.error();
     switch (t->kind) {
     case node_kind::document:
-        documents_->opened(*path);
+        if (!peek) documents_->opened(*path);
         return opened{std::move(*path), std::move(t->doc)};
     case node_kind::directory: return fail(errc::is_directory, *path, "is a directory");
     case node_kind::file: break;

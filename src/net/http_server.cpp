@@ -153,14 +153,21 @@ class fs_resolver final : public http::resolver {
 public:
     fs_resolver(const std::shared_ptr<const fs::file_namespace>& files, open_file_cache& cache,
                 std::size_t small_file, const http_server::api_handler& api,
-                const http_server::miss_explainer& explain, shared_fd& fd, std::string_view peer)
-        : files_(files), cache_(cache), small_file_(small_file), api_(api), explain_(explain), fd_(fd), peer_(peer) {}
+                const http_server::miss_explainer& explain, shared_fd& fd, std::string_view peer, bool peek)
+        : files_(files),
+          cache_(cache),
+          small_file_(small_file),
+          api_(api),
+          explain_(explain),
+          fd_(fd),
+          peer_(peer),
+          peek_(peek) {}
 
     http::lookup_result file(std::string_view path, bool listing) override {
         if (!files_) return refused(http::lookup_status::failed, "no site loaded", "not ready");
         const auto now = steady::now();
         if (const auto* hit = cache_.find(files_, path, now)) return from_cache(*hit);
-        auto opened = files_->open(path);
+        auto opened = files_->open(path, peek_);
         if (opened) {
             http::lookup_result r;
             r.status = http::lookup_status::found;
@@ -274,6 +281,7 @@ private:
     const http_server::miss_explainer& explain_;
     shared_fd& fd_;
     std::string_view peer_;
+    bool peek_;  // a HEAD request: a host's document is looked at, not fetched
 };
 
 std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
@@ -515,7 +523,7 @@ private:
 
         const auto files = server_.files_ ? server_.files_() : nullptr;
         fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_,
-                             peer_);
+                             peer_, head.method == "HEAD");
         http::exchange_limits limits;
         limits.max_target = server_.options_.max_target_bytes;
         plan_ = http::decide(head, resolver, limits, std::time(nullptr));

@@ -129,6 +129,8 @@ check "the FTP listing still names n1's config" grep -q "01-52-54-00-00-00-01" "
 
 # --- one3: the one-shot, its kickstart fetched over FTP
 check "one3 is pending" test "$(state_of one3)" = pending
+check "a HEAD of one3's kickstart answers 200" test "$(code -I "$u/ks/one3.ks")" = 200
+check "... and is no fetch: one3 is still pending" test "$(state_of one3)" = pending
 curl -s -o "$TMP/one3.ks" "ftp://127.0.0.1:$fport/ks/one3.ks"
 check "the one-shot kickstart came over FTP" grep -q "^%packages" "$TMP/one3.ks"
 check "... and names no install-done URL" bash -c "! grep -q install-done '$TMP/one3.ks'"

@@ -729,6 +729,7 @@ TEST_F(fs_namespace, tells_the_document_source_what_is_opened_not_what_is_looked
     EXPECT_TRUE(docs_->opened_paths().empty());
     EXPECT_EQ(contents(ns, "//pxelinux.cfg/01-52-54-00-12-34-56"), "rendered host");
     ns.open("pxelinux.cfg/01-52-54-00-99-99-99");
+    EXPECT_TRUE(ns.open("pxelinux.cfg/01-52-54-00-12-34-56", /*peek=*/true)) << "a HEAD looks, it does not fetch";
     EXPECT_EQ(docs_->opened_paths(), (std::vector<std::string>{"pxelinux.cfg/01-52-54-00-12-34-56"}))
         << "once, normalised, and only for a document that exists";
 }

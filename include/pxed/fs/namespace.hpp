@@ -186,10 +186,11 @@ public:
     result<node_info> stat(std::string_view request) const;
 
     /// A regular file opened read-only, or a document (the document source
-    /// is told, see document_source::opened). Directories are
+    /// is told unless `peek`: a HEAD request looks without fetching; see
+    /// document_source::opened). Directories are
     /// is_directory; fifos, devices and sockets are access_denied, and
     /// opening them never blocks.
-    result<opened> open(std::string_view request) const;
+    result<opened> open(std::string_view request, bool peek = false) const;
 
     /// Entries of a directory sorted by name, without `.` and `..`: the real
     /// directory merged with documents and with directories implied by
