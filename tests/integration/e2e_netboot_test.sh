@@ -363,15 +363,20 @@ secs() { printf '%d.%01d' $(($1 / 1000000)) $((($1 % 1000000) / 100000)); }
 TIMINGS=()
 is_token() { [[ $1 =~ ^[0-9a-f]{32}$ ]]; }
 before() { [[ -n $1 && -n $2 ]] && (($1 < $2)); }  # two stamps, both there, in this order
+# vm_ended NAME: sets the caller's t0, t1 (stamps) and rc (QEMU's exit) for
+# machine NAME, and checks that it ended by itself within the timeout.
+vm_ended() {
+  t0=$(cat "$TMP/$1.t0") t1=$(cat "$TMP/$1.t1") rc=$(cat "$TMP/$1.rc")
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "$1: the machine ended within ${VM_TIMEOUT}s (timed out)"
+  else check "$1: the machine ran and ended by itself (qemu exit $rc)" test "$rc" -eq 0; fi
+}
 # verify NAME MAC EXPECTED_KS CONFIG_REGEX [HOSTNAME]: checks one machine's run and
 # times its stages from pxed's log and its serial console. CONFIG_REGEX
 # matches pxed's log line for the boot loader's own config file.
 verify() {
   local name=$1 mac=$2 expect=$3 cfgpat=$4 serial=$TMP/$1.serial
   local t0 t1 rc
-  t0=$(cat "$TMP/$name.t0") t1=$(cat "$TMP/$name.t1") rc=$(cat "$TMP/$name.rc")
-  if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "$name: the machine powered off within ${VM_TIMEOUT}s (timed out)"
-  else check "$name: the machine ran and powered off (qemu exit $rc)" test "$rc" -eq 0; fi
+  vm_ended "$name"
 
   local ack cfg init ksend
   ack=$(awk -v a="$t0" -v m="to $mac" '$1 >= a && /DHCPACK/ && index($0, m) { print $1; exit }' "$TMP/pxed.log")
@@ -435,9 +440,7 @@ verify() {
 verify_local() {
   local name=$1 mac=$2 hn=$3 serial=$TMP/$1.serial cfgfile=pxelinux.cfg/01-${2//:/-}
   local t0 t1 rc
-  t0=$(cat "$TMP/$name.t0") t1=$(cat "$TMP/$name.t1") rc=$(cat "$TMP/$name.rc")
-  if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "$name: the machine ended within ${VM_TIMEOUT}s (timed out)"
-  else check "$name: the machine ran and ended by itself (qemu exit $rc)" test "$rc" -eq 0; fi
+  vm_ended "$name"
 
   local ack cfg disk bytes
   ack=$(awk -v a="$t0" -v m="to $mac" '$1 >= a && /DHCPACK/ && index($0, m) { print $1; exit }' "$TMP/pxed.log")
