@@ -4,6 +4,9 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -562,11 +565,31 @@ TEST_F(fs_namespace, refuses_device_files) {
 }
 
 TEST_F(fs_namespace, refuses_files_the_process_cannot_read) {
-    if (::geteuid() == 0) {
-        GTEST_SKIP() << "running as root: permission bits do not stop root, so an unreadable file cannot be made";
-    }
     const auto ns = standard();
-    expect_error(ns.open("unreadable"), fs::errc::access_denied, "unreadable");
+    if (::geteuid() != 0) {
+        expect_error(ns.open("unreadable"), fs::errc::access_denied, "unreadable");
+        return;
+    }
+    // Root reads a mode-0 file through CAP_DAC_OVERRIDE (and
+    // CAP_DAC_READ_SEARCH). A child without those two in its effective set
+    // is bound by the permission bits like the daemon after its drop; it
+    // still owns (and so traverses) the test's directories.
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+        if (::syscall(SYS_capget, &header, data) != 0) ::_exit(3);
+        data[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+        if (::syscall(SYS_capset, &header, data) != 0) ::_exit(4);
+        if (::open((tmp_ + "/tftp/unreadable").c_str(), O_RDONLY) >= 0) ::_exit(5);  // the capabilities still act
+        const auto r = ns.open("unreadable");
+        ::_exit(!r && r.error().code == fs::errc::access_denied ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: opened or refused for another reason; 3-5: the capabilities could not be dropped";
 }
 
 TEST_F(fs_namespace, does_not_open_directories) {
