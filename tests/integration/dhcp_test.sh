@@ -155,7 +155,9 @@ cat > "$TMP/udhcpc-script" <<SH
 OUT=$TMP/udh
 SH
 cat >> "$TMP/udhcpc-script" <<'SH'
-env | grep -E '^(ip|siaddr|boot_file|serverid|subnet|router|lease|hostname|interface)=' | sort > "$OUT.$1"
+# Written aside, then renamed: the test polls for the file.
+env | grep -E '^(ip|siaddr|boot_file|serverid|subnet|router|lease|hostname|interface)=' | sort > "$OUT.$1.part"
+mv "$OUT.$1.part" "$OUT.$1"
 case $1 in
   bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
   deconfig) ip addr flush dev "$interface" ;;
@@ -167,14 +169,14 @@ ip netns exec $C busybox udhcpc -f -i eth0 -s "$TMP/udhcpc-script" -t 5 -T 2 -O 
   > "$TMP/udhcpc.out" 2>&1 &
 UDHCPC=$!
 on_exit "kill $UDHCPC 2>/dev/null"
-deadline=$((SECONDS + 15)); until [[ -f $TMP/udh.bound ]] || ((SECONDS > deadline)); do sleep 0.1; done
+deadline=$((SECONDS + 15)); until [[ -n $(val "$TMP/udh.bound" ip) ]] || ((SECONDS > deadline)); do sleep 0.1; done
 check "udhcpc gets the reserved address" test "$(val "$TMP/udh.bound" ip)" = 10.77.0.20
 check "udhcpc sees next-server and the boot file" \
   bash -c "[[ \$(sed -n 's/^siaddr=//p' $TMP/udh.bound) == 10.77.0.2 && \$(sed -n 's/^boot_file=//p' $TMP/udh.bound) == pxelinux.0 ]]"
 check "udhcpc sees its hostname" test "$(val "$TMP/udh.bound" hostname)" = web01
 acks_before=$(grep -c "DHCPACK 10.77.0.20 to $MAC_B" "$TMP/pxed.log")
 kill -USR1 $UDHCPC   # renew now: a unicast REQUEST with ciaddr (RENEWING)
-deadline=$((SECONDS + 10)); until [[ -f $TMP/udh.renew ]] || ((SECONDS > deadline)); do sleep 0.1; done
+deadline=$((SECONDS + 10)); until [[ -n $(val "$TMP/udh.renew" ip) ]] || ((SECONDS > deadline)); do sleep 0.1; done
 check "udhcpc renews (RENEWING, unicast)" test "$(val "$TMP/udh.renew" ip)" = 10.77.0.20
 check "pxed ACKed the renewal" test "$(grep -c "DHCPACK 10.77.0.20 to $MAC_B" "$TMP/pxed.log")" -gt "$acks_before"
 kill -USR2 $UDHCPC   # release
