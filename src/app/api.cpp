@@ -46,10 +46,14 @@ void add_record(json& o, const store::host_record& r) {
     o["last_event"] = r.last_event;
 }
 
+const store::host_record* record_of(const lifecycle_service* lifecycle, const wire::mac_address& mac) {
+    return lifecycle ? lifecycle->tracker().find(mac) : nullptr;
+}
+
 // The leases by MAC, from the lease provider's JSON.
-std::map<std::string, json> leases_by_mac(const std::string& raw) {
+std::map<std::string, json> leases_by_mac(const api::leases_provider& provider) {
     std::map<std::string, json> out;
-    auto parsed = json::parse(raw, nullptr, false);
+    auto parsed = json::parse(provider ? provider() : std::string("[]"), nullptr, false);
     if (!parsed.is_array()) return out;
     for (auto& l : parsed)
         if (l.is_object() && l.contains("mac") && l["mac"].is_string()) {
@@ -58,6 +62,16 @@ std::map<std::string, json> leases_by_mac(const std::string& raw) {
             if (!out.count(mac) || l.value("state", "") == "bound") out[mac] = l;
         }
     return out;
+}
+
+// A host as the API and `pxed hosts` show it: `o` (its inventory entry)
+// with its lifecycle record and its DHCP lease.
+json with_state(json o, const wire::mac_address& mac, const store::host_record* r,
+                const std::map<std::string, json>& leases) {
+    if (r) add_record(o, *r);
+    const auto l = leases.find(mac.to_string());
+    o["lease"] = l == leases.end() ? json(nullptr) : l->second;
+    return o;
 }
 
 json host_object(const inventory::site& s, const inventory::host& h) {
@@ -168,16 +182,10 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
         if (!s) return error(500, "no site loaded");
         if (path == "api/v1/hosts") {
             if (post) return error(405, "use GET");
-            const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
+            const auto leases = leases_by_mac(leases_);
             json all = json::array();
-            for (const auto& h : s->hosts) {
-                auto o = host_object(*s, h);
-                if (lifecycle_)
-                    if (const auto* r = lifecycle_->tracker().find(h.mac)) add_record(o, *r);
-                const auto l = leases.find(h.mac.to_string());
-                o["lease"] = l == leases.end() ? json(nullptr) : l->second;
-                all.push_back(std::move(o));
-            }
+            for (const auto& h : s->hosts)
+                all.push_back(with_state(host_object(*s, h), h.mac, record_of(lifecycle_, h.mac), leases));
             return reply(200, all);
         }
         if (starts_with(path, "api/v1/hosts/")) {
@@ -187,25 +195,15 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
                 action = key.substr(slash + 1);
                 key = key.substr(0, slash);
             }
+            if (!action.empty() && action != "install-done" && action != "reinstall" && action != "mark-installed")
+                return error(404, "no such endpoint");
+            if (post != !action.empty()) return error(405, post ? "use GET" : "use POST");
             const auto* h = find_host(*s, key);
-            if (!action.empty()) {
-                if (action != "install-done" && action != "reinstall" && action != "mark-installed")
-                    return error(404, "no such endpoint");
-                if (!post) return error(405, "use POST");
-                if (!h)
-                    return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
-                return host_action(*s, *h, action, request);
-            }
-            if (post) return error(405, "use GET");
             if (!h)
                 return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
-            auto o = host_object(*s, *h);
-            if (lifecycle_)
-                if (const auto* r = lifecycle_->tracker().find(h->mac)) add_record(o, *r);
-            const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
-            const auto l = leases.find(h->mac.to_string());
-            o["lease"] = l == leases.end() ? json(nullptr) : l->second;
-            return reply(200, o);
+            if (!action.empty()) return host_action(*s, *h, action, request);
+            return reply(200,
+                         with_state(host_object(*s, *h), h->mac, record_of(lifecycle_, h->mac), leases_by_mac(leases_)));
         }
         return error(404, "no such endpoint");
     } catch (const std::exception& e) {
@@ -232,7 +230,7 @@ net::http_api_reply api::host_action(const inventory::site& s, const inventory::
     if (status != 200) return error(status, a.message);
     json o = json::object();
     o["mac"] = h.mac.to_string();
-    if (const auto* r = lifecycle_->tracker().find(h.mac)) add_record(o, *r);
+    if (const auto* r = record_of(lifecycle_, h.mac)) add_record(o, *r);
     o["message"] = a.message;
     return reply(200, o);
 }
@@ -298,7 +296,7 @@ std::string api::control_answer(std::string_view request, const std::string& who
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
 
     if (cmd == "hosts") {
-        const auto leases = leases_by_mac(leases_ ? leases_() : std::string("[]"));
+        const auto leases = leases_by_mac(leases_);
         json all = json::array();
         for (const auto& r : lifecycle_->tracker().all()) {
             const auto* h = s->find_host(r.mac);
@@ -306,10 +304,7 @@ std::string api::control_answer(std::string_view request, const std::string& who
                                                     {"hostname", r.hostname.empty() ? json(nullptr) : json(r.hostname)},
                                                     {"profile", r.profile.empty() ? json(nullptr) : json(r.profile)}};
             o["in_inventory"] = h != nullptr;
-            add_record(o, r);
-            const auto l = leases.find(r.mac.to_string());
-            o["lease"] = l == leases.end() ? json(nullptr) : l->second;
-            all.push_back(std::move(o));
+            all.push_back(with_state(std::move(o), r.mac, &r, leases));
         }
         return answer_line(json{{"ok", true}, {"hosts", all}});
     }

@@ -11,9 +11,19 @@ std::string who_is(const store::host_record& r) {
     return r.mac.to_string() + (r.hostname.empty() ? "" : " (" + r.hostname + ")");
 }
 
-const char* fetched_what(fetch f) { return f == fetch::kickstart ? "its kickstart" : "its boot config"; }
+answer not_in_inventory(const wire::mac_address& mac) {
+    return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+}
 
 }  // namespace
+
+// Whether the host's documents boot the installer now (site.yaml's
+// netboot: false aside, which the renderer applies).
+bool tracker::boots_installer(const entry& e) {
+    const auto s = e.record.state;
+    return s == host_state::pending || s == host_state::installing ||
+           (s == host_state::failed && e.policy.on_timeout == inventory::timeout_action::install);
+}
 
 tracker::tracker(token_source tokens) : tokens_(std::move(tokens)) {}
 
@@ -94,22 +104,20 @@ std::vector<change> tracker::fetched(const wire::mac_address& mac, fetch what, c
     auto& r = e->record;
     r.last_seen = now;
     r.last_event = std::string("fetched ") + how;
-    if (!e->netboot) return out;  // its documents boot the disk whatever the state
-    const bool installs = r.state == host_state::pending || r.state == host_state::installing ||
-                          (r.state == host_state::failed && e->policy.on_timeout == inventory::timeout_action::install);
-    if (!installs) return out;
+    // netboot: false boots the disk whatever the state.
+    if (!e->netboot || !boots_installer(*e)) return out;
     if (r.state != host_state::installing)
         out.push_back(moved(*e, host_state::installing, "", std::string("fetched ") + how, now));
     if (what == fetch::kickstart && e->policy.install_done == inventory::install_end::kickstart)
         out.push_back(moved(*e, host_state::installed, "lifecycle.install_done: kickstart",
-                            std::string("one-shot: ") + fetched_what(what) + " was fetched", now));
+                            "one-shot: its kickstart was fetched", now));
     return out;
 }
 
 answer tracker::install_done(const wire::mac_address& mac, const std::string& token, const std::string& who,
                              unix_time now) {
     auto* e = known(mac);
-    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    if (!e) return not_in_inventory(mac);
     auto& r = e->record;
     // The token first: without it a caller learns nothing about the state.
     if (!wire::constant_time_equal(token, r.token))
@@ -128,7 +136,7 @@ answer tracker::install_done(const wire::mac_address& mac, const std::string& to
 
 answer tracker::reinstall(const wire::mac_address& mac, const std::string& who, unix_time now) {
     auto* e = known(mac);
-    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    if (!e) return not_in_inventory(mac);
     auto& r = e->record;
     // A new generation: the old token, and any callback carrying it, is void.
     r.generation += 1;
@@ -144,7 +152,7 @@ answer tracker::reinstall(const wire::mac_address& mac, const std::string& who, 
 
 answer tracker::mark_installed(const wire::mac_address& mac, const std::string& who, unix_time now) {
     auto* e = known(mac);
-    if (!e) return {verdict::unknown_host, "no host with MAC " + mac.to_string() + " in the inventory", std::nullopt};
+    if (!e) return not_in_inventory(mac);
     if (e->record.state == host_state::installed)
         return {verdict::unchanged, who_is(e->record) + " is installed already", std::nullopt};
     auto c = moved(*e, host_state::installed, who, "marked installed", now);
@@ -178,8 +186,7 @@ std::optional<render::host_status> tracker::status(const wire::mac_address& mac)
     const auto& e = it->second;
     const auto& r = e.record;
     render::host_status s;
-    s.install = r.state == host_state::pending || r.state == host_state::installing ||
-                (r.state == host_state::failed && e.policy.on_timeout == inventory::timeout_action::install);
+    s.install = boots_installer(e);
     s.state = to_string(r.state);
     s.generation = r.generation;
     // Only a callback install is told where to call: under the one-shot its
@@ -191,9 +198,8 @@ std::optional<render::host_status> tracker::status(const wire::mac_address& mac)
 bool tracker::no_boot_file(const wire::mac_address& mac) const {
     const auto it = hosts_.find(mac);
     if (it == hosts_.end() || !it->second.in_inventory) return false;
-    const auto s = status(mac);
-    return it->second.policy.when_installed == inventory::installed_pxe::none &&
-           (!s->install || !it->second.netboot);
+    const auto& e = it->second;
+    return e.policy.when_installed == inventory::installed_pxe::none && (!boots_installer(e) || !e.netboot);
 }
 
 void tracker::put(const store::host_record& r) {

@@ -112,6 +112,7 @@ private:
         bool netboot = true;  ///< site.yaml's netboot: false means it never installs
         bool in_inventory = false;
     };
+    static bool boots_installer(const entry& e);
     change moved(entry& e, store::host_state to, const std::string& by, const std::string& why, unix_time now);
     entry* known(const wire::mac_address& mac);
 
