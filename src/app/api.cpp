@@ -11,8 +11,10 @@
 #include <map>
 #include <sstream>
 
+#include "pxed/app/access_guard.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/wire/text.hpp"
+#include "pxed/wire/token.hpp"
 
 namespace pxed::app {
 namespace {
@@ -74,6 +76,20 @@ json with_state(json o, const wire::mac_address& mac, const store::host_record* 
     return o;
 }
 
+// Template variables, shown only with access.api.show_variables. Secrets
+// are not variables: they are never shown.
+json value_json(const inventory::value& v) {
+    if (const auto* s = std::get_if<std::string>(&v.data)) return *s;
+    if (const auto* l = std::get_if<inventory::value::list>(&v.data)) {
+        json a = json::array();
+        for (const auto& x : *l) a.push_back(value_json(x));
+        return a;
+    }
+    json o = json::object();
+    for (const auto& [k, x] : std::get<inventory::value::object>(v.data)) o[k] = value_json(x);
+    return o;
+}
+
 json host_object(const inventory::site& s, const inventory::host& h) {
     const auto base = http_base(s);
     const auto dashed = h.mac.to_dashed();
@@ -94,6 +110,13 @@ json host_object(const inventory::site& s, const inventory::host& h) {
     o["netboot"] = h.netboot;
     o["urls"] = std::move(urls);
     if (!h.where.file.empty()) o["defined_at"] = h.where.file + ":" + std::to_string(h.where.line);
+    if (s.access.api_show_variables) {
+        json vars = json::object();
+        if (p)
+            for (const auto& [k, v] : p->vars) vars[k] = value_json(v);
+        for (const auto& [k, v] : h.vars) vars[k] = value_json(v);
+        o["vars"] = std::move(vars);
+    }
     return o;
 }
 
@@ -123,20 +146,6 @@ unsigned status_of(lifecycle::verdict v) {
     return 500;
 }
 
-// The value of `name` in a query string ("token=ab12&x=y"); tokens are hex,
-// so no percent-decoding is needed (a %-escaped one simply does not match).
-std::string query_value(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
-            return std::string(pair.substr(name.size() + 1));
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return {};
-}
-
 // "10.0.0.5" of "10.0.0.5:43210".
 std::string_view address_of(std::string_view peer) {
     const auto colon = peer.rfind(':');
@@ -150,19 +159,42 @@ const inventory::host* find_host(const inventory::site& s, std::string_view key)
 
 }  // namespace
 
-api::api(site_provider site, leases_provider leases, lifecycle_service* lifecycle)
-    : site_(std::move(site)), leases_(std::move(leases)), lifecycle_(lifecycle) {}
+api::api(site_provider site, leases_provider leases, lifecycle_service* lifecycle, access_guard* guard)
+    : site_(std::move(site)), leases_(std::move(leases)), lifecycle_(lifecycle), guard_(guard) {}
+
+std::string api::key_name(const inventory::access_settings& a, std::string_view authorization) {
+    constexpr std::string_view bearer = "Bearer ";
+    if (authorization.size() <= bearer.size() || authorization.substr(0, bearer.size()) != bearer) return {};
+    const auto key = authorization.substr(bearer.size());
+    std::string found;
+    // No early exit: the time does not tell which key came close.
+    for (const auto& k : a.api_keys)
+        if (wire::constant_time_equal(key, k.secret) && found.empty()) found = k.name;
+    return found;
+}
 
 std::string api::host_json(const inventory::site& s, const inventory::host& h) { return host_object(s, h).dump(); }
 
 net::http_api_reply api::handle(std::string_view path, std::string_view query) const {
-    return handle(net::http_api_request{"GET", path, query, "-"});
+    return handle(net::http_api_request{"GET", path, query, "127.0.0.1:0", {}, 0x7f000001u});
 }
 
 net::http_api_reply api::handle(const net::http_api_request& request) const {
     const auto path = request.path;
     const bool post = request.method == "POST";
     try {
+        // Reads only from access.api.read_from; POSTs prove themselves (a
+        // token or a key) and are checked where they are handled.
+        if (!post) {
+            const auto s = site_ ? site_() : nullptr;
+            const auto& nets = s ? s->access.api_read_from : std::vector<wire::ipv4_network>{};
+            const bool allowed = request.peer_ipv4 && std::any_of(nets.begin(), nets.end(), [&](const auto& n) {
+                                     return n.contains(wire::ipv4_address{*request.peer_ipv4});
+                                 });
+            if (!allowed)
+                return error(403, "the API is not open to " + std::string(address_of(request.peer)) +
+                                      " (access.api.read_from)");
+        }
         if (path == "api/v1") {
             if (post) return error(405, "use GET");
             return reply(200, json{{"endpoints",
@@ -198,10 +230,10 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
             if (!action.empty() && action != "install-done" && action != "reinstall" && action != "mark-installed")
                 return error(404, "no such endpoint");
             if (post != !action.empty()) return error(405, post ? "use GET" : "use POST");
+            if (!action.empty()) return host_action(*s, key, action, request);
             const auto* h = find_host(*s, key);
             if (!h)
                 return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(key) + "\" in the inventory");
-            if (!action.empty()) return host_action(*s, *h, action, request);
             return reply(200,
                          with_state(host_object(*s, *h), h->mac, record_of(lifecycle_, h->mac), leases_by_mac(leases_)));
         }
@@ -211,21 +243,53 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
     }
 }
 
-net::http_api_reply api::host_action(const inventory::site& s, const inventory::host& h, std::string_view action,
+net::http_api_reply api::host_action(const inventory::site& s, std::string_view host_key, std::string_view action,
                                      const net::http_api_request& request) const {
-    (void)s;
     const auto peer = std::string(address_of(request.peer));
-    if (action != "install-done") {
-        // State changes by an operator need an API key (docs/lifecycle.md):
-        // until keys can be configured they are refused, never open.
-        return error(403, "state changes over HTTP are disabled: no API key is configured; use `pxed " +
-                              std::string(action) + "` on the pxed host");
-    }
+    const fs::client who{request.peer_ipv4, {}, "api"};
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto refused = [&](unsigned status, const std::string& why) {
+        if (guard_) guard_->refused(who, "POST " + std::string(request.path) + " from " + peer + ": " + why);
+        return error(status, why);
+    };
+    if (guard_ && guard_->locked_out(who))
+        return error(429, "too many refused requests from " + peer + " lately; try again in a minute");
     if (!lifecycle_) return error(404, "the host lifecycle is not running here");
-    const auto token = query_value(request.query, "token");
-    if (token.empty()) return error(403, "the install-done callback needs the token= it was given");
-    const auto a = lifecycle_->install_done(h.mac, token, "callback from " + peer,
-                                            static_cast<std::int64_t>(std::time(nullptr)));
+    // The proof first, then the host: a caller without one learns nothing,
+    // not even which hosts exist.
+    std::string key_owner;
+    if (action != "install-done") {
+        // State changes by an operator need an API key: none configured,
+        // none are possible over HTTP (docs/security.md).
+        if (s.access.api_keys.empty())
+            return error(403, "state changes over HTTP are disabled: no API key is configured (access.api.keys_file); "
+                              "use `pxed " + std::string(action) + "` on the pxed host");
+        if (request.authorization.empty()) return error(401, "this needs an API key: Authorization: Bearer <key>");
+        key_owner = key_name(s.access, request.authorization);
+        if (key_owner.empty()) return refused(401, "the API key is not one of access.api.keys_file's");
+    }
+    const auto* hp = find_host(s, host_key);
+    if (!hp) {
+        const auto why = "no host with MAC or hostname \"" + wire::escape_for_log(host_key) + "\" in the inventory";
+        // The callback's refusal reads the same for an unknown host as for
+        // a wrong token: it does not tell which MACs exist.
+        if (action == "install-done")
+            return refused(403, "the token is not the install token of \"" + wire::escape_for_log(host_key) + "\"");
+        return error(404, why);
+    }
+    const auto& h = *hp;
+    lifecycle::answer a;
+    if (action == "install-done") {
+        const auto token = wire::query_value(request.query, "token");
+        if (token.empty()) return refused(403, "the install-done callback needs the token= it was given");
+        a = lifecycle_->install_done(h.mac, token, "callback from " + peer, now);
+        if (a.result == lifecycle::verdict::bad_token) return refused(403, a.message);
+    } else {
+        const std::string by = "API key '" + key_owner + "' from " + peer;
+        a = action == "reinstall" ? lifecycle_->reinstall(h.mac, by, now) : lifecycle_->mark_installed(h.mac, by, now);
+        if (a.result == lifecycle::verdict::done || a.result == lifecycle::verdict::unchanged)
+            spdlog::info("api: {} {} {}: {}", by, action, h.mac.to_string(), a.message);
+    }
     const auto status = status_of(a.result);
     if (status != 200) return error(status, a.message);
     json o = json::object();

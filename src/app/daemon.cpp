@@ -29,6 +29,7 @@
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/ftp_server.hpp"
 #include "pxed/net/http_server.hpp"
+#include "pxed/net/neighbours.hpp"
 #include "pxed/net/tftp_server.hpp"
 
 namespace pxed::app {
@@ -131,6 +132,10 @@ private:
         const auto& dir = current_->site->server.state_dir;
         try {
             lifecycle_ = std::make_unique<lifecycle_service>(dir);
+            lifecycle_->set_guard(&guard_);
+            guard_.set_bound_lookup([this](const wire::mac_address& mac, std::uint32_t address) {
+                return bound_to(mac, address);
+            });
             lifecycle_->start(*current_->site, static_cast<std::int64_t>(std::time(nullptr)));
         } catch (const std::exception& e) {
             spdlog::critical("lifecycle: {}", e.what());
@@ -143,6 +148,21 @@ private:
         spdlog::info("lifecycle: hosts in {}/{}: {} pending, {} installing, {} installed, {} failed", dir,
                      store::host_file_name, counts[1], counts[2], counts[3], counts[4]);
         return true;
+    }
+
+    // Whether a request from `address` comes from the host `mac`: the
+    // address pxed's DHCP server bound to it, or, in proxyDHCP mode where
+    // pxed leases nothing, the one the neighbour table maps to it. (A
+    // reservation in site.yaml is checked by the documents themselves.)
+    bool bound_to(const wire::mac_address& mac, std::uint32_t address) const {
+        const auto& dhcp = current_->site->server.dhcp;
+        if (dhcp.enabled && dhcp.mode == inventory::dhcp_mode::proxy) {
+            const auto n = net::neighbour_mac(address);
+            return n && *n == mac;
+        }
+        if (!dhcp_) return false;
+        const auto a = dhcp_->bound_address(mac);
+        return a && a->value() == address;
     }
 
     // Installs that ran out of time, and last-seen times written out.
@@ -181,7 +201,8 @@ private:
 
     // The JSON API and the control socket's commands, over the current site.
     api make_api() {
-        return api([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get());
+        return api([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get(),
+                   &guard_);
     }
 
     std::string leases_json_now() const {
@@ -393,6 +414,7 @@ private:
     std::unique_ptr<net::dhcp_server> dhcp_;
     std::unique_ptr<net::ftp_server> ftp_;
     std::unique_ptr<net::control_server> control_;
+    access_guard guard_;  // before lifecycle_, which points to it
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;
 };

@@ -24,6 +24,13 @@ public:
         const auto* r = s_.tracker_.find(mac);
         return r ? r->changed_at : 0;
     }
+    bool bound_to(const wire::mac_address& mac, std::uint32_t address) const override {
+        return s_.guard_ && s_.guard_->bound_to(mac, address);
+    }
+    bool locked_out(const fs::client& who) const override { return s_.guard_ && s_.guard_->locked_out(who); }
+    void refused(const fs::client& who, const std::string& what) const override {
+        if (s_.guard_) s_.guard_->refused(who, what);
+    }
 
 private:
     lifecycle_service& s_;

@@ -751,6 +751,16 @@ std::vector<store::lease> responder::leases() const {
     return out;
 }
 
+std::optional<wire::ipv4_address> responder::bound_address(const wire::mac_address& mac, unix_time now) const {
+    const auto c = by_client_.find(std::string(reinterpret_cast<const char*>(mac.bytes().data()), 6));
+    if (c == by_client_.end()) return std::nullopt;
+    const auto b = by_ip_.find(c->second);
+    if (b == by_ip_.end()) return std::nullopt;
+    const auto& l = b->second.lease;
+    if (b->second.offer_only || l.state != store::lease_state::bound || (l.ends != 0 && l.ends <= now)) return std::nullopt;
+    return l.ip;
+}
+
 std::size_t responder::active_leases(unix_time now) const {
     std::size_t n = 0;
     for (const auto& [ip, b] : by_ip_)

@@ -371,7 +371,7 @@ fs::result<std::string> session::resolve(std::string_view arg) const {
 step session::change_directory(std::string_view arg) {
     const auto path = resolve(arg);
     if (!path) return fs_refusal(path.error(), "CWD", "Failed to change directory.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), "CWD", "Failed to change directory.");
     if (info->kind != fs::node_kind::directory)
         return refused(550, "Failed to change directory.", "CWD refused: \"" + wire::escape_for_log(*path) + "\" is not a directory");
@@ -471,7 +471,7 @@ step session::retrieve(const command& c) {
     if (data_ == data_state::none) return say(425, "Use PORT or PASV first.");
     const auto path = resolve(c.argument);
     if (!path) return fs_refusal(path.error(), "RETR", "Failed to open file.");
-    auto opened = files_->open(*path);
+    auto opened = files_->open(*path, client());
     if (!opened) return fs_refusal(opened.error(), "RETR", "Failed to open file.");
     outgoing_data d;
     d.command = verb::retr;
@@ -503,7 +503,7 @@ step session::listing(const command& c, std::int64_t now) {
     const std::string_view arg = c.id == verb::mlsd ? std::string_view(c.argument) : strip_list_options(c.argument);
     const auto path = resolve(arg);
     if (!path) return fs_refusal(path.error(), verb_name, "Failed to open directory.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), verb_name, "Failed to open directory.");
 
     std::vector<fs::dir_entry> entries;
@@ -539,7 +539,7 @@ step session::listing(const command& c, std::int64_t now) {
 step session::machine_list(const command& c) {
     const auto path = resolve(c.argument);
     if (!path) return fs_refusal(path.error(), "MLST", "No such file or directory.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), "MLST", "No such file or directory.");
     // RFC 3659 section 7.2: one fact line, prefixed by a space, then the pathname.
     const auto entry = entry_from(*info, display(info->path));
@@ -550,7 +550,7 @@ step session::size_of(const command& c) {
     if (!c.has_argument || c.argument.empty()) return syntax_error();
     const auto path = resolve(c.argument);
     if (!path) return fs_refusal(path.error(), "SIZE", "Could not get file size.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), "SIZE", "Could not get file size.");
     if (info->kind == fs::node_kind::directory) return say(550, "Could not get file size.");
     // RFC 3659 section 4: the octets RETR would send, which in either TYPE
@@ -564,7 +564,7 @@ step session::modification_time(const command& c) {
         return refused(550, "Permission denied.", "MDTM refused: setting a time is a write");
     const auto path = resolve(c.argument);
     if (!path) return fs_refusal(path.error(), "MDTM", "Could not get file modification time.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), "MDTM", "Could not get file modification time.");
     if (info->kind == fs::node_kind::directory) return say(550, "Could not get file modification time.");
     return say(213, format_time_val(info->mtime));
@@ -585,7 +585,7 @@ step session::status(const command& c, std::int64_t now) {
     // RFC 959 section 4.1.3: STAT with a path is a LIST over the control connection.
     const auto path = resolve(strip_list_options(c.argument));
     if (!path) return fs_refusal(path.error(), "STAT", "No such file or directory.");
-    const auto info = files_->stat(*path);
+    const auto info = files_->stat(*path, client());
     if (!info) return fs_refusal(info.error(), "STAT", "No such file or directory.");
     std::vector<fs::dir_entry> entries;
     if (info->kind == fs::node_kind::directory) {

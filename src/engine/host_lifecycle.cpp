@@ -192,6 +192,9 @@ std::optional<render::host_status> tracker::status(const wire::mac_address& mac)
     // Only a callback install is told where to call: under the one-shot its
     // kickstart ended the install already, and the call could only fail.
     if (e.policy.install_done == inventory::install_end::callback) s.token = r.token;
+    // The kickstart's token works while the install is under way: before
+    // it starts, while it runs, and for a failed host that installs again.
+    if (s.install && e.netboot && r.state != host_state::installed) s.access_token = r.token;
     return s;
 }
 

@@ -274,8 +274,8 @@ response_plan decide(const request_head& req, resolver& files, const exchange_li
                        now, name, "Allow", "GET, HEAD");
     }
 
-    lookup_result found = api ? files.api(req.method, target.path, target.query)
-                              : files.file(target.path, target.trailing_slash);
+    lookup_result found = api ? files.api(req.method, target.path, target.query, req.authorization)
+                              : files.file(target.path, target.trailing_slash, target.query);
     if (found.status != lookup_status::found && found.status != lookup_status::directory && found.found.body) {
         // A refusal with a body of its own (the API's JSON errors).
         return custom_refusal(found.status_code ? found.status_code : status_of(found.status), found.found,

@@ -299,13 +299,19 @@ bool file_namespace::implied_by_mounts(std::string_view path) const {
     });
 }
 
-auto file_namespace::locate(const std::string& path) const -> result<target> {
+// `who` null: a listing's own lookups, which never reach host documents.
+auto file_namespace::locate(const std::string& path, const client* who) const -> result<target> {
     target t;
     // Rendered documents win over real files: pxed owns those paths, and a
     // stale hand-written pxelinux.cfg/default left over from a previous
     // setup must not silently shadow the inventory. real_file_exists() lets
     // the config checker warn about such files.
     if (documents_ && !path.empty()) {
+        if (who) {
+            auto r = documents_->check(path, *who);
+            if (r.what == release::hide) return fail(errc::not_found, path, "refused: " + r.reason);
+            if (r.what == release::refuse) return fail(errc::access_denied, path, "refused: " + r.reason);
+        }
         if (auto doc = documents_->find(path)) {
             t.kind = node_kind::document;
             t.doc = std::move(*doc);
@@ -341,10 +347,10 @@ auto file_namespace::locate(const std::string& path) const -> result<target> {
     return fail(errc::not_found, path, "not under any mount");
 }
 
-result<node_info> file_namespace::stat(std::string_view request) const {
+result<node_info> file_namespace::stat(std::string_view request, const client& who) const {
     auto path = normalize(request);
     if (!path) return path.error();
-    auto t = locate(*path);
+    auto t = locate(*path, &who);
     if (!t) return t.error();
     node_info info;
     info.path = std::move(*path);
@@ -360,10 +366,10 @@ result<node_info> file_namespace::stat(std::string_view request) const {
     return info;
 }
 
-result<opened> file_namespace::open(std::string_view request, bool peek) const {
+result<opened> file_namespace::open(std::string_view request, const client& who, bool peek) const {
     auto path = normalize(request);
     if (!path) return path.error();
-    auto t = locate(*path);
+    auto t = locate(*path, &who);
     if (!t) return t.error();
     switch (t->kind) {
     case node_kind::document:
@@ -381,7 +387,7 @@ result<std::vector<dir_entry>> file_namespace::list(std::string_view request) co
     auto normalized = normalize(request);
     if (!normalized) return normalized.error();
     const std::string& path = *normalized;
-    auto t = locate(path);
+    auto t = locate(path, nullptr);
     if (!t) return t.error();
     if (t->kind != node_kind::directory) return fail(errc::not_a_directory, path, "not a directory");
 
@@ -413,7 +419,7 @@ result<std::vector<dir_entry>> file_namespace::list(std::string_view request) co
         const std::string_view rest = relative_to(m.prefix, path);
         const std::string_view child = rest.substr(0, rest.find('/'));
         if (merged.count(child) != 0) continue;
-        const auto sub = locate(join(path, child));
+        const auto sub = locate(join(path, child), nullptr);
         const std::int64_t mtime = sub && sub->kind == node_kind::directory ? mtime_of(sub->st) : 0;
         merged.emplace(std::string(child), dir_entry{std::string(child), true, 0, mtime});
     }

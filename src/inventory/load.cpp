@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include <sys/stat.h>
+
 namespace pxed::inventory {
 namespace stdfs = std::filesystem;
 namespace {
@@ -95,6 +97,7 @@ struct context {
     std::string base_dir;
     load_options options;
     std::vector<diagnostic> diags;
+    bool inline_secrets = false;  // a secret written in site.yaml itself
 
     source_location at(const YAML::Node& n) const {
         if (!n.IsDefined()) return {file, 0, 0};
@@ -360,6 +363,158 @@ variables read_vars(context& c, map_reader& m) {
     if (!vm.present()) return vars;
     for (const auto& kv : vm.node()) vars[kv.first.Scalar()] = to_value(kv.second);
     return vars;  // any key is allowed in vars: no finish()
+}
+
+// A file that holds secrets: read now (at load, while pxed may still be
+// root), and a warning when every user of the machine can read it too.
+std::optional<std::string> read_secret_file(context& c, const YAML::Node& at, const std::string& path,
+                                            const std::string& what) {
+    struct ::stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        c.error(at, what + ": cannot read " + path + ": " + std::strerror(errno));
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        c.error(at, what + ": " + path + " is not a regular file");
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        c.error(at, what + ": cannot read " + path + ": " + std::strerror(errno));
+        return std::nullopt;
+    }
+    if (st.st_mode & S_IROTH)
+        c.warning(at, what + ": " + path + " is readable by every user of this machine; chmod o-r it (0640, owned by "
+                      "root and the group pxed runs as)");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool world_readable(const std::string& path) {
+    struct ::stat st {};
+    return ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0;
+}
+
+// `secrets:` of a profile or a host: name -> a value in site.yaml, or
+// {file: path} read now. One trailing newline of a file is dropped (an
+// editor's); the value is otherwise used as it is.
+secrets read_secrets(context& c, map_reader& m) {
+    secrets out;
+    map_reader sm(c, m.get("secrets"), m.what() + " secrets");
+    if (!sm.present()) return out;
+    for (const auto& kv : sm.node()) {
+        const auto name = kv.first.Scalar();
+        const std::string what = m.what() + " secret '" + name + "'";
+        bool name_ok = !name.empty();
+        for (const char ch : name)
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
+                name_ok = false;
+        if (!name_ok) {
+            c.error(kv.first, what + ": a secret's name is letters, digits and '_' (it is {{secrets." + name + "}})");
+            continue;
+        }
+        secret sec;
+        sec.where = c.at(kv.second);
+        if (kv.second.IsScalar()) {
+            sec.value = kv.second.Scalar();
+            c.inline_secrets = true;
+        } else {
+            map_reader fm(c, kv.second, what);
+            std::string file;
+            if (!fm.present() || !scalar(c, fm.get("file"), "file", file) || file.empty()) {
+                c.error(kv.second, what + " must be a value or {file: /path/to/file}");
+                continue;
+            }
+            fm.finish();
+            sec.file = c.resolve_path(file);
+            if (c.options.read_secrets) {
+                auto v = read_secret_file(c, kv.second, sec.file, what);
+                if (!v) continue;
+                if (!v->empty() && v->back() == '\n') v->pop_back();
+                if (!v->empty() && v->back() == '\r') v->pop_back();
+                sec.value = std::move(*v);
+            }
+        }
+        if (!c.options.read_secrets) sec.value = "<secret " + name + ">";
+        out.emplace(name, std::move(sec));
+    }
+    return out;
+}
+
+// API keys: one "name secret" a line; '#' starts a comment.
+void read_api_keys(context& c, const YAML::Node& at, access_settings& a) {
+    if (!c.options.read_secrets) return;
+    auto text = read_secret_file(c, at, a.api_keys_file, "access.api.keys_file");
+    if (!text) return;
+    std::istringstream in(*text);
+    std::string line;
+    int n = 0;
+    std::set<std::string> names;
+    while (std::getline(in, line)) {
+        ++n;
+        const auto hash = line.find('#');
+        if (hash != std::string::npos) line.erase(hash);
+        std::istringstream words(line);
+        std::string name, key, extra;
+        if (!(words >> name)) continue;
+        const std::string where = a.api_keys_file + " line " + std::to_string(n);
+        if (!(words >> key) || (words >> extra)) {
+            c.error(at, where + ": expected 'name key' (make one with `pxed api-key NAME`)");
+            continue;
+        }
+        if (key.size() < 32) {
+            c.error(at, where + ": the key of '" + name + "' is too short to be unguessable (at least 32 characters; "
+                        "`pxed api-key` makes 64)");
+            continue;
+        }
+        if (!names.insert(name).second) {
+            c.error(at, where + ": the name '" + name + "' is used twice: the log could not tell them apart");
+            continue;
+        }
+        a.api_keys.push_back({name, key});
+    }
+}
+
+void read_access(context& c, const YAML::Node& node, site& s) {
+    auto& a = s.access;
+    a.api_read_from = {wire::ipv4_network{wire::ipv4_address{0x7f000000u}, 8}};
+    map_reader m(c, node, "access");
+    if (!m.present()) return;
+    a.where = c.at(node);
+    std::optional<host_document_access> hd;
+    read_choice<host_document_access>(c, m, "host_documents",
+                                      {{"address-or-token", host_document_access::address_or_token},
+                                       {"address-and-token", host_document_access::address_and_token},
+                                       {"open", host_document_access::open}},
+                                      hd);
+    if (hd) a.host_documents = *hd;
+    map_reader api(c, m.get("api"), "access.api");
+    if (api.present()) {
+        const auto rf = api.get("read_from");
+        if (rf.IsDefined()) {
+            a.api_read_from.clear();
+            for (const auto& [text, n] : scalar_list(c, rf, "read_from")) {
+                const auto net = wire::ipv4_network::parse(text);
+                const auto addr = net ? std::nullopt : wire::ipv4_address::parse(text);
+                if (net && !net->has_host_bits())
+                    a.api_read_from.push_back(*net);
+                else if (addr)
+                    a.api_read_from.push_back(wire::ipv4_network{*addr, 32});
+                else
+                    c.error(n, "access.api.read_from: '" + text + "' is not an address or a network (10.0.0.0/24)");
+            }
+        }
+        read_bool(c, api, "show_variables", a.api_show_variables);
+        const auto kf = api.get("keys_file");
+        std::string file;
+        if (scalar(c, kf, "keys_file", file) && !file.empty()) {
+            a.api_keys_file = c.resolve_path(file);
+            read_api_keys(c, kf, a);
+        }
+        api.finish();
+    }
+    m.finish();
 }
 
 // ---------------------------------------------------------------- sections
@@ -679,6 +834,7 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
         }
         if (pm.get("vars").IsDefined()) rp.given.insert("vars");
         rp.p.vars = read_vars(c, pm);
+        rp.p.secret_values = read_secrets(c, pm);
         rp.p.lifecycle = read_lifecycle(c, pm.get("lifecycle"), "profile '" + name + "' lifecycle");
         pm.finish();
         raw.emplace(name, std::move(rp));
@@ -727,6 +883,7 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
             if (given.count("append")) merged.append = src.append;
             if (given.count("kickstart")) merged.kickstart = src.kickstart;
             for (const auto& [k, v] : src.vars) merged.vars[k] = v;
+            for (const auto& [k, v] : src.secret_values) merged.secret_values[k] = v;
             const auto& l = src.lifecycle;
             if (l.new_hosts) merged.lifecycle.new_hosts = l.new_hosts;
             if (l.install_done) merged.lifecycle.install_done = l.install_done;
@@ -880,6 +1037,7 @@ void read_hosts(context& c, const YAML::Node& node, site& s) {
             c.error(item, "host " + ms + " has netboot: true but no 'profile' to install");
         }
         h.vars = read_vars(c, m);
+        h.secret_values = read_secrets(c, m);
         h.lifecycle = read_lifecycle(c, m.get("lifecycle"), "host " + ms + " lifecycle");
         m.finish();
         if (mac_ok) {
@@ -905,7 +1063,15 @@ load_result load_document(const YAML::Node& root, context& c) {
         read_menu(c, top.get("menu"), *s);
         read_hosts(c, top.get("hosts"), *s);
         read_lifecycle(c, top.get("lifecycle"), "lifecycle").apply_to(s->lifecycle);
+        read_access(c, top.get("access"), *s);
         top.finish();
+        if (s->access.host_documents == host_document_access::open)
+            c.warning(s->access.where, "access.host_documents: open gives every host's boot config and kickstart "
+                                       "(and their secrets) to anyone on the provisioning network who names them");
+        if (c.inline_secrets && world_readable(c.file))
+            c.warning(source_location{c.file, 0, 0},
+                      "site.yaml holds secrets and every user of this machine can read it; chmod o-r it, or move "
+                      "the secrets into files ({file: ...})");
         if (s->server.dhcp.enabled && s->server.dhcp.mode == dhcp_mode::server && s->subnets.empty())
             c.error(top.node(), "DHCP runs in server mode but no 'subnets' are defined; add one or set server.dhcp.mode: proxy");
     }

@@ -58,5 +58,13 @@ const char* to_string(new_host_state v) { return v == new_host_state::pending ? 
 const char* to_string(install_end v) { return v == install_end::callback ? "callback" : "kickstart"; }
 const char* to_string(timeout_action v) { return v == timeout_action::local ? "local" : "install"; }
 const char* to_string(installed_pxe v) { return v == installed_pxe::answer ? "answer" : "none"; }
+const char* to_string(host_document_access v) {
+    switch (v) {
+    case host_document_access::address_or_token: return "address-or-token";
+    case host_document_access::address_and_token: return "address-and-token";
+    case host_document_access::open: return "open";
+    }
+    return "?";
+}
 
 }  // namespace pxed::inventory

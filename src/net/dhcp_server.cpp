@@ -102,6 +102,9 @@ public:
     }
 
     std::vector<store::lease> leases() const { return responder_.leases(); }
+    std::optional<wire::ipv4_address> bound_address(const wire::mac_address& mac) const {
+        return responder_.bound_address(mac, static_cast<dhcp::unix_time>(std::time(nullptr)));
+    }
     std::uint16_t port() const { return sockets_.empty() ? 0 : sockets_.front().socket.local_endpoint().port(); }
 
 private:
@@ -338,6 +341,9 @@ void dhcp_server::update(std::shared_ptr<const inventory::site> site, std::share
     impl_->update(std::move(site), std::move(renderer));
 }
 std::vector<store::lease> dhcp_server::leases() const { return impl_->leases(); }
+std::optional<wire::ipv4_address> dhcp_server::bound_address(const wire::mac_address& mac) const {
+    return impl_->bound_address(mac);
+}
 std::uint16_t dhcp_server::port() const { return impl_->port(); }
 
 }  // namespace pxed::net

@@ -153,7 +153,8 @@ class fs_resolver final : public http::resolver {
 public:
     fs_resolver(const std::shared_ptr<const fs::file_namespace>& files, open_file_cache& cache,
                 std::size_t small_file, const http_server::api_handler& api,
-                const http_server::miss_explainer& explain, shared_fd& fd, std::string_view peer, bool peek)
+                const http_server::miss_explainer& explain, shared_fd& fd, std::string_view peer,
+                std::optional<std::uint32_t> peer_ipv4, bool peek)
         : files_(files),
           cache_(cache),
           small_file_(small_file),
@@ -161,13 +162,15 @@ public:
           explain_(explain),
           fd_(fd),
           peer_(peer),
+          peer_ipv4_(peer_ipv4),
           peek_(peek) {}
 
-    http::lookup_result file(std::string_view path, bool listing) override {
+    http::lookup_result file(std::string_view path, bool listing, std::string_view query) override {
         if (!files_) return refused(http::lookup_status::failed, "no site loaded", "not ready");
         const auto now = steady::now();
         if (const auto* hit = cache_.find(files_, path, now)) return from_cache(*hit);
-        auto opened = files_->open(path, peek_);
+        const fs::client who{peer_ipv4_, wire::query_value(query, "token"), "http"};
+        auto opened = files_->open(path, who, peek_);
         if (opened) {
             http::lookup_result r;
             r.status = http::lookup_status::found;
@@ -214,11 +217,12 @@ public:
         return r;
     }
 
-    http::lookup_result api(std::string_view method, std::string_view path, std::string_view query) override {
+    http::lookup_result api(std::string_view method, std::string_view path, std::string_view query,
+                            std::string_view authorization) override {
         if (!api_) return refused(http::lookup_status::not_found, "the API is not enabled", "no API here");
         http_api_reply reply;
         try {
-            reply = api_(http_api_request{method, path, query, peer_});
+            reply = api_(http_api_request{method, path, query, peer_, authorization, peer_ipv4_});
         } catch (const std::exception& e) {
             return refused(http::lookup_status::failed, std::string("API: ") + e.what(), "API failure");
         }
@@ -281,6 +285,7 @@ private:
     const http_server::miss_explainer& explain_;
     shared_fd& fd_;
     std::string_view peer_;
+    std::optional<std::uint32_t> peer_ipv4_;
     bool peek_;  // a HEAD request: a host's document is looked at, not fetched
 };
 
@@ -364,8 +369,10 @@ private:
 
 class http_server::impl::connection : public std::enable_shared_from_this<connection> {
 public:
-    connection(impl& server, tcp::socket socket, std::string peer)
-        : server_(server), socket_(std::move(socket)), peer_(std::move(peer)) {}
+    connection(impl& server, tcp::socket socket, const tcp::endpoint& peer)
+        : server_(server), socket_(std::move(socket)), peer_(describe(peer)) {
+        if (peer.address().is_v4()) peer_ipv4_ = peer.address().to_v4().to_uint();
+    }
 
     void start() {
         boost::system::error_code ec;
@@ -523,7 +530,7 @@ private:
 
         const auto files = server_.files_ ? server_.files_() : nullptr;
         fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_,
-                             peer_, head.method == "HEAD");
+                             peer_, peer_ipv4_, head.method == "HEAD");
         http::exchange_limits limits;
         limits.max_target = server_.options_.max_target_bytes;
         plan_ = http::decide(head, resolver, limits, std::time(nullptr));
@@ -710,6 +717,7 @@ private:
     impl& server_;
     tcp::socket socket_;
     std::string peer_;
+    std::optional<std::uint32_t> peer_ipv4_;
     state state_ = state::idle;
     steady::time_point deadline_{};
     steady::time_point started_{};
@@ -775,7 +783,7 @@ void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::sock
             spdlog::warn("http: {} refused: {} connections already open", describe(peer), connections_.size());
         refuse_busy(s);
     } else {
-        auto c = std::make_shared<connection>(*this, std::move(s), describe(peer));
+        auto c = std::make_shared<connection>(*this, std::move(s), peer);
         connections_.emplace(c.get(), c);
         c->start();
     }

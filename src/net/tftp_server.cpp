@@ -594,7 +594,11 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     by_peer_[peer] = sess.get();
 
     const auto files = files_();
-    auto opened = files ? files->open(rrq.filename) : fs::result<fs::opened>(fs::error{fs::errc::not_found, "no site"});
+    const fs::client who{peer.address().is_v4() ? std::optional<std::uint32_t>(peer.address().to_v4().to_uint())
+                                                : std::nullopt,
+                         {}, "tftp"};
+    auto opened =
+        files ? files->open(rrq.filename, who) : fs::result<fs::opened>(fs::error{fs::errc::not_found, "no site"});
     if (!opened) {
         // The client learns only the code; the log gets the reason, which
         // names the request and never a server-side path.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "pxed/wire/ipv4.hpp"
+#include "pxed/wire/token.hpp"
+
 namespace pxed::render {
 namespace {
 
@@ -19,7 +22,9 @@ std::string grub_prefix(const inventory::site& s) { return s.boot.grub_dir.empty
 
 // What a request path names.
 struct documents::target {
-    enum { none, menu, host_document, profile_kickstart } what = none;
+    // unknown_kickstart: ks/<name>.ks naming no host. Refused like a host's
+    // kickstart, so that a refusal does not tell which names exist.
+    enum { none, menu, host_document, profile_kickstart, unknown_kickstart } what = none;
     document_kind kind = document_kind::pxelinux;
     const inventory::host* host = nullptr;
     const inventory::profile* profile = nullptr;
@@ -74,9 +79,9 @@ documents::target documents::classify(std::string_view path) const {
         }
         const auto* h = host_by_mac(name);
         if (!h) h = s.find_host_by_name(std::string(name));
-        if (!h) return {};
+        if (!h) return {target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
         const auto* p = s.find_profile(h->profile);
-        if (!p || p->kickstart.empty()) return {};
+        if (!p || p->kickstart.empty()) return {target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
         return host(document_kind::kickstart, h);
     }
     return {};
@@ -88,13 +93,14 @@ std::optional<fs::document> documents::find(std::string_view path) const {
     std::int64_t mtime = r.site().loaded_at;
     rendered out;
     switch (t.what) {
-    case target::none: return std::nullopt;
+    case target::none:
+    case target::unknown_kickstart: return std::nullopt;
     case target::menu: out = r.default_config(t.kind); break;
     case target::profile_kickstart: out = r.profile_kickstart(*t.profile); break;
     case target::host_document: {
         // A document follows its host's state: its date moves with every
         // state change, so Last-Modified stays truthful.
-        host_status preview{true, "pending", 1, "TOKEN"};
+        host_status preview{true, "pending", 1, "TOKEN", "TOKEN"};
         if (r.site().lifecycle_for(*t.host).install_done != inventory::install_end::callback) preview.token.clear();
         std::optional<host_status> st = status_ ? status_->status(t.host->mac) : preview;
         if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
@@ -112,6 +118,54 @@ void documents::opened(std::string_view path) const {
     if (!status_) return;
     const auto t = classify(path);
     if (t.what == target::host_document) status_->fetched(t.host->mac, t.kind);
+}
+
+fs::release documents::check(std::string_view path, const fs::client& who) const {
+    const auto& s = renderer_->site();
+    // Without a status source there are no clients: `pxed render`, `check`.
+    if (!status_ || s.access.host_documents == inventory::host_document_access::open) return {};
+    const auto t = classify(path);
+    if (t.what != target::host_document && t.what != target::unknown_kickstart) return {};
+    // For the log: "<path> to 10.0.0.9: why" (the server's own line names
+    // the protocol; no token is ever in it, only its first characters).
+    const std::string client = std::string(path) + " to " +
+                               (who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)"));
+    auto refuse = [&](fs::release::verdict v, std::string why) {
+        status_->refused(who, why);
+        return fs::release{v, std::move(why)};
+    };
+    if (t.what == target::unknown_kickstart)
+        return refuse(fs::release::refuse, client + ": no host of the inventory has this kickstart");
+
+    const auto& h = *t.host;
+    const bool by_address = who.ipv4 && ((h.ip && h.ip->value() == *who.ipv4) || status_->bound_to(h.mac, *who.ipv4));
+    if (t.kind != document_kind::kickstart) {
+        // Boot loaders ask by MAC and cannot carry a token: the address is
+        // all there is. Refused, it looks like an unknown MAC, and the
+        // boot loader goes on to the menu.
+        if (by_address) return {};
+        return refuse(fs::release::hide, client + ": not the address pxed leased or reserved to " + h.mac.to_string());
+    }
+    bool token_ok = false;
+    std::string token_why;
+    if (!who.token.empty()) {
+        const auto st = status_->status(h.mac);
+        if (status_->locked_out(who))
+            token_why = "its token was not looked at: too many refused requests from it lately";
+        else if (!st || st->access_token.empty())
+            token_why = "a token was given, but the install of " + h.mac.to_string() + " is not under way";
+        else if (!wire::constant_time_equal(who.token, st->access_token))
+            token_why = "the token is not the install token of " + h.mac.to_string() + " (" +
+                        wire::token_prefix(who.token) + ")";
+        else
+            token_ok = true;
+    }
+    const bool both = s.access.host_documents == inventory::host_document_access::address_and_token;
+    if (both ? (by_address && token_ok) : (by_address || token_ok)) return {};
+    std::string why = client + ": ";
+    if (!by_address) why += "not the address pxed leased or reserved to " + h.mac.to_string() + "; ";
+    why += who.token.empty() ? std::string("no token") : token_why;
+    return refuse(fs::release::refuse, why);
 }
 
 std::vector<std::string> documents::all_paths() const {
@@ -134,7 +188,12 @@ std::vector<std::string> documents::list(std::string_view dir) const {
     std::string prefix(dir);
     if (!prefix.empty()) prefix += '/';
     std::set<std::string> names;
-    for (const auto& p : all_paths()) {
+    // What anyone may see: a listing must not tell which hosts exist.
+    const auto& s = renderer_->site();
+    std::vector<std::string> shown{"pxelinux.cfg/default", grub_prefix(s) + "grub.cfg", "ipxe/default"};
+    for (const auto& [name, p] : s.profiles)
+        if (!p.kickstart.empty()) shown.push_back("ks/profiles/" + name + ".ks");
+    for (const auto& p : shown) {
         if (!starts_with(p, prefix)) continue;
         const auto rest = p.substr(prefix.size());
         const auto slash = rest.find('/');

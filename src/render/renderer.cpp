@@ -170,7 +170,7 @@ const std::set<std::string>& builtin_keys() {
         "kernel_url", "initrd_url", "append", "tree", "tree_url", "tree_http_url", "tree_ftp_url",
         "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
         "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd",
-        "state", "generation", "install_done_url"};
+        "state", "generation", "install_done_url", "secrets"};
     return keys;
 }
 
@@ -225,6 +225,21 @@ public:
         if (h)
             for (const auto& [k, v] : h->vars) vars.set(k, to_data(v));
         d.set("vars", vars);
+        // Secrets go into a host's own documents only: those are released
+        // to that host alone (docs/security.md). Menus and profile
+        // kickstarts, which any client may fetch, never carry one.
+        if (h) {
+            mstch::data secrets{mstch::data::type::object};
+            auto add = [&](const inventory::secrets& from) {
+                for (const auto& [k, v] : from) {
+                    secrets.set(k, v.value);
+                    if (!builtin_keys().count(k)) d.set(k, v.value);
+                }
+            };
+            add(p.secret_values);
+            add(h->secret_values);
+            d.set("secrets", secrets);
+        }
 
         const auto base = http_url();
         d.set("name", p.name);
@@ -243,8 +258,16 @@ public:
             d.set("tree_ftp_url", ftp);
             d.set("tree_url", t->protocol == inventory::tree_protocol::ftp ? ftp : http);
         }
-        if (!p.kickstart.empty())
-            d.set("kickstart_url", h ? base + "/ks/" + h->mac.to_dashed() + ".ks" : base + "/ks/profiles/" + p.name + ".ks");
+        if (!p.kickstart.empty()) {
+            // A host's kickstart carries its install token while it installs:
+            // it is what releases the kickstart to the installer when the
+            // address alone cannot (docs/security.md).
+            std::string url = h ? base + "/ks/" + h->mac.to_dashed() + ".ks" : base + "/ks/profiles/" + p.name + ".ks";
+            if (h && status && status->install && !status->access_token.empty() &&
+                site_.access.host_documents != inventory::host_document_access::open)
+                url += "?token=" + status->access_token;
+            d.set("kickstart_url", url);
+        }
         if (h) add_host(*h, status, d);
         // The kernel arguments are a template too, so they can name
         // {{tree_url}}, {{kickstart_url}} and any variable.
@@ -400,8 +423,8 @@ std::vector<diagnostic> renderer::check() const {
     }
     // Both variants a host's state can pick, the install one with an
     // install-done URL: a template may fail in only one of them.
-    host_status installing{true, "installing", 1, std::string(32, '0')};
-    host_status installed{false, "installed", 1, std::string(32, '0')};
+    host_status installing{true, "installing", 1, std::string(32, '0'), std::string(32, '0')};
+    host_status installed{false, "installed", 1, std::string(32, '0'), {}};
     for (const auto& h : s.hosts) {
         for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
             for (const auto* st : {&installing, &installed})

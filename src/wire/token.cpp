@@ -75,6 +75,18 @@ std::string token_prefix(std::string_view token, std::size_t keep) {
     return std::string(token.substr(0, keep)) + "...";
 }
 
+std::string query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+            return std::string(pair.substr(name.size() + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
 std::string redact_tokens(std::string_view target) {
     const auto q = target.find('?');
     if (q == std::string_view::npos) return std::string(target);

@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
+#include "pxed/app/access_guard.hpp"
 #include "pxed/app/api.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/inventory/load.hpp"
@@ -26,12 +28,19 @@ namespace {
 
 using namespace pxed;
 
+constexpr const char* api_key = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
 struct world {
     std::shared_ptr<const inventory::site> site;
     std::unique_ptr<app::lifecycle_service> life;
+    app::access_guard guard;
     std::unique_ptr<app::api> api;
 
     world() {
+        char tmpl[] = "/tmp/pxed-api-fuzz-XXXXXX";
+        if (!::mkdtemp(tmpl)) std::abort();
+        dir = tmpl;
+        std::ofstream(dir + "/keys") << "ops " << api_key << "\n";
         inventory::load_options o;
         o.check_files = false;
         auto r = inventory::load_string(R"(server:
@@ -46,17 +55,16 @@ hosts:
   - {mac: "52:54:00:00:00:01", hostname: web01, profile: c7}
   - {mac: "52:54:00:00:00:02", hostname: db01, profile: once}
   - {mac: "52:54:00:00:00:03", profile: c7, netboot: false}
+access: {api: {keys_file: keys}}
 )",
-                                        "fuzz.yaml", "/", o);
+                                        "fuzz.yaml", dir, o);
         if (!r.model) std::abort();
         site = r.model;
         spdlog::set_level(spdlog::level::off);  // refusals are logged; millions of them here
-        char tmpl[] = "/tmp/pxed-api-fuzz-XXXXXX";
-        if (!::mkdtemp(tmpl)) std::abort();
-        life = std::make_unique<app::lifecycle_service>(tmpl);
+        life = std::make_unique<app::lifecycle_service>(dir);
         life->start(*site, 1'700'000'000);
-        dir = tmpl;
-        api = std::make_unique<app::api>([this] { return site; }, [] { return std::string("[]"); }, life.get());
+        api = std::make_unique<app::api>([this] { return site; }, [] { return std::string("[]"); }, life.get(),
+                                         &guard);
     }
     ~world() {
         api.reset();
@@ -72,6 +80,7 @@ hosts:
 // token that starts with "a8274..."); pxed must never be the one to reveal it.
 void check_answer(const world& w, const std::string& request, const std::string& body) {
     if (nlohmann::json::parse(body, nullptr, false).is_discarded()) std::abort();
+    if (body.find(api_key) != std::string::npos) std::abort();  // an API key is never echoed
     for (const auto& r : w.life->tracker().all())
         if (!r.token.empty() && body.find(r.token) != std::string::npos &&
             request.find(r.token.substr(1)) == std::string::npos)
@@ -88,11 +97,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_answer(w, rest, w.api->control(rest, "uid 0 pid 1"));
         return 0;
     }
+    // The second byte: method (% 3), peer (bit 2: inside access.api.read_from
+    // or not), Authorization (bit 3: the real key; else what follows a
+    // newline in the input, if any).
     static const char* const methods[] = {"GET", "HEAD", "POST"};
-    const auto q = rest.find('?');
-    const std::string path = "api/v1/" + rest.substr(0, q);
-    const std::string query = q == std::string::npos ? std::string() : rest.substr(q + 1);
-    const auto reply = w.api->handle(net::http_api_request{methods[data[1] % 3], path, query, "10.0.0.9:40000"});
+    std::string target = rest, authorization;
+    if (const auto nl = rest.find('\n'); nl != std::string::npos) {
+        target = rest.substr(0, nl);
+        authorization = rest.substr(nl + 1);
+    }
+    if (data[1] & 8) authorization = std::string("Bearer ") + api_key;
+    const bool local = data[1] & 4;
+    const auto q = target.find('?');
+    const std::string path = "api/v1/" + target.substr(0, q);
+    const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
+    const auto reply = w.api->handle(net::http_api_request{methods[data[1] % 3], path, query,
+                                                           local ? "127.0.0.1:40000" : "10.0.0.9:40000", authorization,
+                                                           local ? 0x7f000001u : 0x0a000009u});
     check_answer(w, rest, reply.body);
     if (reply.status < 200 || reply.status > 599) std::abort();
     return 0;

@@ -60,7 +60,7 @@ public:
     std::uint64_t last_size = 0;
     std::shared_ptr<const std::string> last_body;
 
-    lookup_result file(std::string_view path, bool listing) override {
+    lookup_result file(std::string_view path, bool listing, std::string_view) override {
         require_normalised(path);
 
         lookup_result r;
@@ -107,7 +107,7 @@ public:
         return r;
     }
 
-    lookup_result api(std::string_view, std::string_view path, std::string_view) override {
+    lookup_result api(std::string_view, std::string_view path, std::string_view, std::string_view) override {
         lookup_result r;
         r.status = hash(path) % 2 ? lookup_status::found : lookup_status::not_found;
         r.found.body = std::make_shared<const std::string>("{\"error\":\"x\"}");

@@ -50,6 +50,9 @@ profiles:
 hosts:
   - {mac: 52:54:00:00:00:01, hostname: n1, profile: c7}
 $1
+# Every client here is 127.0.0.1, no host's address: this test is about the
+# protocol (access_test.sh covers who gets a host's documents).
+access: {host_documents: open}
 YAML
 }
 write_config ""

@@ -41,6 +41,9 @@ profiles:
   p: {kernel: k/vmlinuz, initrd: k/initrd.img, append: "console=ttyS0"}
 hosts:
   - {mac: 52:54:00:00:00:01, hostname: n1, profile: p}
+# Every client here is 127.0.0.1, no host's address: this test is about the
+# protocol (access_test.sh covers who gets a host's documents).
+access: {host_documents: open}
 YAML
 start_pxed "$TMP/site.yaml"
 port=$(bound_port tftp)

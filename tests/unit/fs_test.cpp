@@ -752,7 +752,41 @@ TEST_F(fs_namespace, tells_the_document_source_what_is_opened_not_what_is_looked
     EXPECT_TRUE(docs_->opened_paths().empty());
     EXPECT_EQ(contents(ns, "//pxelinux.cfg/01-52-54-00-12-34-56"), "rendered host");
     ns.open("pxelinux.cfg/01-52-54-00-99-99-99");
-    EXPECT_TRUE(ns.open("pxelinux.cfg/01-52-54-00-12-34-56", /*peek=*/true)) << "a HEAD looks, it does not fetch";
+    EXPECT_TRUE(ns.open("pxelinux.cfg/01-52-54-00-12-34-56", {}, /*peek=*/true)) << "a HEAD looks, it does not fetch";
     EXPECT_EQ(docs_->opened_paths(), (std::vector<std::string>{"pxelinux.cfg/01-52-54-00-12-34-56"}))
         << "once, normalised, and only for a document that exists";
+}
+
+namespace {
+// A source that refuses one path outright and hides another.
+class guarded_documents final : public fs::document_source {
+public:
+    std::optional<fs::document> find(std::string_view path) const override {
+        if (path != "ks/a.ks" && path != "cfg/a") return std::nullopt;
+        return fs::document{std::make_shared<const std::string>("secret"), "text/plain", 1};
+    }
+    std::vector<std::string> list(std::string_view) const override { return {}; }
+    void opened(std::string_view path) const override { opened_.emplace_back(path); }
+    fs::release check(std::string_view path, const fs::client& who) const override {
+        if (who.token == "ok") return {};
+        if (path == "ks/a.ks") return {fs::release::refuse, "not yours"};
+        if (path == "cfg/a") return {fs::release::hide, "not yours"};
+        return {};
+    }
+    mutable std::vector<std::string> opened_;
+};
+}  // namespace
+
+TEST(fs_access, a_refused_document_is_neither_opened_nor_stat_and_the_fetch_is_not_counted) {
+    auto docs = std::make_shared<guarded_documents>();
+    const fs::file_namespace ns({}, docs);
+    const fs::client stranger{0x0a000009u, {}, "http"};
+    EXPECT_EQ(ns.open("ks/a.ks", stranger).error().code, fs::errc::access_denied);
+    EXPECT_EQ(ns.stat("/ks/./a.ks", stranger).error().code, fs::errc::access_denied) << "checked after normalising";
+    EXPECT_EQ(ns.open("cfg/a", stranger).error().code, fs::errc::not_found) << "hidden: looks unknown";
+    EXPECT_EQ(ns.open("cfg//a").error().code, fs::errc::not_found) << "the anonymous default is a stranger";
+    EXPECT_NE(ns.open("ks/a.ks", stranger).error().message.find("not yours"), std::string::npos);
+    EXPECT_TRUE(docs->opened_.empty());
+    EXPECT_TRUE(ns.open("ks/a.ks", fs::client{0x0a000009u, "ok", "http"}));
+    EXPECT_EQ(docs->opened_, (std::vector<std::string>{"ks/a.ks"}));
 }

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 
+#include "pxed/app/access_guard.hpp"
 #include "pxed/app/api.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/inventory/load.hpp"
@@ -140,8 +142,9 @@ protected:
         life.reset();
         std::filesystem::remove_all(dir);
     }
-    net::http_api_reply post(const api& a, const std::string& path, const std::string& query = "") {
-        return a.handle(net::http_api_request{"POST", path, query, "10.0.0.10:40000"});
+    net::http_api_reply post(const api& a, const std::string& path, const std::string& query = "",
+                             const std::string& authorization = "") {
+        return a.handle(net::http_api_request{"POST", path, query, "10.0.0.10:40000", authorization, 0x0a00000au});
     }
     std::string token_of(const char* mac) { return life->tracker().find(*wire::mac_address::parse(mac))->token; }
 
@@ -152,11 +155,14 @@ protected:
 TEST_F(HttpApiLifecycle, CallbackNeedsTheHostsTokenAndPost) {
     const api a([this] { return site; }, {}, life.get());
     const auto good = "token=" + token_of("52:54:00:12:34:56");
-    EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts/web1/install-done", good, "x:1"}).status, 405u);
+    EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts/web1/install-done", good, "127.0.0.1:1", {},
+                                             0x7f000001u})
+                  .status,
+              405u);
     EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done").status, 403u) << "no token";
     EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:57")).status, 403u);
     const auto other = post(a, "api/v1/hosts/52:54:00:99:99:99/install-done", good);
-    EXPECT_EQ(other.status, 404u);
+    EXPECT_EQ(other.status, 403u) << "an unknown host reads like a wrong token: the callback tells no MACs";
     EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["state"], "pending") << "nothing changed so far";
 
     const auto done = post(a, "api/v1/hosts/52-54-00-12-34-56/install-done", "x=1&" + good);
@@ -184,6 +190,96 @@ TEST_F(HttpApiLifecycle, MutationsOverHttpAreRefusedWithoutAnApiKey) {
     EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["state"], "pending");
     EXPECT_EQ(post(a, "api/v1/hosts").status, 405u);
     EXPECT_EQ(post(a, "api/v1/hosts/web1/shutdown").status, 404u);
+}
+
+// A site with API keys: access.api.keys_file, written next to the lifecycle.
+class HttpApiKeys : public HttpApiLifecycle {
+protected:
+    void SetUp() override {
+        HttpApiLifecycle::SetUp();
+        std::ofstream(dir + "/keys") << "# operators\nalice " << alice << "\nci-bot " << bot << "  # the pipeline\n";
+        inventory::load_options o;
+        o.check_files = false;
+        auto r = inventory::load_string(std::string(site_yaml) + "access:\n  api: {keys_file: keys, read_from: [10.0.0.0/24, 127.0.0.1]}\n",
+                                        "site.yaml", dir, o);
+        ASSERT_TRUE(r.model);
+        site = r.model;
+        ASSERT_EQ(site->access.api_keys.size(), 2u);
+    }
+    const std::string alice = std::string(64, 'a');
+    const std::string bot = "0123456789abcdef0123456789abcdef";
+};
+
+TEST_F(HttpApiKeys, MutationsNeedAKeyAndTheLogNamesIt) {
+    access_guard guard;
+    const api a([this] { return site; }, {}, life.get(), &guard);
+    auto r = post(a, "api/v1/hosts/web1/reinstall");
+    EXPECT_EQ(r.status, 401u) << "no key";
+    r = post(a, "api/v1/hosts/web1/reinstall", "", "Bearer " + std::string(64, 'b'));
+    EXPECT_EQ(r.status, 401u) << "a wrong key";
+    r = post(a, "api/v1/hosts/web1/reinstall", "", "Bearer " + alice.substr(1));
+    EXPECT_EQ(r.status, 401u) << "nearly alice's";
+    r = post(a, "api/v1/hosts/web1/reinstall", "", alice);
+    EXPECT_EQ(r.status, 401u) << "not a bearer";
+    r = post(a, "api/v1/hosts/nosuchhost/reinstall", "", "Bearer " + std::string(64, 'c'));
+    EXPECT_EQ(r.status, 401u) << "the key first: a stranger learns no host names";
+    EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["generation"], 1) << "nothing changed";
+
+    r = post(a, "api/v1/hosts/web1/reinstall", "", "Bearer " + alice);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    auto j = json::parse(r.body);
+    EXPECT_EQ(j["generation"], 2);
+    EXPECT_EQ(j["changed_by"], "API key 'alice' from 10.0.0.10");
+    r = post(a, "api/v1/hosts/52-54-00-12-34-56/mark-installed", "", "Bearer " + bot);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(json::parse(r.body)["changed_by"], "API key 'ci-bot' from 10.0.0.10");
+    EXPECT_EQ(r.body.find(bot), std::string::npos) << "a key is never echoed";
+    EXPECT_EQ(post(a, "api/v1/hosts/nosuchhost/reinstall", "", "Bearer " + bot).status, 404u);
+}
+
+TEST_F(HttpApiKeys, WrongKeysLockTheClientOutThenEvenTheRightOneWaits) {
+    access_guard guard(guard::failure_limit::settings{3, 60, 16});
+    const api a([this] { return site; }, {}, life.get(), &guard);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(post(a, "api/v1/hosts/web1/reinstall", "", "Bearer guess" + std::to_string(i)).status, 401u);
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/reinstall", "", "Bearer " + alice).status, 429u);
+    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:56")).status, 429u)
+        << "tokens wait too";
+    EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["generation"], 1);
+    // Another client is not affected.
+    const auto other = a.handle(net::http_api_request{"POST", "api/v1/hosts/web1/reinstall", "", "10.0.0.11:1",
+                                                      "Bearer " + alice, 0x0a00000bu});
+    EXPECT_EQ(other.status, 200u) << other.body;
+}
+
+TEST_F(HttpApiKeys, ReadsOnlyFromTheAllowedNetworks) {
+    const api a([this] { return site; }, {}, life.get());
+    auto from = [&](std::uint32_t ip) {
+        return a.handle(net::http_api_request{"GET", "api/v1/hosts", "", "x:1", {}, ip}).status;
+    };
+    EXPECT_EQ(from(0x0a000005u), 200u);
+    EXPECT_EQ(from(0x0a000105u), 403u) << "10.0.1.5 is outside 10.0.0.0/24";
+    EXPECT_EQ(from(0x7f000002u), 403u) << "read_from replaces the loopback default (127.0.0.0/8)";
+    EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts", "", "x:1", {}, std::nullopt}).status, 403u);
+}
+
+TEST_F(HttpApi, VariablesShowOnlyWhenAskedAndSecretsNever) {
+    inventory::load_options o;
+    o.check_files = false;
+    const std::string yaml = std::string(site_yaml) +
+                             "access: {api: {show_variables: true}}\n";
+    std::string with_vars = yaml;
+    with_vars.replace(with_vars.find("hostname: web1,"), 15,
+                      "hostname: web1, vars: {disk: vdb}, secrets: {rootpw_hash: s3cr3tHASH},");
+    auto r = inventory::load_string(with_vars, "site.yaml", "/tmp", o);
+    ASSERT_TRUE(r.model);
+    const auto shown = r.model;
+    const api a([&] { return shown; });
+    const auto reply = a.handle("api/v1/hosts/web1", "");
+    EXPECT_EQ(json::parse(reply.body)["vars"]["disk"], "vdb");
+    EXPECT_EQ(reply.body.find("s3cr3tHASH"), std::string::npos);
+    const api hidden([this] { return site; });
+    EXPECT_FALSE(json::parse(hidden.handle("api/v1/hosts/web1", "").body).contains("vars"));
 }
 
 TEST_F(HttpApiLifecycle, ControlCommandsChangeAllNamedHostsOrNone) {

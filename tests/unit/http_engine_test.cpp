@@ -319,7 +319,7 @@ public:
     std::string last_method;
     unsigned api_status_code = 0;
 
-    lookup_result file(std::string_view path, bool listing) override {
+    lookup_result file(std::string_view path, bool listing, std::string_view) override {
         lookup_result r;
         const auto f = files.find(std::string(path));
         if (f != files.end()) {
@@ -350,7 +350,7 @@ public:
         return r;
     }
 
-    lookup_result api(std::string_view method, std::string_view path, std::string_view) override {
+    lookup_result api(std::string_view method, std::string_view path, std::string_view, std::string_view) override {
         last_method = std::string(method);
         last_api = std::string(path);
         lookup_result r;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 
 #include "pxed/inventory/load.hpp"
@@ -265,14 +266,15 @@ TEST(documents, grub_dir_moves_the_grub_configs) {
     EXPECT_EQ(f.docs.list("boot"), (std::vector<std::string>{"grub/"}));
 }
 
-TEST(documents, list_directories_of_rendered_paths) {
+TEST(documents, list_only_what_anyone_may_fetch) {
     fixture f;
-    EXPECT_EQ(f.docs.list(""), (std::vector<std::string>{"grub.cfg", "grub.cfg-01-52-54-00-aa-bb-01",
-                                                         "grub.cfg-01-52-54-00-aa-bb-02", "ipxe/", "ks/",
-                                                         "pxelinux.cfg/"}));
-    EXPECT_EQ(f.docs.list("pxelinux.cfg"),
-              (std::vector<std::string>{"01-52-54-00-aa-bb-01", "01-52-54-00-aa-bb-02", "default"}));
-    EXPECT_EQ(f.docs.list("ks"), (std::vector<std::string>{"52-54-00-aa-bb-01.ks", "52-54-00-aa-bb-02.ks", "profiles/"}));
+    // A host's own documents are never listed: a listing must not tell
+    // which MACs and hostnames the inventory holds.
+    EXPECT_EQ(f.docs.list(""), (std::vector<std::string>{"grub.cfg", "ipxe/", "ks/", "pxelinux.cfg/"}));
+    EXPECT_EQ(f.docs.list("pxelinux.cfg"), (std::vector<std::string>{"default"}));
+    EXPECT_EQ(f.docs.list("ks"), (std::vector<std::string>{"profiles/"}));
+    EXPECT_EQ(f.docs.list("ks/profiles"), (std::vector<std::string>{"c7.ks"}));
+    EXPECT_TRUE(f.docs.find("ks/52-54-00-aa-bb-01.ks")) << "not listed, still there";
 }
 
 TEST(documents, carry_a_text_content_type_and_the_load_time) {
@@ -296,10 +298,18 @@ public:
         fetches.push_back(mac.to_string() + " " + std::to_string(static_cast<int>(kind)));
     }
     std::int64_t changed_at(const wire::mac_address&) const override { return changed; }
+    bool bound_to(const wire::mac_address& mac, std::uint32_t address) const override {
+        return leased.count({mac.to_string(), address}) != 0;
+    }
+    bool locked_out(const fs::client&) const override { return locked; }
+    void refused(const fs::client&, const std::string& why) const override { refusals.push_back(why); }
 
-    host_status current{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed"};
+    host_status current{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed", "f00dfeedf00dfeedf00dfeedf00dfeed"};
     std::int64_t changed = 0;
+    std::set<std::pair<std::string, std::uint32_t>> leased;
+    bool locked = false;
     mutable std::vector<std::string> fetches;
+    mutable std::vector<std::string> refusals;
 };
 
 }  // namespace
@@ -320,7 +330,7 @@ TEST(documents, follow_the_host_state_and_name_the_install_done_url) {
     EXPECT_THAT(ks, HasSubstr("generation 2"));
     EXPECT_THAT(doc("ks/profiles/c7.ks"), Not(HasSubstr("install-done"))) << "a menu kickstart carries no host's token";
 
-    st->current = {false, "installed", 2, "f00dfeedf00dfeedf00dfeedf00dfeed"};
+    st->current = {false, "installed", 2, "f00dfeedf00dfeedf00dfeedf00dfeed", {}};
     st->changed = f.site->loaded_at + 100;
     const auto local = doc("pxelinux.cfg/01-52-54-00-aa-bb-01");
     EXPECT_THAT(local, HasSubstr("default local"));
@@ -356,4 +366,139 @@ TEST(documents, without_a_lifecycle_show_the_install_variant_with_a_placeholder_
     EXPECT_THAT(f.doc("ks/web01.ks"), HasSubstr("/install-done?token=TOKEN'"));
     EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-01"), HasSubstr("default c7"));
     EXPECT_THAT(f.doc("pxelinux.cfg/01-52-54-00-aa-bb-02"), HasSubstr("default local")) << "netboot: false";
+}
+
+// Who gets a host's own documents (docs/security.md).
+namespace {
+
+constexpr std::uint32_t ip(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+    return std::uint32_t{a} << 24 | std::uint32_t{b} << 16 | std::uint32_t{c} << 8 | d;
+}
+
+struct guarded {
+    explicit guarded(const std::string& yaml = site_yaml) : f(yaml), st(std::make_shared<fake_status>()), docs(f.r, st) {}
+    fs::release::verdict ask(const std::string& path, std::optional<std::uint32_t> from, std::string token = {},
+                             const char* proto = "http") const {
+        return docs.check(path, fs::client{from, std::move(token), proto}).what;
+    }
+    fixture f;
+    std::shared_ptr<fake_status> st;
+    documents docs;
+};
+
+const std::string web01_token = "f00dfeedf00dfeedf00dfeedf00dfeed";
+
+}  // namespace
+
+TEST(document_access, boot_configs_go_to_the_hosts_address_and_otherwise_look_unknown) {
+    guarded g;
+    const auto web01 = ip(10, 0, 0, 11);  // its reservation
+    g.st->leased.insert({"52:54:00:aa:bb:02", ip(10, 0, 0, 150)});
+    for (const char* p : {"pxelinux.cfg/01-52-54-00-aa-bb-01", "grub.cfg-01-52-54-00-aa-bb-01", "ipxe/52-54-00-aa-bb-01"}) {
+        EXPECT_EQ(g.ask(p, web01, {}, "tftp"), fs::release::allow) << p;
+        EXPECT_EQ(g.ask(p, ip(10, 0, 0, 150), {}, "tftp"), fs::release::hide) << p << ": another host";
+        EXPECT_EQ(g.ask(p, std::nullopt), fs::release::hide) << p << ": no address";
+        EXPECT_EQ(g.ask(p, ip(10, 0, 0, 150), web01_token), fs::release::hide) << p << ": a token does not open boot configs";
+    }
+    EXPECT_EQ(g.ask("pxelinux.cfg/01-52-54-00-aa-bb-02", ip(10, 0, 0, 150)), fs::release::allow) << "by its lease";
+    EXPECT_EQ(g.ask("pxelinux.cfg/default", ip(10, 0, 0, 150)), fs::release::allow) << "the menu is anyone's";
+    EXPECT_EQ(g.ask("ipxe/52-54-00-99-99-99", ip(10, 0, 0, 150)), fs::release::allow) << "unknown MACs get the menu";
+    EXPECT_EQ(g.ask("ks/profiles/c7.ks", std::nullopt), fs::release::allow);
+    EXPECT_EQ(g.ask("pub/centos/7/x86_64/repodata/repomd.xml", std::nullopt), fs::release::allow) << "not a document";
+    ASSERT_FALSE(g.st->refusals.empty());
+    EXPECT_THAT(g.st->refusals.front(), HasSubstr("10.0.0.150"));
+    EXPECT_THAT(g.st->refusals.front(), HasSubstr("52:54:00:aa:bb:01"));
+}
+
+TEST(document_access, a_kickstart_goes_to_its_hosts_address_or_with_its_install_token) {
+    guarded g;
+    const auto other = ip(10, 0, 0, 150);
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow) << "its reservation";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token), fs::release::allow) << "its token";
+    EXPECT_EQ(g.ask("ks/web01.ks", other, web01_token), fs::release::allow) << "the hostname alias alike";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other), fs::release::refuse) << "neither";
+    EXPECT_EQ(g.ask("ks/web01.ks", other), fs::release::refuse);
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, "f00dfeedf00dfeedf00dfeedf00dfeee"), fs::release::refuse)
+        << "a guessed token";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token.substr(0, 16)), fs::release::refuse)
+        << "a prefix of the token";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token, "ftp"), fs::release::allow);
+    // Unknown names are refused like known ones: a refusal tells no MACs.
+    EXPECT_EQ(g.ask("ks/52-54-00-99-99-99.ks", other), fs::release::refuse);
+    EXPECT_EQ(g.ask("ks/nobody.ks", other, web01_token), fs::release::refuse);
+    EXPECT_EQ(g.docs.find("ks/nobody.ks"), std::nullopt);
+    for (const auto& why : g.st->refusals) EXPECT_THAT(why, Not(HasSubstr(web01_token))) << "no token in the log";
+
+    g.st->locked = true;
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token), fs::release::refuse)
+        << "a locked-out client's token is not even compared";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow)
+        << "its own address is not a guess: never slowed";
+    g.st->locked = false;
+
+    // The install over (installed, or failed to the local disk): the token stops.
+    g.st->current = {false, "installed", 2, web01_token, {}};
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token), fs::release::refuse);
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow);
+}
+
+TEST(document_access, the_policy_is_one_setting_and_open_must_be_said) {
+    const auto both_yaml = site_yaml + "access: {host_documents: address-and-token}\n";
+    guarded both(both_yaml);
+    EXPECT_EQ(both.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::refuse) << "no token";
+    EXPECT_EQ(both.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 150), web01_token), fs::release::refuse)
+        << "not its address";
+    EXPECT_EQ(both.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11), web01_token), fs::release::allow);
+
+    guarded open(site_yaml + "access: {host_documents: open}\n");
+    EXPECT_EQ(open.ask("ks/52-54-00-aa-bb-01.ks", std::nullopt), fs::release::allow);
+    EXPECT_EQ(open.ask("pxelinux.cfg/01-52-54-00-aa-bb-01", std::nullopt), fs::release::allow);
+    EXPECT_THAT(open.f.doc("pxelinux.cfg/01-52-54-00-aa-bb-01"), Not(HasSubstr("?token="))) << "no token to carry";
+
+    fixture render_only;  // `pxed render`: no clients, no status source
+    EXPECT_EQ(render_only.docs.check("ks/52-54-00-aa-bb-01.ks", fs::client{}).what, fs::release::allow);
+}
+
+TEST(document_access, the_kickstart_url_carries_the_token_while_the_install_is_under_way) {
+    guarded g;
+    auto doc = [&](const std::string& p) {
+        const auto d = g.docs.find(p);
+        return d ? *d->body : std::string("<none>");
+    };
+    EXPECT_THAT(doc("pxelinux.cfg/01-52-54-00-aa-bb-01"),
+                HasSubstr("inst.ks=http://10.0.0.2:8080/ks/52-54-00-aa-bb-01.ks?token=" + web01_token));
+    EXPECT_THAT(doc("pxelinux.cfg/default"), Not(HasSubstr("token"))) << "the menu carries no host's token";
+    g.st->current = {false, "installed", 2, web01_token, {}};
+    EXPECT_THAT(doc("ipxe/52-54-00-aa-bb-01"), Not(HasSubstr(web01_token)));
+}
+
+TEST(document_access, secrets_go_into_a_hosts_own_documents_only) {
+    const std::string yaml = R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.200]
+trees:
+  c7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  c7:
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    kickstart: centos7.ks
+    secrets: {rootpw_hash: "$6$profilesalt$profilehash"}
+hosts:
+  - mac: 52:54:00:aa:bb:01
+    profile: c7
+    secrets: {rootpw_hash: "$6$hostsalt$hosthash"}
+  - mac: 52:54:00:aa:bb:02
+    profile: c7
+)";
+    fixture f(yaml);
+    EXPECT_THAT(f.doc("ks/52-54-00-aa-bb-01.ks"), HasSubstr("rootpw --iscrypted $6$hostsalt$hosthash"));
+    EXPECT_THAT(f.doc("ks/52-54-00-aa-bb-02.ks"), HasSubstr("rootpw --iscrypted $6$profilesalt$profilehash"));
+    const auto menu_ks = f.doc("ks/profiles/c7.ks");
+    EXPECT_THAT(menu_ks, HasSubstr("rootpw --lock")) << "a kickstart anyone may fetch";
+    EXPECT_THAT(menu_ks, Not(HasSubstr("hash")));
 }

@@ -7,8 +7,14 @@
 ///   GET  /api/v1/hosts/<mac>              one host (any MAC spelling, or its hostname)
 ///   GET  /api/v1/leases                   the DHCP leases, as the lease store lists them
 ///   POST /api/v1/hosts/<mac>/install-done?token=T   the installer's install-done callback
-///   POST /api/v1/hosts/<mac>/reinstall, .../mark-installed: refused (403)
-///        until API keys exist: state changes over HTTP are never open
+///   POST /api/v1/hosts/<mac>/reinstall    a new install generation   (API key)
+///   POST /api/v1/hosts/<mac>/mark-installed                            (API key)
+///
+/// Access (site.yaml's access.api, docs/security.md): GETs only from the
+/// networks of access.api.read_from; state changes only with an API key
+/// ("Authorization: Bearer <key>"), none at all when no key is configured;
+/// the install-done callback from anywhere, its token being its proof.
+/// Wrong keys and tokens count towards the client's lockout (429).
 ///
 /// JSON (nlohmann) stays inside api.cpp.
 
@@ -22,6 +28,7 @@
 
 namespace pxed::app {
 class lifecycle_service;
+class access_guard;
 }
 
 namespace pxed::app {
@@ -34,13 +41,15 @@ public:
     /// answers "[]".
     using leases_provider = std::function<std::string()>;
 
-    /// Without `lifecycle` the hosts have no state and the callback is 404.
-    explicit api(site_provider site, leases_provider leases = {}, lifecycle_service* lifecycle = nullptr);
+    /// Without `lifecycle` the hosts have no state and the callback is 404;
+    /// without `guard` refusals are not counted towards lockouts.
+    explicit api(site_provider site, leases_provider leases = {}, lifecycle_service* lifecycle = nullptr,
+                 access_guard* guard = nullptr);
 
     /// `path` normalised without the leading slash ("api/v1/hosts"). Errors
     /// are JSON objects {"error": "..."} with a 4xx or 500 status.
     net::http_api_reply handle(const net::http_api_request& request) const;
-    /// A GET, for tests.
+    /// A GET from 127.0.0.1, for tests.
     net::http_api_reply handle(std::string_view path, std::string_view query) const;
 
     /// One control socket request ("hosts", "reinstall web1 db1",
@@ -53,14 +62,19 @@ public:
     /// One host as the API shows it, for tests and `pxed render`-like tools.
     static std::string host_json(const inventory::site& s, const inventory::host& h);
 
+    /// The name of the key `authorization` ("Bearer <key>") carries, or
+    /// empty; every key is compared, each in constant time.
+    static std::string key_name(const inventory::access_settings& a, std::string_view authorization);
+
 private:
     std::string control_answer(std::string_view request, const std::string& who) const;
-    net::http_api_reply host_action(const inventory::site& s, const inventory::host& h, std::string_view action,
+    net::http_api_reply host_action(const inventory::site& s, std::string_view host_key, std::string_view action,
                                     const net::http_api_request& request) const;
 
     site_provider site_;
     leases_provider leases_;
     lifecycle_service* lifecycle_;
+    access_guard* guard_;
 };
 
 /// What `pxed hosts` prints for a control socket answer: a table, one host

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "pxed/app/access_guard.hpp"
 #include "pxed/engine/host_lifecycle.hpp"
 #include "pxed/render/documents.hpp"
 #include "pxed/store/hosts.hpp"
@@ -44,6 +45,10 @@ public:
 
     const lifecycle::tracker& tracker() const { return tracker_; }
 
+    /// Who may have a host's documents (the daemon's; not owned). Without
+    /// one no address is bound to any host: only tokens release kickstarts.
+    void set_guard(access_guard* g) { guard_ = g; }
+
 private:
     class source;
     bool persist(const std::vector<lifecycle::change>& changes, const std::vector<store::host_record>& before);
@@ -54,6 +59,7 @@ private:
     lifecycle::tracker tracker_;
     std::shared_ptr<const render::host_status_source> source_;
     std::set<wire::mac_address> seen_;  // last_seen changed, not yet written
+    access_guard* guard_ = nullptr;
     std::int64_t last_flush_ = 0;
 };
 

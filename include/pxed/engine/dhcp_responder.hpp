@@ -119,6 +119,10 @@ public:
     /// Every lease and quarantined address, by address, for operators.
     std::vector<store::lease> leases() const;
 
+    /// The address bound to `mac` at `now` (a lease acknowledged and not
+    /// expired), if any: a host's documents go to that address.
+    std::optional<wire::ipv4_address> bound_address(const wire::mac_address& mac, unix_time now) const;
+
     /// Addresses handed out and still valid at `now` (bound, unexpired).
     std::size_t active_leases(unix_time now) const;
 

@@ -153,6 +153,8 @@ private:
     /// `..` above the top is access_denied.
     fs::result<std::string> resolve(std::string_view arg) const;
     step start_transfer(outgoing_data data, std::string reply_text);
+    /// The control connection's client, as the namespace sees it.
+    fs::client client() const { return fs::client{client_address_, {}, "ftp"}; }
 
     std::shared_ptr<const fs::file_namespace> files_;
     std::uint32_t client_address_;

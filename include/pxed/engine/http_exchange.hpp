@@ -27,6 +27,8 @@ struct request_head {
     std::string_view if_unmodified_since;
     std::string_view range;
     std::string_view if_range;
+    /// "Bearer <key>" for the API's state changes; never logged.
+    std::string_view authorization;
     /// A body follows the head (Content-Length or Transfer-Encoding). pxed
     /// never reads one: it answers, then closes the connection.
     bool has_body = false;
@@ -49,7 +51,7 @@ enum class lookup_status {
     found,        ///< `found` describes it
     directory,    ///< a directory asked for without a trailing `/`: redirect
     not_found,    ///< 404
-    forbidden,    ///< 403: outside the roots, a special file, unreadable
+    forbidden,    ///< 403: outside the roots, a special file, unreadable, refused
     bad_request,  ///< 400: a path the namespace calls malformed
     failed,       ///< 500: an I/O error
 };
@@ -74,10 +76,14 @@ public:
     /// A file, document or directory. `path` is normalised ("" = the top);
     /// `listing` is true when the request ended in `/`, so a directory
     /// should be answered with its listing rather than `directory`.
-    virtual lookup_result file(std::string_view path, bool listing) = 0;
+    /// `query` is the raw query string (a host's kickstart URL carries its
+    /// install token there).
+    virtual lookup_result file(std::string_view path, bool listing, std::string_view query) = 0;
     /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"); `method`
-    /// is GET, HEAD or POST (the API's only state-changing method).
-    virtual lookup_result api(std::string_view method, std::string_view path, std::string_view query) = 0;
+    /// is GET, HEAD or POST (the API's only state-changing method);
+    /// `authorization` the request's Authorization field, as sent.
+    virtual lookup_result api(std::string_view method, std::string_view path, std::string_view query,
+                              std::string_view authorization) = 0;
 };
 
 struct response_plan {

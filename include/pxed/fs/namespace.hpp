@@ -84,6 +84,24 @@ struct document {
     std::int64_t mtime = 0;  ///< Unix seconds.
 };
 
+/// Who is asking for a path, as far as a server knows: what a document
+/// source needs to decide whether a host's own documents may go to it
+/// (docs/security.md). The default is an anonymous client: no address, no
+/// token; a document source that guards host documents refuses it.
+struct client {
+    std::optional<std::uint32_t> ipv4;  ///< the peer's address, host byte order
+    std::string token;                  ///< an HTTP request's `token=`; empty otherwise
+    std::string protocol;               ///< "http", "ftp", "tftp", for logs
+};
+
+/// Whether a document may go to a client. `hide` answers as if there were
+/// no such document (boot loaders then fall back to the menu, and nothing
+/// tells a prober that the MAC is known); `refuse` is access denied.
+struct release {
+    enum verdict { allow, hide, refuse } what = allow;
+    std::string reason;  ///< for the operator's log: why not (never a secret)
+};
+
 /// Supplies rendered documents. Paths are always normalised: relative, no
 /// leading slash, no `.`/`..`/empty components ("pxelinux.cfg/01-52-54-00-12-34-56").
 /// Implementations must be safe to call from several threads.
@@ -103,6 +121,15 @@ public:
     /// for stat() or listings): how pxed learns that a host fetched its
     /// boot config or kickstart. Runs on the caller's thread.
     virtual void opened(std::string_view path) const { (void)path; }
+
+    /// Whether the document at `path` may go to `who`: asked by stat() and
+    /// open() before find(). Paths that are not the source's own are
+    /// `allow`: the namespace goes on to the real files.
+    virtual release check(std::string_view path, const client& who) const {
+        (void)path;
+        (void)who;
+        return {};
+    }
 };
 
 /// Owns a file descriptor and closes it on destruction.
@@ -183,19 +210,21 @@ public:
     /// What is at `request`. A rendered document wins over a real file at
     /// the same path; a directory implied by a deeper mount wins over a
     /// real non-directory there.
-    result<node_info> stat(std::string_view request) const;
+    /// `who` is the client asking (see document_source::check).
+    result<node_info> stat(std::string_view request, const client& who = {}) const;
 
     /// A regular file opened read-only, or a document (the document source
     /// is told unless `peek`: a HEAD request looks without fetching; see
     /// document_source::opened). Directories are
     /// is_directory; fifos, devices and sockets are access_denied, and
     /// opening them never blocks.
-    result<opened> open(std::string_view request, bool peek = false) const;
+    result<opened> open(std::string_view request, const client& who = {}, bool peek = false) const;
 
     /// Entries of a directory sorted by name, without `.` and `..`: the real
     /// directory merged with documents and with directories implied by
     /// deeper mounts. Entries that escape the root or are neither regular
-    /// files nor directories are left out.
+    /// files nor directories are left out, and so are documents the source
+    /// does not list (a host's own documents are never listed).
     result<std::vector<dir_entry>> list(std::string_view request) const;
 
     /// Whether a real regular file exists at `request`, ignoring documents:
@@ -210,7 +239,7 @@ private:
     };
     struct target;
 
-    result<target> locate(const std::string& path) const;
+    result<target> locate(const std::string& path, const client* who) const;
     const mount_point* mount_for(std::string_view path) const;
     bool implied_by_mounts(std::string_view path) const;
 

@@ -14,6 +14,10 @@ struct load_options {
     /// Check that the TFTP root, tree directories, kernels and initrds exist.
     /// `pxed render` turns this off so a site can be previewed on any machine.
     bool check_files = true;
+    /// Read secret files (`secrets:`, access.api.keys_file). Off, secrets
+    /// show as "<secret NAME>" and no key is read: `pxed render` without
+    /// --show-secrets.
+    bool read_secrets = true;
 };
 
 struct load_result {

@@ -172,6 +172,50 @@ const char* to_string(install_end v);
 const char* to_string(timeout_action v);
 const char* to_string(installed_pxe v);
 
+/// Who gets a host's own documents (docs/security.md): its boot configs
+/// and its kickstart.
+enum class host_document_access {
+    /// Boot configs only to the host's address; the kickstart to its
+    /// address or with its install token (the default).
+    address_or_token,
+    /// Boot configs to the host's address; the kickstart needs both.
+    address_and_token,
+    /// Anyone who names the document (the classic PXE server): explicit only.
+    open,
+};
+const char* to_string(host_document_access v);
+
+/// An API key: a bearer token from server.api.keys_file, named so the
+/// log says who did what.
+struct api_key {
+    std::string name;
+    std::string secret;
+};
+
+/// `access:` in site.yaml.
+struct access_settings {
+    host_document_access host_documents = host_document_access::address_or_token;
+    /// Networks whose clients may read the JSON API (GET). The install-done
+    /// callback is allowed from anywhere: its token is its proof.
+    std::vector<wire::ipv4_network> api_read_from;
+    /// Show hosts' and profiles' template variables in the JSON API.
+    bool api_show_variables = false;
+    /// Where the API keys were read from ("" = none: no state changes over HTTP).
+    std::string api_keys_file;
+    std::vector<api_key> api_keys;
+    source_location where;
+};
+
+/// A secret value for the templates (`secrets:` of a profile or a host),
+/// usually read from a file of its own (docs/security.md). Rendered only
+/// into a host's own documents, as {{secrets.<name>}}.
+struct secret {
+    std::string value;
+    std::string file;  ///< absolute path it was read from; empty: written in site.yaml
+    source_location where;
+};
+using secrets = std::map<std::string, secret>;
+
 struct profile {
     std::string name;
     std::string label;
@@ -182,6 +226,7 @@ struct profile {
     std::string append;     ///< kernel arguments, a mustache template
     std::string kickstart;  ///< template name under kickstart/; empty = none
     variables vars;
+    secrets secret_values;          ///< `secrets:`, inherited per name
     lifecycle_overrides lifecycle;  ///< inherited like the other fields
     source_location where;
 };
@@ -193,6 +238,7 @@ struct host {
     std::string profile;
     bool netboot = true;  ///< false: boot from local disk, whatever its state
     variables vars;
+    secrets secret_values;  ///< `secrets:`; a name here wins over the profile's
     lifecycle_overrides lifecycle;
     source_location where;
 };
@@ -222,6 +268,7 @@ struct site {
     std::vector<host> hosts;
     menu_settings menu;
     lifecycle_policy lifecycle;  ///< the top-level `lifecycle:`
+    access_settings access;      ///< the top-level `access:`
 
     /// The policy in force for a host: the top level, its profile's, its own.
     lifecycle_policy lifecycle_for(const host& h) const;

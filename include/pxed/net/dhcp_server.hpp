@@ -51,6 +51,8 @@ public:
 
     /// The current leases (for the HTTP API).
     std::vector<store::lease> leases() const;
+    /// The address bound to `mac` now (see dhcp::responder::bound_address).
+    std::optional<wire::ipv4_address> bound_address(const wire::mac_address& mac) const;
 
     std::uint16_t port() const;
 

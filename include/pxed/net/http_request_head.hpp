@@ -31,6 +31,7 @@ http::request_head request_head_of(const boost::beast::http::request_parser<Body
     head.if_unmodified_since = sv(req[bhttp::field::if_unmodified_since]);
     head.range = sv(req[bhttp::field::range]);
     head.if_range = sv(req[bhttp::field::if_range]);
+    head.authorization = sv(req[bhttp::field::authorization]);
     head.has_body = !parser.is_done();
     return head;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,10 @@ struct http_api_request {
     std::string_view path;    ///< normalised, "api/v1/hosts"
     std::string_view query;
     std::string_view peer;    ///< the client, "10.0.0.5:43210"
+    /// The Authorization field as sent ("Bearer <key>"); never logged.
+    std::string_view authorization;
+    /// The client's IPv4 address, host byte order (none for IPv6 peers).
+    std::optional<std::uint32_t> peer_ipv4;
 };
 
 /// What the JSON API answers to one request (see app/api.hpp).

@@ -10,6 +10,11 @@
 ///   ks/<mac>.ks, ks/<hostname>.ks     a known host's kickstart
 ///   ks/profiles/<profile>.ks          a profile's kickstart, used by the menus
 ///
+/// A host's own documents (its boot configs and kickstart) go only to that
+/// host, as site.yaml's access.host_documents says (docs/security.md), and
+/// are never listed. Menus and profile kickstarts go to anyone and carry no
+/// host's secret.
+///
 /// <mac> is lower-case `52-54-00-12-34-56` as pxelinux and GRUB ask for it;
 /// `ipxe/` and `ks/` also take the colon form.
 
@@ -38,6 +43,22 @@ public:
     /// The last state change of a host, Unix seconds: its documents are
     /// no older than that (Last-Modified).
     virtual std::int64_t changed_at(const wire::mac_address& mac) const = 0;
+
+    /// Whether `address` (host byte order) is the one pxed leased to `mac`
+    /// (in proxyDHCP mode: the one the kernel's neighbour table maps to
+    /// it). A reservation in site.yaml counts without asking.
+    virtual bool bound_to(const wire::mac_address& mac, std::uint32_t address) const = 0;
+    /// A client refused too often lately: its tokens are not even compared
+    /// until it calms down (docs/security.md).
+    virtual bool locked_out(const fs::client& who) const {
+        (void)who;
+        return false;
+    }
+    /// One refused request of `who`: counted for the limit, and logged.
+    virtual void refused(const fs::client& who, const std::string& what) const {
+        (void)who;
+        (void)what;
+    }
 };
 
 /// A rendered document as a site would see it on disk.
@@ -53,8 +74,10 @@ public:
     explicit documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status = {});
 
     std::optional<fs::document> find(std::string_view path) const override;
+    /// Menus and profile kickstarts only: a host's documents are not listed.
     std::vector<std::string> list(std::string_view dir) const override;
     void opened(std::string_view path) const override;
+    fs::release check(std::string_view path, const fs::client& who) const override;
 
     /// Every published path (hosts under their MAC; the hostname aliases of
     /// kickstarts are left out).

@@ -33,6 +33,10 @@ struct host_status {
     std::uint32_t generation = 0;
     /// The install token of this generation; empty: no install-done URL.
     std::string token;
+    /// The token that releases the host's kickstart (docs/security.md),
+    /// rendered into {{kickstart_url}}; empty: none (the host boots its
+    /// disk, or the install is no longer under way).
+    std::string access_token;
 };
 
 class renderer {

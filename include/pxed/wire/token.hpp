@@ -22,6 +22,11 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 /// two tokens apart in a log, too little to use one.
 std::string token_prefix(std::string_view token, std::size_t keep = 6);
 
+/// The value of `name` in a query string ("token=ab12&x=y"), as sent (no
+/// percent-decoding: tokens and keys are hex, so an escaped one simply does
+/// not match); empty when absent.
+std::string query_value(std::string_view query, std::string_view name);
+
 /// A request target as it may be logged: the value of every `token=`
 /// query parameter cut to its token_prefix().
 std::string redact_tokens(std::string_view target);

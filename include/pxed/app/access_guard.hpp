@@ -1,0 +1,48 @@
+#pragma once
+/// Who may have a host's own documents and the API's state changes, as the
+/// daemon runs it (docs/security.md): the address pxed bound to each MAC,
+/// and one limit on refused requests per client shared by the file
+/// servers and the API. Runs on the event loop's thread.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pxed/engine/failure_limit.hpp"
+#include "pxed/fs/namespace.hpp"
+#include "pxed/wire/mac.hpp"
+
+namespace pxed::app {
+
+class access_guard {
+public:
+    /// Whether an address is the one pxed leased to a MAC (or, in
+    /// proxyDHCP mode, the neighbour table maps to it).
+    using bound_lookup = std::function<bool(const wire::mac_address&, std::uint32_t)>;
+
+    explicit access_guard(guard::failure_limit::settings limits = {}) : limit_(limits) {}
+
+    void set_bound_lookup(bound_lookup f) { bound_ = std::move(f); }
+    bool bound_to(const wire::mac_address& mac, std::uint32_t address) const {
+        return bound_ && bound_(mac, address);
+    }
+
+    /// Whether `who` is locked out now: its tokens and keys are not even
+    /// compared until it has been quiet for the limit's window.
+    bool locked_out(const fs::client& who) const;
+
+    /// One refused request: counted, and logged at warn. Once the client is
+    /// locked out its refusals are counted but no longer logged one by one.
+    void refused(const fs::client& who, const std::string& why);
+
+    const guard::failure_limit& limit() const { return limit_; }
+
+private:
+    bound_lookup bound_;
+    guard::failure_limit limit_;
+};
+
+/// "10.0.0.5" for a client's address, "(no address)" without one.
+std::string describe_client(const fs::client& who);
+
+}  // namespace pxed::app

@@ -1,0 +1,23 @@
+#pragma once
+/// The kernel's IPv4 neighbour (ARP) table: which MAC an address on a
+/// directly attached network answers from. In proxyDHCP mode pxed hands out
+/// no addresses, so this is how it knows that a request comes from the host
+/// whose documents it asks for (docs/security.md). Clients behind a router
+/// show the router's MAC, so they match no host.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "pxed/wire/mac.hpp"
+
+namespace pxed::net {
+
+/// The MAC of `ipv4` (host byte order) in /proc/net/arp's text, if the
+/// entry is complete.
+std::optional<wire::mac_address> neighbour_in(std::string_view arp_table, std::uint32_t ipv4);
+
+/// The same, read from this network namespace's /proc/net/arp now.
+std::optional<wire::mac_address> neighbour_mac(std::uint32_t ipv4);
+
+}  // namespace pxed::net

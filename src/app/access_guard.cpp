@@ -1,0 +1,39 @@
+#include "pxed/app/access_guard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "pxed/wire/ipv4.hpp"
+
+namespace pxed::app {
+namespace {
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+}  // namespace
+
+std::string describe_client(const fs::client& who) {
+    return who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)");
+}
+
+bool access_guard::locked_out(const fs::client& who) const {
+    return who.ipv4 && limit_.locked_out(*who.ipv4, now());
+}
+
+void access_guard::refused(const fs::client& who, const std::string& why) {
+    const auto proto = who.protocol.empty() ? std::string("access") : who.protocol;
+    if (!who.ipv4) {
+        spdlog::warn("{}: refused: {}", proto, why);
+        return;
+    }
+    const auto t = now();
+    const bool quiet = limit_.locked_out(*who.ipv4, t);
+    const bool locked = limit_.failed(*who.ipv4, t);
+    if (quiet) return;
+    spdlog::warn("{}: refused: {}", proto, why);
+    if (locked)
+        spdlog::warn("access: {} locked out after {} refused requests within {} s: its tokens and API keys are not "
+                     "looked at, and its refusals not logged, until it has been quiet for {} s",
+                     describe_client(who), limit_.limits().burst, limit_.limits().window, limit_.limits().window);
+}
+
+}  // namespace pxed::app
