@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -20,6 +22,7 @@
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
 #include "pxed/net/control_server.hpp"
+#include "pxed/wire/token.hpp"
 
 namespace {
 
@@ -60,6 +63,7 @@ struct render_args {
     std::string profile;
     std::string what = "pxelinux";
     std::string out;
+    bool show_secrets = false;
 };
 
 int write_tree(const render::documents& docs, const std::string& dir) {
@@ -85,6 +89,9 @@ int cmd_render(const render_args& a) {
     // Rendering is a preview: kernels and trees need not exist on this machine.
     inventory::load_options options;
     options.check_files = false;
+    // Secrets show as "<secret NAME>" unless asked for: a preview is
+    // pasted into tickets and terminals.
+    options.read_secrets = a.show_secrets;
     const auto r = app::load_site(a.config, options);
     print_diagnostics(r.diagnostics);
     if (!r.loaded) return 1;
@@ -143,11 +150,30 @@ int cmd_render(const render_args& a) {
     return 0;
 }
 
+// `pxed api-key NAME`: one line for access.api.keys_file, 32 random bytes.
+int cmd_api_key(const std::string& name) {
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+    if (!ok) {
+        std::cerr << "a key's name is letters, digits, '-', '_' and '.'\n";
+        return 2;
+    }
+    try {
+        std::cout << name << ' ' << wire::random_token(32) << '\n';
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << '\n';
+        return 1;
+    }
+    return 0;
+}
+
 // `pxed leases`: reads the lease database directly, so it works whether
 // the daemon runs or not (SQLite WAL lets a reader in beside the writer).
 int cmd_leases(const std::string& config, bool json) {
     inventory::load_options options;
     options.check_files = false;
+    options.read_secrets = false;  // only state_dir is needed; the secrets may be root's alone
     const auto r = inventory::load_file(config, options);
     if (!r.model) {
         print_diagnostics(r.diagnostics);
@@ -180,6 +206,7 @@ struct control_reply {
 control_reply ask_daemon(const std::string& config, const std::string& request) {
     inventory::load_options options;
     options.check_files = false;
+    options.read_secrets = false;  // only state_dir is needed; the secrets may be root's alone
     const auto r = inventory::load_file(config, options);
     if (!r.model) {
         print_diagnostics(r.diagnostics);
@@ -309,6 +336,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"pxelinux", "grub", "ipxe", "kickstart"}))
         ->capture_default_str();
     render->add_option("--out", ra.out, "Write every rendered document under this directory");
+    render->add_flag("--show-secrets", ra.show_secrets,
+                     "Read the secrets (secrets: in site.yaml) and render them; without it they show as <secret NAME>");
     render->footer(
         "Examples:\n"
         "  pxed render --config site.yaml                          # pxelinux.cfg/default\n"
@@ -347,6 +376,11 @@ int main(int argc, char** argv) {
                                  reinstall_args);
     auto* mark = add_change("mark-installed", "Record hosts as installed (by other means): they boot their disk",
                             mark_args);
+    auto* api_key = cli.add_subcommand("api-key", "Print a new API key line for access.api.keys_file");
+    std::string key_name;
+    api_key->add_option("name", key_name, "Who the key is for: the log names it (letters, digits, '-', '_', '.')")
+        ->required();
+    api_key->footer("Example:\n  pxed api-key alice >> /etc/pxed/api-keys   # then: systemctl reload pxed");
     cli.require_subcommand(0, 1);
 
     CLI11_PARSE(cli, argc, argv);
@@ -354,6 +388,7 @@ int main(int argc, char** argv) {
     if (check->parsed()) return cmd_check(check_config);
     if (render->parsed()) return cmd_render(ra);
     if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
+    if (api_key->parsed()) return cmd_api_key(key_name);
     if (hosts->parsed()) return cmd_hosts(hosts_config, hosts_as_json);
     if (reinstall->parsed())
         return cmd_change(reinstall_args.config, "reinstall", reinstall_args.hosts, reinstall_args.profile,

@@ -345,3 +345,98 @@ TEST(inventory, lifecycle_typos_and_bad_values_are_errors) {
         EXPECT_NE(all_messages(r).find(word), std::string::npos) << all_messages(r);
     }
 }
+
+TEST(inventory, access_defaults_are_the_safe_ones) {
+    const auto r = load(base_yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& a = r.model->access;
+    EXPECT_EQ(a.host_documents, host_document_access::address_or_token);
+    ASSERT_EQ(a.api_read_from.size(), 1u);
+    EXPECT_EQ(a.api_read_from[0].to_string(), "127.0.0.0/8");
+    EXPECT_TRUE(a.api_keys.empty()) << "no keys: no state changes over HTTP";
+    EXPECT_FALSE(a.api_show_variables);
+    EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("access")));
+}
+
+TEST(inventory, access_settings_and_their_mistakes) {
+    auto r = load(base_yaml + "access:\n  host_documents: address-and-token\n  api: {read_from: [10.0.0.0/24, 10.1.0.7], show_variables: true}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->access.host_documents, host_document_access::address_and_token);
+    ASSERT_EQ(r.model->access.api_read_from.size(), 2u);
+    EXPECT_EQ(r.model->access.api_read_from[1].to_string(), "10.1.0.7/32");
+
+    r = load(base_yaml + "access: {host_documents: open}\n");
+    ASSERT_TRUE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("warning: access.host_documents: open gives every host's boot config"))
+        << "the permissive setting loads, and says what it means";
+    for (const auto& [bad, word] : std::vector<std::pair<std::string, std::string>>{
+             {"access: {host_documents: adress-or-token}\n", "did you mean 'address-or-token'"},
+             {"access: {host_document: open}\n", "unknown key 'host_document'"},
+             {"access: {api: {read_from: [10.0.0.1/24]}}\n", "not an address or a network"},
+             {"access: {api: {read_from: [everyone]}}\n", "not an address or a network"},
+             {"access: {api: {keys: x}}\n", "unknown key 'keys'"},
+             {"access: {api: {keys_file: /nonexistent/pxed-keys}}\n", "cannot read /nonexistent/pxed-keys"},
+         }) {
+        const auto e = load(base_yaml + bad);
+        EXPECT_FALSE(e.model) << bad;
+        EXPECT_THAT(all_messages(e), HasSubstr(word)) << bad;
+    }
+}
+
+TEST_F(inventory_files, api_keys_come_from_their_file_named_and_long_enough) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    const auto keys = dir_ / "keys";
+    const std::string good = std::string(40, 'k');
+    std::ofstream(keys) << "# who\nalice " << good << "\n\nbob " << std::string(40, 'b') << " # ci\n";
+    stdfs::permissions(keys, stdfs::perms::owner_read | stdfs::perms::owner_write | stdfs::perms::group_read);
+    auto r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    ASSERT_EQ(r.model->access.api_keys.size(), 2u);
+    EXPECT_EQ(r.model->access.api_keys[0].name, "alice");
+    EXPECT_EQ(r.model->access.api_keys[0].secret, good);
+    EXPECT_EQ(r.model->access.api_keys_file, (dir_ / "keys").string());
+    EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("readable by every user")));
+
+    stdfs::permissions(keys, stdfs::perms::others_read, stdfs::perm_options::add);
+    r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
+    EXPECT_THAT(all_messages(r), HasSubstr("readable by every user of this machine"));
+
+    std::ofstream(keys) << "alice short\nbob " << good << "\nbob " << good << "\ncarol\n";
+    r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
+    EXPECT_FALSE(r.model);
+    const auto m = all_messages(r);
+    EXPECT_THAT(m, HasSubstr("line 1: the key of 'alice' is too short"));
+    EXPECT_THAT(m, HasSubstr("line 3: the name 'bob' is used twice"));
+    EXPECT_THAT(m, HasSubstr("line 4: expected 'name key'"));
+    EXPECT_THAT(m, ::testing::Not(HasSubstr(good))) << "a key is never printed";
+}
+
+TEST_F(inventory_files, secrets_are_read_from_their_files_at_load) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    std::ofstream(dir_ / "rootpw") << "$6$salt$hash\n";
+    stdfs::permissions(dir_ / "rootpw", stdfs::perms::owner_read | stdfs::perms::owner_write);
+    const auto yaml = replace(base_yaml, "    kickstart: centos7.ks\n",
+                              "    kickstart: centos7.ks\n    secrets: {rootpw_hash: {file: rootpw}, motd: hello}\n");
+    auto r = load_here(yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& s = r.model->find_profile("centos7")->secret_values;
+    EXPECT_EQ(s.at("rootpw_hash").value, "$6$salt$hash") << "the trailing newline goes";
+    EXPECT_EQ(s.at("rootpw_hash").file, (dir_ / "rootpw").string());
+    EXPECT_EQ(s.at("motd").value, "hello");
+
+    load_options preview;
+    preview.check_files = false;
+    preview.read_secrets = false;
+    r = load_string(replace(yaml, "root: /srv/tftp", "root: tftp"), "site.yaml", dir_.string(), preview);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->find_profile("centos7")->secret_values.at("rootpw_hash").value, "<secret rootpw_hash>");
+    EXPECT_EQ(r.model->find_profile("centos7")->secret_values.at("motd").value, "<secret motd>")
+        << "inline ones are masked too";
+
+    r = load_here(replace(yaml, "file: rootpw", "file: nothere"));
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("secret 'rootpw_hash': cannot read"));
+    r = load_here(replace(yaml, "rootpw_hash: {file: rootpw}", "root-pw: {file: rootpw}"));
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("a secret's name is letters, digits and '_'"));
+}
