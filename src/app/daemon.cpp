@@ -151,12 +151,12 @@ private:
     }
 
     // Whether a request from `address` comes from the host `mac`: the
-    // address pxed's DHCP server bound to it, or, in proxyDHCP mode where
-    // pxed leases nothing, the one the neighbour table maps to it. (A
+    // address pxed's DHCP server bound to it, or, where pxed leases nothing
+    // (proxyDHCP, or DHCP off), the one the neighbour table maps to it. (A
     // reservation in site.yaml is checked by the documents themselves.)
     bool bound_to(const wire::mac_address& mac, std::uint32_t address) const {
         const auto& dhcp = current_->site->server.dhcp;
-        if (dhcp.enabled && dhcp.mode == inventory::dhcp_mode::proxy) {
+        if (!dhcp.enabled || dhcp.mode == inventory::dhcp_mode::proxy) {
             const auto n = net::neighbour_mac(address);
             return n && *n == mac;
         }

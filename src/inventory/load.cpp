@@ -1010,18 +1010,22 @@ void read_hosts(context& c, const YAML::Node& node, site& s) {
         }
         const auto ipn = m.get("ip");
         wire::ipv4_address ip;
+        // Without pxed's DHCP server the reservation only says which
+        // address the host has (its documents go there, docs/security.md):
+        // it need not be in a subnet, and may be pxed's own (the demo).
+        const bool leases = s.server.dhcp.enabled && s.server.dhcp.mode == dhcp_mode::server;
         if (read_ip(c, m, "ip", ip)) {
             const auto* sn = s.find_subnet(ip);
             if (const auto it = ips.find(ip); it != ips.end()) {
                 c.error(ipn, "IP " + ip.to_string() + " is already reserved for the host on line " + std::to_string(it->second));
-            } else if (!sn && s.server.dhcp.mode == dhcp_mode::server) {
+            } else if (!sn && leases) {
                 c.error(ipn, "reserved IP " + ip.to_string() + " is outside every subnet");
             } else if (sn && (ip == sn->network.network() || ip == sn->network.broadcast())) {
                 c.error(ipn, "reserved IP " + ip.to_string() + " is the network or broadcast address of " + sn->network.to_string());
             } else if (sn && sn->in_dynamic_range(ip)) {
                 c.error(ipn, "reserved IP " + ip.to_string() + " is inside a dynamic range of " + sn->network.to_string() +
                                  "; a dynamic client could be given it too");
-            } else if (ip == s.server.address) {
+            } else if (ip == s.server.address && leases) {
                 c.error(ipn, "reserved IP " + ip.to_string() + " is pxed's own server.address");
             } else {
                 ips.emplace(ip, line);

@@ -440,3 +440,13 @@ TEST_F(inventory_files, secrets_are_read_from_their_files_at_load) {
     EXPECT_FALSE(r.model);
     EXPECT_THAT(all_messages(r), HasSubstr("a secret's name is letters, digits and '_'"));
 }
+
+TEST(inventory, without_pxeds_dhcp_a_reservation_only_names_the_hosts_address) {
+    const auto off = replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp}\n  dhcp: {enabled: false}\n");
+    auto r = load(replace(off, "ip: 192.168.1.101", "ip: 192.168.1.2"));
+    EXPECT_TRUE(r.model) << "pxed's own address (the loopback demo): " << all_messages(r);
+    r = load(replace(off, "ip: 192.168.1.101", "ip: 10.9.9.9"));
+    EXPECT_TRUE(r.model) << "outside every subnet: " << all_messages(r);
+    r = load(replace(base_yaml, "ip: 192.168.1.101", "ip: 192.168.1.2"));
+    EXPECT_FALSE(r.model) << "pxed's DHCP would hand out its own address";
+}
