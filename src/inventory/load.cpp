@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -355,6 +356,22 @@ value to_value(const YAML::Node& n) {
         v.data = std::string{};
     }
     return v;
+}
+
+// A profile's vars go into its menu kickstart too, which any client may
+// fetch: a password hash there is every host's (docs/security.md).
+void warn_secret_looking_vars(context& c, map_reader& m, const variables& vars) {
+    for (const auto& [k, v] : vars) {
+        std::string lower;
+        for (const char ch : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (const char* word : {"password", "passwd", "rootpw", "secret", "token", "private"}) {
+            if (lower.find(word) == std::string::npos) continue;
+            c.warning(m.get("vars"), m.what() + " vars: '" + k +
+                                         "' looks like a secret, and vars go into the menu's kickstart that any "
+                                         "client may fetch; move it to 'secrets:' (rendered only for the host itself)");
+            break;
+        }
+    }
 }
 
 variables read_vars(context& c, map_reader& m) {
@@ -834,6 +851,7 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
         }
         if (pm.get("vars").IsDefined()) rp.given.insert("vars");
         rp.p.vars = read_vars(c, pm);
+        warn_secret_looking_vars(c, pm, rp.p.vars);
         rp.p.secret_values = read_secrets(c, pm);
         rp.p.lifecycle = read_lifecycle(c, pm.get("lifecycle"), "profile '" + name + "' lifecycle");
         pm.finish();

@@ -450,3 +450,11 @@ TEST(inventory, without_pxeds_dhcp_a_reservation_only_names_the_hosts_address) {
     r = load(replace(base_yaml, "ip: 192.168.1.101", "ip: 192.168.1.2"));
     EXPECT_FALSE(r.model) << "pxed's DHCP would hand out its own address";
 }
+
+TEST(inventory, warns_about_a_profile_var_that_looks_like_a_secret) {
+    const auto r = load(replace(base_yaml, "    kickstart: centos7.ks\n",
+                                "    kickstart: centos7.ks\n    vars: {rootpw_hash: x, timezone: UTC}\n"));
+    ASSERT_TRUE(r.model);
+    EXPECT_THAT(all_messages(r), HasSubstr("warning: profile 'centos7' vars: 'rootpw_hash' looks like a secret"));
+    EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("'timezone'")));
+}
