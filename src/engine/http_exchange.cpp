@@ -92,6 +92,10 @@ response_plan custom_refusal(unsigned status, const entity& e, std::string log_r
     append_field(p.head, "Content-Type", e.content_type.empty() ? text_plain : std::string_view(e.content_type));
     append_field(p.head, "Content-Length", e.body->size());
     append_field(p.head, "Cache-Control", "no-cache");
+    // RFC 9110 section 15.5.2: a 401 names the scheme it wants (the API's keys).
+    if (status == 401) append_field(p.head, "WWW-Authenticate", "Bearer realm=\"pxed\"");
+    // RFC 6585 section 4: how long a locked-out client should wait.
+    if (status == 429) append_field(p.head, "Retry-After", "60");
     end_head(p.head, keep_alive, version);
     if (!head_only && !e.body->empty()) {
         p.memory = e.body;

@@ -456,11 +456,19 @@ verify_local() {
   check_not "$name: pxed sent it no kernel and no kickstart" \
     awk -v a="$t0" -v k="ks/${mac//:/-}.ks" -v n="ks/$hn.ks" \
       '$1 >= a && (index($0, "e2e/vmlinuz") || index($0, k) || index($0, n)) { f=1 } END { exit !f }' "$TMP/pxed.log"
-  # What pxed serves for the host now, over HTTP from the same namespace as
-  # TFTP: the local-boot config, as many bytes as pxelinux got.
+  # What pxed serves for the host now, over HTTP from the host's own address
+  # (the VM is gone; its lease stays): the local-boot config, as many bytes
+  # as pxelinux got. From any other address it is not there at all.
   bytes=$(awk -v a="$t0" -v p="\"$cfgfile\" completed" \
     '$1 >= a && index($0, p) { for (i = 1; i < NF; i++) if ($(i + 1) == "bytes") { print $i; exit } }' "$TMP/pxed.log")
-  ip netns exec $S "$BBROOT/bin/busybox" wget -q -O "$TMP/$name.cfg" "http://10.66.0.2/$cfgfile" || true
+  local hip
+  hip=$(host_field "$hn" ip) || true
+  check "$name: pxed hosts shows $hn's leased address ($hip)" test -n "$hip" -a "$hip" != -
+  check_not "$name: from another address its config is refused, like an unknown MAC's" \
+    ip netns exec $S "$BBROOT/bin/busybox" wget -q -O /dev/null "http://10.66.0.2/$cfgfile"
+  ip -n $C addr add "$hip/24" dev br0 2>/dev/null || true
+  ip netns exec $C "$BBROOT/bin/busybox" wget -q -O "$TMP/$name.cfg" "http://10.66.0.2/$cfgfile" || true
+  ip -n $C addr del "$hip/24" dev br0 2>/dev/null || true
   check "$name: pxed's $cfgfile for it is the local boot (default local, localboot 0, no kernel)" \
     bash -c "grep -qx 'default local' '$TMP/$name.cfg' && grep -q '^ *localboot 0' '$TMP/$name.cfg' && ! grep -q '^ *kernel ' '$TMP/$name.cfg'"
   check "$name: ... the same $bytes bytes pxelinux got over TFTP" test "$(wc -c < "$TMP/$name.cfg")" = "${bytes:-none}"

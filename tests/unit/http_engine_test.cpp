@@ -516,6 +516,12 @@ TEST_F(HttpDecide, PostGoesToTheApiWithItsMethodAndExactStatus) {
     p = get("/api/v1/hosts/zz/install-done?token=x", "POST");
     EXPECT_EQ(p.status, 409u) << "the API's own status, not one of the file statuses";
     EXPECT_THAT(p.head, HasSubstr("409 Conflict"));
+    fs.api_status_code = 401;
+    p = get("/api/v1/hosts/zz/reinstall", "POST");
+    EXPECT_EQ(field(p, "WWW-Authenticate"), "Bearer realm=\"pxed\"") << "a 401 names the scheme it wants";
+    fs.api_status_code = 429;
+    p = get("/api/v1/hosts/zz/reinstall", "POST");
+    EXPECT_EQ(field(p, "Retry-After"), "60");
 }
 
 TEST_F(HttpDecide, Refusals) {
