@@ -7,16 +7,47 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+
+#include "pxed/wire/token.hpp"
+
 namespace pxed::app {
 namespace {
 
 // %J: the message as a JSON string body (quotes, backslashes and control
 // characters escaped), so one log record is always one valid JSON line.
+// Every line passes here: a token (or anything after "token=") is cut to
+// its first characters whatever code logged it (docs/security.md).
+std::string_view redacted(const spdlog::details::log_msg& msg, std::string& scratch) {
+    static constexpr char key[] = "token";
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    const auto hit = std::search(text.begin(), text.end(), std::begin(key), std::end(key) - 1, [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
+    if (hit == text.end()) return text;
+    scratch = wire::redact_tokens(text);
+    return scratch;
+}
+
+// %R: the message, redacted.
+class redacted_message_flag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        std::string scratch;
+        const auto text = redacted(msg, scratch);
+        dest.append(text.data(), text.data() + text.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<redacted_message_flag>(); }
+};
+
 class json_message_flag final : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
         static constexpr char hex[] = "0123456789abcdef";
-        for (const char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
+        std::string scratch;
+        for (const char ch : redacted(msg, scratch)) {
             const auto c = static_cast<unsigned char>(ch);
             if (c == '"' || c == '\\') {
                 dest.push_back('\\');
@@ -37,10 +68,10 @@ std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format, boo
     if (format == "json") {
         f->add_flag<json_message_flag>('J').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%J"})");
     } else if (to_terminal) {
-        f->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+        f->add_flag<redacted_message_flag>('R').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %R");
     } else {
         // journald adds its own timestamp; keep the line short.
-        f->set_pattern("%-5l %v");
+        f->add_flag<redacted_message_flag>('R').set_pattern("%-5l %R");
     }
     return f;
 }

@@ -42,6 +42,7 @@ struct file_namespace::target {
     const mount_point* mount = nullptr;  // set when a real file or directory is behind it
     std::string canonical;
     struct ::stat st {};                 // zero for directories implied by mounts or documents
+    std::string instead;                 // a refused document served as this one (release::instead)
 };
 
 namespace {
@@ -309,6 +310,15 @@ auto file_namespace::locate(const std::string& path, const client* who) const ->
     if (documents_ && !path.empty()) {
         if (who) {
             auto r = documents_->check(path, *who);
+            if (r.what == release::hide && !r.instead.empty()) {
+                // What an unknown name would get; the log still says why.
+                if (auto doc = documents_->find(r.instead)) {
+                    t.kind = node_kind::document;
+                    t.doc = std::move(*doc);
+                    t.instead = std::move(r.instead);
+                    return t;
+                }
+            }
             if (r.what == release::hide) return fail(errc::not_found, path, "refused: " + r.reason);
             if (r.what == release::refuse) return fail(errc::access_denied, path, "refused: " + r.reason);
         }
@@ -373,7 +383,8 @@ result<opened> file_namespace::open(std::string_view request, const client& who,
     if (!t) return t.error();
     switch (t->kind) {
     case node_kind::document:
-        if (!peek) documents_->opened(*path);
+        // A stand-in is what was sent: the refused host's fetch is no fetch.
+        if (!peek) documents_->opened(t->instead.empty() ? *path : t->instead);
         return opened{std::move(*path), std::move(t->doc)};
     case node_kind::directory: return fail(errc::is_directory, *path, "is a directory");
     case node_kind::file: break;

@@ -132,7 +132,7 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
                                (who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)"));
     auto refuse = [&](fs::release::verdict v, std::string why) {
         status_->refused(who, why);
-        return fs::release{v, std::move(why)};
+        return fs::release{v, std::move(why), {}};
     };
     if (t.what == target::unknown_kickstart)
         return refuse(fs::release::refuse, client + ": no host of the inventory has this kickstart");
@@ -144,7 +144,10 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
         // all there is. Refused, it looks like an unknown MAC, and the
         // boot loader goes on to the menu.
         if (by_address) return {};
-        return refuse(fs::release::hide, client + ": not the address pxed leased or reserved to " + h.mac.to_string());
+        auto r = refuse(fs::release::hide, client + ": not the address pxed leased or reserved to " + h.mac.to_string());
+        // An unknown MAC's iPXE script is the default one: so is a refused one.
+        if (t.kind == document_kind::ipxe) r.instead = "ipxe/default";
+        return r;
     }
     bool token_ok = false;
     std::string token_why;

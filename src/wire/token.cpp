@@ -1,5 +1,7 @@
 #include "pxed/wire/token.hpp"
 
+#include <cctype>
+
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -87,24 +89,41 @@ std::string query_value(std::string_view query, std::string_view name) {
     return {};
 }
 
-std::string redact_tokens(std::string_view target) {
-    const auto q = target.find('?');
-    if (q == std::string_view::npos) return std::string(target);
-    std::string out(target.substr(0, q + 1));
-    std::string_view rest = target.substr(q + 1);
-    bool first = true;
-    while (true) {
-        const auto amp = rest.find('&');
-        auto pair = rest.substr(0, amp);
-        if (!first) out += '&';
-        first = false;
-        constexpr std::string_view key = "token=";
-        if (pair.substr(0, key.size()) == key)
-            out += std::string(key) + token_prefix(pair.substr(key.size()));
-        else
-            out += pair;
-        if (amp == std::string_view::npos) break;
-        rest.remove_prefix(amp + 1);
+std::string redact_tokens(std::string_view text) {
+    // Any "token=" or "token%3D" (any case), wherever it is: a query, a
+    // percent-encoded or ';'-separated one, a decoded path quoted in a
+    // reason. The value is the run of URL-safe characters after it.
+    auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+    auto starts_at = [&](std::size_t i, std::string_view key) {
+        if (text.size() - i < key.size()) return false;
+        for (std::size_t k = 0; k < key.size(); ++k)
+            if (lower(text[i + k]) != key[k]) return false;
+        return true;
+    };
+    auto value_char = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '~';
+    };
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t key = 0;
+        if (lower(text[i]) == 't') {
+            if (starts_at(i, "token="))
+                key = 6;
+            else if (starts_at(i, "token%3d"))
+                key = 8;
+        }
+        if (key == 0) {
+            out += text[i++];
+            continue;
+        }
+        out.append(text.substr(i, key));
+        i += key;
+        std::size_t end = i;
+        while (end < text.size() && value_char(text[end])) ++end;
+        if (end > i) out += token_prefix(text.substr(i, end - i));
+        i = end;
     }
     return out;
 }

@@ -762,15 +762,17 @@ namespace {
 class guarded_documents final : public fs::document_source {
 public:
     std::optional<fs::document> find(std::string_view path) const override {
-        if (path != "ks/a.ks" && path != "cfg/a") return std::nullopt;
+        if (path == "cfg/default") return fs::document{std::make_shared<const std::string>("menu"), "text/plain", 1};
+        if (path != "ks/a.ks" && path != "cfg/a" && path != "cfg/b") return std::nullopt;
         return fs::document{std::make_shared<const std::string>("secret"), "text/plain", 1};
     }
     std::vector<std::string> list(std::string_view) const override { return {}; }
     void opened(std::string_view path) const override { opened_.emplace_back(path); }
     fs::release check(std::string_view path, const fs::client& who) const override {
         if (who.token == "ok") return {};
-        if (path == "ks/a.ks") return {fs::release::refuse, "not yours"};
-        if (path == "cfg/a") return {fs::release::hide, "not yours"};
+        if (path == "ks/a.ks") return {fs::release::refuse, "not yours", {}};
+        if (path == "cfg/a") return {fs::release::hide, "not yours", {}};
+        if (path == "cfg/b") return {fs::release::hide, "not yours", "cfg/default"};
         return {};
     }
     mutable std::vector<std::string> opened_;
@@ -787,6 +789,12 @@ TEST(fs_access, a_refused_document_is_neither_opened_nor_stat_and_the_fetch_is_n
     EXPECT_EQ(ns.open("cfg//a").error().code, fs::errc::not_found) << "the anonymous default is a stranger";
     EXPECT_NE(ns.open("ks/a.ks", stranger).error().message.find("not yours"), std::string::npos);
     EXPECT_TRUE(docs->opened_.empty());
+    auto standin = ns.open("cfg/b", stranger);
+    ASSERT_TRUE(standin) << "hidden with a stand-in: served as an unknown name would be";
+    EXPECT_EQ(*standin->doc()->body, "menu");
+    EXPECT_EQ(standin->path, "cfg/b");
+    EXPECT_EQ(docs->opened_, (std::vector<std::string>{"cfg/default"})) << "the stand-in was sent, not cfg/b";
+    docs->opened_.clear();
     EXPECT_TRUE(ns.open("ks/a.ks", fs::client{0x0a000009u, "ok", "http"}));
     EXPECT_EQ(docs->opened_, (std::vector<std::string>{"ks/a.ks"}));
 }

@@ -394,6 +394,8 @@ TEST(document_access, boot_configs_go_to_the_hosts_address_and_otherwise_look_un
     guarded g;
     const auto web01 = ip(10, 0, 0, 11);  // its reservation
     g.st->leased.insert({"52:54:00:aa:bb:02", ip(10, 0, 0, 150)});
+    EXPECT_EQ(g.docs.check("ipxe/52-54-00-aa-bb-01", fs::client{ip(10, 0, 0, 150), {}, "http"}).instead, "ipxe/default")
+        << "a refused iPXE script is the default one, as for an unknown MAC";
     for (const char* p : {"pxelinux.cfg/01-52-54-00-aa-bb-01", "grub.cfg-01-52-54-00-aa-bb-01", "ipxe/52-54-00-aa-bb-01"}) {
         EXPECT_EQ(g.ask(p, web01, {}, "tftp"), fs::release::allow) << p;
         EXPECT_EQ(g.ask(p, ip(10, 0, 0, 150), {}, "tftp"), fs::release::hide) << p << ": another host";

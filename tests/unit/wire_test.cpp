@@ -127,5 +127,12 @@ TEST(token, logs_see_only_a_prefix) {
     EXPECT_EQ(redact_tokens("/a?x=1&token=0123456789abcdef&y=2"), "/a?x=1&token=012345...&y=2");
     EXPECT_EQ(redact_tokens("/a?token=0123456789&token=abcdefabcdef"), "/a?token=012345...&token=abcdef...");
     EXPECT_EQ(redact_tokens("/ks/web1.ks"), "/ks/web1.ks");
-    EXPECT_EQ(redact_tokens("/a?mytoken=0123456789abcdef"), "/a?mytoken=0123456789abcdef");
+    EXPECT_EQ(redact_tokens("/a?mytoken=0123456789abcdef"), "/a?mytoken=012345...") << "more is cut, never less";
+    EXPECT_EQ(redact_tokens("GET /ks/a.ks%3Ftoken=0123456789abcdef 404 \"ks/a.ks?token=0123456789abcdef\": not found"),
+              "GET /ks/a.ks%3Ftoken=012345... 404 \"ks/a.ks?token=012345...\": not found")
+        << "encoded, and decoded in a reason";
+    EXPECT_EQ(redact_tokens("/ks/a.ks;TOKEN=0123456789abcdef"), "/ks/a.ks;TOKEN=012345...");
+    EXPECT_EQ(redact_tokens("/ks/a.ks?token%3D0123456789abcdef"), "/ks/a.ks?token%3D012345...");
+    EXPECT_EQ(redact_tokens("token="), "token=");
+    EXPECT_EQ(redact_tokens("tok"), "tok");
 }

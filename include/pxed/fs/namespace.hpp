@@ -100,6 +100,9 @@ struct client {
 struct release {
     enum verdict { allow, hide, refuse } what = allow;
     std::string reason;  ///< for the operator's log: why not (never a secret)
+    /// With `hide`: serve this path instead, as for a name the source does
+    /// not know (iPXE's unknown MACs get the default script); "": not found.
+    std::string instead;
 };
 
 /// Supplies rendered documents. Paths are always normalised: relative, no

@@ -27,8 +27,9 @@ std::string token_prefix(std::string_view token, std::size_t keep = 6);
 /// not match); empty when absent.
 std::string query_value(std::string_view query, std::string_view name);
 
-/// A request target as it may be logged: the value of every `token=`
-/// query parameter cut to its token_prefix().
+/// Text as it may be logged: the value after every `token=` or `token%3D`
+/// (any case, anywhere) cut to its token_prefix(). The logger applies it
+/// to every line, so no code path can log a whole token.
 std::string redact_tokens(std::string_view target);
 
 }  // namespace pxed::wire
