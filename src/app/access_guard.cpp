@@ -21,11 +21,25 @@ bool access_guard::locked_out(const fs::client& who) const {
 
 void access_guard::refused(const fs::client& who, const std::string& why) {
     const auto proto = who.protocol.empty() ? std::string("access") : who.protocol;
-    if (!who.ipv4) {
-        spdlog::warn("{}: refused: {}", proto, why);
+    const auto t = now();
+    // A UDP source address is anyone's to forge: TFTP refusals do not count
+    // towards a lockout (or a forger could lock a host out of its own
+    // install-done callback). They carry no token to guess anyway; their
+    // lines are limited instead, all clients together.
+    if (!who.ipv4 || proto == "tftp") {
+        if (t != window_) {
+            if (dropped_ > 0)
+                spdlog::warn("{}: {} more refusals in the last second not logged one by one", proto, dropped_);
+            window_ = t;
+            lines_ = 0;
+            dropped_ = 0;
+        }
+        if (++lines_ <= lines_per_second)
+            spdlog::warn("{}: refused: {}", proto, why);
+        else
+            ++dropped_;
         return;
     }
-    const auto t = now();
     const bool quiet = limit_.locked_out(*who.ipv4, t);
     const bool locked = limit_.failed(*who.ipv4, t);
     if (quiet) return;

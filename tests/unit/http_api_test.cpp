@@ -252,6 +252,21 @@ TEST_F(HttpApiKeys, WrongKeysLockTheClientOutThenEvenTheRightOneWaits) {
     EXPECT_EQ(other.status, 200u) << other.body;
 }
 
+TEST_F(HttpApiLifecycle, ForgedTftpRefusalsCannotLockAHostOutOfItsCallback) {
+    // UDP sources are forged at will: refusals over TFTP in a host's name
+    // must not lock that host out of its own install-done callback.
+    access_guard guard;
+    const api a([this] { return site; }, {}, life.get(), &guard);
+    const fs::client forged{0x0a00000au, {}, "tftp"};  // 10.0.0.10, as post() sends from
+    for (int i = 0; i < 100; ++i) guard.refused(forged, "pxelinux.cfg/01-... to 10.0.0.10: not its address");
+    EXPECT_FALSE(guard.locked_out(fs::client{0x0a00000au, {}, "http"}));
+    const auto done = post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:56"));
+    EXPECT_EQ(done.status, 200u) << done.body;
+    // Over TCP the address is the client's own: there refusals do count.
+    for (int i = 0; i < 10; ++i) guard.refused(fs::client{0x0a00000au, {}, "http"}, "ks/x.ks: no token");
+    EXPECT_TRUE(guard.locked_out(fs::client{0x0a00000au, {}, "http"}));
+}
+
 TEST_F(HttpApiKeys, ReadsOnlyFromTheAllowedNetworks) {
     const api a([this] { return site; }, {}, life.get());
     auto from = [&](std::uint32_t ip) {

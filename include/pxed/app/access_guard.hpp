@@ -33,13 +33,18 @@ public:
 
     /// One refused request: counted, and logged at warn. Once the client is
     /// locked out its refusals are counted but no longer logged one by one.
+    /// TFTP's are not counted (a UDP source is forged at will); at most
+    /// lines_per_second of them are logged.
     void refused(const fs::client& who, const std::string& why);
 
     const guard::failure_limit& limit() const { return limit_; }
 
 private:
+    static constexpr unsigned lines_per_second = 20;  // uncounted (TFTP) refusals logged
     bound_lookup bound_;
     guard::failure_limit limit_;
+    std::int64_t window_ = 0;
+    unsigned lines_ = 0, dropped_ = 0;
 };
 
 /// "10.0.0.5" for a client's address, "(no address)" without one.
