@@ -30,22 +30,10 @@ done
 
 id=$$
 L=pxp-l-$id S=pxp-s-$id D=pxp-d-$id A=pxp-a-$id B=pxp-b-$id R=pxp-r-$id C=pxp-c-$id
-for ns in $L $S $D $A $B $R $C; do
-  ip netns add $ns || skip_all "cannot create network namespaces here"
-  on_exit ip netns del $ns
-  ip -n $ns link set lo up
-  ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-on_exit "for ns in $A $B $C $D $R $S; do ip netns pids \$ns 2>/dev/null | xargs -r kill -9; done"
+netns_up $L $S $D $A $B $R $C
 
-ip -n $L link add br0 type bridge
-ip -n $L link set br0 up
-plug() {  # NS MAC: a veth eth0 from NS into the bridge
-  ip link add eth0 netns "$1" type veth peer name "p-$1" netns $L
-  ip -n $L link set "p-$1" master br0 up
-  ip -n "$1" link set eth0 address "$2"
-  ip -n "$1" link set eth0 up
-}
+netns_bridge $L
+plug() { netns_plug $L "$@"; }
 MAC_A=52:54:00:89:00:0a MAC_B=52:54:00:89:00:0b MAC_C=52:54:00:89:00:0c
 MAC_R=52:54:00:89:00:01  # the router's side on pxed's segment
 MAC_X=52:54:00:89:00:99  # in no inventory: what an unknown MAC looks like
@@ -129,44 +117,18 @@ check "pxed runs as proxyDHCP" grep -q "dhcp: proxyDHCP on ports" "$TMP/pxed.log
 SRV=10.89.0.2
 U=http://$SRV:8080
 
-# --- clients (as in access_test.sh) -------------------------------------------
-http() {  # NS curl-args...: prints the status; the body is in $TMP/body
-  ip netns exec "$1" curl -s --path-as-is -m 10 -o "$TMP/body" -w '%{http_code}' "${@:2}" || true
-}
-tget() {  # NS REMOTE LOCAL: tftp-hpa, binary; prints what tftp said
-  rm -f "$3"
-  ip netns exec "$1" timeout 20 tftp -m binary $SRV -c get "$2" "$3" 2>&1 || true
-}
-ftp_get() {  # NS PATH LOCAL: curl over FTP; prints the server's final reply line
-  rm -f "$3"
-  ip netns exec "$1" curl -s -v -m 15 -o "$3" "ftp://$SRV/$2" 2>&1 | tr -d '\r' | sed -n 's/^< //p' | tail -n 1 || true
-}
+# --- clients (http, tget, ftp_get, token_in: lib.sh) ---------------------------
 state_of() {  # HOST: state/generation from `pxed hosts`
   "$PXED" hosts --config "$TMP/site.yaml" | awk -v h="$1" '$2 == h { print $3 "/" $4 }'
 }
-token_in() { sed -n 's/.*\.ks?token=\([0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
 neigh_of() {  # ADDRESS: the lladdr pxed's namespace maps it to, if any
   ip -n $S neigh show "$1" dev eth0 | sed -n 's/.* lladdr \([0-9a-f:]*\).*/\1/p'
 }
 
-cat > "$TMP/udhcpc-script" <<'SH'
-#!/bin/sh
-env | grep -E '^(ip|serverid|siaddr|boot_file|interface)=' | sort > "$UDH_OUT.$1.part"
-mv "$UDH_OUT.$1.part" "$UDH_OUT.$1"
-case $1 in
-  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
-  deconfig) ip addr flush dev "$interface" ;;
-esac
-SH
-chmod +x "$TMP/udhcpc-script"
-lease() {  # NS NAME: a one-shot udhcpc; prints the leased address
-  ip netns exec "$1" env UDH_OUT="$TMP/udh-$2" timeout 30 busybox udhcpc -n -q -f -i eth0 \
-    -s "$TMP/udhcpc-script" -t 5 -T 2 > "$TMP/udhcpc-$2.out" 2>&1 || true
-  sed -n 's/^ip=//p' "$TMP/udh-$2.bound" 2>/dev/null || true
-}
+
 wait_for_log "DHCP, IP range 10.89.0.100" 10 "$TMP/dnsmasq.out" || true
-ip_a=$(lease $A a)
-ip_b=$(lease $B b)
+ip_a=$(netns_lease $A a)
+ip_b=$(netns_lease $B b)
 echo "# A leased $ip_a, B leased $ip_b (from dnsmasq)"
 check "A gets an address from the site's DHCP server (dnsmasq): $ip_a" \
   bash -c "grep -q '^10\.89\.0\.1[0-5][0-9]$' <<<'$ip_a' && grep -qx serverid=10.89.0.3 $TMP/udh-a.bound"

@@ -29,22 +29,10 @@ mkdir -p "$HOME"
 
 id=$$
 L=pxa-l-$id S=pxa-s-$id A=pxa-a-$id B=pxa-b-$id R=pxa-r-$id K=pxa-k-$id M=pxa-m-$id
-for ns in $L $S $A $B $R $K $M; do
-  ip netns add $ns || skip_all "cannot create network namespaces here"
-  on_exit ip netns del $ns
-  ip -n $ns link set lo up
-  ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-on_exit "for ns in $A $B $R $K $M $S; do ip netns pids \$ns 2>/dev/null | xargs -r kill -9; done"
+netns_up $L $S $A $B $R $K $M
 
-ip -n $L link add br0 type bridge
-ip -n $L link set br0 up
-plug() {  # NS MAC: a veth eth0 from NS into the bridge
-  ip link add eth0 netns "$1" type veth peer name "p-$1" netns $L
-  ip -n $L link set "p-$1" master br0 up
-  [[ -z ${2:-} ]] || ip -n "$1" link set eth0 address "$2"
-  ip -n "$1" link set eth0 up
-}
+netns_bridge $L
+plug() { netns_plug $L "$@"; }
 MAC_A=52:54:00:88:00:0a MAC_B=52:54:00:88:00:0b MAC_R=52:54:00:88:00:0c
 MAC_X=52:54:00:88:00:99  # in no inventory: what an unknown MAC looks like
 dash() { tr : - <<<"$1"; }
@@ -115,22 +103,11 @@ U=http://$SRV:8080
 # --- clients
 # Every API answer the test gets is kept for the leak sweep at the end.
 : > "$TMP/api.bodies"
-http() {  # NS curl-args...: prints the status; the body is in $TMP/body
-  ip netns exec "$1" curl -s --path-as-is -m 10 -o "$TMP/body" -w '%{http_code}' "${@:2}" || true
-}
 api() {  # NS METHOD PATH [curl-args...]: prints the status; body in $TMP/body, kept
   local code
   code=$(http "$1" -X "$2" "${@:4}" "$U$3")
   cat "$TMP/body" >> "$TMP/api.bodies"
   echo "$code"
-}
-tget() {  # NS REMOTE LOCAL: tftp-hpa, binary; prints what tftp said
-  rm -f "$3"
-  ip netns exec "$1" timeout 20 tftp -m binary $SRV -c get "$2" "$3" 2>&1 || true
-}
-ftp_get() {  # NS PATH LOCAL: curl over FTP; prints the server's final reply line
-  rm -f "$3"
-  ip netns exec "$1" curl -s -v -m 15 -o "$3" "ftp://$SRV/$2" 2>&1 | tr -d '\r' | sed -n 's/^< //p' | tail -n 1 || true
 }
 lapi() {  # PATH: a GET from 127.0.0.1 on the pxed host; prints the status, body kept
   local code
@@ -142,27 +119,10 @@ hosts_line() {  # HOST: its line of `pxed hosts` (over the control socket)
   "$PXED" hosts --config "$TMP/site.yaml" | tee -a "$TMP/api.bodies" | awk -v h="$1" '$2 == h'
 }
 state_of() { hosts_line "$1" | awk '{ print $3 "/" $4 }'; }
-token_in() { sed -n 's/.*\.ks?token=\([0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
 
-# udhcpc's script: the record is written aside and renamed (the test polls
-# for it); the lease's address is put on eth0.
-cat > "$TMP/udhcpc-script" <<'SH'
-#!/bin/sh
-env | grep -E '^(ip|siaddr|boot_file|hostname|interface)=' | sort > "$UDH_OUT.$1.part"
-mv "$UDH_OUT.$1.part" "$UDH_OUT.$1"
-case $1 in
-  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
-  deconfig) ip addr flush dev "$interface" ;;
-esac
-SH
-chmod +x "$TMP/udhcpc-script"
-lease() {  # NS NAME: a one-shot udhcpc; prints the leased address
-  ip netns exec "$1" env UDH_OUT="$TMP/udh-$2" timeout 30 busybox udhcpc -n -q -f -i eth0 \
-    -s "$TMP/udhcpc-script" -t 5 -T 2 > "$TMP/udhcpc-$2.out" 2>&1 || true
-  sed -n 's/^ip=//p' "$TMP/udh-$2.bound" 2>/dev/null || true
-}
-ip_a=$(lease $A a)
-ip_b=$(lease $B b)
+
+ip_a=$(netns_lease $A a)
+ip_b=$(netns_lease $B b)
 echo "# A leased $ip_a, B leased $ip_b"
 check "A gets a DHCP lease from pxed (udhcpc): $ip_a" grep -q '^10\.88\.0\.1[0-5][0-9]$' <<<"$ip_a"
 check "B gets another one: $ip_b" bash -c "grep -q '^10\.88\.0\.1[0-5][0-9]$' <<<'$ip_b' && [[ '$ip_b' != '$ip_a' ]]"

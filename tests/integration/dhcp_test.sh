@@ -20,15 +20,8 @@ PROBE="python3 $SRC/tests/integration/dhcp_probe.py"
 
 id=$$
 L=pxd-l-$id S=pxd-s-$id C=pxd-c-$id D=pxd-d-$id R=pxd-r-$id C2=pxd-c2-$id
-for ns in $L $S $C $D $R $C2; do
-  ip netns add $ns || skip_all "cannot create network namespaces here"
-  on_exit ip netns del $ns
-  ip -n $ns link set lo up
-  # iPXE and the kernel's IPv6 autoconfiguration only add noise here.
-  ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-# Whatever the clients and peers leave running dies with the test.
-on_exit "for ns in $C $D $R $C2 $S; do ip netns pids \$ns 2>/dev/null | xargs -r kill -9; done"
+# (IPv6 off: iPXE and the kernel's IPv6 autoconfiguration only add noise here.)
+netns_up $L $S $C $D $R $C2
 
 ip -n $L link add br0 type bridge
 ip -n $L link set br0 up
@@ -150,22 +143,9 @@ check "... the same one" test "$(val "$TMP/dhc.BOUND" new_ip_address)" = "$ip_a"
 dhc -r || true
 
 # --- udhcpc: a reserved host, renewal --------------------------------------
-cat > "$TMP/udhcpc-script" <<SH
-#!/bin/sh
-OUT=$TMP/udh
-SH
-cat >> "$TMP/udhcpc-script" <<'SH'
-# Written aside, then renamed: the test polls for the file.
-env | grep -E '^(ip|siaddr|boot_file|serverid|subnet|router|lease|hostname|interface)=' | sort > "$OUT.$1.part"
-mv "$OUT.$1.part" "$OUT.$1"
-case $1 in
-  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
-  deconfig) ip addr flush dev "$interface" ;;
-esac
-SH
-chmod +x "$TMP/udhcpc-script"
+udhcpc_script
 ip -n $C link set eth0 address $MAC_B
-ip netns exec $C busybox udhcpc -f -i eth0 -s "$TMP/udhcpc-script" -t 5 -T 2 -O bootfile \
+ip netns exec $C env UDH_OUT="$TMP/udh" busybox udhcpc -f -i eth0 -s "$TMP/udhcpc-script" -t 5 -T 2 -O bootfile \
   > "$TMP/udhcpc.out" 2>&1 &
 UDHCPC=$!
 on_exit "kill $UDHCPC 2>/dev/null"
@@ -218,7 +198,7 @@ sleep 0.5
 ip -n $C2 link set eth0 address $MAC_C
 rm -f "$TMP"/udh.*
 check "udhcpc behind dhcrelay gets a lease" \
-  timeout 20 ip netns exec $C2 busybox udhcpc -n -q -f -i eth0 -s "$TMP/udhcpc-script" -t 5 -T 2
+  timeout 20 ip netns exec $C2 env UDH_OUT="$TMP/udh" busybox udhcpc -n -q -f -i eth0 -s "$TMP/udhcpc-script" -t 5 -T 2
 ip_c=$(val "$TMP/udh.bound" ip)
 echo "# relayed client got $ip_c"
 check "... from the relay's subnet" bash -c "[[ $ip_c == 10.79.0.1[0-4][0-9] || $ip_c == 10.79.0.150 ]]"

@@ -75,3 +75,70 @@ bound_port() {  # service
 }
 
 same_file() { cmp -s "$1" "$2"; }
+
+# netns_up NS...: new network namespaces with lo up and IPv6 off; at the end
+# of the test whatever runs in them is killed and they are removed.
+netns_up() {
+  local ns
+  for ns in "$@"; do
+    ip netns add "$ns" || skip_all "cannot create network namespaces here"
+    on_exit ip netns del "$ns"
+    on_exit "ip netns pids $ns 2>/dev/null | xargs -r kill -9"
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+}
+
+# netns_bridge L: a bridge br0 in namespace L, for netns_plug.
+netns_bridge() { ip -n "$1" link add br0 type bridge && ip -n "$1" link set br0 up; }
+
+# netns_plug L NS [MAC]: a veth eth0 in NS (with that MAC) plugged into L's br0.
+netns_plug() {
+  ip link add eth0 netns "$2" type veth peer name "p-$2" netns "$1"
+  ip -n "$1" link set "p-$2" master br0 up
+  [[ -z ${3:-} ]] || ip -n "$2" link set eth0 address "$3"
+  ip -n "$2" link set eth0 up
+}
+
+# udhcpc_script: $TMP/udhcpc-script for busybox udhcpc. Each event writes
+# the lease's variables to $UDH_OUT.<event> (written aside, then renamed:
+# tests poll for the file) and puts the address on the interface.
+udhcpc_script() {
+  cat > "$TMP/udhcpc-script" <<'SH'
+#!/bin/sh
+env | grep -E '^(ip|siaddr|boot_file|serverid|subnet|router|lease|hostname|interface)=' | sort > "$UDH_OUT.$1.part"
+mv "$UDH_OUT.$1.part" "$UDH_OUT.$1"
+case $1 in
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
+  deconfig) ip addr flush dev "$interface" ;;
+esac
+SH
+  chmod +x "$TMP/udhcpc-script"
+}
+
+# netns_lease NS NAME: one DHCP exchange by busybox udhcpc on NS's eth0;
+# prints the leased address ("" without one). The record: $TMP/udh-NAME.bound.
+netns_lease() {
+  [[ -x $TMP/udhcpc-script ]] || udhcpc_script
+  ip netns exec "$1" env UDH_OUT="$TMP/udh-$2" timeout 30 busybox udhcpc -n -q -f -i eth0 \
+    -s "$TMP/udhcpc-script" -t 5 -T 2 > "$TMP/udhcpc-$2.out" 2>&1 || true
+  sed -n 's/^ip=//p' "$TMP/udh-$2.bound" 2>/dev/null || true
+}
+
+# Clients run from inside a namespace against pxed at $SRV.
+# http NS curl-args...: prints the status; the body is in $TMP/body.
+http() {
+  ip netns exec "$1" curl -s --path-as-is -m 10 -o "$TMP/body" -w '%{http_code}' "${@:2}" || true
+}
+# tget NS REMOTE LOCAL: tftp-hpa, binary; prints what tftp said.
+tget() {
+  rm -f "$3"
+  ip netns exec "$1" timeout 20 tftp -m binary "$SRV" -c get "$2" "$3" 2>&1 || true
+}
+# ftp_get NS PATH LOCAL: curl over FTP; prints the server's final reply line.
+ftp_get() {
+  rm -f "$3"
+  ip netns exec "$1" curl -s -v -m 15 -o "$3" "ftp://$SRV/$2" 2>&1 | tr -d '\r' | sed -n 's/^< //p' | tail -n 1 || true
+}
+# token_in FILE: the install token in the first kickstart URL of a boot config.
+token_in() { sed -n 's/.*\.ks?token=\([0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
