@@ -24,25 +24,25 @@ void access_guard::refused(const fs::client& who, const std::string& why) {
     const auto t = now();
     // A UDP source address is anyone's to forge: TFTP refusals do not count
     // towards a lockout (or a forger could lock a host out of its own
-    // install-done callback). They carry no token to guess anyway; their
-    // lines are limited instead, all clients together.
-    if (!who.ipv4 || proto == "tftp") {
-        if (t != window_) {
-            if (dropped_ > 0)
-                spdlog::warn("{}: {} more refusals in the last second not logged one by one", proto, dropped_);
-            window_ = t;
-            lines_ = 0;
-            dropped_ = 0;
-        }
-        if (++lines_ <= lines_per_second)
-            spdlog::warn("{}: refused: {}", proto, why);
-        else
-            ++dropped_;
+    // install-done callback). They carry no token to guess anyway.
+    bool quiet = false, locked = false;
+    if (who.ipv4 && proto != "tftp") {
+        quiet = limit_.locked_out(*who.ipv4, t);
+        locked = limit_.failed(*who.ipv4, t);
+    }
+    if (quiet) return;  // counted; its lockout was logged when it began
+    // Lines, all clients together, are limited too: a flood from many
+    // addresses must not fill the disk.
+    if (t != window_) {
+        if (dropped_ > 0) spdlog::warn("access: {} more refusals in the last second not logged one by one", dropped_);
+        window_ = t;
+        lines_ = 0;
+        dropped_ = 0;
+    }
+    if (++lines_ > lines_per_second) {
+        ++dropped_;
         return;
     }
-    const bool quiet = limit_.locked_out(*who.ipv4, t);
-    const bool locked = limit_.failed(*who.ipv4, t);
-    if (quiet) return;
     spdlog::warn("{}: refused: {}", proto, why);
     if (locked)
         spdlog::warn("access: {} locked out after {} refused requests within {} s: its tokens and API keys are not "

@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
 
 #include <filesystem>
 #include <fstream>
@@ -265,6 +270,21 @@ TEST_F(HttpApiLifecycle, ForgedTftpRefusalsCannotLockAHostOutOfItsCallback) {
     // Over TCP the address is the client's own: there refusals do count.
     for (int i = 0; i < 10; ++i) guard.refused(fs::client{0x0a00000au, {}, "http"}, "ks/x.ks: no token");
     EXPECT_TRUE(guard.locked_out(fs::client{0x0a00000au, {}, "http"}));
+}
+
+TEST(AccessGuard, RefusalLinesAreLimitedWhateverTheNumberOfClients) {
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out);
+    const auto before = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    access_guard guard;
+    for (std::uint32_t i = 0; i < 5000; ++i) guard.refused(fs::client{0x0b000000u + i, {}, "http"}, "ks/x.ks: no token");
+    spdlog::set_default_logger(before);
+    const auto text = out.str();
+    const auto lines = std::count(text.begin(), text.end(), '\n');
+    // 20 a second (the loop may straddle a second or two), plus the count of the rest.
+    EXPECT_LE(lines, 70) << text.substr(0, 2000);
+    EXPECT_GE(lines, 20);
 }
 
 TEST_F(HttpApiKeys, ReadsOnlyFromTheAllowedNetworks) {

@@ -33,14 +33,15 @@ public:
 
     /// One refused request: counted, and logged at warn. Once the client is
     /// locked out its refusals are counted but no longer logged one by one.
-    /// TFTP's are not counted (a UDP source is forged at will); at most
-    /// lines_per_second of them are logged.
+    /// TFTP's are not counted (a UDP source is forged at will). At most
+    /// lines_per_second refusals are logged, all clients together, and one
+    /// line then says how many were not.
     void refused(const fs::client& who, const std::string& why);
 
     const guard::failure_limit& limit() const { return limit_; }
 
 private:
-    static constexpr unsigned lines_per_second = 20;  // uncounted (TFTP) refusals logged
+    static constexpr unsigned lines_per_second = 20;  // refusal lines, all clients together
     bound_lookup bound_;
     guard::failure_limit limit_;
     std::int64_t window_ = 0;
