@@ -268,22 +268,26 @@ net::http_api_reply api::host_action(const inventory::site& s, std::string_view 
         key_owner = key_name(s.access, request.authorization);
         if (key_owner.empty()) return refused(401, "the API key is not one of access.api.keys_file's");
     }
+    // The callback's refusals all read the same, word for word: no token,
+    // a wrong one, an unknown host. None tells which hosts exist or which
+    // MAC a hostname has; the log says which it was.
+    const auto no_install = [&](const std::string& why) {
+        if (guard_) guard_->refused(who, "POST " + std::string(request.path) + " from " + peer + ": " + why);
+        return error(403, "no install under way here with this token");
+    };
     const auto* hp = find_host(s, host_key);
     if (!hp) {
-        const auto why = "no host with MAC or hostname \"" + wire::escape_for_log(host_key) + "\" in the inventory";
-        // The callback's refusal reads the same for an unknown host as for
-        // a wrong token: it does not tell which MACs exist.
         if (action == "install-done")
-            return refused(403, "the token is not the install token of \"" + wire::escape_for_log(host_key) + "\"");
-        return error(404, why);
+            return no_install("no host with MAC or hostname \"" + wire::escape_for_log(host_key) + "\"");
+        return error(404, "no host with MAC or hostname \"" + wire::escape_for_log(host_key) + "\" in the inventory");
     }
     const auto& h = *hp;
     lifecycle::answer a;
     if (action == "install-done") {
         const auto token = wire::query_value(request.query, "token");
-        if (token.empty()) return refused(403, "the install-done callback needs the token= it was given");
+        if (token.empty()) return no_install("no token=");
         a = lifecycle_->install_done(h.mac, token, "callback from " + peer, now);
-        if (a.result == lifecycle::verdict::bad_token) return refused(403, a.message);
+        if (a.result == lifecycle::verdict::bad_token) return no_install(a.message);
     } else {
         const std::string by = "API key '" + key_owner + "' from " + peer;
         a = action == "reinstall" ? lifecycle_->reinstall(h.mac, by, now) : lifecycle_->mark_installed(h.mac, by, now);

@@ -152,12 +152,22 @@ private:
 
     // Whether a request from `address` comes from the host `mac`: the
     // address pxed's DHCP server bound to it, or, where pxed leases nothing
-    // (proxyDHCP, or DHCP off), the one the neighbour table maps to it. (A
-    // reservation in site.yaml is checked by the documents themselves.)
+    // (proxyDHCP, or DHCP off), the one the neighbour table maps to it.
+    // (There a reservation in site.yaml counts too: the documents check it.)
     bool bound_to(const wire::mac_address& mac, std::uint32_t address) const {
         const auto& dhcp = current_->site->server.dhcp;
         if (!dhcp.enabled || dhcp.mode == inventory::dhcp_mode::proxy) {
-            const auto n = net::neighbour_mac(address);
+            // The table as last read, read again on a miss at most 20
+            // times a second: a host whose entry is a moment old is found,
+            // and a flood of strangers is not a flood of /proc reads on the
+            // event loop's thread.
+            auto n = net::neighbour_in(arp_table_, address);
+            const auto now = std::chrono::steady_clock::now();
+            if ((!n || *n != mac) && now - arp_read_at_ >= std::chrono::milliseconds(50)) {
+                arp_table_ = net::read_neighbour_table();
+                arp_read_at_ = now;
+                n = net::neighbour_in(arp_table_, address);
+            }
             return n && *n == mac;
         }
         if (!dhcp_) return false;
@@ -415,6 +425,8 @@ private:
     std::unique_ptr<net::ftp_server> ftp_;
     std::unique_ptr<net::control_server> control_;
     access_guard guard_;  // before lifecycle_, which points to it
+    mutable std::string arp_table_;  // /proc/net/arp as last read (proxyDHCP, DHCP off)
+    mutable std::chrono::steady_clock::time_point arp_read_at_{};
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;
 };

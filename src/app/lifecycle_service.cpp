@@ -28,8 +28,8 @@ public:
         return s_.guard_ && s_.guard_->bound_to(mac, address);
     }
     bool locked_out(const fs::client& who) const override { return s_.guard_ && s_.guard_->locked_out(who); }
-    void refused(const fs::client& who, const std::string& what) const override {
-        if (s_.guard_) s_.guard_->refused(who, what);
+    void refused(const fs::client& who, const std::string& what, bool counted) const override {
+        if (s_.guard_) s_.guard_->refused(who, what, counted);
     }
 
 private:

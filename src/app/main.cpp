@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -96,7 +97,11 @@ int cmd_render(const render_args& a) {
     print_diagnostics(r.diagnostics);
     if (!r.loaded) return 1;
     const auto& l = *r.loaded;
-    if (!a.out.empty()) return write_tree(*l.documents, a.out);
+    if (!a.out.empty()) {
+        // Secrets written out are for the one who asked: files 0600, directories 0700.
+        if (a.show_secrets) ::umask(077);
+        return write_tree(*l.documents, a.out);
+    }
 
     static const std::map<std::string, render::document_kind> kinds{
         {"pxelinux", render::document_kind::pxelinux},

@@ -383,15 +383,18 @@ result<opened> file_namespace::open(std::string_view request, const client& who,
     if (!t) return t.error();
     switch (t->kind) {
     case node_kind::document:
+    {
         // A stand-in is what was sent: the refused host's fetch is no fetch.
-        if (!peek) documents_->opened(t->instead.empty() ? *path : t->instead);
-        return opened{std::move(*path), std::move(t->doc)};
+        auto source = t->instead.empty() ? *path : t->instead;
+        if (!peek) documents_->opened(source);
+        return opened{std::move(*path), std::move(source), std::move(t->doc)};
+    }
     case node_kind::directory: return fail(errc::is_directory, *path, "is a directory");
     case node_kind::file: break;
     }
     auto file = open_regular(t->canonical, *t->mount->root, *path);
     if (!file) return file.error();
-    return opened{std::move(*path), std::move(*file)};
+    return opened{std::move(*path), {}, std::move(*file)};
 }
 
 result<std::vector<dir_entry>> file_namespace::list(std::string_view request) const {
@@ -444,8 +447,17 @@ result<std::vector<dir_entry>> file_namespace::list(std::string_view request) co
 
     std::vector<dir_entry> entries;
     entries.reserve(merged.size());
-    for (auto& kv : merged) entries.push_back(std::move(kv.second));
+    for (auto& kv : merged) {
+        // Real names the source keeps out of sight (a leftover
+        // pxelinux.cfg/01-<mac> would tell which hosts exist).
+        if (documents_ && documents_->hidden_from_listings(join(path, kv.first))) continue;
+        entries.push_back(std::move(kv.second));
+    }
     return entries;
+}
+
+void file_namespace::fetched(std::string_view document_path) const {
+    if (documents_ && !document_path.empty()) documents_->opened(document_path);
 }
 
 bool file_namespace::real_file_exists(std::string_view request) const {

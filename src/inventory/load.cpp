@@ -364,7 +364,7 @@ void warn_secret_looking_vars(context& c, map_reader& m, const variables& vars) 
     for (const auto& [k, v] : vars) {
         std::string lower;
         for (const char ch : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        for (const char* word : {"password", "passwd", "rootpw", "secret", "token", "private"}) {
+        for (const char* word : {"password", "passwd", "rootpw", "secret", "token", "private", "hash", "crypt", "luks"}) {
             if (lower.find(word) == std::string::npos) continue;
             c.warning(m.get("vars"), m.what() + " vars: '" + k +
                                          "' looks like a secret, and vars go into the menu's kickstart that any "
@@ -459,7 +459,9 @@ secrets read_secrets(context& c, map_reader& m) {
     return out;
 }
 
-// API keys: one "name secret" a line; '#' starts a comment.
+// API keys: one "name key" a line; a line starting with '#' is a comment.
+// No diagnostic ever quotes a field: a name and a key written the wrong way
+// round would print the key.
 void read_api_keys(context& c, const YAML::Node& at, access_settings& a) {
     if (!c.options.read_secrets) return;
     auto text = read_secret_file(c, at, a.api_keys_file, "access.api.keys_file");
@@ -467,26 +469,28 @@ void read_api_keys(context& c, const YAML::Node& at, access_settings& a) {
     std::istringstream in(*text);
     std::string line;
     int n = 0;
-    std::set<std::string> names;
+    std::set<std::string> names, keys;
     while (std::getline(in, line)) {
         ++n;
-        const auto hash = line.find('#');
-        if (hash != std::string::npos) line.erase(hash);
         std::istringstream words(line);
         std::string name, key, extra;
-        if (!(words >> name)) continue;
+        if (!(words >> name) || name[0] == '#') continue;
         const std::string where = a.api_keys_file + " line " + std::to_string(n);
         if (!(words >> key) || (words >> extra)) {
-            c.error(at, where + ": expected 'name key' (make one with `pxed api-key NAME`)");
+            c.error(at, where + ": expected 'name key' and nothing else (make one with `pxed api-key NAME`)");
             continue;
         }
         if (key.size() < 32) {
-            c.error(at, where + ": the key of '" + name + "' is too short to be unguessable (at least 32 characters; "
-                        "`pxed api-key` makes 64)");
+            c.error(at, where + ": the key is too short to be unguessable (at least 32 characters; `pxed api-key` "
+                        "makes 64)");
             continue;
         }
         if (!names.insert(name).second) {
-            c.error(at, where + ": the name '" + name + "' is used twice: the log could not tell them apart");
+            c.error(at, where + ": a name used by an earlier line: the log could not tell them apart");
+            continue;
+        }
+        if (!keys.insert(key).second) {
+            c.error(at, where + ": a key used by an earlier line: the log would name the wrong one");
             continue;
         }
         a.api_keys.push_back({name, key});

@@ -30,12 +30,12 @@ std::optional<wire::mac_address> neighbour_in(std::string_view arp_table, std::u
     return std::nullopt;
 }
 
-std::optional<wire::mac_address> neighbour_mac(std::uint32_t ipv4) {
+std::string read_neighbour_table() {
     std::ifstream f("/proc/net/arp");
-    if (!f) return std::nullopt;
+    if (!f) return {};
     std::ostringstream ss;
     ss << f.rdbuf();
-    return neighbour_in(ss.str(), ipv4);
+    return ss.str();
 }
 
 }  // namespace pxed::net

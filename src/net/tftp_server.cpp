@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -300,6 +301,9 @@ public:
         apply(transfer_->start(clock_type::now()));
     }
 
+    /// Called once the client has the whole file (see delivered()).
+    void when_delivered(std::function<void()> f) { on_delivered_ = std::move(f); }
+
     // Ends the transfer for a reason of ours (no file, shutdown) before or
     // during it; the client gets ERROR.
     void refuse(tftp::error_code code, const std::string& message, const char* why) {
@@ -433,7 +437,17 @@ public:
 private:
     void finish() {
         log_outcome();
+        if (on_delivered_ && delivered()) on_delivered_();
+        on_delivered_ = nullptr;
         close();
+    }
+
+    // The client has the whole file: it acknowledged the last block, or
+    // started a new transfer from the same port after it went out.
+    bool delivered() const {
+        const auto outcome = transfer_->outcome();
+        return outcome == tftp::transfer_outcome::completed ||
+               (outcome == tftp::transfer_outcome::replaced && transfer_->stats().last_block_sent);
     }
 
     void log_outcome() const {
@@ -454,11 +468,7 @@ private:
             spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
             return;
         }
-        // A client that started a new transfer from the same port after the
-        // last block went out most likely got the file.
-        const bool fine = outcome == tftp::transfer_outcome::completed ||
-                          (outcome == tftp::transfer_outcome::replaced && st.last_block_sent);
-        const auto level = fine ? spdlog::level::info : spdlog::level::warn;
+        const auto level = delivered() ? spdlog::level::info : spdlog::level::warn;
         spdlog::log(level, "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions{}{}",
                     who, file, tftp::to_string(outcome), st.bytes, ms, format_rate(st.bytes, st.duration), st.blksize,
                     st.windowsize, st.retransmissions,
@@ -482,6 +492,7 @@ private:
     fs::unique_fd fd_;
     udp::endpoint peer_;
     std::string path_;
+    std::function<void()> on_delivered_;
     std::unique_ptr<tftp::read_transfer> transfer_;
     clock_type::time_point deadline_ = clock_type::time_point::max();
     bool closed_ = false;
@@ -597,8 +608,11 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     const fs::client who{peer.address().is_v4() ? std::optional<std::uint32_t>(peer.address().to_v4().to_uint())
                                                 : std::nullopt,
                          {}, "tftp"};
-    auto opened =
-        files ? files->open(rrq.filename, who) : fs::result<fs::opened>(fs::error{fs::errc::not_found, "no site"});
+    // Opened to look (peek): a host's document counts as fetched only once
+    // the client has acknowledged its last block. The request's source
+    // address is anyone's to forge; the transfer's port is not.
+    auto opened = files ? files->open(rrq.filename, who, /*peek=*/true)
+                        : fs::result<fs::opened>(fs::error{fs::errc::not_found, "no site"});
     if (!opened) {
         // The client learns only the code; the log gets the reason, which
         // names the request and never a server-side path.
@@ -607,10 +621,12 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
         return;
     }
     std::unique_ptr<tftp::block_source> source;
-    if (auto* f = opened->file())
+    if (auto* f = opened->file()) {
         source = std::make_unique<fd_block_source>(std::move(f->fd), static_cast<std::uint64_t>(f->size));
-    else
+    } else {
         source = std::make_unique<tftp::memory_block_source>(opened->doc()->body);
+        sess->when_delivered([files, path = opened->document_path] { files->fetched(path); });
+    }
 
     auto cfg = options_.transfer;
     if (const auto payload = path_mtu(local, info.peer)) {

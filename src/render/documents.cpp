@@ -70,6 +70,11 @@ documents::target documents::classify(std::string_view path) const {
         }
         return {};
     }
+    // ks/ belongs to pxed: anything there but the profiles' kickstarts is
+    // a host's, or refused like one (a leftover ks/web1.cfg or web1.ks~).
+    if (starts_with(path, "ks/") && path != "ks/profiles" && !starts_with(path, "ks/profiles/") &&
+        !ends_with(path, ".ks"))
+        return {target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
     if (starts_with(path, "ks/") && ends_with(path, ".ks")) {
         const auto name = path.substr(3, path.size() - 6);
         if (starts_with(name, "profiles/")) {
@@ -131,14 +136,19 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
     const std::string client = std::string(path) + " to " +
                                (who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)"));
     auto refuse = [&](fs::release::verdict v, std::string why) {
-        status_->refused(who, why);
+        status_->refused(who, why, v == fs::release::refuse);
         return fs::release{v, std::move(why), {}};
     };
     if (t.what == target::unknown_kickstart)
         return refuse(fs::release::refuse, client + ": no host of the inventory has this kickstart");
 
     const auto& h = *t.host;
-    const bool by_address = who.ipv4 && ((h.ip && h.ip->value() == *who.ipv4) || status_->bound_to(h.mac, *who.ipv4));
+    // A reservation speaks for itself only where pxed leases nothing
+    // (proxyDHCP, DHCP off): where it leases, the host must hold the lease,
+    // or any machine could take the address by hand while the host is off.
+    const bool leases = s.server.dhcp.enabled && s.server.dhcp.mode == inventory::dhcp_mode::server;
+    const bool reserved = !leases && h.ip && who.ipv4 && h.ip->value() == *who.ipv4;
+    const bool by_address = who.ipv4 && (reserved || status_->bound_to(h.mac, *who.ipv4));
     if (t.kind != document_kind::kickstart) {
         // Boot loaders ask by MAC and cannot carry a token: the address is
         // all there is. Refused, it looks like an unknown MAC, and the
@@ -149,11 +159,17 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
         if (t.kind == document_kind::ipxe) r.instead = "ipxe/default";
         return r;
     }
+    // Installers fetch kickstarts over HTTP or FTP, never TFTP, where the
+    // source address is anyone's to forge and no token can be carried.
+    if (who.protocol == "tftp")
+        return refuse(fs::release::refuse, client + ": kickstarts are not served over TFTP (use HTTP or FTP)");
     bool token_ok = false;
     std::string token_why;
     if (!who.token.empty()) {
         const auto st = status_->status(h.mac);
-        if (status_->locked_out(who))
+        // A lockout stops strangers guessing; the host's own address is no
+        // guess, so its token is still compared (address-and-token).
+        if (!by_address && status_->locked_out(who))
             token_why = "its token was not looked at: too many refused requests from it lately";
         else if (!st || st->access_token.empty())
             token_why = "a token was given, but the install of " + h.mac.to_string() + " is not under way";
@@ -169,6 +185,17 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
     if (!by_address) why += "not the address pxed leased or reserved to " + h.mac.to_string() + "; ";
     why += who.token.empty() ? std::string("no token") : token_why;
     return refuse(fs::release::refuse, why);
+}
+
+bool documents::hidden_from_listings(std::string_view path) const {
+    // Names that say which hosts exist: a host's own documents, and real
+    // files left where they would be (a classic setup's pxelinux.cfg/01-*).
+    const auto& s = renderer_->site();
+    const auto gp = grub_prefix(s);
+    if (starts_with(path, "pxelinux.cfg/01-") || starts_with(path, gp + "grub.cfg-01-")) return true;
+    if (starts_with(path, "ipxe/") && wire::mac_address::parse(path.substr(5))) return true;
+    const auto t = classify(path);
+    return t.what == target::host_document || t.what == target::unknown_kickstart;
 }
 
 std::vector<std::string> documents::all_paths() const {

@@ -169,9 +169,9 @@ check "... and by hostname (ks/alpha-a.ks), the same" \
   bash -c "[[ \$(ip netns exec $A curl -s $U/ks/alpha-a.ks) == \"\$(cat $TMP/got/a.ks)\" ]]"
 reply=$(ftp_get $A ks/$DA.ks "$TMP/got/a-ftp.ks")
 check "A gets its kickstart over FTP (no token there: the address alone): $reply" same_file "$TMP/got/a.ks" "$TMP/got/a-ftp.ks"
-tget $A ks/$DA.ks "$TMP/got/a-tftp.ks" > /dev/null
-check "... and over TFTP" same_file "$TMP/got/a.ks" "$TMP/got/a-tftp.ks"
 check_not "pxed refused A nothing (no refusal line names $ip_a)" grep -q "refused: .* to $ip_a:" "$TMP/pxed.log"
+out=$(tget $A ks/$DA.ks "$TMP/got/a-tftp.ks")
+check "... but its kickstart never over TFTP (Error code 2)" grep -q "Error code 2" <<<"$out"
 
 # --- 2. B, a stranger on the same segment -------------------------------------
 # B's own neighbour entry is complete too, but with B's MAC: not A's.

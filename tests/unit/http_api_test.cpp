@@ -164,10 +164,19 @@ TEST_F(HttpApiLifecycle, CallbackNeedsTheHostsTokenAndPost) {
                                              0x7f000001u})
                   .status,
               405u);
-    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done").status, 403u) << "no token";
-    EXPECT_EQ(post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:57")).status, 403u);
+    const auto none = post(a, "api/v1/hosts/web1/install-done");
+    EXPECT_EQ(none.status, 403u) << "no token";
+    const auto wrong = post(a, "api/v1/hosts/web1/install-done", "token=" + token_of("52:54:00:12:34:57"));
+    EXPECT_EQ(wrong.status, 403u);
     const auto other = post(a, "api/v1/hosts/52:54:00:99:99:99/install-done", good);
-    EXPECT_EQ(other.status, 403u) << "an unknown host reads like a wrong token: the callback tells no MACs";
+    EXPECT_EQ(other.status, 403u);
+    const auto named = post(a, "api/v1/hosts/nosuchname/install-done", "token=00");
+    // Word for word the same: a caller learns no MACs, no hostnames, and
+    // not which MAC a hostname has.
+    EXPECT_EQ(none.body, wrong.body);
+    EXPECT_EQ(other.body, wrong.body);
+    EXPECT_EQ(named.body, wrong.body);
+    EXPECT_EQ(wrong.body.find("52:54:00"), std::string::npos);
     EXPECT_EQ(get_json(a, "api/v1/hosts/web1", 200)["state"], "pending") << "nothing changed so far";
 
     const auto done = post(a, "api/v1/hosts/52-54-00-12-34-56/install-done", "x=1&" + good);
@@ -202,7 +211,7 @@ class HttpApiKeys : public HttpApiLifecycle {
 protected:
     void SetUp() override {
         HttpApiLifecycle::SetUp();
-        std::ofstream(dir + "/keys") << "# operators\nalice " << alice << "\nci-bot " << bot << "  # the pipeline\n";
+        std::ofstream(dir + "/keys") << "# operators\nalice " << alice << "\nci-bot " << bot << "\n# ci-bot: the pipeline\n";
         inventory::load_options o;
         o.check_files = false;
         auto r = inventory::load_string(std::string(site_yaml) + "access:\n  api: {keys_file: keys, read_from: [10.0.0.0/24, 127.0.0.1]}\n",

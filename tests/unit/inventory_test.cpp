@@ -387,7 +387,7 @@ TEST_F(inventory_files, api_keys_come_from_their_file_named_and_long_enough) {
     std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
     const auto keys = dir_ / "keys";
     const std::string good = std::string(40, 'k');
-    std::ofstream(keys) << "# who\nalice " << good << "\n\nbob " << std::string(40, 'b') << " # ci\n";
+    std::ofstream(keys) << "# who\nalice " << good << "\n\n  # ci\nbob " << std::string(40, 'b') << "\n";
     stdfs::permissions(keys, stdfs::perms::owner_read | stdfs::perms::owner_write | stdfs::perms::group_read);
     auto r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
     ASSERT_TRUE(r.model) << all_messages(r);
@@ -401,14 +401,18 @@ TEST_F(inventory_files, api_keys_come_from_their_file_named_and_long_enough) {
     r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
     EXPECT_THAT(all_messages(r), HasSubstr("readable by every user of this machine"));
 
-    std::ofstream(keys) << "alice short\nbob " << good << "\nbob " << good << "\ncarol\n";
+    std::ofstream(keys) << "alice short\nbob " << good << "\nbob " << std::string(40, 'c') << "\ncarol\n"
+                        << "dave " << good << "\n" << good << " erin\nfrank " << std::string(40, 'f') << " # note\n";
     r = load_here(base_yaml + "access: {api: {keys_file: keys}}\n");
     EXPECT_FALSE(r.model);
     const auto m = all_messages(r);
-    EXPECT_THAT(m, HasSubstr("line 1: the key of 'alice' is too short"));
-    EXPECT_THAT(m, HasSubstr("line 3: the name 'bob' is used twice"));
+    EXPECT_THAT(m, HasSubstr("line 1: the key is too short"));
+    EXPECT_THAT(m, HasSubstr("line 3: a name used by an earlier line"));
     EXPECT_THAT(m, HasSubstr("line 4: expected 'name key'"));
-    EXPECT_THAT(m, ::testing::Not(HasSubstr(good))) << "a key is never printed";
+    EXPECT_THAT(m, HasSubstr("line 5: a key used by an earlier line"));
+    EXPECT_THAT(m, HasSubstr("line 6: the key is too short")) << "name and key swapped";
+    EXPECT_THAT(m, HasSubstr("line 7: expected 'name key' and nothing else")) << "no comment after a key";
+    EXPECT_THAT(m, ::testing::Not(HasSubstr(good))) << "a key is never printed, even swapped with its name";
 }
 
 TEST_F(inventory_files, secrets_are_read_from_their_files_at_load) {

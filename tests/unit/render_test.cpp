@@ -302,7 +302,10 @@ public:
         return leased.count({mac.to_string(), address}) != 0;
     }
     bool locked_out(const fs::client&) const override { return locked; }
-    void refused(const fs::client&, const std::string& why) const override { refusals.push_back(why); }
+    void refused(const fs::client&, const std::string& why, bool counted) const override {
+        refusals.push_back(why);
+        if (counted) ++counted_refusals;
+    }
 
     host_status current{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed", "f00dfeedf00dfeedf00dfeedf00dfeed"};
     std::int64_t changed = 0;
@@ -310,6 +313,7 @@ public:
     bool locked = false;
     mutable std::vector<std::string> fetches;
     mutable std::vector<std::string> refusals;
+    mutable int counted_refusals = 0;
 };
 
 }  // namespace
@@ -376,7 +380,10 @@ constexpr std::uint32_t ip(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::
 }
 
 struct guarded {
-    explicit guarded(const std::string& yaml = site_yaml) : f(yaml), st(std::make_shared<fake_status>()), docs(f.r, st) {}
+    // web01's reservation, 10.0.0.11, as pxed's DHCP leased it.
+    explicit guarded(const std::string& yaml = site_yaml) : f(yaml), st(std::make_shared<fake_status>()), docs(f.r, st) {
+        st->leased.insert({"52:54:00:aa:bb:01", ip(10, 0, 0, 11)});
+    }
     fs::release::verdict ask(const std::string& path, std::optional<std::uint32_t> from, std::string token = {},
                              const char* proto = "http") const {
         return docs.check(path, fs::client{from, std::move(token), proto}).what;
@@ -392,7 +399,7 @@ const std::string web01_token = "f00dfeedf00dfeedf00dfeedf00dfeed";
 
 TEST(document_access, boot_configs_go_to_the_hosts_address_and_otherwise_look_unknown) {
     guarded g;
-    const auto web01 = ip(10, 0, 0, 11);  // its reservation
+    const auto web01 = ip(10, 0, 0, 11);  // its reservation, leased
     g.st->leased.insert({"52:54:00:aa:bb:02", ip(10, 0, 0, 150)});
     EXPECT_EQ(g.docs.check("ipxe/52-54-00-aa-bb-01", fs::client{ip(10, 0, 0, 150), {}, "http"}).instead, "ipxe/default")
         << "a refused iPXE script is the default one, as for an unknown MAC";
@@ -415,7 +422,7 @@ TEST(document_access, boot_configs_go_to_the_hosts_address_and_otherwise_look_un
 TEST(document_access, a_kickstart_goes_to_its_hosts_address_or_with_its_install_token) {
     guarded g;
     const auto other = ip(10, 0, 0, 150);
-    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow) << "its reservation";
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow) << "its reserved address, leased";
     EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token), fs::release::allow) << "its token";
     EXPECT_EQ(g.ask("ks/web01.ks", other, web01_token), fs::release::allow) << "the hostname alias alike";
     EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other), fs::release::refuse) << "neither";
@@ -425,6 +432,8 @@ TEST(document_access, a_kickstart_goes_to_its_hosts_address_or_with_its_install_
     EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token.substr(0, 16)), fs::release::refuse)
         << "a prefix of the token";
     EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token, "ftp"), fs::release::allow);
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11), {}, "tftp"), fs::release::refuse)
+        << "never over TFTP: a forged source address proves nothing there";
     // Unknown names are refused like known ones: a refusal tells no MACs.
     EXPECT_EQ(g.ask("ks/52-54-00-99-99-99.ks", other), fs::release::refuse);
     EXPECT_EQ(g.ask("ks/nobody.ks", other, web01_token), fs::release::refuse);
@@ -503,4 +512,66 @@ hosts:
     const auto menu_ks = f.doc("ks/profiles/c7.ks");
     EXPECT_THAT(menu_ks, HasSubstr("rootpw --lock")) << "a kickstart anyone may fetch";
     EXPECT_THAT(menu_ks, Not(HasSubstr("hash")));
+}
+
+TEST(document_access, a_reservation_counts_alone_only_where_pxed_leases_nothing) {
+    guarded g;
+    g.st->leased.clear();
+    // pxed's DHCP leases: the reserved address, held by no one (the host is
+    // off), set by hand on another machine, gets nothing.
+    EXPECT_EQ(g.ask("pxelinux.cfg/01-52-54-00-aa-bb-01", ip(10, 0, 0, 11)), fs::release::hide);
+    EXPECT_EQ(g.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::refuse);
+    // DHCP off (another server leases): the reservation is what pxed knows.
+    const auto off = site_yaml.substr(0, site_yaml.find("subnets:")) + "  dhcp: {enabled: false}\n" +
+                     site_yaml.substr(site_yaml.find("subnets:"));
+    guarded o(off);
+    o.st->leased.clear();
+    EXPECT_EQ(o.ask("pxelinux.cfg/01-52-54-00-aa-bb-01", ip(10, 0, 0, 11)), fs::release::allow);
+    EXPECT_EQ(o.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11)), fs::release::allow);
+}
+
+TEST(document_access, only_kickstart_refusals_count_towards_a_lockout) {
+    guarded g;
+    const auto other = ip(10, 0, 0, 150);
+    g.ask("pxelinux.cfg/01-52-54-00-aa-bb-01", other);
+    g.ask("ipxe/52-54-00-aa-bb-01", other);
+    EXPECT_EQ(g.st->counted_refusals, 0) << "an unknown MAC's config does not count, so a known one's may not";
+    g.ask("ks/52-54-00-aa-bb-01.ks", other);
+    g.ask("ks/nobody.ks", other);
+    EXPECT_EQ(g.st->counted_refusals, 2) << "known and unknown kickstarts alike";
+    g.st->locked = true;
+    const auto both = site_yaml + "access: {host_documents: address-and-token}\n";
+    guarded b(both);
+    b.st->locked = true;
+    EXPECT_EQ(b.ask("ks/52-54-00-aa-bb-01.ks", ip(10, 0, 0, 11), web01_token), fs::release::allow)
+        << "a lockout does not stop the host itself: its address is no guess";
+    EXPECT_EQ(b.ask("ks/52-54-00-aa-bb-01.ks", other, web01_token), fs::release::refuse);
+}
+
+TEST(document_access, leftovers_of_a_classic_setup_are_neither_listed_nor_served_from_ks) {
+    const auto dir = stdfs::temp_directory_path() / ("pxed-leftovers-" + std::to_string(::getpid()));
+    stdfs::create_directories(dir / "pxelinux.cfg");
+    stdfs::create_directories(dir / "ks");
+    std::ofstream(dir / "pxelinux.cfg/01-52-54-00-99-99-99") << "old host config";
+    std::ofstream(dir / "pxelinux.cfg/vesamenu.c32") << "module";
+    std::ofstream(dir / "ks/web1.cfg") << "rootpw --plaintext hunter2";
+    std::ofstream(dir / "ks/web01.ks~") << "rootpw --plaintext hunter2";
+    guarded g;
+    const auto docs = std::shared_ptr<const documents>(g.st, &g.docs);  // aliasing: g outlives ns
+    const fs::file_namespace ns({{"", dir.string()}}, docs);
+    const fs::client stranger{ip(10, 0, 0, 150), {}, "http"};
+    auto names = [&](const char* d) {
+        std::vector<std::string> out;
+        const auto listed = ns.list(d);
+        if (!listed) return std::vector<std::string>{"error: " + listed.error().message};
+        for (const auto& e : *listed) out.push_back(e.name);
+        return out;
+    };
+    EXPECT_EQ(names("pxelinux.cfg"), (std::vector<std::string>{"default", "vesamenu.c32"}))
+        << "a leftover 01-<mac> would tell which hosts exist";
+    EXPECT_EQ(names("ks"), (std::vector<std::string>{"profiles"}));
+    EXPECT_EQ(ns.open("ks/web1.cfg", stranger).error().code, fs::errc::access_denied) << "ks/ is pxed's";
+    EXPECT_EQ(ns.open("ks/web01.ks~", stranger).error().code, fs::errc::access_denied);
+    EXPECT_TRUE(ns.open("pxelinux.cfg/vesamenu.c32", stranger));
+    stdfs::remove_all(dir);
 }

@@ -91,3 +91,60 @@ TEST_F(TftpServer, StrangersOnATransferPortGetUnknownTid) {
 
 }  // namespace
 }  // namespace pxed::net
+
+namespace pxed::net {
+namespace {
+
+// One 2-block document; records what the namespace was told was fetched.
+class recording_documents final : public fs::document_source {
+public:
+    std::optional<fs::document> find(std::string_view path) const override {
+        if (path != "cfg/doc") return std::nullopt;
+        return fs::document{std::make_shared<const std::string>(std::string(600, 'd')), "text/plain", 1};
+    }
+    std::vector<std::string> list(std::string_view) const override { return {}; }
+    void opened(std::string_view path) const override {
+        std::lock_guard<std::mutex> lock(m_);
+        opened_.emplace_back(path);
+    }
+    std::vector<std::string> opened_paths() const {
+        std::lock_guard<std::mutex> lock(m_);
+        return opened_;
+    }
+
+private:
+    mutable std::mutex m_;
+    mutable std::vector<std::string> opened_;
+};
+
+class TftpFetch : public testing::tftp_loopback {
+protected:
+    void SetUp() override {
+        tftp_loopback::SetUp();
+        files_ = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", dir_}}, docs_);
+    }
+    std::shared_ptr<recording_documents> docs_ = std::make_shared<recording_documents>();
+};
+
+// A request's source address is anyone's to forge over UDP: a host's
+// document counts as fetched only once the client has acknowledged the last
+// block, which needs the transfer's own port.
+TEST_F(TftpFetch, ADocumentCountsAsFetchedOnlyWhenItsLastBlockIsAcknowledged) {
+    const auto port = start(0us);
+    tftp_client forger(port);
+    forger.request("cfg/doc");
+    EXPECT_EQ(forger.receive_block(1), 512u);
+    forger.send_to(forger.tid(), std::string("\0\5\0\0gone\0", 9));  // gives up: never had it all
+    tftp_client host(port);
+    host.request("cfg/doc");
+    EXPECT_EQ(host.receive_block(1), 512u);
+    host.ack(1);
+    EXPECT_EQ(on_loop([this] { return docs_->opened_paths().size(); }), 0u) << "half a document is no fetch";
+    EXPECT_EQ(host.receive_block(2), 88u);
+    host.ack(2);
+    stop();
+    EXPECT_EQ(docs_->opened_paths(), (std::vector<std::string>{"cfg/doc"})) << "once: the host's, not the forger's";
+}
+
+}  // namespace
+}  // namespace pxed::net

@@ -36,7 +36,9 @@ public:
     /// TFTP's are not counted (a UDP source is forged at will). At most
     /// lines_per_second refusals are logged, all clients together, and one
     /// line then says how many were not.
-    void refused(const fs::client& who, const std::string& why);
+    /// `counted` false: logged only (a boot config asked for by a stranger:
+    /// an unknown MAC's would not count either).
+    void refused(const fs::client& who, const std::string& why, bool counted = true);
 
     const guard::failure_limit& limit() const { return limit_; }
 
@@ -45,7 +47,7 @@ private:
     bound_lookup bound_;
     guard::failure_limit limit_;
     std::int64_t window_ = 0;
-    unsigned lines_ = 0, dropped_ = 0;
+    unsigned lines_ = 0, lockout_lines_ = 0, dropped_ = 0;
 };
 
 /// "10.0.0.5" for a client's address, "(no address)" without one.

@@ -133,6 +133,13 @@ public:
         (void)who;
         return {};
     }
+
+    /// Whether a listing leaves out a real file or directory at `path`
+    /// (names that would tell which hosts exist).
+    virtual bool hidden_from_listings(std::string_view path) const {
+        (void)path;
+        return false;
+    }
 };
 
 /// Owns a file descriptor and closes it on destruction.
@@ -168,6 +175,9 @@ struct opened_file {
 /// What open() hands to a server: a real file or a rendered document.
 struct opened {
     std::string path;  ///< Normalised request path, for logs.
+    /// The document that was opened: `path`, or the stand-in a refusal
+    /// served instead (release::instead). What fetched() is told.
+    std::string document_path;
     std::variant<opened_file, document> content;
 
     opened_file* file() { return std::get_if<opened_file>(&content); }
@@ -222,6 +232,12 @@ public:
     /// is_directory; fifos, devices and sockets are access_denied, and
     /// opening them never blocks.
     result<opened> open(std::string_view request, const client& who = {}, bool peek = false) const;
+
+    /// Tells the document source that the document opened (with `peek`) as
+    /// `opened::document_path` was delivered: TFTP says so only when the
+    /// client has acknowledged the last block, so a request with a forged
+    /// source address moves no host on.
+    void fetched(std::string_view document_path) const;
 
     /// Entries of a directory sorted by name, without `.` and `..`: the real
     /// directory merged with documents and with directories implied by

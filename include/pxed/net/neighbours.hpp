@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "pxed/wire/mac.hpp"
@@ -17,7 +18,8 @@ namespace pxed::net {
 /// entry is complete.
 std::optional<wire::mac_address> neighbour_in(std::string_view arp_table, std::uint32_t ipv4);
 
-/// The same, read from this network namespace's /proc/net/arp now.
-std::optional<wire::mac_address> neighbour_mac(std::uint32_t ipv4);
+/// This network namespace's /proc/net/arp, as text for neighbour_in()
+/// ("" when it cannot be read).
+std::string read_neighbour_table();
 
 }  // namespace pxed::net

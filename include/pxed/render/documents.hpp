@@ -54,10 +54,13 @@ public:
         (void)who;
         return false;
     }
-    /// One refused request of `who`: counted for the limit, and logged.
-    virtual void refused(const fs::client& who, const std::string& what) const {
+    /// One refused request of `who`, logged; `counted` towards its lockout
+    /// (a kickstart: a name or token being tried), or not (a boot config:
+    /// an unknown MAC's would not count either, so neither may a known one).
+    virtual void refused(const fs::client& who, const std::string& what, bool counted) const {
         (void)who;
         (void)what;
+        (void)counted;
     }
 };
 
@@ -78,6 +81,7 @@ public:
     std::vector<std::string> list(std::string_view dir) const override;
     void opened(std::string_view path) const override;
     fs::release check(std::string_view path, const fs::client& who) const override;
+    bool hidden_from_listings(std::string_view path) const override;
 
     /// Every published path (hosts under their MAC; the hostname aliases of
     /// kickstarts are left out).
