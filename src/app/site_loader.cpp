@@ -1,5 +1,7 @@
 #include "pxed/app/site_loader.hpp"
 
+#include <filesystem>
+
 namespace pxed::app {
 
 std::vector<fs::mount> mounts_for(const inventory::site& site) {
@@ -37,6 +39,21 @@ site_load_result load_site(const std::string& config_path, const inventory::load
         if (files->real_file_exists(path))
             out.diagnostics.push_back({inventory::severity::warning, {inv.model->source_file, 0, 0},
                                        "'" + path + "' exists in the TFTP root but pxed serves its rendered version instead"});
+
+    // ks/ in the TFTP root belongs to pxed (docs/security.md): a kickstart
+    // left there by a classic setup is no longer served, and it may hold a
+    // root password anyone could read while it was.
+    if (inv.model->access.host_documents != inventory::host_document_access::open) {
+        std::error_code ec;
+        const auto ks = std::filesystem::path(inv.model->server.tftp.root) / "ks";
+        for (std::filesystem::directory_iterator it(ks, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename() != "profiles")
+                out.diagnostics.push_back(
+                    {inventory::severity::warning, {inv.model->source_file, 0, 0},
+                     "'ks/" + it->path().filename().string() +
+                         "' in the TFTP root is never served: ks/ is pxed's (hosts' and profiles' kickstarts); a "
+                         "hand-written kickstart there may hold secrets: move it out of the served roots"});
+    }
 
     auto loaded = std::make_shared<loaded_site>();
     loaded->site = inv.model;

@@ -34,6 +34,11 @@ cfg=$tmp/config/site.yaml
 
 check "--version names the program" bash -c "'$pxed' --version | grep -q '^pxed [0-9]'"
 check "check accepts the demo site" "$pxed" check --config "$cfg"
+mkdir -p "$tmp/demo/tftpboot/ks"
+echo "rootpw --plaintext hunter2" > "$tmp/demo/tftpboot/ks/old-web1.ks"
+check "check warns about a hand-written kickstart left in ks/ (never served: ks/ is pxed's)" \
+  bash -c "'$pxed' check --config '$cfg' 2>&1 | grep -q \"warning: 'ks/old-web1.ks' in the TFTP root is never served\""
+rm -r "$tmp/demo/tftpboot/ks"
 
 # A broken copy: an error in two places, reported together with positions.
 sed -e 's/port: 6969/port: 99999/' -e 's/mac: 52:54:00:00:00:02/mac: 52:54:00:00:00:01/' "$cfg" > "$tmp/broken.yaml"
