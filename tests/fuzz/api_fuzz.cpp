@@ -80,7 +80,10 @@ access: {api: {keys_file: keys}}
 // token that starts with "a8274..."); pxed must never be the one to reveal it.
 void check_answer(const world& w, const std::string& request, const std::string& body) {
     if (nlohmann::json::parse(body, nullptr, false).is_discarded()) std::abort();
-    if (body.find(api_key) != std::string::npos) std::abort();  // an API key is never echoed
+    // An API key is never revealed: it may come back only inside what the
+    // request itself said (an unknown host name is echoed, escaped).
+    if (body.find(api_key) != std::string::npos && request.find(std::string(api_key).substr(1)) == std::string::npos)
+        std::abort();
     for (const auto& r : w.life->tracker().all())
         if (!r.token.empty() && body.find(r.token) != std::string::npos &&
             request.find(r.token.substr(1)) == std::string::npos)

@@ -22,6 +22,7 @@
 PXED=$1
 SRC=$2
 source "$SRC/tests/integration/lib.sh"
+source "$SRC/tests/integration/access_lib.sh"
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root to create network namespaces"
 for c in ip busybox dnsmasq tftp curl openssl; do
@@ -71,17 +72,7 @@ ip netns exec $D dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=
 on_exit "kill $! 2>/dev/null"
 
 # --- the site: pxed as proxyDHCP ---------------------------------------------
-root=$TMP/tftp tree=$TMP/tree sec=$TMP/secrets
-mkdir -p "$root/k" "$tree/repodata" "$sec" "$TMP/got"
-printf 'kernel' > "$root/k/vmlinuz"
-printf 'initrd' > "$root/k/initrd.img"
-head -c 20000 /dev/urandom > "$root/pxelinux.0"
-printf '<repomd/>\n' > "$tree/repodata/repomd.xml"
-HASH_A=$(openssl passwd -6 -salt "$(openssl rand -hex 8)" "alpha-$RANDOM-$RANDOM")
-HASH_P=$(openssl passwd -6 -salt "$(openssl rand -hex 8)" "profile-$RANDOM-$RANDOM")
-printf '%s\n' "$HASH_A" > "$sec/rootpw-a"
-printf '%s\n' "$HASH_P" > "$sec/rootpw-profile"
-chmod 640 "$sec"/*
+access_site_files
 site() {  # C-RESERVATION: writes site.yaml; C's host entry gets `ip:` if one is given
   cat > "$TMP/site.yaml" <<YAML
 server:
@@ -94,16 +85,7 @@ server:
   ftp: {passive_ports: 30000-30030}
 subnets:
   - network: 10.89.0.0/24
-trees:
-  c7: {path: $tree, url: /pub/centos/7/x86_64}
-profiles:
-  c7:
-    kernel: k/vmlinuz
-    initrd: k/initrd.img
-    tree: c7
-    kickstart: centos7.ks
-    append: "inst.ks={{kickstart_url}}"
-    secrets: {rootpw_hash: {file: $sec/rootpw-profile}}
+$ACCESS_TREES_PROFILES
 hosts:
   - {mac: "$MAC_A", hostname: alpha-a, profile: c7, secrets: {rootpw_hash: {file: $sec/rootpw-a}}}
   - {mac: "$MAC_C", hostname: charlie-c, profile: c7${1:+, ip: $1}}

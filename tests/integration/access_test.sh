@@ -19,6 +19,7 @@
 PXED=$1
 SRC=$2
 source "$SRC/tests/integration/lib.sh"
+source "$SRC/tests/integration/access_lib.sh"
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root to create network namespaces"
 for c in ip busybox tftp curl lftp openssl; do
@@ -49,16 +50,7 @@ ip -n $K addr add 10.88.0.30/24 dev eth0
 ip -n $M addr add 10.88.0.40/24 dev eth0
 
 # --- the site: secrets in files, API keys, a tree
-root=$TMP/tftp tree=$TMP/tree sec=$TMP/secrets
-mkdir -p "$root/k" "$tree/repodata" "$sec" "$TMP/got"
-printf 'kernel' > "$root/k/vmlinuz"
-printf 'initrd' > "$root/k/initrd.img"
-head -c 20000 /dev/urandom > "$root/pxelinux.0"
-printf '<repomd/>\n' > "$tree/repodata/repomd.xml"
-HASH_A=$(openssl passwd -6 -salt "$(openssl rand -hex 8)" "alpha-$RANDOM-$RANDOM")
-HASH_P=$(openssl passwd -6 -salt "$(openssl rand -hex 8)" "profile-$RANDOM-$RANDOM")
-printf '%s\n' "$HASH_A" > "$sec/rootpw-a"
-printf '%s\n' "$HASH_P" > "$sec/rootpw-profile"
+access_site_files
 KEY_OPS=$(openssl rand -hex 32) KEY_CI=$(openssl rand -hex 32) KEY_WRONG=$(openssl rand -hex 32)
 printf '# name key\nops %s\n# ci: the build farm\nci %s\n' "$KEY_OPS" "$KEY_CI" > "$sec/api-keys"
 chmod 640 "$sec"/*
@@ -74,16 +66,7 @@ subnets:
   - network: 10.88.0.0/24
     ranges: [10.88.0.100-10.88.0.150]
     lease_time: 10m
-trees:
-  c7: {path: $tree, url: /pub/centos/7/x86_64}
-profiles:
-  c7:
-    kernel: k/vmlinuz
-    initrd: k/initrd.img
-    tree: c7
-    kickstart: centos7.ks
-    append: "inst.ks={{kickstart_url}}"
-    secrets: {rootpw_hash: {file: $sec/rootpw-profile}}
+$ACCESS_TREES_PROFILES
 hosts:
   - {mac: "$MAC_A", hostname: alpha-a, profile: c7, secrets: {rootpw_hash: {file: $sec/rootpw-a}}}
   - {mac: "$MAC_B", hostname: bravo-b, profile: c7}
