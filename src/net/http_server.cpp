@@ -36,7 +36,7 @@
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
-#include "pxed/net/http_request_head.hpp"
+#include "http_request_head.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
 

@@ -21,7 +21,7 @@
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_target.hpp"
 #include "pxed/engine/http_validators.hpp"
-#include "pxed/net/http_request_head.hpp"
+#include "http_request_head.hpp"  // src/net: Beast stays out of the public headers
 
 namespace {
 

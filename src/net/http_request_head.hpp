@@ -1,7 +1,8 @@
 #pragma once
 /// What the HTTP decision function (engine/http_exchange) needs from a
-/// request Beast has parsed. Header-only and Beast-bound, so it lives in
-/// net/: the server and the HTTP fuzzer read a request the same way.
+/// request Beast has parsed. Header-only and Beast-bound, so it is private
+/// to net/ (not under include/: Beast must not reach includers); the
+/// server and the HTTP fuzzer read a request the same way.
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/parser.hpp>
