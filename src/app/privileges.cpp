@@ -265,6 +265,14 @@ std::optional<process_credentials> own_credentials() {
 drop_report drop_privileges(const std::string& user, const std::string& state_dir) {
     drop_report r;
     if (user.empty()) {
+        // Root with every capability, serving a network of machines that may
+        // be hostile: allowed (a lab, a container), never silently.
+        if (::geteuid() == 0) {
+            r.outcome = drop_outcome::stayed;
+            r.message = "server.user is not set: pxed keeps running as root with every capability; set it to an "
+                        "unprivileged user (the RPM's is pxed) so that a flaw in a server is not root's";
+            return r;
+        }
         r.outcome = drop_outcome::not_configured;
         return r;
     }

@@ -1,5 +1,6 @@
 #include "pxed/app/privileges.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <grp.h>
@@ -128,9 +129,17 @@ TEST(own_credentials, matches_the_kernel) {
     EXPECT_EQ(c->gid[1], getegid());
 }
 
-TEST(drop_privileges, no_user_configured_changes_nothing) {
+TEST(drop_privileges, no_user_configured_changes_nothing_and_root_says_so) {
     const auto r = app::drop_privileges("", "/nonexistent");
-    EXPECT_EQ(r.outcome, app::drop_outcome::not_configured);
+    if (geteuid() == 0) {
+        // Logged at warn by the daemon: root with every capability is a choice to see.
+        EXPECT_EQ(r.outcome, app::drop_outcome::stayed);
+        EXPECT_THAT(r.message, ::testing::HasSubstr("server.user is not set: pxed keeps running as root"));
+    } else {
+        EXPECT_EQ(r.outcome, app::drop_outcome::not_configured);
+        EXPECT_EQ(r.message, "");
+    }
+    EXPECT_EQ(geteuid(), r.outcome == app::drop_outcome::stayed ? 0u : geteuid()) << "nothing changed";
 }
 
 // The drop itself runs in a forked child: the test process stays root.
