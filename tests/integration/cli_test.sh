@@ -54,6 +54,12 @@ check "check reports the duplicate MAC in the same run" grep -q "MAC 52:54:00:00
 check "render --out writes the default menu" grep -q "menu title pxed demo menu" "$tmp/out/pxelinux.cfg/default"
 check "render --out writes a per-host pxelinux config" grep -q "default centos7" "$tmp/out/pxelinux.cfg/01-52-54-00-00-00-01"
 check "render --out writes a kickstart" grep -q "url --url=\"ftp://127.0.0.1:2121/pub/centos/7/x86_64\"" "$tmp/out/ks/52-54-00-00-00-01.ks"
+"$pxed" render --config "$cfg" --show-secrets --out "$tmp/secret-out" > /dev/null
+check "render --show-secrets --out writes files only their owner can read (0600)" \
+  test "$(stat -c %a "$tmp/secret-out/ks/52-54-00-00-00-01.ks")" = 600
+check "... in directories only their owner can enter (0700)" test "$(stat -c %a "$tmp/secret-out/ks")" = 700
+check "without --show-secrets the preview keeps the usual modes" \
+  test "$(stat -c %a "$tmp/out/ks/52-54-00-00-00-01.ks")" != 600
 check "render --mac prints one host's kickstart" bash -c "'$pxed' render --config '$cfg' --mac 52-54-00-00-00-01 --what kickstart | grep -q 'hostname=demo01'"
 check "render --mac of an unknown host shows the default" bash -c "'$pxed' render --config '$cfg' --mac 52:54:00:99:99:99 2>/dev/null | grep -q 'menu title'"
 
