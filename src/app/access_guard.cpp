@@ -4,16 +4,11 @@
 
 #include <ctime>
 
-#include "pxed/wire/ipv4.hpp"
-
 namespace pxed::app {
 namespace {
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 }  // namespace
 
-std::string describe_client(const fs::client& who) {
-    return who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)");
-}
 
 bool access_guard::locked_out(const fs::client& who) const {
     return who.ipv4 && limit_.locked_out(*who.ipv4, now());
@@ -26,7 +21,7 @@ void access_guard::refused(const fs::client& who, const std::string& why, bool c
     // towards a lockout (or a forger could lock a host out of its own
     // install-done callback). They carry no token to guess anyway.
     bool quiet = false, locked = false;
-    if (counted && who.ipv4 && proto != "tftp") {
+    if (counted && who.ipv4 && !who.forgeable_source()) {
         quiet = limit_.locked_out(*who.ipv4, t);
         locked = limit_.failed(*who.ipv4, t);
     }
@@ -43,7 +38,7 @@ void access_guard::refused(const fs::client& who, const std::string& why, bool c
     if (locked && ++lockout_lines_ <= lines_per_second)
         spdlog::warn("access: {} locked out after {} refused requests within {} s: its tokens and API keys are not "
                      "looked at, and its refusals not logged, until it has been quiet for {} s",
-                     describe_client(who), limit_.limits().burst, limit_.limits().window, limit_.limits().window);
+                     who.address_text(), limit_.limits().burst, limit_.limits().window, limit_.limits().window);
     if (quiet) return;  // counted; its lockout was logged when it began
     if (++lines_ > lines_per_second) {
         ++dropped_;

@@ -1,5 +1,6 @@
 #include "pxed/fs/namespace.hpp"
 
+#include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/text.hpp"
 
 #include <dirent.h>
@@ -454,6 +455,10 @@ result<std::vector<dir_entry>> file_namespace::list(std::string_view request) co
         entries.push_back(std::move(kv.second));
     }
     return entries;
+}
+
+std::string client::address_text() const {
+    return ipv4 ? wire::ipv4_address{*ipv4}.to_string() : std::string("(no address)");
 }
 
 void file_namespace::fetched(std::string_view document_path) const {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/token.hpp"
 
 namespace pxed::render {
@@ -133,8 +132,7 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
     if (t.what != target::host_document && t.what != target::unknown_kickstart) return {};
     // For the log: "<path> to 10.0.0.9: why" (the server's own line names
     // the protocol; no token is ever in it, only its first characters).
-    const std::string client = std::string(path) + " to " +
-                               (who.ipv4 ? wire::ipv4_address{*who.ipv4}.to_string() : std::string("(no address)"));
+    const std::string client = std::string(path) + " to " + who.address_text();
     auto refuse = [&](fs::release::verdict v, std::string why) {
         status_->refused(who, why, v == fs::release::refuse);
         return fs::release{v, std::move(why), {}};
@@ -161,7 +159,7 @@ fs::release documents::check(std::string_view path, const fs::client& who) const
     }
     // Installers fetch kickstarts over HTTP or FTP, never TFTP, where the
     // source address is anyone's to forge and no token can be carried.
-    if (who.protocol == "tftp")
+    if (who.forgeable_source())
         return refuse(fs::release::refuse, client + ": kickstarts are not served over TFTP (use HTTP or FTP)");
     bool token_ok = false;
     std::string token_why;

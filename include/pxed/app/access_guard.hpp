@@ -50,7 +50,5 @@ private:
     unsigned lines_ = 0, lockout_lines_ = 0, dropped_ = 0;
 };
 
-/// "10.0.0.5" for a client's address, "(no address)" without one.
-std::string describe_client(const fs::client& who);
 
 }  // namespace pxed::app

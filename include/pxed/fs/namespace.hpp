@@ -92,6 +92,12 @@ struct client {
     std::optional<std::uint32_t> ipv4;  ///< the peer's address, host byte order
     std::string token;                  ///< an HTTP request's `token=`; empty otherwise
     std::string protocol;               ///< "http", "ftp", "tftp", for logs
+
+    /// "10.0.0.5", or "(no address)".
+    std::string address_text() const;
+    /// Whether the address could be anyone's: a UDP request (TFTP) names
+    /// its source itself, a TCP peer has completed a handshake from it.
+    bool forgeable_source() const { return protocol == "tftp"; }
 };
 
 /// Whether a document may go to a client. `hide` answers as if there were
