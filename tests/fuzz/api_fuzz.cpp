@@ -77,17 +77,22 @@ access: {api: {keys_file: keys}}
 
 // A token may come back only if the request itself carried it (an unknown
 // word is echoed, escaped, in the refusal: "\xda8274..." can complete a
-// token that starts with "a8274..."); pxed must never be the one to reveal it.
+// token that starts with "a8274...", or two digits of one); pxed must never be the one to reveal it.
+// An escape ("\x17") can add two hex digits at either end of what the
+// request said: a secret the request carried all but two digits of counts
+// as the request's own.
+bool said_by(const std::string& request, const std::string& secret) {
+    return request.find(secret.substr(2)) != std::string::npos ||
+           request.find(secret.substr(0, secret.size() - 2)) != std::string::npos;
+}
+
 void check_answer(const world& w, const std::string& request, const std::string& body) {
     if (nlohmann::json::parse(body, nullptr, false).is_discarded()) std::abort();
     // An API key is never revealed: it may come back only inside what the
     // request itself said (an unknown host name is echoed, escaped).
-    if (body.find(api_key) != std::string::npos && request.find(std::string(api_key).substr(1)) == std::string::npos)
-        std::abort();
+    if (body.find(api_key) != std::string::npos && !said_by(request, api_key)) std::abort();
     for (const auto& r : w.life->tracker().all())
-        if (!r.token.empty() && body.find(r.token) != std::string::npos &&
-            request.find(r.token.substr(1)) == std::string::npos)
-            std::abort();
+        if (r.token.size() > 2 && body.find(r.token) != std::string::npos && !said_by(request, r.token)) std::abort();
 }
 
 }  // namespace
