@@ -52,7 +52,10 @@ wait_for_log() {  # pattern timeout-seconds [file]
 start_pxed() {
   local cfg=$1
   shift
-  "$@" "$PXED" --config "$cfg" > "$TMP/pxed.log" 2>&1 &
+  # Emptied here, not by the background job's redirection: that may happen
+  # after wait_for_log has read a previous pxed's "serving" line.
+  : > "$TMP/pxed.log"
+  "$@" "$PXED" --config "$cfg" >> "$TMP/pxed.log" 2>&1 &
   PXED_PID=$!
   if ! wait_for_log "serving " 15; then
     echo "pxed did not start:"
