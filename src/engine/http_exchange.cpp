@@ -243,8 +243,27 @@ response_plan error_plan(unsigned status, std::string_view message, std::int64_t
     return refusal(status, message, std::string(message), false, false, 11, now, server_name);
 }
 
+std::string_view framing_error(const request_head& req) {
+    if (req.transfer_encoding.empty()) return {};
+    // RFC 9112 section 6.1: a sender must not send both; section 6.3 item 3:
+    // a server may reject it, and must close the connection either way.
+    if (req.has_content_length) return "Transfer-Encoding together with Content-Length";
+    // Section 6.3 item 4: in a request, a last coding other than chunked
+    // leaves the body's length unknown; 400 and close.
+    std::string_view last = req.transfer_encoding;
+    if (const auto comma = last.rfind(','); comma != std::string_view::npos) last.remove_prefix(comma + 1);
+    while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+    while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+    if (!iequals(last, "chunked")) return "Transfer-Encoding without chunked as its last coding";
+    return {};
+}
+
 response_plan decide(const request_head& req, resolver& files, const exchange_limits& limits, std::int64_t now) {
     const auto name = limits.server_name;
+    if (const auto bad = framing_error(req); !bad.empty()) {
+        // Whatever follows the head could be taken for a second request.
+        return refusal(400, "ambiguous request framing", std::string(bad), false, false, 11, now, name);
+    }
     // A body pxed will not read would be taken for the next request.
     bool keep_alive = !req.has_body && wants_keep_alive(req.version, req.connection);
 

@@ -130,6 +130,21 @@ struct real_node {
     struct ::stat st;
 };
 
+// Whether the deepest ancestor of `candidate` (an absolute path under `root`)
+// that realpath() can resolve lies outside `root`: the lookup failed (EACCES,
+// ELOOP) somewhere a symlink had already taken it out of the root.
+bool fails_outside(const std::string& candidate, const std::string& root) {
+    std::string p = candidate;
+    for (;;) {
+        const auto slash = p.rfind('/');
+        if (slash == std::string::npos || slash == 0) return false;
+        p.resize(slash);
+        if (p.size() <= root.size()) return false;  // back at the root
+        std::unique_ptr<char, decltype(&std::free)> real(::realpath(p.c_str(), nullptr), &std::free);
+        if (real) return !inside_root(real.get(), root);
+    }
+}
+
 // Confinement by realpath(): symlinks inside a root that land inside the same
 // root are fine (install trees and TFTP roots are full of them); anything
 // that lands outside is refused, however it got there.
@@ -138,10 +153,18 @@ result<real_node> resolve_real(const std::optional<std::string>& root, std::stri
     if (!root) return fail(errc::not_found, path, mount_name(prefix) + " has no usable root");
     const std::string candidate = join(*root, rel);
     std::unique_ptr<char, decltype(&std::free)> real(::realpath(candidate.c_str(), nullptr), &std::free);
-    if (!real) return from_errno(errno, path);
+    // Past a symlink out of the root, every answer is "not found": 403 for
+    // what exists out there and 404 for what does not would let a client
+    // map the server's disk (issue 16). The log still says which it was.
+    if (!real) {
+        const int e = errno;
+        if (e != ENOENT && e != ENOTDIR && fails_outside(candidate, *root))
+            return fail(errc::not_found, path, "resolves outside " + mount_name(prefix));
+        return from_errno(e, path);
+    }
     real_node node{real.get(), {}};
     if (!inside_root(node.canonical, *root)) {
-        return fail(errc::access_denied, path, "resolves outside " + mount_name(prefix));
+        return fail(errc::not_found, path, "resolves outside " + mount_name(prefix));
     }
     // lstat: the canonical path has no symlinks left, so one here was swapped in.
     if (::lstat(node.canonical.c_str(), &node.st) != 0) return from_errno(errno, path);

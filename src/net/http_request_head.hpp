@@ -7,6 +7,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <string>
 #include <string_view>
 
 #include "pxed/engine/http_exchange.hpp"
@@ -15,8 +16,10 @@ namespace pxed::net {
 
 /// The head of the request in `parser`, which must have its header done.
 /// The views point into the parser's buffer.
+/// `te_storage` keeps the joined Transfer-Encoding fields the head points to.
 template <class Body, class Allocator>
-http::request_head request_head_of(const boost::beast::http::request_parser<Body, Allocator>& parser) {
+http::request_head request_head_of(const boost::beast::http::request_parser<Body, Allocator>& parser,
+                                   std::string& te_storage) {
     namespace bhttp = boost::beast::http;
     const auto sv = [](boost::beast::string_view s) { return std::string_view(s.data(), s.size()); };
     const auto& req = parser.get();
@@ -34,6 +37,16 @@ http::request_head request_head_of(const boost::beast::http::request_parser<Body
     head.if_range = sv(req[bhttp::field::if_range]);
     head.authorization = sv(req[bhttp::field::authorization]);
     head.has_body = !parser.is_done();
+    // Every field: "Transfer-Encoding: chunked" then "Transfer-Encoding:
+    // gzip" is a gzip body of unknown length (RFC 9110 section 5.3).
+    te_storage.clear();
+    const auto te = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = te.first; it != te.second; ++it) {
+        if (!te_storage.empty()) te_storage += ", ";
+        te_storage += sv(it->value());
+    }
+    head.transfer_encoding = te_storage;
+    head.has_content_length = req.find(bhttp::field::content_length) != req.end();
     return head;
 }
 

@@ -523,7 +523,7 @@ private:
     }
 
     void on_request() {
-        const auto head = request_head_of(*parser_);
+        const auto head = request_head_of(*parser_, te_storage_);
         method_ = wire::escape_for_log(head.method, 32);
         // Install tokens in a query are cut short: a log is no place for them.
         target_ = wire::escape_for_log(wire::redact_tokens(head.target));
@@ -726,6 +726,7 @@ private:
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
     std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+    std::string te_storage_;  // the joined Transfer-Encoding fields of the request
 
     http::response_plan plan_;
     std::string method_;

@@ -148,12 +148,14 @@ void fuzz_request(std::string_view bytes) {
     parser.put(boost::asio::const_buffer(bytes.data(), bytes.size()), ec);
     if (ec || !parser.is_header_done()) return;
 
-    const auto head = pxed::net::request_head_of(parser);
+    std::string te;
+    const auto head = pxed::net::request_head_of(parser, te);
 
     fake_resolver files;
     const auto p = decide(head, files, {}, 1700000000);
     check_head(p);
     if (head.has_body) require(!p.keep_alive);
+    if (!pxed::http::framing_error(head).empty()) require(p.status == 400 && !p.keep_alive);
     if (p.file_body) {
         require(!p.memory);
         require(p.body_length > 0);

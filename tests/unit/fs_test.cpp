@@ -448,7 +448,7 @@ TEST_F(fs_namespace, works_without_a_document_source) {
 
 // --- confinement ---
 
-TEST_F(fs_namespace, refuses_every_escape_with_access_denied) {
+TEST_F(fs_namespace, refuses_every_escape_by_name_with_access_denied) {
     const auto ns = standard();
     const char* escapes[] = {
         "../x",
@@ -457,22 +457,42 @@ TEST_F(fs_namespace, refuses_every_escape_with_access_denied) {
         "..\\..\\x",
         "./../x",
         "pub/centos/7/x86_64/../../../../outside/secret",
-        "passwd",                              // file symlink -> /etc/passwd
-        "rootdir",                             // directory symlink -> /
-        "rootdir/etc/passwd",
-        "chain1",                              // chain ending outside
-        "images/up",                           // relative ../../outside/secret
-        "images/updir/secret",                 // relative directory link outside
-        "dir_link/up",                         // allowed link, then an escaping one
-        "pub/centos/7/x86_64/escape",          // inside another mount's root, outside its own
-        "loop",                                // never resolves
+        "loop",                                // never resolves, inside the root
     };
     for (const char* request : escapes) {
         expect_error(ns.stat(request), fs::errc::access_denied, std::string("stat ") + request);
         expect_error(ns.open(request), fs::errc::access_denied, std::string("open ") + request);
     }
-    expect_error(ns.list("rootdir"), fs::errc::access_denied, "list rootdir");
-    expect_error(ns.list("images/updir"), fs::errc::access_denied, "list images/updir");
+}
+
+// Issue 16: 403 for a name past a symlink out of the root and 404 otherwise
+// told a client what exists outside it. Past such a link, everything is
+// simply not there; only the log says why.
+TEST_F(fs_namespace, answers_a_symlink_escape_exactly_like_a_missing_name) {
+    const auto ns = standard();
+    const char* escapes[] = {
+        "passwd",                              // file symlink -> /etc/passwd
+        "rootdir",                             // directory symlink -> /
+        "rootdir/etc/passwd",
+        "rootdir/etc/no-such-file-here",
+        "chain1",                              // chain ending outside
+        "images/up",                           // relative ../../outside/secret
+        "images/updir/secret",                 // relative directory link outside
+        "images/updir/no-such-file",
+        "dir_link/up",                         // allowed link, then an escaping one
+        "pub/centos/7/x86_64/escape",          // inside another mount's root, outside its own
+    };
+    for (const char* request : escapes) {
+        expect_error(ns.stat(request), fs::errc::not_found, std::string("stat ") + request);
+        expect_error(ns.open(request), fs::errc::not_found, std::string("open ") + request);
+    }
+    expect_error(ns.list("rootdir"), fs::errc::not_found, "list rootdir");
+    expect_error(ns.list("rootdir/etc"), fs::errc::not_found, "list rootdir/etc");
+    expect_error(ns.list("images/updir"), fs::errc::not_found, "list images/updir");
+    expect_error(ns.list("images/updir/none"), fs::errc::not_found, "list images/updir/none");
+    const auto outside = ns.open("rootdir/etc/passwd");
+    ASSERT_FALSE(outside);
+    EXPECT_NE(outside.error().message.find("resolves outside"), std::string::npos) << outside.error().message;
 }
 
 TEST_F(fs_namespace, keeps_symlink_targets_out_of_error_messages) {
@@ -506,15 +526,15 @@ TEST_F(fs_namespace, accepts_a_root_that_is_itself_a_symlink) {
     const fs::file_namespace ns({{"", tmp_ + "/centos_link"}}, nullptr);
     EXPECT_EQ(contents(ns, "images/pxeboot/vmlinuz"), "centos kernel");
     EXPECT_EQ(contents(ns, "LiveOS/pxeboot/vmlinuz"), "centos kernel");
-    expect_error(ns.open("escape"), fs::errc::access_denied, "escape");
+    expect_error(ns.open("escape"), fs::errc::not_found, "escape");
 }
 
 TEST_F(fs_namespace, accepts_a_root_given_with_a_trailing_slash) {
     const fs::file_namespace ns({{"", tmp_ + "/tftp/"}}, nullptr);
     EXPECT_EQ(contents(ns, "pxelinux.0"), "PXELINUX");
     EXPECT_EQ(contents(ns, "abs_inside"), "PXELINUX");
-    expect_error(ns.open("passwd"), fs::errc::access_denied, "passwd");
-    expect_error(ns.open("images/up"), fs::errc::access_denied, "images/up");
+    expect_error(ns.open("passwd"), fs::errc::not_found, "passwd");
+    expect_error(ns.open("images/up"), fs::errc::not_found, "images/up");
 }
 
 TEST_F(fs_namespace, does_not_let_a_sibling_directory_with_a_longer_name_pass_as_inside) {
@@ -524,7 +544,7 @@ TEST_F(fs_namespace, does_not_let_a_sibling_directory_with_a_longer_name_pass_as
     write_file(tmp_ + "/tftp2/x", "sibling");
     make_link(tmp_ + "/tftp2/x", tmp_ + "/tftp/sibling");
     const auto ns = standard();
-    expect_error(ns.open("sibling"), fs::errc::access_denied, "sibling");
+    expect_error(ns.open("sibling"), fs::errc::not_found, "sibling");
 }
 
 TEST_F(fs_namespace, treats_a_missing_root_as_not_found_not_as_a_construction_error) {

@@ -591,6 +591,38 @@ TEST_F(HttpDecide, ApiRoutesAndKeepsItsErrorBodies) {
     EXPECT_EQ(fs.last_api, "api/v1/hosts/zz");
 }
 
+// RFC 9112 section 6.3: a request body whose end is unknown (a last coding
+// other than chunked) or that carries both framings would be taken for the
+// next request on a kept-alive connection: 400 and close, before any lookup.
+TEST_F(HttpDecide, TransferEncodingThatIsNotChunkedIs400AndClose) {
+    struct te_case {
+        const char* te;
+        bool content_length;
+        bool refused;
+    };
+    const te_case cases[] = {
+        {"gzip", false, true},          {"chunked, gzip", false, true}, {"identity", false, true},
+        {"chunked", true, true},        {"gzip", true, true},           {"chunked", false, false},
+        {"gzip, chunked", false, false}, {"gzip,Chunked\t", false, false}, {"", true, false},
+    };
+    for (const auto& c : cases) {
+        req.transfer_encoding = c.te;
+        req.has_content_length = c.content_length;
+        req.has_body = true;
+        const auto p = get("/pub/big.rpm");
+        if (c.refused) {
+            EXPECT_EQ(p.status, 400u) << c.te << " cl=" << c.content_length;
+            EXPECT_FALSE(p.keep_alive) << c.te;
+            EXPECT_THAT(p.head, HasSubstr("Connection: close\r\n")) << c.te;
+            EXPECT_FALSE(framing_error(req).empty()) << c.te;
+        } else {
+            EXPECT_EQ(p.status, 200u) << c.te << " cl=" << c.content_length;
+            EXPECT_FALSE(p.keep_alive) << c.te;  // still a body pxed will not read
+            EXPECT_TRUE(framing_error(req).empty()) << c.te;
+        }
+    }
+}
+
 TEST(HttpErrorPlan, ClosesTheConnection) {
     const auto p = error_plan(431, "request header too large", 0);
     EXPECT_EQ(p.status, 431u);

@@ -232,6 +232,22 @@ TEST_F(HttpServer, RequestWithABodyIsAnsweredThenClosed) {
     EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos);
 }
 
+// The issue-16 case: "Transfer-Encoding: gzip" and no Content-Length made
+// the body a second request. Now: 400, closed, nothing after it answered.
+TEST_F(HttpServer, TransferEncodingNotChunkedIs400AndClosed) {
+    start({});
+    for (const std::string te : {"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                                 "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+                                 "Content-Length: 5\r\nTransfer-Encoding: gzip\r\n"}) {
+        socket_client a(port_);
+        a.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\n" + te + "\r\n" + get_hello);
+        const auto all = a.read_to_eof();
+        EXPECT_THAT(all, StartsWith("HTTP/1.1 400 Bad Request")) << te;
+        EXPECT_THAT(all, HasSubstr("Connection: close")) << te;
+        EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << te << all;
+    }
+}
+
 TEST_F(HttpServer, StopClosesOpenConnections) {
     start({});
     socket_client a(port_);

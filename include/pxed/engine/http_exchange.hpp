@@ -32,6 +32,9 @@ struct request_head {
     /// A body follows the head (Content-Length or Transfer-Encoding). pxed
     /// never reads one: it answers, then closes the connection.
     bool has_body = false;
+    /// Every Transfer-Encoding field, joined with ", " (empty: none).
+    std::string_view transfer_encoding;
+    bool has_content_length = false;
 };
 
 /// What a resolver found at a path.
@@ -117,6 +120,12 @@ response_plan decide(const request_head& req, resolver& files, const exchange_li
 /// The connection is always closed after it.
 response_plan error_plan(unsigned status, std::string_view message, std::int64_t now,
                          std::string_view server_name = "pxed");
+
+/// Why a request's framing cannot be trusted (RFC 9112 section 6.3), or
+/// empty: a Transfer-Encoding whose last coding is not "chunked" leaves the
+/// body's end unknown, and one together with Content-Length is how request
+/// smuggling starts. Such a request gets 400 and the connection is closed.
+std::string_view framing_error(const request_head& req);
 
 /// Whether the connection stays open after the answer, by RFC 9112
 /// section 9.3: HTTP/1.1 unless "close", HTTP/1.0 only with "keep-alive".
