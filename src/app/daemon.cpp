@@ -15,7 +15,6 @@
 
 #include <csignal>
 #include <ctime>
-#include <filesystem>
 
 #include "pxed/app/api.hpp"
 #include "pxed/app/lifecycle_service.hpp"
@@ -116,12 +115,23 @@ public:
     }
 
 private:
+    // Before anything in it is opened as root: the directory and pxed's
+    // files in it must be what pxed left there (privileges.hpp).
     bool prepare_state_dir() {
-        std::error_code ec;
-        const auto& dir = current_->site->server.state_dir;
-        std::filesystem::create_directories(dir, ec);
-        if (ec) {
-            spdlog::critical("cannot create state directory {}: {}", dir, ec.message());
+        const auto& srv = current_->site->server;
+        uid_t owner = ::geteuid();
+        if (owner == 0 && !srv.user.empty()) {
+            std::string why;
+            const auto a = lookup_account(srv.user, why);
+            if (!a) {
+                spdlog::critical("server.user '{}': {}; refusing to keep running as root", srv.user, why);
+                return false;
+            }
+            owner = a->uid;
+        }
+        if (const auto e = app::prepare_state_dir(srv.state_dir, owner); !e.empty()) {
+            spdlog::critical("{}", e);
+            notify("STATUS=not started: " + e);
             return false;
         }
         return true;
@@ -203,7 +213,7 @@ private:
         const auto& user = current_->site->server.user;
         std::string why;
         if (!user.empty() && ::geteuid() == 0)
-            if (const auto a = lookup_account(user, why); a && ::chown(path.c_str(), 0, a->gid) != 0)
+            if (const auto a = lookup_account(user, why); a && ::lchown(path.c_str(), 0, a->gid) != 0)
                 spdlog::warn("control: cannot give {} to group {}: {}", path, a->gid, std::strerror(errno));
         spdlog::info("control: listening on {}", path);
         return true;

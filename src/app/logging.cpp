@@ -1,15 +1,21 @@
 #include "pxed/app/logging.hpp"
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <iterator>
+#include <mutex>
+#include <stdexcept>
 
 #include "pxed/wire/token.hpp"
 
@@ -63,6 +69,69 @@ public:
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+// server.log.file, opened (as root, before the drop) without following a
+// symlink and refused if it has another name: its directory may be one the
+// service user can write to, and a link planted there would have root append
+// to, or create, whatever it names. O_APPEND keeps logrotate's copytruncate
+// working.
+int open_log_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                          0640);
+    if (fd < 0) {
+        const int err = errno;
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+            throw std::runtime_error(path + " is a symbolic link: pxed does not follow one to its log file; set "
+                                            "server.log.file to the real path");
+        throw std::runtime_error("cannot open " + path + ": " + std::strerror(err));
+    }
+    struct stat st{};
+    std::string problem;
+    if (::fstat(fd, &st) != 0)
+        problem = std::string("cannot stat it: ") + std::strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        problem = "not a regular file";
+    else if (st.st_nlink != 1)
+        problem = "it has " + std::to_string(st.st_nlink) +
+                  " links (a hard link shares its file with another name); remove it and let pxed make its own";
+    if (!problem.empty()) {
+        ::close(fd);
+        throw std::runtime_error(path + ": " + problem);
+    }
+    // Writes block as a file's always do; O_NONBLOCK was for the open (a FIFO).
+    ::fcntl(fd, F_SETFL, O_APPEND);
+    return fd;
+}
+
+// spdlog's file sink opens by name and follows links: this one writes to
+// the descriptor open_log_file() checked.
+class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit fd_sink(int fd) : fd_(fd) {}
+    ~fd_sink() override { ::close(fd_); }
+    fd_sink(const fd_sink&) = delete;
+    fd_sink& operator=(const fd_sink&) = delete;
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t buf;
+        formatter_->format(msg, buf);
+        const char* p = buf.data();
+        std::size_t left = buf.size();
+        while (left > 0) {
+            const ssize_t n = ::write(fd_, p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return;  // a full disk loses lines, not the daemon
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+    }
+    void flush_() override {}  // every line is written at once
+
+private:
+    int fd_;
+};
+
 std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format, bool to_terminal) {
     auto f = std::make_unique<spdlog::pattern_formatter>();
     if (format == "json") {
@@ -91,7 +160,7 @@ void apply_logging(const inventory::log_settings& settings) {
         logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         logger->set_formatter(make_formatter(settings.format, isatty(STDERR_FILENO)));
     } else {
-        logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file));
+        logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<fd_sink>(open_log_file(settings.file)));
         logger->set_formatter(make_formatter(settings.format, true));
     }
     logger->set_level(spdlog::level::from_str(settings.level));

@@ -13,7 +13,12 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <filesystem>
 #include <sstream>
+
+#include "pxed/net/control_server.hpp"
+#include "pxed/store/hosts.hpp"
+#include "pxed/store/leases.hpp"
 
 namespace pxed::app {
 namespace {
@@ -65,57 +70,147 @@ std::string id_list(const std::vector<gid_t>& ids) {
     return s.empty() ? "none" : s;
 }
 
-// The directory and the root-owned files directly in it go to the account;
-// nothing is followed through a symlink and nothing below is touched.
-std::string give_state_dir(const std::string& dir, const account& a, std::vector<std::string>& warnings) {
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return errno_text(("cannot open state directory " + dir).c_str());
-    struct closer {
-        int fd;
-        ~closer() { ::close(fd); }
-    } dfd_closer{dfd};
+// pxed's files in its state directory; nothing else there is touched.
+const std::vector<std::string>& state_file_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> n;
+        for (const char* db : {store::host_file_name, store::lease_file_name})
+            for (const char* suffix : {"", "-wal", "-shm", "-journal"}) n.push_back(std::string(db) + suffix);
+        n.push_back(net::control_socket_name);
+        return n;
+    }();
+    return names;
+}
 
-    struct stat st{};
-    if (::fstat(dfd, &st) != 0) return errno_text(("cannot stat " + dir).c_str());
-    if (st.st_uid != 0 && st.st_uid != a.uid) {
-        warnings.push_back("state directory " + dir + " belongs to uid " + std::to_string(st.st_uid) + ", not root or " +
-                           a.name + ": left as it is");
-        return {};
+struct fd_closer {
+    int fd;
+    ~fd_closer() {
+        if (fd >= 0) ::close(fd);
     }
+};
 
-    std::vector<std::string> root_files;
-    bool has_subdirs = false;
+std::string uid_text(uid_t uid) {
+    if (uid == 0) return "root";
+    return "uid " + std::to_string(uid);
+}
+
+// The last component is never followed: state_dir pointing at a symlink is
+// refused, not resolved (a link there handed its target, such as a root
+// directory, to the service user).
+int open_dir_nofollow(const std::string& dir, std::string& error) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) return fd;
+    const int err = errno;
+    struct stat st{};
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        error = "state directory " + dir + " is a symbolic link: pxed does not follow links there; set server.state_dir "
+                "to the real directory";
+    else if (err == ENOTDIR)
+        error = "state directory " + dir + " is not a directory";
+    else {
+        errno = err;
+        error = errno_text(("cannot open state directory " + dir).c_str());
+    }
+    errno = err;
+    return -1;
+}
+
+// Whether the directory holds anything but pxed's own names.
+std::string foreign_entry(int dfd) {
     const int list_fd = ::dup(dfd);
-    if (list_fd < 0) return errno_text("dup");
+    if (list_fd < 0) return {};
     DIR* d = ::fdopendir(list_fd);
     if (!d) {
         ::close(list_fd);
-        return errno_text(("cannot list " + dir).c_str());
+        return {};
     }
+    std::string found;
     while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        struct stat es{};
-        if (::fstatat(dfd, name.c_str(), &es, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        if (S_ISDIR(es.st_mode)) has_subdirs = true;
-        if (S_ISREG(es.st_mode) && es.st_uid == 0) root_files.push_back(name);
-        if (S_ISREG(es.st_mode) && es.st_uid != 0 && es.st_uid != a.uid)
-            warnings.push_back(dir + "/" + name + " belongs to uid " + std::to_string(es.st_uid) + ": left as it is");
+        const std::string_view name = e->d_name;
+        if (name == "." || name == ".." || is_state_file_name(name)) continue;
+        found = name;
+        break;
     }
     ::closedir(d);
+    return found;
+}
 
-    if (st.st_uid == 0) {
-        // pxed's own state directory holds files (leases); one holding
-        // directories is somebody else's (state_dir: /var/lib) and is not
-        // pxed's to give away.
-        if (has_subdirs)
-            return "state directory " + dir + " belongs to root and holds subdirectories: not handing it to " + a.name +
-                   "; point server.state_dir at a directory of pxed's own, or chown it to " + a.name + " yourself";
-        if (::fchown(dfd, a.uid, a.gid) != 0) return errno_text(("cannot chown " + dir).c_str());
+// Everything prepare_state_dir() promises, on an open directory.
+std::string check_state_dir(int dfd, const std::string& dir, uid_t owner) {
+    struct stat st{};
+    if (::fstat(dfd, &st) != 0) return errno_text(("cannot stat " + dir).c_str());
+    const bool hand_over = ::geteuid() == 0 && owner != 0;
+    if (st.st_uid != owner && !(st.st_uid == 0 && hand_over))
+        return "state directory " + dir + " belongs to " + uid_text(st.st_uid) + ", not " + uid_text(owner) +
+               " that pxed runs as: refusing to use it; chown it to " + uid_text(owner) +
+               " if it is pxed's, or set server.state_dir to a directory of pxed's own";
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return "state directory " + dir + " is writable by " + ((st.st_mode & S_IWOTH) ? "everyone" : "its group") +
+               ": another user could plant links there; chmod go-w " + dir;
+    if (st.st_uid == 0 && hand_over) {
+        // pxed's own directory, created by root (by pxed, or by hand): it is
+        // handed over at the drop. One holding anything else is somebody
+        // else's (state_dir: /var/lib) and is not pxed's to give away.
+        if (const auto other = foreign_entry(dfd); !other.empty())
+            return "state directory " + dir + " belongs to root and holds " + other +
+                   ", which is not pxed's: not handing it to " + uid_text(owner) +
+                   "; set server.state_dir to a directory of pxed's own, or chown it yourself";
     }
-    for (const auto& name : root_files)
-        if (::fchownat(dfd, name.c_str(), a.uid, a.gid, AT_SYMLINK_NOFOLLOW) != 0)
-            return errno_text(("cannot chown " + dir + "/" + name).c_str());
+    for (const auto& name : state_file_names()) {
+        const std::string path = dir + "/" + name;
+        struct stat fs{};
+        if (::fstatat(dfd, name.c_str(), &fs, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue;
+            return errno_text(("cannot stat " + path).c_str());
+        }
+        const bool socket = name == net::control_socket_name;
+        if (S_ISLNK(fs.st_mode))
+            return path + " is a symbolic link: pxed never follows links in its state directory (opened as root, "
+                          "that would write wherever it points); remove it";
+        if (socket ? !S_ISSOCK(fs.st_mode) : !S_ISREG(fs.st_mode))
+            return path + " is not a " + (socket ? "socket" : "regular file") + ": remove it";
+        if (fs.st_nlink != 1)
+            return path + " has " + std::to_string(fs.st_nlink) +
+                   " links: a hard link shares its file with another name, which pxed would write to (and hand to " +
+                   uid_text(owner) + "); remove it and let pxed make its own";
+        if (fs.st_uid != owner && !(fs.st_uid == 0 && hand_over))
+            return path + " belongs to " + uid_text(fs.st_uid) + ", not " + uid_text(owner) +
+                   " that pxed runs as: refusing to use it; remove it or chown it to " + uid_text(owner) +
+                   " if it is pxed's";
+    }
+    return {};
+}
+
+// The directory, if root's, and pxed's root-owned regular files in it go to
+// the account; each file is opened without following a link and checked
+// (regular, one link) on the descriptor that is then changed, so nothing is
+// swapped in between. The control socket stays root's (see daemon.cpp).
+std::string give_state_dir(const std::string& dir, const account& a) {
+    std::string error;
+    const int dfd = open_dir_nofollow(dir, error);
+    if (dfd < 0) return error;
+    fd_closer dfd_closer{dfd};
+    if (auto e = check_state_dir(dfd, dir, a.uid); !e.empty()) return e;
+
+    for (const auto& name : state_file_names()) {
+        if (name == net::control_socket_name) continue;
+        const std::string path = dir + "/" + name;
+        const int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;
+            return errno_text(("cannot open " + path).c_str());
+        }
+        fd_closer closer{fd};
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) return errno_text(("cannot stat " + path).c_str());
+        if (st.st_uid != 0) continue;  // the account's already (check_state_dir allowed no one else)
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+            return path + " changed while pxed started (now not a regular file with one link): not handing it over";
+        if (::fchown(fd, a.uid, a.gid) != 0) return errno_text(("cannot chown " + path).c_str());
+    }
+    struct stat st{};
+    if (::fstat(dfd, &st) != 0) return errno_text(("cannot stat " + dir).c_str());
+    if (st.st_uid == 0 && ::fchown(dfd, a.uid, a.gid) != 0) return errno_text(("cannot chown " + dir).c_str());
     return {};
 }
 
@@ -167,6 +262,31 @@ std::string verify_dropped(const account& a) {
 }
 
 }  // namespace
+
+bool is_state_file_name(std::string_view name) {
+    const auto& names = state_file_names();
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string prepare_state_dir(const std::string& dir, uid_t owner) {
+    std::string error;
+    int dfd = open_dir_nofollow(dir, error);
+    if (dfd < 0 && errno == ENOENT) {
+        // The parents as any directory would be made; the last one is
+        // pxed's own, with no access for others.
+        const auto parent = std::filesystem::path(dir).parent_path();
+        std::error_code ec;
+        if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+        if (ec) return "cannot create " + parent.string() + ": " + ec.message();
+        if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+            return errno_text(("cannot create state directory " + dir).c_str());
+        error.clear();
+        dfd = open_dir_nofollow(dir, error);
+    }
+    if (dfd < 0) return error;
+    fd_closer closer{dfd};
+    return check_state_dir(dfd, dir, owner);
+}
 
 std::optional<account> find_account(std::string_view passwd, std::string_view group, std::string_view name) {
     if (name.empty()) return std::nullopt;
@@ -302,7 +422,7 @@ drop_report drop_privileges(const std::string& user, const std::string& state_di
         return r;
     }
 
-    if (const auto e = give_state_dir(state_dir, *a, r.warnings); !e.empty()) {
+    if (const auto e = give_state_dir(state_dir, *a); !e.empty()) {
         r.message = e;
         return r;
     }

@@ -22,7 +22,7 @@ namespace pxed::net {
 namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
 
-std::string control_socket_path(const std::string& state_dir) { return state_dir + "/control.sock"; }
+std::string control_socket_path(const std::string& state_dir) { return state_dir + "/" + control_socket_name; }
 
 namespace {
 

@@ -23,6 +23,14 @@ void exec(sqlite3* db, const char* sql, const std::string& what) {
 
 sqlite3* open(const std::string& path, int flags, const std::string& what) {
     sqlite3* db = nullptr;
+#ifdef SQLITE_OPEN_NOFOLLOW
+    // The state directory belongs to the service user and the databases are
+    // opened as root: a symlink planted in place of the database (or of its
+    // -wal or -journal file, SQLite checks those too) is refused, never
+    // followed to whatever it names. (SQLite 3.31 and later; app/privileges.cpp
+    // refuses such links before anything is opened anyway.)
+    flags |= SQLITE_OPEN_NOFOLLOW;
+#endif
     const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = "cannot open " + what + " " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -39,8 +39,8 @@ mkdir -p "$root/k" "$TMP/state"
 printf 'served after the drop\n' > "$root/small.txt"
 printf 'kernel' > "$root/k/vmlinuz"
 printf 'initrd' > "$root/k/initrd.img"
-printf 'old lease data' > "$TMP/state/leases.sqlite"   # left by an earlier run as root
-chmod 600 "$TMP/state/leases.sqlite"
+: > "$TMP/state/hosts.sqlite3"   # an (empty) database left by an earlier run as root
+chmod 600 "$TMP/state/hosts.sqlite3"
 chmod 700 "$TMP/state"
 
 site() {  # user tftp-port state_dir dhcp-enabled
@@ -105,7 +105,7 @@ nsx tftp 127.0.0.1 69 -c get small.txt "$TMP/got.txt" >/dev/null 2>&1 || true
 check "tftp-hpa gets a file from port 69 after the drop" same_file "$root/small.txt" "$TMP/got.txt"
 check "TFTP serves a rendered menu too" bash -c "ip netns exec $ns tftp 127.0.0.1 69 -c get pxelinux.cfg/default /dev/stdout 2>/dev/null | grep -qi label"
 check "the state directory now belongs to nobody" test "$(stat -c %u:%g "$TMP/state")" = "$u:$g"
-check "and so does the file root left in it" test "$(stat -c %u:%g "$TMP/state/leases.sqlite")" = "$u:$g"
+check "and so does the database root left in it" test "$(stat -c %u:%g "$TMP/state/hosts.sqlite3")" = "$u:$g"
 db=$TMP/state/leases.sqlite3
 check "the lease database root opened before the drop belongs to nobody" test "$(stat -c %u:%g "$db" 2>/dev/null)" = "$u:$g"
 check "so does the host database" test "$(stat -c %u:%g "$TMP/state/hosts.sqlite3" 2>/dev/null)" = "$u:$g"
@@ -146,6 +146,46 @@ rc=$?
 set -e
 check "drop impossible: exit 1 rather than serving as root (got $rc)" test "$rc" -eq 1
 check "drop impossible: setresuid named" grep -q "setresuid: Operation not permitted" "$TMP/nocap.log"
+
+# --- a state directory or log file that is not what pxed left: refused
+# before anything is opened as root, nothing followed, nothing chowned.
+refused() {  # what config pattern
+  set +e
+  ip netns exec "$ns" timeout 20 "${WRAP[@]}" "$PXED" --config "$2" > "$TMP/refused.log" 2>&1
+  local rc=$?
+  set -e
+  check "$1: exit 1 (got $rc)" test "$rc" -eq 1
+  check "$1: says why" grep -q "$3" "$TMP/refused.log"
+  grep -q "$3" "$TMP/refused.log" || sed "s/^/# /" "$TMP/refused.log"
+}
+mkdir -m 755 "$TMP/roots"
+ln -s "$TMP/roots" "$TMP/state-link"
+site nobody 0 "$TMP/state-link" > "$TMP/link.yaml"
+refused "state_dir is a symlink" "$TMP/link.yaml" "state directory $TMP/state-link is a symbolic link"
+check "the directory it points to stays root's" test "$(stat -c %u "$TMP/roots")" = 0
+check "and nothing was created in it" test -z "$(ls -A "$TMP/roots")"
+
+mkdir -m 700 "$TMP/state-hl"
+chown nobody "$TMP/state-hl"
+printf 'root only\n' > "$TMP/root-file"
+ln "$TMP/root-file" "$TMP/state-hl/hosts.sqlite3"
+site nobody 0 "$TMP/state-hl" > "$TMP/hl.yaml"
+refused "a hard-linked hosts.sqlite3" "$TMP/hl.yaml" "hosts.sqlite3 has 2 links"
+check "the other link stays root's" test "$(stat -c %u:%g "$TMP/root-file")" = 0:0
+check "and unchanged" grep -qx "root only" "$TMP/root-file"
+
+mkdir -m 700 "$TMP/state-other"
+chown 4242:4242 "$TMP/state-other"
+site nobody 0 "$TMP/state-other" > "$TMP/other.yaml"
+refused "state_dir owned by another user" "$TMP/other.yaml" "state directory $TMP/state-other belongs to uid 4242, not uid $u"
+check "its owner is left as it was" test "$(stat -c %u "$TMP/state-other")" = 4242
+
+printf 'keep me\n' > "$TMP/log-target"
+ln -s "$TMP/log-target" "$TMP/state/pxed.log"
+site nobody 0 "$TMP/state" | sed "s#^  user: .*#&\n  log: {file: $TMP/state/pxed.log}#" > "$TMP/log.yaml"
+refused "log file is a symlink" "$TMP/log.yaml" "$TMP/state/pxed.log is a symbolic link"
+check "the link's target is untouched" test "$(cat "$TMP/log-target")" = "keep me"
+check "and still root's" test "$(stat -c %u "$TMP/log-target")" = 0
 
 # --- not root, server.user set: a warning, then it serves as the current user
 mkdir -p "$TMP/state-nobody"

@@ -142,6 +142,18 @@ TEST(drop_privileges, no_user_configured_changes_nothing_and_root_says_so) {
     EXPECT_EQ(geteuid(), r.outcome == app::drop_outcome::stayed ? 0u : geteuid()) << "nothing changed";
 }
 
+uid_t owner_of(const std::string& path, bool follow = true) {
+    struct stat st{};
+    if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) != 0) return static_cast<uid_t>(-1);
+    return st.st_uid;
+}
+
+uid_t nobody_uid() {
+    std::string error;
+    const auto a = app::lookup_account("nobody", error);
+    return a ? a->uid : 65534;
+}
+
 // The drop itself runs in a forked child: the test process stays root.
 // The child's exit code carries the verdict; its report goes to stderr.
 class drop_in_child : public ::testing::Test {
@@ -172,8 +184,9 @@ TEST_F(drop_in_child, to_nobody_with_no_way_back) {
     std::string error;
     const auto nobody = app::lookup_account("nobody", error);
     ASSERT_TRUE(nobody) << error;
-    { std::ofstream(dir_ + "/leases.sqlite") << "x"; }  // as root, like a database opened before the drop
-    ASSERT_EQ(symlink("/etc/passwd", (dir_ + "/link").c_str()), 0);
+    // As root, like the databases opened before the drop.
+    { std::ofstream(dir_ + "/leases.sqlite3") << "x"; }
+    { std::ofstream(dir_ + "/leases.sqlite3-wal") << "x"; }
     const int code = run_child([&] {
         const auto r = app::drop_privileges("nobody", dir_);
         if (r.outcome != app::drop_outcome::dropped) {
@@ -189,16 +202,120 @@ TEST_F(drop_in_child, to_nobody_with_no_way_back) {
         return 0;
     });
     EXPECT_EQ(code, 0);
+    EXPECT_EQ(owner_of(dir_), nobody->uid);
+    EXPECT_EQ(owner_of(dir_ + "/leases.sqlite3"), nobody->uid);
+    EXPECT_EQ(owner_of(dir_ + "/leases.sqlite3-wal"), nobody->uid);
     struct stat st{};
-    ASSERT_EQ(stat(dir_.c_str(), &st), 0);
-    EXPECT_EQ(st.st_uid, nobody->uid);
-    ASSERT_EQ(stat((dir_ + "/leases.sqlite").c_str(), &st), 0);
-    EXPECT_EQ(st.st_uid, nobody->uid);
+    ASSERT_EQ(stat((dir_ + "/leases.sqlite3").c_str(), &st), 0);
     EXPECT_EQ(st.st_gid, nobody->gid);
-    ASSERT_EQ(lstat((dir_ + "/link").c_str(), &st), 0);
-    EXPECT_EQ(st.st_uid, 0u) << "a symlink is not followed nor changed";
-    ASSERT_EQ(stat("/etc/passwd", &st), 0);
-    EXPECT_EQ(st.st_uid, 0u);
+}
+
+// Only pxed's own names are handed over: in nobody's directory, root's
+// other files and links stay as they are.
+TEST_F(drop_in_child, only_pxeds_files_are_handed_over) {
+    std::string error;
+    const auto nobody = app::lookup_account("nobody", error);
+    ASSERT_TRUE(nobody) << error;
+    ASSERT_EQ(chown(dir_.c_str(), nobody->uid, nobody->gid), 0);
+    { std::ofstream(dir_ + "/hosts.sqlite3") << "x"; }
+    { std::ofstream(dir_ + "/notes.txt") << "x"; }
+    ASSERT_EQ(symlink("/etc/passwd", (dir_ + "/link").c_str()), 0);
+    const int code = run_child([&] {
+        const auto r = app::drop_privileges("nobody", dir_);
+        if (r.outcome != app::drop_outcome::dropped) fprintf(stderr, "drop: %s\n", r.message.c_str());
+        return r.outcome == app::drop_outcome::dropped ? 0 : 1;
+    });
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(owner_of(dir_ + "/hosts.sqlite3"), nobody->uid);
+    EXPECT_EQ(owner_of(dir_ + "/notes.txt"), 0u) << "not pxed's name: untouched";
+    EXPECT_EQ(owner_of(dir_ + "/link", false), 0u) << "a symlink is not followed nor changed";
+    EXPECT_EQ(owner_of("/etc/passwd"), 0u);
+}
+
+// state_dir naming a symlink (to a root directory): refused, and the
+// directory it points to keeps its owner.
+TEST_F(drop_in_child, a_symlinked_state_dir_is_refused) {
+    const std::string real = dir_ + "/roots";
+    ASSERT_EQ(mkdir(real.c_str(), 0755), 0);
+    const std::string link = dir_ + "/state";
+    ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+    EXPECT_THAT(app::prepare_state_dir(link, nobody_uid()), ::testing::HasSubstr("is a symbolic link"));
+    const int code = run_child([&] {
+        const auto r = app::drop_privileges("nobody", link);
+        if (r.outcome != app::drop_outcome::failed) return 1;
+        if (r.message.find("is a symbolic link") == std::string::npos) return 2;
+        return geteuid() == 0 ? 0 : 3;
+    });
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(owner_of(real), 0u);
+}
+
+// hosts.sqlite3 hard-linked to a root file elsewhere: refused before it is
+// opened, and at the drop; the other name's file stays root's.
+TEST_F(drop_in_child, a_hard_linked_database_is_refused) {
+    const std::string state = dir_ + "/state";
+    ASSERT_EQ(mkdir(state.c_str(), 0750), 0);
+    ASSERT_EQ(chown(state.c_str(), nobody_uid(), 0), 0);
+    const std::string outside = dir_ + "/root-secret";
+    { std::ofstream(outside) << "x"; }
+    ASSERT_EQ(link(outside.c_str(), (state + "/hosts.sqlite3").c_str()), 0);
+    EXPECT_THAT(app::prepare_state_dir(state, nobody_uid()), ::testing::HasSubstr("hosts.sqlite3 has 2 links"));
+    const int code = run_child([&] {
+        const auto r = app::drop_privileges("nobody", state);
+        return r.outcome == app::drop_outcome::failed && r.message.find("2 links") != std::string::npos ? 0 : 1;
+    });
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(owner_of(outside), 0u);
+}
+
+TEST_F(drop_in_child, a_symlinked_state_file_is_refused) {
+    for (const char* name : {"leases.sqlite3", "hosts.sqlite3-wal", "leases.sqlite3-journal", "control.sock"}) {
+        const std::string path = dir_ + "/" + name;
+        ASSERT_EQ(symlink("/etc/passwd", path.c_str()), 0);
+        EXPECT_THAT(app::prepare_state_dir(dir_, 0), ::testing::HasSubstr(path + " is a symbolic link")) << name;
+        ASSERT_EQ(unlink(path.c_str()), 0);
+    }
+    EXPECT_EQ(app::prepare_state_dir(dir_, 0), "");
+}
+
+// Surprising ownership is refused, not repaired.
+TEST_F(drop_in_child, a_state_dir_of_another_user_is_refused) {
+    const std::string state = dir_ + "/state";
+    ASSERT_EQ(mkdir(state.c_str(), 0750), 0);
+    ASSERT_EQ(chown(state.c_str(), 4242, 4242), 0);
+    EXPECT_THAT(app::prepare_state_dir(state, nobody_uid()), ::testing::HasSubstr("belongs to uid 4242"));
+    EXPECT_THAT(app::prepare_state_dir(state, 0), ::testing::HasSubstr("belongs to uid 4242"));
+    const int code = run_child([&] {
+        const auto r = app::drop_privileges("nobody", state);
+        return r.outcome == app::drop_outcome::failed ? 0 : 1;
+    });
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(owner_of(state), 4242u);
+
+    ASSERT_EQ(chown(state.c_str(), nobody_uid(), 0), 0);
+    { std::ofstream(state + "/leases.sqlite3") << "x"; }
+    ASSERT_EQ(chown((state + "/leases.sqlite3").c_str(), 4242, 4242), 0);
+    EXPECT_THAT(app::prepare_state_dir(state, nobody_uid()),
+                ::testing::HasSubstr("leases.sqlite3 belongs to uid 4242"));
+    EXPECT_EQ(owner_of(state + "/leases.sqlite3"), 4242u);
+}
+
+TEST_F(drop_in_child, a_writable_state_dir_is_refused) {
+    ASSERT_EQ(chmod(dir_.c_str(), 0770), 0);
+    EXPECT_THAT(app::prepare_state_dir(dir_, 0), ::testing::HasSubstr("writable by its group"));
+    ASSERT_EQ(chmod(dir_.c_str(), 01777), 0);
+    EXPECT_THAT(app::prepare_state_dir(dir_, 0), ::testing::HasSubstr("writable by everyone"));
+    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
+    EXPECT_EQ(app::prepare_state_dir(dir_, 0), "");
+}
+
+TEST_F(drop_in_child, a_missing_state_dir_is_made_private) {
+    const std::string state = dir_ + "/a/b/state";
+    EXPECT_EQ(app::prepare_state_dir(state, nobody_uid()), "");
+    struct stat st{};
+    ASSERT_EQ(stat(state.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0750u);
+    EXPECT_EQ(st.st_uid, 0u) << "handed over at the drop, not before";
 }
 
 TEST_F(drop_in_child, unknown_user_is_fatal_and_stays_root_untouched) {
@@ -209,19 +326,19 @@ TEST_F(drop_in_child, unknown_user_is_fatal_and_stays_root_untouched) {
     EXPECT_EQ(code, 0);
 }
 
-TEST_F(drop_in_child, root_directory_with_subdirectories_is_not_given_away) {
-    // What a state_dir: /var/lib mistake looks like: root's, full of directories.
+TEST_F(drop_in_child, a_root_directory_holding_other_things_is_not_given_away) {
+    // What a state_dir: /var/lib mistake looks like: root's, full of other things.
     ASSERT_EQ(mkdir((dir_ + "/someone-elses").c_str(), 0755), 0);
+    EXPECT_THAT(app::prepare_state_dir(dir_, nobody_uid()), ::testing::HasSubstr("which is not pxed's"));
     const int code = run_child([&] {
         const auto r = app::drop_privileges("nobody", dir_);
         if (r.outcome != app::drop_outcome::failed) return 1;
-        if (r.message.find("subdirectories") == std::string::npos) return 2;
+        if (r.message.find("holds someone-elses, which is not pxed's") == std::string::npos) return 2;
         return geteuid() == 0 ? 0 : 3;
     });
     EXPECT_EQ(code, 0);
-    struct stat st{};
-    ASSERT_EQ(stat(dir_.c_str(), &st), 0);
-    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(owner_of(dir_), 0u);
+    EXPECT_EQ(app::prepare_state_dir(dir_, 0), "") << "root's own directory, for a pxed that stays root";
 }
 
 TEST_F(drop_in_child, not_root_continues_as_current_user) {

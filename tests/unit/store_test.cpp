@@ -82,6 +82,24 @@ TEST(lease_store, refuses_a_file_that_is_not_a_database) {
     EXPECT_THROW(store::read_leases((d.path / "missing").string()), std::runtime_error);
 }
 
+// The state directory is the service user's and the databases are opened
+// as root: a symlink in place of a database, or of its WAL file, is refused
+// and what it names is neither created nor written.
+TEST(lease_store, never_follows_a_symlink) {
+    temp_dir d;
+    const auto target = d.path / "elsewhere";
+    const auto db = (d.path / "leases.sqlite3").string();
+    stdfs::create_symlink(target, db);
+    EXPECT_THROW(store::lease_store s(db), std::runtime_error);
+    EXPECT_FALSE(stdfs::exists(target));
+    stdfs::remove(db);
+    { store::lease_store s(db); }
+    stdfs::remove(db + "-wal");
+    stdfs::create_symlink(target, db + "-wal");
+    EXPECT_THROW(store::lease_store s(db), std::runtime_error);
+    EXPECT_FALSE(stdfs::exists(target));
+}
+
 }  // namespace
 
 store::host_record host_sample(int n, store::host_state s) {

@@ -61,11 +61,30 @@ struct drop_report {
     std::vector<std::string> warnings;  ///< e.g. files in the state directory left as they are
 };
 
-/// Hands `state_dir` (the directory and the files directly in it that root
-/// owns) to `user`, then drops to it. Call after every socket is bound and
-/// before the first packet is read. A directory that holds subdirectories
-/// and belongs to root is refused rather than given away: that is a
-/// misconfigured state_dir such as /var/lib, not pxed's own.
+/// The names pxed keeps in server.state_dir, the only ones it touches
+/// there: the host and lease databases, SQLite's -wal, -shm and -journal
+/// files beside each, and the control socket.
+bool is_state_file_name(std::string_view name);
+
+/// Makes server.state_dir safe to open files in, before anything in it is
+/// opened. `owner` is the uid pxed will run as (server.user's once
+/// dropped, else the current one). Creates the directory (mode 0750) if it
+/// is missing. Refuses, with a message naming the path and what to do:
+/// a directory that is a symlink (the last component is never followed),
+/// not a directory, group- or world-writable, or owned by anyone but
+/// `owner` or root; a root-owned one that is to be handed to `owner` but
+/// holds names that are not pxed's (a state_dir: /var/lib mistake); and
+/// any of pxed's names (is_state_file_name) that is a symlink, a hard link
+/// (more than one name), not a regular file (the control socket: not a
+/// socket), or owned by anyone but `owner` or root. Nothing is repaired:
+/// surprising ownership is the administrator's to explain. Empty on success.
+std::string prepare_state_dir(const std::string& dir, uid_t owner);
+
+/// Checks `state_dir` again (prepare_state_dir()) and hands the directory
+/// and pxed's root-owned files in it (regular, one link, never through a
+/// symlink) to `user`, then drops to it. Files of other names are never
+/// touched, nor the control socket (root's, in the user's group). Call after
+/// every socket is bound and before the first packet is read.
 drop_report drop_privileges(const std::string& user, const std::string& state_dir);
 
 }  // namespace pxed::app

@@ -17,6 +17,9 @@ class io_context;
 
 namespace pxed::net {
 
+/// The socket's name in the state directory.
+inline constexpr const char* control_socket_name = "control.sock";
+
 class control_server {
 public:
     /// Gets the request line (without its newline) and who sent it
