@@ -15,6 +15,15 @@ const ipv4_address broadcast_address{0xffffffffu};
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+// A relay agent unicasts to the server (RFC 1542 section 4.1.1); a packet
+// with giaddr set that came as a broadcast is a client pretending.
+bool unicast_to_us(const arrival& a) {
+    if (a.destination.is_unspecified() || a.destination == ipv4_address{0xffffffffu}) return false;
+    for (const auto& ifa : a.interface_addresses)
+        if (ifa.prefix() < 32 && a.destination == ifa.broadcast()) return false;
+    return true;
+}
+
 std::string describe_client(const message& m) {
     if (const auto mac = m.mac()) return mac->to_string();
     std::string out = "hw";
@@ -101,7 +110,7 @@ void responder::restore(const std::vector<store::lease>& leases, unix_time now) 
         // A client with several rows (it moved between subnets) keeps the newest.
         if (it == by_client_.end() || by_ip_[it->second].lease.starts <= l.starts) by_client_[l.client_key] = l.ip.value();
         if ((l.state == store::lease_state::bound || l.state == store::lease_state::declined) && l.ends != 0)
-            timers_.push({std::max(l.ends, now), l.ip.value()});
+            schedule(l.ip.value(), std::max(l.ends, now));
     }
 }
 
@@ -117,6 +126,20 @@ outcome responder::handle(const message& req, const arrival& from, unix_time now
         return ignored;
     }
     c.who = describe_client(req) + " via " + describe_arrival(req, from);
+    if (!req.giaddr.is_unspecified() && !relay_trusted(req, from)) {
+        // Anyone who reaches port 67 can fill in giaddr and option 82: only
+        // the relay agents the site names may pick a subnet and a reply
+        // address for a client (RFC 3527 section 4 asks the same of link
+        // selection).
+        ignored.level = log_level::warn;
+        ignored.kind = log_kind::untrusted_relay;
+        ignored.log = "relayed packet for " + describe_client(req) + " (giaddr " + req.giaddr.to_string() + ") from " +
+                      from.source.to_string() +
+                      (site_->server.dhcp.relay_agents.empty() ? ": server.dhcp.relay_agents is empty"
+                                                               : ", which is not in server.dhcp.relay_agents") +
+                      (unicast_to_us(from) ? "" : " (and a relay agent unicasts, this was a broadcast)") + "; ignored";
+        return ignored;
+    }
     if (c.mac) c.host = c.s.find_host(*c.mac);
     if (!c.host && c.s.menu.unknown_hosts == inventory::unknown_policy::ignore) {
         ignored.log = "ignoring unknown client " + c.who + " (menu.unknown_hosts: ignore)";
@@ -143,6 +166,62 @@ outcome responder::handle(const message& req, const arrival& from, unix_time now
         ignored.log = to_string(*type) + " from " + c.who + " is not for a server; ignored";
         return ignored;
     }
+}
+
+bool responder::relay_trusted(const message&, const arrival& a) const {
+    if (!unicast_to_us(a)) return false;
+    for (const auto& n : site_->server.dhcp.relay_agents)
+        if (n.contains(a.source)) return true;
+    return false;
+}
+
+// New clients (no lease or offer here, no reservation) per source: a relay
+// agent (and the switch port its option 82 names), or the interface a
+// direct client is on. A token bucket refilled at new_clients_per_second.
+bool responder::admit_new_client(const context& c) {
+    const auto& d = site_->server.dhcp;
+    std::string src;
+    if (!c.req.giaddr.is_unspecified()) {
+        src = "relay " + c.from.source.to_string();
+        if (const auto rai = c.req.relay_agent_info())
+            if (const auto* circuit = find_sub_option(*rai, relay_sub_option::circuit_id))
+                src += " circuit " + std::string(circuit->value.begin(), circuit->value.end());
+    } else {
+        src = "interface " + std::to_string(c.from.ifindex);
+    }
+    auto it = sources_.find(src);
+    if (it == sources_.end()) {
+        if (sources_.size() >= config_.max_sources) {
+            auto oldest = sources_.begin();
+            for (auto i = sources_.begin(); i != sources_.end(); ++i)
+                if (i->second.last < oldest->second.last) oldest = i;
+            sources_.erase(oldest);
+        }
+        it = sources_.emplace(src, source_budget{static_cast<double>(d.new_clients_burst), c.now}).first;
+    }
+    auto& b = it->second;
+    if (c.now > b.last)
+        b.tokens = std::min(static_cast<double>(d.new_clients_burst),
+                            b.tokens + static_cast<double>(c.now - b.last) * d.new_clients_per_second);
+    b.last = std::max(b.last, c.now);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+}
+
+// What the server knows of this client and `ip`: its reservation, or a
+// binding (offer, lease, even expired or released) of `ip` to it.
+bool responder::has_record(const context& c, ipv4_address ip) const {
+    if (const auto r = reserved_ip(c); r && *r == ip) return true;
+    const auto it = by_ip_.find(ip.value());
+    return it != by_ip_.end() && it->second.lease.client_key == c.key;
+}
+
+std::size_t responder::quarantined_in(const inventory::subnet& sn, unix_time now) const {
+    std::size_t n = 0;
+    for (const auto& [ip, b] : by_ip_)
+        if (b.lease.state == store::lease_state::declined && b.lease.ends > now && sn.network.contains(ipv4_address{ip})) ++n;
+    return n;
 }
 
 // RFC 2131 section 4.3.1: the subnet is the relay's (giaddr) when there is
@@ -299,7 +378,7 @@ store::lease& responder::bind(context& c, ipv4_address ip, store::lease_state st
     l.state = state;
     l.ends = ends;
     l.subnet = c.subnet ? c.subnet->network.to_string() : std::string{};
-    if (ends != 0) timers_.push({ends, ip.value()});
+    if (ends != 0) schedule(ip.value(), ends);
     return l;
 }
 
@@ -316,6 +395,15 @@ void responder::forget_binding(std::uint32_t ip) {
 
 outcome responder::on_discover(context& c) {
     outcome o;
+    if (!c.host && !by_client_.count(c.key) && !admit_new_client(c)) {
+        o.level = log_level::warn;
+        o.kind = log_kind::new_client_limit;
+        o.log = "DHCPDISCOVER from " + c.who + " not answered: more than " +
+                std::to_string(site_->server.dhcp.new_clients_burst) + " new clients at once from there (then " +
+                std::to_string(site_->server.dhcp.new_clients_per_second) +
+                " a second; server.dhcp.new_clients_per_second); known clients are still served";
+        return o;
+    }
     const auto ip = allocate(c);
     if (!ip) {
         o.level = log_level::warn;
@@ -347,7 +435,7 @@ outcome responder::on_discover(context& c) {
     b.hold_until = c.now + config_.offer_hold;
     if (b.offer_only) b.lease.ends = b.hold_until;
     by_client_[c.key] = ip->value();
-    timers_.push({b.hold_until, ip->value()});
+    schedule(ip->value(), b.hold_until);
     const auto lease = lease_seconds(c);
     auto r = make_reply(c, message_type::offer);
     r.yiaddr = *ip;
@@ -379,6 +467,9 @@ outcome responder::on_request(context& c) {
         if (!c.subnet->network.contains(ip) || !assignable(c, ip))
             return nak(c, ip.to_string() + " is not available to this client");
         if (const auto r = reserved_ip(c); r && *r != ip) return nak(c, "the client's reserved address is " + r->to_string());
+        // SELECTING answers our OFFER: an address we never offered this
+        // client is not taken by naming our server identifier.
+        if (!has_record(c, ip)) return nak(c, ip.to_string() + " was not offered to this client");
         return ack(c, ip);
     }
     // INIT-REBOOT (option 50, no ciaddr), or RENEWING / REBINDING (ciaddr).
@@ -392,24 +483,50 @@ outcome responder::on_request(context& c) {
         return o;
     }
     if (const auto r = reserved_ip(c); r && *r != ip) return nak(c, "the client's reserved address is " + r->to_string());
+    if (!has_record(c, ip)) {
+        // RFC 2131 4.3.2: a server with no record of the client stays
+        // silent. Answering would let one packet per address, each from a
+        // made-up MAC, take the whole pool without a DISCOVER. A client we
+        // know under another address is told no, so it starts over.
+        const auto known = by_client_.find(c.key);
+        if (known != by_client_.end() && c.subnet->authoritative)
+            return nak(c, std::string(state) + ": " + ip.to_string() + " is not the address this client has here");
+        o.level = log_level::info;
+        o.kind = log_kind::stranger;
+        o.log = "DHCPREQUEST (" + std::string(state) + ") from " + c.who + " for " + ip.to_string() +
+                ": no record of this client here; silent (RFC 2131 4.3.2), it will ask anew with a DISCOVER";
+        return o;
+    }
     if (!assignable(c, ip)) {
         if (c.subnet->authoritative) return nak(c, std::string(state) + ": " + ip.to_string() + " is not available to this client");
         o.log = "DHCPREQUEST (" + std::string(state) + ") from " + c.who + " for " + ip.to_string() + ": not ours, silent";
         return o;
     }
-    // RFC 2131 4.3.2 asks a server with no record of the client to stay
-    // silent. We answer when the address is free and ours to give, as
-    // dnsmasq does: after a lost lease database, a reinstalled pxed host or
-    // a client that kept its address across a server change, the client is
-    // then served at once instead of after its own timeouts.
     return ack(c, ip);
 }
 
 outcome responder::ack(context& c, ipv4_address ip) {
-    const auto lease = lease_seconds(c);
-    auto& l = bind(c, ip, store::lease_state::bound, c.now + lease);
+    auto lease = lease_seconds(c);
     outcome o;
-    o.changes.push_back(l);
+    // A client that renews again within the first quarter of its lease
+    // (a retry, a reboot, or a client asking on purpose, again and again,
+    // for other lease times) gets what is left of it: nothing to write,
+    // nothing to queue.
+    bool cached = false;
+    if (const auto it = by_ip_.find(ip.value()); it != by_ip_.end()) {
+        auto& b = it->second;
+        const auto& l = b.lease;
+        const auto left = l.ends - c.now;
+        if (!b.offer_only && l.client_key == c.key && l.state == store::lease_state::bound && l.ends != 0 &&
+            left > 0 && left * 4 >= lease * 3 && l.mac == c.mac &&
+            l.hostname == rendered_hostname(c.req, c.host)) {
+            cached = true;
+            lease = left;
+            b.hold_until = 0;
+            by_client_[c.key] = ip.value();
+        }
+    }
+    if (!cached) o.changes.push_back(bind(c, ip, store::lease_state::bound, c.now + lease));
     auto r = make_reply(c, message_type::ack);
     r.yiaddr = ip;
     r.ciaddr = c.req.ciaddr;
@@ -417,9 +534,10 @@ outcome responder::ack(context& c, ipv4_address ip) {
     const auto boot = choose_boot(c.req, c.host);
     add_boot_options(c, r, boot);
     o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::ack), max_reply_size(c.req)};
-    o.level = log_level::info;
+    o.level = cached ? log_level::debug : log_level::info;
     o.log = "DHCPACK " + ip.to_string() + " to " + c.who + (c.host ? " (host " + c.host->hostname + ")" : "") +
-            ", lease " + std::to_string(lease) + "s" + (boot.file.empty() ? "" : ", boot " + boot.file + " [" + boot.why + "]");
+            ", lease " + std::to_string(lease) + "s" + (cached ? " (what is left of it; renewed recently)" : "") +
+            (boot.file.empty() ? "" : ", boot " + boot.file + " [" + boot.why + "]");
     return o;
 }
 
@@ -447,14 +565,55 @@ outcome responder::on_decline(context& c) {
         // Only the holder may take an address out of the pool, or any
         // client could empty it.
         o.level = log_level::warn;
+        o.kind = log_kind::decline;
         o.log = "DHCPDECLINE of " + ip->to_string() + " from " + c.who + ", which does not hold it; ignored";
         return o;
     }
-    auto& l = bind(c, *ip, store::lease_state::declined, c.now + config_.decline_quarantine);
+    o.level = log_level::warn;
+    o.kind = log_kind::decline;
+    auto& held = it->second.lease;
+    if (const auto r = reserved_ip(c); r && *r == *ip) {
+        // A reservation is never quarantined: its owner would never boot
+        // again, and a machine that spoofs the owner's MAC could make sure
+        // of it. The owner keeps it; the operator finds the other machine.
+        held.state = store::lease_state::released;
+        held.ends = c.now;
+        it->second.hold_until = 0;
+        o.changes.push_back(held);
+        o.log = "DHCPDECLINE of reserved address " + ip->to_string() + " from " + c.who +
+                (c.host ? " (host " + c.host->hostname + ")" : "") +
+                ": it says another machine uses that address; the reservation stays with it, find that machine";
+        return o;
+    }
+    const auto* sn = site_->find_subnet(*ip);
+    std::uint64_t pool = 0;
+    if (sn)
+        for (const auto& range : sn->ranges) pool += range.size();
+    const auto pct = site_->server.dhcp.quarantine_max_percent;
+    const auto limit = pct == 0 ? 0 : std::max<std::uint64_t>(1, pool * pct / 100);
     // The client must get another address next time.
     by_client_.erase(c.key);
+    if (!sn || quarantined_in(*sn, c.now) >= limit) {
+        // Quarantine must not be a way to empty a pool: past the limit, a
+        // declined address goes back to the pool at once, belonging to nobody.
+        held.state = store::lease_state::expired;
+        held.ends = c.now;
+        held.client_key.clear();
+        held.mac.reset();
+        held.hostname.clear();
+        it->second.offer_only = false;
+        it->second.hold_until = 0;
+        o.changes.push_back(held);
+        o.log = "DHCPDECLINE " + ip->to_string() + " from " + c.who + ": not quarantined, " +
+                (limit == 0 ? std::string("server.dhcp.quarantine_max_percent is 0")
+                            : std::to_string(limit) + " address(es) of " + (sn ? sn->network.to_string() : "its subnet") +
+                                  " already are (server.dhcp.quarantine_max_percent: " + std::to_string(pct) + ")") +
+                "; back in the pool";
+        return o;
+    }
+    auto& l = bind(c, *ip, store::lease_state::declined, c.now + config_.decline_quarantine);
+    by_client_.erase(c.key);
     o.changes.push_back(l);
-    o.level = log_level::warn;
     o.log = "DHCPDECLINE " + ip->to_string() + " from " + c.who + ": another machine uses it; quarantined for " +
             std::to_string(config_.decline_quarantine) + "s";
     return o;
@@ -466,7 +625,23 @@ outcome responder::on_release(context& c) {
     const auto it = by_ip_.find(ip.value());
     if (ip.is_unspecified() || it == by_ip_.end() || it->second.lease.client_key != c.key ||
         it->second.lease.state != store::lease_state::bound) {
+        o.kind = log_kind::stranger;
         o.log = "DHCPRELEASE of " + ip.to_string() + " from " + c.who + ", which does not hold it; ignored";
+        return o;
+    }
+    const auto sid = c.req.server_id();
+    if (sid && *sid != c.server_id && *sid != site_->server.address) {
+        o.log = "DHCPRELEASE from " + c.who + " is for server " + sid->to_string() + "; not ours";
+        return o;
+    }
+    // A client releases from the address it gives back (RFC 2131 4.4.6:
+    // unicast, ciaddr filled in). MAC and address alone are no proof: both
+    // are seen by everyone on the segment.
+    if (c.req.giaddr.is_unspecified() && c.from.source != ip) {
+        o.level = log_level::warn;
+        o.kind = log_kind::stranger;
+        o.log = "DHCPRELEASE of " + ip.to_string() + " from " + c.who + " sent from " + c.from.source.to_string() +
+                ", not from that address; ignored";
         return o;
     }
     // Released, but still remembered as this client's: it gets the same
@@ -721,12 +896,18 @@ std::vector<store::lease> responder::expire(unix_time now) {
         const auto it = by_ip_.find(t.ip);
         if (it == by_ip_.end()) continue;
         auto& b = it->second;
+        if (b.queued == t.when) b.queued = 0;
         if (b.offer_only) {
             if (b.hold_until <= now) forget_binding(t.ip);
+            else schedule(t.ip, b.hold_until);
             continue;
         }
         auto& l = b.lease;
-        if (l.ends == 0 || l.ends > now) continue;  // renewed since: a newer entry is queued
+        if (l.ends == 0) continue;
+        if (l.ends > now) {  // renewed since
+            schedule(t.ip, l.ends);
+            continue;
+        }
         if (l.state == store::lease_state::bound) {
             l.state = store::lease_state::expired;
             changed.push_back(l);
@@ -740,6 +921,31 @@ std::vector<store::lease> responder::expire(unix_time now) {
         }
     }
     return changed;
+}
+
+// One entry per address at most, give or take a stale one: an entry is
+// pushed only when the address falls due earlier than the entry already
+// queued for it, and a popped entry re-queues the address if it is not due
+// yet. Repeated requests cannot grow the queue; forgotten offers leave
+// stale entries, swept out when they outnumber the addresses.
+void responder::schedule(std::uint32_t ip, unix_time when) {
+    const auto it = by_ip_.find(ip);
+    if (it == by_ip_.end()) return;
+    auto& b = it->second;
+    if (b.queued != 0 && b.queued <= when) return;
+    timers_.push({when, ip});
+    b.queued = when;
+    if (timers_.size() <= 2 * by_ip_.size() + 64) return;
+    timer_heap fresh;
+    for (auto& [addr, bi] : by_ip_) {
+        const auto& l = bi.lease;
+        unix_time due = 0;
+        if (bi.offer_only) due = bi.hold_until;
+        else if ((l.state == store::lease_state::bound || l.state == store::lease_state::declined) && l.ends != 0) due = l.ends;
+        bi.queued = due;
+        if (due != 0) fresh.push({due, addr});
+    }
+    timers_ = std::move(fresh);
 }
 
 std::vector<store::lease> responder::leases() const {

@@ -497,6 +497,23 @@ void read_api_keys(context& c, const YAML::Node& at, access_settings& a) {
     }
 }
 
+// A list of addresses and networks ("10.0.0.1", "10.0.0.0/24").
+std::vector<wire::ipv4_network> read_networks(context& c, const YAML::Node& node, const std::string& what) {
+    std::vector<wire::ipv4_network> out;
+    const auto key = what.substr(what.rfind('.') + 1);
+    for (const auto& [text, n] : scalar_list(c, node, key)) {
+        const auto net = wire::ipv4_network::parse(text);
+        const auto addr = net ? std::nullopt : wire::ipv4_address::parse(text);
+        if (net && !net->has_host_bits())
+            out.push_back(*net);
+        else if (addr)
+            out.push_back(wire::ipv4_network{*addr, 32});
+        else
+            c.error(n, what + ": '" + text + "' is not an address or a network (10.0.0.0/24)");
+    }
+    return out;
+}
+
 void read_access(context& c, const YAML::Node& node, site& s) {
     auto& a = s.access;
     a.api_read_from = {wire::ipv4_network{wire::ipv4_address{0x7f000000u}, 8}};
@@ -513,19 +530,7 @@ void read_access(context& c, const YAML::Node& node, site& s) {
     map_reader api(c, m.get("api"), "access.api");
     if (api.present()) {
         const auto rf = api.get("read_from");
-        if (rf.IsDefined()) {
-            a.api_read_from.clear();
-            for (const auto& [text, n] : scalar_list(c, rf, "read_from")) {
-                const auto net = wire::ipv4_network::parse(text);
-                const auto addr = net ? std::nullopt : wire::ipv4_address::parse(text);
-                if (net && !net->has_host_bits())
-                    a.api_read_from.push_back(*net);
-                else if (addr)
-                    a.api_read_from.push_back(wire::ipv4_network{*addr, 32});
-                else
-                    c.error(n, "access.api.read_from: '" + text + "' is not an address or a network (10.0.0.0/24)");
-            }
-        }
+        if (rf.IsDefined()) a.api_read_from = read_networks(c, rf, "access.api.read_from");
         read_bool(c, api, "show_variables", a.api_show_variables);
         const auto kf = api.get("keys_file");
         std::string file;
@@ -583,6 +588,14 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         read_bool(c, d, "enabled", srv.dhcp.enabled);
         read_port(c, d, "port", srv.dhcp.port);
         read_port(c, d, "proxy_port", srv.dhcp.proxy_port);
+        if (const auto ra = d.get("relay_agents"); ra.IsDefined())
+            srv.dhcp.relay_agents = read_networks(c, ra, "server.dhcp.relay_agents");
+        read_bounded(c, d, "new_clients_per_second", 100000, "1 to 100000", srv.dhcp.new_clients_per_second);
+        read_bounded(c, d, "new_clients_burst", 100000, "1 to 100000", srv.dhcp.new_clients_burst);
+        if (srv.dhcp.new_clients_per_second == 0)
+            c.error(d.get("new_clients_per_second"), "new_clients_per_second must be at least 1");
+        if (srv.dhcp.new_clients_burst == 0) c.error(d.get("new_clients_burst"), "new_clients_burst must be at least 1");
+        read_bounded(c, d, "quarantine_max_percent", 100, "0 (never quarantine) to 100", srv.dhcp.quarantine_max_percent);
         const auto mode = d.get("mode");
         std::string ms;
         if (scalar(c, mode, "mode", ms)) {
@@ -1122,6 +1135,12 @@ std::optional<seconds> parse_duration(const std::string& text) {
         std::int64_t unit = 1;
         if (i < text.size()) {
             switch (text[i]) {
+        if (s->server.dhcp.enabled && s->server.dhcp.relay_agents.empty())
+            for (const auto& sn : s->subnets)
+                if (sn.relay_only)
+                    c.warning(sn.where, "subnet " + sn.network.to_string() +
+                                            " is relay_only but server.dhcp.relay_agents is empty: pxed answers no "
+                                            "relayed request, so no client on it gets an address; list the relay agents");
             case 's': unit = 1; break;
             case 'm': unit = 60; break;
             case 'h': unit = 3600; break;

@@ -285,11 +285,16 @@ private:
         });
     }
 
-    void log(const dhcp::outcome& o) const {
+    void log(const dhcp::outcome& o) {
         if (o.log.empty()) return;
         // Everything in o.log that came from the wire (MACs are formatted by
         // us; hostnames are not included) is already safe; escape anyway.
         const auto line = wire::escape_for_log(o.log);
+        // What a stranger can cause at will draws on a budget of its own
+        // kind: forged relay packets cannot hide the new-client limit.
+        if (o.kind != dhcp::log_kind::routine && o.level != dhcp::log_level::debug &&
+            !kind_limiters_[static_cast<std::size_t>(o.kind)].allow())
+            return;
         switch (o.level) {
         case dhcp::log_level::debug: spdlog::debug("dhcp: {}", line); break;
         case dhcp::log_level::info: spdlog::info("dhcp: {}", line); break;
@@ -327,6 +332,8 @@ private:
     bool stopped_ = false;
 };
 
+    std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
+                                              log_limiter{"dhcp"}, log_limiter{"dhcp"}};
 dhcp_server::dhcp_server(asio::io_context& io, dhcp_server_options options, std::shared_ptr<const inventory::site> site,
                          std::shared_ptr<const render::renderer> renderer)
     : impl_(std::make_shared<impl>(io, std::move(options), std::move(site), std::move(renderer))) {}

@@ -56,6 +56,7 @@ server:
   address: 10.77.0.2
   state_dir: $TMP/state
   log: {level: debug}
+  dhcp: {relay_agents: [10.78.0.1]}
   tftp: {root: $root}
   http: {port: 8080}
   ftp: {enabled: false}

@@ -20,6 +20,7 @@ const std::string base_yaml = R"(server:
   address: 10.0.0.2
   tftp: {root: /srv/tftp}
   http: {port: 8080}
+  dhcp: {relay_agents: [10.9.0.1]}
 boot:
   uefi-http: http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI
 subnets:
@@ -247,6 +248,8 @@ TEST_F(fixture, reservations_win_and_are_never_handed_to_others) {
 
     auto steal = request(message_type::request, mac_n(5));
     steal.set_ipv4(option_code::requested_address, ip("10.0.0.11"));
+    EXPECT_FALSE(send(steal).reply) << "a client with no record here gets nothing";
+    steal.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
     const auto n = send(steal);
     ASSERT_TRUE(n.reply);
     EXPECT_EQ(n.reply->msg.message_type(), message_type::nak);
@@ -278,14 +281,31 @@ TEST_F(fixture, init_reboot_acks_its_own_address_and_naks_foreign_ones) {
     auto other = request(message_type::request, mac_n(4));
     other.set_ipv4(option_code::requested_address, mine);
     o = send(other);
-    ASSERT_TRUE(o.reply);
-    EXPECT_EQ(o.reply->msg.message_type(), message_type::nak);
+    EXPECT_FALSE(o.reply) << "no record of mac 4: silent";
+    EXPECT_TRUE(o.changes.empty());
 
     // A client we have no record of, asking for a free address of ours,
-    // is served (dnsmasq does the same; see on_request).
+    // gets nothing (RFC 2131 4.3.2), and nothing is stored.
     auto unknown = request(message_type::request, mac_n(5));
     unknown.set_ipv4(option_code::requested_address, ip("10.0.0.109"));
     o = send(unknown);
+    EXPECT_FALSE(o.reply);
+    EXPECT_TRUE(o.changes.empty());
+    EXPECT_EQ(o.kind, log_kind::stranger);
+    // Nor does one that knows our server identifier but had no offer.
+    unknown.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    o = send(unknown);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.message_type(), message_type::nak);
+    EXPECT_TRUE(o.changes.empty());
+    // Nor one that claims to be renewing it.
+    auto renew = request(message_type::request, mac_n(6));
+    renew.ciaddr = ip("10.0.0.108");
+    EXPECT_FALSE(send(renew).reply);
+    // A host with a reservation has a record: its reservation.
+    auto reserved = request(message_type::request, wire::mac_address::parse("52:54:00:00:00:01").value());
+    reserved.set_ipv4(option_code::requested_address, ip("10.0.0.11"));
+    o = send(reserved);
     ASSERT_TRUE(o.reply);
     EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
 }
@@ -349,7 +369,10 @@ TEST_F(fixture, release_frees_the_address_but_remembers_the_client) {
     auto rel = request(message_type::release, mac_n(3));
     rel.ciaddr = a;
     rel.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
-    const auto o = send(rel);
+    arrival from_client = on_eth0();
+    from_client.destination = ip("10.0.0.2");
+    from_client.source = a;
+    const auto o = send(rel, from_client);
     EXPECT_FALSE(o.reply);
     ASSERT_EQ(o.changes.size(), 1u);
     EXPECT_EQ(o.changes[0].state, store::lease_state::released);
@@ -554,4 +577,218 @@ TEST(dhcp_responder, hosts_the_lifecycle_names_get_no_boot_file) {
     auto normal = r.handle(pxe(request(message_type::discover, db01), client_arch::x86_bios), on_eth0(), 1'800'000'000);
     ASSERT_TRUE(normal.reply);
     EXPECT_EQ(normal.reply->msg.file, "pxelinux.0");
+}
+
+// ---------------------------------------------------------------------------
+// A hostile segment (docs/security.md, "Limits and hostile clients")
+
+TEST_F(fixture, relayed_packets_count_only_from_listed_relay_agents_and_unicast) {
+    auto d = request(message_type::discover, mac_n(4));
+    d.giaddr = ip("10.9.0.1");
+    // From an ordinary client port on the segment, broadcast: a client
+    // pretending to be a relay, picking the relay_only subnet.
+    arrival forged = on_eth0();
+    forged.source = ip("10.0.0.150");
+    forged.source_port = client_port;
+    auto o = send(d, forged);
+    EXPECT_FALSE(o.reply);
+    EXPECT_EQ(o.kind, log_kind::untrusted_relay);
+    EXPECT_EQ(o.level, log_level::warn);
+    EXPECT_THAT(o.log, HasSubstr("not in server.dhcp.relay_agents"));
+    // Unicast to us, but not from a listed relay agent.
+    forged.destination = ip("10.0.0.2");
+    EXPECT_FALSE(send(d, forged).reply);
+    // From the listed agent's address, but broadcast (or to the subnet's
+    // broadcast address): relays unicast.
+    arrival spoofed = from_relay();
+    spoofed.destination = ip("255.255.255.255");
+    EXPECT_FALSE(send(d, spoofed).reply);
+    spoofed.destination = ip("10.0.0.255");
+    EXPECT_FALSE(send(d, spoofed).reply);
+    // Link selection from someone else is not honoured either: the packet is dropped whole.
+    auto ls = request(message_type::discover, mac_n(5));
+    ls.giaddr = ip("10.0.0.1");
+    ls.set(option_code::relay_agent_information, {5, 4, 10, 9, 0, 1});
+    forged.destination = ip("10.0.0.2");
+    EXPECT_FALSE(send(ls, forged).reply);
+    // The listed relay agent is served, its link selection honoured.
+    o = send(ls, from_relay());
+    ASSERT_TRUE(o.reply) << o.log;
+    EXPECT_TRUE(wire::ipv4_network::parse("10.9.0.0/24")->contains(o.reply->msg.yiaddr));
+}
+
+TEST(dhcp_responder, without_relay_agents_no_relayed_packet_is_answered) {
+    auto yaml = base_yaml;
+    yaml.replace(yaml.find("  dhcp: {relay_agents: [10.9.0.1]}\n"), std::string("  dhcp: {relay_agents: [10.9.0.1]}\n").size(), "");
+    inventory::load_options lo;
+    lo.check_files = false;
+    yaml.replace(yaml.find("UNKNOWN"), 7, "menu");
+    auto loaded = inventory::load_string(yaml, "site.yaml", "/etc/pxed", lo);
+    ASSERT_TRUE(loaded.model);
+    bool warned = false;
+    for (const auto& diag : loaded.diagnostics)
+        if (diag.message.find("relay_only but server.dhcp.relay_agents is empty") != std::string::npos) warned = true;
+    EXPECT_TRUE(warned) << "pxed check says the relay_only subnet cannot be served";
+    responder r{loaded.model, renderer_for(loaded.model)};
+    auto d = request(message_type::discover, mac_n(4));
+    d.giaddr = ip("10.9.0.1");
+    const auto o = r.handle(d, from_relay(), 1'800'000'000);
+    EXPECT_FALSE(o.reply);
+    EXPECT_THAT(o.log, HasSubstr("relay_agents is empty"));
+}
+
+TEST_F(fixture, requests_from_made_up_clients_take_no_address) {
+    // The lease grab: one REQUEST per address, each from a new MAC, no
+    // DISCOVER. INIT-REBOOT, RENEWING and SELECTING alike.
+    std::size_t acked = 0, stored = 0;
+    for (unsigned n = 0; n < 10; ++n) {
+        const auto want = ipv4_address{ip("10.0.0.100").value() + n};
+        auto init_reboot = request(message_type::request, mac_n(100 + n));
+        init_reboot.set_ipv4(option_code::requested_address, want);
+        auto renewing = request(message_type::request, mac_n(200 + n));
+        renewing.ciaddr = want;
+        auto selecting = request(message_type::request, mac_n(300 + n));
+        selecting.set_ipv4(option_code::requested_address, want);
+        selecting.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+        for (const auto& m : {init_reboot, renewing, selecting}) {
+            const auto o = send(m);
+            if (o.reply && o.reply->msg.message_type() == message_type::ack) ++acked;
+            stored += o.changes.size();
+        }
+    }
+    EXPECT_EQ(acked, 0u);
+    EXPECT_EQ(stored, 0u);
+    EXPECT_EQ(r.active_leases(now), 0u);
+    // And the pool is whole for a real client.
+    EXPECT_NE(dora(mac_n(7)), ipv4_address{});
+}
+
+TEST(dhcp_responder, new_clients_per_source_are_limited_but_known_ones_are_served) {
+    auto s = load("menu", "");
+    auto yaml = base_yaml;
+    yaml.replace(yaml.find("UNKNOWN"), 7, "menu");
+    yaml.replace(yaml.find("dhcp: {relay_agents: [10.9.0.1]}"), std::string("dhcp: {relay_agents: [10.9.0.1]}").size(),
+                 "dhcp: {relay_agents: [10.9.0.1], new_clients_per_second: 2, new_clients_burst: 3}");
+    yaml.replace(yaml.find("10.0.0.100-10.0.0.109"), std::string("10.0.0.100-10.0.0.109").size(), "10.0.0.100-10.0.0.199");
+    inventory::load_options lo;
+    lo.check_files = false;
+    auto site = inventory::load_string(yaml, "site.yaml", "/etc/pxed", lo).model;
+    ASSERT_TRUE(site);
+    responder r{site, renderer_for(site)};
+    unix_time now = 1'800'000'000;
+    std::size_t offered = 0;
+    outcome last;
+    for (unsigned n = 0; n < 10; ++n) {
+        last = r.handle(request(message_type::discover, mac_n(n)), on_eth0(), now);
+        if (last.reply) ++offered;
+    }
+    EXPECT_EQ(offered, 3u) << "the burst";
+    EXPECT_EQ(last.kind, log_kind::new_client_limit);
+    EXPECT_THAT(last.log, HasSubstr("new_clients_per_second"));
+    // A client already offered an address, and a host from the inventory,
+    // are served at once.
+    EXPECT_TRUE(r.handle(request(message_type::discover, mac_n(0)), on_eth0(), now).reply);
+    EXPECT_TRUE(r.handle(request(message_type::discover, *wire::mac_address::parse("52:54:00:00:00:02")), on_eth0(), now).reply);
+    // Another source has its own budget.
+    auto relayed = request(message_type::discover, mac_n(50));
+    relayed.giaddr = ip("10.9.0.1");
+    EXPECT_TRUE(r.handle(relayed, from_relay(), now).reply);
+    // One second on: two more.
+    now += 1;
+    offered = 0;
+    for (unsigned n = 20; n < 30; ++n)
+        if (r.handle(request(message_type::discover, mac_n(n)), on_eth0(), now).reply) ++offered;
+    EXPECT_EQ(offered, 2u);
+}
+
+TEST_F(fixture, a_decline_never_quarantines_a_reservation) {
+    // A machine spoofing web01's MAC takes web01's reserved address and declines it.
+    const auto web01 = *wire::mac_address::parse("52:54:00:00:00:01");
+    EXPECT_EQ(dora(web01), ip("10.0.0.11"));
+    auto decline = request(message_type::decline, web01);
+    decline.set_ipv4(option_code::requested_address, ip("10.0.0.11"));
+    decline.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    const auto o = send(decline);
+    EXPECT_EQ(o.kind, log_kind::decline);
+    EXPECT_EQ(o.level, log_level::warn);
+    EXPECT_THAT(o.log, HasSubstr("the reservation stays"));
+    ASSERT_EQ(o.changes.size(), 1u);
+    EXPECT_NE(o.changes[0].state, store::lease_state::declined);
+    // The real web01 boots and gets its address.
+    EXPECT_EQ(dora(web01), ip("10.0.0.11"));
+}
+
+TEST_F(fixture, declines_quarantine_at_most_a_share_of_the_pool) {
+    // 10 dynamic addresses, 10%: one quarantined at a time.
+    std::vector<ipv4_address> declined;
+    for (unsigned n = 0; n < 4; ++n) {
+        const auto a = dora(mac_n(n));
+        auto decline = request(message_type::decline, mac_n(n));
+        decline.set_ipv4(option_code::requested_address, a);
+        decline.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+        const auto o = send(decline);
+        ASSERT_EQ(o.changes.size(), 1u);
+        if (n == 0) {
+            EXPECT_EQ(o.changes[0].state, store::lease_state::declined);
+        } else {
+            EXPECT_EQ(o.changes[0].state, store::lease_state::expired) << "back in the pool";
+            EXPECT_THAT(o.log, HasSubstr("quarantine_max_percent"));
+        }
+        declined.push_back(a);
+    }
+    // Nine addresses are left for real clients, three of them the ones
+    // declined past the limit.
+    std::set<std::uint32_t> got;
+    for (unsigned n = 10; n < 19; ++n) got.insert(dora(mac_n(n)).value());
+    EXPECT_EQ(got.size(), 9u);
+    EXPECT_FALSE(got.count(declined[0].value()));
+}
+
+TEST_F(fixture, repeated_requests_neither_grow_the_timer_queue_nor_write) {
+    const auto a = dora(mac_n(3));
+    const auto queued = r.queued_timers();
+    std::size_t writes = 0;
+    for (unsigned i = 0; i < 10000; ++i) {
+        auto renew = request(message_type::request, mac_n(3), i);
+        renew.ciaddr = a;
+        if (i % 2) renew.set_u32(option_code::lease_time, 60 + i % 7);  // and other lease times
+        const auto o = send(renew);
+        ASSERT_TRUE(o.reply);
+        EXPECT_EQ(o.reply->msg.message_type(), message_type::ack);
+        writes += o.changes.size();
+        if (i % 100 == 0) now += 1;
+    }
+    EXPECT_LE(r.queued_timers(), queued + 4);
+    EXPECT_LE(writes, 200u) << "renewals within a quarter of the lease are answered from memory";
+    // Within the first quarter of the lease: what is left of it.
+    auto renew = request(message_type::request, mac_n(3));
+    renew.ciaddr = a;
+    const auto o = send(renew);
+    EXPECT_TRUE(o.changes.empty());
+    EXPECT_LE(*o.reply->msg.lease_time(), 3600u);
+    // Offers from a DISCOVER flood by one client do not pile up either.
+    for (unsigned i = 0; i < 1000; ++i) send(request(message_type::discover, mac_n(4), i));
+    EXPECT_LE(r.queued_timers(), 2 * 10 + 64 + 1u);
+    // And expiry still works.
+    now += 7200;
+    EXPECT_FALSE(r.expire(now).empty());
+    EXPECT_EQ(r.active_leases(now), 0u);
+}
+
+TEST_F(fixture, a_release_must_come_from_the_address_released) {
+    const auto a = dora(mac_n(3));
+    auto rel = request(message_type::release, mac_n(3));
+    rel.ciaddr = a;
+    rel.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    arrival from_elsewhere = on_eth0();
+    from_elsewhere.destination = ip("10.0.0.2");
+    from_elsewhere.source = ip("10.0.0.150");
+    auto o = send(rel, from_elsewhere);
+    EXPECT_TRUE(o.changes.empty());
+    EXPECT_EQ(o.kind, log_kind::stranger);
+    EXPECT_EQ(r.active_leases(now), 1u);
+    // Broadcast from nowhere (0.0.0.0), as a forger without an address sends it.
+    o = send(rel);
+    EXPECT_TRUE(o.changes.empty());
+    EXPECT_EQ(r.active_leases(now), 1u);
 }

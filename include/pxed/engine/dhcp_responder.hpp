@@ -68,6 +68,17 @@ struct reply {
 
 enum class log_level { debug, info, warn };
 
+/// Which log budget a line draws on. The server rate-limits each kind that
+/// a stranger can cause at will on its own, so that a flood of one (forged
+/// relay packets, say) cannot hide another (the new-client limit biting).
+enum class log_kind {
+    routine,           ///< leases, boot choices: bounded by real clients
+    untrusted_relay,   ///< relayed packets from outside server.dhcp.relay_agents
+    new_client_limit,  ///< DISCOVERs held back by server.dhcp.new_clients_per_second
+    decline,           ///< DHCPDECLINEs refused, quarantine full, reservations kept
+    stranger,          ///< REQUESTs and RELEASEs from clients with no record here
+};
+
 struct outcome {
     std::optional<dhcp::reply> reply;
     /// Leases to commit before the reply may leave: an ACK goes out only
@@ -76,6 +87,7 @@ struct outcome {
     /// One line for the operator; empty when there is nothing to say.
     std::string log;
     log_level level = log_level::debug;
+    log_kind kind = log_kind::routine;
 };
 
 struct responder_config {
@@ -83,6 +95,10 @@ struct responder_config {
     std::int64_t offer_hold = 30;
     /// How long an address a client DECLINEd stays out of the pool.
     std::int64_t decline_quarantine = 3600;
+    /// Sources (relay agents, interfaces, switch ports) whose new clients
+    /// are tracked for server.dhcp.new_clients_per_second; beyond it the
+    /// least recently seen are forgotten.
+    std::size_t max_sources = 4096;
     /// Shortest lease a client may ask for (option 51).
     std::int64_t min_lease = 60;
     /// Hosts that get no boot file now: installed ones under
@@ -126,6 +142,9 @@ public:
     /// Addresses handed out and still valid at `now` (bound, unexpired).
     std::size_t active_leases(unix_time now) const;
 
+    /// Entries in the expiry queue (at most a few per address; for tests).
+    std::size_t queued_timers() const { return timers_.size(); }
+
     /// The boot choice for a client; public for tests and `pxed` tooling.
     boot_choice choose_boot(const message& request, const inventory::host* host) const;
 
@@ -134,6 +153,12 @@ private:
         store::lease lease;
         bool offer_only = false;  ///< exists only because of an OFFER: never persisted
         unix_time hold_until = 0; ///< set aside for lease.client_key by an OFFER until then
+        unix_time queued = 0;     ///< the earliest entry for it in timers_, 0: none
+    };
+    /// New clients a source may still bring (a token bucket, whole seconds).
+    struct source_budget {
+        double tokens = 0;
+        unix_time last = 0;
     };
     struct context;
     struct timer_entry {
@@ -151,6 +176,11 @@ private:
     outcome on_bootp(context& c);
     outcome on_proxy(context& c);
 
+    bool relay_trusted(const message& m, const arrival& a) const;
+    bool admit_new_client(const context& c);
+    bool has_record(const context& c, wire::ipv4_address ip) const;
+    std::size_t quarantined_in(const inventory::subnet& sn, unix_time now) const;
+    void schedule(std::uint32_t ip, unix_time when);
     const inventory::subnet* select_subnet(const message& m, const arrival& a) const;
     wire::ipv4_address server_id_for(const context& c) const;
     std::optional<wire::ipv4_address> reserved_ip(const context& c) const;
@@ -176,6 +206,7 @@ private:
     std::unordered_map<std::uint32_t, binding> by_ip_;
     std::unordered_map<std::string, std::uint32_t> by_client_;  // client key -> its latest address
     timer_heap timers_;  // lease ends and offer holds; entries re-checked when popped
+    std::unordered_map<std::string, source_budget> sources_;  // new-client budgets by source
 };
 
 /// The key a client's lease is held under: its MAC for Ethernet, else its

@@ -42,6 +42,17 @@ struct dhcp_settings {
     std::uint16_t port = 67;
     std::uint16_t proxy_port = 4011;  ///< PXE boot server port (proxyDHCP)
     std::vector<std::string> interfaces;
+    /// Relay agents whose relayed packets (giaddr set) are answered, by
+    /// source address; empty: no relayed packet is (docs/security.md).
+    std::vector<wire::ipv4_network> relay_agents;
+    /// New clients (no lease, no reservation) one relay agent or interface
+    /// may bring per second, with a burst; the rest wait (their DISCOVER
+    /// goes unanswered).
+    unsigned new_clients_per_second = 50;
+    unsigned new_clients_burst = 500;
+    /// Share of a subnet's dynamic addresses that DHCPDECLINEs may take out
+    /// of the pool at once, in percent.
+    unsigned quarantine_max_percent = 10;
 };
 
 struct tftp_settings {
