@@ -234,10 +234,12 @@ private:
     // half a PXE server is worse than a clear refusal to start.
     bool start_services() {
         const auto& srv = current_->site->server;
-        raise_open_file_limit(srv.tftp.enabled ? 2 * net::tftp_server_options{}.max_transfers + 64 : 0);
+        raise_open_file_limit(srv.tftp.enabled ? 2 * std::size_t{srv.tftp.max_transfers} + 64 : 0);
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
             if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
+            o.max_transfers = srv.tftp.max_transfers;
+            o.max_transfers_per_client = srv.tftp.max_transfers_per_client;
             poll_.set_budget(std::chrono::microseconds(srv.tftp.busy_poll_us));
             o.poll = &poll_;
             o.listen_address = srv.listen.to_string();
@@ -401,8 +403,11 @@ private:
         }
         // Sockets stay as bound at start; files, menus and hosts change now.
         if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
-            old_srv.tftp.port != new_srv.tftp.port || old_srv.tftp.look_ahead != new_srv.tftp.look_ahead)
-            spdlog::warn("reload: changes to server.listen or server.tftp's port and look_ahead take effect after a restart");
+            old_srv.tftp.port != new_srv.tftp.port || old_srv.tftp.look_ahead != new_srv.tftp.look_ahead ||
+            old_srv.tftp.max_transfers != new_srv.tftp.max_transfers ||
+            old_srv.tftp.max_transfers_per_client != new_srv.tftp.max_transfers_per_client)
+            spdlog::warn("reload: changes to server.listen or server.tftp's port, look_ahead and max_transfers "
+                         "(per_client) take effect after a restart");
         if (old_srv.http.enabled != new_srv.http.enabled || old_srv.http.port != new_srv.http.port)
             spdlog::warn("reload: changes to server.http take effect after a restart");
         if (old_srv.ftp.enabled != new_srv.ftp.enabled || old_srv.ftp.port != new_srv.ftp.port ||

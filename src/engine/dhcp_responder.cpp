@@ -548,6 +548,8 @@ outcome responder::nak(context& c, const std::string& why) {
     r.set_string(option_code::message, why);
     o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::nak), max_reply_size(c.req)};
     o.level = log_level::info;
+    // Any client can ask for what it cannot have, as often as it likes.
+    o.kind = log_kind::stranger;
     o.log = "DHCPNAK to " + c.who + ": " + why;
     return o;
 }

@@ -1,5 +1,7 @@
 #include "pxed/engine/tftp_front_door.hpp"
 
+#include <algorithm>
+
 namespace pxed::tftp {
 
 namespace {
@@ -50,6 +52,79 @@ door_decision front_door(const decode_result& decoded) {
 
 std::vector<std::uint8_t> unknown_tid_reply() {
     return encode_error(error_code::unknown_tid, default_message(error_code::unknown_tid));
+}
+
+transfer_shares::transfer_shares(share_limits limits) : limits_(limits) {
+    limits_.max_transfers = std::max<std::size_t>(limits_.max_transfers, 1);
+    limits_.max_per_client = std::max<std::size_t>(limits_.max_per_client, 1);
+}
+
+void transfer_shares::report_budget::refuse(const share_limits& limits, clock::time_point now,
+                                            admission_decision& d) {
+    if (!last || now - *last >= limits.report_every) {
+        d.report = true;
+        d.held_back = held_back;
+        held_back = 0;
+        last = now;
+    } else {
+        ++held_back;
+    }
+}
+
+admission_decision transfer_shares::admit(std::uint32_t client, clock::time_point now) {
+    admission_decision d;
+    // Idle entries are clients refused within report_every; a client is
+    // refused only while it has max_per_client running, so few of them
+    // can be recent at once. Swept when they pile up, at most once a
+    // second (a sweep walks them all).
+    if (clients_.size() > running_ + idle_sweep_at && (!last_sweep_ || now - *last_sweep_ >= std::chrono::seconds(1))) {
+        last_sweep_ = now;
+        forget_idle(now);
+    }
+    // The client's own cap first: when both bite, the client over its
+    // share is the one to name.
+    const auto it = clients_.find(client);
+    if (it != clients_.end() && it->second.running >= limits_.max_per_client) {
+        d.verdict = admission::client_full;
+        d.running = it->second.running;
+        it->second.reports.refuse(limits_, now, d);
+        return d;
+    }
+    if (running_ >= limits_.max_transfers) {
+        d.verdict = admission::server_full;
+        d.running = running_;
+        full_reports_.refuse(limits_, now, d);
+        return d;
+    }
+    ++clients_[client].running;
+    ++running_;
+    d.running = running_;
+    return d;
+}
+
+void transfer_shares::release(std::uint32_t client) {
+    const auto it = clients_.find(client);
+    if (it == clients_.end() || it->second.running == 0) return;
+    --running_;
+    // Forgotten with its last transfer, unless it was refused lately: its
+    // report budget must outlive a batch of transfers, or a client whose
+    // transfers end quickly would be reported for each batch.
+    if (--it->second.running == 0 && !it->second.reports.last) clients_.erase(it);
+}
+
+void transfer_shares::forget_idle(clock::time_point now) {
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        const auto& sh = it->second;
+        if (sh.running == 0 && (!sh.reports.last || now - *sh.reports.last >= limits_.report_every))
+            it = clients_.erase(it);
+        else
+            ++it;
+    }
+}
+
+std::size_t transfer_shares::running(std::uint32_t client) const {
+    const auto it = clients_.find(client);
+    return it == clients_.end() ? 0 : it->second.running;
 }
 
 }  // namespace pxed::tftp

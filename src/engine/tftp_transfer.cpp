@@ -33,6 +33,7 @@ transfer_config sanitized(transfer_config cfg) {
     cfg.quiet_wait = std::max(cfg.quiet_wait, cfg.max_rto);
     cfg.give_up_after = std::max(cfg.give_up_after, cfg.quiet_wait);
     cfg.max_look_ahead = std::min(cfg.max_look_ahead, 8u);
+    cfg.unanswered_give_up = std::min(cfg.unanswered_give_up, cfg.give_up_after);
     return cfg;
 }
 
@@ -188,6 +189,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         // of the transfer.
         const auto handshake = now - oack_sent_at_;
         if (oack_transmissions_ == 1 && handshake <= current_timeout()) sample_rtt(handshake);
+        stats_.answered = true;
         note_progress(now);
         phase_ = phase::sending;
         fill_window(now, out);
@@ -227,6 +229,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         loss_score_ -= loss_score_ >> 8;
     }
     acked_ += distance;
+    stats_.answered = true;
     note_progress(now);
 
     if (last_block_ && acked_ == *last_block_) {
@@ -255,6 +258,14 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
         finish(transfer_outcome::timed_out, now);
         return with_state(std::move(out));
     }
+    if (!stats_.answered &&
+        (stats_.timeouts >= cfg_.unanswered_retries || now - stats_.started >= cfg_.unanswered_give_up)) {
+        // Nobody at the request's address wants this transfer, or nobody is
+        // there: each resend to a forged address is traffic for a machine
+        // that never asked (see unanswered_retries).
+        finish(transfer_outcome::timed_out, now);
+        return with_state(std::move(out));
+    }
 
     ++stats_.timeouts;
     ++consecutive_timeouts_;
@@ -262,8 +273,10 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
     // No ACK at all within the timeout: the OACK, or the whole
     // unacknowledged window, goes again (RFC 7440 has no selective ACK).
+    // Only towards a client that has answered: until then, the first
+    // packet is all that may go out (amplification, unanswered_retries).
     unsigned windows_ahead = 0;
-    if (cfg_.look_ahead_after > 0 && consecutive_timeouts_ >= cfg_.look_ahead_after)
+    if (stats_.answered && cfg_.look_ahead_after > 0 && consecutive_timeouts_ >= cfg_.look_ahead_after)
         windows_ahead = std::min(consecutive_timeouts_ - cfg_.look_ahead_after + 1, cfg_.max_look_ahead);
     return resend_unanswered(now, std::move(out), windows_ahead);
 }
@@ -440,6 +453,7 @@ void read_transfer::arm(transfer_clock::time_point now) {
         wait = quiet_interval();
     }
     deadline_ = std::min(now + wait, last_progress_ + give_up_interval());
+    if (!stats_.answered) deadline_ = std::min(*deadline_, stats_.started + cfg_.unanswered_give_up);
 }
 
 transfer_actions read_transfer::on_duplicate_request(transfer_clock::time_point now) {

@@ -611,6 +611,11 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         read_port(c, t, "port", srv.tftp.port);
         read_bool(c, t, "look_ahead", srv.tftp.look_ahead);
         read_bounded(c, t, "busy_poll_us", 1000, "0 (never poll) to 1000 microseconds", srv.tftp.busy_poll_us);
+        read_bounded(c, t, "max_transfers", 65536, "1 to 65536", srv.tftp.max_transfers);
+        if (srv.tftp.max_transfers == 0) c.error(t.get("max_transfers"), "max_transfers must be at least 1");
+        read_bounded(c, t, "max_transfers_per_client", 65536, "1 to 65536", srv.tftp.max_transfers_per_client);
+        if (srv.tftp.max_transfers_per_client == 0)
+            c.error(t.get("max_transfers_per_client"), "max_transfers_per_client must be at least 1");
         const auto root = t.get("root");
         if (scalar(c, root, "root", srv.tftp.root)) {
             srv.tftp.root = c.resolve_path(srv.tftp.root);

@@ -16,8 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <map>
 #include <unordered_map>
@@ -65,9 +68,15 @@ public:
 private:
     // 64 KiB: 44 blocks of 1468 bytes per syscall, and one window of the
     // largest windowsize at that block size; 200 transfers cost 12.5 MiB.
-    static constexpr std::size_t chunk_size = 64 * 1024;
+    // A transfer starts with 4 KiB and doubles it per read: one that never
+    // gets past its first block (a forged request, a tsize probe, a
+    // boot loader's config file) holds 4 KiB, not 64.
+    static constexpr std::size_t max_chunk_size = 64 * 1024;
+    static constexpr std::size_t first_chunk_size = 4 * 1024;
 
     bool fill(std::uint64_t at) {
+        const std::size_t chunk_size = next_chunk_size_;
+        next_chunk_size_ = std::min(next_chunk_size_ * 2, max_chunk_size);
         chunk_.resize(chunk_size);
         chunk_start_ = at - at % chunk_size;
         std::size_t got = 0;
@@ -91,6 +100,7 @@ private:
     std::uint64_t size_;
     std::vector<std::uint8_t> chunk_;
     std::uint64_t chunk_start_ = 0;
+    std::size_t next_chunk_size_ = first_chunk_size;
 };
 
 tftp::error_code to_tftp(fs::errc e) {
@@ -124,7 +134,13 @@ udp::endpoint to_endpoint(const sockaddr_in& sa) {
 class tftp_server::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, tftp_server_options options, namespace_provider files)
-        : io_(io), options_(std::move(options)), files_(std::move(files)), socket_(io), ready_(io), tick_(io) {}
+        : io_(io),
+          options_(std::move(options)),
+          files_(std::move(files)),
+          socket_(io),
+          ready_(io),
+          shares_(tftp::share_limits{options_.max_transfers, options_.max_transfers_per_client}),
+          tick_(io) {}
 
     void start() {
         const auto addr = asio::ip::make_address_v4(options_.listen_address);
@@ -170,7 +186,7 @@ private:
             int err = 0;
             const auto info = receive_datagram(socket_.native_handle(), buffer_, sizeof buffer_, err);
             if (!info) {
-                if (err != EAGAIN && err != EWOULDBLOCK && limiter_.allow(clock_type::now()))
+                if (err != EAGAIN && err != EWOULDBLOCK && error_log_.allow(clock_type::now()))
                     spdlog::warn("tftp: receive failed: {}", std::strerror(err));
                 wait_for_requests();
                 return;
@@ -189,12 +205,12 @@ private:
         const auto now = clock_type::now();
         switch (door.verdict) {
         case tftp::door_verdict::drop:
-            if (limiter_.allow(now))
+            if (junk_log_.allow(spdlog::level::debug, now))
                 spdlog::debug("tftp: {} sent a datagram that is not a request ({} bytes); dropped", describe(peer),
                               info.size);
             return;
         case tftp::door_verdict::refuse:
-            if (limiter_.allow(now))
+            if (junk_log_.allow(spdlog::level::info, now))
                 spdlog::info("tftp: {} refused: {}", describe(peer), wire::escape_for_log(door.reason));
             send_once(door.reply, info);
             return;
@@ -210,16 +226,39 @@ private:
                 return;
             }
         }
-        if (sessions_.size() >= options_.max_transfers) {
-            if (limiter_.allow(now))
-                spdlog::warn("tftp: {} \"{}\" refused: {} transfers already running", describe(peer),
-                             wire::escape_for_log(rrq.filename), sessions_.size());
-            send_once(tftp::encode_error(tftp::error_code::not_defined, "server busy, try again"), info);
+        const std::uint32_t client = ntohl(info.peer.sin_addr.s_addr);
+        const auto admitted = shares_.admit(client, now);
+        if (admitted.verdict != tftp::admission::accept) {
+            refuse_over_limit(admitted, rrq, info, peer);
             return;
         }
         if (decoded.quirks().any())
             spdlog::debug("tftp: {} request decoded with tolerated quirks", describe(peer));
-        start_session(rrq, info, peer);
+        start_session(rrq, info, peer, client);
+    }
+
+    // A limit bit: the client gets ERROR 0 saying which, and the log a
+    // warning from the limit's own budget (transfer_shares): at most one
+    // per client, or for the whole server, per ten seconds, counting the
+    // refusals in between. Nothing else the server logs draws on it.
+    void refuse_over_limit(const tftp::admission_decision& d, const tftp::request& rrq, const datagram_info& info,
+                           const udp::endpoint& peer) {
+        const bool per_client = d.verdict == tftp::admission::client_full;
+        send_once(tftp::encode_error(tftp::error_code::not_defined, per_client
+                                                                         ? "too many transfers from your address, try again"
+                                                                         : "server busy, try again"),
+                  info);
+        if (!d.report) return;
+        const std::string more =
+            d.held_back ? "; " + std::to_string(d.held_back) + " more refused since the last such line" : "";
+        if (per_client) {
+            spdlog::warn("tftp: {} \"{}\" refused: {} transfers from {} already running "
+                         "(server.tftp.max_transfers_per_client){}",
+                         describe(peer), wire::escape_for_log(rrq.filename), d.running, peer.address().to_string(), more);
+        } else {
+            spdlog::warn("tftp: {} \"{}\" refused: {} transfers already running (server busy){}", describe(peer),
+                         wire::escape_for_log(rrq.filename), d.running, more);
+        }
     }
 
     // An ERROR for a request we will not serve, from a fresh port (a new TID,
@@ -250,7 +289,9 @@ private:
 
     void drain_transfers();
 
-    void start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer);
+    void start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer,
+                       std::uint32_t client);
+    void session_closed(std::uint32_t client);
 
     // One timer for all transfers. Per-transfer timers would be re-armed
     // (a timerfd_settime syscall) every retransmission timeout of every
@@ -279,7 +320,22 @@ private:
     asio::posix::stream_descriptor ready_;  // epoll set of the transfer sockets
     std::uint8_t buffer_[65536];
     bool stopping_ = false;
-    log_limiter limiter_{"tftp"};
+    // A budget per kind of message (issue 16: junk used up the one the
+    // "already running" warning needed). The limits' own warnings have
+    // theirs in shares_.
+    log_limiter junk_log_{"tftp"};   // datagrams that are not requests, malformed requests
+    log_limiter error_log_{"tftp"};  // socket errors
+    // Transfers that timed out without the client ever answering: forged
+    // requests make as many as they like.
+    log_limiter unanswered_log_{"tftp", 20, spdlog::level::warn, "more transfers timed out unanswered"};
+    tftp::transfer_shares shares_;
+    std::size_t peak_since_trim_ = 0;
+    // Scratch shared by every session (one thread): a session's ACK buffer
+    // and sendmmsg() arrays would cost 6 KiB each, times thousands.
+    std::uint8_t ack_buffer_[1024];
+    static constexpr std::size_t max_batch = 64;
+    mmsghdr msgs_[max_batch];
+    iovec iov_[max_batch];
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
     std::map<udp::endpoint, session*> by_peer_;  // running transfers by client TID
     asio::steady_timer tick_;
@@ -291,8 +347,8 @@ private:
 // One transfer: its own socket (the server's TID), a timer, the engine.
 class tftp_server::impl::session : public std::enable_shared_from_this<session> {
 public:
-    session(impl& server, fs::unique_fd fd, udp::endpoint peer, std::string path)
-        : server_(server), fd_(std::move(fd)), peer_(std::move(peer)), path_(std::move(path)) {}
+    session(impl& server, fs::unique_fd fd, udp::endpoint peer, std::uint32_t client, std::string path)
+        : server_(server), fd_(std::move(fd)), peer_(std::move(peer)), client_(client), path_(std::move(path)) {}
 
     int fd() const { return fd_.get(); }
 
@@ -334,7 +390,8 @@ public:
         if (closed_ || transfer_->done()) return;
         sockaddr_in from{};
         socklen_t from_len = sizeof from;
-        const ssize_t n = ::recvfrom(fd_.get(), buffer_, sizeof buffer_, MSG_DONTWAIT,
+        auto& buffer = server_.ack_buffer_;
+        const ssize_t n = ::recvfrom(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT,
                                      reinterpret_cast<sockaddr*>(&from), &from_len);
         // Nothing queued, or an error: the engine's timer and retry limit
         // deal with a client that went away.
@@ -349,7 +406,7 @@ public:
                           describe(peer_));
             return;
         }
-        apply(transfer_->on_packet(buffer_, static_cast<std::size_t>(n), clock_type::now()));
+        apply(transfer_->on_packet(buffer, static_cast<std::size_t>(n), clock_type::now()));
     }
 
 private:
@@ -390,6 +447,9 @@ private:
 
     // A window of DATA blocks in one sendmmsg() instead of one syscall each.
     void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
+        constexpr auto max_batch = impl::max_batch;
+        auto& msgs_ = server_.msgs_;
+        auto& iov_ = server_.iov_;
         const auto dest = peer_.data();
         std::size_t sent = 0;
         while (sent < packets.size()) {
@@ -468,11 +528,14 @@ private:
             spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
             return;
         }
+        const bool unanswered = outcome == tftp::transfer_outcome::timed_out && !st.answered;
+        if (unanswered && !server_.unanswered_log_.allow()) return;
         const auto level = delivered() ? spdlog::level::info : spdlog::level::warn;
         spdlog::log(level, "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions{}{}",
                     who, file, tftp::to_string(outcome), st.bytes, ms, format_rate(st.bytes, st.duration), st.blksize,
                     st.windowsize, st.retransmissions,
-                    (outcome == tftp::transfer_outcome::timed_out || outcome == tftp::transfer_outcome::replaced) &&
+                    unanswered ? " (never answered: the client is gone, or the request was forged)"
+                    : (outcome == tftp::transfer_outcome::timed_out || outcome == tftp::transfer_outcome::replaced) &&
                             st.last_block_sent
                         ? " (last block sent, its ACK never came)"
                         : "",
@@ -485,24 +548,20 @@ private:
         ::epoll_ctl(server_.ready_.native_handle(), EPOLL_CTL_DEL, fd_.get(), nullptr);
         fd_.reset();
         server_.by_peer_.erase(peer_);
+        server_.session_closed(client_);
         server_.sessions_.erase(this);  // may drop the last owner; drain_transfers holds its own
     }
 
     impl& server_;
     fs::unique_fd fd_;
     udp::endpoint peer_;
+    std::uint32_t client_;
     std::string path_;
     std::function<void()> on_delivered_;
     std::unique_ptr<tftp::read_transfer> transfer_;
     clock_type::time_point deadline_ = clock_type::time_point::max();
     bool closed_ = false;
-    // ACKs are 4 bytes and ERRORs short; a longer datagram is truncated,
-    // which decodes the same for what the engine needs.
-    std::uint8_t buffer_[1024];
-    static constexpr std::size_t max_batch = 64;
     static constexpr std::size_t max_polled_transfers = 2;
-    mmsghdr msgs_[max_batch];
-    iovec iov_[max_batch];
 };
 
 void tftp_server::impl::forward_duplicate(session& s, clock_type::time_point now) { s.duplicate_request(now); }
@@ -578,7 +637,24 @@ void tftp_server::impl::stop() {
     for (auto& entry : sessions) entry.second->abort("server shutting down");
 }
 
-void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer) {
+// Gives memory back after a burst. Transfers allocate small blocks
+// (engine, packets, file chunks) that glibc keeps in its heap when they are
+// freed; after thousands of transfers end, that is tens of MiB held for
+// good (see hostile_tftp_test.sh). malloc_trim() returns the free pages;
+// it walks the heap, so only once the running transfers fall to a quarter
+// of a peak of at least 256.
+void tftp_server::impl::session_closed(std::uint32_t client) {
+    shares_.release(client);
+    const std::size_t running = shares_.running();
+    if (peak_since_trim_ >= 256 && running * 4 <= peak_since_trim_) {
+        peak_since_trim_ = running;
+        asio::post(io_, [] { ::malloc_trim(0); });
+    }
+}
+
+void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer,
+                                      std::uint32_t client) {
+    peak_since_trim_ = std::max(peak_since_trim_, shares_.running());
     // The transfer's own socket (its TID), bound to the address the client
     // talked to: a client checks where the answer comes from.
     fs::unique_fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -587,17 +663,19 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     local.sin_addr = info.local;
     if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
         const int err = errno;
-        if (limiter_.allow(clock_type::now()))
+        shares_.release(client);
+        if (error_log_.allow(clock_type::now()))
             spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), std::strerror(err));
         return;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;  // level-triggered: see drain_transfers
-    auto sess = std::make_shared<session>(*this, std::move(fd), peer, rrq.filename);
+    auto sess = std::make_shared<session>(*this, std::move(fd), peer, client, rrq.filename);
     ev.data.ptr = sess.get();
     if (::epoll_ctl(ready_.native_handle(), EPOLL_CTL_ADD, sess->fd(), &ev) != 0) {
         const int err = errno;
-        if (limiter_.allow(clock_type::now()))
+        shares_.release(client);
+        if (error_log_.allow(clock_type::now()))
             spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(peer), std::strerror(err));
         return;
     }

@@ -791,18 +791,107 @@ std::vector<transfer_clock::duration> waits_until_done(read_transfer& t, transfe
 }
 
 TEST(tftp_timer, backoff_then_quiet_then_give_up) {
+    // A client that answered once (ACK 1 after 1 s, a slow but real
+    // round trip) and then went silent.
     auto t = make_transfer(random_content(5000, 19));
+    t.start(t0);
+    const auto a = t.on_packet(ack(1), t0 + 1s);
+    ASSERT_TRUE(t.stats().answered);
+    int resends = 0;
+    const auto waits = waits_until_done(t, a, t0 + 1s, resends);
+    // SRTT 1 s puts the timeout at its 2 s ceiling; six quick retries,
+    // then quiet 6 s waits until 30 s without progress.
+    EXPECT_EQ(waits, (std::vector<transfer_clock::duration>{2s, 2s, 2s, 2s, 2s, 2s, 6s, 6s, 6s}));
+    EXPECT_EQ(resends, 8);
+    EXPECT_EQ(t.outcome(), transfer_outcome::timed_out);
+    EXPECT_EQ(t.stats().duration, 31s);
+}
+
+// --- a peer that never answers (issue 16: amplification) -------------------------
+
+TEST(tftp_unanswered, data_1_goes_three_more_times_then_the_transfer_ends) {
+    // One 52-byte RRQ without options from a forged address once brought 31
+    // datagrams (16.9 kB) over 30 s: DATA 1 at once, nine resends and
+    // look-ahead blocks nobody had asked for.
+    auto t = make_transfer(random_content(100 * 512, 40));
     const auto a = t.start(t0);
+    ASSERT_EQ(data_blocks(a), std::vector<std::uint16_t>{1});
     int resends = 0;
     const auto waits = waits_until_done(t, a, t0, resends);
-    // 1 s before any sample, doubled to the 2 s ceiling for six quick
-    // retries, then quiet 6 s waits until 30 s without progress.
-    EXPECT_EQ(waits, (std::vector<transfer_clock::duration>{1s, 2s, 2s, 2s, 2s, 2s, 6s, 6s, 6s, 1s}));
-    EXPECT_EQ(resends, 9);
+    EXPECT_EQ(waits, (std::vector<transfer_clock::duration>{1s, 2s, 2s, 2s}));
+    EXPECT_EQ(resends, 3);
+    EXPECT_EQ(t.stats().packets_sent, 4u);
+    EXPECT_EQ(t.stats().look_ahead_blocks, 0u);
     EXPECT_EQ(t.outcome(), transfer_outcome::timed_out);
-    EXPECT_EQ(t.stats().timeouts, 9u);
-    EXPECT_EQ(t.stats().duration, 30s);
-    EXPECT_FALSE(t.stats().last_block_sent);
+    EXPECT_EQ(t.stats().duration, 7s);
+    EXPECT_FALSE(t.stats().answered);
+}
+
+TEST(tftp_unanswered, never_more_than_the_first_block_out_without_an_ack) {
+    // Whatever the timers and look-ahead settings, nothing but block 1 goes
+    // out before the first ACK, even with a repeated request in between.
+    for (unsigned look_ahead_after : {0u, 1u, 2u}) {
+        transfer_config cfg;
+        cfg.look_ahead_after = look_ahead_after;
+        cfg.unanswered_retries = 10;
+        auto t = make_transfer(random_content(100 * 512, 41), {}, transfer_mode::octet, cfg);
+        auto a = t.start(t0);
+        auto now = t0;
+        std::size_t packets = a.send.size();
+        for (int i = 0; !a.done && i < 50; ++i) {
+            for (const auto& p : a.send) EXPECT_EQ(as_data(p).block, 1u) << "look_ahead_after " << look_ahead_after;
+            if (i == 2) {
+                a = t.on_duplicate_request(now);
+                packets += a.send.size();
+                continue;
+            }
+            now = *a.deadline;
+            a = t.on_timer(now);
+            packets += a.send.size();
+        }
+        for (const auto& p : a.send) EXPECT_EQ(as_data(p).block, 1u);
+        EXPECT_TRUE(a.done);
+        // Ten resends would take 1 + 2 * 9 = 19 s and more; after six
+        // quick ones (1, 3, 5, ... 11 s) the quiet wait runs into
+        // unanswered_give_up at 15 s. One more answers the repeat.
+        EXPECT_EQ(t.stats().duration, 15s);
+        EXPECT_EQ(packets, 1u + 6u + 1u);
+        EXPECT_EQ(t.stats().look_ahead_blocks, 0u);
+    }
+}
+
+TEST(tftp_unanswered, an_oack_nobody_acknowledges_ends_at_15_s) {
+    // No negotiated timeout: the OACK goes again at 11 s (past two of
+    // atftp's 5 s timers), and at 15 s the transfer ends.
+    auto t = make_transfer(random_content(100 * 512, 42), {{"tsize", "0"}, {"windowsize", "16"}});
+    auto a = t.start(t0);
+    int resends = 0;
+    EXPECT_EQ(waits_until_done(t, a, t0, resends), (std::vector<transfer_clock::duration>{11s, 4s}));
+    EXPECT_EQ(resends, 1);
+    EXPECT_EQ(t.stats().packets_sent, 2u);
+    EXPECT_EQ(t.stats().duration, 15s);
+    // curl's timeout 6: the OACK at 0, 6.5 and 13 s.
+    auto c = make_transfer(random_content(100 * 512, 42), {{"tsize", "0"}, {"timeout", "6"}});
+    a = c.start(t0);
+    EXPECT_EQ(waits_until_done(c, a, t0, resends), (std::vector<transfer_clock::duration>{6500ms, 6500ms, 2s}));
+    EXPECT_EQ(c.stats().packets_sent, 3u);
+    EXPECT_EQ(c.outcome(), transfer_outcome::timed_out);
+}
+
+TEST(tftp_unanswered, one_ack_lifts_the_limit) {
+    // The first ACK proves the client is at the request's address: from
+    // then on the usual loss recovery (30 s, look-ahead) applies.
+    auto t = make_transfer(random_content(100 * 512, 43));
+    auto a = t.start(t0);
+    a = t.on_timer(*a.deadline);
+    a = t.on_timer(*a.deadline);
+    auto now = *a.deadline - 1ms;
+    a = t.on_packet(ack(1), now);
+    ASSERT_EQ(data_blocks(a), std::vector<std::uint16_t>{2});
+    int resends = 0;
+    waits_until_done(t, a, now, resends);
+    EXPECT_EQ(t.stats().duration - (now - t0), 30s);
+    EXPECT_GT(t.stats().look_ahead_blocks, 0u);
 }
 
 TEST(tftp_timer, fast_client_gets_quick_retries_then_quiet) {
@@ -927,9 +1016,10 @@ TEST(tftp_timer, look_ahead_can_be_turned_off) {
     cfg.look_ahead_after = 0;
     auto t = make_transfer(random_content(100 * 512, 32), {}, transfer_mode::octet, cfg);
     auto a = t.start(t0);
+    a = t.on_packet(ack(1), t0 + 1ms);
     for (int i = 0; i < 6; ++i) {
         a = t.on_timer(*a.deadline);
-        EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{1});
+        EXPECT_EQ(data_blocks(a), std::vector<std::uint16_t>{2});
     }
     EXPECT_EQ(t.stats().look_ahead_blocks, 0u);
 }
@@ -1252,6 +1342,106 @@ TEST(tftp_front_door, unknown_tid_reply) {
     EXPECT_EQ(unknown_tid_reply(),
               (bytes_t{0x00, 0x05, 0x00, 0x05, 'U', 'n', 'k', 'n', 'o', 'w', 'n', ' ', 't', 'r', 'a', 'n', 's', 'f',
                        'e', 'r', ' ', 'I', 'D', 0x00}));
+}
+
+}  // namespace
+}  // namespace pxed::tftp
+
+namespace pxed::tftp {
+namespace {
+
+// --- fair shares of the transfer slots (issue 16) -----------------------------
+
+constexpr std::uint32_t ip(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+    return std::uint32_t{a} << 24 | std::uint32_t{b} << 16 | std::uint32_t{c} << 8 | d;
+}
+
+TEST(tftp_shares, the_client_cap_refuses_one_address_not_another) {
+    transfer_shares shares({4096, 16});
+    const auto flooder = ip(10, 0, 0, 66);
+    const auto host = ip(10, 0, 0, 21);
+    for (int i = 0; i < 16; ++i) EXPECT_EQ(shares.admit(flooder, t0).verdict, admission::accept) << i;
+    // The 17th, whatever its source port: refused, and reported.
+    const auto d = shares.admit(flooder, t0);
+    EXPECT_EQ(d.verdict, admission::client_full);
+    EXPECT_TRUE(d.report);
+    EXPECT_EQ(d.running, 16u);
+    EXPECT_EQ(d.held_back, 0u);
+    EXPECT_EQ(shares.admit(host, t0).verdict, admission::accept);
+    EXPECT_EQ(shares.running(), 17u);
+    EXPECT_EQ(shares.running(flooder), 16u);
+    // One of the flooder's transfers ends: it may start one more.
+    shares.release(flooder);
+    EXPECT_EQ(shares.admit(flooder, t0 + 1s).verdict, admission::accept);
+    EXPECT_EQ(shares.admit(flooder, t0 + 1s).verdict, admission::client_full);
+}
+
+TEST(tftp_shares, a_refused_client_is_reported_once_per_ten_seconds_with_a_count) {
+    transfer_shares shares({4096, 2});
+    const auto a = ip(10, 0, 0, 1);
+    const auto b = ip(10, 0, 0, 2);
+    for (int i = 0; i < 2; ++i) {
+        shares.admit(a, t0);
+        shares.admit(b, t0);
+    }
+    EXPECT_TRUE(shares.admit(a, t0).report);
+    for (int i = 0; i < 99; ++i) EXPECT_FALSE(shares.admit(a, t0 + 1s).report);
+    // Another client's budget is its own.
+    EXPECT_TRUE(shares.admit(b, t0 + 2s).report);
+    const auto later = shares.admit(a, t0 + 10s);
+    EXPECT_TRUE(later.report);
+    EXPECT_EQ(later.held_back, 99u);
+    // The budget outlives a batch of transfers ending: a client whose
+    // transfers end quickly is not reported once per batch.
+    shares.release(a);
+    shares.release(a);
+    EXPECT_EQ(shares.running(a), 0u);
+    shares.admit(a, t0 + 11s);
+    shares.admit(a, t0 + 11s);
+    EXPECT_FALSE(shares.admit(a, t0 + 11s).report);
+}
+
+TEST(tftp_shares, a_storm_of_distinct_clients_is_served_in_arrival_order) {
+    // 5000 machines powering on at once, one request each: the first 4096
+    // start, the rest are told "server busy" (one report per ten seconds),
+    // and nothing running is evicted for them.
+    transfer_shares shares({4096, 16});
+    std::size_t accepted = 0, reports = 0;
+    for (std::uint32_t i = 0; i < 5000; ++i) {
+        const auto d = shares.admit(ip(10, 1, 0, 0) + i, t0);
+        if (d.verdict == admission::accept) {
+            EXPECT_LT(i, 4096u) << "accepted out of order";
+            ++accepted;
+        } else {
+            EXPECT_EQ(d.verdict, admission::server_full);
+            EXPECT_GE(i, 4096u);
+            reports += d.report;
+        }
+    }
+    EXPECT_EQ(accepted, 4096u);
+    EXPECT_EQ(reports, 1u);
+    // As transfers end, the next requests start.
+    shares.release(ip(10, 1, 0, 0));
+    EXPECT_EQ(shares.admit(ip(10, 1, 0, 0) + 4096, t0 + 1s).verdict, admission::accept);
+}
+
+TEST(tftp_shares, forgets_clients_it_no_longer_needs) {
+    transfer_shares shares({4096, 1});
+    // 1000 clients refused once each, then their transfers end.
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        shares.admit(i + 1, t0);
+        shares.admit(i + 1, t0);
+        shares.release(i + 1);
+    }
+    EXPECT_EQ(shares.running(), 0u);
+    // Still within the ten seconds: a new refusal is not reported again.
+    shares.admit(1, t0 + 5s);
+    EXPECT_FALSE(shares.admit(1, t0 + 5s).report);
+    shares.release(1);
+    // Later, every idle one is swept; a new episode is reported again.
+    shares.admit(1, t0 + 20s);
+    EXPECT_TRUE(shares.admit(1, t0 + 20s).report);
+    EXPECT_EQ(shares.running(), 1u);
 }
 
 }  // namespace

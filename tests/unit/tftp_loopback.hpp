@@ -134,6 +134,7 @@ protected:
         o.listen_address = "127.0.0.1";
         o.port = 0;
         o.poll = poll_.get();
+        o.max_transfers_per_client = max_transfers_per_client_;
         server_ = std::make_unique<tftp_server>(io_, o, [this] { return files_; });
         server_->start();
         thread_ = std::thread([this] { run(io_, *poll_); });
@@ -176,6 +177,7 @@ protected:
     }
 
     static constexpr std::size_t file_size = 100 * 512 + 17;
+    std::size_t max_transfers_per_client_ = tftp_server_options{}.max_transfers_per_client;
     pxed::testing::temp_dir tmp_{"tftp-loopback"};
     const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;

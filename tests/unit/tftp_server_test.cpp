@@ -4,8 +4,12 @@
 // directly) and with more (the set asked which are ready); strangers on a
 // transfer's port get ERROR 5 and the transfer goes on.
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -144,6 +148,80 @@ TEST_F(TftpFetch, ADocumentCountsAsFetchedOnlyWhenItsLastBlockIsAcknowledged) {
     host.ack(2);
     stop();
     EXPECT_EQ(docs_->opened_paths(), (std::vector<std::string>{"cfg/doc"})) << "once: the host's, not the forger's";
+}
+
+}  // namespace
+}  // namespace pxed::net
+
+namespace pxed::net {
+namespace {
+
+// Issue 16: junk used up the one log budget the "already running" warning
+// needed, even with debug off. The limit's warning has a budget of its
+// own: after more junk than the junk budget allows, it still gets through.
+class TftpLimits : public testing::tftp_loopback {
+protected:
+    void SetUp() override {
+        tftp_loopback::SetUp();
+        sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+        previous_ = spdlog::default_logger();
+        auto logger = std::make_shared<spdlog::logger>("test", sink_);
+        logger->set_level(spdlog::level::info);  // debug off, as in production
+        spdlog::set_default_logger(logger);
+    }
+    void TearDown() override {
+        tftp_loopback::TearDown();
+        spdlog::set_default_logger(previous_);
+    }
+    std::size_t lines_with(const std::string& text) {
+        sink_->flush();
+        std::istringstream in(log_.str());
+        std::size_t n = 0;
+        for (std::string line; std::getline(in, line);) n += line.find(text) != std::string::npos;
+        return n;
+    }
+
+    std::ostringstream log_;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(TftpLimits, ThePerClientCapRefusesAndItsWarningOutlivesAJunkFlood) {
+    max_transfers_per_client_ = 2;
+    const auto port = start(0us);
+    // Junk first: 200 datagrams that are not requests (logged at debug,
+    // which is off) and 50 write requests (refused, logged at info).
+    tftp_client junk(port);
+    for (int i = 0; i < 200; ++i) junk.send_to(port, tftp_client::ack_packet(1));
+    std::string wrq("\0\2x\0octet\0", 10);
+    for (int i = 0; i < 50; ++i) junk.send_to(port, wrq);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(junk.receive_any().substr(0, 4), std::string("\0\5\0\2", 4));
+    // Then one address, three source ports: two transfers, one refusal.
+    tftp_client first(port), second(port), third(port);
+    first.request("file.bin");
+    second.request("file.bin");
+    EXPECT_EQ(first.receive_block(1), 512u);
+    EXPECT_EQ(second.receive_block(1), 512u);
+    third.request("file.bin");
+    const auto refusal = third.receive_any();
+    ASSERT_GE(refusal.size(), 5u);
+    EXPECT_EQ(refusal.substr(0, 4), std::string("\0\5\0\0", 4)) << "expected ERROR 0";
+    EXPECT_NE(refusal.find("too many transfers from your address"), std::string::npos);
+    // Another request from the same address while two run: refused again,
+    // but not logged again within ten seconds.
+    tftp_client fourth(port);
+    fourth.request("file.bin");
+    EXPECT_EQ(fourth.receive_any().substr(0, 4), std::string("\0\5\0\0", 4));
+    EXPECT_EQ(on_loop([this] { return server_->active_transfers(); }), 2u);
+    // Both running transfers go on.
+    for (auto* c : {&first, &second}) {
+        c->ack(1);
+        EXPECT_EQ(c->receive_block(2), 512u);
+    }
+    stop();
+    EXPECT_EQ(lines_with("refused: pxed is read-only"), 20u) << log_.str();
+    EXPECT_EQ(lines_with("(server.tftp.max_transfers_per_client)"), 1u) << log_.str();
+    EXPECT_EQ(lines_with("\" refused: "), 1u) << log_.str();
 }
 
 }  // namespace

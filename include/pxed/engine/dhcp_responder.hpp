@@ -76,7 +76,7 @@ enum class log_kind {
     untrusted_relay,   ///< relayed packets from outside server.dhcp.relay_agents
     new_client_limit,  ///< DISCOVERs held back by server.dhcp.new_clients_per_second
     decline,           ///< DHCPDECLINEs refused, quarantine full, reservations kept
-    stranger,          ///< REQUESTs and RELEASEs from clients with no record here
+    stranger,          ///< NAKs, and REQUESTs and RELEASEs from clients with no record here
 };
 
 struct outcome {

@@ -104,6 +104,16 @@ struct transfer_config {
     /// A client that has made no progress for this long is given up on
     /// (timed_out). No ERROR is sent.
     std::chrono::milliseconds give_up_after{30000};
+    /// Until the client's first ACK the request's source address is all we
+    /// know of it, and anyone can forge that: what we send may land on a
+    /// machine that never asked (an RRQ without options gets DATA at once).
+    /// So an unanswered transfer has only its first packet out (the OACK or
+    /// DATA 1; no look-ahead), resends it at most unanswered_retries times,
+    /// and is given up at the timeout after that, or unanswered_give_up
+    /// after the request, whichever comes first. A real client that lost
+    /// everything repeats its RRQ, which starts the transfer again.
+    unsigned unanswered_retries = 3;
+    std::chrono::milliseconds unanswered_give_up{15000};
 };
 
 /// The outcome of option negotiation for one RRQ (RFC 2347, 2348, 2349, 7440).
@@ -166,6 +176,10 @@ struct transfer_stats {
     std::optional<std::uint8_t> timeout_s;
     std::optional<std::uint64_t> tsize;
     bool oack_sent = false;
+    /// The client acknowledged something (ACK 0 of the OACK, or a block):
+    /// it is at the address the request came from. A transfer that timed
+    /// out without it most likely answered a forged request.
+    bool answered = false;
     /// The final (short) DATA block went out at least once. A transfer that
     /// timed out with this set most likely succeeded: some clients never
     /// send the last ACK, or it was lost.

@@ -67,6 +67,11 @@ struct tftp_settings {
     /// ACK of a client whose measured round trip is within it
     /// (docs/tftp.md). 0: never.
     unsigned busy_poll_us = 50;
+    /// Transfers at once, all clients together; the rest get "server busy".
+    unsigned max_transfers = 4096;
+    /// Transfers at once from one client address, whatever its source
+    /// ports (docs/security.md, TFTP).
+    unsigned max_transfers_per_client = 16;
 };
 
 struct http_settings {

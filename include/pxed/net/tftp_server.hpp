@@ -33,6 +33,9 @@ struct tftp_server_options {
     }();
     /// Transfers at once; a request beyond that gets ERROR 0 "server busy".
     std::size_t max_transfers = 4096;
+    /// Transfers at once from one client address, whatever its source
+    /// ports; a request beyond that gets ERROR 0 (tftp::share_limits).
+    std::size_t max_transfers_per_client = 16;
     /// Told after every send when the client's measured round trip is
     /// short, so the loop polls for its answer (see event_loop.hpp). Owned
     /// by the caller and outliving the server; null: never asked.
