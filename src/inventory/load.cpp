@@ -1116,6 +1116,12 @@ load_result load_document(const YAML::Node& root, context& c) {
             c.warning(source_location{c.file, 0, 0},
                       "site.yaml holds secrets and every user of this machine can read it; chmod o-r it, or move "
                       "the secrets into files ({file: ...})");
+        if (s->server.dhcp.enabled && s->server.dhcp.relay_agents.empty())
+            for (const auto& sn : s->subnets)
+                if (sn.relay_only)
+                    c.warning(sn.where, "subnet " + sn.network.to_string() +
+                                            " is relay_only but server.dhcp.relay_agents is empty: pxed answers no "
+                                            "relayed request, so no client on it gets an address; list the relay agents");
         if (s->server.dhcp.enabled && s->server.dhcp.mode == dhcp_mode::server && s->subnets.empty())
             c.error(top.node(), "DHCP runs in server mode but no 'subnets' are defined; add one or set server.dhcp.mode: proxy");
     }
@@ -1140,12 +1146,6 @@ std::optional<seconds> parse_duration(const std::string& text) {
         std::int64_t unit = 1;
         if (i < text.size()) {
             switch (text[i]) {
-        if (s->server.dhcp.enabled && s->server.dhcp.relay_agents.empty())
-            for (const auto& sn : s->subnets)
-                if (sn.relay_only)
-                    c.warning(sn.where, "subnet " + sn.network.to_string() +
-                                            " is relay_only but server.dhcp.relay_agents is empty: pxed answers no "
-                                            "relayed request, so no client on it gets an address; list the relay agents");
             case 's': unit = 1; break;
             case 'm': unit = 60; break;
             case 'h': unit = 3600; break;
