@@ -295,6 +295,9 @@ private:
         if (o.kind != dhcp::log_kind::routine && o.level != dhcp::log_level::debug &&
             !kind_limiters_[static_cast<std::size_t>(o.kind)].allow())
             return;
+        // Everything in o.log that came from the wire (MACs are formatted by
+        // us; hostnames are not included) is already safe; escape anyway.
+        const auto line = wire::escape_for_log(o.log);
         switch (o.level) {
         case dhcp::log_level::debug: spdlog::debug("dhcp: {}", line); break;
         case dhcp::log_level::info: spdlog::info("dhcp: {}", line); break;
@@ -329,11 +332,11 @@ private:
     std::vector<store::lease> pending_changes_;
     dhcp::unix_time last_refresh_ = 0;
     log_limiter limiter_{"dhcp"};
+    std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
+                                              log_limiter{"dhcp"}, log_limiter{"dhcp"}};
     bool stopped_ = false;
 };
 
-    std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
-                                              log_limiter{"dhcp"}, log_limiter{"dhcp"}};
 dhcp_server::dhcp_server(asio::io_context& io, dhcp_server_options options, std::shared_ptr<const inventory::site> site,
                          std::shared_ptr<const render::renderer> renderer)
     : impl_(std::make_shared<impl>(io, std::move(options), std::move(site), std::move(renderer))) {}
