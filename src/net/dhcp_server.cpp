@@ -287,9 +287,6 @@ private:
 
     void log(const dhcp::outcome& o) {
         if (o.log.empty()) return;
-        // Everything in o.log that came from the wire (MACs are formatted by
-        // us; hostnames are not included) is already safe; escape anyway.
-        const auto line = wire::escape_for_log(o.log);
         // What a stranger can cause at will draws on a budget of its own
         // kind: forged relay packets cannot hide the new-client limit.
         if (o.kind != dhcp::log_kind::routine && o.level != dhcp::log_level::debug &&
