@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "log_limit.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "pxed/net/interfaces.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/wire/text.hpp"
@@ -139,10 +140,12 @@ private:
                 if (err != EAGAIN && err != EWOULDBLOCK && err != 0) spdlog::debug("dhcp: receive failed: {}", std::strerror(err));
                 break;
             }
-            handle_datagram(*info, i, now);
+            contain("dhcp", "handling a packet", [&] { handle_datagram(*info, i, now); });
             if (n + 1 == batch_limit) more = true;
         }
-        flush();
+        // Replies not sent are dropped (clients retransmit); lease changes
+        // not stored stay queued for the next batch.
+        if (!contain("dhcp", "sending replies", [&] { flush(); })) pending_.clear();
         if (more)
             asio::post(io_, [self = shared_from_this(), i] {
                 if (!self->stopped_) self->drain(i);

@@ -5,6 +5,9 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <mutex>
+
+#include "log_limit.hpp"
 
 namespace pxed::net {
 
@@ -24,14 +27,37 @@ void busy_poll::expect_reply(clock::time_point now, clock::duration rtt) {
     if (until > until_) until_ = until;
 }
 
+void escaped_exception(const char* service, const char* what, const char* error) noexcept {
+    // One budget for every service: a handler that throws on every packet
+    // must not fill the disk. Formatting may need memory that is not there.
+    static std::mutex mutex;  // tests run loops on several threads
+    static log_limiter limiter("event loop");
+    try {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (limiter.allow())
+            spdlog::error("{}: {} failed: {}; dropped that, serving on", service, what, error);
+    } catch (...) {
+    }
+}
+
 void run(boost::asio::io_context& io, busy_poll& poll) {
     for (;;) {
-        // The clock is read only while a poll is pending.
-        if (poll.pending() && poll.polling(busy_poll::clock::now())) {
-            io.poll();  // epoll_wait with a zero timeout, then whatever is ready
-            if (io.stopped()) return;
-        } else if (io.run_one() == 0) {
-            return;
+        try {
+            for (;;) {
+                // The clock is read only while a poll is pending.
+                if (poll.pending() && poll.polling(busy_poll::clock::now())) {
+                    io.poll();  // epoll_wait with a zero timeout, then whatever is ready
+                    if (io.stopped()) return;
+                } else if (io.run_one() == 0) {
+                    return;
+                }
+            }
+        } catch (const std::exception& e) {
+            // The io_context is still usable after a handler threw (Asio
+            // documents run() as re-entrant after an exception).
+            escaped_exception("event loop", "a handler", e.what());
+        } catch (...) {
+            escaped_exception("event loop", "a handler", "an exception that is not a std::exception");
         }
     }
 }

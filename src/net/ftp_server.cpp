@@ -27,6 +27,7 @@
 
 #include "log_limit.hpp"
 #include "pxed/engine/ftp_session.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "pxed/proto/ftp.hpp"
 #include "pxed/wire/text.hpp"
 
@@ -99,7 +100,10 @@ private:
 
     void do_accept() {
         acceptor_.async_accept([self = shared_from_this()](const error_code& ec, tcp::socket socket) {
-            self->on_accept(ec, std::move(socket));
+            // on_accept accepts again last: if it threw before, accept again here.
+            if (!contain("ftp", "accepting a connection", [&] { self->on_accept(ec, std::move(socket)); }) &&
+                !self->stopping_)
+                self->do_accept();
         });
     }
 

@@ -36,6 +36,7 @@
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
+#include "pxed/net/event_loop.hpp"
 #include "http_request_head.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
@@ -332,7 +333,10 @@ private:
 
     void do_accept() {
         acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket s) {
-            self->on_accept(ec, std::move(s));
+            // on_accept accepts again last: if it threw before, accept again here.
+            if (!contain("http", "accepting a connection", [&] { self->on_accept(ec, std::move(s)); }) &&
+                !self->stopping_)
+                self->do_accept();
         });
     }
 

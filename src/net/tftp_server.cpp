@@ -129,6 +129,15 @@ udp::endpoint to_endpoint(const sockaddr_in& sa) {
 
 
 
+// A transfer whose handler threw (out of memory, a bug) ends with an ERROR
+// to its client; the other transfers carry on (event_loop.hpp).
+template <class Session, class F>
+void contain_transfer(Session& s, const char* what, F&& f) {
+    if (!contain("tftp", what, f))
+        contain("tftp", "ending a failed transfer",
+                [&] { s.refuse(tftp::error_code::not_defined, "server error", "its handler failed"); });
+}
+
 }  // namespace
 
 class tftp_server::impl : public std::enable_shared_from_this<impl> {
@@ -191,7 +200,7 @@ private:
                 wait_for_requests();
                 return;
             }
-            on_request(*info);
+            contain("tftp", "handling a request", [&] { on_request(*info); });
         }
         asio::post(io_, [self = shared_from_this()] {
             if (!self->stopping_) self->drain_requests();
@@ -579,7 +588,7 @@ void tftp_server::impl::on_tick() {
             next = d;
     }
     for (const auto& s : due_) {
-        s->on_timer(now);
+        contain_transfer(*s, "a transfer's timer", [&] { s->on_timer(now); });
         if (s->active() && s->deadline() < next) next = s->deadline();
     }
     due_.clear();
@@ -602,7 +611,7 @@ void tftp_server::impl::drain_transfers() {
         std::shared_ptr<session> few[2];
         std::size_t k = 0;
         for (const auto& entry : sessions_) few[k++] = entry.second;
-        for (std::size_t i = 0; i < k; ++i) few[i]->on_readable();
+        for (std::size_t i = 0; i < k; ++i) contain_transfer(*few[i], "a transfer", [&] { few[i]->on_readable(); });
         wait_for_transfers();
         return;
     }
@@ -615,7 +624,7 @@ void tftp_server::impl::drain_transfers() {
             // pointer reported is alive; the shared_ptr keeps it so while
             // its packet ends it.
             const auto s = static_cast<session*>(events[i].data.ptr)->shared_from_this();
-            s->on_readable();
+            contain_transfer(*s, "a transfer", [&] { s->on_readable(); });
         }
         if (n < max_events) {
             wait_for_transfers();
@@ -681,6 +690,17 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     }
     sessions_.emplace(sess.get(), sess);
     by_peer_[peer] = sess.get();
+    // A throw from here on (out of memory) ends this transfer, which has
+    // no engine yet, with an ERROR; the server carries on (event_loop.hpp).
+    struct end_if_thrown {
+        session& s;
+        int before = std::uncaught_exceptions();
+        ~end_if_thrown() {
+            if (std::uncaught_exceptions() > before)
+                contain("tftp", "ending a failed transfer",
+                        [&] { s.refuse(tftp::error_code::not_defined, "server error", "starting it failed"); });
+        }
+    } end_if_thrown{*sess};
 
     const auto files = files_();
     const fs::client who{peer.address().is_v4() ? std::optional<std::uint32_t>(peer.address().to_v4().to_uint())

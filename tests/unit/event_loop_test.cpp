@@ -11,7 +11,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <fstream>
+#include <new>
+#include <stdexcept>
+#include <thread>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -169,6 +174,72 @@ TEST_F(TftpBusyPoll, NotWithThreeTransfersRunning) {
 }
 
 TEST_F(TftpBusyPoll, OffWithNoBudget) { EXPECT_EQ(polled_replies(0us, 0us), 0u); }
+
+// An exception escaping a handler (out of memory, a bug) is logged and the
+// loop runs on: the handlers posted after it still run, and run() returns
+// only when the loop is stopped.
+TEST(EventLoop, AHandlerThatThrowsDoesNotEndTheLoop) {
+    boost::asio::io_context io;
+    busy_poll poll(0us, 2);
+    std::vector<int> ran;
+    boost::asio::post(io, [] { throw std::bad_alloc(); });
+    boost::asio::post(io, [&] { ran.push_back(1); });
+    boost::asio::post(io, [] { throw std::runtime_error("a bug"); });
+    boost::asio::post(io, [] { throw 42; });  // not even a std::exception
+    boost::asio::post(io, [&] {
+        ran.push_back(2);
+        // Later work, from a timer, after the throws.
+        auto timer = std::make_shared<boost::asio::steady_timer>(io, 1ms);
+        timer->async_wait([&, timer](const boost::system::error_code&) {
+            ran.push_back(3);
+            io.stop();
+        });
+    });
+    auto guard = boost::asio::make_work_guard(io);
+    EXPECT_NO_THROW(run(io, poll));
+    EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(EventLoop, ContainSaysWhetherItsWorkThrew) {
+    int after = 0;
+    EXPECT_TRUE(contain("test", "nothing", [&] { ++after; }));
+    EXPECT_FALSE(contain("test", "allocating", [] { throw std::bad_alloc(); }));
+    EXPECT_FALSE(contain("test", "anything", [] { throw "a string"; }));
+    EXPECT_EQ(after, 1);
+}
+
+// Per server, what a throw costs: a TFTP request whose handling throws
+// std::bad_alloc is dropped, and the server answers the next one (without
+// the containment the listening socket was never waited on again).
+TEST(EventLoop, ATftpRequestWhoseHandlingThrowsIsDroppedAndTheServerServesOn) {
+    pxed::testing::temp_dir tmp("tftp-throw");
+    std::ofstream(tmp.path() + "/file.bin") << std::string(3 * 512 + 9, 'x');
+    const auto files = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", tmp.path()}}, nullptr);
+    boost::asio::io_context io;
+    busy_poll poll(0us, 2);
+    tftp_server_options o;
+    o.listen_address = "127.0.0.1";
+    o.port = 0;
+    o.poll = &poll;
+    std::atomic<int> asked{0};
+    tftp_server server(io, o, [&] {
+        if (asked++ == 0) throw std::bad_alloc();
+        return files;
+    });
+    server.start();
+    std::thread loop([&] { run(io, poll); });
+    tftp_client first(server.port());
+    first.request("file.bin");
+    for (int i = 0; i < 200 && asked == 0; ++i) std::this_thread::sleep_for(5ms);
+    tftp_client second(server.port());
+    EXPECT_EQ(second.fetch("file.bin", 0us), 3u * 512 + 9);
+    EXPECT_GE(asked.load(), 2);
+    boost::asio::post(io, [&] {
+        server.stop();
+        io.stop();
+    });
+    loop.join();
+}
 
 }  // namespace
 }  // namespace pxed::net

@@ -13,6 +13,7 @@
 /// Asio stays out of this header.
 
 #include <chrono>
+#include <exception>
 
 namespace boost::asio {
 class io_context;
@@ -62,6 +63,34 @@ private:
 /// io.run(), except that while poll.polling() it runs ready handlers
 /// without sleeping (io.poll()) instead of waiting in epoll_wait. Returns
 /// when io is stopped or out of work, as run() does.
+///
+/// An exception escaping a handler (std::bad_alloc, a bug) does not end the
+/// daemon: it is logged (escaped_exception()) and the loop runs on. What that
+/// handler was doing is lost: a connection whose handler threw has no
+/// operation pending any more and is closed when its last owner lets go (or
+/// by its server's idle sweep). The servers' own loops, which must re-arm
+/// after every batch (DHCP and TFTP receives, accepts), wrap their work in
+/// contain() so that one packet or connection is all that is lost.
 void run(boost::asio::io_context& io, busy_poll& poll);
+
+/// Logs an exception that escaped `what` in `service` ("dhcp", "handling a
+/// packet"), at error, at most 20 lines per 10 s for all services together.
+/// Never throws, even out of memory.
+void escaped_exception(const char* service, const char* what, const char* error) noexcept;
+
+/// Runs `f`; an exception from it is logged (escaped_exception()) and
+/// swallowed. Returns false if `f` threw.
+template <class F>
+bool contain(const char* service, const char* what, F&& f) noexcept {
+    try {
+        f();
+        return true;
+    } catch (const std::exception& e) {
+        escaped_exception(service, what, e.what());
+    } catch (...) {
+        escaped_exception(service, what, "an exception that is not a std::exception");
+    }
+    return false;
+}
 
 }  // namespace pxed::net
