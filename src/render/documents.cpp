@@ -30,7 +30,11 @@ struct documents::target {
 };
 
 documents::documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status)
-    : renderer_(std::move(r)), status_(std::move(status)) {}
+    : renderer_(std::move(r)), status_(std::move(status)) {
+    // The renderer holds the site, and so the names the keys point into.
+    for (const auto& h : renderer_->site().hosts)
+        if (!h.hostname.empty()) hosts_by_name_.emplace(h.hostname, &h);  // the first wins, as find_host_by_name
+}
 
 documents::target documents::classify(std::string_view path) const {
     const auto& s = renderer_->site();
@@ -82,7 +86,10 @@ documents::target documents::classify(std::string_view path) const {
             return {target::profile_kickstart, document_kind::kickstart, nullptr, p};
         }
         const auto* h = host_by_mac(name);
-        if (!h) h = s.find_host_by_name(std::string(name));
+        if (!h) {
+            const auto it = hosts_by_name_.find(name);
+            if (it != hosts_by_name_.end()) h = it->second;
+        }
         if (!h) return {target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
         const auto* p = s.find_profile(h->profile);
         if (!p || p->kickstart.empty()) return {target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};

@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <fstream>
@@ -574,4 +576,85 @@ TEST(document_access, leftovers_of_a_classic_setup_are_neither_listed_nor_served
     EXPECT_EQ(ns.open("ks/web01.ks~", stranger).error().code, fs::errc::access_denied);
     EXPECT_TRUE(ns.open("pxelinux.cfg/vesamenu.c32", stranger));
     stdfs::remove_all(dir);
+}
+
+// The cost of a miss (issue 16): each 404 and each pxelinux config probe
+// over TFTP runs on the thread that also answers DHCP and TFTP, so it must
+// not grow with the number of hosts (it rebuilt every document's path once:
+// 0.8 ms a miss with 3,000 hosts). Times the same misses against 30 and
+// 3,000 hosts, best of several runs, and compares: a ratio, not an absolute
+// time, so a slow machine does not fail it. Figures: bench/README.md.
+namespace {
+
+std::string site_with_hosts(int n) {
+    std::string y = site_yaml.substr(0, site_yaml.find("hosts:\n")) + "hosts:\n";
+    for (int i = 0; i < n; ++i) {
+        char mac[32];
+        std::snprintf(mac, sizeof mac, "52:54:01:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+        y += "  - {mac: \"" + std::string(mac) + "\", hostname: node" + std::to_string(i) + ", profile: c7}\n";
+    }
+    return y;
+}
+
+// What pxelinux probes before its own config (UUID, IP in hex, ever
+// shorter), GRUB's and iPXE's, unknown hosts' kickstarts, and plain 404s.
+const std::vector<std::string> misses = {
+    "pxelinux.cfg/564d7a3b-1c2d-3e4f-5a6b-7c8d9e0f1a2b",
+    "pxelinux.cfg/01-52-54-00-ff-ff-ff",
+    "pxelinux.cfg/0A000064",
+    "pxelinux.cfg/0A",
+    "grub/grub.cfg-0A000064",
+    "ipxe/nothing",
+    "ks/nobody-here.ks",
+    "ks/52:54:00:ff:ff:ff.ks",
+    "no/such/file.bin",
+    "favicon.ico",
+};
+
+// Nanoseconds per miss of each kind, the best of 7 runs of `rounds`.
+std::vector<double> miss_ns(const fs::file_namespace& ns, int rounds) {
+    const fs::client who{0x0a000064u, {}, "tftp"};
+    std::vector<double> best(misses.size(), 1e18);
+    for (int run = 0; run < 7; ++run) {
+        for (std::size_t k = 0; k < misses.size(); ++k) {
+            const auto t0 = std::chrono::steady_clock::now();
+            std::size_t found = 0;
+            for (int r = 0; r < rounds; ++r) found += ns.open(misses[k], who, true) ? 1 : 0;
+            const auto t1 = std::chrono::steady_clock::now();
+            EXPECT_EQ(found, 0u) << misses[k];
+            best[k] = std::min(best[k], std::chrono::duration<double, std::nano>(t1 - t0).count() / rounds);
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+TEST(documents, a_miss_costs_the_same_with_30_or_3000_hosts) {
+    char tmpl[] = "/tmp/pxed-miss-XXXXXX";
+    const std::string root = mkdtemp(tmpl);
+    stdfs::create_directories(root + "/pxelinux.cfg");
+    std::ofstream(root + "/pxelinux.cfg/vesamenu.c32") << "x";
+    std::vector<double> ns[2];
+    const int hosts[2] = {30, 3000};
+    for (int k = 0; k < 2; ++k) {
+        fixture f(site_with_hosts(hosts[k]));
+        ASSERT_EQ(f.site->hosts.size(), static_cast<std::size_t>(hosts[k]));
+        // Documents alone: what could grow with the hosts, without the
+        // stat() calls of a real root, which cost the same at any size
+        // (a root is timed too, for bench/README.md).
+        const fs::file_namespace files({}, std::make_shared<documents>(f.r));
+        ns[k] = miss_ns(files, 2000);
+        const fs::file_namespace with_root({{"", root}}, std::make_shared<documents>(f.r));
+        const auto real = miss_ns(with_root, 200);
+        double sum = 0;
+        for (const auto v : real) sum += v;
+        std::printf("with a TFTP root, %d hosts: %.0f ns a miss on average\n", hosts[k], sum / real.size());
+    }
+    stdfs::remove_all(root);
+    for (std::size_t m = 0; m < misses.size(); ++m) {
+        std::printf("miss %-52s %6.0f ns with 30 hosts, %6.0f ns with 3000 (x%.2f)\n", misses[m].c_str(), ns[0][m],
+                    ns[1][m], ns[1][m] / ns[0][m]);
+        EXPECT_LT(ns[1][m], 3 * ns[0][m]) << misses[m] << ": a miss grows with the number of hosts";
+    }
 }

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pxed/fs/namespace.hpp"
@@ -95,6 +96,10 @@ private:
 
     std::shared_ptr<const renderer> renderer_;
     std::shared_ptr<const host_status_source> status_;
+    // ks/<hostname>.ks: hosts by name, built once per site, so that a
+    // miss (any ks/ name that is no host's) costs the same with 30 hosts
+    // or 30,000 (by MAC, the site's own index serves).
+    std::unordered_map<std::string_view, const inventory::host*> hosts_by_name_;
 };
 
 }  // namespace pxed::render
