@@ -131,7 +131,7 @@ check "junk lines are limited (20 per 10 s: $junk_lines)" test "$junk_lines" -le
 # --- 2: one forged request, nobody ever answers
 cat > "$TMP/forged.py" <<'PY'
 import socket, sys, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
+port, seconds, ready = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 def listen(addr, rrq):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, 0))
@@ -141,6 +141,7 @@ def listen(addr, rrq):
 plain = listen("127.0.0.4", b"\0\1big.img\0octet\0")
 opts = listen("127.0.0.6", b"\0\1big.img\0octet\0blksize\0001468\0tsize\0000\0windowsize\00016\0")
 got = {plain: [], opts: []}
+open(ready, "w").write("sent\n")
 t0 = time.monotonic()
 while time.monotonic() - t0 < seconds:
     for s in got:
@@ -158,9 +159,12 @@ def summary(name, packets):
 summary("plain", got[plain])
 summary("options", got[opts])
 PY
-python3 "$TMP/forged.py" "$port" 17 > "$TMP/forged.out" 2>&1 &
+python3 "$TMP/forged.py" "$port" 17 "$TMP/forged.ready" > "$TMP/forged.out" 2>&1 &
 forged=$!
 on_exit "kill $forged 2>/dev/null"
+# Its requests must be in before the slots fill up.
+wait_for_log sent 10 "$TMP/forged.ready"
+sleep 0.2
 
 # --- 3: every slot filled from 256 addresses (16 each), then let go
 wait_rss() { sleep "$1"; rss_kib; }
