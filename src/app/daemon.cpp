@@ -262,6 +262,10 @@ private:
             o.passive_first = srv.ftp.passive_first;
             o.passive_last = srv.ftp.passive_last;
             o.allow_active = srv.ftp.active_mode;
+            o.max_sessions = srv.ftp.max_sessions;
+            o.max_sessions_per_client = srv.ftp.max_sessions_per_client;
+            o.passive_timeout = srv.ftp.passive_timeout;
+            o.control_timeout = srv.ftp.idle_timeout;
             ftp_ = std::make_unique<net::ftp_server>(io_, o, [this] { return current_->files; });
             try {
                 ftp_->start();
@@ -306,6 +310,11 @@ private:
         net::http_server_options o;
         o.listen_address = srv.listen.to_string();
         o.port = srv.http.port;
+        o.max_connections = srv.http.max_connections;
+        o.max_connections_per_client = srv.http.max_connections_per_client;
+        o.header_timeout = srv.http.header_timeout;
+        o.min_rate = srv.http.min_rate;
+        o.min_rate_window = srv.http.min_rate_window;
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
         const api json_api = make_api();

@@ -630,6 +630,16 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         map_reader h(c, m.get("http"), "server.http");
         read_bool(c, h, "enabled", srv.http.enabled);
         read_port(c, h, "port", srv.http.port);
+        read_bounded(c, h, "max_connections", 1000000, "1 to 1000000", srv.http.max_connections);
+        read_bounded(c, h, "max_connections_per_client", 1000000, "1 to 1000000", srv.http.max_connections_per_client);
+        read_duration(c, h, "header_timeout", srv.http.header_timeout);
+        read_bounded(c, h, "min_rate", 1u << 30, "bytes per second, 0 (no minimum) to 1073741824", srv.http.min_rate);
+        read_duration(c, h, "min_rate_window", srv.http.min_rate_window);
+        if (srv.http.max_connections == 0) c.error(h.get("max_connections"), "max_connections must be at least 1");
+        if (srv.http.max_connections_per_client == 0)
+            c.error(h.get("max_connections_per_client"), "max_connections_per_client must be at least 1");
+        if (srv.http.header_timeout.count() < 1) c.error(h.get("header_timeout"), "header_timeout must be at least 1s");
+        if (srv.http.min_rate_window.count() < 1) c.error(h.get("min_rate_window"), "min_rate_window must be at least 1s");
         h.finish();
     }
     {
@@ -637,6 +647,15 @@ void read_server(context& c, const YAML::Node& node, site& s) {
         read_bool(c, f, "enabled", srv.ftp.enabled);
         read_port(c, f, "port", srv.ftp.port);
         read_bool(c, f, "active_mode", srv.ftp.active_mode);
+        read_bounded(c, f, "max_sessions", 1000000, "1 to 1000000", srv.ftp.max_sessions);
+        read_bounded(c, f, "max_sessions_per_client", 1000000, "1 to 1000000", srv.ftp.max_sessions_per_client);
+        read_duration(c, f, "passive_timeout", srv.ftp.passive_timeout);
+        read_duration(c, f, "idle_timeout", srv.ftp.idle_timeout);
+        if (srv.ftp.max_sessions == 0) c.error(f.get("max_sessions"), "max_sessions must be at least 1");
+        if (srv.ftp.max_sessions_per_client == 0)
+            c.error(f.get("max_sessions_per_client"), "max_sessions_per_client must be at least 1");
+        if (srv.ftp.passive_timeout.count() < 1) c.error(f.get("passive_timeout"), "passive_timeout must be at least 1s");
+        if (srv.ftp.idle_timeout.count() < 1) c.error(f.get("idle_timeout"), "idle_timeout must be at least 1s");
         const auto pasv = f.get("passive_ports");
         std::string ps;
         if (scalar(c, pasv, "passive_ports", ps)) {

@@ -43,9 +43,6 @@ std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() 
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// At most 20 messages per 10 s: for what a stranger can make us log at will.
-
-
 const char* to_string(ftp::transfer_outcome o) {
     switch (o) {
     case ftp::transfer_outcome::completed: return "completed";
@@ -143,7 +140,13 @@ private:
     // separately, so a chatty client cannot hide the latter.
     log_limiter limiter_{"ftp"};
     log_limiter alert_limiter_{"ftp"};
+    // Each limit that bites has a budget of its own (docs/security.md).
+    log_limiter per_client_log_{"ftp"};
+    log_limiter passive_log_{"ftp"};
+    log_limiter stuck_log_{"ftp"};
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+    // Sessions open per client address (max_sessions_per_client).
+    std::unordered_map<std::uint32_t, std::size_t> per_client_;
 };
 
 // One control connection, its passive listener or data connection, and
@@ -158,8 +161,12 @@ public:
           engine_(std::move(files), client, ftp::session_config{server_->options_.allow_active, 32}),
           idle_timer_(server_->io_),
           data_timer_(server_->io_),
+          pasv_timer_(server_->io_),
           started_(clock_type::now()),
-          last_activity_(started_) {}
+          last_activity_(started_),
+          client_(client) {
+        ++server_->per_client_[client_];
+    }
 
     void start(const tcp::endpoint& peer, const tcp::endpoint& local) {
         peer_ = peer;
@@ -258,6 +265,7 @@ private:
 
     void do_write() {
         writing_ = true;
+        write_started_ = clock_type::now();
         wbuf_ = std::move(out_);
         out_.clear();
         writing_size_ = wbuf_.size();
@@ -315,11 +323,26 @@ private:
     }
 
     void on_idle_timer() {
-        const auto limit = server_->options_.control_timeout;
+        const auto limit = clock_type::duration(server_->options_.control_timeout);
         const auto now = clock_type::now();
+        if (writing_ && now - write_started_ >= limit) {
+            // Commands keep coming but replies are not read: the client is
+            // active only in the sense that matters least. A 421 would
+            // queue behind the stuck write; the socket is closed instead.
+            if (server_->stuck_log_.allow())
+                spdlog::warn("ftp: {}: replies unread for {} s (server.ftp.idle_timeout); session closed", who_,
+                             std::chrono::duration_cast<std::chrono::seconds>(now - write_started_).count());
+            end("replies not read");
+            return;
+        }
         if (xfer_ || now - last_activity_ < limit) {
-            const auto left = xfer_ ? clock_type::duration(limit) : limit - (now - last_activity_);
+            auto left = xfer_ ? limit : limit - (now - last_activity_);
+            if (writing_) left = std::min(left, limit - (now - write_started_));
             arm_idle(left);
+            return;
+        }
+        if (writing_) {  // idle and stuck, but not yet for a whole limit
+            arm_idle(limit - (now - write_started_));
             return;
         }
         send(ftp::encode(421, "Timeout."));
@@ -344,9 +367,29 @@ private:
         pasv_.emplace(std::move(*acceptor));
         const auto port = pasv_->local_endpoint(ec).port();
         accept_data(data_gen_);
+        arm_passive_timer(port);
         // The address the client reached us on, never 0.0.0.0: behind a
         // server listening on every interface, that is the one it can reach.
         apply(engine_.on_passive_ready(local.to_v4().to_uint(), port));
+    }
+
+    // A listener nobody connects to would hold its port for as long as the
+    // session lasts (and NOOP keeps a session alive): 101 sessions could
+    // hold a 101-port range. After passive_timeout the port goes back.
+    void arm_passive_timer(std::uint16_t port) {
+        pasv_timer_.expires_after(server_->options_.passive_timeout);
+        pasv_timer_.async_wait([self = shared_from_this(), gen = data_gen_, port](const error_code& ec) {
+            if (ec || self->ended_ || gen != self->data_gen_ || !self->pasv_) return;
+            if (self->server_->passive_log_.allow())
+                spdlog::warn("ftp: {}: no data connection to passive port {} within {} ms (server.ftp.passive_timeout); "
+                             "port released",
+                             self->who_, port, self->server_->options_.passive_timeout.count());
+            if (self->xfer_) {
+                self->finish(ftp::transfer_outcome::no_connection);  // 425
+            } else {
+                self->close_data_sockets();
+            }
+        });
     }
 
     void accept_data(unsigned gen) {
@@ -377,6 +420,7 @@ private:
         }
         pasv_->close(ignored);
         pasv_.reset();
+        pasv_timer_.cancel();
         socket.non_blocking(true, ignored);
         data_.emplace(std::move(socket));
         if (xfer_) start_sending();
@@ -398,6 +442,9 @@ private:
             connect_active(*xfer_->active_target);
         } else if (data_) {
             start_sending();
+        } else if (!pasv_) {
+            // Its passive listener timed out (or never was): nothing to wait for.
+            finish(ftp::transfer_outcome::no_connection);
         }
         // else: the passive listener's accept starts it.
     }
@@ -563,6 +610,7 @@ private:
         }
         data_.reset();
         data_timer_.cancel();
+        pasv_timer_.cancel();
     }
 
     void log_transfer(ftp::transfer_outcome outcome) const {
@@ -585,6 +633,9 @@ public:
         control_.close(ec);
         idle_timer_.cancel();
         data_timer_.cancel();
+        pasv_timer_.cancel();
+        if (const auto it = server_->per_client_.find(client_); it != server_->per_client_.end() && --it->second == 0)
+            server_->per_client_.erase(it);
         const double secs = std::chrono::duration<double>(clock_type::now() - started_).count();
         spdlog::info("ftp: {} disconnected ({}) after {:.1f} s: {} transfer(s), {} bytes", who_, reason, secs,
                      transfers_, bytes_);
@@ -609,7 +660,10 @@ private:
     std::string close_reason_;
     asio::steady_timer idle_timer_;
     asio::steady_timer data_timer_;
+    asio::steady_timer pasv_timer_;  // passive_timeout of a listener nobody connected to
     clock_type::time_point started_, last_activity_;
+    clock_type::time_point write_started_;  // of the control write in flight
+    std::uint32_t client_;                  // the peer's address, the per-client count's key
 
     std::optional<tcp::acceptor> pasv_;
     std::optional<tcp::socket> data_;
@@ -651,9 +705,22 @@ void ftp_server::impl::on_accept(const error_code& ec, tcp::socket socket) {
         do_accept();
         return;
     }
+    const auto address = peer.address().to_v4().to_uint();
+    if (const auto it = per_client_.find(address); it != per_client_.end() && it->second >= options_.max_sessions_per_client) {
+        // One client may not take the sessions (and passive ports) the others need.
+        if (per_client_log_.allow())
+            spdlog::warn("ftp: {} refused with 421: {} sessions from {} already open (server.ftp.max_sessions_per_client)",
+                         describe(peer), it->second, peer.address().to_string());
+        error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.send(asio::buffer(ftp::encode(421, "Too many connections from your address, try again later.")), 0,
+                    ignored);
+        socket.close(ignored);
+        do_accept();
+        return;
+    }
     const auto files = files_ ? files_() : nullptr;
-    auto s = std::make_shared<session>(shared_from_this(), std::move(socket), files,
-                                       peer.address().to_v4().to_uint());
+    auto s = std::make_shared<session>(shared_from_this(), std::move(socket), files, address);
     sessions_.emplace(s.get(), s);
     s->start(peer, local);
     do_accept();

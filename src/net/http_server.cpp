@@ -342,6 +342,7 @@ private:
 
     void on_accept(const boost::system::error_code& ec, tcp::socket s);
     void refuse_busy(tcp::socket& s);
+    bool make_room(steady::time_point now);
 
     // One timer for every connection's deadline: re-arming a timer per
     // request would cost more than a once-a-second look at each of them.
@@ -368,14 +369,23 @@ private:
     std::vector<std::shared_ptr<connection>> expired_;  // reused by sweep()
     open_file_cache cache_;
     bool stopping_ = false;
+    // Connections open per client address (max_connections_per_client).
+    std::unordered_map<std::string, std::size_t> per_client_;
+    // One budget per kind of message, so a flood of one kind (or of junk
+    // requests, which have none) cannot hide that another limit bit.
     log_limiter limiter_{"http"};
+    log_limiter per_client_log_{"http"};
+    log_limiter evict_log_{"http"};
+    log_limiter slow_log_{"http"};
+    log_limiter header_log_{"http"};
 };
 
 class http_server::impl::connection : public std::enable_shared_from_this<connection> {
 public:
     connection(impl& server, tcp::socket socket, const tcp::endpoint& peer)
-        : server_(server), socket_(std::move(socket)), peer_(describe(peer)) {
+        : server_(server), socket_(std::move(socket)), peer_(describe(peer)), client_(peer.address().to_string()) {
         if (peer.address().is_v4()) peer_ipv4_ = peer.address().to_v4().to_uint();
+        ++server_.per_client_[client_];
     }
 
     void start() {
@@ -389,12 +399,54 @@ public:
         do_read();
     }
 
-    // Called once a second with the time; may close the connection.
-    bool expired(steady::time_point now) const { return state_ != state::closed && now >= deadline_; }
+    // Called once a second with the time: whether on_deadline() must act.
+    bool expired(steady::time_point now) {
+        if (state_ == state::closed) return false;
+        return now >= deadline_ || too_slow(now);
+    }
 
-    // Kept alive and waiting for a request that has not started.
-    bool idle() const { return state_ == state::idle; }
-    steady::time_point deadline() const { return deadline_; }
+    // A response below min_rate over a whole window. A window that passes
+    // the bar starts the next one, so the rate is always that of the last
+    // window, not of the response so far (a fast start buys nothing).
+    bool too_slow(steady::time_point now) {
+        const auto& o = server_.options_;
+        if (state_ != state::writing || o.min_rate == 0) return false;
+        if (now - window_start_ < o.min_rate_window) return false;
+        const std::uint64_t sent = bytes_moved();
+        const double secs = std::chrono::duration<double>(now - window_start_).count();
+        if (static_cast<double>(sent - window_bytes_) < static_cast<double>(o.min_rate) * secs) return true;
+        window_start_ = now;
+        window_bytes_ = sent;
+        return false;
+    }
+
+    // For eviction at the connection cap. Not receiving a response (kept
+    // alive, mid-header, lingering): how long since its last byte.
+    bool waiting() const { return state_ == state::idle || state_ == state::reading || state_ == state::lingering; }
+    steady::duration quiet_for(steady::time_point now) const { return now - last_activity_; }
+    // Receiving one: its rate in bytes per second over the current window
+    // (at least a second of it), or nothing if too early to tell.
+    std::optional<double> response_rate(steady::time_point now) const {
+        if (state_ != state::writing) return std::nullopt;
+        const double secs = std::chrono::duration<double>(now - window_start_).count();
+        if (secs < 1.0) return std::nullopt;
+        return static_cast<double>(bytes_moved() - window_bytes_) / secs;
+    }
+    const std::string& peer() const { return peer_; }
+    const std::string& client() const { return client_; }
+
+    // Closed to make room for a newcomer; what it is told depends on what
+    // it was doing.
+    void evict(const std::string& why) {
+        if (state_ == state::reading)
+            send_best_effort(http::error_plan(503, "server busy, try again", std::time(nullptr)));
+        if (state_ == state::writing) {
+            log_access(why.c_str());
+        } else {
+            spdlog::debug("http: {} closed to make room: {}", peer_, why);
+        }
+        close();
+    }
 
     void on_deadline() {
         switch (state_) {
@@ -404,13 +456,25 @@ public:
             return;
         case state::reading:
             // A slow-loris client, or a very broken one: tell it, then go.
-            spdlog::info("http: {} sent no complete request header within {} s; closed", peer_,
-                         server_.options_.header_timeout.count());
+            // The deadline runs from the request's first byte and no byte
+            // since moves it.
+            if (server_.header_log_.allow(steady::now()))
+                spdlog::warn("http: {} sent no complete request header within {} s (server.http.header_timeout); "
+                             "answered 408 and closed",
+                             peer_, server_.options_.header_timeout.count());
             send_best_effort(http::error_plan(408, "request header not received in time", std::time(nullptr)));
             close();
             return;
         case state::writing:
-            log_access("send timed out");
+            if (steady::now() < deadline_) {  // too_slow()
+                const auto& o = server_.options_;
+                if (server_.slow_log_.allow(steady::now()))
+                    spdlog::warn("http: {} \"{} {}\" slower than {} bytes/s over {} s (server.http.min_rate); closed",
+                                 peer_, method_, target_, o.min_rate, o.min_rate_window.count());
+                log_access("slower than the minimum rate");
+            } else {
+                log_access("send timed out");
+            }
             close();
             return;
         case state::lingering:
@@ -424,6 +488,8 @@ public:
         boost::system::error_code ec;
         socket_.close(ec);
         file_.reset();
+        if (const auto it = server_.per_client_.find(client_); it != server_.per_client_.end() && --it->second == 0)
+            server_.per_client_.erase(it);
         server_.connections_.erase(this);  // may drop the last owner; handlers hold their own
     }
 
@@ -484,6 +550,7 @@ private:
             return;
         }
         in_end_ += n;
+        last_activity_ = steady::now();
         do_read();
     }
 
@@ -545,6 +612,8 @@ private:
     void begin_response() {
         state_ = state::writing;
         deadline_ = steady::now() + server_.options_.send_timeout;
+        window_start_ = steady::now();
+        window_bytes_ = 0;
         out_ = std::move(plan_.head);
         head_size_ = out_.size();
         out_sent_ = 0;
@@ -631,7 +700,15 @@ private:
         finish_response();
     }
 
-    void progress() { deadline_ = steady::now() + server_.options_.send_timeout; }
+    // Any progress moves the no-progress deadline; only min_rate bounds how
+    // little progress is enough.
+    void progress() {
+        last_activity_ = steady::now();
+        deadline_ = last_activity_ + server_.options_.send_timeout;
+    }
+
+    // What the current response has sent, head included, for its rate.
+    std::uint64_t bytes_moved() const { return out_sent_ + body_sent_; }
 
     void wait_writable() {
         socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -722,9 +799,13 @@ private:
     tcp::socket socket_;
     std::string peer_;
     std::optional<std::uint32_t> peer_ipv4_;
+    std::string client_;  // the peer's address, the per-client count's key
     state state_ = state::idle;
     steady::time_point deadline_{};
     steady::time_point started_{};
+    steady::time_point last_activity_ = steady::now();  // last byte read or sent
+    steady::time_point window_start_{};                 // of the current min_rate window
+    std::uint64_t window_bytes_ = 0;                    // bytes_moved() when it started
 
     std::vector<char> in_;
     std::size_t in_begin_ = 0;
@@ -769,20 +850,20 @@ void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::sock
         do_accept();
         return;
     }
-    if (connections_.size() >= options_.max_connections) {
-        // Full. A kept-alive connection waiting for nothing in particular
-        // makes room (the one idle longest), as browsers and proxies expect
-        // of a server; only when every connection is busy is the newcomer
-        // turned away.
-        connection* oldest = nullptr;
-        for (const auto& entry : connections_)
-            if (entry.second->idle() && (!oldest || entry.second->deadline() < oldest->deadline()))
-                oldest = entry.first;
-        if (oldest) {
-            spdlog::debug("http: connection limit reached; closing an idle kept-alive connection");
-            oldest->close();
-        }
+    const auto now = steady::now();
+    const auto address = peer.address().to_string();
+    if (const auto it = per_client_.find(address);
+        it != per_client_.end() && it->second >= options_.max_connections_per_client) {
+        // One client may not take the connections the others need.
+        if (per_client_log_.allow(now))
+            spdlog::warn("http: {} refused with 503: {} connections from {} already open "
+                         "(server.http.max_connections_per_client)",
+                         describe(peer), it->second, address);
+        refuse_busy(s);
+        do_accept();
+        return;
     }
+    if (connections_.size() >= options_.max_connections) make_room(now);
     if (connections_.size() >= options_.max_connections) {
         if (limiter_.allow(steady::now()))
             spdlog::warn("http: {} refused: {} connections already open", describe(peer), connections_.size());
@@ -793,6 +874,44 @@ void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::sock
         c->start();
     }
     do_accept();
+}
+
+// At the cap, the newcomer is more likely a working client than the most
+// idle connection is: close, in this order, the connection not receiving a
+// response that has been quiet longest (kept-alive, or mid-header since its
+// last byte: 1,024 connections that each sent one byte no longer hold the
+// server), else the response slowest below min_rate. A response going at
+// a fair rate is never cut for a newcomer.
+bool http_server::impl::make_room(steady::time_point now) {
+    connection* quiet = nullptr;
+    steady::duration quiet_for{};
+    connection* slow = nullptr;
+    double slow_rate = 0;
+    for (const auto& entry : connections_) {
+        connection* c = entry.first;
+        if (c->waiting()) {
+            const auto q = c->quiet_for(now);
+            if (!quiet || q > quiet_for) quiet = c, quiet_for = q;
+        } else if (const auto rate = c->response_rate(now);
+                   rate && options_.min_rate > 0 && *rate < static_cast<double>(options_.min_rate)) {
+            if (!slow || *rate < slow_rate) slow = c, slow_rate = *rate;
+        }
+    }
+    connection* victim = quiet ? quiet : slow;
+    if (!victim) return false;
+    std::string why;
+    if (quiet) {
+        why = "quiet for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(quiet_for).count()) +
+              " ms";
+    } else {
+        why = "receiving at " + std::to_string(static_cast<std::uint64_t>(slow_rate)) + " bytes/s";
+    }
+    if (evict_log_.allow(now))
+        spdlog::warn("http: {} connections open (server.http.max_connections); closed {} ({}) to make room",
+                     connections_.size(), victim->peer(), why);
+    const auto keep = connections_.at(victim);  // close() erases the owner
+    victim->evict("closed to make room: " + why);
+    return true;
 }
 
 void http_server::impl::refuse_busy(tcp::socket& s) {

@@ -384,10 +384,11 @@ else
   echo "# wget is not installed: its checks are skipped"
 fi
 
-# --- many clients at once
+# --- many clients at once: twenty machines, each from an address of its
+# own (one address may hold server.ftp.max_sessions_per_client, 8, sessions)
 pids=()
 for i in $(seq 1 20); do
-  cs -o "$g/c$i" "$url/pub/centos/7/x86_64/mid.img" &
+  cs --interface "127.0.0.$((100 + i))" -o "$g/c$i" "$url/pub/centos/7/x86_64/mid.img" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || true; done

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -37,11 +38,18 @@ using namespace std::chrono_literals;
 // A blocking TCP client with a receive timeout.
 class client {
 public:
-    explicit client(std::uint16_t port, int rcvbuf = 0) {
+    // `from`: the local address to connect from (127.0.0.2 is another client).
+    explicit client(std::uint16_t port, int rcvbuf = 0, const char* from = nullptr) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         timeval tv{5, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        if (from) {
+            sockaddr_in local{};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, from, &local.sin_addr);
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+        }
         sockaddr_in sa{};
         sa.sin_family = AF_INET;
         sa.sin_port = htons(port);
@@ -218,6 +226,98 @@ TEST_F(FtpServer, SessionCap) {
     std::this_thread::sleep_for(100ms);
     client d(port_);
     EXPECT_EQ(d.reply().substr(0, 3), "220") << "a freed slot is usable again";
+}
+
+TEST_F(FtpServer, OneClientBeyondItsCapGets421OthersAreServed) {
+    ftp_server_options o;
+    o.max_sessions_per_client = 2;
+    start(o);
+    client a(port_), b(port_);
+    EXPECT_EQ(a.reply().substr(0, 3), "220");
+    EXPECT_EQ(b.reply().substr(0, 3), "220");
+    client c(port_);
+    EXPECT_EQ(c.reply().substr(0, 3), "421");
+    EXPECT_EQ(c.drain(), "") << "and closed";
+    client other(port_, 0, "127.0.0.2");
+    other.login();
+    EXPECT_EQ(other.command("NOOP").substr(0, 3), "200") << "another address is another client";
+    a.send("QUIT");
+    EXPECT_EQ(a.reply().substr(0, 3), "221");
+    std::this_thread::sleep_for(100ms);
+    client d(port_);
+    EXPECT_EQ(d.reply().substr(0, 3), "220") << "a freed slot is usable again";
+}
+
+// Issue 16: sessions that PASV and never connect held the whole range.
+// After passive_timeout the listener closes, the port is free for another
+// client, and a transfer asked for on the dead listener gets 425 at once.
+TEST_F(FtpServer, APassiveListenerNobodyConnectsToTimesOut) {
+    ftp_server_options o;
+    o.passive_first = passive_base();
+    o.passive_last = o.passive_first;  // one port
+    o.passive_timeout = 300ms;
+    start(o);
+    client a(port_), b(port_, 0, "127.0.0.2");
+    a.login();
+    b.login();
+    const auto held = a.epsv();
+    ASSERT_NE(held, 0);
+    EXPECT_EQ(b.command("EPSV").substr(0, 3), "425") << "the range is exhausted";
+    std::this_thread::sleep_for(600ms);
+    client late(held);
+    EXPECT_FALSE(late.connected()) << "nothing listens on it any more";
+    EXPECT_EQ(b.epsv(), held) << "the port came back to the pool";
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(a.command("RETR small.txt").substr(0, 3), "150");
+    EXPECT_EQ(a.reply().substr(0, 3), "425");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+    EXPECT_EQ(a.command("NOOP").substr(0, 3), "200") << "the session goes on";
+    // A waiting RETR gets 425 when its listener times out.
+    std::this_thread::sleep_for(600ms);
+    ASSERT_NE(a.epsv(), 0);
+    EXPECT_EQ(a.command("RETR small.txt").substr(0, 3), "150");
+    EXPECT_EQ(a.reply().substr(0, 3), "425");
+}
+
+// Issue 16: a session that sends commands and never reads the replies
+// outlived its idle timeout (the 421 queued behind the stuck write). Now
+// its socket is closed once a write has been stuck for the idle timeout.
+TEST_F(FtpServer, ASessionThatNeverReadsItsRepliesIsClosed) {
+    ftp_server_options o;
+    o.control_timeout = 1000ms;
+    start(o);
+    client c(port_, 4096);
+    c.login();
+    std::atomic<bool> stop{false};
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread flood([&] {
+        const std::string many = [&] {
+            std::string s;
+            for (int i = 0; i < 64; ++i) s += "HELP\r\nSTAT\r\n";  // multi-line replies
+            return s;
+        }();
+        while (!stop && std::chrono::steady_clock::now() - t0 < 12s) {
+            const ssize_t n = ::send(c.fd(), many.data(), many.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;  // reset: the server closed it
+            std::this_thread::sleep_for(20ms);
+        }
+    });
+    // The session ends while the flood goes on: connections() drops.
+    std::size_t sessions = 1;
+    while (std::chrono::steady_clock::now() - t0 < 12s) {
+        std::promise<std::size_t> n;
+        boost::asio::post(io_, [&] { n.set_value(server_->active_sessions()); });
+        sessions = n.get_future().get();
+        if (sessions == 0) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    const auto took = std::chrono::steady_clock::now() - t0;
+    stop = true;
+    flood.join();
+    EXPECT_EQ(sessions, 0u);
+    EXPECT_GE(took, 900ms);
+    // The kernel's buffers take a moment to fill; then one idle timeout.
+    EXPECT_LT(took, 8s) << "closed within about the idle timeout of its write getting stuck";
 }
 
 TEST_F(FtpServer, IdleControlConnectionTimesOut) {

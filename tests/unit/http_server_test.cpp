@@ -36,10 +36,17 @@ using steady = std::chrono::steady_clock;
 
 class socket_client {
 public:
-    explicit socket_client(std::uint16_t port) {
+    // `from`: the local address to connect from (127.0.0.2 is another client).
+    explicit socket_client(std::uint16_t port, const char* from = nullptr) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         timeval tv{8, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (from) {
+            sockaddr_in local{};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, from, &local.sin_addr);
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+        }
         sockaddr_in sa{};
         sa.sin_family = AF_INET;
         sa.sin_port = htons(port);
@@ -49,6 +56,13 @@ public:
     ~socket_client() { ::close(fd_); }
 
     bool connected() const { return connected_; }
+    int fd() const { return fd_; }
+    // A receive buffer this small makes the server's send buffer the only
+    // one that fills while nothing is read.
+    void shrink_receive_buffer() {
+        int small = 4096;
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
     void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
 
     // Everything until the server closes (or the 8 s receive timeout).
@@ -138,23 +152,23 @@ protected:
 const std::string get_hello = "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n";
 
 TEST_F(HttpServer, ConnectionsBeyondTheCapGet503) {
+    std::filesystem::resize_file((std::ofstream(dir_ + "/big.img"), dir_ + "/big.img"), 256 << 20);
     http_server_options o;
     o.max_connections = 2;
+    o.min_rate = 0;
     start(o);
-    // Both connections busy: each has started a request.
+    // Both connections busy: each is receiving a response.
     socket_client a(port_), b(port_);
-    a.send("GET /hello.txt HTTP/1.1\r\n");
-    b.send("GET /hello.txt HTTP/1.1\r\n");
-    while (connections() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    a.send("GET /big.img HTTP/1.1\r\nHost: t\r\n\r\n");
+    b.send("GET /big.img HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_THAT(a.read_until("\r\n\r\n"), StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_THAT(b.read_until("\r\n\r\n"), StartsWith("HTTP/1.1 200 OK"));
     socket_client c(port_);
     ASSERT_TRUE(c.connected());
     const auto refused = c.read_to_eof();
     EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable"));
     EXPECT_THAT(refused, HasSubstr("Connection: close"));
     EXPECT_EQ(connections(), 2u);
-    // The busy connections are untouched.
-    a.send("Host: t\r\n\r\n");
-    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
 }
 
 TEST_F(HttpServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
@@ -175,6 +189,124 @@ TEST_F(HttpServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
     EXPECT_EQ(connections(), 2u);
     b.send(get_hello);
     EXPECT_THAT(b.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+TEST_F(HttpServer, OneClientBeyondItsCapGets503OthersAreServed) {
+    http_server_options o;
+    o.max_connections_per_client = 2;
+    start(o);
+    socket_client a(port_), b(port_);
+    a.send("G");
+    b.send("G");
+    while (connections() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    socket_client c(port_);
+    ASSERT_TRUE(c.connected());
+    EXPECT_THAT(c.read_to_eof(), StartsWith("HTTP/1.1 503 Service Unavailable"));
+    // Another address is another client.
+    socket_client other(port_, "127.0.0.2");
+    other.send(get_hello);
+    EXPECT_THAT(other.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    // The first client's own connections go on, and a freed slot is reusable.
+    a.send("ET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_THAT(a.read_to_eof(), StartsWith("HTTP/1.1 200 OK"));
+    while (connections() > 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    socket_client d(port_);
+    d.send(get_hello);
+    EXPECT_THAT(d.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+// At the cap, a connection mid-header is as idle as its last byte is old:
+// the one quiet longest makes room, whether it sent nothing or one byte.
+TEST_F(HttpServer, AtTheCapTheConnectionQuietLongestMakesRoomEvenMidHeader) {
+    http_server_options o;
+    o.max_connections = 2;
+    start(o);
+    socket_client a(port_, "127.0.0.3"), b(port_, "127.0.0.4");
+    a.send("G");
+    while (connections() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    b.send("GET /hello.txt HTTP/1.1\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    a.send("E");  // a's first byte is older, but its last byte is newer than b's
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    socket_client c(port_, "127.0.0.5");
+    c.send(get_hello);
+    EXPECT_THAT(c.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_THAT(b.read_to_eof(), StartsWith("HTTP/1.1 503 Service Unavailable"));
+    a.send("T /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_THAT(a.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+// A response below min_rate is closed for a newcomer when nothing is idle;
+// without a minimum rate, a response is never cut and the newcomer gets 503.
+TEST_F(HttpServer, AtTheCapAResponseBelowTheMinimumRateMakesRoom) {
+    std::filesystem::resize_file((std::ofstream(dir_ + "/big.img"), dir_ + "/big.img"), 256 << 20);
+    for (const std::size_t min_rate : {std::size_t{1} << 30, std::size_t{0}}) {
+        http_server_options o;
+        o.max_connections = 1;
+        o.min_rate = min_rate;  // 1 GiB/s: every response is "slow"; the window never ends here
+        o.min_rate_window = std::chrono::seconds(600);
+        start(o);
+        socket_client reader(port_, "127.0.0.3");
+        reader.shrink_receive_buffer();
+        reader.send("GET /big.img HTTP/1.1\r\nHost: t\r\n\r\n");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // a rate needs a second
+        socket_client c(port_, "127.0.0.4");
+        if (min_rate) {
+            c.send(get_hello);
+            EXPECT_THAT(c.read_until("hello\n"), StartsWith("HTTP/1.1 200 OK"));
+        } else {
+            EXPECT_THAT(c.read_to_eof(), StartsWith("HTTP/1.1 503 Service Unavailable"));
+        }
+        EXPECT_EQ(connections(), 1u);
+        TearDown();
+        io_.restart();
+    }
+}
+
+// The header deadline runs from the first byte: a byte every 200 ms does
+// not move it.
+TEST_F(HttpServer, TrickledHeaderBytesDoNotMoveTheHeaderDeadline) {
+    http_server_options o;
+    o.header_timeout = std::chrono::seconds(1);
+    start(o);
+    socket_client slow(port_);
+    const int fd = slow.fd();
+    const auto t0 = steady::now();
+    std::thread trickle([fd] {
+        const std::string header = "GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for (const char ch : header) {
+            if (::send(fd, &ch, 1, MSG_NOSIGNAL) != 1) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    });
+    const auto answer = slow.read_to_eof();
+    const auto waited = steady::now() - t0;
+    trickle.join();
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 408 Request Timeout"));
+    EXPECT_LT(waited, std::chrono::milliseconds(2600)) << "the deadline moved with the trickled bytes";
+}
+
+// A reader that stops reading is cut after a window below min_rate, long
+// before the no-progress timeout; a reader at full speed is not.
+TEST_F(HttpServer, AResponseBelowTheMinimumRateIsAbandoned) {
+    std::filesystem::resize_file((std::ofstream(dir_ + "/big.img"), dir_ + "/big.img"), 64 << 20);
+    http_server_options o;
+    o.min_rate = 64 * 1024;
+    o.min_rate_window = std::chrono::seconds(1);
+    o.send_timeout = std::chrono::seconds(60);
+    start(o);
+    socket_client fast(port_);
+    fast.send("GET /big.img HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_GT(fast.read_to_eof().size(), std::size_t{64} << 20);
+    socket_client stalled(port_);
+    stalled.shrink_receive_buffer();
+    stalled.send("GET /big.img HTTP/1.1\r\nHost: t\r\n\r\n");
+    const auto t0 = steady::now();
+    while (connections() > 0 && steady::now() - t0 < std::chrono::seconds(8))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(connections(), 0u);
+    EXPECT_LT(steady::now() - t0, std::chrono::seconds(5));
 }
 
 TEST_F(HttpServer, IdleConnectionsAreClosed) {

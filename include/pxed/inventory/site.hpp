@@ -77,6 +77,17 @@ struct tftp_settings {
 struct http_settings {
     bool enabled = true;
     std::uint16_t port = 80;
+    /// Connections at once; at the cap the most idle or slowest one is
+    /// closed to make room (docs/security.md).
+    unsigned max_connections = 1024;
+    /// Connections at once from one client address; more get 503.
+    unsigned max_connections_per_client = 32;
+    /// From the first byte of a request to the end of its header, in total.
+    seconds header_timeout{20};
+    /// A response slower than this many bytes per second, averaged over
+    /// min_rate_window, is abandoned; 0: no minimum.
+    unsigned min_rate = 1024;
+    seconds min_rate_window{30};
 };
 
 struct ftp_settings {
@@ -87,6 +98,14 @@ struct ftp_settings {
     /// PORT/EPRT. Off: in active mode the server connects out to an
     /// address the client names (only the client's own is accepted).
     bool active_mode = false;
+    /// Sessions at once, in all and from one client address.
+    unsigned max_sessions = 1024;
+    unsigned max_sessions_per_client = 8;
+    /// A passive listener nobody connects to is closed after this, and its
+    /// port goes back to the pool.
+    seconds passive_timeout{30};
+    /// A session with no command (or whose replies go unread) this long is closed.
+    seconds idle_timeout{300};
 };
 
 struct server_settings {

@@ -33,10 +33,20 @@ struct ftp_server_options {
     bool allow_active = false;
     /// Control connections at once; one more gets 421 and is closed.
     std::size_t max_sessions = 1024;
+    /// Control connections at once from one client address; one more gets
+    /// 421 and is closed (lftp and curl use one or two; `lftp mirror
+    /// --parallel` a few more).
+    std::size_t max_sessions_per_client = 8;
+    /// A passive listener nobody has connected to after this is closed and
+    /// its port goes back to the pool; a transfer waiting for it gets 425.
+    std::chrono::milliseconds passive_timeout{std::chrono::seconds(30)};
     /// Longest command line; a longer one is answered with 500.
     std::size_t max_line = 4096;
     /// A logged-in or not client that sends nothing for this long, with no
-    /// transfer running, gets 421 and is disconnected (vsftpd: 300 s).
+    /// transfer running, gets 421 and is disconnected (vsftpd: 300 s). A
+    /// session whose replies have not been read for this long (a write to
+    /// its control connection stuck) is closed at once, with no 421 queued
+    /// behind the stuck write, however many commands it keeps sending.
     std::chrono::milliseconds control_timeout{std::chrono::seconds(300)};
     /// How long a transfer command waits for its data connection (vsftpd: 60 s).
     std::chrono::milliseconds data_connect_timeout{std::chrono::seconds(60)};

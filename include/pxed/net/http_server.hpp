@@ -46,8 +46,16 @@ struct http_api_reply {
 struct http_server_options {
     std::string listen_address = "0.0.0.0";
     std::uint16_t port = 80;  ///< 0: any free port (see http_server::port())
-    /// Connections at once; one beyond that is answered 503 and closed.
+    /// Connections at once. At the cap a newcomer makes room: the most
+    /// idle connection not receiving a response (kept-alive, or mid-header
+    /// since its last byte) is closed, else the slowest response below
+    /// min_rate; only when every connection is a working response is the
+    /// newcomer answered 503 and closed.
     std::size_t max_connections = 1024;
+    /// Connections at once from one client address; one beyond that is
+    /// answered 503 and closed. An installer opens a handful (Anaconda and
+    /// dnf fetch a few files in parallel).
+    std::size_t max_connections_per_client = 32;
     /// Request line plus header fields; more is answered 431.
     std::size_t max_header_bytes = 16 * 1024;
     /// The request-target alone; longer is answered 414.
@@ -59,6 +67,11 @@ struct http_server_options {
     std::chrono::seconds header_timeout{20};
     /// A response that makes no progress for this long is abandoned.
     std::chrono::seconds send_timeout{60};
+    /// A response that sends fewer than min_rate bytes per second over a
+    /// whole min_rate_window is abandoned (a reader that drains a byte a
+    /// second holds no connection); 0: no minimum.
+    std::size_t min_rate = 1024;
+    std::chrono::seconds min_rate_window{30};
     /// Largest sendfile(2) per turn of the event loop, so one fast client
     /// cannot starve the others.
     std::size_t send_chunk = 1 << 20;
