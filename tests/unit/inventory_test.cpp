@@ -83,6 +83,26 @@ TEST(inventory, tftp_busy_poll_budget) {
     }
 }
 
+TEST(inventory, tftp_transfer_limits) {
+    const auto with = [](const std::string& kv) {
+        return load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp, " + kv + "}\n"));
+    };
+    const auto defaults = load(base_yaml);
+    ASSERT_TRUE(defaults.model) << all_messages(defaults);
+    EXPECT_EQ(defaults.model->server.tftp.max_transfers, 4096u);
+    EXPECT_EQ(defaults.model->server.tftp.max_transfers_per_client, 16u);
+    const auto set = with("max_transfers: 1000, max_transfers_per_client: 4");
+    ASSERT_TRUE(set.model) << all_messages(set);
+    EXPECT_EQ(set.model->server.tftp.max_transfers, 1000u);
+    EXPECT_EQ(set.model->server.tftp.max_transfers_per_client, 4u);
+    for (const char* bad : {"max_transfers: 0", "max_transfers: 65537", "max_transfers_per_client: 0",
+                            "max_transfers_per_client: many"}) {
+        const auto r = with(bad);
+        EXPECT_FALSE(r.model) << bad;
+        EXPECT_NE(all_messages(r).find("max_transfers"), std::string::npos) << all_messages(r);
+    }
+}
+
 TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
     const auto r = load(base_yaml);
     ASSERT_TRUE(r.model) << all_messages(r);
