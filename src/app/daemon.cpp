@@ -417,11 +417,16 @@ private:
             old_srv.tftp.max_transfers_per_client != new_srv.tftp.max_transfers_per_client)
             spdlog::warn("reload: changes to server.listen or server.tftp's port, look_ahead and max_transfers "
                          "(per_client) take effect after a restart");
-        if (old_srv.http.enabled != new_srv.http.enabled || old_srv.http.port != new_srv.http.port)
+        const auto &oh = old_srv.http, &nh = new_srv.http;
+        if (oh.enabled != nh.enabled || oh.port != nh.port || oh.max_connections != nh.max_connections ||
+            oh.max_connections_per_client != nh.max_connections_per_client || oh.header_timeout != nh.header_timeout ||
+            oh.min_rate != nh.min_rate || oh.min_rate_window != nh.min_rate_window)
             spdlog::warn("reload: changes to server.http take effect after a restart");
-        if (old_srv.ftp.enabled != new_srv.ftp.enabled || old_srv.ftp.port != new_srv.ftp.port ||
-            old_srv.ftp.passive_first != new_srv.ftp.passive_first ||
-            old_srv.ftp.passive_last != new_srv.ftp.passive_last || old_srv.ftp.active_mode != new_srv.ftp.active_mode)
+        const auto &of = old_srv.ftp, &nf = new_srv.ftp;
+        if (of.enabled != nf.enabled || of.port != nf.port || of.passive_first != nf.passive_first ||
+            of.passive_last != nf.passive_last || of.active_mode != nf.active_mode || of.max_sessions != nf.max_sessions ||
+            of.max_sessions_per_client != nf.max_sessions_per_client || of.passive_timeout != nf.passive_timeout ||
+            of.idle_timeout != nf.idle_timeout)
             spdlog::warn("reload: changes to server.ftp take effect after a restart");
         if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)

@@ -320,6 +320,28 @@ TEST_F(FtpServer, ASessionThatNeverReadsItsRepliesIsClosed) {
     EXPECT_LT(took, 8s) << "closed within about the idle timeout of its write getting stuck";
 }
 
+// Issue 16: past a symlink out of the root, every command answers as for a
+// missing name, whether the name exists out there or not.
+TEST_F(FtpServer, ANamePastASymlinkOutOfTheRootIsAnsweredLikeAMissingOne) {
+    pxed::testing::temp_dir outside("ftp-outside");
+    write(outside.path() + "/secret", "secret\n");
+    ASSERT_EQ(::symlink(outside.path().c_str(), (dir_ + "/out").c_str()), 0);
+    ASSERT_EQ(::symlink((outside.path() + "/secret").c_str(), (dir_ + "/secret-link").c_str()), 0);
+    start({});
+    client c(port_);
+    c.login();
+    for (const char* verb : {"SIZE", "MDTM", "CWD", "MLST", "RETR"}) {
+        auto ask = [&](const std::string& name) {
+            if (std::string(verb) == "RETR") c.epsv();
+            return c.command(std::string(verb) + " " + name);
+        };
+        const auto missing = ask("no-such-name");
+        EXPECT_EQ(missing.substr(0, 3), "550") << verb;
+        for (const char* name : {"out/secret", "out/no-such-name", "out", "secret-link"})
+            EXPECT_EQ(ask(name), missing) << verb << " " << name;
+    }
+}
+
 TEST_F(FtpServer, IdleControlConnectionTimesOut) {
     ftp_server_options o;
     o.control_timeout = 300ms;

@@ -380,6 +380,28 @@ TEST_F(HttpServer, TransferEncodingNotChunkedIs400AndClosed) {
     }
 }
 
+// Issue 16: a name under a symlink out of the root was 403 when it existed
+// out there and 404 when not. Now both, and the listing, are a missing name.
+TEST_F(HttpServer, ANamePastASymlinkOutOfTheRootIsAnsweredLikeAMissingOne) {
+    pxed::testing::temp_dir outside("http-outside");
+    std::ofstream(outside.path() + "/secret") << "secret\n";
+    std::filesystem::create_directory_symlink(outside.path(), dir_ + "/out");
+    std::filesystem::create_symlink(outside.path() + "/secret", dir_ + "/secret-link");
+    start({});
+    auto answer = [&](const std::string& target) {
+        socket_client c(port_);
+        c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        const auto all = c.read_to_eof();
+        // The status line and the body; Date may differ by a second.
+        return all.substr(0, all.find("\r\n")) + " | " + all.substr(all.find("\r\n\r\n") + 4);
+    };
+    const auto missing = answer("/no-such-name");
+    EXPECT_THAT(missing, StartsWith("HTTP/1.1 404 Not Found"));
+    for (const char* t : {"/out/secret", "/out/no-such-name", "/out/", "/out", "/secret-link", "/out/sub/"})
+        EXPECT_EQ(answer(t), missing) << t;
+    EXPECT_EQ(answer("/no-such-dir/"), missing);
+}
+
 TEST_F(HttpServer, StopClosesOpenConnections) {
     start({});
     socket_client a(port_);
