@@ -85,9 +85,14 @@ admission_decision transfer_shares::admit(std::uint32_t client, clock::time_poin
     // share is the one to name.
     const auto it = clients_.find(client);
     if (it != clients_.end() && it->second.running >= limits_.max_per_client) {
+        auto& sh = it->second;
         d.verdict = admission::client_full;
-        d.running = it->second.running;
-        it->second.reports.refuse(limits_, now, d);
+        d.running = sh.running;
+        sh.reports.refuse(limits_, now, d);
+        // One address asking again and again while its share is taken: a
+        // forged flood's victim, or a client that will retry on its own.
+        d.answer = !sh.answered || now - *sh.answered >= limits_.answer_every;
+        if (d.answer) sh.answered = now;
         return d;
     }
     if (running_ >= limits_.max_transfers) {

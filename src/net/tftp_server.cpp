@@ -246,17 +246,19 @@ private:
         start_session(rrq, info, peer, client);
     }
 
-    // A limit bit: the client gets ERROR 0 saying which, and the log a
+    // A limit bit: the client gets ERROR 0 saying which (over its own
+    // share, at most once a second: see share_limits), and the log a
     // warning from the limit's own budget (transfer_shares): at most one
     // per client, or for the whole server, per ten seconds, counting the
     // refusals in between. Nothing else the server logs draws on it.
     void refuse_over_limit(const tftp::admission_decision& d, const tftp::request& rrq, const datagram_info& info,
                            const udp::endpoint& peer) {
         const bool per_client = d.verdict == tftp::admission::client_full;
-        send_once(tftp::encode_error(tftp::error_code::not_defined, per_client
-                                                                         ? "too many transfers from your address, try again"
-                                                                         : "server busy, try again"),
-                  info);
+        if (d.answer)
+            send_once(tftp::encode_error(tftp::error_code::not_defined,
+                                         per_client ? "too many transfers from your address, try again"
+                                                    : "server busy, try again"),
+                      info);
         if (!d.report) return;
         const std::string more =
             d.held_back ? "; " + std::to_string(d.held_back) + " more refused since the last such line" : "";

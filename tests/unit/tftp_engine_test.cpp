@@ -1401,6 +1401,23 @@ TEST(tftp_shares, a_refused_client_is_reported_once_per_ten_seconds_with_a_count
     EXPECT_FALSE(shares.admit(a, t0 + 11s).report);
 }
 
+TEST(tftp_shares, a_client_over_its_share_is_answered_once_a_second) {
+    // Each ERROR goes to whoever owns the request's source address, which
+    // may be forged: a flood from one address gets one a second, not one
+    // per request.
+    transfer_shares shares({4096, 1});
+    const auto a = ip(10, 0, 0, 1);
+    shares.admit(a, t0);
+    EXPECT_TRUE(shares.admit(a, t0).answer);
+    int answered = 0;
+    for (int ms = 1; ms <= 3000; ++ms) answered += shares.admit(a, t0 + std::chrono::milliseconds(ms)).answer;
+    EXPECT_EQ(answered, 3);  // at 1, 2 and 3 s
+    // "server busy" is always answered: it is no one client's doing.
+    transfer_shares full({1, 16});
+    full.admit(a, t0);
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(full.admit(ip(10, 0, 0, 2), t0).answer);
+}
+
 TEST(tftp_shares, a_storm_of_distinct_clients_is_served_in_arrival_order) {
     // 5000 machines powering on at once, one request each: the first 4096
     // start, the rest are told "server busy" (one report per ten seconds),

@@ -52,6 +52,9 @@ struct share_limits {
     /// A refusal is reported at most once per client (and the server-wide
     /// one once) in this long; the next report counts the ones in between.
     std::chrono::steady_clock::duration report_every = std::chrono::seconds(10);
+    /// A client over its share gets an ERROR at most this often: the
+    /// address may be forged, and each ERROR goes to whoever owns it.
+    std::chrono::steady_clock::duration answer_every = std::chrono::seconds(1);
 };
 
 enum class admission {
@@ -71,6 +74,9 @@ struct admission_decision {
     std::uint64_t held_back = 0;
     /// Transfers running: the client's for client_full, all for server_full.
     std::size_t running = 0;
+    /// For a refusal: send the client its ERROR (always for server_full;
+    /// for client_full at most once per answer_every).
+    bool answer = true;
 };
 
 /// Admission control for new transfers: a fair share of the slots per
@@ -102,6 +108,7 @@ private:
     struct share {
         std::size_t running = 0;
         report_budget reports;
+        std::optional<clock::time_point> answered;
     };
 
     void forget_idle(clock::time_point now);
