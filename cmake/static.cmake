@@ -10,8 +10,19 @@
 # find_package(spdlog); it defines the same target names they do, so no
 # module's CMakeLists changes.
 
+#
+# Static-PIE (gcc >= 8, glibc's rcrt1.o): the kernel loads the binary at a
+# random address like any PIE (ELF type DYN, no interpreter) and glibc's
+# start-up code relocates it before main; a classic -static binary sits at
+# a fixed address, which gives an attacker every gadget's address for free.
+# Every object must be position-independent: pxed's own (-fPIE/-fPIC
+# below), and the .a files taken from Debian, built as PIE by its default
+# flags. The kernel side is the same as for ld.so run directly, which 3.10
+# loads; packaging.portable_binary runs it on a 3.10 system call table.
+
 set(CMAKE_FIND_LIBRARY_SUFFIXES .a)  # also steers find_package(SQLite3) to libsqlite3.a
-string(APPEND CMAKE_EXE_LINKER_FLAGS " -static")
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+string(APPEND CMAKE_EXE_LINKER_FLAGS " -static-pie")
 
 find_library(PXED_YAML_CPP_STATIC NAMES yaml-cpp)
 find_path(PXED_YAML_CPP_INCLUDE yaml-cpp/yaml.h)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The pxed binary inside the RPM must run on CentOS 7: glibc 2.17, Linux 3.10.
 # No CentOS 7 machine here, so what is checked instead:
-# - the ELF itself: static (no interpreter, no dynamic section, so no glibc
-#   symbol version to miss); were it ever dynamic, every GLIBC_ version it
-#   needs must be <= 2.17; its ABI tag's minimum kernel <= 3.10;
+# - the ELF itself: static-PIE (no interpreter, no library needed, so no
+#   glibc symbol version to miss; type DYN, so loaded at a random address);
+#   were it ever dynamic, every GLIBC_ version it needs must be <= 2.17; its
+#   ABI tag's minimum kernel <= 3.10;
 # - the static link used no NSS function (getpwnam, getaddrinfo, ...), which
 #   would load the host's own glibc modules at run time;
 # - it runs, check and all, and passes the whole privilege-drop test (root
@@ -28,18 +29,22 @@ check "the RPM holds /usr/sbin/pxed" test -x "$bin"
 
 desc=$(file -b "$bin")
 echo "# file: $desc"
-check "file: a 64-bit x86-64 ELF executable" grep -q "ELF 64-bit LSB executable, x86-64" <<<"$desc"
-check "file: statically linked" grep -q "statically linked" <<<"$desc"
+check "file: a 64-bit x86-64 position-independent ELF executable" grep -q "ELF 64-bit LSB pie executable, x86-64" <<<"$desc"
+check "file: static-pie linked" grep -q "static-pie linked" <<<"$desc"
+# Position-independent, so the kernel loads it at a random address (ASLR):
+# ELF type DYN, as a classic -static binary (EXEC, a fixed address) is not.
+check "readelf: ELF type DYN (position-independent)" bash -c "readelf -h '$bin' | grep -q 'Type:[[:space:]]*DYN'"
 check "file: stripped" grep -q ", stripped" <<<"$desc"
 kernel=$(sed -n 's/.*for GNU\/Linux \([0-9.]*\).*/\1/p' <<<"$desc")
 check "file: the minimum kernel ($kernel) is at most 3.10" bash -c "printf '%s\n3.10.0\n' '$kernel' | sort -V -C"
 abi=$(readelf -n "$bin" | sed -n 's/.*OS: Linux, ABI: \([0-9.]*\).*/\1/p')
 check "readelf: NT_GNU_ABI_TAG says Linux $abi, at most 3.10" bash -c "[ -n '$abi' ] && printf '%s\n3.10.0\n' '$abi' | sort -V -C"
 check "readelf: no program interpreter (no ld-linux to load)" bash -c "! readelf -l '$bin' | grep -q 'Requesting program interpreter'"
-check "readelf: no dynamic section" bash -c "readelf -d '$bin' | grep -q 'There is no dynamic section'"
+# A static-PIE has a dynamic section, for relocating itself; it names no library.
+check "readelf: no shared library needed (no DT_NEEDED)" bash -c "! readelf -d '$bin' | grep -q '(NEEDED)'"
 ldd_out=$(ldd "$bin" 2>&1 || true)
 echo "# ldd: $ldd_out"
-check "ldd: not a dynamic executable" grep -q "not a dynamic executable" <<<"$ldd_out"
+check "ldd: statically linked, no library to load" grep -Eq "statically linked|not a dynamic executable" <<<"$ldd_out"
 # The general rule, for the day the binary is linked dynamically: no
 # symbol version newer than CentOS 7's glibc 2.17 (GLIBCXX/CXXABI neither:
 # CentOS 7's libstdc++ is GCC 4.8's, GLIBCXX_3.4.19 and CXXABI_1.3.7).

@@ -44,6 +44,10 @@ check "README.md is marked %doc" test "$(attr /usr/share/doc/pxed/README.md | cu
 mkdir -p "$TMP/x"
 (cd "$TMP/x" && rpm2cpio "$rpm_file" | cpio -idm --quiet)
 check "/etc/pxed/site.yaml is config/site.example.yaml" same_file "$SRC/config/site.example.yaml" "$TMP/x/etc/pxed/site.yaml"
+# Unset, pxed would keep root and every capability: the shipped config drops
+# to the user %pre creates (checked below).
+pkg_user=$(awk '/^[^ #]/ { in_server = ($1 == "server:") } in_server && /^  user:/ { gsub(/["'"'"']/, "", $2); print $2 }' "$TMP/x/etc/pxed/site.yaml")
+check "the packaged site.yaml sets server.user to pxed (got '$pkg_user')" test "$pkg_user" = pxed
 check "the unit is packaging/systemd/pxed.service" same_file "$SRC/packaging/systemd/pxed.service" "$TMP/x/usr/lib/systemd/system/pxed.service"
 
 # --- scriptlets
