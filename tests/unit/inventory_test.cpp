@@ -103,6 +103,46 @@ TEST(inventory, tftp_transfer_limits) {
     }
 }
 
+TEST(inventory, http_and_ftp_limits) {
+    const auto with = [](const std::string& block) {
+        return load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp}\n" + block));
+    };
+    const auto defaults = load(base_yaml);
+    ASSERT_TRUE(defaults.model) << all_messages(defaults);
+    const auto& h = defaults.model->server.http;
+    EXPECT_EQ(h.max_connections, 1024u);
+    EXPECT_EQ(h.max_connections_per_client, 32u);
+    EXPECT_EQ(h.header_timeout, std::chrono::seconds(20));
+    EXPECT_EQ(h.min_rate, 1024u);
+    EXPECT_EQ(h.min_rate_window, std::chrono::seconds(30));
+    const auto& f = defaults.model->server.ftp;
+    EXPECT_EQ(f.max_sessions, 1024u);
+    EXPECT_EQ(f.max_sessions_per_client, 8u);
+    EXPECT_EQ(f.passive_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(f.idle_timeout, std::chrono::seconds(300));
+    const auto set = with(
+        "  http: {max_connections: 100, max_connections_per_client: 4, header_timeout: 5s, min_rate: 0, "
+        "min_rate_window: 1m}\n"
+        "  ftp: {max_sessions: 50, max_sessions_per_client: 2, passive_timeout: 10s, idle_timeout: 2m}\n");
+    ASSERT_TRUE(set.model) << all_messages(set);
+    EXPECT_EQ(set.model->server.http.max_connections, 100u);
+    EXPECT_EQ(set.model->server.http.max_connections_per_client, 4u);
+    EXPECT_EQ(set.model->server.http.header_timeout, std::chrono::seconds(5));
+    EXPECT_EQ(set.model->server.http.min_rate, 0u);
+    EXPECT_EQ(set.model->server.http.min_rate_window, std::chrono::seconds(60));
+    EXPECT_EQ(set.model->server.ftp.max_sessions, 50u);
+    EXPECT_EQ(set.model->server.ftp.max_sessions_per_client, 2u);
+    EXPECT_EQ(set.model->server.ftp.passive_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(set.model->server.ftp.idle_timeout, std::chrono::seconds(120));
+    for (const char* bad : {"  http: {max_connections_per_client: 0}\n", "  http: {header_timeout: 0}\n",
+                            "  http: {min_rate: fast}\n", "  http: {max_connections: 0}\n",
+                            "  ftp: {max_sessions_per_client: 0}\n", "  ftp: {passive_timeout: soon}\n",
+                            "  ftp: {idle_timeout: 0s}\n"}) {
+        const auto r = with(bad);
+        EXPECT_FALSE(r.model) << bad;
+    }
+}
+
 TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
     const auto r = load(base_yaml);
     ASSERT_TRUE(r.model) << all_messages(r);
