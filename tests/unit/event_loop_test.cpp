@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pxed/net/event_loop.hpp"
+#include "pxed/net/http_server.hpp"
 #include "tftp_loopback.hpp"
 
 namespace pxed::net {
@@ -234,6 +235,76 @@ TEST(EventLoop, ATftpRequestWhoseHandlingThrowsIsDroppedAndTheServerServesOn) {
     tftp_client second(server.port());
     EXPECT_EQ(second.fetch("file.bin", 0us), 3u * 512 + 9);
     EXPECT_GE(asked.load(), 2);
+    boost::asio::post(io, [&] {
+        server.stop();
+        io.stop();
+    });
+    loop.join();
+}
+
+// HTTP: a connection whose handler throws std::bad_alloc is closed (by the
+// server's sweep: nothing of it is pending any more), and the server
+// serves the next connection.
+int connect_loopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::string get(int fd, const std::string& path) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return "send failed";
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return n == 0 ? out : out + "<timeout>";
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+TEST(EventLoop, AnHttpConnectionWhoseHandlerThrowsIsClosedAndOthersAreServed) {
+    pxed::testing::temp_dir tmp("http-throw");
+    std::ofstream(tmp.path() + "/file.txt") << "served\n";
+    const auto files = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{{"", tmp.path()}}, nullptr);
+    boost::asio::io_context io;
+    busy_poll poll(0us, 2);
+    http_server_options o;
+    o.listen_address = "127.0.0.1";
+    o.port = 0;
+    o.idle_timeout = 1s;
+    o.header_timeout = 1s;
+    o.send_timeout = 1s;
+    std::atomic<int> asked{0};
+    http_server server(io, o, [&] {
+        if (asked++ == 0) throw std::bad_alloc();
+        return files;
+    });
+    server.start();
+    std::thread loop([&] { run(io, poll); });
+    const int first = connect_loopback(server.port());
+    ASSERT_GE(first, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto failed = get(first, "/file.txt");
+    EXPECT_EQ(failed.find("served"), std::string::npos);
+    EXPECT_EQ(failed.find("<timeout>"), std::string::npos) << "the failed connection is closed, not left open";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    ::close(first);
+    const int second = connect_loopback(server.port());
+    ASSERT_GE(second, 0);
+    const auto ok = get(second, "/file.txt");
+    EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+    EXPECT_NE(ok.find("served"), std::string::npos);
+    ::close(second);
     boost::asio::post(io, [&] {
         server.stop();
         io.stop();
