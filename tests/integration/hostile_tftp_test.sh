@@ -89,10 +89,12 @@ while time.monotonic() - t0 < seconds:
 print("sent %d requests in %.1f s, %d transfers started, %d ERRORs back" % (sent, seconds, len(tids), refused))
 PY
 baseline=$(rss_kib)
-python3 "$TMP/flood.py" "$port" 8 1000 > "$TMP/flood.out" 2>&1 &
+python3 "$TMP/flood.py" "$port" 10 1000 > "$TMP/flood.out" 2>&1 &
 flood=$!
 on_exit "kill $flood 2>/dev/null"
-sleep 1.5
+# By now one address could have taken every slot (about 137 requests a
+# second held all 4096 when each lasted 30 s).
+sleep 5.5
 fetch_ms() {  # NAME COMMAND...: runs a fetch of boot.img, prints how long it took or "fail"
   local name=$1 start end
   shift
@@ -113,22 +115,23 @@ for t in "$hpa_ms" "$atftp_ms" "$atftp_w_ms"; do
 done
 started=$(sed -n 's/.* \([0-9]*\) transfers started.*/\1/p' "$TMP/flood.out")
 refused=$(sed -n 's/.* \([0-9]*\) ERRORs back$/\1/p' "$TMP/flood.out")
-# 16 at once; each given up 7 s after its request, so 8 s of flood can
+# 16 at once; each given up 7 s after its request, so 10 s of flood can
 # start two rounds of them.
 check "the flooding address got at most two rounds of 16 transfers ($started)" test "${started:-999}" -le 32
 # Each ERROR goes to whoever owns the (possibly forged) address: one a
 # second, not one per request.
-check "the rest were refused, with at most one ERROR a second ($refused in 8 s)" test "${refused:-0}" -ge 1 -a "${refused:-99}" -le 10
+check "the rest were refused, with at most one ERROR a second ($refused in 10 s)" test "${refused:-0}" -ge 1 -a "${refused:-99}" -le 12
 
-warn_line=$(grep -n 'refused: 16 transfers from 127.0.0.3 already running (server.tftp.max_transfers_per_client)' "$TMP/pxed.log" | head -n 1 | cut -d: -f1)
-junk_first=$(grep -n 'refused: pxed is read-only' "$TMP/pxed.log" | head -n 1 | cut -d: -f1)
+warn_line=$(grep -n 'refused: 16 transfers from 127.0.0.3 already running (server.tftp.max_transfers_per_client)' "$TMP/pxed.log" | head -n 1 | cut -d: -f1 || true)
+junk_first=$(grep -n 'refused: pxed is read-only' "$TMP/pxed.log" | head -n 1 | cut -d: -f1 || true)
 junk_lines=$(grep -c 'refused: pxed is read-only' "$TMP/pxed.log" || true)
 limit_lines=$(grep -c '(server.tftp.max_transfers_per_client)' "$TMP/pxed.log" || true)
 echo "# log: $junk_lines junk lines, $limit_lines per-client limit lines"
 check "the per-client limit is logged at warn" test -n "$warn_line"
 check "after junk had used up its own budget" test -n "$junk_first" -a "${junk_first:-0}" -lt "${warn_line:-0}"
 check "once per ten seconds, not once per refusal ($limit_lines lines)" test "$limit_lines" -ge 1 -a "$limit_lines" -le 2
-check "junk lines are limited (20 per 10 s: $junk_lines)" test "$junk_lines" -le 40
+# The flood's junk spans at most three 10 s windows.
+check "junk lines are limited (20 per 10 s: $junk_lines)" test "$junk_lines" -le 60
 
 # --- 2: one forged request, nobody ever answers
 cat > "$TMP/forged.py" <<'PY'
@@ -188,7 +191,7 @@ check "memory is given back: ${after} KiB, start ${baseline} KiB + 20 MiB at mos
 
 wait $forged || true
 sed 's/^/# forged request, /' "$TMP/forged.out"
-plain=$(grep '^plain:' "$TMP/forged.out")
+plain=$(grep '^plain:' "$TMP/forged.out" || true)
 n=$(sed -n 's/^plain: \([0-9]*\) datagrams.*/\1/p' <<<"$plain")
 check "a forged RRQ without options brings at most 5 datagrams ($n)" test "${n:-99}" -le 5
 check "all of them DATA 1: never a block past the first without an ACK" grep -q 'DATA blocks \[1\],' <<<"$plain"
