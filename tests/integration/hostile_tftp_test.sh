@@ -7,7 +7,8 @@
 #  3. every transfer slot filled from 256 addresses: pxed's memory after
 #     those transfers are given up;
 #  4. the per-client limit's warning is in the log although the junk used
-#     up the junk log budget first.
+#     up the junk log budget first;
+#  5. a boot storm from 1000 addresses is answered in full.
 # Prints what it measured. Usage: hostile_tftp_test.sh PXED SOURCE_DIR
 PXED=$1
 SRC=$2
@@ -197,6 +198,40 @@ check "a forged RRQ without options brings at most 5 datagrams ($n)" test "${n:-
 check "all of them DATA 1: never a block past the first without an ACK" grep -q 'DATA blocks \[1\],' <<<"$plain"
 o=$(sed -n 's/^options: \([0-9]*\) datagrams.*/\1/p' "$TMP/forged.out")
 check "a forged RRQ with options brings at most 3 OACKs and no DATA ($o)" grep -q '^options: [1-3] datagrams.*opcodes \[6\], DATA blocks \[\],' "$TMP/forged.out"
+
+# A boot storm of distinct machines: 1000 addresses, one request each at
+# once, each answered with DATA 1 (the per-address share never gets in the
+# way of many machines).
+python3 - "$port" > "$TMP/storm.out" 2>&1 <<'PY' || true
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+server = ("127.0.0.1", int(sys.argv[1]))
+socks = []
+for i in range(1000):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.%d.%d" % (10 + i // 250, 1 + i % 250), 0))
+    s.setblocking(False)
+    socks.append(s)
+t0 = time.monotonic()
+for s in socks:
+    s.sendto(b"\0\1boot.img\0octet\0", server)
+answered, deadline = set(), t0 + 5
+while len(answered) < len(socks) and time.monotonic() < deadline:
+    for i, s in enumerate(socks):
+        if i in answered: continue
+        try:
+            data, tid = s.recvfrom(1024)
+        except BlockingIOError:
+            continue
+        if data[:4] == b"\0\3\0\1":
+            answered.add(i)
+            s.sendto(b"\0\5\0\0done\0", tid)  # ends the transfer, as a tsize probe does
+    time.sleep(0.01)
+print("answered %d of 1000 in %.2f s" % (len(answered), time.monotonic() - t0))
+PY
+echo "# boot storm: $(cat "$TMP/storm.out")"
+check "a storm of 1000 distinct addresses is answered in full ($(cat "$TMP/storm.out"))" grep -q "answered 1000 of 1000" "$TMP/storm.out"
 
 # The real clients still get through after all that.
 ms=$(fetch_ms after tftp 127.0.0.1 "$port" -m binary -c get boot.img "$TMP/get/after")
