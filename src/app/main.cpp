@@ -227,6 +227,13 @@ control_reply ask_daemon(const std::string& config, const std::string& request) 
         return {1, {}};
     }
     std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+    // The state directory is the service user's: a link left there in the
+    // socket's place would have root's request go wherever it points.
+    if (struct stat st{}; ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        std::cerr << path << " is a symbolic link, not pxed's socket: not connecting (remove it)\n";
+        ::close(fd);
+        return {1, {}};
+    }
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
         const int e = errno;
         ::close(fd);

@@ -187,6 +187,18 @@ refused "log file is a symlink" "$TMP/log.yaml" "$TMP/state/pxed.log is a symbol
 check "the link's target is untouched" test "$(cat "$TMP/log-target")" = "keep me"
 check "and still root's" test "$(stat -c %u "$TMP/log-target")" = 0
 
+# root's `pxed hosts` does not follow a link left in the control socket's place.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)' "$TMP/elsewhere.sock" &
+sleep 0.2
+ln -sf "$TMP/elsewhere.sock" "$TMP/state/control.sock"
+set +e
+"$PXED" hosts --config "$TMP/site.yaml" > "$TMP/hosts.out" 2>&1
+rc=$?
+set -e
+check "pxed hosts refuses a symlinked control socket (exit $rc)" test "$rc" -eq 1
+check "and says why" grep -q "control.sock is a symbolic link" "$TMP/hosts.out"
+rm -f "$TMP/state/control.sock"
+
 # --- not root, server.user set: a warning, then it serves as the current user
 mkdir -p "$TMP/state-nobody"
 chown nobody "$TMP/state-nobody"
