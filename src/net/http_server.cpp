@@ -414,7 +414,10 @@ public:
         if (now - window_start_ < o.min_rate_window) return false;
         const std::uint64_t sent = bytes_moved();
         const double secs = std::chrono::duration<double>(now - window_start_).count();
-        if (static_cast<double>(sent - window_bytes_) < static_cast<double>(o.min_rate) * secs) return true;
+        if (static_cast<double>(sent - window_bytes_) < static_cast<double>(o.min_rate) * secs) {
+            below_min_rate_ = true;
+            return true;
+        }
         window_start_ = now;
         window_bytes_ = sent;
         return false;
@@ -433,7 +436,6 @@ public:
         return static_cast<double>(bytes_moved() - window_bytes_) / secs;
     }
     const std::string& peer() const { return peer_; }
-    const std::string& client() const { return client_; }
 
     // Closed to make room for a newcomer; what it is told depends on what
     // it was doing.
@@ -466,7 +468,7 @@ public:
             close();
             return;
         case state::writing:
-            if (steady::now() < deadline_) {  // too_slow()
+            if (below_min_rate_) {
                 const auto& o = server_.options_;
                 if (server_.slow_log_.allow(steady::now()))
                     spdlog::warn("http: {} \"{} {}\" slower than {} bytes/s over {} s (server.http.min_rate); closed",
@@ -806,6 +808,7 @@ private:
     steady::time_point last_activity_ = steady::now();  // last byte read or sent
     steady::time_point window_start_{};                 // of the current min_rate window
     std::uint64_t window_bytes_ = 0;                    // bytes_moved() when it started
+    bool below_min_rate_ = false;                       // too_slow() said so: on_deadline() closes it
 
     std::vector<char> in_;
     std::size_t in_begin_ = 0;
