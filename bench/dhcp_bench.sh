@@ -6,7 +6,7 @@
 #   ns pxd-bench-c-PID: perfdhcp, a simulated relay agent ── veth ── ns pxd-bench-s-PID: the server
 #        veth0 10.88.0.2/24 + 10.89.0.1/16 (giaddr)                  veth0 10.88.0.1/24, port 67
 #
-#   bench/dhcp_bench.sh [--quick] [--profile] [--keep]
+#   bench/dhcp_bench.sh [--quick] [--profile] [--keep] [--rate N [--rounds K]]
 #
 # perfdhcp sends every DISCOVER from 10.89.0.1:67 with giaddr 10.89.0.1
 # (what it does when the server is a unicast address: it plays the relay)
@@ -33,7 +33,9 @@
 # more); the server's CPU time per DORA at 1,000/s is printed too, a figure
 # less at the mercy of whatever else the machine runs. --quick: 8 s
 # unthrottled once, 5 s steps on a shorter ladder (about 5 minutes; the full
-# run takes about 13). --profile: `perf record --call-graph dwarf` of pxed
+# run takes about 13). --rate N: latency only, K rounds (default 3) of 10 s
+# at N/s, pxed (log info) and kea in turn, p50 and p99 of both halves per
+# run and their medians (about 1 minute per round). --profile: `perf record --call-graph dwarf` of pxed
 # (log info) in its last unthrottled run, and the top of the report.
 #
 # Needs root: it installs kea-admin (perfdhcp), kea-dhcp4-server and
@@ -44,14 +46,18 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PXED_BUILD_DIR:-$top/build}
 pxed=${PXED:-$build/src/app/pxed}
-quick=0 profile=0 keep=0
-for a in "$@"; do
-  case $a in
+quick=0 profile=0 keep=0 latency_rate=0 latency_rounds=3
+usage() { echo "usage: $0 [--quick] [--profile] [--keep] [--rate N [--rounds K]]"; exit 2; }
+while (($#)); do
+  case $1 in
     --quick) quick=1 ;;
     --profile) profile=1 ;;
     --keep) keep=1 ;;   # leave the work directory (logs, perfdhcp output) behind
-    *) echo "usage: $0 [--quick] [--profile] [--keep]"; exit 2 ;;
+    --rate) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; latency_rate=$2; shift ;;
+    --rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; latency_rounds=$2; shift ;;
+    *) usage ;;
   esac
+  shift
 done
 # Knobs for experiments: DHCP_BENCH_PIN=0 (no taskset), DHCP_BENCH_ONLY="pxed kea"
 # (server kinds to run), DHCP_BENCH_PERFDHCP="-g single" (extra perfdhcp
@@ -71,6 +77,12 @@ fi
 [[ -n ${DHCP_BENCH_LADDER:-} ]] && read -r -a ladder <<<"$DHCP_BENCH_LADDER"
 clients=60000
 fixed_rate=1000
+if ((latency_rate)); then
+  # The same rate K times, every server in turn each round, nobody leaves.
+  runs=0 step_secs=10 fixed_rate=$latency_rate ladder=()
+  for ((i = 0; i < latency_rounds; i++)); do ladder+=("$latency_rate"); done
+  only=${DHCP_BENCH_ONLY:-pxed kea}
+fi
 
 [[ $(id -u) -eq 0 ]] || { echo "run as root (installs kea and dnsmasq, creates network namespaces)"; exit 1; }
 [[ -x $pxed ]] || { echo "build first: scripts/dev build (or set PXED_BUILD_DIR / PXED)"; exit 1; }
@@ -182,6 +194,10 @@ server:
   address: $server
   state_dir: $dir/state
   log: {level: $level, file: $dir/server.log}
+  # perfdhcp plays the relay, and brings 60,000 new clients through it:
+  # the new-client budget (meant for a hostile network) is lifted, as kea
+  # and dnsmasq have none.
+  dhcp: {relay_agents: [$relay], new_clients_per_second: 100000, new_clients_burst: 100000}
   tftp: {enabled: false, root: $dir/root}
   http: {enabled: false}
   ftp: {enabled: false}
@@ -372,8 +388,10 @@ print(json.dumps({
     # perfdhcp itself could not send at the rate asked for
     "client_bound": phase == "ladder" and sent < 0.97 * rate * period,
     "drops_do": num(("DISCOVER-OFFER", "drops")), "drops_ra": num(("REQUEST-ACK", "drops")),
-    "do_avg": avg(times["DISCOVER-OFFER"]), "do_p99": pct(times["DISCOVER-OFFER"], 99),
-    "ra_avg": avg(times["REQUEST-ACK"]), "ra_p99": pct(times["REQUEST-ACK"], 99),
+    "do_avg": avg(times["DISCOVER-OFFER"]), "do_p50": pct(times["DISCOVER-OFFER"], 50),
+    "do_p99": pct(times["DISCOVER-OFFER"], 99),
+    "ra_avg": avg(times["REQUEST-ACK"]), "ra_p50": pct(times["REQUEST-ACK"], 50),
+    "ra_p99": pct(times["REQUEST-ACK"], 99),
     "acked": len(leases), "stored": len(held),
     "missing": sum(1 for ip, cid in leases.items() if ip not in held or (cid and held[ip] != cid)),
     "rss_kib": int(rss or 0), "acks_logged": int(acks_logged), "server_socket_drops": int(s_drops),
@@ -383,13 +401,14 @@ PY
   ((keep)) || rm -f "$dir/perfdhcp.out"
   last_ok=$(tail -n 1 "$work/results" | python3 -c 'import json,sys
 r = json.loads(sys.stdin.read())
-f = lambda v: "-" if v is None else "%.1f" % v
+f = lambda v: "-" if v is None else "%.2f" % v
 line = "  %-20s %7s: %5.0f DORA/s, %3.0f%% of %6d DISCOVERs answered; drops %d D-O + %d R-A (server socket %d, " \
        "perfdhcp socket %d); server CPU %.0f%%" % (r["label"], "max" if r["rate"] == 0 else "%d/s" % r["rate"],
        r["dora_s"], 100 * r["done"], r["discovers"], r["drops_do"], r["drops_ra"], r["server_socket_drops"],
        r["client_socket_drops"], r["cpu_pct"])
 if r["phase"] == "ladder":
-    line += "; p99 %s / %s ms; ACKed %d, stored %d, missing %d%s" % (f(r["do_p99"]), f(r["ra_p99"]), r["acked"],
+    line += "; p50/p99 %s/%s, %s/%s ms; ACKed %d, stored %d, missing %d%s" % (f(r["do_p50"]), f(r["do_p99"]),
+            f(r["ra_p50"]), f(r["ra_p99"]), r["acked"],
             r["stored"], r["missing"], "; perfdhcp could not send faster" if r["client_bound"] else "")
 else:
     line += "; perfdhcp got %d ACKs, store has %d bound" % (r["acks"], r["stored"])
@@ -403,6 +422,10 @@ print(1 if r["ok"] else 0)')
 configs=("pxed|pxed (log info)|info" "kea|kea-dhcp4 memfile|" "dnsmasq|dnsmasq --no-ping|no-ping" "pxed|pxed (log warn)|warn")
 selected=()
 for c in "${configs[@]}"; do [[ " $only " == *" ${c%%|*} "* ]] && selected+=("$c"); done
+# Latency mode compares pxed as operators run it (log info) with the others.
+if ((latency_rate)); then
+  s=(); for c in "${selected[@]}"; do [[ $c == *"|warn" ]] || s+=("$c"); done; selected=("${s[@]}")
+fi
 
 echo "DHCP benchmark: perfdhcp $(perfdhcp -v 2>&1 | sed -n 's/VERSION: //p' | head -n 1), kea-dhcp4 $(kea-dhcp4 -v 2>&1 | head -n 1)," \
      "$(dnsmasq --version | head -n 1 | awk '{ print $1, $3 }'), $clients clients through a relay, $client_note;" \
@@ -431,7 +454,33 @@ for rate in "${ladder[@]}"; do
   done
 done
 
-# --- the table ---
+# --- the tables ---
+if ((latency_rate)); then
+  python3 - "$work/results" "$latency_rate" "$client_note" <<'PY'
+import json, statistics, sys
+path, rate, client_note = sys.argv[1:]
+rows = [json.loads(l) for l in open(path)]
+labels = []
+for r in rows:
+    if r["label"] not in labels: labels.append(r["label"])
+print()
+print("DHCPv4 DORA through a relay at %s/s, 10 s per run, servers in turn each round; %s." % (rate, client_note))
+print("ms, median over the runs (each run's figure in brackets), perfdhcp's per-exchange timestamps.")
+print()
+print("| server | D-O p50 | D-O p99 | R-A p50 | R-A p99 | DORA/s | CPU per DORA | ACKed leases found after kill -9 |")
+print("|---|---|---|---|---|---|---|---|")
+for l in labels:
+    mine = [r for r in rows if r["label"] == l]
+    def col(k, fmt="%.2f"):
+        v = [r[k] for r in mine if r[k] is not None]
+        return "-" if not v else (fmt % statistics.median(v)) + " (" + ", ".join(fmt % x for x in v) + ")"
+    acked, missing = sum(r["acked"] for r in mine), sum(r["missing"] for r in mine)
+    print("| %s | %s | %s | %s | %s | %s | %s | %d of %d |" % (l, col("do_p50"), col("do_p99"), col("ra_p50"),
+          col("ra_p99"), col("dora_s", "%.0f"), col("cpu_us_per_dora", "%.0f us"), acked - missing, acked))
+PY
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 python3 - "$work/results" "$max_secs" "$runs" "$step_secs" "$clients" "$fixed_rate" "$client_note" <<'PY'
 import json, sys
 path, max_secs, runs, step_secs, clients, fixed, client_note = sys.argv[1:]
