@@ -94,6 +94,9 @@ public:
             s.socket.close(ec);
         }
         ticker_.cancel();
+        // Lease changes already decided reach the disk (their ACKs stay
+        // unsent); no completion is posted to the loop after this.
+        if (store_) store_->stop_writer();
     }
 
     void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer) {
@@ -213,22 +216,48 @@ private:
         return interfaces_.find(index);
     }
 
-    // Commit first, then send: an ACK never leaves before its lease is on disk.
+    // Commit first, then send: an ACK never leaves before its lease is on
+    // disk. The commit runs on the lease store's writer thread and the ACKs
+    // go out when it is done (on_committed, back on the loop); replies that
+    // change nothing (OFFERs, NAKs) leave at once and never wait for a disk.
     void flush() {
-        bool committed = true;
-        if (!pending_changes_.empty()) {
-            std::string err;
-            if (store_ && !store_->apply(pending_changes_, err)) {
-                committed = false;
-                spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", pending_changes_.size(), err);
-            }
-            pending_changes_.clear();
-        }
+        auto acks = std::make_shared<std::vector<pending_reply>>();
         for (auto& p : pending_) {
-            if (p.needs_commit && !committed) continue;
-            send(p);
+            if (p.needs_commit && store_)
+                acks->push_back(std::move(p));
+            else
+                send(p);
         }
         pending_.clear();
+        if (pending_changes_.empty() || !store_) {
+            pending_changes_.clear();
+            return;
+        }
+        const auto n = pending_changes_.size();
+        store_->commit(std::move(pending_changes_),
+                       [self = shared_from_this(), acks, n](bool ok, const std::string& error) {
+                           asio::post(self->io_, [self, acks, n, ok, error] { self->on_committed(*acks, n, ok, error); });
+                       });
+        pending_changes_.clear();
+    }
+
+    void on_committed(const std::vector<pending_reply>& acks, std::size_t changes, bool ok, const std::string& error) {
+        if (!ok) {
+            spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", changes, error);
+            return;
+        }
+        if (!stopped_)
+            for (const auto& p : acks) send(p);
+        // The WAL bound was reached with more than a background pass's worth
+        // still to copy: the checkpointer is not keeping up (a slow disk),
+        // and the writer thread, so the ACKs, waited for a checkpoint.
+        const auto st = store_->stats();
+        if (st.writer_checkpoints_behind > checkpoints_behind_seen_) {
+            checkpoints_behind_seen_ = st.writer_checkpoints_behind;
+            spdlog::warn("dhcp: the lease database's checkpointer fell behind; the writer copied {} WAL page(s) itself "
+                         "({} time(s) so far)",
+                         st.last_writer_backlog, st.writer_checkpoints_behind);
+        }
     }
 
     void send(const pending_reply& p) {
@@ -334,6 +363,7 @@ private:
     log_limiter limiter_{"dhcp"};
     std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
                                               log_limiter{"dhcp"}, log_limiter{"dhcp"}};
+    std::uint64_t checkpoints_behind_seen_ = 0;
     bool stopped_ = false;
 };
 

@@ -2,8 +2,14 @@
 
 #include "sqlite.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 namespace pxed::store {
 namespace {
@@ -77,47 +83,250 @@ bool operator==(const lease& a, const lease& b) {
            a.state == b.state && a.starts == b.starts && a.ends == b.ends && a.subnet == b.subnet;
 }
 
+namespace {
+
+void bind_lease(sqlite3_stmt* st, const lease& l) {
+    sqlite3_bind_int64(st, 1, l.ip.value());
+    sqlite3_bind_blob(st, 2, l.client_key.data(), static_cast<int>(l.client_key.size()), SQLITE_TRANSIENT);
+    if (l.mac)
+        sqlite3_bind_text(st, 3, l.mac->to_string().c_str(), -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_text(st, 4, l.hostname.data(), static_cast<int>(l.hostname.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, to_string(l.state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, l.starts);
+    sqlite3_bind_int64(st, 7, l.ends);
+    sqlite3_bind_text(st, 8, l.subnet.data(), static_cast<int>(l.subnet.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+// Three threads may touch the file: whoever calls apply() (or the writer
+// thread, for commit()), the checkpointer, and nobody else. Each has its own
+// connection or holds `db_mutex` to use the writing one; what they share
+// besides the file is atomics.
 struct lease_store::impl {
-    sqlite3* db = nullptr;
+    wal_policy policy;
+    sqlite3* db = nullptr;  // the writing connection, under db_mutex
     std::unique_ptr<statement> upsert;
+    mutable std::mutex db_mutex;
+
+    // Set by the WAL hook after each commit on `db`; `backfilled` by
+    // whoever checkpointed last (0 again when the WAL starts over).
+    std::atomic<std::uint32_t> wal_pages{0};
+    std::atomic<std::uint32_t> backfilled{0};
+    std::atomic<std::uint64_t> background_checkpoints{0};
+    std::atomic<std::uint64_t> writer_checkpoints{0};
+    std::atomic<std::uint64_t> writer_checkpoints_behind{0};
+    std::atomic<std::uint32_t> last_writer_backlog{0};
+    // After a writer checkpoint that could not copy everything (a reader
+    // such as `pxed leases` holds an old snapshot), the next try waits
+    // until the WAL has grown this far.
+    std::uint32_t next_writer_try = 0;  // under db_mutex
+
+    // The checkpointer.
+    sqlite3* ckpt_db = nullptr;
+    std::mutex ckpt_mutex;
+    std::condition_variable ckpt_cv;
+    bool ckpt_wanted = false, ckpt_stop = false;  // under ckpt_mutex
+    std::thread checkpointer;
+
+    // The writer thread (started by the first commit()).
+    struct job {
+        std::vector<lease> changes;
+        commit_done done;
+    };
+    std::mutex queue_mutex;
+    std::condition_variable queue_cv;
+    std::deque<job> queue;       // under queue_mutex
+    bool writer_stop = false;  // under queue_mutex; then commit() applies at once
+    std::thread writer;
+
     ~impl() {
+        stop_writer();
+        {
+            std::lock_guard lk(ckpt_mutex);
+            ckpt_stop = true;
+        }
+        ckpt_cv.notify_one();
+        if (checkpointer.joinable()) checkpointer.join();
+        sqlite3_close(ckpt_db);
         upsert.reset();
         sqlite3_close(db);
     }
+
+    static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+        auto* i = static_cast<impl*>(self);
+        const auto n = static_cast<std::uint32_t>(std::max(pages, 0));
+        if (n < i->wal_pages.load()) i->backfilled = 0;  // the WAL started over
+        i->wal_pages = n;
+        return SQLITE_OK;
+    }
+
+    std::uint32_t backlog() const {
+        const auto p = wal_pages.load(), b = backfilled.load();
+        return p > b ? p - b : 0;
+    }
+
+    // Under db_mutex, after every commit on `db`.
+    void after_commit() {
+        const auto pages = wal_pages.load();
+        if (pages < policy.restart_pages) next_writer_try = 0;
+        if (policy.background && backlog() >= policy.checkpoint_pages) {
+            {
+                std::lock_guard lk(ckpt_mutex);
+                ckpt_wanted = true;
+            }
+            ckpt_cv.notify_one();
+        }
+        if (pages < std::max(policy.restart_pages, next_writer_try)) return;
+        // Nobody else writes while we hold db_mutex, so this copies all
+        // there is (unless a reader pins an old snapshot) and the next
+        // commit starts the WAL over. PASSIVE: SQLITE_BUSY at once, not a
+        // wait, while the checkpointer is at it; the next commit tries again.
+        const auto behind = backlog();
+        int log = 0, copied = 0;
+        if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK) return;
+        backfilled = static_cast<std::uint32_t>(std::max(copied, 0));
+        ++writer_checkpoints;
+        last_writer_backlog = behind;
+        if (behind > policy.checkpoint_pages) ++writer_checkpoints_behind;
+        next_writer_try = copied < log ? pages + std::max<std::uint32_t>(policy.restart_pages / 8, 1) : 0;
+    }
+
+    bool apply(const std::vector<lease>& changes, std::string& error) {
+        std::lock_guard lk(db_mutex);
+        const bool ok = sqlite::write_all(db, upsert->get(), changes, bind_lease, "lease", error);
+        after_commit();
+        return ok;
+    }
+
+    void run_checkpointer() {
+        for (;;) {
+            {
+                std::unique_lock lk(ckpt_mutex);
+                ckpt_cv.wait_for(lk, policy.checkpoint_interval, [&] { return ckpt_stop || ckpt_wanted; });
+                if (ckpt_stop) return;
+                ckpt_wanted = false;
+            }
+            if (backlog() == 0) continue;
+            int log = 0, copied = 0;
+            if (sqlite3_wal_checkpoint_v2(ckpt_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK &&
+                copied > 0) {
+                // A commit may have started the WAL over meanwhile; then
+                // these figures are of the old one and say nothing.
+                if (static_cast<std::uint32_t>(log) <= wal_pages.load()) backfilled = static_cast<std::uint32_t>(copied);
+                ++background_checkpoints;
+            }
+        }
+    }
+
+    void run_writer() {
+        for (;;) {
+            std::deque<job> jobs;
+            {
+                std::unique_lock lk(queue_mutex);
+                queue_cv.wait(lk, [&] { return writer_stop || !queue.empty(); });
+                if (queue.empty()) return;
+                jobs.swap(queue);
+            }
+            // Whatever queued up while the last batch was committed goes
+            // in one transaction: one set of WAL-index locks, one commit.
+            std::vector<lease> all;
+            if (jobs.size() == 1) {
+                all = std::move(jobs.front().changes);
+            } else {
+                for (auto& j : jobs) all.insert(all.end(), j.changes.begin(), j.changes.end());
+            }
+            std::string error;
+            const bool ok = apply(all, error);
+            for (auto& j : jobs) {
+                if (!j.done) continue;
+                try {
+                    j.done(ok, error);
+                } catch (...) {
+                    // Nothing to tell anyone on this thread; the callback's
+                    // owner logs its own failures.
+                }
+            }
+        }
+    }
+
+    void stop_writer() {
+        {
+            std::lock_guard lk(queue_mutex);
+            writer_stop = true;
+        }
+        queue_cv.notify_one();
+        if (writer.joinable()) writer.join();
+    }
 };
 
-lease_store::lease_store(const std::string& path, durability d) : impl_(std::make_unique<impl>()), path_(path) {
+lease_store::lease_store(const std::string& path, durability d, wal_policy w)
+    : impl_(std::make_unique<impl>()), path_(path) {
+    impl_->policy = w;
     impl_->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     auto* db = impl_->db;
     sqlite::prepare(db, d == durability::power_loss, schema, schema_version, "lease database " + path);
+    // No checkpoint inside a COMMIT: the hook replaces SQLite's automatic
+    // one (which is itself a WAL hook) and only counts pages.
+    sqlite::exec(db, "PRAGMA wal_autocheckpoint=0", "lease database " + path);
+    sqlite3_wal_hook(db, &impl::on_wal_commit, impl_.get());
+    // A WAL that grew past the bound (a reader pinned it) is cut back to it
+    // when it next starts over.
+    sqlite::exec(db, ("PRAGMA journal_size_limit=" + std::to_string(std::int64_t{w.restart_pages} * 4096)).c_str(),
+                 "lease database " + path);
     impl_->upsert = std::make_unique<statement>(
         db,
         "INSERT OR REPLACE INTO leases (ip, client_key, mac, hostname, state, starts, ends, subnet) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (w.background) {
+        impl_->ckpt_db = open_db(path, SQLITE_OPEN_READWRITE);
+        // Its checkpoints sync as the writer's commits would (FULL or NORMAL).
+        sqlite::exec(impl_->ckpt_db, d == durability::power_loss ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     "lease database " + path);
+        impl_->checkpointer = std::thread([i = impl_.get()] { i->run_checkpointer(); });
+    }
 }
 
 lease_store::~lease_store() = default;
 
-std::vector<lease> lease_store::load() const { return read_all(impl_->db); }
+std::vector<lease> lease_store::load() const {
+    std::lock_guard lk(impl_->db_mutex);
+    return read_all(impl_->db);
+}
 
-bool lease_store::apply(const std::vector<lease>& changes, std::string& error) {
-    const auto bind = [](sqlite3_stmt* st, const lease& l) {
-        sqlite3_bind_int64(st, 1, l.ip.value());
-        sqlite3_bind_blob(st, 2, l.client_key.data(), static_cast<int>(l.client_key.size()), SQLITE_TRANSIENT);
-        if (l.mac)
-            sqlite3_bind_text(st, 3, l.mac->to_string().c_str(), -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_text(st, 4, l.hostname.data(), static_cast<int>(l.hostname.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, to_string(l.state), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, l.starts);
-        sqlite3_bind_int64(st, 7, l.ends);
-        sqlite3_bind_text(st, 8, l.subnet.data(), static_cast<int>(l.subnet.size()), SQLITE_TRANSIENT);
-    };
-    return sqlite::write_all(impl_->db, impl_->upsert->get(), changes, bind, "lease", error);
+bool lease_store::apply(const std::vector<lease>& changes, std::string& error) { return impl_->apply(changes, error); }
+
+void lease_store::commit(std::vector<lease> changes, commit_done done) {
+    {
+        std::lock_guard lk(impl_->queue_mutex);
+        if (!impl_->writer_stop) {
+            impl_->queue.push_back({std::move(changes), std::move(done)});
+            if (!impl_->writer.joinable()) impl_->writer = std::thread([i = impl_.get()] { i->run_writer(); });
+            impl_->queue_cv.notify_one();
+            return;
+        }
+    }
+    std::string error;
+    const bool ok = impl_->apply(changes, error);
+    if (done) done(ok, error);
+}
+
+void lease_store::stop_writer() { impl_->stop_writer(); }
+
+wal_stats lease_store::stats() const {
+    wal_stats s;
+    s.wal_pages = impl_->wal_pages;
+    s.background_checkpoints = impl_->background_checkpoints;
+    s.writer_checkpoints = impl_->writer_checkpoints;
+    s.writer_checkpoints_behind = impl_->writer_checkpoints_behind;
+    s.last_writer_backlog = impl_->last_writer_backlog;
+    return s;
 }
 
 std::size_t lease_store::forget_before(std::int64_t unix_seconds) {
+    std::lock_guard lk(impl_->db_mutex);
     statement st(impl_->db, "DELETE FROM leases WHERE state IN ('expired', 'released') AND ends < ?1");
     sqlite3_bind_int64(st.get(), 1, unix_seconds);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return 0;

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
@@ -98,6 +102,134 @@ TEST(lease_store, never_follows_a_symlink) {
     stdfs::create_symlink(target, db + "-wal");
     EXPECT_THROW(store::lease_store s(db), std::runtime_error);
     EXPECT_FALSE(stdfs::exists(target));
+}
+
+// Checkpoints. SQLite's automatic checkpoint runs inside a COMMIT once the
+// WAL holds 1,000 pages (with fsyncs, on whichever thread commits: the event
+// loop's, once); the store turns it off and checkpoints elsewhere.
+
+store::lease numbered(std::uint32_t n) {
+    auto l = sample(n);
+    l.ip = wire::ipv4_address(0x0a000000u + n);
+    l.client_key = "client-" + std::to_string(n);
+    return l;
+}
+
+TEST(lease_store_wal, a_commit_never_checkpoints) {
+    temp_dir d;
+    const auto file = (d.path / "l.db").string();
+    store::wal_policy w;
+    w.background = false;
+    w.restart_pages = 1'000'000;
+    store::lease_store s(file, store::durability::process_crash, w);
+    std::string err;
+    std::uint32_t most = 0;
+    for (std::uint32_t i = 0; i < 700; ++i) {
+        ASSERT_TRUE(s.apply({numbered(i)}, err)) << err;
+        const auto pages = s.stats().wal_pages;
+        ASSERT_GE(pages, most) << "the WAL started over: something checkpointed on the committing thread";
+        most = pages;
+    }
+    EXPECT_GT(most, 1000u) << "past SQLite's automatic checkpoint";
+    EXPECT_GT(stdfs::file_size(file + "-wal"), 1000u * 4096);
+    EXPECT_EQ(s.stats().writer_checkpoints, 0u);
+}
+
+TEST(lease_store_wal, the_checkpointer_copies_the_wal_and_it_starts_over) {
+    temp_dir d;
+    const auto file = (d.path / "l.db").string();
+    store::wal_policy w;
+    w.checkpoint_pages = 50;
+    w.checkpoint_interval = std::chrono::milliseconds(20);
+    w.restart_pages = 1'000'000;
+    store::lease_store s(file, store::durability::process_crash, w);
+    std::string err;
+    std::uint32_t n = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (s.stats().background_checkpoints == 0 && std::chrono::steady_clock::now() < give_up)
+        ASSERT_TRUE(s.apply({numbered(n++)}, err)) << err;
+    ASSERT_GT(s.stats().background_checkpoints, 0u);
+    const auto before = s.stats().wal_pages;
+    ASSERT_GE(before, 50u);
+    // Quiet: the checkpointer copies the rest within its interval; then the
+    // next commit writes the WAL from its start again.
+    std::uint32_t after = before;
+    while (after >= before && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ASSERT_TRUE(s.apply({numbered(n++)}, err)) << err;
+        after = s.stats().wal_pages;
+    }
+    EXPECT_LT(after, 10u);
+    EXPECT_EQ(s.stats().writer_checkpoints, 0u) << "the committing thread never had to";
+    EXPECT_EQ(store::read_leases(file).size(), n);
+}
+
+TEST(lease_store_wal, past_the_bound_the_writer_checkpoints_itself) {
+    temp_dir d;
+    const auto file = (d.path / "l.db").string();
+    store::wal_policy w;
+    w.background = false;  // a checkpointer that never runs
+    w.checkpoint_pages = 20;
+    w.restart_pages = 100;
+    std::uint32_t most = 0;
+    {
+        store::lease_store s(file, store::durability::process_crash, w);
+        std::string err;
+        for (std::uint32_t i = 0; i < 500; ++i) {
+            ASSERT_TRUE(s.apply({numbered(i)}, err)) << err;
+            most = std::max(most, s.stats().wal_pages);
+        }
+        EXPECT_GE(s.stats().writer_checkpoints, 3u);
+        EXPECT_EQ(s.stats().writer_checkpoints_behind, s.stats().writer_checkpoints) << "the checkpointer never ran";
+        EXPECT_GE(s.stats().last_writer_backlog, 100u);
+    }
+    EXPECT_LE(most, 110u) << "the WAL is bounded";
+    const auto all = store::read_leases(file);
+    ASSERT_EQ(all.size(), 500u);
+    EXPECT_EQ(all[499], numbered(499));
+}
+
+TEST(lease_store_wal, commit_applies_in_order_on_the_writer_thread) {
+    temp_dir d;
+    const auto file = (d.path / "l.db").string();
+    std::mutex m;
+    std::vector<int> done_order;
+    std::vector<std::thread::id> done_on;
+    {
+        store::lease_store s(file);
+        for (int b = 0; b < 50; ++b) {
+            std::vector<store::lease> batch;
+            for (int i = 0; i < 3; ++i) batch.push_back(numbered(static_cast<std::uint32_t>(b * 3 + i)));
+            // Batch b rewrites the first lease too: the last one queued wins.
+            auto first = numbered(0);
+            first.hostname = "batch" + std::to_string(b);
+            batch.push_back(first);
+            s.commit(std::move(batch), [&, b](bool ok, const std::string& err) {
+                EXPECT_TRUE(ok) << err;
+                std::lock_guard lk(m);
+                done_order.push_back(b);
+                done_on.push_back(std::this_thread::get_id());
+            });
+        }
+        s.stop_writer();
+        {
+            std::lock_guard lk(m);
+            ASSERT_EQ(done_order.size(), 50u) << "stop_writer commits what is queued";
+            for (int b = 0; b < 50; ++b) EXPECT_EQ(done_order[static_cast<std::size_t>(b)], b);
+            for (const auto& t : done_on) EXPECT_NE(t, std::this_thread::get_id());
+        }
+        // After stop_writer, at once on this thread.
+        bool called = false;
+        const auto me = std::this_thread::get_id();
+        s.commit({numbered(500)}, [&](bool ok, const std::string&) {
+            called = ok;
+            EXPECT_EQ(std::this_thread::get_id(), me);
+        });
+        EXPECT_TRUE(called);
+    }
+    const auto all = store::read_leases(file);
+    ASSERT_EQ(all.size(), 151u);
+    EXPECT_EQ(all[0].hostname, "batch49");
 }
 
 }  // namespace

@@ -10,8 +10,17 @@
 /// apply() returned; the server sends a DHCPACK only after that. Surviving
 /// power loss as well needs synchronous=FULL (`durability: full`), which
 /// costs an fsync per batch.
+///
+/// Checkpoints: SQLite's automatic checkpoint would copy the WAL back into
+/// the database inside a COMMIT, with two or three fsyncs, every 1,000
+/// pages: whoever commits stalls for 2-60 ms. Here the committing connection
+/// never checkpoints on its own (wal_autocheckpoint=0); a background thread
+/// with a connection of its own does (PASSIVE: it never blocks a commit),
+/// see wal_policy.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,12 +62,42 @@ enum class durability {
     power_loss,     ///< synchronous=FULL: an fsync per committed batch
 };
 
+/// When the WAL is copied back into the database, and by whom.
+struct wal_policy {
+    /// The background checkpointer runs once this many WAL pages are not
+    /// yet copied into the database, and every `checkpoint_interval` while
+    /// any are.
+    std::uint32_t checkpoint_pages = 1000;
+    std::chrono::milliseconds checkpoint_interval{2000};
+    /// The WAL starts over (is written from its beginning again) only when a
+    /// commit finds all of it copied; under a steady stream of commits the
+    /// background pass never quite gets there (commits land while it runs),
+    /// so once the WAL holds this many pages the committing thread copies
+    /// the rest itself (normally the few pages written since the last
+    /// background pass) and the next commit starts the WAL over. This is
+    /// also the bound on the WAL should the checkpointer fall behind.
+    std::uint32_t restart_pages = 8000;
+    /// false: no checkpointer thread (tests of the restart_pages bound).
+    bool background = true;
+};
+
+/// What the checkpoints did so far (thread-safe snapshot).
+struct wal_stats {
+    std::uint32_t wal_pages = 0;               ///< pages in the WAL after the last commit
+    std::uint64_t background_checkpoints = 0;  ///< passes of the checkpointer that copied something
+    std::uint64_t writer_checkpoints = 0;      ///< checkpoints the committing thread ran (restart_pages)
+    /// Of those, the ones that had more than checkpoint_pages to copy: the
+    /// background checkpointer had fallen behind.
+    std::uint64_t writer_checkpoints_behind = 0;
+    std::uint32_t last_writer_backlog = 0;  ///< pages the last writer checkpoint had to copy
+};
+
 class lease_store {
 public:
     /// Opens (creating if needed) the database at `path`. Throws
     /// std::runtime_error naming the file and SQLite's reason: a server
     /// that cannot remember its leases must not start.
-    explicit lease_store(const std::string& path, durability d = durability::process_crash);
+    explicit lease_store(const std::string& path, durability d = durability::process_crash, wal_policy w = {});
     ~lease_store();
     lease_store(const lease_store&) = delete;
     lease_store& operator=(const lease_store&) = delete;
@@ -69,6 +108,22 @@ public:
     /// Writes every lease (insert or replace by address) in one transaction.
     /// On failure nothing of the batch is written and `error` says why.
     bool apply(const std::vector<lease>& changes, std::string& error);
+
+    /// Called on the writer thread once a commit() batch is committed (or
+    /// failed: then `error` says why and nothing of it was written).
+    using commit_done = std::function<void(bool ok, const std::string& error)>;
+
+    /// Queues `changes` for the store's writer thread, which commits them
+    /// as apply() does, in the order queued (batches waiting together share
+    /// one transaction), and then calls `done` there. The caller's thread
+    /// never waits for the disk.
+    void commit(std::vector<lease> changes, commit_done done);
+
+    /// Commits whatever is queued and stops the writer thread (a later
+    /// commit() applies at once, on the caller's thread).
+    void stop_writer();
+
+    wal_stats stats() const;
 
     /// Deletes expired and released rows that ended before `unix_seconds`
     /// (clients long gone); returns how many.
