@@ -21,10 +21,8 @@ namespace {
 
 using json = nlohmann::json;
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool ends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
+using wire::ends_with;
+using wire::starts_with;
 
 // The same base the renderer gives {{http_url}}, so the API's URLs are the
 // ones the boot files name.

@@ -8,16 +8,6 @@
 namespace pxed::app {
 namespace {
 
-std::string hex(const std::string& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
 std::string json_string(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
@@ -55,7 +45,7 @@ std::string local_time(std::int64_t t) {
 std::string who(const store::lease& l) {
     if (l.mac) return l.mac->to_string();
     if (l.client_key.empty()) return "-";
-    return "id " + hex(l.client_key);
+    return "id " + wire::hex_encode(l.client_key);
 }
 
 }  // namespace
@@ -89,7 +79,7 @@ std::string leases_json(const std::vector<store::lease>& leases, std::int64_t no
         first = false;
         out += "\"ip\": " + json_string(l.ip.to_string());
         out += ", \"mac\": " + (l.mac ? json_string(l.mac->to_string()) : std::string("null"));
-        if (!l.mac && !l.client_key.empty()) out += ", \"client_id\": " + json_string(hex(l.client_key));
+        if (!l.mac && !l.client_key.empty()) out += ", \"client_id\": " + json_string(wire::hex_encode(l.client_key));
         out += ", \"hostname\": " + json_string(l.hostname);
         out += ", \"state\": " + json_string(effective_state(l, now));
         out += ", \"starts\": " + std::to_string(l.starts);

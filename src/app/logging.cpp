@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
 
 namespace pxed::app {
@@ -51,7 +52,6 @@ public:
 class json_message_flag final : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-        static constexpr char hex[] = "0123456789abcdef";
         std::string scratch;
         for (const char ch : redacted(msg, scratch)) {
             const auto c = static_cast<unsigned char>(ch);
@@ -59,7 +59,7 @@ public:
                 dest.push_back('\\');
                 dest.push_back(ch);
             } else if (c < 0x20) {
-                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                const char esc[] = {'\\', 'u', '0', '0', wire::hex_digit(c >> 4), wire::hex_digit(c)};
                 dest.append(esc, esc + sizeof esc);
             } else {
                 dest.push_back(ch);

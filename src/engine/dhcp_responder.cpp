@@ -13,7 +13,7 @@ using wire::ipv4_address;
 
 const ipv4_address broadcast_address{0xffffffffu};
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+using wire::starts_with;
 
 // A relay agent unicasts to the server (RFC 1542 section 4.1.1); a packet
 // with giaddr set that came as a broadcast is a client pretending.
@@ -26,13 +26,8 @@ bool unicast_to_us(const arrival& a) {
 
 std::string describe_client(const message& m) {
     if (const auto mac = m.mac()) return mac->to_string();
-    std::string out = "hw";
-    for (auto b : m.hardware_address()) {
-        static const char* hex = "0123456789abcdef";
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
+    const auto hw = m.hardware_address();
+    return "hw" + wire::hex_encode(hw.data(), hw.size());
 }
 
 std::string describe_arrival(const message& m, const arrival& a) {
@@ -229,15 +224,8 @@ std::size_t responder::quarantined_in(const inventory::subnet& sn, unix_time now
 const inventory::subnet* responder::select_subnet(const message& m, const arrival& a) const {
     const auto& s = *site_;
     if (!m.giaddr.is_unspecified()) {
-        ipv4_address link = m.giaddr;
         // RFC 3527: a relay may name the client's link apart from giaddr.
-        if (const auto rai = m.relay_agent_info()) {
-            if (const auto* ls = find_sub_option(*rai, relay_sub_option::link_selection); ls && ls->value.size() == 4) {
-                const auto& v = ls->value;
-                link = ipv4_address{std::uint32_t{v[0]} << 24 | std::uint32_t{v[1]} << 16 | std::uint32_t{v[2]} << 8 | v[3]};
-            }
-        }
-        return s.find_subnet(link);
+        return s.find_subnet(m.link_selection().value_or(m.giaddr));
     }
     for (const auto& ifa : a.interface_addresses)
         for (const auto& sn : s.subnets)
@@ -721,7 +709,7 @@ outcome responder::on_proxy(context& c) {
     add_boot_options(c, r, boot);
     // PXE 2.1 table 2-1: option 43 with PXE_DISCOVERY_CONTROL bit 3 set:
     // "download the boot file in the offer", no boot server discovery.
-    r.set(option_code::vendor_encapsulated, {6, 1, 0x08, 255});
+    r.set(option_code::vendor_encapsulated, pxe_discovery_control_option());
     // PXE 2.1: the proxy echoes the client's UUID (option 97).
     if (const auto* uuid = c.req.find(option_code::client_machine_id)) r.set(uuid->code, uuid->value);
     destination to;
@@ -828,12 +816,14 @@ boot_choice responder::choose_boot(const message& req, const inventory::host* ho
             b.why = "no architecture given";
         } else {
             const auto arch = req.client_arch();
+            // An architecture no boot.* key serves: the reason says so already.
             b.why = "architecture " + std::to_string(arch.empty() ? -1 : static_cast<int>(arch.front())) +
                     " has no boot file";
+            return b;
         }
         break;
     }
-    if (b.file.empty() && b.why.find("has no") == std::string::npos) b.why += ": no boot file configured";
+    if (b.file.empty()) b.why += ": no boot file configured";
     return b;
 }
 
@@ -844,7 +834,8 @@ void responder::add_boot_options(const context& c, message& r, const boot_choice
     // "PXEClient" without option 43 is a BINL offer to EDK2 (OVMF's own PXE):
     // it asks next-server:4011 for the boot file, 4 times, then fails with
     // PXE-E16. PXE 2.1 PXE_DISCOVERY_CONTROL bit 3: boot the file offered.
-    if (b.vendor_class == "PXEClient" && !b.file.empty()) r.set(option_code::vendor_encapsulated, {6, 1, 0x08, 255});
+    if (b.vendor_class == "PXEClient" && !b.file.empty())
+        r.set(option_code::vendor_encapsulated, pxe_discovery_control_option());
     if (!b.file.empty()) {
         r.siaddr = next;
         // The file field holds 128 octets; a longer name (an iPXE URL)

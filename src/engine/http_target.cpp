@@ -1,24 +1,9 @@
 #include "pxed/engine/http_target.hpp"
 
+#include "pxed/wire/text.hpp"
+
 namespace pxed::http {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i]) return false;
-    }
-    return true;
-}
 
 target_result refuse(unsigned status, std::string reason) {
     target_result r;
@@ -38,8 +23,8 @@ std::optional<std::string> percent_decode(std::string_view in) {
             continue;
         }
         if (in.size() - i < 3) return std::nullopt;
-        const int hi = hex_value(in[i + 1]);
-        const int lo = hex_value(in[i + 2]);
+        const int hi = wire::hex_value(in[i + 1]);
+        const int lo = wire::hex_value(in[i + 2]);
         if (hi < 0 || lo < 0) return std::nullopt;
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
@@ -48,7 +33,6 @@ std::optional<std::string> percent_decode(std::string_view in) {
 }
 
 std::string percent_encode_path(std::string_view path) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(path.size());
     for (const char ch : path) {
@@ -59,8 +43,8 @@ std::string percent_encode_path(std::string_view path) {
             out += ch;
         } else {
             out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
+            out += wire::hex_digit_upper(c >> 4);
+            out += wire::hex_digit_upper(c);
         }
     }
     return out;
@@ -75,7 +59,7 @@ target_result parse_target(std::string_view raw, std::size_t max_length) {
     // one site whatever the client calls it.
     std::string_view rest = raw;
     for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
-        if (iequals_prefix(rest, scheme)) {
+        if (wire::iequals(rest.substr(0, scheme.size()), scheme)) {
             rest.remove_prefix(scheme.size());
             const auto slash = rest.find_first_of("/?#");
             if (slash == std::string_view::npos || rest[slash] != '/') {

@@ -25,6 +25,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "endpoint.hpp"
 #include "log_limit.hpp"
 #include "pxed/engine/ftp_session.hpp"
 #include "pxed/net/event_loop.hpp"
@@ -38,8 +39,6 @@ using clock_type = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 
 namespace {
-
-std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "endpoint.hpp"
 #include "log_limit.hpp"
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
@@ -289,8 +290,6 @@ private:
     std::optional<std::uint32_t> peer_ipv4_;
     bool peek_;  // a HEAD request: a host's document is looked at, not fetched
 };
-
-std::string describe(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
 
 bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 

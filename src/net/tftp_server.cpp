@@ -25,6 +25,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "endpoint.hpp"
 #include "log_limit.hpp"
 #include "pxed/engine/tftp_front_door.hpp"
 #include "pxed/net/event_loop.hpp"
@@ -119,8 +120,6 @@ tftp::error_code to_tftp(fs::errc e) {
 bool is_config_probe(const std::string& path) {
     return path.find("pxelinux.cfg/") != std::string::npos || path.find("grub.cfg-") != std::string::npos;
 }
-
-std::string describe(const udp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
 
 udp::endpoint to_endpoint(const sockaddr_in& sa) {
     return udp::endpoint(asio::ip::address_v4(ntohl(sa.sin_addr.s_addr)), ntohs(sa.sin_port));

@@ -460,6 +460,14 @@ std::optional<std::vector<option>> message::relay_agent_info() const {
     return parse_sub_options(*v, sub_option_format::strict);
 }
 
+std::optional<wire::ipv4_address> message::link_selection() const {
+    const auto rai = relay_agent_info();
+    if (!rai) return std::nullopt;
+    const auto* ls = find_sub_option(*rai, relay_sub_option::link_selection);
+    if (ls == nullptr || ls->value.size() != 4) return std::nullopt;
+    return wire::ipv4_address{read_be32(ls->value)};
+}
+
 std::optional<std::vector<option>> message::ipxe_options() const {
     const auto* v = valid_value(*this, option_code::ipxe_encapsulated);
     if (v == nullptr) return std::nullopt;

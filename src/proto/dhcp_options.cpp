@@ -72,18 +72,6 @@ constexpr option_def table[] = {
 
 constexpr std::size_t table_size = sizeof table / sizeof table[0];
 
-std::string hex(const std::uint8_t* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 3);
-    for (std::size_t i = 0; i < size; ++i) {
-        if (i != 0) out.push_back(':');
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 0xf]);
-    }
-    return out;
-}
-
 std::string_view as_chars(const std::uint8_t* p, std::size_t n) {
     return std::string_view(reinterpret_cast<const char*>(p), n);
 }
@@ -125,13 +113,6 @@ std::optional<std::int32_t> parse_i32(std::string_view s) {
     return v;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // "01:02:0a", "01 02 0a" or "01020a": two digits per octet, separators only
 // between octets.
 std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view text) {
@@ -142,7 +123,7 @@ std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view text) {
             if (high >= 0) return std::nullopt;
             continue;
         }
-        const int d = hex_digit(c);
+        const int d = wire::hex_value(c);
         if (d < 0) return std::nullopt;
         if (high < 0) {
             high = d;
@@ -212,6 +193,10 @@ const option_def* find_option_def(std::string_view name) {
     return nullptr;
 }
 
+std::vector<std::uint8_t> pxe_discovery_control_option() {
+    return {static_cast<std::uint8_t>(pxe_sub_option::discovery_control), 1, pxe_boot_file_in_offer, code_of(option_code::end)};
+}
+
 bool value_valid(const option_def& def, const std::uint8_t* data, std::size_t size) {
     if (size < def.min_length) return false;
     switch (def.type) {
@@ -236,11 +221,11 @@ bool value_valid(const option_def& def, const std::uint8_t* data, std::size_t si
 }
 
 std::string format_value(const option_def* def, const std::uint8_t* data, std::size_t size) {
-    if (def == nullptr || !value_valid(*def, data, size)) return hex(data, size);
+    if (def == nullptr || !value_valid(*def, data, size)) return wire::hex_encode(data, size, ':');
     switch (def->type) {
         case vt::empty: return {};
         case vt::bytes:
-        case vt::client_ndi: return hex(data, size);
+        case vt::client_ndi: return wire::hex_encode(data, size, ':');
         case vt::string: return wire::escape_for_log(as_chars(data, size));
         case vt::ipv4:
         case vt::ipv4_list:
@@ -297,12 +282,12 @@ std::string format_value(const option_def* def, const std::uint8_t* data, std::s
             const auto subs = parse_sub_options(data, size, format);
             std::vector<std::string> parts;
             for (const auto& sub : *subs) {
-                parts.push_back(std::to_string(sub.code) + "=" + hex(sub.value.data(), sub.value.size()));
+                parts.push_back(std::to_string(sub.code) + "=" + wire::hex_encode(sub.value.data(), sub.value.size(), ':'));
             }
             return join(parts);
         }
     }
-    return hex(data, size);
+    return wire::hex_encode(data, size, ':');
 }
 
 std::optional<std::vector<std::uint8_t>> parse_value(const option_def& def, std::string_view text) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
 
 namespace pxed::render {
@@ -10,10 +11,8 @@ namespace {
 
 constexpr const char* text_plain = "text/plain; charset=utf-8";
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool ends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
+using wire::ends_with;
+using wire::starts_with;
 
 std::string grub_prefix(const inventory::site& s) { return s.boot.grub_dir.empty() ? std::string{} : s.boot.grub_dir + "/"; }
 

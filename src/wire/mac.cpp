@@ -1,24 +1,16 @@
 #include "pxed/wire/mac.hpp"
 
+#include "pxed/wire/text.hpp"
+
 namespace pxed::wire {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 std::string format(const mac_address::bytes_type& b, char sep) {
     std::string s;
     s.reserve(17);
     for (std::size_t i = 0; i < b.size(); ++i) {
         if (i) s.push_back(sep);
-        s.push_back(hex_digits[b[i] >> 4]);
-        s.push_back(hex_digits[b[i] & 0xf]);
+        append_hex(s, b[i]);
     }
     return s;
 }

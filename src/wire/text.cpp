@@ -3,7 +3,6 @@
 namespace pxed::wire {
 
 std::string escape_for_log(std::string_view raw, std::size_t max_len) {
-    static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     const bool cut = raw.size() > max_len;
     if (cut) raw = raw.substr(0, max_len);
@@ -14,8 +13,7 @@ std::string escape_for_log(std::string_view raw, std::size_t max_len) {
             out.push_back(ch);
         } else {
             out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 0xf]);
+            append_hex(out, c);
         }
     }
     if (cut) out += "...";
@@ -28,6 +26,16 @@ bool iequals(std::string_view a, std::string_view b) {
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
     return true;
+}
+
+std::string hex_encode(const std::uint8_t* data, std::size_t size, char separator) {
+    std::string out;
+    out.reserve(separator ? size * 3 : size * 2);
+    for (std::size_t i = 0; i < size; ++i) {
+        if (separator && i != 0) out.push_back(separator);
+        append_hex(out, data[i]);
+    }
+    return out;
 }
 
 }  // namespace pxed::wire

@@ -1,5 +1,7 @@
 #include "pxed/wire/token.hpp"
 
+#include "pxed/wire/text.hpp"
+
 #include <cctype>
 
 #include <fcntl.h>
@@ -53,14 +55,7 @@ std::string random_token(std::size_t bytes) {
     std::vector<unsigned char> raw(bytes);
     if (!fill_getrandom(raw.data(), raw.size()) && !fill_urandom(raw.data(), raw.size()))
         throw std::runtime_error("no randomness from getrandom(2) or /dev/urandom");
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * bytes);
-    for (const auto b : raw) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0xf]);
-    }
-    return out;
+    return hex_encode(raw.data(), raw.size());
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -81,7 +76,7 @@ std::string query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {
         const auto amp = query.find('&');
         const auto pair = query.substr(0, amp);
-        if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+        if (pair.size() > name.size() && starts_with(pair, name) && pair[name.size()] == '=')
             return std::string(pair.substr(name.size() + 1));
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);

@@ -1071,4 +1071,33 @@ TEST(dhcp_option_table, sub_options) {
 }
 
 }  // namespace
+
+// RFC 3527 link selection, as the responder picks a relayed client's subnet by it.
+TEST(dhcp_message, link_selection_is_option_82_sub_option_5_of_exactly_four_octets) {
+    message m;
+    EXPECT_EQ(m.link_selection(), std::nullopt);
+    m.set(option_code::relay_agent_information, {1, 2, 'p', '1', 5, 4, 10, 9, 0, 1});
+    EXPECT_EQ(m.link_selection(), wire::ipv4_address::parse("10.9.0.1"));
+    m.set(option_code::relay_agent_information, {5, 4, 0xc0, 0xa8, 0x01, 0xfe});
+    EXPECT_EQ(m.link_selection(), wire::ipv4_address::parse("192.168.1.254"));
+    // Three octets (a broken relay), or a sub-option running past the end: none.
+    m.set(option_code::relay_agent_information, {5, 3, 10, 9, 0});
+    EXPECT_EQ(m.link_selection(), std::nullopt);
+    m.set(option_code::relay_agent_information, {5, 4, 10, 9, 0});
+    EXPECT_EQ(m.link_selection(), std::nullopt);
+    m.set(option_code::relay_agent_information, {1, 2, 'p', '1'});
+    EXPECT_EQ(m.link_selection(), std::nullopt);
+}
+
+// PXE 2.1 table 2-1: what EDK2 (OVMF) needs to boot the offered file.
+TEST(dhcp_options, pxe_discovery_control_asks_for_the_boot_file_in_the_offer) {
+    const auto v = pxe_discovery_control_option();
+    EXPECT_EQ(v, (std::vector<std::uint8_t>{6, 1, 0x08, 255}));
+    const auto subs = parse_sub_options(v, sub_option_format::options_like);
+    ASSERT_TRUE(subs);
+    ASSERT_EQ(subs->size(), 1u);
+    EXPECT_EQ((*subs)[0].code, static_cast<std::uint8_t>(pxe_sub_option::discovery_control));
+    EXPECT_EQ((*subs)[0].value, std::vector<std::uint8_t>{pxe_boot_file_in_offer});
+}
+
 }  // namespace pxed::dhcp

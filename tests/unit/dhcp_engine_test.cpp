@@ -129,6 +129,20 @@ struct fixture : ::testing::Test {
     }
 };
 
+// A choice without a file says why once: an architecture no boot.* key
+// serves says so itself; a known one whose key is empty gets the suffix.
+TEST_F(fixture, a_boot_choice_without_a_file_says_why_once) {
+    const auto ia32 = r.choose_boot(pxe(request(message_type::discover, mac_n(1)), client_arch::efi_ia32), nullptr);
+    EXPECT_EQ(ia32.file, "");
+    EXPECT_EQ(ia32.why, "uefi-ia32: no boot file configured");
+    const auto odd = r.choose_boot(pxe(request(message_type::discover, mac_n(1)), client_arch::ppc_open_firmware), nullptr);
+    EXPECT_EQ(odd.file, "");
+    EXPECT_EQ(odd.why, "architecture 12 has no boot file");
+    const auto bios = r.choose_boot(pxe(request(message_type::discover, mac_n(1)), client_arch::x86_bios), nullptr);
+    EXPECT_EQ(bios.file, "pxelinux.0");
+    EXPECT_EQ(bios.why, "bios");
+}
+
 TEST_F(fixture, discover_gets_an_offer_with_pxe_boot_information) {
     auto d = pxe(request(message_type::discover, mac_n(1)), client_arch::x86_bios);
     d.set_broadcast(true);

@@ -136,3 +136,39 @@ TEST(token, logs_see_only_a_prefix) {
     EXPECT_EQ(redact_tokens("token="), "token=");
     EXPECT_EQ(redact_tokens("tok"), "tok");
 }
+
+TEST(text, starts_with_and_ends_with) {
+    EXPECT_TRUE(starts_with("pxelinux.cfg/01-52", "pxelinux.cfg/"));
+    EXPECT_TRUE(starts_with("abc", ""));
+    EXPECT_TRUE(starts_with("abc", "abc"));
+    EXPECT_FALSE(starts_with("ab", "abc"));
+    EXPECT_FALSE(starts_with("PXEClient", "pxeclient"));
+    EXPECT_TRUE(ends_with("ks/web01.ks", ".ks"));
+    EXPECT_TRUE(ends_with("abc", ""));
+    EXPECT_FALSE(ends_with("ks", ".ks"));
+    EXPECT_FALSE(ends_with("a.KS", ".ks"));
+    static_assert(starts_with("HTTPClient:Arch:00016", "HTTPClient"));
+}
+
+TEST(text, hex_digits_and_values_round_trip) {
+    for (unsigned v = 0; v < 16; ++v) {
+        EXPECT_EQ(hex_value(hex_digit(v)), static_cast<int>(v));
+        EXPECT_EQ(hex_value(hex_digit_upper(v)), static_cast<int>(v));
+    }
+    EXPECT_EQ(hex_digit(0xa), 'a');
+    EXPECT_EQ(hex_digit_upper(0xa), 'A');
+    EXPECT_EQ(hex_digit(0x1f), 'f');  // only the low four bits count
+    for (const char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0'}) EXPECT_EQ(hex_value(c), -1) << c;
+}
+
+TEST(text, hex_encode_with_and_without_separator) {
+    const std::uint8_t bytes[] = {0x00, 0x0a, 0xff, 0x5e};
+    EXPECT_EQ(hex_encode(bytes, sizeof bytes), "000aff5e");
+    EXPECT_EQ(hex_encode(bytes, sizeof bytes, ':'), "00:0a:ff:5e");
+    EXPECT_EQ(hex_encode(bytes, 1, ':'), "00");
+    EXPECT_EQ(hex_encode(bytes, 0, ':'), "");
+    EXPECT_EQ(hex_encode(std::string_view("\x01\x80", 2)), "0180");
+    std::string out = "x";
+    append_hex(out, 0xc3);
+    EXPECT_EQ(out, "xc3");
+}

@@ -236,6 +236,10 @@ struct message {
     std::optional<std::array<std::uint8_t, 16>> client_uuid() const;
     /// Option 82 (RFC 3046) sub-options, in order.
     std::optional<std::vector<option>> relay_agent_info() const;
+    /// RFC 3527: the client's link as the relay names it apart from giaddr
+    /// (option 82 sub-option 5, exactly 4 octets); nullopt when absent or
+    /// malformed.
+    std::optional<wire::ipv4_address> link_selection() const;
     /// Option 175 sub-options, in order.
     std::optional<std::vector<option>> ipxe_options() const;
     /// iPXE is asking (option 175 present, or user class "iPXE"): it can

@@ -74,6 +74,23 @@ enum class relay_sub_option : std::uint8_t {
     server_id_override = 11, ///< RFC 5107
 };
 
+/// PXE 2.1 section 2.4.3 (table 2-1): PXE vendor options, carried in option
+/// 43 when option 60 is "PXEClient".
+enum class pxe_sub_option : std::uint8_t {
+    discovery_control = 6,  ///< PXE_DISCOVERY_CONTROL, one octet of bits
+};
+
+/// PXE_DISCOVERY_CONTROL bit 3 (PXE 2.1 table 2-1): "download the boot file
+/// in the offer" (the file and siaddr of this reply), no boot server
+/// discovery. Without it an EDK2 (OVMF) PXE client reads "PXEClient" as a
+/// BINL offer, asks next-server:4011 for the boot file and fails with
+/// PXE-E16.
+inline constexpr std::uint8_t pxe_boot_file_in_offer = 0x08;
+
+/// The option 43 value pxed sends a PXE client with a boot file:
+/// PXE_DISCOVERY_CONTROL = pxe_boot_file_in_offer, then end (255).
+std::vector<std::uint8_t> pxe_discovery_control_option();
+
 /// The shape of an option value on the wire.
 enum class value_type : std::uint8_t {
     empty,            ///< no data at all (RFC 4039 rapid commit)
