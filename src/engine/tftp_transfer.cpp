@@ -41,15 +41,6 @@ transfer_config sanitized(transfer_config cfg) {
 // client's timer, started when our last packet reached it, to fire first.
 constexpr transfer_clock::duration past_client_timer = milliseconds(500);
 
-void put_data_header(std::vector<std::uint8_t>& packet, std::uint64_t block) {
-    packet[0] = 0;
-    packet[1] = static_cast<std::uint8_t>(opcode::data);
-    // RFC 1350 block numbers are 16 bits. Past 65535 we roll over to 0,
-    // which is what tftp-hpa, pxelinux and iPXE expect.
-    packet[2] = static_cast<std::uint8_t>((block >> 8) & 0xff);
-    packet[3] = static_cast<std::uint8_t>(block & 0xff);
-}
-
 }  // namespace
 
 std::string_view to_string(transfer_outcome outcome) {
@@ -310,7 +301,7 @@ void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, t
             fail_read(now, out);
             return;
         }
-        const std::size_t length = packet.size() - 4;
+        const std::size_t length = packet.size() - header_size;
         flight_.push_back(in_flight{next_cursor_, length, now, 1});
         next_cursor_ = after;
         // RFC 1350 section 6: a block shorter than blksize (zero bytes when
@@ -329,7 +320,7 @@ void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_
     for (auto& f : flight_) {
         std::vector<std::uint8_t> packet;
         cursor after;
-        if (!produce(block, f.start, packet, after) || packet.size() - 4 != f.length) {
+        if (!produce(block, f.start, packet, after) || packet.size() - header_size != f.length) {
             fail_read(now, out);
             return;
         }
@@ -344,14 +335,17 @@ void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_
 
 bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& packet, cursor& after) {
     const std::size_t blksize = neg_.blksize;
-    packet.resize(4 + blksize);
-    put_data_header(packet, block);
-    std::uint8_t* const payload = packet.data() + 4;
+    packet.resize(header_size + blksize);
+    // The header is written in place and the block read in behind it: no
+    // copy per block. RFC 1350 block numbers are 16 bits; past 65535 we roll
+    // over to 0, which is what tftp-hpa, pxelinux and iPXE expect.
+    write_data_header(packet.data(), static_cast<std::uint16_t>(block));
+    std::uint8_t* const payload = packet.data() + header_size;
 
     if (rrq_.mode != transfer_mode::netascii) {
         const auto n = source_->read(at.offset, payload, blksize);
         if (!n || *n > blksize) return false;
-        packet.resize(4 + *n);
+        packet.resize(header_size + *n);
         after = cursor{at.offset + *n, -1};
         return true;
     }
@@ -385,7 +379,7 @@ bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<s
             payload[used++] = c;
         }
     }
-    packet.resize(4 + used);
+    packet.resize(header_size + used);
     after = cursor{at.offset + consumed, pending};
     return true;
 }

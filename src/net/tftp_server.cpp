@@ -729,8 +729,9 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
 
     auto cfg = options_.transfer;
     if (const auto payload = path_mtu(local, info.peer)) {
-        // DATA is 4 bytes of header plus the block.
-        const auto fits = *payload > 4 + tftp::max_blksize ? tftp::max_blksize : *payload - 4;
+        // DATA is its header plus the block.
+        const auto fits =
+            *payload > tftp::header_size + tftp::max_blksize ? tftp::max_blksize : *payload - tftp::header_size;
         if (fits < cfg.max_blksize) cfg.max_blksize = static_cast<std::uint16_t>(std::max<std::size_t>(fits, 512));
     }
     spdlog::debug("tftp: {} \"{}\" requested ({} options, mode {})", describe(peer), wire::escape_for_log(rrq.filename),

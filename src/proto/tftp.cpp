@@ -1,5 +1,6 @@
 #include "pxed/proto/tftp.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -195,7 +196,7 @@ decode_result decode(const std::uint8_t* data, std::size_t size) {
             if (!in.read_u16(block)) return fail(decode_errc::truncated, size, op);
             data_packet d;
             d.block = block;
-            d.payload.assign(data + 4, data + size);
+            d.payload.assign(data + header_size, data + size);
             return decode_result(packet(std::move(d)), {});
         }
 
@@ -212,7 +213,7 @@ decode_result decode(const std::uint8_t* data, std::size_t size) {
         case opcode::error: {
             std::uint16_t code = 0;
             if (!in.read_u16(code)) return fail(decode_errc::truncated, size, op);
-            std::size_t pos = 4;
+            std::size_t pos = header_size;
             decode_quirks quirks;
             const field message = read_field_at(data, size, pos);
             // The message only ever reaches a log, so a missing NUL (or a
@@ -244,19 +245,24 @@ std::vector<std::uint8_t> encode_request(const request& r) {
     return bytes;
 }
 
+void write_data_header(std::uint8_t* out, std::uint16_t block) {
+    const auto op = static_cast<std::uint16_t>(opcode::data);
+    out[0] = static_cast<std::uint8_t>(op >> 8);
+    out[1] = static_cast<std::uint8_t>(op & 0xff);
+    out[2] = static_cast<std::uint8_t>(block >> 8);
+    out[3] = static_cast<std::uint8_t>(block & 0xff);
+}
+
 std::vector<std::uint8_t> encode_data(std::uint16_t block, const std::uint8_t* payload, std::size_t size) {
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(4 + size);
-    wire::byte_writer out(bytes);
-    out.put_u16(static_cast<std::uint16_t>(opcode::data));
-    out.put_u16(block);
-    if (size != 0) out.put_bytes(payload, size);
+    std::vector<std::uint8_t> bytes(header_size + size);
+    write_data_header(bytes.data(), block);
+    if (size != 0) std::copy(payload, payload + size, bytes.begin() + header_size);
     return bytes;
 }
 
 std::vector<std::uint8_t> encode_ack(std::uint16_t block) {
     std::vector<std::uint8_t> bytes;
-    bytes.reserve(4);
+    bytes.reserve(header_size);
     wire::byte_writer out(bytes);
     out.put_u16(static_cast<std::uint16_t>(opcode::ack));
     out.put_u16(block);

@@ -246,6 +246,31 @@ TEST(tftp_codec_packets, data_ack_oack_decode) {
     EXPECT_EQ(o.get_if<oack_packet>()->options, opts({{"blksize", "1468"}, {"tsize", "42"}}));
 }
 
+// The sender's zero-copy path: the header written in front of a payload
+// already in place gives the same bytes as encode_data.
+TEST(tftp_codec_encode, data_header_in_place_matches_encode_data) {
+    static_assert(header_size == 4, "RFC 1350 section 5: 2 bytes opcode, 2 bytes block");
+    std::vector<std::uint8_t> packet(header_size + 3, 0xaa);
+    packet[header_size] = 'a';
+    packet[header_size + 1] = 'b';
+    packet[header_size + 2] = 'c';
+    write_data_header(packet.data(), 0xfe01);
+    EXPECT_EQ(packet, bytes("\x00\x03" "\xfe\x01" "abc"));
+    EXPECT_EQ(packet, encode_data(0xfe01, packet.data() + header_size, 3));
+    const auto back = decode(packet);
+    ASSERT_NE(back.get_if<data_packet>(), nullptr);
+    EXPECT_EQ(back.get_if<data_packet>()->block, 0xfe01);
+    EXPECT_EQ(back.get_if<data_packet>()->payload, (std::vector<std::uint8_t>{'a', 'b', 'c'}));
+    // Only the header is written: the bytes behind it are the caller's.
+    std::uint8_t four[header_size + 1] = {9, 9, 9, 9, 0x5a};
+    write_data_header(four, 0);
+    EXPECT_EQ(four[0], 0);
+    EXPECT_EQ(four[1], 3);
+    EXPECT_EQ(four[2], 0);
+    EXPECT_EQ(four[3], 0);
+    EXPECT_EQ(four[4], 0x5a);
+}
+
 TEST(tftp_codec_encode, exact_bytes) {
     const std::uint8_t payload[] = {0xde, 0xad, 0x00, 0xbe};
     EXPECT_EQ(encode_data(0x0102, payload, sizeof payload), bytes("\x00\x03" "\x01\x02" "\xde\xad\x00\xbe"));

@@ -200,6 +200,10 @@ inline constexpr std::uint16_t min_blksize = 8;
 inline constexpr std::uint16_t max_blksize = 65464;
 inline constexpr std::uint16_t default_blksize = 512;
 
+/// RFC 1350 section 5: an opcode and a 16-bit number (block or error code),
+/// the fixed part of DATA, ACK and ERROR. A DATA payload starts here.
+inline constexpr std::size_t header_size = 4;
+
 decode_result decode(const std::uint8_t* data, std::size_t size);
 inline decode_result decode(const std::vector<std::uint8_t>& bytes) { return decode(bytes.data(), bytes.size()); }
 
@@ -209,6 +213,11 @@ inline decode_result decode(const std::vector<std::uint8_t>& bytes) { return dec
 
 std::vector<std::uint8_t> encode_request(const request& r);
 std::vector<std::uint8_t> encode_data(std::uint16_t block, const std::uint8_t* payload, std::size_t size);
+/// The DATA header alone, written over the header_size bytes at `out`: for
+/// a sender that reads the payload straight into the bytes after it, so a
+/// block is never copied to be framed. Block numbers are 16 bits on the
+/// wire; a sender past block 65535 passes the number modulo 65536.
+void write_data_header(std::uint8_t* out, std::uint16_t block);
 std::vector<std::uint8_t> encode_ack(std::uint16_t block);
 /// An empty message is replaced by default_message(code).
 std::vector<std::uint8_t> encode_error(error_code code, std::string_view message = {});
