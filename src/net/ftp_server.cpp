@@ -14,7 +14,6 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -29,6 +28,7 @@
 #include "log_limit.hpp"
 #include "pxed/engine/ftp_session.hpp"
 #include "pxed/net/event_loop.hpp"
+#include "pxed/net/send_file.hpp"
 #include "pxed/proto/ftp.hpp"
 #include "pxed/wire/text.hpp"
 
@@ -516,57 +516,39 @@ private:
                           });
     }
 
-    // sendfile() until the socket buffer is full, then wait for it to
-    // drain. After a few MiB the loop yields, so one fast client on
-    // loopback cannot starve the others of the single thread.
+    // One turn of send_file(): until the socket buffer is full (then wait
+    // for it to drain) or turn_budget bytes went out (then yield).
     void pump_file() {
-        const int out = data_->native_handle();
-        const int in = xfer_->fd.get();
-        std::int64_t this_turn = 0;
-        for (;;) {
-            const std::int64_t left = xfer_->size - position_;
-            if (left <= 0) {
-                finish(ftp::transfer_outcome::completed);
-                return;
-            }
-            off_t at = static_cast<off_t>(position_);
-            const auto chunk = static_cast<std::size_t>(std::min<std::int64_t>(left, max_sendfile_chunk));
-            const ssize_t n = ::sendfile(out, in, &at, chunk);
-            if (n > 0) {
-                position_ += n;
-                sent_ += n;
-                this_turn += n;
-                if (this_turn >= turn_budget) {
-                    last_progress_ = clock_type::now();
-                    asio::post(server_->io_, [self = shared_from_this(), gen = data_gen_] {
-                        if (!self->ended_ && gen == self->data_gen_ && self->xfer_) self->pump_file();
-                    });
+        const std::int64_t left = std::max<std::int64_t>(xfer_->size - position_, 0);
+        const auto r = send_file(data_->native_handle(), xfer_->fd.get(), static_cast<std::uint64_t>(position_),
+                                 static_cast<std::uint64_t>(left), turn_budget);
+        position_ += static_cast<std::int64_t>(r.sent);
+        sent_ += static_cast<std::int64_t>(r.sent);
+        if (r.sent > 0) last_progress_ = clock_type::now();
+        switch (r.status) {
+        case send_file_status::done: finish(ftp::transfer_outcome::completed); return;
+        case send_file_status::yield:
+            asio::post(server_->io_, [self = shared_from_this(), gen = data_gen_] {
+                if (!self->ended_ && gen == self->data_gen_ && self->xfer_) self->pump_file();
+            });
+            return;
+        case send_file_status::wait_writable:
+            data_->async_wait(tcp::socket::wait_write, [self = shared_from_this(), gen = data_gen_](const error_code& ec) {
+                if (self->ended_ || gen != self->data_gen_ || !self->xfer_) return;
+                if (ec) {
+                    self->finish(ftp::transfer_outcome::connection_lost);
                     return;
                 }
-                continue;
-            }
-            if (n == 0) {
-                // The file is shorter than when it was opened (truncated
-                // under us): the client cannot get what SIZE promised.
-                finish(ftp::transfer_outcome::read_error);
-                return;
-            }
-            const int e = errno;
-            if (e == EINTR) continue;
-            if (e == EAGAIN || e == EWOULDBLOCK) {
-                if (this_turn > 0) last_progress_ = clock_type::now();
-                data_->async_wait(tcp::socket::wait_write,
-                                  [self = shared_from_this(), gen = data_gen_](const error_code& ec) {
-                                      if (self->ended_ || gen != self->data_gen_ || !self->xfer_) return;
-                                      if (ec) {
-                                          self->finish(ftp::transfer_outcome::connection_lost);
-                                          return;
-                                      }
-                                      self->pump_file();
-                                  });
-                return;
-            }
-            finish(is_connection_error(e) ? ftp::transfer_outcome::connection_lost : ftp::transfer_outcome::read_error);
+                self->pump_file();
+            });
+            return;
+        case send_file_status::file_shrank:
+            // Truncated under us: the client cannot get what SIZE promised.
+            finish(ftp::transfer_outcome::read_error);
+            return;
+        case send_file_status::failed:
+            finish(is_connection_error(r.error) ? ftp::transfer_outcome::connection_lost
+                                                : ftp::transfer_outcome::read_error);
             return;
         }
     }
@@ -643,8 +625,8 @@ public:
 
 private:
     static constexpr std::size_t max_backlog = 256 * 1024;
-    static constexpr std::int64_t max_sendfile_chunk = 16 << 20;
-    static constexpr std::int64_t turn_budget = 8 << 20;
+    // Bytes per turn of send_file() before the next turn is posted.
+    static constexpr std::uint64_t turn_budget = 8 << 20;
 
     std::shared_ptr<impl> server_;
     tcp::socket control_;

@@ -21,7 +21,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
 #include "pxed/net/event_loop.hpp"
+#include "pxed/net/send_file.hpp"
 #include "http_request_head.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
@@ -619,7 +619,7 @@ private:
         head_size_ = out_.size();
         out_sent_ = 0;
         body_sent_ = 0;
-        file_offset_ = static_cast<off_t>(plan_.body_offset);
+        file_offset_ = plan_.body_offset;
         file_left_ = 0;
         if (plan_.memory) {
             out_.append(*plan_.memory, static_cast<std::size_t>(plan_.body_offset),
@@ -676,26 +676,22 @@ private:
             return abort_response(std::strerror(errno));
         }
         if (file_left_ > 0) {
-            const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, server_.options_.send_chunk));
-            const ssize_t n = ::sendfile(socket_.native_handle(), file_->get(), &file_offset_, chunk);
-            if (n > 0) {
-                file_left_ -= static_cast<std::uint64_t>(n);
-                body_sent_ += static_cast<std::uint64_t>(n);
-                progress();
-                if (file_left_ > 0) {
-                    // Yield: the other connections get their turn before
-                    // this one sends its next chunk.
-                    asio::post(server_.io_, [self = shared_from_this()] { self->do_write(); });
-                    return;
-                }
-            } else if (n == 0) {
-                return abort_response("file shrank while being served");
-            } else if (errno == EINTR) {
-                return do_write();
-            } else if (would_block(errno)) {
-                return wait_writable();
-            } else {
-                return abort_response(std::strerror(errno));
+            const auto r = send_file(socket_.native_handle(), file_->get(), file_offset_, file_left_,
+                                     server_.options_.send_chunk);
+            file_offset_ += r.sent;
+            file_left_ -= r.sent;
+            body_sent_ += r.sent;
+            if (r.sent > 0) progress();
+            switch (r.status) {
+            case send_file_status::done: break;
+            case send_file_status::yield:
+                // The other connections get their turn before this one
+                // sends its next chunk.
+                asio::post(server_.io_, [self = shared_from_this()] { self->do_write(); });
+                return;
+            case send_file_status::wait_writable: return wait_writable();
+            case send_file_status::file_shrank: return abort_response("file shrank while being served");
+            case send_file_status::failed: return abort_response(std::strerror(r.error));
             }
         }
         finish_response();
@@ -823,7 +819,7 @@ private:
     std::size_t out_sent_ = 0;
     std::size_t head_size_ = 0;
     shared_fd file_;
-    off_t file_offset_ = 0;
+    std::uint64_t file_offset_ = 0;
     std::uint64_t file_left_ = 0;
     std::uint64_t body_sent_ = 0;
 };
