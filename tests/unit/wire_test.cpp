@@ -3,6 +3,7 @@
 #include "pxed/wire/bytes.hpp"
 #include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/mac.hpp"
+#include "pxed/wire/result.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
 
@@ -138,15 +139,23 @@ TEST(token, logs_see_only_a_prefix) {
 }
 
 TEST(text, starts_with_and_ends_with) {
-    EXPECT_TRUE(starts_with("pxelinux.cfg/01-52", "pxelinux.cfg/"));
-    EXPECT_TRUE(starts_with("abc", ""));
-    EXPECT_TRUE(starts_with("abc", "abc"));
-    EXPECT_FALSE(starts_with("ab", "abc"));
-    EXPECT_FALSE(starts_with("PXEClient", "pxeclient"));
-    EXPECT_TRUE(ends_with("ks/web01.ks", ".ks"));
-    EXPECT_TRUE(ends_with("abc", ""));
-    EXPECT_FALSE(ends_with("ks", ".ks"));
-    EXPECT_FALSE(ends_with("a.KS", ".ks"));
+    struct row {
+        std::string_view text, affix;
+        bool starts, ends;
+    };
+    const row rows[] = {
+        {"pxelinux.cfg/01-52", "pxelinux.cfg/", true, false},
+        {"ks/web01.ks", ".ks", false, true},
+        {"abc", "", true, true},
+        {"abc", "abc", true, true},
+        {"ab", "abc", false, false},             // longer than the text
+        {"PXEClient:Arch", "pxeclient", false, false},  // case counts
+        {"a.KS", ".ks", false, false},
+    };
+    for (const auto& r : rows) {
+        EXPECT_EQ(starts_with(r.text, r.affix), r.starts) << r.text << " / " << r.affix;
+        EXPECT_EQ(ends_with(r.text, r.affix), r.ends) << r.text << " / " << r.affix;
+    }
     static_assert(starts_with("HTTPClient:Arch:00016", "HTTPClient"));
 }
 
@@ -171,4 +180,23 @@ TEST(text, hex_encode_with_and_without_separator) {
     std::string out = "x";
     append_hex(out, 0xc3);
     EXPECT_EQ(out, "xc3");
+}
+
+TEST(result, holds_a_value_or_an_error) {
+    struct failure {
+        int offset;
+    };
+    using r = result<std::string, failure>;
+    r good(std::string("pxelinux.0"));
+    ASSERT_TRUE(good.ok());
+    EXPECT_TRUE(static_cast<bool>(good));
+    EXPECT_EQ(good.value(), "pxelinux.0");
+    good.value() += ".bak";
+    EXPECT_EQ(good.value(), "pxelinux.0.bak");
+
+    const r bad(failure{17});
+    EXPECT_FALSE(bad.ok());
+    EXPECT_FALSE(static_cast<bool>(bad));
+    EXPECT_EQ(bad.error().offset, 17);
+    EXPECT_THROW(bad.value(), std::bad_variant_access);  // a precondition broken loudly, not UB
 }

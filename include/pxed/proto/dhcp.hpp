@@ -14,12 +14,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "pxed/proto/dhcp_options.hpp"
 #include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/mac.hpp"
+#include "pxed/wire/result.hpp"
 
 namespace pxed::dhcp {
 
@@ -295,27 +295,18 @@ struct decode_quirks {
     }
 };
 
-/// A decoded message or the reason it is not one.
-class decode_result {
+/// A decoded message or the reason it is not one (ok(), value(), error()),
+/// the quirks tolerated and the fields that carried options.
+class decode_result : public wire::result<message, decode_error> {
 public:
-    decode_result(message m, decode_quirks q, overload_fields o)
-        : value_(std::move(m)), quirks_(q), overloaded_(o) {}
-    decode_result(decode_error e) : value_(e) {}
+    decode_result(message m, decode_quirks q, overload_fields o) : result(std::move(m)), quirks_(q), overloaded_(o) {}
+    decode_result(decode_error e) : result(e) {}
 
-    bool ok() const { return std::holds_alternative<message>(value_); }
-    explicit operator bool() const { return ok(); }
-
-    /// Precondition: ok().
-    const message& value() const { return std::get<message>(value_); }
-    message& value() { return std::get<message>(value_); }
-    /// Precondition: !ok().
-    const decode_error& error() const { return std::get<decode_error>(value_); }
     const decode_quirks& quirks() const { return quirks_; }
     /// Which header fields carried options (option 52).
     overload_fields overloaded() const { return overloaded_; }
 
 private:
-    std::variant<message, decode_error> value_;
     decode_quirks quirks_;
     overload_fields overloaded_ = overload_fields::none;
 };
@@ -357,23 +348,19 @@ struct encode_error {
     }
 };
 
-class encode_result {
+/// The message's bytes or why it could not be encoded (ok(), bytes(),
+/// error()), and the fields that carry options.
+class encode_result : public wire::result<std::vector<std::uint8_t>, encode_error> {
 public:
-    encode_result(std::vector<std::uint8_t> bytes, overload_fields o) : value_(std::move(bytes)), overloaded_(o) {}
-    encode_result(encode_error e) : value_(e) {}
-
-    bool ok() const { return std::holds_alternative<std::vector<std::uint8_t>>(value_); }
-    explicit operator bool() const { return ok(); }
+    encode_result(std::vector<std::uint8_t> bytes, overload_fields o) : result(std::move(bytes)), overloaded_(o) {}
+    encode_result(encode_error e) : result(e) {}
 
     /// Precondition: ok().
-    const std::vector<std::uint8_t>& bytes() const { return std::get<std::vector<std::uint8_t>>(value_); }
-    /// Precondition: !ok().
-    const encode_error& error() const { return std::get<encode_error>(value_); }
+    const std::vector<std::uint8_t>& bytes() const { return value(); }
     /// Which header fields the encoder filled with options.
     overload_fields overloaded() const { return overloaded_; }
 
 private:
-    std::variant<std::vector<std::uint8_t>, encode_error> value_;
     overload_fields overloaded_ = overload_fields::none;
 };
 

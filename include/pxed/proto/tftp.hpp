@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include "pxed/wire/result.hpp"
+
 namespace pxed::tftp {
 
 /// RFC 1350 section 5, RFC 2347 (OACK).
@@ -164,20 +166,13 @@ struct decode_quirks {
     bool any() const { return ignored_trailing_bytes != 0 || unterminated_last_string || ack_extra_bytes != 0; }
 };
 
-/// A decoded packet or the reason it is not one.
-class decode_result {
+/// A decoded packet or the reason it is not one (ok(), value(), error()),
+/// and the quirks tolerated on the way.
+class decode_result : public wire::result<packet, decode_error> {
 public:
-    decode_result(packet p, decode_quirks q) : value_(std::move(p)), quirks_(q) {}
-    decode_result(decode_error e) : value_(e) {}
+    decode_result(packet p, decode_quirks q) : result(std::move(p)), quirks_(q) {}
+    decode_result(decode_error e) : result(e) {}
 
-    bool ok() const { return std::holds_alternative<packet>(value_); }
-    explicit operator bool() const { return ok(); }
-
-    /// Precondition: ok().
-    const packet& value() const { return std::get<packet>(value_); }
-    packet& value() { return std::get<packet>(value_); }
-    /// Precondition: !ok().
-    const decode_error& error() const { return std::get<decode_error>(value_); }
     const decode_quirks& quirks() const { return quirks_; }
 
     /// The packet as T, or nullptr when it failed to decode or is another kind.
@@ -187,7 +182,6 @@ public:
     }
 
 private:
-    std::variant<packet, decode_error> value_;
     decode_quirks quirks_;
 };
 
