@@ -22,6 +22,14 @@ send_file_result send_file(int socket, int file, std::uint64_t offset, std::uint
         const ssize_t n = ::sendfile(socket, file, &at, ask);
         if (n > 0) {
             r.sent += static_cast<std::uint64_t>(n);
+            // A short write: the socket buffer is full for now. Asking again
+            // at once would mostly be refused (EAGAIN) and cost a wait for
+            // writability; on the next turn the client has often drained
+            // some, and a wait is taken only if it has not.
+            if (static_cast<std::uint64_t>(n) < ask && r.sent < length) {
+                r.status = send_file_status::yield;
+                return r;
+            }
             continue;
         }
         if (n == 0) {

@@ -105,25 +105,35 @@ TEST_F(net_send_file, yields_after_the_budget_and_resumes_where_it_stopped) {
     EXPECT_EQ(got, content);
 }
 
-TEST_F(net_send_file, a_full_socket_says_wait_writable_and_counts_what_went_out) {
+TEST_F(net_send_file, a_short_write_yields_and_a_full_socket_says_wait_writable) {
     make_file(4 << 20);
+    // The socket takes less than asked: the turn ends there, counting it.
     const auto r = send_file(sv[0], file, 0, content.size(), content.size());
-    ASSERT_EQ(r.status, send_file_status::wait_writable);
+    ASSERT_EQ(r.status, send_file_status::yield);
     EXPECT_GT(r.sent, 0u);
     EXPECT_LT(r.sent, content.size());
-    // Still full: nothing more, same answer.
+    // Still full on the next turn: nothing more, wait for writability.
     const auto again = send_file(sv[0], file, r.sent, content.size() - r.sent, content.size());
     EXPECT_EQ(again.status, send_file_status::wait_writable);
     EXPECT_EQ(again.sent, 0u);
     EXPECT_EQ(drain(), content.substr(0, r.sent));
+    // Drained: it goes on where it stopped.
+    const auto more = send_file(sv[0], file, r.sent, content.size() - r.sent, content.size());
+    EXPECT_GT(more.sent, 0u);
+    EXPECT_EQ(drain(), content.substr(r.sent, more.sent));
 }
 
 TEST_F(net_send_file, a_file_shorter_than_promised_is_file_shrank) {
     make_file(100);
+    // The file's end looks like a short write at first ...
     const auto r = send_file(sv[0], file, 0, 200, 1 << 20);
-    EXPECT_EQ(r.status, send_file_status::file_shrank);
+    EXPECT_EQ(r.status, send_file_status::yield);
     EXPECT_EQ(r.sent, 100u);
     EXPECT_EQ(drain(), content);
+    // ... and a return of 0 on the next turn says what it is.
+    const auto next = send_file(sv[0], file, 100, 100, 1 << 20);
+    EXPECT_EQ(next.status, send_file_status::file_shrank);
+    EXPECT_EQ(next.sent, 0u);
 }
 
 TEST_F(net_send_file, other_errors_fail_with_errno) {
