@@ -217,9 +217,10 @@ private:
     }
 
     // Commit first, then send: an ACK never leaves before its lease is on
-    // disk. The commit runs on the lease store's writer thread and the ACKs
-    // go out when it is done (on_committed, back on the loop); replies that
-    // change nothing (OFFERs, NAKs) leave at once and never wait for a disk.
+    // disk. The ACKs go out when the commit is done (on_committed, on the
+    // loop): at once when it only wrote to the page cache, else once the
+    // lease store's writer thread is through with a checkpoint or an fsync.
+    // Replies that change nothing (OFFERs, NAKs) never wait for a disk.
     void flush() {
         auto acks = std::make_shared<std::vector<pending_reply>>();
         for (auto& p : pending_) {
@@ -234,10 +235,12 @@ private:
             return;
         }
         const auto n = pending_changes_.size();
-        store_->commit(std::move(pending_changes_),
-                       [self = shared_from_this(), acks, n](bool ok, const std::string& error) {
-                           asio::post(self->io_, [self, acks, n, ok, error] { self->on_committed(*acks, n, ok, error); });
-                       });
+        store_->commit(std::move(pending_changes_), [self = shared_from_this(), acks, n](bool ok, const std::string& error) {
+            if (self->io_.get_executor().running_in_this_thread())
+                self->on_committed(*acks, n, ok, error);
+            else
+                asio::post(self->io_, [self, acks, n, ok, error] { self->on_committed(*acks, n, ok, error); });
+        });
         pending_changes_.clear();
     }
 

@@ -107,6 +107,7 @@ void bind_lease(sqlite3_stmt* st, const lease& l) {
 // besides the file is atomics.
 struct lease_store::impl {
     wal_policy policy;
+    bool sync_commits = false;  // synchronous=FULL: every commit waits for the disk
     sqlite3* db = nullptr;  // the writing connection, under db_mutex
     std::unique_ptr<statement> upsert;
     mutable std::mutex db_mutex;
@@ -122,7 +123,7 @@ struct lease_store::impl {
     // After a writer checkpoint that could not copy everything (a reader
     // such as `pxed leases` holds an old snapshot), the next try waits
     // until the WAL has grown this far.
-    std::uint32_t next_writer_try = 0;  // under db_mutex
+    std::atomic<std::uint32_t> next_writer_try{0};
 
     // The checkpointer.
     sqlite3* ckpt_db = nullptr;
@@ -131,7 +132,8 @@ struct lease_store::impl {
     bool ckpt_wanted = false, ckpt_stop = false;  // under ckpt_mutex
     std::thread checkpointer;
 
-    // The writer thread (started by the first commit()).
+    // The writer thread, started by the first commit() that cannot be
+    // applied at once on the caller's thread.
     struct job {
         std::vector<lease> changes;
         commit_done done;
@@ -139,6 +141,7 @@ struct lease_store::impl {
     std::mutex queue_mutex;
     std::condition_variable queue_cv;
     std::deque<job> queue;       // under queue_mutex
+    bool writer_busy = false;  // under queue_mutex: committing what it took from the queue
     bool writer_stop = false;  // under queue_mutex; then commit() applies at once
     std::thread writer;
 
@@ -168,10 +171,9 @@ struct lease_store::impl {
         return p > b ? p - b : 0;
     }
 
-    // Under db_mutex, after every commit on `db`.
+    // After every commit on `db`, under db_mutex.
     void after_commit() {
-        const auto pages = wal_pages.load();
-        if (pages < policy.restart_pages) next_writer_try = 0;
+        if (wal_pages.load() < policy.restart_pages) next_writer_try = 0;
         if (policy.background && backlog() >= policy.checkpoint_pages) {
             {
                 std::lock_guard lk(ckpt_mutex);
@@ -179,11 +181,19 @@ struct lease_store::impl {
             }
             ckpt_cv.notify_one();
         }
-        if (pages < std::max(policy.restart_pages, next_writer_try)) return;
-        // Nobody else writes while we hold db_mutex, so this copies all
-        // there is (unless a reader pins an old snapshot) and the next
-        // commit starts the WAL over. PASSIVE: SQLITE_BUSY at once, not a
-        // wait, while the checkpointer is at it; the next commit tries again.
+    }
+
+    // The WAL has reached restart_pages: the next commit has to copy it first.
+    bool restart_due() const { return wal_pages.load() >= std::max(policy.restart_pages, next_writer_try.load()); }
+
+    // Under db_mutex, before a commit. Nobody else writes meanwhile, so this
+    // copies all there is (unless a reader pins an old snapshot) and the
+    // commit that follows starts the WAL over. PASSIVE: SQLITE_BUSY at
+    // once, not a wait, while the checkpointer is at it; the next commit
+    // tries again.
+    void restart_if_due() {
+        if (!restart_due()) return;
+        const auto pages = wal_pages.load();
         const auto behind = backlog();
         int log = 0, copied = 0;
         if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK) return;
@@ -196,6 +206,7 @@ struct lease_store::impl {
 
     bool apply(const std::vector<lease>& changes, std::string& error) {
         std::lock_guard lk(db_mutex);
+        restart_if_due();
         const bool ok = sqlite::write_all(db, upsert->get(), changes, bind_lease, "lease", error);
         after_commit();
         return ok;
@@ -226,9 +237,11 @@ struct lease_store::impl {
             std::deque<job> jobs;
             {
                 std::unique_lock lk(queue_mutex);
+                writer_busy = false;
                 queue_cv.wait(lk, [&] { return writer_stop || !queue.empty(); });
                 if (queue.empty()) return;
                 jobs.swap(queue);
+                writer_busy = true;
             }
             // Whatever queued up while the last batch was committed goes
             // in one transaction: one set of WAL-index locks, one commit.
@@ -265,6 +278,7 @@ struct lease_store::impl {
 lease_store::lease_store(const std::string& path, durability d, wal_policy w)
     : impl_(std::make_unique<impl>()), path_(path) {
     impl_->policy = w;
+    impl_->sync_commits = d == durability::power_loss;
     impl_->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     auto* db = impl_->db;
     sqlite::prepare(db, d == durability::power_loss, schema, schema_version, "lease database " + path);
@@ -300,11 +314,18 @@ bool lease_store::apply(const std::vector<lease>& changes, std::string& error) {
 
 void lease_store::commit(std::vector<lease> changes, commit_done done) {
     {
-        std::lock_guard lk(impl_->queue_mutex);
-        if (!impl_->writer_stop) {
-            impl_->queue.push_back({std::move(changes), std::move(done)});
-            if (!impl_->writer.joinable()) impl_->writer = std::thread([i = impl_.get()] { i->run_writer(); });
-            impl_->queue_cv.notify_one();
+        // With synchronous=NORMAL a commit that copies no WAL only writes
+        // to the page cache: done at once, here, with no hand-over between
+        // threads. One that has to copy the WAL first (restart_pages), and
+        // every one after it until the writer thread is through, goes to
+        // the writer thread, in order; with synchronous=FULL (an fsync per
+        // commit) all do.
+        auto& i = *impl_;
+        std::lock_guard lk(i.queue_mutex);
+        if (!i.writer_stop && (i.sync_commits || i.writer_busy || !i.queue.empty() || i.restart_due())) {
+            i.queue.push_back({std::move(changes), std::move(done)});
+            if (!i.writer.joinable()) i.writer = std::thread([p = &i] { p->run_writer(); });
+            i.queue_cv.notify_one();
             return;
         }
     }

@@ -109,14 +109,19 @@ public:
     /// On failure nothing of the batch is written and `error` says why.
     bool apply(const std::vector<lease>& changes, std::string& error);
 
-    /// Called on the writer thread once a commit() batch is committed (or
-    /// failed: then `error` says why and nothing of it was written).
+    /// Called once a commit() batch is committed (or failed: then `error`
+    /// says why and nothing of it was written), on the caller's thread or
+    /// the writer thread (see commit()).
     using commit_done = std::function<void(bool ok, const std::string& error)>;
 
-    /// Queues `changes` for the store's writer thread, which commits them
-    /// as apply() does, in the order queued (batches waiting together share
-    /// one transaction), and then calls `done` there. The caller's thread
-    /// never waits for the disk.
+    /// Commits `changes` as apply() does and then calls `done`, without
+    /// the caller's thread ever waiting for the disk: at once on the
+    /// caller's thread when the commit only writes to the page cache
+    /// (synchronous=NORMAL, no checkpoint due), else on the store's writer
+    /// thread (a checkpoint to make first, an fsync per commit with
+    /// synchronous=FULL), where batches waiting together share one
+    /// transaction. Either way in the order committed. Call it from one
+    /// thread.
     void commit(std::vector<lease> changes, commit_done done);
 
     /// Commits whatever is queued and stops the writer thread (a later
