@@ -63,9 +63,12 @@ done
 # (server kinds to run), DHCP_BENCH_PERFDHCP="-g single" (extra perfdhcp
 # args), DHCP_BENCH_WRAP="env LD_PRELOAD=..." (a command perfdhcp runs
 # under), DHCP_BENCH_RUNS=N (unthrottled rounds; 0 = none),
-# DHCP_BENCH_LADDER="2000 4000" (the fixed rates).
+# DHCP_BENCH_LADDER="2000 4000" (the fixed rates), DHCP_BENCH_BASELINE=/path/to/old/pxed
+# (also runs that binary, log info, as "pxed baseline", in turn with the
+# others: before/after figures from one run on a machine whose load varies).
 pin=${DHCP_BENCH_PIN:-1}
 only=${DHCP_BENCH_ONLY:-pxed kea dnsmasq}
+baseline=${DHCP_BENCH_BASELINE:-}
 read -r -a perfdhcp_extra <<<"${DHCP_BENCH_PERFDHCP:-}"
 read -r -a client_wrap <<<"${DHCP_BENCH_WRAP:-}"
 if ((quick)); then
@@ -82,6 +85,10 @@ if ((latency_rate)); then
   runs=0 step_secs=10 fixed_rate=$latency_rate ladder=()
   for ((i = 0; i < latency_rounds; i++)); do ladder+=("$latency_rate"); done
   only=${DHCP_BENCH_ONLY:-pxed kea}
+fi
+if [[ -n $baseline ]]; then
+  [[ -x $baseline ]] || { echo "DHCP_BENCH_BASELINE: $baseline is not an executable"; exit 1; }
+  only+=" pxed-baseline"
 fi
 
 [[ $(id -u) -eq 0 ]] || { echo "run as root (installs kea and dnsmasq, creates network namespaces)"; exit 1; }
@@ -185,8 +192,8 @@ pin_server=() pin_client=()
 if ((pin)) && command -v taskset >/dev/null && (($(nproc) >= 2)); then pin_server=(taskset -c 0); pin_client=(taskset -c 1); fi
 
 # --- the servers: start_NAME DIR [level] starts one in ns S and sets server_pid ---
-start_pxed() {
-  local dir=$1 level=$2
+start_pxed() {  # DIR LEVEL [BINARY]
+  local dir=$1 level=$2 binary=${3:-$pxed}
   mkdir -p "$dir/state" "$dir/root"
   touch "$dir/root/pxelinux.0"
   cat > "$dir/site.yaml" <<YAML
@@ -209,7 +216,7 @@ subnets:
     relay_only: true
     lease_time: 12h
 YAML
-  ip netns exec $S "${pin_server[@]}" "$pxed" --config "$dir/site.yaml" > "$dir/server.out" 2>&1 &
+  ip netns exec $S "${pin_server[@]}" "$binary" --config "$dir/site.yaml" > "$dir/server.out" 2>&1 &
   server_pid=$!
 }
 start_kea() {
@@ -256,7 +263,7 @@ wait_port67() {
 # perfdhcp prints it: 01 + the MAC in hex) of the leases it holds as bound.
 store_leases() {  # KIND DIR
   case $1 in
-    pxed) "$pxed" leases --config "$2/site.yaml" --json |
+    pxed|pxed-baseline) "$pxed" leases --config "$2/site.yaml" --json |
             python3 -c 'import json,sys
 for l in json.load(sys.stdin):
     if l["state"] == "bound" and l["mac"]: print("01" + l["mac"].replace(":", ""), l["ip"])' ;;
@@ -298,6 +305,7 @@ run() {
   mkdir -p "$dir"
   case $kind in
     pxed) start_pxed "$dir" "$opt" ;;
+    pxed-baseline) start_pxed "$dir" "$opt" "$baseline" ;;
     kea) start_kea "$dir" ;;
     dnsmasq) start_dnsmasq "$dir" "$opt" ;;
   esac
@@ -334,7 +342,7 @@ run() {
   server_pid=
   store_leases "$kind" "$dir" > "$dir/store.txt" || true
   local acks_logged=-1
-  [[ $kind == pxed && $opt == info ]] && acks_logged=$(grep -c "DHCPACK" "$dir/server.log" || true)
+  [[ $kind == pxed* && $opt == info ]] && acks_logged=$(grep -c "DHCPACK" "$dir/server.log" || true)
   python3 - "$dir/perfdhcp.out" "$dir/store.txt" "$label" "$phase" "$rate" "$period" "$rss" "$acks_logged" \
     "$s_drops" "$c_drops" "$cpu_ticks" "$(getconf CLK_TCK)" >> "$work/results" <<'PY'
 import json, math, sys
@@ -419,7 +427,7 @@ print(1 if r["ok"] else 0)')
 # Who runs: pxed at info (how operators run it) and at warn, kea memfile,
 # dnsmasq --no-ping. dnsmasq with its defaults pings every address before
 # offering it (a few exchanges per second): one unthrottled run only.
-configs=("pxed|pxed (log info)|info" "kea|kea-dhcp4 memfile|" "dnsmasq|dnsmasq --no-ping|no-ping" "pxed|pxed (log warn)|warn")
+configs=("pxed|pxed (log info)|info" "pxed-baseline|pxed baseline (log info)|info" "kea|kea-dhcp4 memfile|" "dnsmasq|dnsmasq --no-ping|no-ping" "pxed|pxed (log warn)|warn")
 selected=()
 for c in "${configs[@]}"; do [[ " $only " == *" ${c%%|*} "* ]] && selected+=("$c"); done
 # Latency mode compares pxed as operators run it (log info) with the others.
@@ -530,7 +538,7 @@ if client_bound:
 print()
 def ratio(a, b, f):
     return "%.2fx" % (f(a) / f(b)) if a and b and f(b) > 0 else "-"
-for who in ("pxed (log info)", "pxed (log warn)"):
+for who in ("pxed (log info)", "pxed baseline (log info)", "pxed (log warn)"):
     if who not in labels: continue
     parts = []
     for other in ("kea-dhcp4 memfile", "dnsmasq --no-ping"):
