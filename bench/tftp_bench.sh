@@ -69,7 +69,9 @@ server:
   dhcp: {enabled: false}
   http: {enabled: false}
   ftp: {enabled: false}
-  tftp: {port: $port_pxed, root: $root}
+  # Every client of the load generator is 127.0.0.1: lift the per-address
+  # cap (16 by default) above the 200 concurrent clients of the full run.
+  tftp: {port: $port_pxed, root: $root, max_transfers_per_client: 1000}
 YAML
 "$pxed" --config "$work/site.yaml" > "$work/pxed.log" 2>&1 &
 pxed_pid=$!
