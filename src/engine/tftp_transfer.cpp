@@ -217,9 +217,9 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         stats_.bytes += flight_.front().length;
         ++stats_.blocks;
         flight_.pop_front();
-        loss_score_ -= loss_score_ >> 8;
     }
     acked_ += distance;
+    blocks_since_timeout_ = std::min<std::uint32_t>(blocks_since_timeout_ + distance, losing_window);
     stats_.answered = true;
     note_progress(now);
 
@@ -260,7 +260,7 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
 
     ++stats_.timeouts;
     ++consecutive_timeouts_;
-    loss_score_ = std::min<std::uint32_t>(loss_score_ + 256, 1u << 24);
+    blocks_since_timeout_ = 0;
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
     // No ACK at all within the timeout: the OACK, or the whole
     // unacknowledged window, goes again (RFC 7440 has no selective ACK).

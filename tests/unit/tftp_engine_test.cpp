@@ -723,8 +723,8 @@ TEST(tftp_timer, late_ack_0_is_the_clients_repeat_not_a_round_trip) {
 TEST(tftp_timer, floor_drops_while_the_transfer_loses_packets) {
     // RTT 100 us. Without loss the floor is 1 ms: a lower one would only
     // wake the server's timer more often. Once blocks time out, a loss
-    // should cost a few round trips, so the floor drops to 200 us; after a
-    // few hundred clean blocks it rises again.
+    // should cost a few round trips, so the floor drops to 200 us; 256
+    // blocks after the last timeout it rises again.
     auto t = make_transfer(random_content(3000 * 512, 36));
     auto a = t.start(t0);
     auto now = t0;
@@ -742,8 +742,72 @@ TEST(tftp_timer, floor_drops_while_the_transfer_loses_packets) {
     const auto lossy_timeout = *a.deadline - now;
     EXPECT_GE(lossy_timeout, 200us);
     EXPECT_LT(lossy_timeout, 500us);
+    clean(245);  // 255 blocks since the last timeout
+    EXPECT_LT(*a.deadline - now, 500us);
+    clean(1);
+    EXPECT_EQ(*a.deadline - now, 1ms);
     clean(2000);
     EXPECT_EQ(*a.deadline - now, 1ms);
+}
+
+// A lock-step transfer on a fast link (RTT 100 us, so the measured timeout
+// is 200 us and the floor decides), 50 clean blocks in. No look-ahead: a
+// block it sends at a timeout and the client ACKs later would be an RTT
+// sample, and these tests are about the floor alone.
+transfer_config without_look_ahead() {
+    transfer_config cfg;
+    cfg.look_ahead_after = 0;
+    return cfg;
+}
+
+struct floor_probe {
+    read_transfer t = make_transfer(random_content(3000 * 512, 37), {}, transfer_mode::octet, without_look_ahead());
+    transfer_actions a = t.start(t0);
+    time_point now = t0;
+    std::uint16_t next = 1;
+
+    floor_probe() {
+        for (int i = 0; i < 50; ++i) acknowledge();
+    }
+    // ACKs the next block; returns the timeout then in force.
+    transfer_clock::duration acknowledge() {
+        a = t.on_packet(ack(next++), now += 100us);
+        return *a.deadline - now;
+    }
+    void time_out() { a = t.on_timer(now = *a.deadline); }
+};
+
+TEST(tftp_timer, one_isolated_timeout_lowers_the_floor_for_256_blocks) {
+    // One lost DATA or ACK says this link can lose packets, and losses on
+    // a provisioning network come in bursts (a switch buffer that fills
+    // while a rack boots), so the next losses should cost 200 us, not
+    // 1 ms. Until 256 blocks have been acknowledged since the timeout.
+    floor_probe p;
+    EXPECT_EQ(*p.a.deadline - p.now, 1ms);
+    p.time_out();
+    EXPECT_EQ(data_blocks(p.a), std::vector<std::uint16_t>{51});
+    EXPECT_EQ(*p.a.deadline - p.now, 400us);  // the low floor, doubled (RFC 6298 5.5)
+    for (int i = 1; i < 256; ++i) ASSERT_EQ(p.acknowledge(), 200us) << i << " blocks after the timeout";
+    EXPECT_EQ(p.acknowledge(), 1ms);
+    EXPECT_EQ(p.t.stats().timeouts, 1u);
+}
+
+TEST(tftp_timer, the_low_floor_ends_256_blocks_after_the_last_timeout) {
+    // Once the window is over the transfer is clean and remembers nothing
+    // of the loss: a later isolated timeout opens the same 256 blocks,
+    // and a burst (one block timing out three times in a row) ends 256
+    // blocks after its last timeout, not later.
+    floor_probe p;
+    p.time_out();
+    for (int i = 0; i < 256; ++i) p.acknowledge();
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(p.acknowledge(), 1ms) << i << " blocks after the window";
+    p.time_out();
+    for (int i = 1; i < 256; ++i) ASSERT_EQ(p.acknowledge(), 200us) << i << " blocks after the second timeout";
+    EXPECT_EQ(p.acknowledge(), 1ms);
+    for (int i = 0; i < 3; ++i) p.time_out();
+    EXPECT_EQ(p.t.stats().timeouts, 5u);
+    for (int i = 1; i < 256; ++i) ASSERT_EQ(p.acknowledge(), 200us) << i << " blocks after the burst";
+    EXPECT_EQ(p.acknowledge(), 1ms);
 }
 
 TEST(tftp_timer, rto_follows_a_slow_client) {

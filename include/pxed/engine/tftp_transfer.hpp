@@ -60,8 +60,9 @@ struct transfer_config {
     /// duplicate block (or window) and backs itself off (Karn); jittery
     /// clients raise RTTVAR, and with it the timeout, on their own.
     std::chrono::microseconds min_rto{200};
-    /// The floor while the transfer is not losing packets (no timeout in
-    /// roughly the last 256 blocks). There the floor costs nothing in
+    /// The floor while the transfer is not losing packets: before its first
+    /// timeout, and once 256 blocks have been acknowledged since its last
+    /// one (losing_window). There the floor costs nothing in
     /// recovery but sets how often the server's timer wakes up to find
     /// every transfer on time: with a 40 us round trip (loopback) a 200 us
     /// floor cost 17% of lock-step throughput, 1 ms none measurable.
@@ -308,10 +309,16 @@ private:
     std::optional<transfer_clock::duration> srtt_;
     transfer_clock::duration rttvar_{};
     transfer_clock::duration rto_{};
-    /// Timeouts in recent blocks, in 1/256ths: +256 per timeout, and 1/256
-    /// of it forgotten per block acknowledged.
-    std::uint32_t loss_score_ = 0;
-    bool losing() const { return loss_score_ >= 256; }
+    /// Blocks acknowledged since the last timeout, counted up to
+    /// losing_window: the transfer is losing packets (min_rto is its floor)
+    /// until that many have been, and clean before its first timeout. One
+    /// timeout is enough: losses come in bursts (a switch buffer that fills
+    /// while a rack boots), and a wrong guess costs no more than 256 blocks
+    /// of a timer that may wake more often. Nothing older than the last
+    /// timeout counts, so the window is the same after one or after many.
+    static constexpr std::uint32_t losing_window = 256;
+    std::uint32_t blocks_since_timeout_ = losing_window;
+    bool losing() const { return blocks_since_timeout_ < losing_window; }
     unsigned backoff_ = 0;
     unsigned consecutive_timeouts_ = 0;
     transfer_clock::time_point last_progress_{};
