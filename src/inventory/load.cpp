@@ -3,7 +3,9 @@
 // `pxed check` reports everything at once.
 
 #include "pxed/inventory/load.hpp"
+#include "pxed/inventory/keys.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +18,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include <sys/stat.h>
 
@@ -189,8 +193,10 @@ private:
 
 // ---------------------------------------------------------------- scalars
 
+bool absent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
+
 bool scalar(context& c, const YAML::Node& n, const std::string& key, std::string& out) {
-    if (!n.IsDefined() || n.IsNull()) return false;
+    if (absent(n)) return false;
     if (!n.IsScalar()) {
         c.error(n, "'" + key + "' must be a single value, not a list or mapping");
         return false;
@@ -199,61 +205,16 @@ bool scalar(context& c, const YAML::Node& n, const std::string& key, std::string
     return true;
 }
 
-void read_string(context& c, map_reader& m, const std::string& key, std::string& out) {
-    scalar(c, m.get(key), key, out);
-}
-
-void read_bool(context& c, map_reader& m, const std::string& key, bool& out) {
-    const auto n = m.get(key);
-    std::string s;
-    if (!scalar(c, n, key, s)) return;
-    std::string l = s;
-    std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (l == "true" || l == "yes" || l == "on") out = true;
-    else if (l == "false" || l == "no" || l == "off") out = false;
-    else c.error(n, "'" + key + "' must be true or false, not '" + s + "'");
-}
-
 template <typename Int>
 bool parse_int(const std::string& s, Int& out) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
 }
 
-// An unsigned number up to `max`; `range` says what is allowed, for the error.
-template <typename Uint>
-void read_bounded(context& c, map_reader& m, const std::string& key, unsigned max, const std::string& range, Uint& out) {
-    const auto n = m.get(key);
-    std::string s;
-    if (!scalar(c, n, key, s)) return;
-    unsigned v = 0;
-    if (!parse_int(s, v) || v > max)
-        c.error(n, "'" + key + "' must be " + range + ", not '" + s + "'");
-    else
-        out = static_cast<Uint>(v);
-}
-
-void read_port(context& c, map_reader& m, const std::string& key, std::uint16_t& out) {
-    read_bounded(c, m, key, 65535, "a port number 0-65535 (0 = any free port)", out);
-}
-
-bool read_ip(context& c, map_reader& m, const std::string& key, wire::ipv4_address& out) {
-    const auto n = m.get(key);
-    std::string s;
-    if (!scalar(c, n, key, s)) return false;
-    const auto a = wire::ipv4_address::parse(s);
-    if (!a) {
-        c.error(n, "'" + key + "': '" + s + "' is not an IPv4 address (expected a.b.c.d)");
-        return false;
-    }
-    out = *a;
-    return true;
-}
-
 // A list of scalars; a single scalar is accepted as a list of one.
 std::vector<std::pair<std::string, YAML::Node>> scalar_list(context& c, const YAML::Node& n, const std::string& key) {
     std::vector<std::pair<std::string, YAML::Node>> out;
-    if (!n.IsDefined() || n.IsNull()) return out;
+    if (absent(n)) return out;
     if (n.IsScalar()) {
         out.emplace_back(n.Scalar(), n);
     } else if (n.IsSequence()) {
@@ -269,75 +230,598 @@ std::vector<std::pair<std::string, YAML::Node>> scalar_list(context& c, const YA
     return out;
 }
 
-std::vector<wire::ipv4_address> read_ip_list(context& c, map_reader& m, const std::string& key) {
-    std::vector<wire::ipv4_address> out;
-    for (const auto& [s, node] : scalar_list(c, m.get(key), key)) {
-        if (const auto a = wire::ipv4_address::parse(s))
-            out.push_back(*a);
-        else
-            c.error(node, "'" + key + "': '" + s + "' is not an IPv4 address");
-    }
+// The scalar entries of a list already read (and complained about) once.
+std::vector<YAML::Node> scalar_items(const YAML::Node& n) {
+    std::vector<YAML::Node> out;
+    if (absent(n)) return out;
+    if (n.IsScalar()) out.push_back(n);
+    if (n.IsSequence())
+        for (const auto& item : n)
+            if (item.IsScalar()) out.push_back(item);
     return out;
 }
 
-void read_duration(context& c, map_reader& m, const std::string& key, seconds& out) {
-    const auto n = m.get(key);
+// "30s", "5m", "12h", "1d": the largest unit that divides it.
+std::string format_duration(seconds d) {
+    const auto n = d.count();
+    if (n == 0) return "0s";
+    for (const auto& [unit, size] : {std::pair<char, std::int64_t>{'d', 86400}, {'h', 3600}, {'m', 60}})
+        if (n % size == 0) return std::to_string(n / size) + unit;
+    return std::to_string(n) + "s";
+}
+
+// A dynamic range written the right way round, or nothing.
+std::optional<wire::ipv4_range> forward_range(const std::string& text) {
+    const auto r = wire::ipv4_range::parse(text);
+    if (!r || r->last < r->first) return std::nullopt;
+    return r;
+}
+
+// ---------------------------------------------------------------- key tables
+//
+// Each section of site.yaml is one table of keys (the model is Kea's
+// std_option_defs.h): its name, kind, bounds, doc line and the field it
+// fills. read_section() parses a mapping from the table, map_reader names
+// keys not in it, and describe() gives docs/site-yaml.md's reference
+// tables (checked by tests/unit/site_yaml_docs_test.cpp). What a table
+// cannot say (one key against another, one host against the next) stays
+// in the section's own read_* function.
+
+enum class kind {
+    text, path, flag, port, count, duration, ipv4, ipv4_list, networks, names, choice,
+    mac, hostname, cidr, ranges, url_path, custom,
+};
+
+struct choice_word {
+    const char* word;
+    int value;
+    const char* note;  // for the error message; may be null
+};
+using choice_words = std::vector<choice_word>;
+
+template <typename E>
+choice_word word(const char* w, E v, const char* note = nullptr) {
+    return {w, static_cast<int>(v), note};
+}
+
+struct key_meta {
+    const char* name;
+    kind type;
+    const char* doc;
+    std::int64_t min = 0;  // number, port: the value; duration: seconds; cidr: unused
+    std::int64_t max = 0;  // number, port: the value; cidr: the longest prefix
+    const char* unit = nullptr;               // number: what it counts, for the error
+    const choice_words* words = nullptr;      // choice
+    const char* shown_default = nullptr;      // when the field's initializer is not what the docs say
+    const char* shown_type = nullptr;         // custom
+    std::vector<key_doc> (*nested)() = nullptr;  // a nested section, listed inside this one's docs table
+    bool required = false;
+};
+
+// Where a custom key's reader finds its value and its section.
+struct field_node {
+    const YAML::Node& value;
+    const YAML::Node& section;  // the mapping, or where to point when it is missing
+    const std::string& what;    // "server.tftp", "host 52:54:00:12:34:56"
+    const char* key;
+};
+
+template <typename S>
+using reader_fn = void (*)(context&, const field_node&, S&);
+
+// An enum field, stored as its choice_word value.
+template <typename S>
+struct enum_ref {
+    int (*get)(const S&);  // -1: an unset optional
+    void (*set)(S&, int);
+    const void* tag;       // which field: enum_tag<M>
+};
+
+template <auto M>
+inline constexpr char enum_tag = 0;
+
+template <typename T>
+struct member_of;
+template <typename C, typename T>
+struct member_of<T C::*> {
+    using owner = C;
+    using type = T;
+};
+template <typename T>
+struct unoptional {
+    using type = T;
+    static constexpr bool optional = false;
+};
+template <typename T>
+struct unoptional<std::optional<T>> {
+    using type = T;
+    static constexpr bool optional = true;
+};
+
+template <auto M>
+enum_ref<typename member_of<decltype(M)>::owner> enum_field() {
+    using S = typename member_of<decltype(M)>::owner;
+    using F = typename member_of<decltype(M)>::type;
+    using E = typename unoptional<F>::type;
+    return {[](const S& s) -> int {
+                if constexpr (unoptional<F>::optional)
+                    return (s.*M) ? static_cast<int>(*(s.*M)) : -1;
+                else
+                    return static_cast<int>(s.*M);
+            },
+            [](S& s, int v) { s.*M = static_cast<E>(v); }, &enum_tag<M>};
+}
+
+template <typename S>
+using target = std::variant<reader_fn<S>, enum_ref<S>, std::string S::*, bool S::*, std::uint16_t S::*, unsigned S::*,
+                            seconds S::*, std::optional<seconds> S::*, wire::ipv4_address S::*,
+                            std::optional<wire::ipv4_address> S::*, std::vector<wire::ipv4_address> S::*,
+                            std::vector<wire::ipv4_network> S::*, std::vector<std::string> S::*,
+                            wire::mac_address S::*, wire::ipv4_network S::*, std::vector<wire::ipv4_range> S::*>;
+
+template <typename S>
+struct key {
+    key_meta meta;
+    target<S> field;
+
+    key required() const {
+        auto k = *this;
+        k.meta.required = true;
+        return k;
+    }
+    key shows(const char* default_text) const {
+        auto k = *this;
+        k.meta.shown_default = default_text;
+        return k;
+    }
+};
+
+template <typename S>
+struct table {
+    std::vector<key<S>> keys;
+    /// The object whose fields hold the defaults the docs show; S{} when null.
+    S (*defaults)() = nullptr;
+};
+
+// The table entries, one function per kind.
+template <typename S>
+key<S> text(const char* n, std::string S::*f, const char* doc) { return {{n, kind::text, doc}, f}; }
+template <typename S>
+key<S> path(const char* n, std::string S::*f, const char* doc) { return {{n, kind::path, doc}, f}; }
+template <typename S>
+key<S> url_path(const char* n, std::string S::*f, const char* doc) { return {{n, kind::url_path, doc}, f}; }
+template <typename S>
+key<S> hostname(const char* n, std::string S::*f, const char* doc) { return {{n, kind::hostname, doc}, f}; }
+template <typename S>
+key<S> flag(const char* n, bool S::*f, const char* doc) { return {{n, kind::flag, doc}, f}; }
+template <typename S>
+key<S> port(const char* n, std::uint16_t S::*f, const char* doc) { return {{n, kind::port, doc, 0, 65535}, f}; }
+template <typename S>
+key<S> number(const char* n, unsigned S::*f, std::int64_t min, std::int64_t max, const char* unit, const char* doc) {
+    return {{n, kind::count, doc, min, max, unit}, f};
+}
+template <typename S, typename F>
+key<S> duration(const char* n, F S::*f, std::int64_t min_seconds, const char* doc) {
+    return {{n, kind::duration, doc, min_seconds}, f};
+}
+template <typename S, typename F>
+key<S> ipv4(const char* n, F S::*f, const char* doc) { return {{n, kind::ipv4, doc}, f}; }
+template <typename S>
+key<S> ipv4s(const char* n, std::vector<wire::ipv4_address> S::*f, const char* doc) {
+    return {{n, kind::ipv4_list, doc}, f};
+}
+template <typename S>
+key<S> networks(const char* n, std::vector<wire::ipv4_network> S::*f, const char* doc) {
+    return {{n, kind::networks, doc}, f};
+}
+template <typename S>
+key<S> names(const char* n, std::vector<std::string> S::*f, const char* doc) { return {{n, kind::names, doc}, f}; }
+template <typename S>
+key<S> mac(const char* n, wire::mac_address S::*f, const char* doc) { return {{n, kind::mac, doc}, f}; }
+template <typename S>
+key<S> cidr(const char* n, wire::ipv4_network S::*f, int longest_prefix, const char* doc) {
+    return {{n, kind::cidr, doc, 0, longest_prefix}, f};
+}
+template <typename S>
+key<S> ranges(const char* n, std::vector<wire::ipv4_range> S::*f, const char* doc) {
+    return {{n, kind::ranges, doc}, f};
+}
+// One of a few words, into a string field (the word) or an enum field.
+template <typename S>
+key<S> choice(const char* n, std::string S::*f, const choice_words& words, const char* doc) {
+    return {{n, kind::choice, doc, 0, 0, nullptr, &words}, f};
+}
+template <typename S>
+key<S> choice(const char* n, enum_ref<S> f, const choice_words& words, const char* doc) {
+    return {{n, kind::choice, doc, 0, 0, nullptr, &words}, f};
+}
+// Read by a function of its own: nested sections, lists of sections, vars.
+template <typename S>
+key<S> custom(const char* n, const char* type, reader_fn<S> f, const char* doc) {
+    key<S> k{{n, kind::custom, doc}, f};
+    k.meta.shown_type = type;
+    return k;
+}
+template <typename S>
+key<S> section(const char* n, reader_fn<S> f, std::vector<key_doc> (*nested)(), const char* doc) {
+    auto k = custom(n, "mapping", f, doc);
+    k.meta.nested = nested;
+    return k;
+}
+
+// ---------------------------------------------------------------- reading one value
+
+std::string quoted_words(const choice_words& words, bool notes) {
     std::string s;
-    if (!scalar(c, n, key, s)) return;
-    if (const auto d = parse_duration(s))
-        out = *d;
-    else
-        c.error(n, "'" + key + "': '" + s + "' is not a duration (examples: 30s, 5m, 12h, 1d, 3600)");
-}
-
-// One of a few words; anything else is an error that lists them.
-template <typename Enum>
-bool read_choice(context& c, map_reader& m, const std::string& key,
-                 const std::vector<std::pair<const char*, Enum>>& choices, std::optional<Enum>& out) {
-    const auto n = m.get(key);
-    std::string word;
-    if (!scalar(c, n, key, word)) return false;
-    std::vector<std::string> names;
-    for (const auto& [name, v] : choices) {
-        if (word == name) {
-            out = v;
-            return true;
-        }
-        names.push_back(name);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (i > 0) s += i + 1 == words.size() ? " or " : ", ";
+        s += words[i].word;
+        if (notes && words[i].note) s += std::string(" (") + words[i].note + ")";
     }
-    c.error(n, "'" + key + "' must be " + join(names, " or ") + ", not '" + word + "'" + suggestion(word, names));
-    return false;
+    return s;
 }
 
-// `lifecycle:` at the top level, in a profile or in a host: every field
-// optional, so that each level overrides only what it names.
-lifecycle_overrides read_lifecycle(context& c, const YAML::Node& node, const std::string& what) {
-    lifecycle_overrides o;
-    map_reader m(c, node, what);
-    if (!m.present()) return o;
-    read_choice<new_host_state>(c, m, "new_hosts",
-                                {{"pending", new_host_state::pending}, {"installed", new_host_state::installed}},
-                                o.new_hosts);
-    read_choice<install_end>(c, m, "install_done",
-                             {{"callback", install_end::callback}, {"kickstart", install_end::kickstart}},
-                             o.install_done);
-    const auto tn = m.get("install_timeout");
-    std::string ts;
-    if (scalar(c, tn, "install_timeout", ts)) {
-        const auto d = parse_duration(ts);
-        if (!d)
-            c.error(tn, "'install_timeout': '" + ts + "' is not a duration (examples: 90m, 4h, 1d)");
-        else if (d->count() < 60)
-            c.error(tn, "'install_timeout' must be at least 1m: an install takes minutes");
+const choice_word* read_choice(context& c, const key_meta& k, const YAML::Node& n) {
+    std::string w;
+    if (!scalar(c, n, k.name, w)) return nullptr;
+    std::vector<std::string> all;
+    for (const auto& cw : *k.words) {
+        if (w == cw.word) return &cw;
+        all.emplace_back(cw.word);
+    }
+    c.error(n, "'" + std::string(k.name) + "' must be " + quoted_words(*k.words, true) + ", not '" + w + "'" +
+                   suggestion(w, all));
+    return nullptr;
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::string& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    switch (k.type) {
+    case kind::path:
+        out = s.empty() ? s : c.resolve_path(s);
+        return;
+    case kind::hostname:
+        if (!valid_hostname(s)) c.error(f.value, "'" + s + "' is not a valid hostname (letters, digits and '-', dot-separated)");
+        out = s;
+        return;
+    case kind::url_path:
+        if (const auto norm = normalize_url_path(s))
+            out = *norm;
         else
-            o.install_timeout = *d;
+            c.error(f.value, "'" + std::string(k.name) + "' '" + s +
+                                 "' must be an absolute path below / such as /pub/centos/7/x86_64, without '..', '%', '?' or '#'");
+        return;
+    case kind::choice:
+        if (const auto* w = read_choice(c, k, f.value)) out = w->word;
+        return;
+    default:
+        out = s;
     }
-    read_choice<timeout_action>(c, m, "on_timeout",
-                                {{"local", timeout_action::local}, {"install", timeout_action::install}}, o.on_timeout);
-    read_choice<installed_pxe>(c, m, "installed_pxe", {{"answer", installed_pxe::answer}, {"none", installed_pxe::none}},
-                               o.when_installed);
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, bool& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    std::string l = s;
+    std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (l == "true" || l == "yes" || l == "on") out = true;
+    else if (l == "false" || l == "no" || l == "off") out = false;
+    else c.error(f.value, "'" + std::string(k.name) + "' must be true or false, not '" + s + "'");
+}
+
+std::string bounds_text(const key_meta& k) {
+    return std::to_string(k.min) + " to " + std::to_string(k.max) + (k.unit ? std::string(" ") + k.unit : "");
+}
+
+template <typename Uint>
+void read_number(context& c, const key_meta& k, const field_node& f, Uint& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    std::int64_t v = 0;
+    if (!parse_int(s, v) || v < k.min || v > k.max) {
+        const auto range = k.type == kind::port ? "a port number 0-65535 (0 = any free port)" : bounds_text(k);
+        c.error(f.value, "'" + std::string(k.name) + "' must be " + range + ", not '" + s + "'");
+        return;
+    }
+    out = static_cast<Uint>(v);
+}
+void read_value(context& c, const key_meta& k, const field_node& f, std::uint16_t& out) { read_number(c, k, f, out); }
+void read_value(context& c, const key_meta& k, const field_node& f, unsigned& out) { read_number(c, k, f, out); }
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::optional<seconds>& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    const auto d = parse_duration(s);
+    if (!d)
+        c.error(f.value, "'" + std::string(k.name) + "': '" + s + "' is not a duration (examples: 30s, 5m, 12h, 1d, 3600)");
+    else if (d->count() < k.min)
+        c.error(f.value, "'" + std::string(k.name) + "' must be at least " + format_duration(seconds{k.min}) + ", not '" +
+                             s + "'");
+    else
+        out = *d;
+}
+void read_value(context& c, const key_meta& k, const field_node& f, seconds& out) {
+    std::optional<seconds> d;
+    read_value(c, k, f, d);
+    if (d) out = *d;
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::optional<wire::ipv4_address>& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    if (const auto a = wire::ipv4_address::parse(s))
+        out = *a;
+    else
+        c.error(f.value, "'" + std::string(k.name) + "': '" + s + "' is not an IPv4 address (expected a.b.c.d)");
+}
+void read_value(context& c, const key_meta& k, const field_node& f, wire::ipv4_address& out) {
+    std::optional<wire::ipv4_address> a;
+    read_value(c, k, f, a);
+    if (a) out = *a;
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::vector<wire::ipv4_address>& out) {
+    out.clear();
+    for (const auto& [s, node] : scalar_list(c, f.value, k.name)) {
+        if (const auto a = wire::ipv4_address::parse(s))
+            out.push_back(*a);
+        else
+            c.error(node, "'" + std::string(k.name) + "': '" + s + "' is not an IPv4 address");
+    }
+}
+
+// Addresses and networks ("10.0.0.1", "10.0.0.0/24").
+void read_value(context& c, const key_meta& k, const field_node& f, std::vector<wire::ipv4_network>& out) {
+    out.clear();
+    for (const auto& [s, node] : scalar_list(c, f.value, k.name)) {
+        const auto net = wire::ipv4_network::parse(s);
+        const auto addr = net ? std::nullopt : wire::ipv4_address::parse(s);
+        if (net && !net->has_host_bits())
+            out.push_back(*net);
+        else if (addr)
+            out.push_back(wire::ipv4_network{*addr, 32});
+        else
+            c.error(node, f.what + "." + k.name + ": '" + s + "' is not an address or a network (10.0.0.0/24)");
+    }
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::vector<std::string>& out) {
+    out.clear();
+    for (auto& [s, node] : scalar_list(c, f.value, k.name)) out.push_back(s);
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, wire::mac_address& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    if (const auto m = wire::mac_address::parse(s))
+        out = *m;
+    else
+        c.error(f.value, "'" + s + "' is not a MAC address (expected 52:54:00:12:34:56)");
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, wire::ipv4_network& out) {
+    std::string s;
+    if (!scalar(c, f.value, k.name, s)) return;
+    const auto n = wire::ipv4_network::parse(s);
+    if (!n)
+        c.error(f.value, "'" + s + "' is not a network in CIDR form (for example 192.168.1.0/24)");
+    else if (n->has_host_bits())
+        c.error(f.value, "'" + s + "' has host bits set; did you mean " +
+                             wire::ipv4_network{n->network(), n->prefix()}.to_string() + "?");
+    else if (n->prefix() > k.max)
+        c.error(f.value, "'" + s + "' is too small to hold clients (a /" + std::to_string(k.max) + " or larger is needed)");
+    else
+        out = *n;
+}
+
+void read_value(context& c, const key_meta& k, const field_node& f, std::vector<wire::ipv4_range>& out) {
+    out.clear();
+    for (const auto& [s, node] : scalar_list(c, f.value, k.name)) {
+        if (const auto r = forward_range(s))
+            out.push_back(*r);
+        else if (wire::ipv4_range::parse(s))
+            c.error(node, "range " + s + " ends before it starts");
+        else
+            c.error(node, "'" + s + "' is not an address range (expected first-last, e.g. 192.168.1.230-192.168.1.240)");
+    }
+}
+
+// ---------------------------------------------------------------- reading a section
+
+// A section as read: the node of each key of its table, for the checks
+// that follow (a key's node is missing when it was not given).
+template <typename S>
+struct parsed {
+    parsed(const table<S>& t, const YAML::Node& n, bool p) : keys(&t), node(n), present(p) {}
+
+    const table<S>* keys;
+    std::vector<YAML::Node> nodes;
+    std::vector<bool> clean;  // per key: read without a diagnostic
+    YAML::Node node;  // never assigned to: YAML::Node's operator= writes into the document
+    bool present;
+
+    // The node of the key that fills field M.
+    template <auto M>
+    const YAML::Node& at() const {
+        for (std::size_t i = 0; i < keys->keys.size(); ++i) {
+            const auto& field = keys->keys[i].field;
+            if constexpr (std::is_enum_v<typename unoptional<typename member_of<decltype(M)>::type>::type>) {
+                if (const auto* e = std::get_if<enum_ref<S>>(&field); e && e->tag == &enum_tag<M>) return nodes[i];
+            } else {
+                if (const auto* p = std::get_if<decltype(M)>(&field); p && *p == M) return nodes[i];
+            }
+        }
+        return missing_node();
+    }
+    template <auto M>
+    bool given() const {
+        return !absent(at<M>());
+    }
+    // Given, and read without a complaint: its field holds what was written.
+    template <auto M>
+    bool valid() const {
+        for (std::size_t i = 0; i < nodes.size(); ++i)
+            if (&at<M>() == &nodes[i]) return given<M>() && clean[i];
+        return false;
+    }
+    template <auto M>
+    const key_meta& meta() const {
+        std::size_t i = 0;
+        while (i + 1 < nodes.size() && &at<M>() != &nodes[i]) ++i;
+        return keys->keys[i].meta;
+    }
+    template <auto M>
+    std::string name() const {
+        return meta<M>().name;
+    }
+    // Where to point for a key's problem: its node, or the section's.
+    template <auto M>
+    const YAML::Node& where() const {
+        return given<M>() ? at<M>() : node;
+    }
+
+    static const YAML::Node& missing_node() {
+        static const YAML::Node n = map_reader::missing();
+        return n;
+    }
+};
+
+// Reads `node` (a mapping, or missing) into `out` from its table: each
+// key's value, each custom reader (called even when its key is missing, so
+// that nested sections fill in their own checks), a required key's absence
+// (at `anchor`), and every unknown key. `what` names the section in errors.
+template <typename S>
+parsed<S> read_section(context& c, const YAML::Node& node, const table<S>& t, S& out, const std::string& what,
+                       const YAML::Node& anchor) {
+    map_reader m(c, node, what);
+    parsed<S> p(t, m.present() ? node : anchor, m.present());
+    for (const auto& k : t.keys) {
+        p.nodes.push_back(m.get(k.meta.name));
+        const auto diags_before = c.diags.size();
+        const field_node f{p.nodes.back(), p.node, what, k.meta.name};
+        std::visit(
+            [&](const auto& field) {
+                using F = std::decay_t<decltype(field)>;
+                if constexpr (std::is_same_v<F, reader_fn<S>>) {
+                    field(c, f, out);
+                } else if (absent(f.value)) {
+                    // not given: the field keeps its default
+                } else if constexpr (std::is_same_v<F, enum_ref<S>>) {
+                    if (const auto* w = read_choice(c, k.meta, f.value)) field.set(out, w->value);
+                } else {
+                    read_value(c, k.meta, f, out.*field);
+                }
+            },
+            k.field);
+        p.clean.push_back(c.diags.size() == diags_before);
+        if (k.meta.required && p.present && absent(f.value))
+            c.error(anchor, what + " needs '" + k.meta.name + "': " + k.meta.doc);
+    }
     m.finish();
-    return o;
+    return p;
+}
+template <typename S>
+parsed<S> read_section(context& c, const YAML::Node& node, const table<S>& t, S& out, const std::string& what) {
+    return read_section(c, node, t, out, what, node);
+}
+
+// ---------------------------------------------------------------- describing a section
+
+std::string code(const std::string& s) { return "`" + s + "`"; }
+
+template <typename T>
+std::string list_text(const std::vector<T>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x.to_string();
+    return code("[" + s + "]");
+}
+
+struct default_text {
+    const key_meta& k;
+    template <typename S>
+    std::string operator()(const reader_fn<S>&, const S&) const { return "none"; }
+    template <typename S>
+    std::string operator()(const enum_ref<S>& e, const S& s) const {
+        for (const auto& w : *k.words)
+            if (w.value == e.get(s)) return code(w.word);
+        return "none";
+    }
+    static std::string of(const std::string& v) { return v.empty() ? "none" : code(v); }
+    static std::string of(bool v) { return code(v ? "true" : "false"); }
+    static std::string of(std::uint16_t v) { return code(std::to_string(v)); }
+    static std::string of(unsigned v) { return code(std::to_string(v)); }
+    static std::string of(seconds v) { return code(format_duration(v)); }
+    static std::string of(const std::optional<seconds>& v) { return v ? of(*v) : "none"; }
+    static std::string of(wire::ipv4_address v) { return code(v.to_string()); }
+    static std::string of(const std::optional<wire::ipv4_address>& v) { return v ? of(*v) : "none"; }
+    static std::string of(const std::vector<wire::ipv4_address>& v) { return list_text(v); }
+    static std::string of(const std::vector<wire::ipv4_network>& v) { return list_text(v); }
+    static std::string of(const std::vector<std::string>& v) { return code("[" + join(v) + "]"); }
+    static std::string of(const std::vector<wire::ipv4_range>& v) { return list_text(v); }
+    static std::string of(const wire::mac_address&) { return "none"; }
+    static std::string of(const wire::ipv4_network&) { return "none"; }
+    template <typename S, typename F>
+    std::string operator()(F S::*field, const S& s) const { return of(s.*field); }
+};
+
+key_doc describe_key(const key_meta& k) {
+    key_doc d;
+    d.name = k.name;
+    d.doc = k.doc;
+    switch (k.type) {
+    case kind::text: d.type = "text"; break;
+    case kind::path: d.type = "path"; break;
+    case kind::url_path: d.type = "URL path"; break;
+    case kind::hostname: d.type = "hostname"; break;
+    case kind::flag: d.type = "boolean"; break;
+    case kind::port: d.type = "port"; break;
+    case kind::count: d.type = "number", d.bounds = std::to_string(k.min) + "-" + std::to_string(k.max); break;
+    case kind::duration:
+        d.type = "duration";
+        if (k.min > 0) d.bounds = "at least " + format_duration(seconds{k.min});
+        break;
+    case kind::ipv4: d.type = "IPv4 address"; break;
+    case kind::ipv4_list: d.type = "IPv4 addresses"; break;
+    case kind::networks: d.type = "addresses and networks"; break;
+    case kind::names: d.type = "names"; break;
+    case kind::mac: d.type = "MAC address"; break;
+    case kind::cidr: d.type = "network", d.bounds = "/" + std::to_string(k.max) + " or larger"; break;
+    case kind::ranges: d.type = "address ranges"; break;
+    case kind::choice: {
+        d.type = "one of";
+        for (const auto& w : *k.words) d.bounds += (d.bounds.empty() ? "" : ", ") + code(w.word);
+        break;
+    }
+    case kind::custom: d.type = k.shown_type; break;
+    }
+    return d;
+}
+
+// A table's keys for the docs; a nested section's keys follow as
+// "section.key".
+template <typename S>
+std::vector<key_doc> describe(const table<S>& t) {
+    const S defaults = t.defaults ? t.defaults() : S{};
+    std::vector<key_doc> out;
+    for (const auto& k : t.keys) {
+        if (k.meta.nested) {
+            for (auto d : k.meta.nested()) {
+                d.name = std::string(k.meta.name) + "." + d.name;
+                out.push_back(std::move(d));
+            }
+            continue;
+        }
+        auto d = describe_key(k.meta);
+        if (k.meta.shown_default)
+            d.default_value = k.meta.shown_default;
+        else if (k.meta.required)
+            d.default_value = "required";
+        else
+            d.default_value = std::visit([&](const auto& field) { return default_text{k.meta}(field, defaults); }, k.field);
+        out.push_back(std::move(d));
+    }
+    return out;
 }
 
 value to_value(const YAML::Node& n) {
@@ -358,25 +842,75 @@ value to_value(const YAML::Node& n) {
     return v;
 }
 
+// ---------------------------------------------------------------- lifecycle
+
+const choice_words new_host_words{word("pending", new_host_state::pending), word("installed", new_host_state::installed)};
+const choice_words install_end_words{word("callback", install_end::callback), word("kickstart", install_end::kickstart)};
+const choice_words timeout_words{word("local", timeout_action::local), word("install", timeout_action::install)};
+const choice_words installed_pxe_words{word("answer", installed_pxe::answer), word("none", installed_pxe::none)};
+
+// `lifecycle:` at the top level, in a profile or in a host: every field
+// optional, so that each level overrides only what it names. The docs show
+// the top level's defaults.
+const table<lifecycle_overrides>& lifecycle_keys() {
+    static const table<lifecycle_overrides> t{
+        {
+            choice("new_hosts", enum_field<&lifecycle_overrides::new_hosts>(), new_host_words,
+                   "what a host new to site.yaml starts as"),
+            choice("install_done", enum_field<&lifecycle_overrides::install_done>(), install_end_words,
+                   "how pxed learns that an install finished"),
+            duration("install_timeout", &lifecycle_overrides::install_timeout, 60,
+                     "an install not done after this long is marked failed"),
+            choice("on_timeout", enum_field<&lifecycle_overrides::on_timeout>(), timeout_words,
+                   "what a failed host boots next"),
+            choice("installed_pxe", enum_field<&lifecycle_overrides::when_installed>(), installed_pxe_words,
+                   "what DHCP tells an installed host's firmware"),
+        },
+        [] {
+            const lifecycle_policy p;
+            lifecycle_overrides o;
+            o.new_hosts = p.new_hosts;
+            o.install_done = p.install_done;
+            o.install_timeout = p.install_timeout;
+            o.on_timeout = p.on_timeout;
+            o.when_installed = p.when_installed;
+            return o;
+        }};
+    return t;
+}
+
+lifecycle_overrides read_lifecycle(context& c, const YAML::Node& node, const std::string& what) {
+    lifecycle_overrides o;
+    read_section(c, node, lifecycle_keys(), o, what);
+    return o;
+}
+
+template <typename S>
+void read_lifecycle_into(context& c, const field_node& f, S& out) {
+    out.lifecycle = read_lifecycle(c, f.value, f.what + " " + f.key);
+}
+
+// ---------------------------------------------------------------- vars and secrets
+
 // A profile's vars go into its menu kickstart too, which any client may
 // fetch: a password hash there is every host's (docs/security.md).
-void warn_secret_looking_vars(context& c, map_reader& m, const variables& vars) {
+void warn_secret_looking_vars(context& c, const field_node& f, const variables& vars) {
     for (const auto& [k, v] : vars) {
         std::string lower;
         for (const char ch : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        for (const char* word : {"password", "passwd", "rootpw", "secret", "token", "private", "hash", "crypt", "luks"}) {
-            if (lower.find(word) == std::string::npos) continue;
-            c.warning(m.get("vars"), m.what() + " vars: '" + k +
-                                         "' looks like a secret, and vars go into the menu's kickstart that any "
-                                         "client may fetch; move it to 'secrets:' (rendered only for the host itself)");
+        for (const char* w : {"password", "passwd", "rootpw", "secret", "token", "private", "hash", "crypt", "luks"}) {
+            if (lower.find(w) == std::string::npos) continue;
+            c.warning(f.value, f.what + " " + f.key + ": '" + k +
+                                   "' looks like a secret, and vars go into the menu's kickstart that any "
+                                   "client may fetch; move it to 'secrets:' (rendered only for the host itself)");
             break;
         }
     }
 }
 
-variables read_vars(context& c, map_reader& m) {
+variables read_vars(context& c, const field_node& f) {
     variables vars;
-    map_reader vm(c, m.get("vars"), m.what() + " vars");
+    map_reader vm(c, f.value, f.what + " " + f.key);
     if (!vm.present()) return vars;
     for (const auto& kv : vm.node()) vars[kv.first.Scalar()] = to_value(kv.second);
     return vars;  // any key is allowed in vars: no finish()
@@ -416,13 +950,13 @@ bool world_readable(const std::string& path) {
 // `secrets:` of a profile or a host: name -> a value in site.yaml, or
 // {file: path} read now. One trailing newline of a file is dropped (an
 // editor's); the value is otherwise used as it is.
-secrets read_secrets(context& c, map_reader& m) {
+secrets read_secrets(context& c, const field_node& f) {
     secrets out;
-    map_reader sm(c, m.get("secrets"), m.what() + " secrets");
+    map_reader sm(c, f.value, f.what + " " + f.key);
     if (!sm.present()) return out;
     for (const auto& kv : sm.node()) {
         const auto name = kv.first.Scalar();
-        const std::string what = m.what() + " secret '" + name + "'";
+        const std::string what = f.what + " secret '" + name + "'";
         bool name_ok = !name.empty();
         for (const char ch : name)
             if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
@@ -497,316 +1031,377 @@ void read_api_keys(context& c, const YAML::Node& at, access_settings& a) {
     }
 }
 
-// A list of addresses and networks ("10.0.0.1", "10.0.0.0/24").
-std::vector<wire::ipv4_network> read_networks(context& c, const YAML::Node& node, const std::string& what) {
-    std::vector<wire::ipv4_network> out;
-    const auto key = what.substr(what.rfind('.') + 1);
-    for (const auto& [text, n] : scalar_list(c, node, key)) {
-        const auto net = wire::ipv4_network::parse(text);
-        const auto addr = net ? std::nullopt : wire::ipv4_address::parse(text);
-        if (net && !net->has_host_bits())
-            out.push_back(*net);
-        else if (addr)
-            out.push_back(wire::ipv4_network{*addr, 32});
-        else
-            c.error(n, what + ": '" + text + "' is not an address or a network (10.0.0.0/24)");
-    }
-    return out;
+// ---------------------------------------------------------------- access
+
+const choice_words host_document_words{word("address-or-token", host_document_access::address_or_token),
+                                       word("address-and-token", host_document_access::address_and_token),
+                                       word("open", host_document_access::open)};
+
+access_settings access_defaults() {
+    access_settings a;
+    a.api_read_from = {wire::ipv4_network{wire::ipv4_address{0x7f000000u}, 8}};
+    return a;
+}
+
+const table<access_settings>& api_keys() {
+    static const table<access_settings> t{
+        {
+            networks("read_from", &access_settings::api_read_from,
+                     "networks and addresses whose clients may GET /api/v1/..."),
+            flag("show_variables", &access_settings::api_show_variables,
+                 "show template variables (never secrets) in the API's host objects"),
+            path("keys_file", &access_settings::api_keys_file,
+                 "API keys, 'name key' a line (pxed api-key NAME); none: no state changes over HTTP"),
+        },
+        access_defaults};
+    return t;
+}
+
+void read_api(context& c, const field_node& f, access_settings& a) {
+    const auto p = read_section(c, f.value, api_keys(), a, f.what + "." + f.key);
+    if (!a.api_keys_file.empty()) read_api_keys(c, p.at<&access_settings::api_keys_file>(), a);
+}
+
+const table<access_settings>& access_keys() {
+    static const table<access_settings> t{
+        {
+            choice("host_documents", enum_field<&access_settings::host_documents>(), host_document_words,
+                   "who gets a host's boot configs and kickstart"),
+            section("api", read_api, [] { return describe(api_keys()); }, "the JSON API"),
+        },
+        access_defaults};
+    return t;
 }
 
 void read_access(context& c, const YAML::Node& node, site& s) {
-    auto& a = s.access;
-    a.api_read_from = {wire::ipv4_network{wire::ipv4_address{0x7f000000u}, 8}};
-    map_reader m(c, node, "access");
-    if (!m.present()) return;
-    a.where = c.at(node);
-    std::optional<host_document_access> hd;
-    read_choice<host_document_access>(c, m, "host_documents",
-                                      {{"address-or-token", host_document_access::address_or_token},
-                                       {"address-and-token", host_document_access::address_and_token},
-                                       {"open", host_document_access::open}},
-                                      hd);
-    if (hd) a.host_documents = *hd;
-    map_reader api(c, m.get("api"), "access.api");
-    if (api.present()) {
-        const auto rf = api.get("read_from");
-        if (rf.IsDefined()) a.api_read_from = read_networks(c, rf, "access.api.read_from");
-        read_bool(c, api, "show_variables", a.api_show_variables);
-        const auto kf = api.get("keys_file");
-        std::string file;
-        if (scalar(c, kf, "keys_file", file) && !file.empty()) {
-            a.api_keys_file = c.resolve_path(file);
-            read_api_keys(c, kf, a);
-        }
-        api.finish();
-    }
-    m.finish();
+    s.access = access_defaults();
+    if (read_section(c, node, access_keys(), s.access, "access").present) s.access.where = c.at(node);
 }
 
-// ---------------------------------------------------------------- sections
+// ---------------------------------------------------------------- server
+
+const choice_words log_levels{{"trace", 0, nullptr}, {"debug", 1, nullptr}, {"info", 2, nullptr}, {"warn", 3, nullptr},
+                              {"error", 4, nullptr}, {"critical", 5, nullptr}, {"off", 6, nullptr}};
+const choice_words log_formats{{"text", 0, nullptr}, {"json", 1, "one JSON object per line"}};
+
+const table<log_settings>& log_keys() {
+    static const table<log_settings> t{{
+        choice("level", &log_settings::level, log_levels, "the least severe message logged"),
+        choice("format", &log_settings::format, log_formats, "text, or one JSON object per line"),
+        path("file", &log_settings::file, "log to this file instead of stderr (journald reads stderr)"),
+    }};
+    return t;
+}
+
+const choice_words dhcp_modes{word("server", dhcp_mode::server, "pxed hands out addresses"),
+                              word("proxy", dhcp_mode::proxy,
+                                   "another DHCP server does; pxed only adds boot information")};
+
+const table<dhcp_settings>& dhcp_keys() {
+    static const table<dhcp_settings> t{{
+        flag("enabled", &dhcp_settings::enabled, "run the DHCP server"),
+        choice("mode", enum_field<&dhcp_settings::mode>(), dhcp_modes,
+               "hand out addresses (server), or only boot information beside another DHCP server (proxy)"),
+        port("port", &dhcp_settings::port, "the DHCP server port"),
+        port("proxy_port", &dhcp_settings::proxy_port, "the PXE boot server port used in proxy mode"),
+        networks("relay_agents", &dhcp_settings::relay_agents,
+                 "relay agents whose relayed requests are answered; empty: none is"),
+        number("new_clients_per_second", &dhcp_settings::new_clients_per_second, 1, 100000, nullptr,
+               "new clients one relay agent or interface may bring per second, once its burst is spent"),
+        number("new_clients_burst", &dhcp_settings::new_clients_burst, 1, 100000, nullptr,
+               "new clients at once from one relay agent or interface"),
+        number("quarantine_max_percent", &dhcp_settings::quarantine_max_percent, 0, 100, "percent",
+               "share of a subnet's dynamic addresses DHCPDECLINEs may quarantine at once; 0: never quarantine"),
+    }};
+    return t;
+}
+
+const table<tftp_settings>& tftp_keys() {
+    static const table<tftp_settings> t{{
+        flag("enabled", &tftp_settings::enabled, "run the TFTP server"),
+        port("port", &tftp_settings::port, "the TFTP server port"),
+        flag("look_ahead", &tftp_settings::look_ahead,
+             "after two timeouts in a row, send the blocks after the unanswered ones too"),
+        number("busy_poll_us", &tftp_settings::busy_poll_us, 0, 1000, "microseconds",
+               "poll for a fast client's ACK for up to this long instead of sleeping; 0: never poll"),
+        number("max_transfers", &tftp_settings::max_transfers, 1, 65536, nullptr,
+               "transfers at once, all clients together"),
+        number("max_transfers_per_client", &tftp_settings::max_transfers_per_client, 1, 65536, nullptr,
+               "transfers at once from one client address"),
+        path("root", &tftp_settings::root, "the directory holding pxelinux.0, kernels and initrds")
+            .shows("required when TFTP is on"),
+    }};
+    return t;
+}
+
+void read_tftp(context& c, const field_node& f, server_settings& srv) {
+    auto& t = srv.tftp;
+    const auto p = read_section(c, f.value, tftp_keys(), t, f.what + "." + f.key, f.section);
+    const auto& root = p.at<&tftp_settings::root>();
+    if (p.valid<&tftp_settings::root>()) {
+        if (c.options.check_files && !stdfs::is_directory(t.root))
+            c.error(root, "TFTP root '" + t.root + "' is not a directory");
+    } else if (t.enabled && absent(root)) {
+        c.error(p.node, f.what + "." + f.key + "." + p.name<&tftp_settings::root>() +
+                            " is required: " + p.meta<&tftp_settings::root>().doc);
+    }
+}
+
+const table<http_settings>& http_keys() {
+    static const table<http_settings> t{{
+        flag("enabled", &http_settings::enabled, "run the HTTP server"),
+        port("port", &http_settings::port, "the HTTP server port"),
+        number("max_connections", &http_settings::max_connections, 1, 1000000, nullptr,
+               "connections at once; at the cap the most idle or slowest one makes room"),
+        number("max_connections_per_client", &http_settings::max_connections_per_client, 1, 1000000, nullptr,
+               "connections at once from one address; more get 503"),
+        duration("header_timeout", &http_settings::header_timeout, 1,
+                 "from a request's first byte to the end of its header, in total"),
+        number("min_rate", &http_settings::min_rate, 0, 1 << 30, "bytes per second",
+               "a response slower than this many bytes per second over a whole window is abandoned; 0: no minimum"),
+        duration("min_rate_window", &http_settings::min_rate_window, 1, "the window min_rate is averaged over"),
+    }};
+    return t;
+}
+
+void read_passive_ports(context& c, const field_node& f, ftp_settings& ftp) {
+    std::string ps;
+    if (!scalar(c, f.value, f.key, ps)) return;
+    const auto dash = ps.find('-');
+    unsigned lo = 0, hi = 0;
+    if (dash == std::string::npos || !parse_int(ps.substr(0, dash), lo) || !parse_int(ps.substr(dash + 1), hi) ||
+        lo < 1024 || hi > 65535 || lo > hi) {
+        c.error(f.value, std::string(f.key) + " must be a range like 30000-30100 within 1024-65535, not '" + ps + "'");
+        return;
+    }
+    ftp.passive_first = static_cast<std::uint16_t>(lo);
+    ftp.passive_last = static_cast<std::uint16_t>(hi);
+}
+
+const table<ftp_settings>& ftp_keys() {
+    static const std::string passive_default =
+        code(std::to_string(ftp_settings{}.passive_first) + "-" + std::to_string(ftp_settings{}.passive_last));
+    static const table<ftp_settings> t{{
+        flag("enabled", &ftp_settings::enabled, "run the FTP server"),
+        port("port", &ftp_settings::port, "the FTP control port"),
+        custom("passive_ports", "port range", read_passive_ports, "passive data ports, first-last within 1024-65535")
+            .shows(passive_default.c_str()),
+        number("max_sessions", &ftp_settings::max_sessions, 1, 1000000, nullptr, "control connections at once"),
+        number("max_sessions_per_client", &ftp_settings::max_sessions_per_client, 1, 1000000, nullptr,
+               "control connections at once from one address; more get 421"),
+        duration("passive_timeout", &ftp_settings::passive_timeout, 1,
+                 "a passive listener nobody connected to is closed after this"),
+        duration("idle_timeout", &ftp_settings::idle_timeout, 1, "a session with no command for this long gets 421"),
+        flag("active_mode", &ftp_settings::active_mode, "allow PORT/EPRT (the server connects to the client)"),
+    }};
+    return t;
+}
+
+// A nested section of server:, read into its own field.
+template <auto M, auto Keys>
+void read_server_part(context& c, const field_node& f, server_settings& srv) {
+    read_section(c, f.value, Keys(), srv.*M, f.what + "." + f.key, f.section);
+}
+
+template <auto Keys>
+std::vector<key_doc> describe_part() {
+    return describe(Keys());
+}
+
+void read_interfaces(context& c, const field_node& f, server_settings& srv) {
+    for (auto& [name, _] : scalar_list(c, f.value, f.key)) srv.dhcp.interfaces.push_back(name);
+}
+
+const table<server_settings>& server_keys() {
+    static const table<server_settings> t{{
+        ipv4("address", &server_settings::address, "the address clients are told to fetch boot files from")
+            .required(),
+        ipv4("listen", &server_settings::listen, "the address the TFTP, HTTP and FTP servers bind to"),
+        custom("interfaces", "names", read_interfaces, "interfaces DHCP listens on").shows("`[]`"),
+        path("state_dir", &server_settings::state_dir, "leases, host state and the control socket"),
+        text("user", &server_settings::user, "drop root privileges to this user after binding"),
+        path("templates", &server_settings::templates, "a site template directory over the shipped templates"),
+        section("log", read_server_part<&server_settings::log, log_keys>, describe_part<log_keys>, "logging"),
+        section("dhcp", read_server_part<&server_settings::dhcp, dhcp_keys>, describe_part<dhcp_keys>, "DHCP"),
+        section("tftp", read_tftp, describe_part<tftp_keys>, "TFTP"),
+        section("http", read_server_part<&server_settings::http, http_keys>, describe_part<http_keys>, "HTTP"),
+        section("ftp", read_server_part<&server_settings::ftp, ftp_keys>, describe_part<ftp_keys>, "FTP"),
+    }};
+    return t;
+}
 
 void read_server(context& c, const YAML::Node& node, site& s) {
-    map_reader m(c, node, "server");
-    if (!m.present()) {
+    if (!node.IsDefined() || !node.IsMap()) {
+        if (!absent(node)) c.error(node, "server must be a mapping of key: value");
         c.error(c.at(node), "the 'server' section is missing; it needs at least 'address'");
         return;
     }
     auto& srv = s.server;
-    if (!read_ip(c, m, "address", srv.address) && !m.get("address").IsDefined())
-        c.error(m.node(), "server.address is required: the address clients are told to fetch boot files from");
-    srv.listen = wire::ipv4_address{};
-    read_ip(c, m, "listen", srv.listen);
-    for (auto& [name, _] : scalar_list(c, m.get("interfaces"), "interfaces")) srv.dhcp.interfaces.push_back(name);
-    srv.state_dir = "/var/lib/pxed";
-    read_string(c, m, "state_dir", srv.state_dir);
-    srv.state_dir = c.resolve_path(srv.state_dir);
-    read_string(c, m, "user", srv.user);
-    read_string(c, m, "templates", srv.templates);
-    if (!srv.templates.empty()) {
-        srv.templates = c.resolve_path(srv.templates);
-        if (c.options.check_files && !stdfs::is_directory(srv.templates))
-            c.error(m.get("templates"), "template directory '" + srv.templates + "' does not exist");
-    }
-
-    {
-        map_reader l(c, m.get("log"), "server.log");
-        const auto level = l.get("level");
-        if (scalar(c, level, "level", srv.log.level)) {
-            static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-            if (std::find(levels.begin(), levels.end(), srv.log.level) == levels.end())
-                c.error(level, "log level '" + srv.log.level + "' is not one of " + join(levels));
-        }
-        const auto format = l.get("format");
-        if (scalar(c, format, "format", srv.log.format) && srv.log.format != "text" && srv.log.format != "json")
-            c.error(format, "log format must be 'text' or 'json', not '" + srv.log.format + "'");
-        read_string(c, l, "file", srv.log.file);
-        if (!srv.log.file.empty()) srv.log.file = c.resolve_path(srv.log.file);
-        l.finish();
-    }
-    {
-        map_reader d(c, m.get("dhcp"), "server.dhcp");
-        read_bool(c, d, "enabled", srv.dhcp.enabled);
-        read_port(c, d, "port", srv.dhcp.port);
-        read_port(c, d, "proxy_port", srv.dhcp.proxy_port);
-        if (const auto ra = d.get("relay_agents"); ra.IsDefined())
-            srv.dhcp.relay_agents = read_networks(c, ra, "server.dhcp.relay_agents");
-        read_bounded(c, d, "new_clients_per_second", 100000, "1 to 100000", srv.dhcp.new_clients_per_second);
-        read_bounded(c, d, "new_clients_burst", 100000, "1 to 100000", srv.dhcp.new_clients_burst);
-        if (srv.dhcp.new_clients_per_second == 0)
-            c.error(d.get("new_clients_per_second"), "new_clients_per_second must be at least 1");
-        if (srv.dhcp.new_clients_burst == 0) c.error(d.get("new_clients_burst"), "new_clients_burst must be at least 1");
-        read_bounded(c, d, "quarantine_max_percent", 100, "0 (never quarantine) to 100", srv.dhcp.quarantine_max_percent);
-        const auto mode = d.get("mode");
-        std::string ms;
-        if (scalar(c, mode, "mode", ms)) {
-            if (ms == "server") srv.dhcp.mode = dhcp_mode::server;
-            else if (ms == "proxy") srv.dhcp.mode = dhcp_mode::proxy;
-            else c.error(mode, "dhcp mode must be 'server' (pxed hands out addresses) or 'proxy' (another DHCP server does; pxed only adds boot information), not '" + ms + "'");
-        }
-        d.finish();
-    }
-    {
-        map_reader t(c, m.get("tftp"), "server.tftp");
-        read_bool(c, t, "enabled", srv.tftp.enabled);
-        read_port(c, t, "port", srv.tftp.port);
-        read_bool(c, t, "look_ahead", srv.tftp.look_ahead);
-        read_bounded(c, t, "busy_poll_us", 1000, "0 (never poll) to 1000 microseconds", srv.tftp.busy_poll_us);
-        read_bounded(c, t, "max_transfers", 65536, "1 to 65536", srv.tftp.max_transfers);
-        if (srv.tftp.max_transfers == 0) c.error(t.get("max_transfers"), "max_transfers must be at least 1");
-        read_bounded(c, t, "max_transfers_per_client", 65536, "1 to 65536", srv.tftp.max_transfers_per_client);
-        if (srv.tftp.max_transfers_per_client == 0)
-            c.error(t.get("max_transfers_per_client"), "max_transfers_per_client must be at least 1");
-        const auto root = t.get("root");
-        if (scalar(c, root, "root", srv.tftp.root)) {
-            srv.tftp.root = c.resolve_path(srv.tftp.root);
-            if (c.options.check_files && !stdfs::is_directory(srv.tftp.root))
-                c.error(root, "TFTP root '" + srv.tftp.root + "' is not a directory");
-        } else if (srv.tftp.enabled) {
-            c.error(t.present() ? t.node() : m.node(), "server.tftp.root is required: the directory holding pxelinux.0, kernels and initrds");
-        }
-        t.finish();
-    }
-    {
-        map_reader h(c, m.get("http"), "server.http");
-        read_bool(c, h, "enabled", srv.http.enabled);
-        read_port(c, h, "port", srv.http.port);
-        read_bounded(c, h, "max_connections", 1000000, "1 to 1000000", srv.http.max_connections);
-        read_bounded(c, h, "max_connections_per_client", 1000000, "1 to 1000000", srv.http.max_connections_per_client);
-        read_duration(c, h, "header_timeout", srv.http.header_timeout);
-        read_bounded(c, h, "min_rate", 1u << 30, "bytes per second, 0 (no minimum) to 1073741824", srv.http.min_rate);
-        read_duration(c, h, "min_rate_window", srv.http.min_rate_window);
-        if (srv.http.max_connections == 0) c.error(h.get("max_connections"), "max_connections must be at least 1");
-        if (srv.http.max_connections_per_client == 0)
-            c.error(h.get("max_connections_per_client"), "max_connections_per_client must be at least 1");
-        if (srv.http.header_timeout.count() < 1) c.error(h.get("header_timeout"), "header_timeout must be at least 1s");
-        if (srv.http.min_rate_window.count() < 1) c.error(h.get("min_rate_window"), "min_rate_window must be at least 1s");
-        h.finish();
-    }
-    {
-        map_reader f(c, m.get("ftp"), "server.ftp");
-        read_bool(c, f, "enabled", srv.ftp.enabled);
-        read_port(c, f, "port", srv.ftp.port);
-        read_bool(c, f, "active_mode", srv.ftp.active_mode);
-        read_bounded(c, f, "max_sessions", 1000000, "1 to 1000000", srv.ftp.max_sessions);
-        read_bounded(c, f, "max_sessions_per_client", 1000000, "1 to 1000000", srv.ftp.max_sessions_per_client);
-        read_duration(c, f, "passive_timeout", srv.ftp.passive_timeout);
-        read_duration(c, f, "idle_timeout", srv.ftp.idle_timeout);
-        if (srv.ftp.max_sessions == 0) c.error(f.get("max_sessions"), "max_sessions must be at least 1");
-        if (srv.ftp.max_sessions_per_client == 0)
-            c.error(f.get("max_sessions_per_client"), "max_sessions_per_client must be at least 1");
-        if (srv.ftp.passive_timeout.count() < 1) c.error(f.get("passive_timeout"), "passive_timeout must be at least 1s");
-        if (srv.ftp.idle_timeout.count() < 1) c.error(f.get("idle_timeout"), "idle_timeout must be at least 1s");
-        const auto pasv = f.get("passive_ports");
-        std::string ps;
-        if (scalar(c, pasv, "passive_ports", ps)) {
-            const auto dash = ps.find('-');
-            unsigned lo = 0, hi = 0;
-            if (dash == std::string::npos || !parse_int(ps.substr(0, dash), lo) || !parse_int(ps.substr(dash + 1), hi) ||
-                lo < 1024 || hi > 65535 || lo > hi)
-                c.error(pasv, "passive_ports must be a range like 30000-30100 within 1024-65535, not '" + ps + "'");
-            else
-                srv.ftp.passive_first = static_cast<std::uint16_t>(lo), srv.ftp.passive_last = static_cast<std::uint16_t>(hi);
-        }
-        f.finish();
-    }
+    const auto p = read_section(c, node, server_keys(), srv, "server");
+    if (p.valid<&server_settings::templates>() && c.options.check_files && !stdfs::is_directory(srv.templates))
+        c.error(p.at<&server_settings::templates>(), "template directory '" + srv.templates + "' does not exist");
     if (srv.http.enabled && srv.ftp.enabled && srv.http.port == srv.ftp.port && srv.http.port != 0)
-        c.error(m.node(), "http and ftp cannot share TCP port " + std::to_string(srv.http.port));
+        c.error(node, "http and ftp cannot share TCP port " + std::to_string(srv.http.port));
     if (srv.dhcp.enabled && srv.tftp.enabled && srv.dhcp.port == srv.tftp.port && srv.tftp.port != 0)
-        c.error(m.node(), "dhcp and tftp cannot share UDP port " + std::to_string(srv.tftp.port));
-    m.finish();
+        c.error(node, "dhcp and tftp cannot share UDP port " + std::to_string(srv.tftp.port));
+}
+
+// ---------------------------------------------------------------- subnets
+
+const table<subnet>& subnet_keys() {
+    static const table<subnet> t{{
+        cidr("network", &subnet::network, 30, "the network, for example 192.168.1.0/24").required(),
+        ranges("ranges", &subnet::ranges, "dynamic pools, first-last, inside the network"),
+        ipv4s("routers", &subnet::routers, "DHCP option 3"),
+        ipv4s("dns", &subnet::dns, "DHCP option 6"),
+        text("domain", &subnet::domain, "DHCP option 15; also makes {{fqdn}} in templates"),
+        duration("lease_time", &subnet::lease_time, 1, "the lease time clients get"),
+        duration("max_lease_time", &subnet::max_lease_time, 1, "the longest lease a client may ask for"),
+        ipv4("next_server", &subnet::next_server, "the boot server for this subnet").shows("`server.address`"),
+        flag("authoritative", &subnet::authoritative, "NAK requests for addresses that are not this server's to give"),
+        flag("relay_only", &subnet::relay_only, "only reached through a relay agent, never on a local interface"),
+    }};
+    return t;
+}
+
+struct seen_range {
+    wire::ipv4_range range;
+    source_location where;
+};
+
+// A subnet's ranges against its network and every range before them; the
+// ones that fail stay out of the model.
+void check_ranges(context& c, const parsed<subnet>& p, subnet& sn, bool net_ok, std::vector<seen_range>& all) {
+    sn.ranges.clear();
+    for (const auto& rnode : scalar_items(p.at<&subnet::ranges>())) {
+        const auto text = rnode.Scalar();
+        const auto r = forward_range(text);
+        if (!r) continue;  // already reported
+        if (net_ok && (!sn.network.contains(r->first) || !sn.network.contains(r->last))) {
+            c.error(rnode, "range " + text + " is not inside subnet " + sn.network.to_string());
+            continue;
+        }
+        if (net_ok && (r->contains(sn.network.network()) || r->contains(sn.network.broadcast()))) {
+            c.error(rnode, "range " + text + " includes the network or broadcast address of " + sn.network.to_string());
+            continue;
+        }
+        for (const auto& other : all)
+            if (other.range.overlaps(*r))
+                c.error(rnode, "range " + text + " overlaps range " + other.range.to_string() + " (line " +
+                                   std::to_string(other.where.line) + ")");
+        all.push_back({*r, c.at(rnode)});
+        sn.ranges.push_back(*r);
+    }
 }
 
 void read_subnets(context& c, const YAML::Node& node, site& s) {
-    if (!node.IsDefined() || node.IsNull()) return;
+    if (absent(node)) return;
     if (!node.IsSequence()) {
         c.error(node, "'subnets' must be a list");
         return;
     }
-    struct seen_range {
-        wire::ipv4_range range;
-        source_location where;
-    };
     std::vector<seen_range> all_ranges;
     for (const auto& item : node) {
-        map_reader m(c, item, "subnet");
-        if (!m.present()) continue;
         subnet sn;
         sn.where = c.at(item);
-        const auto net = m.get("network");
-        std::string ns;
-        bool net_ok = false;
-        if (!scalar(c, net, "network", ns)) {
-            c.error(item, "subnet needs 'network' (for example 192.168.1.0/24)");
-        } else if (const auto parsed = wire::ipv4_network::parse(ns); !parsed) {
-            c.error(net, "'" + ns + "' is not a network in CIDR form (for example 192.168.1.0/24)");
-        } else if (parsed->has_host_bits()) {
-            c.error(net, "'" + ns + "' has host bits set; did you mean " +
-                             wire::ipv4_network{parsed->network(), parsed->prefix()}.to_string() + "?");
-        } else if (parsed->prefix() > 30) {
-            c.error(net, "'" + ns + "' is too small to hold clients (a /30 or larger is needed)");
-        } else {
-            sn.network = *parsed;
-            net_ok = true;
+        const auto p = read_section(c, item, subnet_keys(), sn, "subnet");
+        if (!p.present) continue;
+        const bool net_ok = p.valid<&subnet::network>();
+        if (net_ok)
             for (const auto& other : s.subnets)
                 if (other.network.overlaps(sn.network))
-                    c.error(net, "subnet " + ns + " overlaps subnet " + other.network.to_string() + " (line " +
-                                     std::to_string(other.where.line) + ")");
-        }
-
-        for (const auto& [text, rnode] : scalar_list(c, m.get("ranges"), "ranges")) {
-            const auto r = wire::ipv4_range::parse(text);
-            if (!r) {
-                c.error(rnode, "'" + text + "' is not an address range (expected first-last, e.g. 192.168.1.230-192.168.1.240)");
-                continue;
-            }
-            if (r->last < r->first) {
-                c.error(rnode, "range " + text + " ends before it starts");
-                continue;
-            }
-            if (net_ok) {
-                if (!sn.network.contains(r->first) || !sn.network.contains(r->last)) {
-                    c.error(rnode, "range " + text + " is not inside subnet " + sn.network.to_string());
-                    continue;
-                }
-                if (r->contains(sn.network.network()) || r->contains(sn.network.broadcast())) {
-                    c.error(rnode, "range " + text + " includes the network or broadcast address of " +
-                                       sn.network.to_string());
-                    continue;
-                }
-            }
-            for (const auto& other : all_ranges)
-                if (other.range.overlaps(*r))
-                    c.error(rnode, "range " + text + " overlaps range " + other.range.to_string() + " (line " +
-                                       std::to_string(other.where.line) + ")");
-            all_ranges.push_back({*r, c.at(rnode)});
-            sn.ranges.push_back(*r);
-        }
-        sn.routers = read_ip_list(c, m, "routers");
+                    c.error(p.at<&subnet::network>(), "subnet " + sn.network.to_string() + " overlaps subnet " +
+                                                          other.network.to_string() + " (line " +
+                                                          std::to_string(other.where.line) + ")");
+        check_ranges(c, p, sn, net_ok, all_ranges);
         if (net_ok)
             for (const auto& r : sn.routers)
                 if (!sn.network.contains(r))
-                    c.warning(m.get("routers"), "router " + r.to_string() + " is outside subnet " + sn.network.to_string());
-        sn.dns = read_ip_list(c, m, "dns");
-        read_string(c, m, "domain", sn.domain);
-        read_duration(c, m, "lease_time", sn.lease_time);
-        read_duration(c, m, "max_lease_time", sn.max_lease_time);
-        if (sn.lease_time.count() <= 0) c.error(m.get("lease_time"), "lease_time must be positive");
+                    c.warning(p.at<&subnet::routers>(),
+                              "router " + r.to_string() + " is outside subnet " + sn.network.to_string());
         if (sn.max_lease_time < sn.lease_time)
-            c.error(m.get("max_lease_time").IsDefined() ? m.get("max_lease_time") : YAML::Node(item),
-                    "max_lease_time is shorter than lease_time");
-        wire::ipv4_address ns_addr;
-        if (read_ip(c, m, "next_server", ns_addr)) sn.next_server = ns_addr;
-        read_bool(c, m, "authoritative", sn.authoritative);
-        read_bool(c, m, "relay_only", sn.relay_only);
-        m.finish();
+            c.error(p.where<&subnet::max_lease_time>(), p.name<&subnet::max_lease_time>() + " is shorter than " +
+                                                            p.name<&subnet::lease_time>());
         s.subnets.push_back(std::move(sn));
     }
 }
 
-void read_boot(context& c, const YAML::Node& node, site& s) {
-    map_reader m(c, node, "boot");
-    auto& b = s.boot;
-    // iPXE chaining is on by default when pxed serves HTTP: without it, iPXE
-    // (QEMU's and most modern NIC ROMs) would loop fetching pxelinux.0 again.
-    if (s.server.http.enabled) b.ipxe = "http://{{server}}:{{http_port}}/ipxe/{{mac}}";
-    read_string(c, m, "bios", b.bios);
-    read_string(c, m, "uefi-x64", b.uefi_x64);
-    read_string(c, m, "uefi-ia32", b.uefi_ia32);
-    read_string(c, m, "uefi-arm64", b.uefi_arm64);
-    const auto ipxe = m.get("ipxe");
-    if (ipxe.IsDefined() && ipxe.IsScalar()) {
-        const auto& v = ipxe.Scalar();
-        b.ipxe = (v == "off" || v == "false" || v == "no") ? std::string{} : v;
-    } else if (ipxe.IsDefined() && !ipxe.IsNull()) {
-        c.error(ipxe, "'ipxe' must be a URL or off");
-    } else if (ipxe.IsDefined()) {
+// ---------------------------------------------------------------- boot
+
+// iPXE chaining is on by default when pxed serves HTTP: without it, iPXE
+// (QEMU's and most modern NIC ROMs) would loop fetching pxelinux.0 again.
+const std::string default_ipxe_url = "http://{{server}}:{{http_port}}/ipxe/{{mac}}";
+
+void read_ipxe(context& c, const field_node& f, boot_files& b) {
+    if (!f.value.IsDefined()) return;
+    if (f.value.IsNull()) {
         b.ipxe.clear();
+    } else if (f.value.IsScalar()) {
+        const auto& v = f.value.Scalar();
+        b.ipxe = (v == "off" || v == "false" || v == "no") ? std::string{} : v;
+    } else {
+        c.error(f.value, "'" + std::string(f.key) + "' must be a URL or off");
     }
-    read_string(c, m, "uefi-http", b.uefi_http);
-    read_string(c, m, "grub_dir", b.grub_dir);
-    const auto gc = m.get("grub_commands");
-    std::string gcs;
-    if (scalar(c, gc, "grub_commands", gcs)) {
-        if (gcs == "linuxefi") b.grub_linux = "linuxefi", b.grub_initrd = "initrdefi";
-        else if (gcs == "linux") b.grub_linux = "linux", b.grub_initrd = "initrd";
-        else c.error(gc, "grub_commands must be 'linuxefi' (EL7 GRUB) or 'linux' (upstream GRUB), not '" + gcs + "'");
-    }
+}
+
+const choice_words grub_command_words{{"linuxefi", 0, "EL7 GRUB"}, {"linux", 1, "upstream GRUB"}};
+
+const table<boot_files>& boot_keys() {
+    static const std::string ipxe_default = code(default_ipxe_url) + " when HTTP is on";
+    static const table<boot_files> t{{
+        text("bios", &boot_files::bios, "boot file of BIOS PXE clients"),
+        text("uefi-x64", &boot_files::uefi_x64, "boot file of UEFI x86-64 clients"),
+        text("uefi-ia32", &boot_files::uefi_ia32, "boot file of UEFI 32-bit clients"),
+        text("uefi-arm64", &boot_files::uefi_arm64, "boot file of UEFI ARM64 clients"),
+        custom("ipxe", "URL or `off`", read_ipxe, "the URL iPXE clients chain to").shows(ipxe_default.c_str()),
+        text("uefi-http", &boot_files::uefi_http, "the URL for UEFI HTTP Boot clients"),
+        text("grub_dir", &boot_files::grub_dir, "where GRUB looks for grub.cfg, relative to the TFTP root")
+            .shows("TFTP root"),
+        choice("grub_commands", &boot_files::grub_linux, grub_command_words,
+               "the GRUB commands that load the kernel and initrd"),
+    }};
+    return t;
+}
+
+template <auto M>
+void warn_if_not_in_root(context& c, const parsed<boot_files>& p, const site& s) {
+    const auto& file = s.boot.*M;
+    if (!file.empty() && p.given<M>() && !stdfs::exists(stdfs::path(s.server.tftp.root) / file))
+        c.warning(p.at<M>(), "boot file '" + file + "' is not in the TFTP root yet; " + p.template name<M>() +
+                                 " clients will fail to boot");
+}
+
+void read_boot(context& c, const YAML::Node& node, site& s) {
+    auto& b = s.boot;
+    if (s.server.http.enabled) b.ipxe = default_ipxe_url;
+    const auto p = read_section(c, node, boot_keys(), b, "boot");
+    b.grub_initrd = b.grub_linux == "linux" ? "initrd" : "initrdefi";
     while (!b.grub_dir.empty() && b.grub_dir.back() == '/') b.grub_dir.pop_back();
     while (!b.grub_dir.empty() && b.grub_dir.front() == '/') b.grub_dir.erase(0, 1);
-    if (b.grub_dir.find("..") != std::string::npos) c.error(m.get("grub_dir"), "grub_dir must stay inside the TFTP root");
+    if (b.grub_dir.find("..") != std::string::npos)
+        c.error(p.at<&boot_files::grub_dir>(), "grub_dir must stay inside the TFTP root");
     if (!b.ipxe.empty() && !s.server.http.enabled && b.ipxe.find("{{http_port}}") != std::string::npos)
-        c.error(ipxe.IsDefined() ? ipxe : node, "iPXE chaining points at pxed's HTTP server, which is disabled; enable server.http or set boot.ipxe: off");
+        c.error(p.node, "iPXE chaining points at pxed's HTTP server, which is disabled; enable server.http or set "
+                        "boot.ipxe: off");
     if (c.options.check_files && s.server.tftp.enabled && stdfs::is_directory(s.server.tftp.root)) {
-        for (const auto* key : {"bios", "uefi-x64", "uefi-ia32", "uefi-arm64"}) {
-            const auto n = m.get(key);
-            const std::string* file = key == std::string("bios") ? &b.bios
-                                      : key == std::string("uefi-x64") ? &b.uefi_x64
-                                      : key == std::string("uefi-ia32") ? &b.uefi_ia32 : &b.uefi_arm64;
-            if (!file->empty() && n.IsDefined() && !stdfs::exists(stdfs::path(s.server.tftp.root) / *file))
-                c.warning(n, "boot file '" + *file + "' is not in the TFTP root yet; " + key + " clients will fail to boot");
-        }
+        warn_if_not_in_root<&boot_files::bios>(c, p, s);
+        warn_if_not_in_root<&boot_files::uefi_x64>(c, p, s);
+        warn_if_not_in_root<&boot_files::uefi_ia32>(c, p, s);
+        warn_if_not_in_root<&boot_files::uefi_arm64>(c, p, s);
     }
-    m.finish();
+}
+
+// ---------------------------------------------------------------- trees
+
+const choice_words tree_protocols{word("http", tree_protocol::http), word("ftp", tree_protocol::ftp)};
+
+const table<tree>& tree_keys() {
+    static const table<tree> t{{
+        path("path", &tree::path, "the directory holding the install tree").required(),
+        url_path("url", &tree::url, "the path where HTTP and FTP serve it (e.g. /pub/centos/7/x86_64)").required(),
+        choice("protocol", enum_field<&tree::protocol>(), tree_protocols, "the scheme of {{tree_url}} in templates"),
+    }};
+    return t;
 }
 
 void read_trees(context& c, const YAML::Node& node, site& s) {
@@ -816,59 +1411,147 @@ void read_trees(context& c, const YAML::Node& node, site& s) {
     for (const auto& kv : m.node()) {
         const auto name = kv.first.Scalar();
         m.get(name);
-        map_reader t(c, kv.second, "tree '" + name + "'");
         tree tr;
         tr.name = name;
         tr.where = c.at(kv.first);
-        const auto path = t.get("path");
-        if (!scalar(c, path, "path", tr.path)) {
-            c.error(kv.first, "tree '" + name + "' needs 'path', the directory holding the install tree");
-        } else {
-            tr.path = c.resolve_path(tr.path);
-            if (c.options.check_files && !stdfs::is_directory(tr.path))
-                c.error(path, "tree '" + name + "': directory '" + tr.path + "' does not exist (is the DVD mounted?)");
-        }
-        const auto url = t.get("url");
-        std::string us;
-        if (!scalar(c, url, "url", us)) {
-            c.error(kv.first, "tree '" + name + "' needs 'url', the path where HTTP and FTP serve it (e.g. /pub/centos/7/x86_64)");
-        } else if (const auto norm = normalize_url_path(us); !norm) {
-            c.error(url, "tree url '" + us + "' must be an absolute path below / such as /pub/centos/7/x86_64, without '..', '%', '?' or '#'");
-        } else {
-            tr.url = *norm;
+        const auto p = read_section(c, kv.second, tree_keys(), tr, "tree '" + name + "'", kv.first);
+        if (p.valid<&tree::path>() && c.options.check_files && !stdfs::is_directory(tr.path))
+            c.error(p.at<&tree::path>(),
+                    "tree '" + name + "': directory '" + tr.path + "' does not exist (is the DVD mounted?)");
+        if (p.valid<&tree::url>()) {
             if (const auto it = urls.find(tr.url); it != urls.end())
-                c.error(url, "tree url " + tr.url + " is already used by tree '" + it->second + "'");
+                c.error(p.at<&tree::url>(), "tree url " + tr.url + " is already used by tree '" + it->second + "'");
             urls.emplace(tr.url, name);
         }
-        const auto proto = t.get("protocol");
-        std::string ps;
-        if (scalar(c, proto, "protocol", ps)) {
-            if (ps == "http") tr.protocol = tree_protocol::http;
-            else if (ps == "ftp") tr.protocol = tree_protocol::ftp;
-            else c.error(proto, "tree protocol must be 'http' or 'ftp', not '" + ps + "'");
-        }
+        const auto& proto = p.given<&tree::protocol>() ? p.at<&tree::protocol>() : kv.first;
         if (tr.protocol == tree_protocol::ftp && !s.server.ftp.enabled)
             c.error(proto, "tree '" + name + "' is served over FTP, but server.ftp is disabled");
         if (tr.protocol == tree_protocol::http && !s.server.http.enabled)
-            c.error(proto.IsDefined() ? proto : kv.first, "tree '" + name + "' is served over HTTP, but server.http is disabled");
-        t.finish();
+            c.error(proto, "tree '" + name + "' is served over HTTP, but server.http is disabled");
         s.trees.emplace(name, std::move(tr));
     }
 }
 
-// Profiles as written, before inheritance is applied.
+// ---------------------------------------------------------------- profiles
+
+secrets read_secrets(context& c, const field_node& f);
+
+template <typename S>
+void read_vars_into(context& c, const field_node& f, S& out) {
+    out.vars = read_vars(c, f);
+}
+void read_profile_vars(context& c, const field_node& f, profile& p) {
+    p.vars = read_vars(c, f);
+    warn_secret_looking_vars(c, f, p.vars);
+}
+template <typename S>
+void read_secrets_into(context& c, const field_node& f, S& out) {
+    out.secret_values = read_secrets(c, f);
+}
+
+const table<profile>& profile_keys() {
+    static const table<profile> t{{
+        text("label", &profile::label, "menu text; defaults to the profile's name (not inherited)"),
+        text("inherits", &profile::inherits, "another profile, whose keys this one takes unless it gives them"),
+        text("tree", &profile::tree, "the install tree, a name from trees"),
+        text("kernel", &profile::kernel, "the kernel, a path inside the TFTP root").shows("required"),
+        text("initrd", &profile::initrd, "the initrd, a path inside the TFTP root").shows("required"),
+        text("append", &profile::append, "kernel arguments, a template"),
+        text("kickstart", &profile::kickstart, "kickstart template, a file under kickstart/"),
+        custom("vars", "mapping", read_profile_vars, "template variables; no secrets here"),
+        custom("secrets", "mapping", read_secrets_into<profile>, "secret values by name, or {file: /path}"),
+        custom("lifecycle", "mapping", read_lifecycle_into<profile>, "the lifecycle policy of this profile's hosts"),
+    }};
+    return t;
+}
+
+// A profile as written, before inheritance is applied.
 struct raw_profile {
     profile p;
-    std::set<std::string> given;  // keys present in the YAML
-    std::map<std::string, YAML::Node> nodes;
+    parsed<profile> keys;
     YAML::Node key_node;
 };
+
+// The node of the nearest profile in the chain that gives field M.
+template <auto M>
+YAML::Node where_of(const std::vector<const raw_profile*>& chain, const raw_profile& rp) {
+    for (const auto* r : chain)
+        if (r->keys.template given<M>()) return r->keys.template at<M>();
+    return rp.key_node;
+}
+
+// From the root ancestor down, each level overrides what it gives.
+profile merge_chain(const std::vector<const raw_profile*>& chain) {
+    profile merged;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        const auto& src = (*it)->p;
+        const auto& given = (*it)->keys;
+        for (std::size_t i = 0; i < given.nodes.size(); ++i)
+            if (const auto* f = std::get_if<std::string profile::*>(&given.keys->keys[i].field); f && !absent(given.nodes[i]))
+                merged.**f = src.**f;
+        for (const auto& [k, v] : src.vars) merged.vars[k] = v;
+        for (const auto& [k, v] : src.secret_values) merged.secret_values[k] = v;
+        const auto& l = src.lifecycle;
+        if (l.new_hosts) merged.lifecycle.new_hosts = l.new_hosts;
+        if (l.install_done) merged.lifecycle.install_done = l.install_done;
+        if (l.install_timeout) merged.lifecycle.install_timeout = l.install_timeout;
+        if (l.on_timeout) merged.lifecycle.on_timeout = l.on_timeout;
+        if (l.when_installed) merged.lifecycle.when_installed = l.when_installed;
+    }
+    return merged;
+}
+
+template <auto M>
+void check_profile_file(context& c, const site& s, const profile& merged, const std::vector<const raw_profile*>& chain,
+                        const raw_profile& rp) {
+    const auto& file = merged.*M;
+    const auto field = rp.keys.template name<M>();
+    if (file.empty()) {
+        c.error(rp.key_node, "profile '" + merged.name + "' needs '" + field + "' (a path in the TFTP root)");
+        return;
+    }
+    if (file.find("..") != std::string::npos || file[0] == '/') {
+        c.error(where_of<M>(chain, rp), field + " '" + file + "' must be a relative path inside the TFTP root");
+        return;
+    }
+    if (c.options.check_files && s.server.tftp.enabled && stdfs::is_directory(s.server.tftp.root) &&
+        !stdfs::is_regular_file(stdfs::path(s.server.tftp.root) / file))
+        c.error(where_of<M>(chain, rp), "profile '" + merged.name + "': " + field + " '" + file +
+                                            "' is not in the TFTP root " + s.server.tftp.root);
+}
+
+// Each profile's chain of ancestors, itself first; empty when the chain is
+// broken (an unknown parent or a loop, reported here).
+std::vector<const raw_profile*> ancestry(context& c, const std::map<std::string, raw_profile>& raw, const std::string& name,
+                                         const raw_profile& rp) {
+    std::vector<const raw_profile*> chain{&rp};
+    while (!chain.back()->p.inherits.empty()) {
+        const auto& parent_name = chain.back()->p.inherits;
+        const auto it = raw.find(parent_name);
+        const auto& inherits = rp.keys.at<&profile::inherits>();
+        if (it == raw.end()) {
+            std::vector<std::string> names;
+            for (const auto& r : raw) names.push_back(r.first);
+            if (chain.size() == 1)
+                c.error(inherits, "profile '" + name + "' inherits unknown profile '" + parent_name + "'" +
+                                      suggestion(parent_name, names));
+            return {};
+        }
+        if (std::find(chain.begin(), chain.end(), &it->second) != chain.end()) {
+            std::string loop = name;
+            for (std::size_t i = 1; i < chain.size(); ++i) loop += " -> " + chain[i]->p.name;
+            c.error(inherits, "inheritance loop: " + loop + " -> " + parent_name);
+            return {};
+        }
+        chain.push_back(&it->second);
+    }
+    return chain;
+}
 
 void read_profiles(context& c, const YAML::Node& node, site& s) {
     map_reader m(c, node, "profiles");
     if (!m.present()) return;
     std::map<std::string, raw_profile> raw;
-    static const std::vector<std::string> fields{"label", "inherits", "tree", "kernel", "initrd", "append", "kickstart"};
     for (const auto& kv : m.node()) {
         const auto name = kv.first.Scalar();
         m.get(name);
@@ -876,124 +1559,63 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
             c.error(kv.first, "'local' is reserved for the boot-from-disk menu entry; rename this profile");
             continue;
         }
-        raw_profile rp;
-        rp.key_node = kv.first;
-        rp.p.name = name;
-        rp.p.where = c.at(kv.first);
-        map_reader pm(c, kv.second, "profile '" + name + "'");
-        std::string* targets[] = {&rp.p.label, &rp.p.inherits, &rp.p.tree, &rp.p.kernel,
-                                  &rp.p.initrd, &rp.p.append, &rp.p.kickstart};
-        for (std::size_t i = 0; i < fields.size(); ++i) {
-            const auto n = pm.get(fields[i]);
-            if (scalar(c, n, fields[i], *targets[i])) {
-                rp.given.insert(fields[i]);
-                rp.nodes[fields[i]] = n;
-            }
-        }
-        if (pm.get("vars").IsDefined()) rp.given.insert("vars");
-        rp.p.vars = read_vars(c, pm);
-        warn_secret_looking_vars(c, pm, rp.p.vars);
-        rp.p.secret_values = read_secrets(c, pm);
-        rp.p.lifecycle = read_lifecycle(c, pm.get("lifecycle"), "profile '" + name + "' lifecycle");
-        pm.finish();
-        raw.emplace(name, std::move(rp));
+        profile p;
+        p.name = name;
+        p.where = c.at(kv.first);
+        auto keys = read_section(c, kv.second, profile_keys(), p, "profile '" + name + "'");
+        raw.emplace(name, raw_profile{std::move(p), std::move(keys), kv.first});
     }
 
-    // Apply inheritance: walk each chain to its root, refusing loops.
-    for (auto& entry : raw) {
-        // Not a structured binding: lambdas below capture these (C++17 forbids that).
-        const auto& name = entry.first;
-        auto& rp = entry.second;
-        std::vector<const raw_profile*> chain{&rp};
-        bool broken = false;
-        while (!chain.back()->p.inherits.empty()) {
-            const auto& parent_name = chain.back()->p.inherits;
-            const auto it = raw.find(parent_name);
-            if (it == raw.end()) {
-                std::vector<std::string> names;
-                for (const auto& r : raw) names.push_back(r.first);
-                if (chain.size() == 1)
-                    c.error(rp.nodes["inherits"], "profile '" + name + "' inherits unknown profile '" + parent_name + "'" +
-                                                      suggestion(parent_name, names));
-                broken = true;
-                break;
-            }
-            if (std::find(chain.begin(), chain.end(), &it->second) != chain.end()) {
-                std::string path = name;
-                for (std::size_t i = 1; i < chain.size(); ++i) path += " -> " + chain[i]->p.name;
-                c.error(rp.nodes["inherits"], "inheritance loop: " + path + " -> " + parent_name);
-                broken = true;
-                break;
-            }
-            chain.push_back(&it->second);
-        }
-        if (broken) continue;
-        profile merged;
+    for (const auto& [name, rp] : raw) {
+        const auto chain = ancestry(c, raw, name, rp);
+        if (chain.empty()) continue;
+        auto merged = merge_chain(chain);
         merged.name = name;
         merged.where = rp.p.where;
         merged.inherits = rp.p.inherits;
-        // From the root ancestor down, each level overrides what it gives.
-        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-            const auto& src = (*it)->p;
-            const auto& given = (*it)->given;
-            if (given.count("tree")) merged.tree = src.tree;
-            if (given.count("kernel")) merged.kernel = src.kernel;
-            if (given.count("initrd")) merged.initrd = src.initrd;
-            if (given.count("append")) merged.append = src.append;
-            if (given.count("kickstart")) merged.kickstart = src.kickstart;
-            for (const auto& [k, v] : src.vars) merged.vars[k] = v;
-            for (const auto& [k, v] : src.secret_values) merged.secret_values[k] = v;
-            const auto& l = src.lifecycle;
-            if (l.new_hosts) merged.lifecycle.new_hosts = l.new_hosts;
-            if (l.install_done) merged.lifecycle.install_done = l.install_done;
-            if (l.install_timeout) merged.lifecycle.install_timeout = l.install_timeout;
-            if (l.on_timeout) merged.lifecycle.on_timeout = l.on_timeout;
-            if (l.when_installed) merged.lifecycle.when_installed = l.when_installed;
-        }
         // A label is what a person reads in the menu: an inherited one would
         // show two entries with the same text, so it defaults to the name.
         merged.label = rp.p.label.empty() ? name : rp.p.label;
-
-        auto where_of = [&](const char* field) {
-            for (const auto* r : chain)
-                if (r->given.count(field)) return r->nodes.at(field);
-            return rp.key_node;
-        };
         if (!merged.tree.empty() && !s.find_tree(merged.tree)) {
             std::vector<std::string> names;
             for (const auto& t : s.trees) names.push_back(t.first);
-            c.error(where_of("tree"), "profile '" + name + "' uses unknown tree '" + merged.tree + "'" + suggestion(merged.tree, names));
+            c.error(where_of<&profile::tree>(chain, rp),
+                    "profile '" + name + "' uses unknown tree '" + merged.tree + "'" + suggestion(merged.tree, names));
         }
-        for (const char* field : {"kernel", "initrd"}) {
-            const auto& file = std::string(field) == "kernel" ? merged.kernel : merged.initrd;
-            if (file.empty()) {
-                c.error(rp.key_node, "profile '" + name + "' needs '" + field + "' (a path in the TFTP root)");
-                continue;
-            }
-            if (file.find("..") != std::string::npos || file[0] == '/') {
-                c.error(where_of(field), std::string(field) + " '" + file + "' must be a relative path inside the TFTP root");
-                continue;
-            }
-            if (c.options.check_files && s.server.tftp.enabled && stdfs::is_directory(s.server.tftp.root) &&
-                !stdfs::is_regular_file(stdfs::path(s.server.tftp.root) / file))
-                c.error(where_of(field), "profile '" + name + "': " + field + " '" + file + "' is not in the TFTP root " +
-                                             s.server.tftp.root);
-        }
+        check_profile_file<&profile::kernel>(c, s, merged, chain, rp);
+        check_profile_file<&profile::initrd>(c, s, merged, chain, rp);
         s.profiles.emplace(name, std::move(merged));
     }
 }
 
+// ---------------------------------------------------------------- menu
+
+const choice_words unknown_host_words{word("menu", unknown_policy::menu), word("local", unknown_policy::local),
+                                      word("ignore", unknown_policy::ignore)};
+
+const table<menu_settings>& menu_keys() {
+    static const table<menu_settings> t{{
+        text("title", &menu_settings::title, "the menu's title"),
+        duration("timeout", &menu_settings::timeout, 0, "then the default entry boots"),
+        text("default", &menu_settings::default_entry, "an entry name"),
+        names("entries", &menu_settings::entries, "profile names and local, in menu order")
+            .shows("every profile, then `local`"),
+        choice("unknown_hosts", enum_field<&menu_settings::unknown_hosts>(), unknown_host_words,
+               "what clients without a host entry get"),
+        text("ui", &menu_settings::ui, "the pxelinux menu module"),
+    }};
+    return t;
+}
+
 void read_menu(context& c, const YAML::Node& node, site& s) {
-    map_reader m(c, node, "menu");
     auto& menu = s.menu;
-    read_string(c, m, "title", menu.title);
-    read_duration(c, m, "timeout", menu.timeout);
-    read_string(c, m, "ui", menu.ui);
+    const auto p = read_section(c, node, menu_keys(), menu, "menu");
     std::vector<std::string> names{local_entry};
-    for (const auto& p : s.profiles) names.push_back(p.first);
-    const auto entries = m.get("entries");
-    if (entries.IsDefined()) {
-        for (const auto& [e, enode] : scalar_list(c, entries, "entries")) {
+    for (const auto& pr : s.profiles) names.push_back(pr.first);
+    menu.entries.clear();
+    if (p.given<&menu_settings::entries>()) {
+        for (const auto& enode : scalar_items(p.at<&menu_settings::entries>())) {
+            const auto e = enode.Scalar();
             if (e != local_entry && !s.find_profile(e))
                 c.error(enode, "menu entry '" + e + "' is not a profile" + suggestion(e, names));
             else if (std::find(menu.entries.begin(), menu.entries.end(), e) != menu.entries.end())
@@ -1003,146 +1625,178 @@ void read_menu(context& c, const YAML::Node& node, site& s) {
         }
     } else {
         // Not given: every profile, then the local disk.
-        for (const auto& p : s.profiles) menu.entries.push_back(p.first);
+        for (const auto& pr : s.profiles) menu.entries.push_back(pr.first);
         menu.entries.push_back(local_entry);
     }
-    const auto def = m.get("default");
-    if (scalar(c, def, "default", menu.default_entry) &&
-        std::find(menu.entries.begin(), menu.entries.end(), menu.default_entry) == menu.entries.end())
-        c.error(def, "menu default '" + menu.default_entry + "' is not one of the menu entries (" + join(menu.entries) + ")");
-    if (!def.IsDefined() && !menu.entries.empty() &&
-        std::find(menu.entries.begin(), menu.entries.end(), menu.default_entry) == menu.entries.end())
+    const bool listed =
+        std::find(menu.entries.begin(), menu.entries.end(), menu.default_entry) != menu.entries.end();
+    if (p.valid<&menu_settings::default_entry>() && !listed)
+        c.error(p.at<&menu_settings::default_entry>(), "menu default '" + menu.default_entry +
+                                                           "' is not one of the menu entries (" + join(menu.entries) + ")");
+    if (!p.given<&menu_settings::default_entry>() && !menu.entries.empty() && !listed)
         menu.default_entry = menu.entries.front();
-    const auto policy = m.get("unknown_hosts");
-    std::string ps;
-    if (scalar(c, policy, "unknown_hosts", ps)) {
-        if (ps == "menu") menu.unknown_hosts = unknown_policy::menu;
-        else if (ps == "local") menu.unknown_hosts = unknown_policy::local;
-        else if (ps == "ignore") menu.unknown_hosts = unknown_policy::ignore;
-        else c.error(policy, "unknown_hosts must be menu, local or ignore, not '" + ps + "'");
+}
+
+// ---------------------------------------------------------------- hosts
+
+const table<host>& host_keys() {
+    static const table<host> t{{
+        mac("mac", &host::mac, "the host's MAC address, 52:54:00:12:34:56").required(),
+        hostname("hostname", &host::hostname, "the host's name (RFC 1123), unique"),
+        ipv4("ip", &host::ip, "the host's reserved address, unique"),
+        text("profile", &host::profile, "what to install; required while netboot is true"),
+        flag("netboot", &host::netboot, "false: always boot from the local disk"),
+        custom("vars", "mapping", read_vars_into<host>, "template variables over the profile's"),
+        custom("secrets", "mapping", read_secrets_into<host>, "secrets over the profile's of the same name"),
+        custom("lifecycle", "mapping", read_lifecycle_into<host>, "this host's lifecycle policy"),
+    }};
+    return t;
+}
+
+// What one host may not share with another, by the line that has it.
+struct taken {
+    std::map<wire::mac_address, int> macs;
+    std::map<wire::ipv4_address, int> ips;
+    std::map<std::string, int> names;
+};
+
+void check_host_ip(context& c, const parsed<host>& p, const host& h, const site& s, taken& t) {
+    if (!p.valid<&host::ip>()) return;
+    const auto& at = p.at<&host::ip>();
+    const auto ip = *h.ip;
+    // Without pxed's DHCP server the reservation only says which
+    // address the host has (its documents go there, docs/security.md):
+    // it need not be in a subnet, and may be pxed's own (the demo).
+    const bool leases = s.server.dhcp.enabled && s.server.dhcp.mode == dhcp_mode::server;
+    const auto* sn = s.find_subnet(ip);
+    if (const auto it = t.ips.find(ip); it != t.ips.end())
+        c.error(at, "IP " + ip.to_string() + " is already reserved for the host on line " + std::to_string(it->second));
+    else if (!sn && leases)
+        c.error(at, "reserved IP " + ip.to_string() + " is outside every subnet");
+    else if (sn && (ip == sn->network.network() || ip == sn->network.broadcast()))
+        c.error(at, "reserved IP " + ip.to_string() + " is the network or broadcast address of " + sn->network.to_string());
+    else if (sn && sn->in_dynamic_range(ip))
+        c.error(at, "reserved IP " + ip.to_string() + " is inside a dynamic range of " + sn->network.to_string() +
+                        "; a dynamic client could be given it too");
+    else if (ip == s.server.address && leases)
+        c.error(at, "reserved IP " + ip.to_string() + " is pxed's own server.address");
+    else
+        t.ips.emplace(ip, h.where.line);
+}
+
+// Checks one host against the site and the hosts before it; true when it
+// has a MAC of its own.
+bool check_host(context& c, const parsed<host>& p, const host& h, const site& s, taken& t) {
+    bool mac_ok = false;
+    if (p.valid<&host::mac>()) {
+        if (const auto it = t.macs.find(h.mac); it != t.macs.end()) {
+            c.error(p.at<&host::mac>(), "MAC " + h.mac.to_string() + " is already used by the host on line " +
+                                            std::to_string(it->second));
+        } else {
+            t.macs.emplace(h.mac, h.where.line);
+            mac_ok = true;
+        }
     }
-    m.finish();
+    if (p.valid<&host::hostname>()) {
+        if (const auto it = t.names.find(h.hostname); it != t.names.end())
+            c.error(p.at<&host::hostname>(), "hostname '" + h.hostname + "' is already used by the host on line " +
+                                                 std::to_string(it->second));
+        else
+            t.names.emplace(h.hostname, h.where.line);
+    }
+    check_host_ip(c, p, h, s, t);
+    if (p.given<&host::profile>()) {
+        std::vector<std::string> profile_names;
+        for (const auto& pr : s.profiles) profile_names.push_back(pr.first);
+        if (!s.find_profile(h.profile))
+            c.error(p.at<&host::profile>(),
+                    "host uses unknown profile '" + h.profile + "'" + suggestion(h.profile, profile_names));
+    } else if (h.netboot) {
+        const auto& m = p.at<&host::mac>();
+        c.error(p.node, "host " + (m.IsScalar() ? m.Scalar() : std::string{}) + " has netboot: true but no '" +
+                            p.name<&host::profile>() + "' to install");
+    }
+    return mac_ok;
 }
 
 void read_hosts(context& c, const YAML::Node& node, site& s) {
-    if (!node.IsDefined() || node.IsNull()) return;
+    if (absent(node)) return;
     if (!node.IsSequence()) {
         c.error(node, "'hosts' must be a list");
         return;
     }
-    std::map<wire::mac_address, int> macs;  // -> line
-    std::map<wire::ipv4_address, int> ips;
-    std::map<std::string, int> names;
-    std::vector<std::string> profile_names;
-    for (const auto& p : s.profiles) profile_names.push_back(p.first);
+    taken t;
     for (const auto& item : node) {
-        map_reader m(c, item, "host");
-        if (!m.present()) {
+        host h;
+        h.where = c.at(item);
+        const auto p = read_section(c, item, host_keys(), h, "host");
+        if (!p.present) {
             c.error(item, "each host must be a mapping with at least 'mac'");
             continue;
         }
-        host h;
-        h.where = c.at(item);
-        const auto line = h.where.line;
-        const auto mac = m.get("mac");
-        std::string ms;
-        bool mac_ok = false;
-        if (!scalar(c, mac, "mac", ms)) {
-            c.error(item, "host needs 'mac'");
-        } else if (const auto parsed = wire::mac_address::parse(ms); !parsed) {
-            c.error(mac, "'" + ms + "' is not a MAC address (expected 52:54:00:12:34:56)");
-        } else if (const auto it = macs.find(*parsed); it != macs.end()) {
-            c.error(mac, "MAC " + parsed->to_string() + " is already used by the host on line " + std::to_string(it->second));
-        } else {
-            h.mac = *parsed;
-            macs.emplace(*parsed, line);
-            mac_ok = true;
-        }
-        const auto hn = m.get("hostname");
-        if (scalar(c, hn, "hostname", h.hostname)) {
-            if (!valid_hostname(h.hostname))
-                c.error(hn, "'" + h.hostname + "' is not a valid hostname (letters, digits and '-', dot-separated)");
-            else if (const auto it = names.find(h.hostname); it != names.end())
-                c.error(hn, "hostname '" + h.hostname + "' is already used by the host on line " + std::to_string(it->second));
-            else
-                names.emplace(h.hostname, line);
-        }
-        const auto ipn = m.get("ip");
-        wire::ipv4_address ip;
-        // Without pxed's DHCP server the reservation only says which
-        // address the host has (its documents go there, docs/security.md):
-        // it need not be in a subnet, and may be pxed's own (the demo).
-        const bool leases = s.server.dhcp.enabled && s.server.dhcp.mode == dhcp_mode::server;
-        if (read_ip(c, m, "ip", ip)) {
-            const auto* sn = s.find_subnet(ip);
-            if (const auto it = ips.find(ip); it != ips.end()) {
-                c.error(ipn, "IP " + ip.to_string() + " is already reserved for the host on line " + std::to_string(it->second));
-            } else if (!sn && leases) {
-                c.error(ipn, "reserved IP " + ip.to_string() + " is outside every subnet");
-            } else if (sn && (ip == sn->network.network() || ip == sn->network.broadcast())) {
-                c.error(ipn, "reserved IP " + ip.to_string() + " is the network or broadcast address of " + sn->network.to_string());
-            } else if (sn && sn->in_dynamic_range(ip)) {
-                c.error(ipn, "reserved IP " + ip.to_string() + " is inside a dynamic range of " + sn->network.to_string() +
-                                 "; a dynamic client could be given it too");
-            } else if (ip == s.server.address && leases) {
-                c.error(ipn, "reserved IP " + ip.to_string() + " is pxed's own server.address");
-            } else {
-                ips.emplace(ip, line);
-            }
-            h.ip = ip;
-        }
-        read_bool(c, m, "netboot", h.netboot);
-        const auto pn = m.get("profile");
-        if (scalar(c, pn, "profile", h.profile)) {
-            if (!s.find_profile(h.profile))
-                c.error(pn, "host uses unknown profile '" + h.profile + "'" + suggestion(h.profile, profile_names));
-        } else if (h.netboot) {
-            c.error(item, "host " + ms + " has netboot: true but no 'profile' to install");
-        }
-        h.vars = read_vars(c, m);
-        h.secret_values = read_secrets(c, m);
-        h.lifecycle = read_lifecycle(c, m.get("lifecycle"), "host " + ms + " lifecycle");
-        m.finish();
-        if (mac_ok) {
+        if (check_host(c, p, h, s, t)) {
             s.host_index.emplace(h.mac, s.hosts.size());
             s.hosts.push_back(std::move(h));
         }
     }
 }
 
+// ---------------------------------------------------------------- the file
+
+template <void (*Read)(context&, const YAML::Node&, site&)>
+void read_top(context& c, const field_node& f, site& s) {
+    Read(c, f.value, s);
+}
+
+void read_top_lifecycle(context& c, const field_node& f, site& s) {
+    read_lifecycle(c, f.value, f.key).apply_to(s.lifecycle);
+}
+
+// Order matters: later sections refer to earlier ones.
+const table<site>& top_keys() {
+    static const table<site> t{{
+        custom("server", "mapping", read_top<read_server>, "pxed's own addresses, servers and limits"),
+        custom("subnets", "list", read_top<read_subnets>, "the DHCP subnets"),
+        custom("boot", "mapping", read_top<read_boot>, "the boot file per client architecture"),
+        custom("trees", "mapping", read_top<read_trees>, "install trees by name"),
+        custom("profiles", "mapping", read_top<read_profiles>, "operating system profiles by name"),
+        custom("menu", "mapping", read_top<read_menu>, "what clients without a host entry see"),
+        custom("hosts", "list", read_top<read_hosts>, "the hosts pxed knows"),
+        custom("lifecycle", "mapping", read_top_lifecycle, "when a host installs and how an install ends"),
+        custom("access", "mapping", read_top<read_access>, "who gets a host's documents and the API"),
+    }};
+    return t;
+}
+
+// What no one section can see.
+void check_site(context& c, const YAML::Node& root, const site& s) {
+    if (s.access.host_documents == host_document_access::open)
+        c.warning(s.access.where, "access.host_documents: open gives every host's boot config and kickstart "
+                                  "(and their secrets) to anyone on the provisioning network who names them");
+    if (c.inline_secrets && world_readable(c.file))
+        c.warning(source_location{c.file, 0, 0},
+                  "site.yaml holds secrets and every user of this machine can read it; chmod o-r it, or move "
+                  "the secrets into files ({file: ...})");
+    if (s.server.dhcp.enabled && s.server.dhcp.relay_agents.empty())
+        for (const auto& sn : s.subnets)
+            if (sn.relay_only)
+                c.warning(sn.where, "subnet " + sn.network.to_string() +
+                                        " is relay_only but server.dhcp.relay_agents is empty: pxed answers no "
+                                        "relayed request, so no client on it gets an address; list the relay agents");
+    if (s.server.dhcp.enabled && s.server.dhcp.mode == dhcp_mode::server && s.subnets.empty())
+        c.error(root, "DHCP runs in server mode but no 'subnets' are defined; add one or set server.dhcp.mode: proxy");
+}
+
 load_result load_document(const YAML::Node& root, context& c) {
     auto s = std::make_shared<site>();
     s->loaded_at = static_cast<std::int64_t>(std::time(nullptr));
-    map_reader top(c, root, "the top level");
-    if (!top.present()) {
-        if (!root.IsDefined() || root.IsNull()) c.error(source_location{c.file, 0, 0}, "the file is empty");
+    if (absent(root)) {
+        c.error(source_location{c.file, 0, 0}, "the file is empty");
+    } else if (!root.IsMap()) {
+        c.error(root, "the top level must be a mapping of key: value");
     } else {
-        // Order matters: later sections refer to earlier ones.
-        read_server(c, top.get("server"), *s);
-        read_subnets(c, top.get("subnets"), *s);
-        read_boot(c, top.get("boot"), *s);
-        read_trees(c, top.get("trees"), *s);
-        read_profiles(c, top.get("profiles"), *s);
-        read_menu(c, top.get("menu"), *s);
-        read_hosts(c, top.get("hosts"), *s);
-        read_lifecycle(c, top.get("lifecycle"), "lifecycle").apply_to(s->lifecycle);
-        read_access(c, top.get("access"), *s);
-        top.finish();
-        if (s->access.host_documents == host_document_access::open)
-            c.warning(s->access.where, "access.host_documents: open gives every host's boot config and kickstart "
-                                       "(and their secrets) to anyone on the provisioning network who names them");
-        if (c.inline_secrets && world_readable(c.file))
-            c.warning(source_location{c.file, 0, 0},
-                      "site.yaml holds secrets and every user of this machine can read it; chmod o-r it, or move "
-                      "the secrets into files ({file: ...})");
-        if (s->server.dhcp.enabled && s->server.dhcp.relay_agents.empty())
-            for (const auto& sn : s->subnets)
-                if (sn.relay_only)
-                    c.warning(sn.where, "subnet " + sn.network.to_string() +
-                                            " is relay_only but server.dhcp.relay_agents is empty: pxed answers no "
-                                            "relayed request, so no client on it gets an address; list the relay agents");
-        if (s->server.dhcp.enabled && s->server.dhcp.mode == dhcp_mode::server && s->subnets.empty())
-            c.error(top.node(), "DHCP runs in server mode but no 'subnets' are defined; add one or set server.dhcp.mode: proxy");
+        read_section(c, root, top_keys(), *s, "the top level");
+        check_site(c, root, *s);
     }
     load_result r;
     r.diagnostics = std::move(c.diags);
@@ -1150,7 +1804,70 @@ load_result load_document(const YAML::Node& root, context& c) {
     return r;
 }
 
+// ---------------------------------------------------------------- YAML syntax errors
+
+// The collections open where yaml-cpp gave up, outermost first.
+class open_collections : public YAML::EventHandler {
+public:
+    struct open {
+        YAML::Mark mark;
+        bool flow;
+        char bracket;
+    };
+    std::vector<open> stack;
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value style) override {
+        stack.push_back({m, style == YAML::EmitterStyle::Flow, '['});
+    }
+    void OnSequenceEnd() override { stack.pop_back(); }
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value style) override {
+        stack.push_back({m, style == YAML::EmitterStyle::Flow, '{'});
+    }
+    void OnMapEnd() override { stack.pop_back(); }
+};
+
+// yaml-cpp reports a '[' or '{' left open at the token where it gave up,
+// which is on a later line (past the end of the file when nothing follows):
+// the place to fix is the bracket itself, so point there. Other syntax
+// errors are reported where yaml-cpp saw them (its Mark is 0-based).
+diagnostic syntax_error(const std::string& yaml, const std::string& file, const YAML::ParserException& e) {
+    const source_location seen{file, e.mark.line + 1, e.mark.column + 1};
+    diagnostic d{severity::error, seen, "YAML syntax: " + e.msg};
+    if (e.msg != YAML::ErrorMsg::END_OF_MAP_FLOW && e.msg != YAML::ErrorMsg::END_OF_SEQ_FLOW) return d;
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    open_collections h;
+    try {
+        while (parser.HandleNextDocument(h)) {
+        }
+    } catch (const YAML::Exception&) {
+        // the same error again, with the collections still open
+    }
+    for (auto it = h.stack.rbegin(); it != h.stack.rend(); ++it) {
+        if (!it->flow) continue;
+        d.where = {file, it->mark.line + 1, it->mark.column + 1};
+        d.message = std::string("YAML syntax: this '") + it->bracket + "' is never closed (" + e.msg + " at line " +
+                    std::to_string(seen.line) + ", column " + std::to_string(seen.column) + ")";
+        break;
+    }
+    return d;
+}
+
 }  // namespace
+
+std::vector<section_doc> site_yaml_keys() {
+    return {{"server", describe(server_keys())},    {"subnets", describe(subnet_keys())},
+            {"boot", describe(boot_keys())},        {"trees", describe(tree_keys())},
+            {"profiles", describe(profile_keys())}, {"menu", describe(menu_keys())},
+            {"hosts", describe(host_keys())},       {"lifecycle", describe(lifecycle_keys())},
+            {"access", describe(access_keys())}};
+}
 
 std::optional<seconds> parse_duration(const std::string& text) {
     if (text.empty()) return std::nullopt;
@@ -1193,7 +1910,7 @@ load_result load_string(const std::string& yaml, const std::string& name, const 
     try {
         root = YAML::Load(yaml);
     } catch (const YAML::ParserException& e) {
-        c.error(source_location{name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+        c.diags.push_back(syntax_error(yaml, name, e));
         return load_result{nullptr, std::move(c.diags)};
     }
     try {

@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
+#include "pxed/inventory/keys.hpp"
 #include "pxed/inventory/load.hpp"
 
 using namespace pxed;
@@ -241,7 +244,7 @@ TEST_P(broken_config, is_refused_with_a_located_message) {
 
 // clang-format off
 INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
-    broken_case{"yaml_syntax", "server: {address: [1.2.3.4\n", "YAML syntax", 2, 1},
+    broken_case{"yaml_syntax", "server: {address: [1.2.3.4\n", "YAML syntax: this '[' is never closed", 1, 19},
     broken_case{"empty_file", "", "the file is empty", 0, 0},
     broken_case{"top_level_list", "- a\n- b\n", "must be a mapping", 1, 1},
     broken_case{"missing_server", replace(base_yaml, "server:\n  address: 192.168.1.2\n  tftp: {root: /srv/tftp}\n", ""), "'server' section is missing", 0, 0},
@@ -275,15 +278,15 @@ INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
     broken_case{"tree_without_path", replace(base_yaml, "path: /srv/c7, ", ""), "needs 'path'", 9, 3},
     broken_case{"bad_port", replace(base_yaml, "tftp: {root: /srv/tftp}", "tftp: {root: /srv/tftp, port: 70000}"), "must be a port number", 3, 33},
     broken_case{"bad_bool", replace(base_yaml, "tftp: {root: /srv/tftp}", "tftp: {root: /srv/tftp, enabled: maybe}"), "must be true or false", 3, 36},
-    broken_case{"bad_dhcp_mode", replace(base_yaml, "  tftp:", "  dhcp: {mode: authoritative}\n  tftp:"), "dhcp mode must be 'server'", 3, 16},
-    broken_case{"bad_log_level", replace(base_yaml, "  tftp:", "  log: {level: verbose}\n  tftp:"), "log level 'verbose'", 3, 16},
+    broken_case{"bad_dhcp_mode", replace(base_yaml, "  tftp:", "  dhcp: {mode: authoritative}\n  tftp:"), "'mode' must be server (pxed hands out addresses) or proxy", 3, 16},
+    broken_case{"bad_log_level", replace(base_yaml, "  tftp:", "  log: {level: verbose}\n  tftp:"), "'level' must be trace, debug, info, warn, error, critical or off, not 'verbose'", 3, 16},
     broken_case{"port_clash", replace(base_yaml, "  tftp:", "  http: {port: 21}\n  tftp:"), "cannot share TCP port 21", 0, 0},
     broken_case{"menu_unknown_entry", base_yaml + "menu: {entries: [centos7, rhel9]}\n", "menu entry 'rhel9' is not a profile", 20, 27},
     broken_case{"menu_default_not_an_entry", base_yaml + "menu: {entries: [centos7], default: local}\n", "menu default 'local' is not one of the menu entries", 20, 37},
-    broken_case{"bad_unknown_policy", base_yaml + "menu: {unknown_hosts: pxe}\n", "unknown_hosts must be menu, local or ignore", 20, 23},
+    broken_case{"bad_unknown_policy", base_yaml + "menu: {unknown_hosts: pxe}\n", "'unknown_hosts' must be menu, local or ignore", 20, 23},
     broken_case{"profile_named_local", replace(base_yaml, "hosts:", "  local: {kernel: a, initrd: b}\nhosts:"), "'local' is reserved", 16, 3},
     broken_case{"no_subnets_in_server_mode", replace(replace(base_yaml, "subnets:\n  - network: 192.168.1.0/24\n    ranges: [192.168.1.230-192.168.1.240]\n    routers: [192.168.1.1]\n", ""), "    ip: 192.168.1.101\n", ""), "no 'subnets' are defined", 0, 0}
-), [](const ::testing::TestParamInfo<broken_case>& info) { return std::string(info.param.name); });
+), [](const ::testing::TestParamInfo<broken_case>& c) { return std::string(c.param.name); });
 // clang-format on
 
 TEST(inventory, reports_an_inheritance_loop_naming_the_chain) {
@@ -372,6 +375,75 @@ TEST_F(inventory_files, warns_when_the_bios_boot_file_is_missing) {
     const auto r = load_here(base_yaml + "boot: {bios: pxelinux.0}\n");
     ASSERT_TRUE(r.model) << all_messages(r);
     EXPECT_THAT(all_messages(r), HasSubstr("warning: boot file 'pxelinux.0' is not in the TFTP root yet"));
+}
+
+TEST_F(inventory_files, an_unknown_boot_key_lists_each_known_key_once) {
+    // With the TFTP root present the loader looks at the boot files again
+    // (missing ones are warnings); that second look once listed them twice.
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    const auto r = load_here(base_yaml + "boot: {bois: pxelinux.0}\n");
+    EXPECT_FALSE(r.model);
+    EXPECT_THAT(all_messages(r),
+                HasSubstr("site.yaml:20:8: error: unknown key 'bois' in boot (did you mean 'bios'?); known keys: bios, "
+                          "uefi-x64, uefi-ia32, uefi-arm64, ipxe, uefi-http, grub_dir, grub_commands\n"));
+}
+
+TEST(inventory, every_key_table_names_each_key_once) {
+    const auto sections = site_yaml_keys();
+    ASSERT_FALSE(sections.empty());
+    for (const auto& section : sections) {
+        EXPECT_FALSE(section.keys.empty()) << section.name;
+        std::set<std::string> seen;
+        for (const auto& k : section.keys) {
+            EXPECT_TRUE(seen.insert(k.name).second) << section.name << ": '" << k.name << "' twice";
+            EXPECT_FALSE(k.doc.empty()) << section.name << "." << k.name << " has no doc line";
+            EXPECT_EQ(k.doc.find('\n'), std::string::npos) << section.name << "." << k.name;
+            EXPECT_FALSE(k.default_value.empty()) << section.name << "." << k.name;
+        }
+    }
+}
+
+TEST(inventory, the_documented_lifecycle_defaults_are_the_ones_in_force) {
+    const auto r = load(base_yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& l = r.model->lifecycle;
+    std::map<std::string, std::string> shown;
+    for (const auto& section : site_yaml_keys())
+        if (section.name == "lifecycle")
+            for (const auto& k : section.keys) shown[k.name] = k.default_value;
+    EXPECT_EQ(shown["new_hosts"], std::string("`") + to_string(l.new_hosts) + "`");
+    EXPECT_EQ(shown["install_done"], std::string("`") + to_string(l.install_done) + "`");
+    EXPECT_EQ(shown["install_timeout"], "`4h`");
+    EXPECT_EQ(l.install_timeout, std::chrono::hours(4));
+    EXPECT_EQ(shown["on_timeout"], std::string("`") + to_string(l.on_timeout) + "`");
+    EXPECT_EQ(shown["installed_pxe"], std::string("`") + to_string(l.when_installed) + "`");
+}
+
+// yaml-cpp reports an unclosed '[' or '{' at the token where it gave up: the
+// next line, or one past the end of the file. The error points at the
+// bracket; other syntax errors stay where yaml-cpp saw them.
+TEST(inventory, yaml_syntax_errors_point_at_the_line_to_fix) {
+    struct syntax_case {
+        std::string yaml;
+        int line, column;
+        const char* message;
+    };
+    for (const auto& [yaml, line, column, message] : std::vector<syntax_case>{
+             {"server:\n  address: 192.168.1.2\n  interfaces: [eth0, eth1\n", 3, 15, "this '[' is never closed"},
+             {"server:\n  address: 192.168.1.2\n  tftp: {root: /srv/tftp\n\n# the end\nhosts: []\n", 3, 9,
+              "this '{' is never closed"},
+             {"server:\n  address: 192.168.1.2\n  interfaces: [eth0, {name: eth1]\n", 3, 33, "illegal flow end"},
+             {"server:\n  address: 192.168.1.2\n    tftp: x\n", 3, 9, "illegal map value"},
+             {"server:\n  address: 192.168.1.2\n bad: x\n", 3, 2, "end of map not found"},
+         }) {
+        const auto r = load(yaml);
+        ASSERT_EQ(r.diagnostics.size(), 1u) << yaml << all_messages(r);
+        const auto& d = r.diagnostics[0];
+        EXPECT_THAT(d.message, HasSubstr("YAML syntax: "));
+        EXPECT_THAT(d.message, HasSubstr(message)) << yaml;
+        EXPECT_EQ(d.where.line, line) << yaml << d.to_string();
+        EXPECT_EQ(d.where.column, column) << yaml << d.to_string();
+    }
 }
 
 TEST(inventory, lifecycle_policy_top_level_then_profile_then_host) {

@@ -111,7 +111,7 @@ struct ftp_settings {
 struct server_settings {
     wire::ipv4_address address;  ///< advertised: next-server, URLs in rendered files
     wire::ipv4_address listen;   ///< bind address of TFTP/HTTP/FTP; 0.0.0.0 = all
-    std::string state_dir;
+    std::string state_dir = "/var/lib/pxed";
     std::string user;       ///< drop privileges to this user after binding; empty = stay
     std::string templates;  ///< site template directory overriding the shipped ones
     log_settings log;
