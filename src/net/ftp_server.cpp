@@ -83,6 +83,11 @@ public:
     }
 
     void stop();
+    // Ends, without a word, the sessions stop() left waiting for a reply
+    // to go out: the server is going away and nothing will send it.
+    // Sessions own the server; without this the two would keep each
+    // other alive.
+    void abandon();
 
     std::uint16_t port() const {
         error_code ec;
@@ -720,7 +725,15 @@ void ftp_server::impl::stop() {
 ftp_server::ftp_server(asio::io_context& io, ftp_server_options options, namespace_provider files)
     : impl_(std::make_shared<impl>(io, std::move(options), std::move(files))) {}
 
-ftp_server::~ftp_server() { impl_->stop(); }
+void ftp_server::impl::abandon() {
+    auto sessions = sessions_;
+    for (auto& entry : sessions) entry.second->end("server shutting down");
+}
+
+ftp_server::~ftp_server() {
+    impl_->stop();
+    impl_->abandon();
+}
 
 void ftp_server::start() { impl_->start(); }
 void ftp_server::stop() { impl_->stop(); }

@@ -366,6 +366,41 @@ TEST_F(FtpServer, ActivityKeepsTheSessionAlive) {
     }
 }
 
+TEST_F(FtpServer, AServerDestroyedWithARepliesBacklogClosesItsSessions) {
+    // stop() lets a session whose reply is still going out send its 421
+    // after it; when the loop stops first (the daemon exiting), destroying
+    // the server must still end that session and close its connection
+    // (the session and the server own each other: without an explicit end
+    // both leaked, and the client's connection stayed open).
+    start(ftp_server_options{});
+    client c(port_, 4096);
+    c.login();
+    std::string many;
+    for (int i = 0; i < 64; ++i) many += "HELP\r\nSTAT\r\n";
+    // A second of it: far more replies (~60 KB a send) than the socket
+    // buffers hold, so the server is in the middle of a write.
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - t0 < 1s) {
+        ::send(c.fd(), many.data(), many.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        std::this_thread::sleep_for(5ms);
+    }
+    run_on_loop([this] {
+        server_->stop();
+        EXPECT_EQ(server_->active_sessions(), 1u) << "no reply was on its way: the test proves nothing";
+    });
+    work_.reset();
+    io_.stop();
+    thread_.join();
+    server_.reset();
+    // Read what is there; then EOF or a reset, never a timeout (5 s).
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(c.fd(), buf, sizeof buf, 0)) > 0) {
+    }
+    const int e = errno;
+    EXPECT_TRUE(n == 0 || e != EAGAIN) << "the connection was left open";
+}
+
 TEST_F(FtpServer, ALongTransferIsNotIdleness) {
     // A download that outlasts the control timeout: the idle clock starts
     // again when it ends, so the next command is still answered. The
