@@ -479,7 +479,12 @@ void read_value(context& c, const key_meta& k, const field_node& f, std::string&
     if (!scalar(c, f.value, k.name, s)) return;
     switch (k.type) {
     case kind::path:
-        out = s.empty() ? s : c.resolve_path(s);
+        // An empty path would name the config file's directory or, joined
+        // with a file name, the root directory: neither is what was meant.
+        if (s.empty())
+            c.error(f.value, "'" + std::string(k.name) + "' is empty: give a path, or leave the key out for its default");
+        else
+            out = c.resolve_path(s);
         return;
     case kind::hostname:
         if (!valid_hostname(s)) c.error(f.value, "'" + s + "' is not a valid hostname (letters, digits and '-', dot-separated)");

@@ -211,6 +211,8 @@ TEST(inventory, parses_durations) {
         EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 
+namespace {
+
 struct broken_case {
     const char* name;
     std::string yaml;
@@ -219,7 +221,10 @@ struct broken_case {
     int column;
 };
 
+// Found by gtest through argument-dependent lookup, so beside broken_case.
 void PrintTo(const broken_case& c, std::ostream* os) { *os << c.name; }
+
+}  // namespace
 
 class broken_config : public ::testing::TestWithParam<broken_case> {};
 
@@ -280,6 +285,7 @@ INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
     broken_case{"bad_bool", replace(base_yaml, "tftp: {root: /srv/tftp}", "tftp: {root: /srv/tftp, enabled: maybe}"), "must be true or false", 3, 36},
     broken_case{"bad_dhcp_mode", replace(base_yaml, "  tftp:", "  dhcp: {mode: authoritative}\n  tftp:"), "'mode' must be server (pxed hands out addresses) or proxy", 3, 16},
     broken_case{"bad_log_level", replace(base_yaml, "  tftp:", "  log: {level: verbose}\n  tftp:"), "'level' must be trace, debug, info, warn, error, critical or off, not 'verbose'", 3, 16},
+    broken_case{"empty_state_dir", replace(base_yaml, "  tftp:", "  state_dir: \"\"\n  tftp:"), "'state_dir' is empty: give a path, or leave the key out", 3, 14},
     broken_case{"port_clash", replace(base_yaml, "  tftp:", "  http: {port: 21}\n  tftp:"), "cannot share TCP port 21", 0, 0},
     broken_case{"menu_unknown_entry", base_yaml + "menu: {entries: [centos7, rhel9]}\n", "menu entry 'rhel9' is not a profile", 20, 27},
     broken_case{"menu_default_not_an_entry", base_yaml + "menu: {entries: [centos7], default: local}\n", "menu default 'local' is not one of the menu entries", 20, 37},
