@@ -53,19 +53,19 @@ struct transfer_config {
     std::chrono::milliseconds initial_rto{1000};
     /// Bounds of the adaptive timeout, SRTT + max(100 us, 4 RTTVAR). On a
     /// fast link the floor is what one lost packet costs, so it is low
-    /// while the transfer is losing packets: 16 MiB with 5% loss each way
-    /// over veth (bench/tftp_loss_bench.sh) arrives in 1.7-2.0x its
-    /// loss-free time with a 200 us floor and 3.3-4.1x with 1 ms, for curl,
-    /// atftp and tftp-hpa alike. A timeout that fires early only costs a
-    /// duplicate block (or window) and backs itself off (Karn); jittery
-    /// clients raise RTTVAR, and with it the timeout, on their own.
+    /// while the transfer is losing packets: with steady loss, lock-step
+    /// clients finish in well under the time a 1 ms floor gives them
+    /// (bench/README.md, "TFTP under packet loss"). A timeout that fires
+    /// early only costs a duplicate block (or window) and backs itself off
+    /// (Karn); jittery clients raise RTTVAR, and with it the timeout, on
+    /// their own.
     std::chrono::microseconds min_rto{200};
     /// The floor while the transfer is not losing packets: before its first
     /// timeout, and once 256 blocks have been acknowledged since its last
-    /// one (losing_window). There the floor costs nothing in
-    /// recovery but sets how often the server's timer wakes up to find
-    /// every transfer on time: with a 40 us round trip (loopback) a 200 us
-    /// floor cost 17% of lock-step throughput, 1 ms none measurable.
+    /// one (losing_window). There the floor costs nothing in recovery but
+    /// sets how often the server's timer wakes up to find every transfer
+    /// on time when the round trip is far below it (loopback, veth; what
+    /// that was measured to cost: bench/README.md, "TFTP under packet loss").
     std::chrono::microseconds clean_min_rto{1000};
     std::chrono::milliseconds max_rto{2000};
     /// Retransmissions at the adaptive timeout, doubling each time, before
