@@ -18,14 +18,15 @@ import sys
 
 MAY_USE = {
     "wire": set(),
+    "metrics": set(),
     "proto": {"wire"},
     "fs": {"wire"},
     "inventory": {"wire"},
     "render": {"wire", "fs", "inventory"},
-    "store": {"wire"},
+    "store": {"wire", "metrics"},
     "engine": {"wire", "proto", "fs", "inventory", "render", "store"},
-    "net": {"wire", "proto", "fs", "store", "engine"},
-    "app": {"wire", "proto", "fs", "inventory", "render", "store", "engine", "net"},
+    "net": {"wire", "metrics", "proto", "fs", "store", "engine"},
+    "app": {"wire", "metrics", "proto", "fs", "inventory", "render", "store", "engine", "net"},
 }
 
 # library include prefix -> the source files (globs, relative to the
