@@ -71,6 +71,9 @@ broken_down utc(std::int64_t t) {
 constexpr std::array<const char*, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+// gmtime_r's tm_mon, which utc() passes on, is 0..11.
+const char* month_name(int month) { return month_names[static_cast<std::size_t>(month)]; }
+
 // Option letters that clients put in front of a LIST/NLST path ("-la",
 // "-a"): ls flags, which vsftpd ignores too. A name starting with '-'
 // cannot be listed this way, as with vsftpd.
@@ -119,9 +122,9 @@ std::string format_list_line(const fs::dir_entry& e, std::int64_t now) {
     const bool recent = e.mtime <= now + 3600 && now - e.mtime < six_months;
     char when[32];
     if (recent)
-        std::snprintf(when, sizeof when, "%s %02d %02d:%02d", month_names[t.month], t.day, t.hour, t.minute);
+        std::snprintf(when, sizeof when, "%s %02d %02d:%02d", month_name(t.month), t.day, t.hour, t.minute);
     else
-        std::snprintf(when, sizeof when, "%s %02d  %04d", month_names[t.month], t.day, t.year);
+        std::snprintf(when, sizeof when, "%s %02d  %04d", month_name(t.month), t.day, t.year);
     // Read-only to everyone: that is what the namespace offers.
     char head[96];
     std::snprintf(head, sizeof head, "%s    1 ftp      ftp      %12lld %s ",

@@ -295,13 +295,13 @@ void read_transfer::replace(transfer_clock::time_point now) {
 void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, transfer_actions& out) {
     while (flight_.size() < limit && !(last_block_ && next_block() > *last_block_)) {
         const std::uint64_t block = next_block();
-        std::vector<std::uint8_t> packet;
+        std::vector<std::uint8_t> datagram;
         cursor after;
-        if (!produce(block, next_cursor_, packet, after)) {
+        if (!produce(block, next_cursor_, datagram, after)) {
             fail_read(now, out);
             return;
         }
-        const std::size_t length = packet.size() - header_size;
+        const std::size_t length = datagram.size() - header_size;
         flight_.push_back(in_flight{next_cursor_, length, now, 1});
         next_cursor_ = after;
         // RFC 1350 section 6: a block shorter than blksize (zero bytes when
@@ -310,7 +310,7 @@ void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, t
             last_block_ = block;
             stats_.last_block_sent = true;
         }
-        out.send.push_back(std::move(packet));
+        out.send.push_back(std::move(datagram));
         ++stats_.packets_sent;
     }
 }
@@ -318,34 +318,34 @@ void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, t
 void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_actions& out) {
     std::uint64_t block = acked_ + 1;
     for (auto& f : flight_) {
-        std::vector<std::uint8_t> packet;
+        std::vector<std::uint8_t> datagram;
         cursor after;
-        if (!produce(block, f.start, packet, after) || packet.size() - header_size != f.length) {
+        if (!produce(block, f.start, datagram, after) || datagram.size() - header_size != f.length) {
             fail_read(now, out);
             return;
         }
         f.sent_at = now;
         ++f.transmissions;
-        out.send.push_back(std::move(packet));
+        out.send.push_back(std::move(datagram));
         ++stats_.packets_sent;
         ++stats_.retransmissions;
         ++block;
     }
 }
 
-bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& packet, cursor& after) {
+bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<std::uint8_t>& datagram, cursor& after) {
     const std::size_t blksize = neg_.blksize;
-    packet.resize(header_size + blksize);
+    datagram.resize(header_size + blksize);
     // The header is written in place and the block read in behind it: no
     // copy per block. RFC 1350 block numbers are 16 bits; past 65535 we roll
     // over to 0, which is what tftp-hpa, pxelinux and iPXE expect.
-    write_data_header(packet.data(), static_cast<std::uint16_t>(block));
-    std::uint8_t* const payload = packet.data() + header_size;
+    write_data_header(datagram.data(), static_cast<std::uint16_t>(block));
+    std::uint8_t* const payload = datagram.data() + header_size;
 
     if (rrq_.mode != transfer_mode::netascii) {
         const auto n = source_->read(at.offset, payload, blksize);
         if (!n || *n > blksize) return false;
-        packet.resize(header_size + *n);
+        datagram.resize(header_size + *n);
         after = cursor{at.offset + *n, -1};
         return true;
     }
@@ -379,7 +379,7 @@ bool read_transfer::produce(std::uint64_t block, const cursor& at, std::vector<s
             payload[used++] = c;
         }
     }
-    packet.resize(header_size + used);
+    datagram.resize(header_size + used);
     after = cursor{at.offset + consumed, pending};
     return true;
 }
