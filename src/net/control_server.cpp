@@ -89,7 +89,7 @@ public:
 
 private:
     struct session : std::enable_shared_from_this<session> {
-        session(impl& server, local::socket s) : server(server), socket(std::move(s)), timer(server.io_), in(max_request + 1) {}
+        session(impl& owner, local::socket s) : server(owner), socket(std::move(s)), timer(owner.io_), in(max_request + 1) {}
         void cancel() {
             boost::system::error_code ec;
             socket.close(ec);
@@ -130,7 +130,9 @@ private:
         if (ec == asio::error::not_found) {
             answer = "{\"ok\": false, \"message\": \"request longer than 64 KiB\"}\n";
         } else {
-            std::string line(asio::buffers_begin(ss->in.data()), asio::buffers_begin(ss->in.data()) + n - 1);
+            // n counts the '\n', which the line leaves out.
+            std::string line(n - 1, '\0');
+            asio::buffer_copy(asio::buffer(line), ss->in.data());
             const auto who = peer_of(ss->socket);
             try {
                 answer = handler_(line, who);

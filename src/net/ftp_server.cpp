@@ -606,7 +606,8 @@ private:
         std::string from;
         if (xfer_->offset > 0) from = " from offset " + std::to_string(xfer_->offset);
         spdlog::log(level, "ftp: {} {} \"/{}\" {}: {} bytes{} in {} ms ({})", who_, ftp::to_string(xfer_->command),
-                    wire::escape_for_log(xfer_->path), to_string(outcome), sent_, from, ms, format_rate(sent_, d));
+                    wire::escape_for_log(xfer_->path), to_string(outcome), sent_, from, ms,
+                    format_rate(static_cast<std::uint64_t>(sent_), d));  // a sum of bytes sent: never negative
     }
 
 public:
