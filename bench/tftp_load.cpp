@@ -106,7 +106,7 @@ void on_datagram(client& c, const std::uint8_t* p, std::size_t n, const sockaddr
     } else if (from.sin_port != c.server_tid.sin_port) {
         return;
     }
-    const unsigned op = p[0] << 8 | p[1];
+    const auto op = static_cast<unsigned>(p[0] << 8 | p[1]);
     const auto now = clock_type::now();
     if (op == 6) {  // OACK
         const auto b = oack_value(p, n, "blksize");
@@ -127,7 +127,7 @@ void on_datagram(client& c, const std::uint8_t* p, std::size_t n, const sockaddr
         return;
     }
     if (op != 3) return;
-    const unsigned block = p[2] << 8 | p[3];
+    const auto block = static_cast<unsigned>(p[2] << 8 | p[3]);
     const std::size_t len = n - 4;
     if (block != (c.expected & 0xffff)) {
         // Out of order or a duplicate: say once where we are (RFC 7440

@@ -275,8 +275,6 @@ TEST(lease_store_wal, with_power_loss_durability_commits_go_to_the_writer_thread
     EXPECT_EQ(store::read_leases(file).size(), 5u);
 }
 
-}  // namespace
-
 store::host_record host_sample(int n, store::host_state s) {
     store::host_record r;
     r.mac = *wire::mac_address::parse("52:54:00:00:00:0" + std::to_string(n));
@@ -284,7 +282,7 @@ store::host_record host_sample(int n, store::host_state s) {
     r.profile = "centos7";
     r.state = s;
     r.generation = 3;
-    r.token = std::string(32, 'a' + n);
+    r.token = std::string(32, static_cast<char>('a' + n));  // n is a single digit
     r.last_seen = 1000 + n;
     r.install_started = 900;
     r.install_done = s == store::host_state::installed ? 950 : 0;
@@ -293,6 +291,8 @@ store::host_record host_sample(int n, store::host_state s) {
     r.last_event = "fetched its kickstart";
     return r;
 }
+
+}  // namespace
 
 TEST(host_store, records_survive_reopening_and_are_replaced_by_mac) {
     temp_dir d;
