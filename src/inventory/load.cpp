@@ -1202,6 +1202,31 @@ const table<ftp_settings>& ftp_keys() {
     return t;
 }
 
+// "address:port": where Prometheus scrapes when not on the HTTP port.
+void read_metrics_listen(context& c, const field_node& f, metrics_settings& m) {
+    std::string text;
+    if (!scalar(c, f.value, f.key, text)) return;
+    const auto colon = text.rfind(':');
+    unsigned port = 0;
+    const auto address = colon == std::string::npos ? std::nullopt : wire::ipv4_address::parse(text.substr(0, colon));
+    if (!address || !parse_int(text.substr(colon + 1), port) || port < 1 || port > 65535) {
+        c.error(f.value, f.what + "." + f.key + " must be address:port, like 127.0.0.1:9172, not '" + text + "'");
+        return;
+    }
+    m.listen_address = address;
+    m.listen_port = static_cast<std::uint16_t>(port);
+}
+
+const table<metrics_settings>& metrics_keys() {
+    static const table<metrics_settings> t{{
+        flag("enabled", &metrics_settings::enabled, "serve Prometheus metrics at GET /metrics"),
+        custom("listen", "address:port", read_metrics_listen,
+               "a listener of its own for /metrics; unset: the HTTP server's port")
+            .shows("HTTP server"),
+    }};
+    return t;
+}
+
 // A nested section of server:, read into its own field.
 template <auto M, auto Keys>
 void read_server_part(context& c, const field_node& f, server_settings& srv) {
@@ -1231,6 +1256,8 @@ const table<server_settings>& server_keys() {
         section("tftp", read_tftp, describe_part<tftp_keys>, "TFTP"),
         section("http", read_server_part<&server_settings::http, http_keys>, describe_part<http_keys>, "HTTP"),
         section("ftp", read_server_part<&server_settings::ftp, ftp_keys>, describe_part<ftp_keys>, "FTP"),
+        section("metrics", read_server_part<&server_settings::metrics, metrics_keys>, describe_part<metrics_keys>,
+                "Prometheus metrics"),
     }};
     return t;
 }

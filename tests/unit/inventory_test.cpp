@@ -146,6 +146,28 @@ TEST(inventory, http_and_ftp_limits) {
     }
 }
 
+TEST(inventory, metrics_exposure) {
+    const auto with = [](const std::string& block) {
+        return load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp}\n" + block));
+    };
+    const auto defaults = with("");
+    ASSERT_TRUE(defaults.model) << all_messages(defaults);
+    EXPECT_TRUE(defaults.model->server.metrics.enabled);
+    EXPECT_FALSE(defaults.model->server.metrics.listen_address);
+    const auto set = with("  metrics: {enabled: true, listen: \"127.0.0.2:9172\"}\n");
+    ASSERT_TRUE(set.model) << all_messages(set);
+    ASSERT_TRUE(set.model->server.metrics.listen_address);
+    EXPECT_EQ(set.model->server.metrics.listen_address->to_string(), "127.0.0.2");
+    EXPECT_EQ(set.model->server.metrics.listen_port, 9172);
+    EXPECT_FALSE(with("  metrics: {enabled: false}\n").model->server.metrics.enabled);
+    for (const char* bad : {"  metrics: {listen: 9172}\n", "  metrics: {listen: \"127.0.0.1:0\"}\n",
+                            "  metrics: {listen: \"localhost:9172\"}\n", "  metrics: {listen: \"127.0.0.1:70000\"}\n",
+                            "  metrics: {port: 9172}\n"}) {
+        const auto r = with(bad);
+        EXPECT_FALSE(r.model) << bad;
+    }
+}
+
 TEST(inventory, loads_the_base_site_with_defaults_filled_in) {
     const auto r = load(base_yaml);
     ASSERT_TRUE(r.model) << all_messages(r);

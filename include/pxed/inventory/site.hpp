@@ -108,6 +108,15 @@ struct ftp_settings {
     seconds idle_timeout{300};
 };
 
+/// Prometheus metrics (docs/metrics.md): GET /metrics, from the networks
+/// of access.api.read_from, like the API's reads.
+struct metrics_settings {
+    bool enabled = true;
+    /// A listener of its own ("10.0.0.1:9172"); unset: the HTTP server's port.
+    std::optional<wire::ipv4_address> listen_address;
+    std::uint16_t listen_port = 0;
+};
+
 struct server_settings {
     wire::ipv4_address address;  ///< advertised: next-server, URLs in rendered files
     wire::ipv4_address listen;   ///< bind address of TFTP/HTTP/FTP; 0.0.0.0 = all
@@ -119,6 +128,7 @@ struct server_settings {
     tftp_settings tftp;
     http_settings http;
     ftp_settings ftp;
+    metrics_settings metrics;
 };
 
 struct subnet {
