@@ -13,6 +13,7 @@
 
 #include "pxed/app/access_guard.hpp"
 #include "pxed/app/lifecycle_service.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
 
@@ -192,6 +193,14 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
             if (!allowed)
                 return error(403, "the API is not open to " + std::string(address_of(request.peer)) +
                                       " (access.api.read_from)");
+        }
+        if (path == "metrics") {
+            if (post) return error(405, "use GET");
+            if (!metrics_) return error(404, "metrics are off (server.metrics.enabled)");
+            net::http_api_reply r;
+            r.body = metrics_();
+            r.content_type = std::string(metrics::registry::content_type);
+            return r;
         }
         if (path == "api/v1") {
             if (post) return error(405, "use GET");
@@ -470,6 +479,12 @@ std::string hosts_table(const std::string& answer, std::int64_t now) {
             text_of(h, "profile"), ip, lease, when(h.contains("last_seen") ? h["last_seen"] : json(), now), event);
     }
     return out.str();
+}
+
+std::string control_reply(bool ok, const std::string& message, const std::vector<std::string>& details) {
+    json results = json::array();
+    for (const auto& d : details) results.push_back(json{{"message", d}});
+    return answer_line(json{{"ok", ok}, {"message", message}, {"results", results}});
 }
 
 std::string control_summary(const std::string& answer, bool& ok) {

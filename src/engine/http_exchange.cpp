@@ -122,8 +122,10 @@ bool is_known_method(std::string_view m) {
     return false;
 }
 
+// /metrics (Prometheus) is answered by the API handler too: the same
+// access rule for reads, and no file of that name can shadow it.
 bool is_api(std::string_view path) {
-    return path == "api/v1" || path.substr(0, 7) == "api/v1/";
+    return path == "api/v1" || path.substr(0, 7) == "api/v1/" || path == "metrics";
 }
 
 response_plan serve_entity(const request_head& req, const entity& e, bool head_only, bool keep_alive,

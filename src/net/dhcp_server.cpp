@@ -20,6 +20,7 @@
 #include "log_limit.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/interfaces.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/wire/text.hpp"
 
@@ -56,19 +57,73 @@ udp::socket bind_wildcard(asio::io_context& io, std::uint16_t port) {
     return s;
 }
 
+// What the server counts (docs/metrics.md). Every child is made here, so
+// the packet path only adds to a counter it already points to.
+struct dhcp_metrics {
+    static constexpr std::size_t types = 9;  // 0: any other type, 1-8: DISCOVER..INFORM
+    using by_type = std::array<metrics::counter*, types>;
+    by_type answered{}, ignored{}, not_served{}, sent{}, send_failed{}, withheld{};
+    metrics::counter* malformed;
+    metrics::counter* oversized;
+
+    static std::size_t index(std::optional<dhcp::message_type> t) {
+        const auto v = t ? static_cast<std::size_t>(*t) : 0;
+        return v < types ? v : 0;
+    }
+
+    explicit dhcp_metrics(metrics::registry& r)
+        : malformed(&r.counters("pxed_dhcp_packets_dropped_total", "DHCP datagrams dropped before decoding.", {"reason"})
+                         .with({"malformed"})),
+          oversized(&r.counters("pxed_dhcp_packets_dropped_total", "DHCP datagrams dropped before decoding.", {"reason"})
+                         .with({"oversized"})) {
+        static const char* const names[types] = {"other", "discover", "offer", "request", "decline",
+                                                 "ack",   "nak",      "release", "inform"};
+        auto& in = r.counters("pxed_dhcp_messages_received_total",
+                              "DHCP messages decoded, by type and what became of them (answered, ignored: no "
+                              "reply due; not_served: on an interface outside the site's subnets).",
+                              {"type", "outcome"});
+        auto& out = r.counters("pxed_dhcp_messages_sent_total",
+                               "DHCP replies, by type and outcome (sent; failed: not encoded or not sent; withheld: "
+                               "their lease could not be stored).",
+                               {"type", "outcome"});
+        for (std::size_t i = 0; i < types; ++i) {
+            answered[i] = &in.with({names[i], "answered"});
+            ignored[i] = &in.with({names[i], "ignored"});
+            not_served[i] = &in.with({names[i], "not_served"});
+            if (i == 2 || i == 5 || i == 6 || i == 0) {  // what a server sends: OFFER, ACK, NAK (and others)
+                sent[i] = &out.with({names[i], "sent"});
+                send_failed[i] = &out.with({names[i], "failed"});
+                withheld[i] = &out.with({names[i], "withheld"});
+            } else {
+                sent[i] = sent[0];
+                send_failed[i] = send_failed[0];
+                withheld[i] = withheld[0];
+            }
+        }
+    }
+};
+
 }  // namespace
 
 class dhcp_server::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, dhcp_server_options o, std::shared_ptr<const inventory::site> site,
          std::shared_ptr<const render::renderer> renderer)
-        : io_(io), options_(std::move(o)), site_(site), responder_(site, renderer, options_.responder), ticker_(io) {}
+        : io_(io),
+          options_(std::move(o)),
+          site_(site),
+          responder_(site, renderer, options_.responder),
+          ticker_(io),
+          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
+          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
 
     void start() {
         const bool proxy = site_->server.dhcp.mode == inventory::dhcp_mode::proxy;
         if (!proxy) {
             const auto path = options_.state_dir + "/" + store::lease_file_name;
             store_ = std::make_unique<store::lease_store>(path, options_.durability);
+            store_->set_metrics(options_.metrics ? *options_.metrics : *own_metrics_);
+            register_pool_metrics();
             const auto now = wall_clock();
             // Clients gone for a month are forgotten; the rest keep their
             // address for when they come back.
@@ -162,11 +217,13 @@ private:
         const wire::ipv4_address peer{ntohl(info.peer.sin_addr.s_addr)};
         if (!itf) return;
         if (info.truncated) {
+            metrics_.oversized->inc();
             spdlog::debug("dhcp: oversized datagram from {} on {} dropped", peer.to_string(), itf->name);
             return;
         }
         auto decoded = dhcp::decode(buffer_.data(), info.size);
         if (!decoded) {
+            metrics_.malformed->inc();
             // Rate-limited: a broken client or a scan must not fill the log.
             if (limiter_.allow()) {
                 spdlog::debug("dhcp: malformed packet from {} on {}: {} at offset {}", peer.to_string(), itf->name,
@@ -175,7 +232,11 @@ private:
             return;
         }
         const auto& req = decoded.value();
-        if (!accepts(*itf, req)) return;
+        const auto type = dhcp_metrics::index(req.message_type());
+        if (!accepts(*itf, req)) {
+            metrics_.not_served[type]->inc();
+            return;
+        }
         if (decoded.quirks().any())
             spdlog::debug("dhcp: tolerated a malformed detail in a packet from {} on {}", peer.to_string(), itf->name);
 
@@ -188,6 +249,7 @@ private:
         a.source = peer;
         a.source_port = ntohs(info.peer.sin_port);
         auto o = responder_.handle(req, a, now);
+        (o.reply ? metrics_.answered : metrics_.ignored)[type]->inc();
         log(o);
         if (!o.changes.empty()) pending_changes_.insert(pending_changes_.end(), o.changes.begin(), o.changes.end());
         if (o.reply) pending_.push_back({std::move(*o.reply), itf->mtu, !o.changes.empty(), socket});
@@ -247,6 +309,7 @@ private:
     void on_committed(const std::vector<pending_reply>& acks, std::size_t changes, bool ok, const std::string& error) {
         if (!ok) {
             spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", changes, error);
+            for (const auto& p : acks) metrics_.withheld[dhcp_metrics::index(p.reply.msg.message_type())]->inc();
             return;
         }
         if (!stopped_)
@@ -268,7 +331,9 @@ private:
         dhcp::encode_options eo;
         eo.max_message_size = std::min(r.max_size, p.mtu);
         const auto bytes = dhcp::encode(r.msg, eo);
+        const auto type = dhcp_metrics::index(r.msg.message_type());
         if (!bytes) {
+            metrics_.send_failed[type]->inc();
             spdlog::warn("dhcp: cannot encode a reply to {}: {} (option {})", r.to.address.to_string(),
                          dhcp::to_string(bytes.error().code), bytes.error().option);
             return;
@@ -300,8 +365,12 @@ private:
         }
         // From the port the request came to: a relay expects port 67, a
         // proxyDHCP boot server client port 4011.
-        if (::sendmsg(sockets_[p.socket].socket.native_handle(), &msg, MSG_DONTWAIT) < 0)
+        if (::sendmsg(sockets_[p.socket].socket.native_handle(), &msg, MSG_DONTWAIT) < 0) {
+            metrics_.send_failed[type]->inc();
             spdlog::warn("dhcp: cannot send to {}:{}: {}", r.to.address.to_string(), r.to.port, std::strerror(errno));
+        } else {
+            metrics_.sent[type]->inc();
+        }
     }
 
     void tick() {
@@ -351,6 +420,38 @@ private:
             spdlog::info("dhcp: answering on {}", served);
     }
 
+    // Per subnet of the site as loaded now: the dynamic pool's size and the
+    // addresses bound (reservations included), counted when scraped.
+    void register_pool_metrics() {
+        auto& r = options_.metrics ? *options_.metrics : *own_metrics_;
+        const std::weak_ptr<impl> weak = shared_from_this();
+        r.computed("pxed_dhcp_pool_addresses", "Addresses in a subnet's dynamic ranges.", metrics::kind::gauge,
+                   {"subnet"}, [weak](const metrics::sample_sink& emit) {
+                       const auto self = weak.lock();
+                       if (!self) return;
+                       for (const auto& sn : self->site_->subnets) {
+                           std::uint64_t n = 0;
+                           for (const auto& range : sn.ranges) n += range.size();
+                           emit({sn.network.to_string()}, static_cast<double>(n));
+                       }
+                   });
+        r.computed("pxed_dhcp_addresses_in_use", "Addresses of a subnet bound to a client now (reservations too).",
+                   metrics::kind::gauge, {"subnet"}, [weak](const metrics::sample_sink& emit) {
+                       const auto self = weak.lock();
+                       if (!self) return;
+                       const auto now = wall_clock();
+                       const auto leases = self->responder_.leases();
+                       for (const auto& sn : self->site_->subnets) {
+                           std::size_t n = 0;
+                           for (const auto& l : leases)
+                               if (l.state == store::lease_state::bound && (l.ends == 0 || l.ends > now) &&
+                                   sn.network.contains(l.ip))
+                                   ++n;
+                           emit({sn.network.to_string()}, static_cast<double>(n));
+                       }
+                   });
+    }
+
     asio::io_context& io_;
     dhcp_server_options options_;
     std::shared_ptr<const inventory::site> site_;
@@ -368,6 +469,8 @@ private:
                                               log_limiter{"dhcp"}, log_limiter{"dhcp"}};
     std::uint64_t checkpoints_behind_seen_ = 0;
     bool stopped_ = false;
+    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    dhcp_metrics metrics_;
 };
 
 dhcp_server::dhcp_server(asio::io_context& io, dhcp_server_options options, std::shared_ptr<const inventory::site> site,

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -36,6 +37,7 @@
 #include "pxed/engine/http_exchange.hpp"
 #include "pxed/engine/http_listing.hpp"
 #include "pxed/engine/http_validators.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/send_file.hpp"
 #include "http_request_head.hpp"
@@ -293,6 +295,36 @@ private:
 
 bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
+// What the server counts (docs/metrics.md). A status code's child is made
+// the first time the code is sent and kept by code: no lookup after that.
+class http_metrics {
+public:
+    explicit http_metrics(metrics::registry& r)
+        : responses_(r.counters("pxed_http_responses_total", "HTTP responses, by status code.", {"code"})),
+          aborted_(r.counters("pxed_http_responses_aborted_total",
+                              "HTTP responses abandoned before their last byte (client gone, too slow, file shrank).")
+                       .only()),
+          bytes_(r.counters("pxed_http_sent_bytes_total", "HTTP response body bytes sent.").only()),
+          accepted_(r.counters("pxed_http_connections_accepted_total", "HTTP connections accepted.").only()) {}
+
+    void response(unsigned code, std::uint64_t body_bytes, bool aborted) {
+        if (code >= by_code_.size()) code = 0;
+        auto*& c = by_code_[code];
+        if (!c) c = &responses_.with({std::to_string(code)});
+        c->inc();
+        bytes_.inc(body_bytes);
+        if (aborted) aborted_.inc();
+    }
+    void accepted() { accepted_.inc(); }
+
+private:
+    metrics::family<metrics::counter>& responses_;
+    metrics::counter& aborted_;
+    metrics::counter& bytes_;
+    metrics::counter& accepted_;
+    std::array<metrics::counter*, 600> by_code_{};
+};
+
 }  // namespace
 
 class http_server::impl : public std::enable_shared_from_this<impl> {
@@ -306,7 +338,9 @@ public:
           explain_(std::move(explain)),
           acceptor_(io),
           sweep_(io),
-          accept_pause_(io) {}
+          accept_pause_(io),
+          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
+          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
 
     void start() {
         const tcp::endpoint ep(asio::ip::make_address_v4(options_.listen_address), options_.port);
@@ -316,6 +350,12 @@ public:
         acceptor_.listen(1024);
         do_accept();
         arm_sweep();
+        const std::weak_ptr<impl> weak = shared_from_this();
+        (options_.metrics ? *options_.metrics : *own_metrics_)
+            .computed("pxed_http_connections_active", "HTTP connections open now.", metrics::kind::gauge, {},
+                      [weak](const metrics::sample_sink& emit) {
+                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
+                      });
     }
 
     void stop();
@@ -377,6 +417,8 @@ private:
     log_limiter evict_log_{"http"};
     log_limiter slow_log_{"http"};
     log_limiter header_log_{"http"};
+    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    http_metrics metrics_;
 };
 
 class http_server::impl::connection : public std::enable_shared_from_this<connection> {
@@ -722,6 +764,7 @@ private:
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_).count();
         const auto level = document_miss_ ? spdlog::level::warn : spdlog::level::info;
         const std::uint64_t sent = body_bytes_sent();
+        server_.metrics_.response(plan_.status, sent, failure != nullptr);
         if (failure) {
             spdlog::log(level, "http: {} \"{} {}\" {} aborted after {} of {} bytes in {} ms: {}", peer_, method_, target_,
                         plan_.status, sent, plan_.body_length, ms, failure);
@@ -869,6 +912,7 @@ void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::sock
     } else {
         auto c = std::make_shared<connection>(*this, std::move(s), peer);
         connections_.emplace(c.get(), c);
+        metrics_.accepted();
         c->start();
     }
     do_accept();
@@ -915,6 +959,7 @@ bool http_server::impl::make_room(steady::time_point now) {
 void http_server::impl::refuse_busy(tcp::socket& s) {
     auto plan = http::error_plan(503, "too many connections, try again", std::time(nullptr));
     std::string bytes = plan.head + *plan.memory;
+    metrics_.response(503, 0, false);
     ::send(s.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     boost::system::error_code ec;
     s.shutdown(tcp::socket::shutdown_send, ec);

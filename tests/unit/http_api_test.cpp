@@ -307,6 +307,21 @@ TEST_F(HttpApiKeys, ReadsOnlyFromTheAllowedNetworks) {
     EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts", "", "x:1", {}, std::nullopt}).status, 403u);
 }
 
+TEST_F(HttpApiKeys, MetricsFollowTheApisReadRule) {
+    api a([this] { return site; }, {}, life.get());
+    auto get = [&](std::uint32_t ip, std::string_view method = "GET") {
+        return a.handle(net::http_api_request{method, "metrics", "", "x:1", {}, ip});
+    };
+    EXPECT_EQ(get(0x0a000005u).status, 404u) << "no registry given: metrics are off";
+    a.set_metrics([] { return std::string("# HELP x X.\n# TYPE x gauge\nx 1\n"); });
+    const auto ok = get(0x0a000005u);
+    EXPECT_EQ(ok.status, 200u);
+    EXPECT_EQ(ok.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(ok.body, "# HELP x X.\n# TYPE x gauge\nx 1\n");
+    EXPECT_EQ(get(0x0a000105u).status, 403u) << "10.0.1.5 is outside access.api.read_from";
+    EXPECT_EQ(get(0x0a000005u, "POST").status, 405u);
+}
+
 TEST_F(HttpApi, VariablesShowOnlyWhenAskedAndSecretsNever) {
     inventory::load_options o;
     o.check_files = false;

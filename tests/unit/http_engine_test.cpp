@@ -506,6 +506,14 @@ TEST_F(HttpDecide, DirectoryWithSlashLists) {
     EXPECT_EQ(*p.memory, "<html>listing</html>");
 }
 
+TEST_F(HttpDecide, MetricsGoToTheApiHandlerNotTheFiles) {
+    get("/metrics");
+    EXPECT_EQ(fs.last_api, "metrics");
+    fs.last_api.clear();
+    get("/metrics/x");
+    EXPECT_EQ(fs.last_api, "") << "only /metrics itself is reserved";
+}
+
 TEST_F(HttpDecide, PostGoesToTheApiWithItsMethodAndExactStatus) {
     auto p = get("/api/v1/hosts", "POST");
     EXPECT_EQ(fs.last_method, "POST");

@@ -9,6 +9,7 @@
 ///   POST /api/v1/hosts/<mac>/install-done?token=T   the installer's install-done callback
 ///   POST /api/v1/hosts/<mac>/reinstall    a new install generation   (API key)
 ///   POST /api/v1/hosts/<mac>/mark-installed                            (API key)
+///   GET  /metrics                         Prometheus metrics (docs/metrics.md), when set_metrics() was called
 ///
 /// Access (site.yaml's access.api, docs/security.md): GETs only from the
 /// networks of access.api.read_from; state changes only with an API key
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pxed/inventory/site.hpp"
 #include "pxed/net/http_server.hpp"
@@ -45,6 +47,11 @@ public:
     /// without `guard` refusals are not counted towards lockouts.
     explicit api(site_provider site, leases_provider leases = {}, lifecycle_service* lifecycle = nullptr,
                  access_guard* guard = nullptr);
+
+    /// The Prometheus text GET /metrics answers (metrics::registry::expose),
+    /// under the same access rule as the API's reads; unset: 404.
+    using metrics_provider = std::function<std::string()>;
+    void set_metrics(metrics_provider m) { metrics_ = std::move(m); }
 
     /// `path` normalised without the leading slash ("api/v1/hosts"). Errors
     /// are JSON objects {"error": "..."} with a 4xx or 500 status.
@@ -75,11 +82,16 @@ private:
     leases_provider leases_;
     lifecycle_service* lifecycle_;
     access_guard* guard_;
+    metrics_provider metrics_;
 };
 
 /// What `pxed hosts` prints for a control socket answer: a table, one host
 /// a line (or the error); `now` for the relative times.
 std::string hosts_table(const std::string& answer, std::int64_t now);
+
+/// A control socket answer from the daemon itself (`pxed reload`): ok,
+/// a message and one result line per detail (diagnostics, warnings).
+std::string control_reply(bool ok, const std::string& message, const std::vector<std::string>& details);
 
 /// The "message" and per-host results of a control socket answer, one a
 /// line, and whether it was ok.

@@ -82,7 +82,8 @@ public:
     /// `query` is the raw query string (a host's kickstart URL carries its
     /// install token there).
     virtual lookup_result file(std::string_view path, bool listing, std::string_view query) = 0;
-    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"); `method`
+    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"), or
+    /// "metrics" (Prometheus); `method`
     /// is GET, HEAD or POST (the API's only state-changing method);
     /// `authorization` the request's Authorization field, as sent.
     virtual lookup_result api(std::string_view method, std::string_view path, std::string_view query,

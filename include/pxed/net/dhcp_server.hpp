@@ -22,6 +22,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace pxed::metrics {
+class registry;
+}
+
 namespace pxed::net {
 
 struct dhcp_server_options {
@@ -31,6 +35,9 @@ struct dhcp_server_options {
     std::string state_dir;
     store::durability durability = store::durability::process_crash;
     dhcp::responder_config responder;
+    /// Where the server and its lease store count (docs/metrics.md);
+    /// outlives the server. Null: counted nowhere anyone reads.
+    metrics::registry* metrics = nullptr;
 };
 
 class dhcp_server {

@@ -20,6 +20,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace pxed::metrics {
+class registry;
+}
+
 namespace pxed::net {
 
 /// One request to the JSON API.
@@ -78,6 +82,9 @@ struct http_server_options {
     /// Files up to this size are read and sent with their header in one
     /// write: fewer system calls for kickstarts, configs, repodata.
     std::size_t small_file = 16 * 1024;
+    /// Where the server counts its responses (docs/metrics.md); outlives
+    /// the server. Null: counted nowhere anyone reads.
+    metrics::registry* metrics = nullptr;
 };
 
 class http_server {

@@ -29,6 +29,12 @@
 #include "pxed/wire/ipv4.hpp"
 #include "pxed/wire/mac.hpp"
 
+namespace pxed::metrics {
+class registry;
+class histogram;
+class counter;
+}  // namespace pxed::metrics
+
 namespace pxed::store {
 
 enum class lease_state : std::uint8_t {
@@ -129,6 +135,11 @@ public:
     void stop_writer();
 
     wal_stats stats() const;
+
+    /// Counts commits into `registry` from now on: their time in SQLite
+    /// (pxed_lease_store_commit_duration_seconds) and failures. Call it
+    /// before the first commit(); the registry outlives the store.
+    void set_metrics(metrics::registry& registry);
 
     /// Deletes expired and released rows that ended before `unix_seconds`
     /// (clients long gone); returns how many.
