@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -132,24 +134,89 @@ private:
     int fd_;
 };
 
-std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format, bool to_terminal) {
+// The sd-daemon(3) priority prefix journald reads off the front of a line
+// on its stream (and strips): SD_CRIT <2> .. SD_DEBUG <7>. spdlog has no
+// notice level, so nothing is <5>.
+std::string_view prefix_of(spdlog::level::level_enum level) {
+    switch (level) {
+    case spdlog::level::critical: return "<2>";
+    case spdlog::level::err: return "<3>";
+    case spdlog::level::warn: return "<4>";
+    case spdlog::level::info: return "<6>";
+    case spdlog::level::debug:
+    case spdlog::level::trace: return "<7>";
+    default: return "<6>";
+    }
+}
+
+// %P: the line's journal priority prefix.
+class journal_prefix_flag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        const auto p = prefix_of(msg.level);
+        dest.append(p.data(), p.data() + p.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<journal_prefix_flag>(); }
+};
+
+// Where the lines go decides their shape: a terminal gets colour, the
+// journal a priority prefix and no timestamp (journald stamps every line
+// itself), anything else (a file, a pipe, a redirected stderr) a timestamp.
+enum class destination { terminal, journal, plain };
+
+destination stderr_destination() {
+    if (isatty(STDERR_FILENO)) return destination::terminal;
+    return stderr_is_journal() ? destination::journal : destination::plain;
+}
+
+std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format, destination to) {
     auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<journal_prefix_flag>('P');
+    const std::string prefix = to == destination::journal ? "%P" : "";
     if (format == "json") {
-        f->add_flag<json_message_flag>('J').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%J"})");
-    } else if (to_terminal) {
+        f->add_flag<json_message_flag>('J').set_pattern(
+            prefix + R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%J"})");
+    } else if (to == destination::terminal) {
         f->add_flag<redacted_message_flag>('R').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %R");
+    } else if (to == destination::journal) {
+        f->add_flag<redacted_message_flag>('R').set_pattern("%P%-5l %R");
     } else {
-        // journald adds its own timestamp; keep the line short.
-        f->add_flag<redacted_message_flag>('R').set_pattern("%-5l %R");
+        f->add_flag<redacted_message_flag>('R').set_pattern("%Y-%m-%d %H:%M:%S.%e %-5l %R");
     }
     return f;
 }
 
 }  // namespace
 
+bool is_journal_stream(std::string_view journal_stream, int fd) {
+    // "<st_dev>:<st_ino>" in decimal, as systemd writes it (systemd.exec(5)).
+    const auto colon = journal_stream.find(':');
+    if (colon == std::string_view::npos) return false;
+    const auto number = [](std::string_view text, unsigned long long& value) {
+        const auto* end = text.data() + text.size();
+        const auto r = std::from_chars(text.data(), end, value);
+        return !text.empty() && r.ec == std::errc() && r.ptr == end;
+    };
+    unsigned long long dev = 0, ino = 0;
+    if (!number(journal_stream.substr(0, colon), dev) || !number(journal_stream.substr(colon + 1), ino)) return false;
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+bool stderr_is_journal() {
+    // A child started with the service's environment but its stderr sent
+    // elsewhere inherits the variable: only the descriptor itself tells.
+    const char* value = std::getenv("JOURNAL_STREAM");
+    return value != nullptr && is_journal_stream(value, STDERR_FILENO);
+}
+
+std::string_view journal_prefix(std::string_view level) { return prefix_of(spdlog::level::from_str(std::string(level))); }
+
 void init_logging() {
-    auto logger = spdlog::stderr_logger_mt("pxed-boot");
-    logger->set_formatter(make_formatter("text", isatty(STDERR_FILENO)));
+    // Not through the registry's factory, which refuses a second "pxed-boot".
+    auto logger = std::make_shared<spdlog::logger>("pxed-boot", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger->set_formatter(make_formatter("text", stderr_destination()));
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::info);
 }
@@ -158,10 +225,10 @@ void apply_logging(const inventory::log_settings& settings) {
     std::shared_ptr<spdlog::logger> logger;
     if (settings.file.empty()) {
         logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-        logger->set_formatter(make_formatter(settings.format, isatty(STDERR_FILENO)));
+        logger->set_formatter(make_formatter(settings.format, stderr_destination()));
     } else {
         logger = std::make_shared<spdlog::logger>("pxed", std::make_shared<fd_sink>(open_log_file(settings.file)));
-        logger->set_formatter(make_formatter(settings.format, true));
+        logger->set_formatter(make_formatter(settings.format, destination::plain));
     }
     logger->set_level(spdlog::level::from_str(settings.level));
     logger->flush_on(spdlog::level::info);

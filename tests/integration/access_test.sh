@@ -233,7 +233,7 @@ check "TFTP pxelinux.cfg/01-<A> from B: Error code 1 (file not found)" grep -q "
 check "... exactly what an unknown MAC gets" test "${out_a//$DA/MAC}" = "${out_x//$DX/MAC}"
 check "... and no file" test ! -s "$TMP/got/b-a.cfg"
 check "the TFTP refusal is logged at warn, naming B's address" \
-  grep -q "^warn.*tftp: refused: pxelinux.cfg/01-$DA to $ip_b: not the address pxed leased or reserved to $MAC_A" "$TMP/pxed.log"
+  grep -q "^[0-9-]* [0-9:.]* warn.*tftp: refused: pxelinux.cfg/01-$DA to $ip_b: not the address pxed leased or reserved to $MAC_A" "$TMP/pxed.log"
 check "HTTP ks/<A>.ks from B: 403" test "$(battack "$U/ks/$DA.ks")" = 403
 cp "$TMP/body" "$TMP/got/b-a.ks.403"
 check "the HTTP refusal is logged at warn, naming B's address" \

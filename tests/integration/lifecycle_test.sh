@@ -205,7 +205,7 @@ check "... but is not pxed's to reinstall" test "$rc" -eq 1
 # --- the timeout
 check "slow5's install failed after its install_timeout (1m)" \
   wait_for_log "lifecycle: 52:54:00:00:00:05 (slow5) installing -> failed (generation 1): not done 1 min after it started" 90
-check "... logged at warn" grep -q "^warn.*slow5) installing -> failed" "$TMP/pxed.log"
+check "... logged at warn" grep -q "^[0-9-]* [0-9:.]* warn.*slow5) installing -> failed" "$TMP/pxed.log"
 check "pxed hosts says failed" test "$(state_of slow5)" = failed
 tget pxelinux.cfg/01-52-54-00-00-00-05 "$TMP/slow5-again.cfg" >/dev/null
 check "on_timeout: install boots the installer again" grep -q "^default c7" "$TMP/slow5-again.cfg"

@@ -77,7 +77,7 @@ wait_for_log LISTENING 10 "$TMP/notify.out"
 start_pxed "$TMP/site.yaml" ip netns exec "$ns" env NOTIFY_SOCKET="$TMP/notify" "${WRAP[@]}"
 check "the pid is pxed itself" test "$(cat /proc/$PXED_PID/comm)" = pxed
 check "pxed logs the drop" wait_for_log "dropped root: running as nobody (uid $(id -u nobody), gid $(id -g nobody)" 5
-check_not "the drop left no warning" grep -q "^warn" "$TMP/pxed.log"
+check_not "the drop left no warning" grep -q "^[0-9-]* [0-9:.]* warn" "$TMP/pxed.log"
 
 status=/proc/$PXED_PID/status
 field() { sed -n "s/^$1:[[:space:]]*//p" "$status" | tr -s '[:space:]' ' ' | sed 's/ $//'; }
