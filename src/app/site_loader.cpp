@@ -1,6 +1,8 @@
 #include "pxed/app/site_loader.hpp"
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 namespace pxed::app {
 
@@ -16,6 +18,70 @@ std::shared_ptr<const loaded_site> with_status(const loaded_site& loaded,
     auto out = std::make_shared<loaded_site>(loaded);
     out->documents = std::make_shared<const render::documents>(loaded.renderer, std::move(status));
     out->files = std::make_shared<const fs::file_namespace>(mounts_for(*loaded.site), out->documents);
+    return out;
+}
+
+namespace {
+
+// "hosts +web3 +web4 -db1": at most a handful of names, then a count.
+void list_names(std::string& out, const char* what, const std::vector<std::string>& added,
+                const std::vector<std::string>& removed, std::size_t changed = 0) {
+    if (added.empty() && removed.empty() && changed == 0) return;
+    if (!out.empty()) out += "; ";
+    out += what;
+    std::size_t shown = 0;
+    const auto name = [&](char sign, const std::string& n) {
+        if (++shown <= 5) out += std::string(" ") + sign + n;
+    };
+    for (const auto& n : added) name('+', n);
+    for (const auto& n : removed) name('-', n);
+    if (shown > 5) out += " (" + std::to_string(shown - 5) + " more)";
+    if (changed) out += (shown ? ", " : " ") + std::to_string(changed) + " changed";
+}
+
+template <typename Map>
+void compare_keys(const Map& before, const Map& after, std::vector<std::string>& added,
+                  std::vector<std::string>& removed) {
+    for (const auto& [k, v] : after)
+        if (!before.count(k)) added.push_back(k);
+    for (const auto& [k, v] : before)
+        if (!after.count(k)) removed.push_back(k);
+}
+
+}  // namespace
+
+std::string describe_changes(const inventory::site& before, const inventory::site& after) {
+    std::string out;
+    const auto label = [](const inventory::host& h) { return h.hostname.empty() ? h.mac.to_string() : h.hostname; };
+    std::map<wire::mac_address, const inventory::host*> old_hosts, new_hosts;
+    for (const auto& h : before.hosts) old_hosts[h.mac] = &h;
+    for (const auto& h : after.hosts) new_hosts[h.mac] = &h;
+    std::vector<std::string> added, removed;
+    std::size_t changed = 0;
+    for (const auto& [mac, h] : new_hosts) {
+        const auto it = old_hosts.find(mac);
+        if (it == old_hosts.end()) {
+            added.push_back(label(*h));
+            continue;
+        }
+        const auto& o = *it->second;
+        if (o.hostname != h->hostname || o.ip != h->ip || o.profile != h->profile || o.netboot != h->netboot) ++changed;
+    }
+    for (const auto& [mac, h] : old_hosts)
+        if (!new_hosts.count(mac)) removed.push_back(label(*h));
+    list_names(out, "hosts", added, removed, changed);
+    added.clear();
+    removed.clear();
+    compare_keys(before.profiles, after.profiles, added, removed);
+    list_names(out, "profiles", added, removed);
+    added.clear();
+    removed.clear();
+    compare_keys(before.trees, after.trees, added, removed);
+    list_names(out, "trees", added, removed);
+    if (before.subnets.size() != after.subnets.size()) {
+        if (!out.empty()) out += "; ";
+        out += "subnets " + std::to_string(before.subnets.size()) + " -> " + std::to_string(after.subnets.size());
+    }
     return out;
 }
 

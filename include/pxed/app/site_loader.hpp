@@ -40,6 +40,12 @@ site_load_result load_site(const std::string& config_path, const inventory::load
 std::shared_ptr<const loaded_site> with_status(const loaded_site& loaded,
                                                std::shared_ptr<const render::host_status_source> status);
 
+/// What a reload changes, in one line for `pxed reload` and the log: hosts,
+/// profiles and trees added or removed (by name), hosts whose hostname,
+/// address, profile or netboot changed, the number of subnets. Empty when
+/// none of these did (templates, variables and settings are not compared).
+std::string describe_changes(const inventory::site& before, const inventory::site& after);
+
 /// The mounts a site's file namespace is built from.
 std::vector<fs::mount> mounts_for(const inventory::site& site);
 

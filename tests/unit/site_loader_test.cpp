@@ -1,0 +1,58 @@
+// describe_changes(): the line `pxed reload` prints and the daemon logs
+// when a reload is taken.
+
+#include <gtest/gtest.h>
+
+#include "pxed/app/site_loader.hpp"
+#include "pxed/inventory/load.hpp"
+
+namespace pxed::app {
+namespace {
+
+std::shared_ptr<const inventory::site> site_with(const std::string& profiles_and_hosts, const std::string& trees = "") {
+    inventory::load_options o;
+    o.check_files = false;
+    const std::string yaml = "server: {address: 10.0.0.1, tftp: {root: /srv/tftp}, dhcp: {enabled: false}}\n"
+                             "subnets:\n  - {network: 10.0.0.0/24, ranges: [10.0.0.100-10.0.0.200]}\n"
+                             "boot: {bios: pxelinux.0}\n" +
+                             trees + profiles_and_hosts;
+    auto r = inventory::load_string(yaml, "site.yaml", "/tmp", o);
+    for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
+    return r.model;
+}
+
+const std::string two_profiles = "profiles:\n  a: {kernel: k, initrd: i}\n  b: {kernel: k, initrd: i}\n";
+
+TEST(describe_changes, names_what_was_added_removed_and_changed) {
+    const auto before = site_with(two_profiles + "hosts:\n"
+                                                 "  - {mac: 52:54:00:00:00:01, hostname: web1, profile: a}\n"
+                                                 "  - {mac: 52:54:00:00:00:02, hostname: db1, profile: a}\n"
+                                                 "  - {mac: 52:54:00:00:00:03, hostname: db2, profile: a}\n");
+    ASSERT_TRUE(before);
+    EXPECT_EQ(describe_changes(*before, *before), "");
+
+    const auto after = site_with("profiles:\n  a: {kernel: k, initrd: i}\n  c: {kernel: k, initrd: i}\n"
+                                 "hosts:\n"
+                                 "  - {mac: 52:54:00:00:00:01, hostname: web1, profile: c}\n"  // changed
+                                 "  - {mac: 52:54:00:00:00:03, hostname: db2, profile: a}\n"   // same
+                                 "  - {mac: 52:54:00:00:00:04, profile: a}\n",                 // added, no name
+                                 "trees:\n  c7: {path: /srv/c7, url: /pub/c7}\n");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(describe_changes(*before, *after),
+              "hosts +52:54:00:00:00:04 -db1, 1 changed; profiles +c -b; trees +c7");
+    EXPECT_EQ(describe_changes(*after, *before),
+              "hosts +db1 -52:54:00:00:00:04, 1 changed; profiles +b -c; trees -c7");
+}
+
+TEST(describe_changes, a_long_list_is_cut_to_five_names) {
+    std::string hosts = "hosts:\n";
+    for (int i = 1; i <= 8; ++i)
+        hosts += "  - {mac: 52:54:00:00:01:0" + std::to_string(i) + ", hostname: n" + std::to_string(i) + ", profile: a}\n";
+    const auto before = site_with(two_profiles);
+    const auto after = site_with(two_profiles + hosts);
+    ASSERT_TRUE(before && after);
+    EXPECT_EQ(describe_changes(*before, *after), "hosts +n1 +n2 +n3 +n4 +n5 (3 more)");
+}
+
+}  // namespace
+}  // namespace pxed::app
