@@ -27,6 +27,7 @@
 #include "endpoint.hpp"
 #include "log_limit.hpp"
 #include "pxed/engine/ftp_session.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/send_file.hpp"
 #include "pxed/proto/ftp.hpp"
@@ -53,6 +54,18 @@ const char* to_string(ftp::transfer_outcome o) {
     return "ended";
 }
 
+// The same, as a metric's label value.
+const char* label_of(ftp::transfer_outcome o) {
+    switch (o) {
+    case ftp::transfer_outcome::completed: return "completed";
+    case ftp::transfer_outcome::no_connection: return "no_connection";
+    case ftp::transfer_outcome::connection_lost: return "connection_lost";
+    case ftp::transfer_outcome::read_error: return "read_error";
+    case ftp::transfer_outcome::aborted: return "aborted";
+    }
+    return "other";
+}
+
 // Errors of sendfile() that mean the client's side went away, as opposed to
 // the file failing to read.
 bool is_connection_error(int e) {
@@ -60,12 +73,57 @@ bool is_connection_error(int e) {
            e == ENETUNREACH || e == ECONNABORTED || e == EBADF;
 }
 
+// What the server counts (docs/metrics.md); children by reply code and by
+// command and outcome are made when first needed (both sets are small).
+class ftp_metrics {
+public:
+    explicit ftp_metrics(metrics::registry& r)
+        : replies_(r.counters("pxed_ftp_replies_total",
+                              "FTP replies on control connections, by code (the first reply of each command).",
+                              {"code"})),
+          transfers_(r.counters("pxed_ftp_transfers_total", "FTP data transfers, by command and outcome.",
+                                {"command", "outcome"})),
+          bytes_(r.counters("pxed_ftp_sent_bytes_total", "FTP data connection bytes sent.").only()),
+          accepted_(r.counters("pxed_ftp_sessions_accepted_total", "FTP control connections accepted.").only()) {}
+
+    // `reply`: encoded replies ("226 ...\r\n"), the code first.
+    void reply(std::string_view reply) {
+        if (reply.size() < 3) return;
+        unsigned code = 0;
+        for (std::size_t i = 0; i < 3; ++i) {
+            if (reply[i] < '0' || reply[i] > '9') return;
+            code = code * 10 + static_cast<unsigned>(reply[i] - '0');
+        }
+        auto*& c = by_code_[code];
+        if (!c) c = &replies_.with({std::to_string(code)});
+        c->inc();
+    }
+    void transfer(std::string_view command, std::string_view outcome, std::uint64_t bytes) {
+        transfers_.with({std::string(command), std::string(outcome)}).inc();
+        bytes_.inc(bytes);
+    }
+    void accepted() { accepted_.inc(); }
+
+private:
+    metrics::family<metrics::counter>& replies_;
+    metrics::family<metrics::counter>& transfers_;
+    metrics::counter& bytes_;
+    metrics::counter& accepted_;
+    std::array<metrics::counter*, 1000> by_code_{};
+};
+
 }  // namespace
 
 class ftp_server::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, ftp_server_options options, namespace_provider files)
-        : io_(io), options_(std::move(options)), files_(std::move(files)), acceptor_(io), retry_(io) {
+        : io_(io),
+          options_(std::move(options)),
+          files_(std::move(files)),
+          acceptor_(io),
+          retry_(io),
+          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
+          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {
         if (options_.passive_last < options_.passive_first) std::swap(options_.passive_first, options_.passive_last);
         next_passive_ = options_.passive_first;
     }
@@ -80,6 +138,12 @@ public:
         acceptor_.bind(tcp::endpoint(addr, options_.port));
         acceptor_.listen(asio::socket_base::max_listen_connections);
         do_accept();
+        const std::weak_ptr<impl> weak = shared_from_this();
+        (options_.metrics ? *options_.metrics : *own_metrics_)
+            .computed("pxed_ftp_sessions_active", "FTP control connections open now.", metrics::kind::gauge, {},
+                      [weak](const metrics::sample_sink& emit) {
+                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
+                      });
     }
 
     void stop();
@@ -148,6 +212,8 @@ private:
     log_limiter per_client_log_{"ftp"};
     log_limiter passive_log_{"ftp"};
     log_limiter stuck_log_{"ftp"};
+    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    ftp_metrics metrics_;
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
     // Sessions open per client address (max_sessions_per_client).
     std::unordered_map<std::uint32_t, std::size_t> per_client_;
@@ -300,6 +366,7 @@ private:
     // Carries out one engine step (see the loop in ftp_session.hpp).
     void apply(ftp::step s) {
         if (ended_) return;
+        server_->metrics_.reply(s.reply);
         send(s.reply);
         if (!s.note.empty() && spdlog::should_log(spdlog::level::debug) && server_->limiter_.allow())
             spdlog::debug("ftp: {} {}", who_, s.note);
@@ -602,6 +669,8 @@ private:
     void log_transfer(ftp::transfer_outcome outcome) const {
         const auto d = clock_type::now() - xfer_started_;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+        server_->metrics_.transfer(ftp::to_string(xfer_->command), label_of(outcome),
+                                   static_cast<std::uint64_t>(sent_));  // a sum of bytes sent: never negative
         const auto level = outcome == ftp::transfer_outcome::completed ? spdlog::level::info : spdlog::level::warn;
         std::string from;
         if (xfer_->offset > 0) from = " from offset " + std::to_string(xfer_->offset);
@@ -709,6 +778,7 @@ void ftp_server::impl::on_accept(const error_code& ec, tcp::socket socket) {
     const auto files = files_ ? files_() : nullptr;
     auto s = std::make_shared<session>(shared_from_this(), std::move(socket), files, address);
     sessions_.emplace(s.get(), s);
+    metrics_.accepted();
     s->start(peer, local);
     do_accept();
 }

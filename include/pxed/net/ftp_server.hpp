@@ -19,6 +19,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace pxed::metrics {
+class registry;
+}
+
 namespace pxed::net {
 
 struct ftp_server_options {
@@ -53,6 +57,9 @@ struct ftp_server_options {
     /// A transfer that makes no progress for this long is ended with 426
     /// (vsftpd's data_connection_timeout: 300 s).
     std::chrono::milliseconds data_stall_timeout{std::chrono::seconds(300)};
+    /// Where the server counts replies and transfers (docs/metrics.md);
+    /// outlives the server. Null: counted nowhere anyone reads.
+    metrics::registry* metrics = nullptr;
 };
 
 class ftp_server {

@@ -1,0 +1,50 @@
+#pragma once
+/// The daemon's own metrics (docs/metrics.md): build info, process start,
+/// the loaded configuration (its hash and when it was loaded), reloads,
+/// and hosts by lifecycle state. The servers count their own.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "pxed/store/hosts.hpp"
+
+namespace pxed::metrics {
+class registry;
+class counter;
+class gauge;
+}  // namespace pxed::metrics
+
+namespace pxed::app {
+
+class daemon_metrics {
+public:
+    /// Hosts in the inventory by state, counted when scraped.
+    using host_counter = std::function<void(const std::function<void(store::host_state)>& each)>;
+
+    daemon_metrics(metrics::registry& r, std::string_view version, std::int64_t started_unix);
+
+    /// A configuration went live at `unix_time`: `text` is the config
+    /// file's bytes, hashed for pxed_config_info (which file is serving).
+    void config_loaded(std::string_view text, std::int64_t unix_time);
+    /// The same, reading the file at `path` (unreadable: hashed as empty).
+    void config_file_loaded(const std::string& path, std::int64_t unix_time);
+    /// A reload's verdict (SIGHUP or `pxed reload`).
+    void reloaded(bool ok);
+    void count_hosts(host_counter f);
+
+private:
+    metrics::registry& registry_;
+    metrics::counter& reloads_ok_;
+    metrics::counter& reloads_failed_;
+    metrics::gauge& last_reload_ok_;
+    metrics::gauge& loaded_at_;
+    std::string hash_;
+};
+
+/// FNV-1a, 64 bits, as 16 hex digits: tells two configurations apart
+/// (not a defence against anyone).
+std::string config_hash(std::string_view text);
+
+}  // namespace pxed::app

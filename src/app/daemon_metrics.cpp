@@ -1,0 +1,81 @@
+#include "pxed/app/daemon_metrics.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "pxed/metrics/registry.hpp"
+
+namespace pxed::app {
+
+std::string config_hash(std::string_view text) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : text) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ull;
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
+daemon_metrics::daemon_metrics(metrics::registry& r, std::string_view version, std::int64_t started_unix)
+    : registry_(r),
+      reloads_ok_(r.counters("pxed_config_reloads_total",
+                             "Configuration reloads (SIGHUP, pxed reload), by result; a failed one leaves the "
+                             "configuration loaded before serving.",
+                             {"result"})
+                      .with({"ok"})),
+      reloads_failed_(r.counters("pxed_config_reloads_total", "", {"result"}).with({"failed"})),
+      last_reload_ok_(r.gauges("pxed_config_last_reload_successful",
+                               "1 when the last reload (or the start) loaded its configuration, 0 when it was "
+                               "rejected.")
+                          .only()),
+      loaded_at_(r.gauges("pxed_config_loaded_timestamp_seconds",
+                          "When the configuration serving now was loaded (Unix time); its age is time() minus this.")
+                     .only()) {
+    const std::string v(version);
+    r.computed("pxed_build_info", "pxed's version; always 1.", metrics::kind::gauge, {"version"},
+               [v](const metrics::sample_sink& emit) { emit({v}, 1); });
+    r.gauges("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.")
+        .only()
+        .set(static_cast<double>(started_unix));
+    last_reload_ok_.set(1);
+}
+
+void daemon_metrics::config_loaded(std::string_view text, std::int64_t unix_time) {
+    loaded_at_.set(static_cast<double>(unix_time));
+    hash_ = config_hash(text);
+    registry_.computed("pxed_config_info", "The configuration serving now: a hash of site.yaml's bytes; always 1.",
+                       metrics::kind::gauge, {"hash"},
+                       [h = hash_](const metrics::sample_sink& emit) { emit({h}, 1); });
+}
+
+void daemon_metrics::config_file_loaded(const std::string& path, std::int64_t unix_time) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    config_loaded(text.str(), unix_time);
+}
+
+void daemon_metrics::reloaded(bool ok) {
+    (ok ? reloads_ok_ : reloads_failed_).inc();
+    last_reload_ok_.set(ok ? 1 : 0);
+}
+
+void daemon_metrics::count_hosts(host_counter f) {
+    registry_.computed("pxed_hosts", "Hosts of the inventory by lifecycle state.", metrics::kind::gauge, {"state"},
+                       [f = std::move(f)](const metrics::sample_sink& emit) {
+                           std::array<double, 5> n{};
+                           f([&](store::host_state s) {
+                               const auto i = static_cast<std::size_t>(s);
+                               if (i < n.size()) n[i] += 1;
+                           });
+                           for (auto s : {store::host_state::pending, store::host_state::installing,
+                                          store::host_state::installed, store::host_state::failed})
+                               emit({store::to_string(s)}, n[static_cast<std::size_t>(s)]);
+                       });
+}
+
+}  // namespace pxed::app

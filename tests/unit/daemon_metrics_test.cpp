@@ -1,0 +1,56 @@
+// The daemon's own metrics: build info, the config's hash and load time,
+// reload verdicts, hosts by lifecycle state counted at scrape time.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "pxed/app/daemon_metrics.hpp"
+#include "pxed/metrics/registry.hpp"
+
+using namespace pxed;
+
+namespace {
+bool has(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
+}  // namespace
+
+TEST(daemon_metrics, build_config_reloads_and_hosts) {
+    metrics::registry r;
+    app::daemon_metrics d(r, "1.2.3", 1700000000);
+    d.config_loaded("server: {address: 10.0.0.1}\n", 1700000005);
+    std::vector<store::host_state> hosts{store::host_state::pending, store::host_state::installed,
+                                         store::host_state::installed};
+    d.count_hosts([&](const std::function<void(store::host_state)>& each) {
+        for (auto s : hosts) each(s);
+    });
+    auto text = r.expose();
+    EXPECT_TRUE(has(text, "pxed_build_info{version=\"1.2.3\"} 1")) << text;
+    EXPECT_TRUE(has(text, "process_start_time_seconds 1700000000")) << text;
+    EXPECT_TRUE(has(text, "pxed_config_loaded_timestamp_seconds 1700000005")) << text;
+    EXPECT_TRUE(has(text, "pxed_config_info{hash=\"" + app::config_hash("server: {address: 10.0.0.1}\n") + "\"} 1"));
+    EXPECT_TRUE(has(text, "pxed_config_last_reload_successful 1")) << text;
+    EXPECT_TRUE(has(text, "pxed_hosts{state=\"pending\"} 1")) << text;
+    EXPECT_TRUE(has(text, "pxed_hosts{state=\"installing\"} 0")) << text;
+    EXPECT_TRUE(has(text, "pxed_hosts{state=\"installed\"} 2")) << text;
+
+    d.reloaded(false);
+    hosts.pop_back();  // counted when scraped, not when registered
+    text = r.expose();
+    EXPECT_TRUE(has(text, "pxed_config_reloads_total{result=\"failed\"} 1")) << text;
+    EXPECT_TRUE(has(text, "pxed_config_reloads_total{result=\"ok\"} 0")) << text;
+    EXPECT_TRUE(has(text, "pxed_config_last_reload_successful 0")) << text;
+    EXPECT_TRUE(has(text, "pxed_hosts{state=\"installed\"} 1")) << text;
+
+    d.reloaded(true);
+    d.config_loaded("server: {address: 10.0.0.2}\n", 1700000100);
+    text = r.expose();
+    EXPECT_TRUE(has(text, "pxed_config_last_reload_successful 1")) << text;
+    EXPECT_TRUE(has(text, "pxed_config_info{hash=\"" + app::config_hash("server: {address: 10.0.0.2}\n") + "\"} 1"));
+    EXPECT_EQ(text.find(app::config_hash("server: {address: 10.0.0.1}\n")), std::string::npos) << "one hash only";
+}
+
+TEST(daemon_metrics, config_hash_is_fnv1a_64) {
+    EXPECT_EQ(app::config_hash(""), "cbf29ce484222325");
+    EXPECT_EQ(app::config_hash("a"), "af63dc4c8601ec8c");
+}
