@@ -213,6 +213,26 @@ for p in [b'', b'x'*10, b'\x01'*240, b'\x01\x01\x06\x00'+b'\0'*232+b'\x63\x82\x5
 again=$(ip netns exec $C $PROBE eth0 discover --mac 52:54:00:77:00:e3 --wait 1 | head -n 1)
 check "malformed packets are dropped and the next client is served" test "$(field "$again" 'm["type"]')" = 2
 
+# --- what /metrics says of all that (docs/metrics.md) --------------------------
+ip netns exec $S curl -s -m 10 -o "$TMP/metrics.txt" http://127.0.0.1:8080/metrics || true
+metric() { awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print -1 }' "$TMP/metrics.txt"; }
+at_least() { local v; v=$(metric "$1"); python3 -c "import sys; sys.exit(0 if float('$v') >= $2 else 1)" || { echo "  $1 = $v, wanted >= $2"; return 1; }; }
+if command -v promtool >/dev/null; then
+  check "promtool check metrics passes with DHCP on" bash -c "promtool check metrics < $TMP/metrics.txt"
+fi
+check "metrics: DISCOVERs answered (dhclient, udhcpc, the probe)" at_least 'pxed_dhcp_messages_received_total{type="discover",outcome="answered"}' 3
+check "metrics: REQUESTs answered" at_least 'pxed_dhcp_messages_received_total{type="request",outcome="answered"}' 3
+check "metrics: OFFERs sent" at_least 'pxed_dhcp_messages_sent_total{type="offer",outcome="sent"}' 3
+check "metrics: ACKs sent" at_least 'pxed_dhcp_messages_sent_total{type="ack",outcome="sent"}' 3
+check "metrics: the garbage counted as malformed" at_least 'pxed_dhcp_packets_dropped_total{reason="malformed"}' 3
+check "metrics: the pool of 10.77.0.0/16 is 512 addresses" test "$(metric 'pxed_dhcp_pool_addresses{subnet="10.77.0.0/16"}')" = 512
+check "metrics: and the relayed subnet's 51" test "$(metric 'pxed_dhcp_pool_addresses{subnet="10.79.0.0/24"}')" = 51
+check "metrics: none in use on 10.77.0.0/16 (dhclient and udhcpc released theirs)" \
+  test "$(metric 'pxed_dhcp_addresses_in_use{subnet="10.77.0.0/16"}')" = 0
+check "metrics: the relayed client's in use" test "$(metric 'pxed_dhcp_addresses_in_use{subnet="10.79.0.0/24"}')" = 1
+check "metrics: lease commits timed" at_least pxed_lease_store_commit_duration_seconds_count 2
+check "metrics: no commit failed" test "$(metric pxed_lease_store_commit_failures_total)" = 0
+
 # --- kill -9 right after an ACK, restart: nothing ACKed is lost ---------------
 ip -n $C link set eth0 address $MAC_A
 rm -f "$TMP/dhclient.leases" "$TMP"/dhc.*
