@@ -28,6 +28,7 @@
 #include "endpoint.hpp"
 #include "log_limit.hpp"
 #include "pxed/engine/tftp_front_door.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/proto/tftp.hpp"
@@ -139,6 +140,60 @@ void contain_transfer(Session& s, const char* what, F&& f) {
 
 }  // namespace
 
+// What the server counts (docs/metrics.md). Transfers are counted when
+// they end (bytes and retransmissions too), so the per-block path has no
+// metric in it at all.
+struct tftp_metrics {
+    explicit tftp_metrics(metrics::registry& r)
+        : started(r.counters("pxed_tftp_transfers_started_total", "TFTP transfers started (read requests accepted).")
+                      .only()),
+          finished(r.counters("pxed_tftp_transfers_finished_total",
+                              "TFTP transfers ended, by outcome: completed, size_probe (a PXE ROM asked for tsize "
+                              "and ended it, as they do), or a failure (error_sent, client_error, timed_out, "
+                              "aborted, replaced).",
+                              {"outcome"})),
+          refused(r.counters("pxed_tftp_requests_refused_total",
+                             "TFTP requests answered with ERROR without a transfer: not_found (routine: pxelinux "
+                             "and GRUB probe many config names), access_violation, invalid (malformed, write "
+                             "requests), busy (server.tftp.max_transfers), client_limit (max_transfers_per_client), "
+                             "error (a server-side failure).",
+                             {"reason"})),
+          not_found(refused.with({"not_found"})),
+          access_violation(refused.with({"access_violation"})),
+          invalid(refused.with({"invalid"})),
+          busy(refused.with({"busy"})),
+          client_limit(refused.with({"client_limit"})),
+          not_started(refused.with({"error"})),
+          bytes(r.counters("pxed_tftp_sent_bytes_total", "TFTP payload bytes acknowledged by clients.").only()),
+          retransmissions(
+              r.counters("pxed_tftp_retransmissions_total", "TFTP DATA and OACK packets sent again.").only()),
+          duration(r.histograms("pxed_tftp_transfer_duration_seconds", "Time completed TFTP transfers took.",
+                                {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300})
+                       .only()) {
+        const std::pair<tftp::transfer_outcome, const char*> labels[] = {
+            {tftp::transfer_outcome::completed, "completed"},   {tftp::transfer_outcome::error_sent, "error_sent"},
+            {tftp::transfer_outcome::client_error, "client_error"}, {tftp::transfer_outcome::timed_out, "timed_out"},
+            {tftp::transfer_outcome::aborted, "aborted"},       {tftp::transfer_outcome::replaced, "replaced"}};
+        for (const auto& [o, label] : labels) by_outcome[static_cast<std::size_t>(o)] = &finished.with({label});
+        size_probe = &finished.with({"size_probe"});
+    }
+
+    metrics::counter& started;
+    metrics::family<metrics::counter>& finished;
+    metrics::family<metrics::counter>& refused;
+    metrics::counter& not_found;
+    metrics::counter& access_violation;
+    metrics::counter& invalid;
+    metrics::counter& busy;
+    metrics::counter& client_limit;
+    metrics::counter& not_started;
+    metrics::counter& bytes;
+    metrics::counter& retransmissions;
+    metrics::histogram& duration;
+    std::array<metrics::counter*, 8> by_outcome{};  // by transfer_outcome
+    metrics::counter* size_probe;
+};
+
 class tftp_server::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, tftp_server_options options, namespace_provider files)
@@ -148,7 +203,9 @@ public:
           socket_(io),
           ready_(io),
           shares_(tftp::share_limits{options_.max_transfers, options_.max_transfers_per_client}),
-          tick_(io) {}
+          tick_(io),
+          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
+          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
 
     void start() {
         const auto addr = asio::ip::make_address_v4(options_.listen_address);
@@ -164,6 +221,12 @@ public:
         ready_.assign(ep);
         wait_for_requests();
         wait_for_transfers();
+        const std::weak_ptr<impl> weak = shared_from_this();
+        (options_.metrics ? *options_.metrics : *own_metrics_)
+            .computed("pxed_tftp_transfers_active", "TFTP transfers running now.", metrics::kind::gauge, {},
+                      [weak](const metrics::sample_sink& emit) {
+                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
+                      });
     }
 
     void stop();
@@ -220,6 +283,7 @@ private:
         case tftp::door_verdict::refuse:
             if (junk_log_.allow(spdlog::level::info, now))
                 spdlog::info("tftp: {} refused: {}", describe(peer), wire::escape_for_log(door.reason));
+            metrics_.invalid.inc();
             send_once(door.reply, info);
             return;
         case tftp::door_verdict::accept: break;
@@ -253,6 +317,7 @@ private:
     void refuse_over_limit(const tftp::admission_decision& d, const tftp::request& rrq, const datagram_info& info,
                            const udp::endpoint& peer) {
         const bool per_client = d.verdict == tftp::admission::client_full;
+        (per_client ? metrics_.client_limit : metrics_.busy).inc();
         if (d.answer)
             send_once(tftp::encode_error(tftp::error_code::not_defined,
                                          per_client ? "too many transfers from your address, try again"
@@ -286,8 +351,8 @@ private:
     // descriptor. One wake-up then reads the ACK of every transfer that has
     // one, each with one syscall and no per-operation bookkeeping (an Asio
     // receive follows each datagram with a read that finds the socket
-    // empty). With 200 lock-step transfers on loopback, where the server
-    // is CPU-bound, this cut its CPU per GiB by about 10%. See
+    // empty). That counts with many lock-step transfers, where the server
+    // is CPU-bound (bench/README.md, "TFTP", has the figures). See
     // drain_transfers for why no datagram is left waiting.
     void wait_for_transfers() {
         ready_.async_wait(asio::posix::stream_descriptor::wait_read,
@@ -352,6 +417,8 @@ private:
     clock_type::time_point tick_at_{};
     bool tick_armed_ = false;
     std::vector<std::shared_ptr<session>> due_;  // reused by on_tick
+    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    tftp_metrics metrics_;
 };
 
 // One transfer: its own socket (the server's TID), a timer, the engine.
@@ -374,6 +441,11 @@ public:
     // during it; the client gets ERROR.
     void refuse(tftp::error_code code, const std::string& message, const char* why) {
         send_one(tftp::encode_error(code, message));
+        auto& m = server_.metrics_;
+        (code == tftp::error_code::file_not_found     ? m.not_found
+         : code == tftp::error_code::access_violation ? m.access_violation
+                                                      : m.not_started)
+            .inc();
         // pxelinux and GRUB probe a dozen names per boot (UUID, 01-MAC, hex
         // IP prefixes) before the one that exists: those misses are routine.
         const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
@@ -389,7 +461,7 @@ public:
 
 private:
     void send_one(const std::vector<std::uint8_t>& packet) {
-        ::sendto(fd_.get(), packet.data(), packet.size(), MSG_DONTWAIT, peer_.data(), peer_.size());
+        ::sendto(fd_.get(), packet.data(), packet.size(), MSG_DONTWAIT, peer_.data(), static_cast<socklen_t>(peer_.size()));
     }
 
 public:
@@ -439,8 +511,8 @@ private:
     // A client that answers within the busy-poll budget is waited for by
     // polling, not sleeping (event_loop.hpp), while few transfers run. With
     // more, the loop is rarely idle and one wake-up serves several ACKs:
-    // on loopback polling gained 35% with one client, 0-10% with two, none
-    // with four or eight, and with 100 it only burnt CPU the clients needed.
+    // polling stops paying past two transfers (max_polled_transfers) and
+    // with many only burns CPU the clients need (bench/README.md, "TFTP").
     void expect_reply() {
         auto* poll = server_.options_.poll;
         if (!poll || !poll->enabled() || server_.sessions_.size() > max_polled_transfers) return;
@@ -457,23 +529,22 @@ private:
 
     // A window of DATA blocks in one sendmmsg() instead of one syscall each.
     void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
-        constexpr auto max_batch = impl::max_batch;
-        auto& msgs_ = server_.msgs_;
-        auto& iov_ = server_.iov_;
+        auto& msgs = server_.msgs_;
+        auto& iov = server_.iov_;
         const auto dest = peer_.data();
         std::size_t sent = 0;
         while (sent < packets.size()) {
             const std::size_t n = std::min<std::size_t>(packets.size() - sent, max_batch);
             for (std::size_t i = 0; i < n; ++i) {
                 auto& p = packets[sent + i];
-                iov_[i] = iovec{const_cast<std::uint8_t*>(p.data()), p.size()};
-                msgs_[i] = mmsghdr{};
-                msgs_[i].msg_hdr.msg_name = const_cast<sockaddr*>(dest);
-                msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(peer_.size());
-                msgs_[i].msg_hdr.msg_iov = &iov_[i];
-                msgs_[i].msg_hdr.msg_iovlen = 1;
+                iov[i] = iovec{const_cast<std::uint8_t*>(p.data()), p.size()};
+                msgs[i] = mmsghdr{};
+                msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(dest);
+                msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(peer_.size());
+                msgs[i].msg_hdr.msg_iov = &iov[i];
+                msgs[i].msg_hdr.msg_iovlen = 1;
             }
-            const int r = ::sendmmsg(fd_.get(), msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
+            const int r = ::sendmmsg(fd_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
             if (r <= 0) return;  // buffer full: the rest counts as lost
             sent += static_cast<std::size_t>(r);
         }
@@ -506,6 +577,7 @@ public:
 
 private:
     void finish() {
+        if (!closed_) count_outcome();
         log_outcome();
         if (on_delivered_ && delivered()) on_delivered_();
         on_delivered_ = nullptr;
@@ -520,6 +592,27 @@ private:
                (outcome == tftp::transfer_outcome::replaced && transfer_->stats().last_block_sent);
     }
 
+    // PXE ROMs ask for tsize, read the OACK and abort, then ask again for
+    // real: that first exchange is routine. (An abort after a resent OACK
+    // is not that: atftp aborts on a second OACK.)
+    bool size_probe() const {
+        const auto& st = transfer_->stats();
+        return transfer_->outcome() == tftp::transfer_outcome::client_error && st.blocks == 0 && st.oack_sent &&
+               st.retransmissions == 0;
+    }
+
+    void count_outcome() const {
+        auto& m = server_.metrics_;
+        const auto& st = transfer_->stats();
+        const auto outcome = transfer_->outcome();
+        auto* c = size_probe() ? m.size_probe : m.by_outcome[static_cast<std::size_t>(outcome)];
+        if (c) c->inc();
+        m.bytes.inc(st.bytes);
+        m.retransmissions.inc(st.retransmissions);
+        if (outcome == tftp::transfer_outcome::completed)
+            m.duration.observe(std::chrono::duration<double>(st.duration).count());
+    }
+
     void log_outcome() const {
         const auto& st = transfer_->stats();
         const auto outcome = transfer_->outcome();
@@ -529,12 +622,8 @@ private:
         std::string error;
         if (const auto& e = transfer_->error())
             error = " (error " + std::to_string(static_cast<unsigned>(e->code)) + ": " + wire::escape_for_log(e->message) + ")";
-        // PXE ROMs ask for tsize, read the OACK and abort, then ask again
-        // for real: that first exchange is routine, not worth an info line.
-        // (An abort after a resent OACK is not that: atftp aborts on a
-        // second OACK.)
-        if (outcome == tftp::transfer_outcome::client_error && st.blocks == 0 && st.oack_sent &&
-            st.retransmissions == 0) {
+        // A size probe (see size_probe()) is not worth an info line.
+        if (size_probe()) {
             spdlog::debug("tftp: {} \"{}\" size probe answered{}", who, file, error);
             return;
         }
@@ -736,6 +825,7 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     }
     spdlog::debug("tftp: {} \"{}\" requested ({} options, mode {})", describe(peer), wire::escape_for_log(rrq.filename),
                   rrq.options.size(), wire::escape_for_log(rrq.mode_text));
+    metrics_.started.inc();
     sess->run(std::make_unique<tftp::read_transfer>(rrq, std::move(source), cfg));
 }
 

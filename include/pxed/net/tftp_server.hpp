@@ -19,6 +19,13 @@ class io_context;
 namespace pxed::net {
 
 class busy_poll;
+}  // namespace pxed::net
+
+namespace pxed::metrics {
+class registry;
+}
+
+namespace pxed::net {
 
 struct tftp_server_options {
     std::string listen_address = "0.0.0.0";
@@ -40,6 +47,9 @@ struct tftp_server_options {
     /// short, so the loop polls for its answer (see event_loop.hpp). Owned
     /// by the caller and outliving the server; null: never asked.
     busy_poll* poll = nullptr;
+    /// Where the server counts transfers (docs/metrics.md); outlives the
+    /// server. Null: counted nowhere anyone reads.
+    metrics::registry* metrics = nullptr;
 };
 
 class tftp_server {
