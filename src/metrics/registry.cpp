@@ -93,7 +93,7 @@ registry::entry& registry::find_or_add(const std::string& name, kind k, const st
         if (!valid_label_name(l)) throw std::logic_error(name + ": invalid label name '" + l + "'");
     for (auto& e : entries_) {
         if (e.name != name) continue;
-        if (e.type != k || e.labels != labels || static_cast<bool>(e.computed) != false)
+        if (e.type != k || e.labels != labels || e.computed)
             throw std::logic_error("metric '" + name + "' registered twice, differently");
         return e;
     }
