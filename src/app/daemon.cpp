@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,12 +18,14 @@
 #include <ctime>
 
 #include "pxed/app/api.hpp"
+#include "pxed/app/daemon_metrics.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/privileges.hpp"
 #include "pxed/app/sd_notify.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/control_server.hpp"
 #include "pxed/net/dhcp_server.hpp"
 #include "pxed/net/event_loop.hpp"
@@ -63,6 +66,13 @@ void log_diagnostics(const std::vector<inventory::diagnostic>& diags) {
     }
 }
 
+// What a reload came to, for the log, systemd's STATUS= and `pxed reload`.
+struct reload_verdict {
+    bool ok = false;
+    std::string message;
+    std::vector<std::string> details;  // diagnostics and restart warnings
+};
+
 void log_summary(const loaded_site& l, const char* verb) {
     const auto& s = *l.site;
     spdlog::info("{} {}: {} subnet(s), {} tree(s), {} profile(s), {} host(s); unknown hosts get {}", verb,
@@ -93,6 +103,7 @@ public:
         }
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
+        daemon_metrics_.config_file_loaded(config_path_, static_cast<std::int64_t>(std::time(nullptr)));
         // The control socket first: it is also how a second pxed on the
         // same state directory finds out before touching anything.
         if (!prepare_state_dir() || !start_control() || !start_lifecycle()) return 1;
@@ -152,6 +163,10 @@ private:
             return false;
         }
         current_ = with_status(*current_, lifecycle_->status_source());
+        daemon_metrics_.count_hosts([this](const std::function<void(store::host_state)>& each) {
+            for (const auto& rec : lifecycle_->tracker().all())
+                if (lifecycle_->tracker().in_inventory(rec.mac)) each(rec.state);
+        });
         std::size_t counts[5] = {};
         for (const auto& rec : lifecycle_->tracker().all())
             if (lifecycle_->tracker().in_inventory(rec.mac)) ++counts[static_cast<int>(rec.state)];
@@ -194,12 +209,15 @@ private:
         });
     }
 
-    // `pxed hosts`, `pxed reinstall`, `pxed mark-installed` talk to this.
+    // `pxed hosts`, `pxed reinstall`, `pxed mark-installed`, `pxed reload` talk to this.
     bool start_control() {
         const auto path = net::control_socket_path(current_->site->server.state_dir);
         control_ = std::make_unique<net::control_server>(
             io_, path,
-            [this](std::string_view request, const std::string& who) { return make_api().control(request, who); });
+            [this](std::string_view request, const std::string& who) {
+                if (request == "reload") return reload_for(who);
+                return make_api().control(request, who);
+            });
         try {
             control_->start();
         } catch (const std::exception& e) {
@@ -220,9 +238,48 @@ private:
     }
 
     // The JSON API and the control socket's commands, over the current site.
+    // /metrics is on the HTTP port unless server.metrics.listen gives it
+    // a listener of its own (start_metrics_listener).
     api make_api() {
-        return api([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get(),
-                   &guard_);
+        api a([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get(), &guard_);
+        const auto& m = current_->site->server.metrics;
+        if (m.enabled && !m.listen_address) a.set_metrics([this] { return metrics_.expose(); });
+        return a;
+    }
+
+    // server.metrics.listen: an HTTP server with no files that answers
+    // /metrics only, under the same access rule (access.api.read_from).
+    // Its own requests are not counted.
+    bool start_metrics_listener() {
+        const auto& m = current_->site->server.metrics;
+        if (!m.enabled || !m.listen_address) return true;
+        net::http_server_options o;
+        o.listen_address = m.listen_address->to_string();
+        o.port = m.listen_port;
+        o.max_connections = 64;
+        o.max_connections_per_client = 8;
+        api only_metrics([this] { return current_->site; }, {}, nullptr, &guard_);
+        only_metrics.set_metrics([this] { return metrics_.expose(); });
+        auto no_files = std::make_shared<const fs::file_namespace>(std::vector<fs::mount>{}, nullptr);
+        metrics_http_ = std::make_unique<net::http_server>(
+            io_, o, [no_files] { return no_files; },
+            [only_metrics](const net::http_api_request& request) {
+                if (request.path != "metrics") {
+                    net::http_api_reply r;
+                    r.status = 404;
+                    r.body = "{\"error\": \"only /metrics here\"}\n";
+                    return r;
+                }
+                return only_metrics.handle(request);
+            });
+        try {
+            metrics_http_->start();
+        } catch (const std::exception& e) {
+            spdlog::critical("metrics: cannot listen on {}:{}: {}", o.listen_address, o.port, e.what());
+            return false;
+        }
+        spdlog::info("metrics: /metrics on {}:{}", o.listen_address, metrics_http_->port());
+        return true;
     }
 
     std::string leases_json_now() const {
@@ -242,6 +299,7 @@ private:
             o.max_transfers_per_client = srv.tftp.max_transfers_per_client;
             poll_.set_budget(std::chrono::microseconds(srv.tftp.busy_poll_us));
             o.poll = &poll_;
+            o.metrics = &metrics_;
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;
             tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });
@@ -255,6 +313,7 @@ private:
                          poll_describe());
         }
         if (srv.http.enabled && !start_http()) return false;
+        if (!start_metrics_listener()) return false;
         if (srv.ftp.enabled) {
             net::ftp_server_options o;
             o.listen_address = srv.listen.to_string();
@@ -266,6 +325,7 @@ private:
             o.max_sessions_per_client = srv.ftp.max_sessions_per_client;
             o.passive_timeout = srv.ftp.passive_timeout;
             o.control_timeout = srv.ftp.idle_timeout;
+            o.metrics = &metrics_;
             ftp_ = std::make_unique<net::ftp_server>(io_, o, [this] { return current_->files; });
             try {
                 ftp_->start();
@@ -288,6 +348,7 @@ private:
         o.port = srv.dhcp.port;
         o.proxy_port = srv.dhcp.proxy_port;
         o.state_dir = srv.state_dir;
+        o.metrics = &metrics_;
         o.responder.no_boot_file = [this](const wire::mac_address& mac) {
             return lifecycle_->tracker().no_boot_file(mac);
         };
@@ -315,6 +376,7 @@ private:
         o.header_timeout = srv.http.header_timeout;
         o.min_rate = srv.http.min_rate;
         o.min_rate_window = srv.http.min_rate_window;
+        o.metrics = &metrics_;
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
         const api json_api = make_api();
@@ -336,6 +398,7 @@ private:
         lifecycle_timer_.cancel();
         if (control_) control_->stop();
         if (http_) http_->stop();
+        if (metrics_http_) metrics_http_->stop();
         if (dhcp_) dhcp_->stop();
         if (tftp_) tftp_->stop();
         if (ftp_) ftp_->stop();
@@ -379,10 +442,7 @@ private:
         signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
             if (ec) return;
             if (signo == SIGHUP) {
-                notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
-                       config_path_);
-                reload();
-                notify("READY=1\nSTATUS=" + status_line());
+                reload_notified("SIGHUP");
                 wait_for_signal();
                 return;
             }
@@ -392,14 +452,45 @@ private:
         });
     }
 
-    void reload() {
-        spdlog::info("SIGHUP: reloading {}", config_path_);
+    // `pxed reload` (systemd's ExecReload): the caller waits for the verdict.
+    std::string reload_for(const std::string& who) {
+        const auto v = reload_notified("control: " + who);
+        return control_reply(v.ok, v.message, v.details);
+    }
+
+    // systemd hears of the reload either way (RELOADING=1, then READY=1:
+    // a rejected config leaves the old one serving, so the service is ready
+    // again); whether it failed is ExecReload's exit status and STATUS=.
+    reload_verdict reload_notified(const std::string& asked_by) {
+        notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
+               config_path_);
+        auto v = reload(asked_by);
+        daemon_metrics_.reloaded(v.ok);
+        if (v.ok) daemon_metrics_.config_file_loaded(config_path_, static_cast<std::int64_t>(std::time(nullptr)));
+        notify("READY=1\nSTATUS=" + status_line() + (v.ok ? "" : " (last reload rejected: " + v.message + ")"));
+        return v;
+    }
+
+    reload_verdict reload(const std::string& asked_by) {
+        spdlog::info("reloading {} ({})", config_path_, asked_by);
+        reload_verdict v;
         auto r = load_site(config_path_, {}, lifecycle_->status_source());
         log_diagnostics(r.diagnostics);
+        for (const auto& d : r.diagnostics) v.details.push_back(d.to_string());
         if (!r.loaded) {
-            spdlog::error("reload failed; still serving the configuration loaded before");
-            return;
+            const auto errors = std::count_if(r.diagnostics.begin(), r.diagnostics.end(), [](const auto& d) {
+                return d.level == inventory::severity::error;
+            });
+            v.message = config_path_ + ": " + std::to_string(errors) +
+                        " error(s); reload failed; still serving the configuration loaded before";
+            spdlog::error("{}", v.message);
+            return v;
         }
+        // Warnings from here on go to the log and to whoever asked.
+        const auto warn = [&v](std::string text) {
+            spdlog::warn("{}", text);
+            v.details.push_back(std::move(text));
+        };
         const auto& old_srv = current_->site->server;
         const auto& new_srv = r.loaded->site->server;
         if (old_srv.log.level != new_srv.log.level || old_srv.log.format != new_srv.log.format ||
@@ -407,7 +498,7 @@ private:
             try {
                 apply_logging(new_srv.log);
             } catch (const std::exception& e) {
-                spdlog::error("reload: cannot open the new log file ({}); keeping the old logging", e.what());
+                warn(std::string("reload: cannot open the new log file (") + e.what() + "); keeping the old logging");
             }
         }
         // Sockets stay as bound at start; files, menus and hosts change now.
@@ -415,27 +506,32 @@ private:
             old_srv.tftp.port != new_srv.tftp.port || old_srv.tftp.look_ahead != new_srv.tftp.look_ahead ||
             old_srv.tftp.max_transfers != new_srv.tftp.max_transfers ||
             old_srv.tftp.max_transfers_per_client != new_srv.tftp.max_transfers_per_client)
-            spdlog::warn("reload: changes to server.listen or server.tftp's port, look_ahead and max_transfers "
-                         "(per_client) take effect after a restart");
+            warn("reload: changes to server.listen or server.tftp's port, look_ahead and max_transfers "
+                 "(per_client) take effect after a restart");
         const auto &oh = old_srv.http, &nh = new_srv.http;
         if (oh.enabled != nh.enabled || oh.port != nh.port || oh.max_connections != nh.max_connections ||
             oh.max_connections_per_client != nh.max_connections_per_client || oh.header_timeout != nh.header_timeout ||
             oh.min_rate != nh.min_rate || oh.min_rate_window != nh.min_rate_window)
-            spdlog::warn("reload: changes to server.http take effect after a restart");
+            warn("reload: changes to server.http take effect after a restart");
         const auto &of = old_srv.ftp, &nf = new_srv.ftp;
         if (of.enabled != nf.enabled || of.port != nf.port || of.passive_first != nf.passive_first ||
             of.passive_last != nf.passive_last || of.active_mode != nf.active_mode || of.max_sessions != nf.max_sessions ||
             of.max_sessions_per_client != nf.max_sessions_per_client || of.passive_timeout != nf.passive_timeout ||
             of.idle_timeout != nf.idle_timeout)
-            spdlog::warn("reload: changes to server.ftp take effect after a restart");
+            warn("reload: changes to server.ftp take effect after a restart");
         if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
-            spdlog::warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
+            warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
         lifecycle_->reload(*r.loaded->site, static_cast<std::int64_t>(std::time(nullptr)));
+        const auto changes = describe_changes(*current_->site, *r.loaded->site);
         current_ = r.loaded;
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
+        v.ok = true;
+        v.message = "reloaded " + config_path_ + ": " + (changes.empty() ? "no host, profile or tree added or removed" : changes);
+        if (!changes.empty()) spdlog::info("reload: {}", changes);
+        return v;
     }
 
     std::string config_path_;
@@ -447,9 +543,13 @@ private:
     net::busy_poll poll_;  // budget set from server.tftp.busy_poll_us
     std::shared_ptr<const loaded_site> current_;
     service_notifier notifier_;  // connects at construction, while still root
+    // Before the servers, which count into it: destroyed after them.
+    metrics::registry metrics_;
+    daemon_metrics daemon_metrics_{metrics_, PXED_VERSION, static_cast<std::int64_t>(std::time(nullptr))};
     // Declared after io_: destroyed before it.
     std::unique_ptr<net::tftp_server> tftp_;
     std::unique_ptr<net::http_server> http_;
+    std::unique_ptr<net::http_server> metrics_http_;  // server.metrics.listen
     std::unique_ptr<net::dhcp_server> dhcp_;
     std::unique_ptr<net::ftp_server> ftp_;
     std::unique_ptr<net::control_server> control_;
