@@ -325,11 +325,35 @@ int cmd_change(const std::string& config, const std::string& verb, const std::ve
     return ok ? 0 : 1;
 }
 
+// `pxed reload` (the unit's ExecReload): the running daemon reloads its
+// site and answers when it has. Exit 0: the new config is in force; 1: it
+// was rejected and the old one keeps serving (the errors on stderr, as
+// `pxed check` prints them); 3: pxed is not running.
+int cmd_reload(const std::string& config) {
+    // The socket's place is in the config: one that does not even parse
+    // cannot name it, and the daemon would refuse it anyway.
+    inventory::load_options options;
+    options.check_files = false;
+    options.read_secrets = false;
+    if (const auto r = inventory::load_file(config, options); !r.model) {
+        print_diagnostics(r.diagnostics);
+        std::cerr << config << ": " << count(r.diagnostics, inventory::severity::error)
+                  << " error(s); pxed was not asked to reload and keeps serving the configuration it has\n";
+        return 1;
+    }
+    const auto reply = ask_daemon(config, "reload");
+    if (reply.exit_code) return reply.exit_code;
+    bool ok = false;
+    const auto summary = app::control_summary(reply.answer, ok);
+    (ok ? std::cout : std::cerr) << summary;
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App cli{"pxed: PXE provisioning daemon. DHCP, TFTP, HTTP and FTP from one site.yaml.\n"
-                 "Without a subcommand, runs in the foreground until SIGINT/SIGTERM; SIGHUP reloads.",
+                 "Without a subcommand, runs in the foreground until SIGINT/SIGTERM; SIGHUP or `pxed reload` reloads.",
                  "pxed"};
     cli.set_version_flag("--version", std::string("pxed ") + PXED_VERSION);
     std::string config = default_config;
@@ -388,6 +412,11 @@ int main(int argc, char** argv) {
                                  reinstall_args);
     auto* mark = add_change("mark-installed", "Record hosts as installed (by other means): they boot their disk",
                             mark_args);
+    auto* reload = cli.add_subcommand("reload", "Have the running daemon reload its config and wait for the verdict");
+    std::string reload_config = default_config;
+    reload->add_option("-c,--config", reload_config, "Site configuration file")->capture_default_str();
+    reload->footer("Exit status: 0 the new config is in force, 1 it was rejected (the old one keeps serving),\n"
+                   "3 pxed is not running. systemd's ExecReload runs it: `systemctl reload pxed` fails on a bad config.");
     auto* api_key = cli.add_subcommand("api-key", "Print a new API key line for access.api.keys_file");
     std::string key_name;
     api_key->add_option("name", key_name, "Who the key is for: the log names it (letters, digits, '-', '_', '.')")
@@ -402,6 +431,7 @@ int main(int argc, char** argv) {
     if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
     if (api_key->parsed()) return cmd_api_key(key_name);
     if (hosts->parsed()) return cmd_hosts(hosts_config, hosts_as_json);
+    if (reload->parsed()) return cmd_reload(reload_config);
     if (reinstall->parsed())
         return cmd_change(reinstall_args.config, "reinstall", reinstall_args.hosts, reinstall_args.profile,
                           reinstall_args.all, reinstall_args.yes);

@@ -2,7 +2,7 @@
 # The sd_notify readiness protocol against a stand-in for systemd: a python
 # datagram socket as NOTIFY_SOCKET. READY=1 must come only once every port
 # answers (the listener probes them the moment READY=1 arrives), RELOADING=1
-# then READY=1 around a SIGHUP reload, STOPPING=1 at SIGTERM; both a socket
+# then READY=1 around a SIGHUP reload and a `pxed reload`, STOPPING=1 at SIGTERM; both a socket
 # path and an abstract @name. Usage: sd_notify_test.sh PXED SOURCE_DIR
 PXED=$1
 SRC=$2
@@ -78,6 +78,19 @@ check "two READY=1 in all (start, reload), got $ready_lines" test "$ready_lines"
 reloading=$(first_at "$out" "^MSG RELOADING=1")
 second_ready=$(grep -n "^MSG READY=1" "$out" | sed -n 2p | cut -d: -f1)
 check "RELOADING=1 comes before the second READY=1" test "$reloading" -gt 0 -a "${second_ready:-0}" -gt "$reloading"
+
+# `pxed reload` (ExecReload): the same RELOADING=1 then READY=1, both sent
+# before the command gets its answer, so systemd has the service ready
+# again when ExecReload exits; a rejected config says so in STATUS=.
+check "pxed reload of the same config exits 0" "$PXED" reload --config "$TMP/site.yaml"
+check "pxed reload: RELOADING=1 and a third READY=1" wait_for_count "^MSG RELOADING=1" 2 5 "$out"
+check "... READY=1 follows" wait_for_count "^MSG READY=1" 3 5 "$out"
+cp "$TMP/site.yaml" "$TMP/site.good"
+sed -i 's#kernel: k/vmlinuz#kernel: k/missing#' "$TMP/site.yaml"
+check_not "pxed reload of a config with a missing kernel fails" "$PXED" reload --config "$TMP/site.yaml"
+check "... and READY=1 comes back, STATUS= saying the reload was rejected" \
+  wait_for_log "^MSG READY=1|STATUS=serving 1 host(s).*(last reload rejected: .*error(s)" 5 "$out"
+cp "$TMP/site.good" "$TMP/site.yaml"
 
 kill -TERM "$PXED_PID"
 wait "$PXED_PID" 2>/dev/null
