@@ -955,15 +955,18 @@ std::optional<wire::ipv4_address> responder::bound_address(const wire::mac_addre
     if (c == by_client_.end()) return std::nullopt;
     const auto b = by_ip_.find(c->second);
     if (b == by_ip_.end()) return std::nullopt;
-    const auto& l = b->second.lease;
-    if (b->second.offer_only || l.state != store::lease_state::bound || (l.ends != 0 && l.ends <= now)) return std::nullopt;
-    return l.ip;
+    if (!in_use(b->second, now)) return std::nullopt;
+    return b->second.lease.ip;
 }
 
-std::size_t responder::active_leases(unix_time now) const {
+bool responder::in_use(const binding& b, unix_time now) {
+    return !b.offer_only && b.lease.state == store::lease_state::bound && (b.lease.ends == 0 || b.lease.ends > now);
+}
+
+std::size_t responder::active_leases(unix_time now, const inventory::subnet* within) const {
     std::size_t n = 0;
     for (const auto& [ip, b] : by_ip_)
-        if (!b.offer_only && b.lease.state == store::lease_state::bound && (b.lease.ends == 0 || b.lease.ends > now)) ++n;
+        if (in_use(b, now) && (!within || within->network.contains(ipv4_address{ip}))) ++n;
     return n;
 }
 

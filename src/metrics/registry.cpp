@@ -22,15 +22,7 @@ void histogram::observe(double v) noexcept {
     while (i < bounds_.size() && v > bounds_[i]) ++i;
     auto& c = counts_[i];
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    count_.store(count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     sum_.store(sum_.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
-}
-
-std::vector<double> exponential_buckets(double start, double factor, std::size_t n) {
-    std::vector<double> out;
-    out.reserve(n);
-    for (double b = start; out.size() < n; b *= factor) out.push_back(b);
-    return out;
 }
 
 namespace {
@@ -46,8 +38,8 @@ std::unique_ptr<histogram> make_child<histogram>(const std::vector<double>& boun
 
 template <class M>
 M& family<M>::with(std::vector<std::string> values) {
-    if (values.size() != labels_.size())
-        throw std::logic_error(name_ + ": " + std::to_string(labels_.size()) + " label value(s) wanted");
+    if (values.size() != labels_)
+        throw std::logic_error(name_ + ": " + std::to_string(labels_) + " label value(s) wanted");
     for (auto& c : children_)
         if (c.values == values) return *c.metric;
     children_.push_back(child{std::move(values), make_child<M>(bounds_)});
@@ -109,7 +101,7 @@ family<counter>& registry::counters(const std::string& name, const std::string& 
     auto& e = find_or_add(name, kind::counter, labels);
     if (!e.counters) {
         e.help = help;
-        e.counters = std::make_unique<family<counter>>(name, help, std::move(labels));
+        e.counters = std::make_unique<family<counter>>(name, labels.size());
     }
     return *e.counters;
 }
@@ -118,7 +110,7 @@ family<gauge>& registry::gauges(const std::string& name, const std::string& help
     auto& e = find_or_add(name, kind::gauge, labels);
     if (!e.gauges) {
         e.help = help;
-        e.gauges = std::make_unique<family<gauge>>(name, help, std::move(labels));
+        e.gauges = std::make_unique<family<gauge>>(name, labels.size());
     }
     return *e.gauges;
 }
@@ -130,7 +122,7 @@ family<histogram>& registry::histograms(const std::string& name, const std::stri
         e.help = help;
         histogram check(bounds);  // throws on bad bounds, before anything is kept
         e.bounds = bounds;
-        e.histograms = std::make_unique<family<histogram>>(name, help, std::move(labels), std::move(bounds));
+        e.histograms = std::make_unique<family<histogram>>(name, labels.size(), std::move(bounds));
     } else if (e.bounds != bounds) {
         throw std::logic_error("metric '" + name + "' registered twice with other buckets");
     }
@@ -153,7 +145,9 @@ void registry::computed(const std::string& name, const std::string& help, kind k
     e.computed = std::move(fn);
 }
 
-std::string escape_help(std::string_view s) {
+namespace {
+// Backslash and newline always; a double quote too inside a label value.
+std::string escape(std::string_view s, bool quote) {
     std::string out;
     out.reserve(s.size());
     for (char c : s) {
@@ -161,27 +155,17 @@ std::string escape_help(std::string_view s) {
             out += "\\\\";
         else if (c == '\n')
             out += "\\n";
-        else
-            out += c;
-    }
-    return out;
-}
-
-std::string escape_label_value(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        if (c == '\\')
-            out += "\\\\";
-        else if (c == '"')
+        else if (c == '"' && quote)
             out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
         else
             out += c;
     }
     return out;
 }
+}  // namespace
+
+std::string escape_help(std::string_view s) { return escape(s, false); }
+std::string escape_label_value(std::string_view s) { return escape(s, true); }
 
 std::string format_value(double v) {
     if (std::isnan(v)) return "NaN";

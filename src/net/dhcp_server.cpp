@@ -114,15 +114,15 @@ public:
           site_(site),
           responder_(site, renderer, options_.responder),
           ticker_(io),
-          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
-          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
+          registry_(options_.metrics),
+          metrics_(registry_.get()) {}
 
     void start() {
         const bool proxy = site_->server.dhcp.mode == inventory::dhcp_mode::proxy;
         if (!proxy) {
             const auto path = options_.state_dir + "/" + store::lease_file_name;
             store_ = std::make_unique<store::lease_store>(path, options_.durability);
-            store_->set_metrics(options_.metrics ? *options_.metrics : *own_metrics_);
+            store_->set_metrics(registry_.get());
             register_pool_metrics();
             const auto now = wall_clock();
             // Clients gone for a month are forgotten; the rest keep their
@@ -423,7 +423,7 @@ private:
     // Per subnet of the site as loaded now: the dynamic pool's size and the
     // addresses bound (reservations included), counted when scraped.
     void register_pool_metrics() {
-        auto& r = options_.metrics ? *options_.metrics : *own_metrics_;
+        auto& r = registry_.get();
         const std::weak_ptr<impl> weak = shared_from_this();
         r.computed("pxed_dhcp_pool_addresses", "Addresses in a subnet's dynamic ranges.", metrics::kind::gauge,
                    {"subnet"}, [weak](const metrics::sample_sink& emit) {
@@ -440,15 +440,8 @@ private:
                        const auto self = weak.lock();
                        if (!self) return;
                        const auto now = wall_clock();
-                       const auto leases = self->responder_.leases();
-                       for (const auto& sn : self->site_->subnets) {
-                           std::size_t n = 0;
-                           for (const auto& l : leases)
-                               if (l.state == store::lease_state::bound && (l.ends == 0 || l.ends > now) &&
-                                   sn.network.contains(l.ip))
-                                   ++n;
-                           emit({sn.network.to_string()}, static_cast<double>(n));
-                       }
+                       for (const auto& sn : self->site_->subnets)
+                           emit({sn.network.to_string()}, static_cast<double>(self->responder_.active_leases(now, &sn)));
                    });
     }
 
@@ -469,7 +462,7 @@ private:
                                               log_limiter{"dhcp"}, log_limiter{"dhcp"}};
     std::uint64_t checkpoints_behind_seen_ = 0;
     bool stopped_ = false;
-    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    metrics::registry_ref registry_;  // options_.metrics, or a private one
     dhcp_metrics metrics_;
 };
 

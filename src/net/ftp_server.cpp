@@ -122,8 +122,8 @@ public:
           files_(std::move(files)),
           acceptor_(io),
           retry_(io),
-          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
-          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {
+          registry_(options_.metrics),
+          metrics_(registry_.get()) {
         if (options_.passive_last < options_.passive_first) std::swap(options_.passive_first, options_.passive_last);
         next_passive_ = options_.passive_first;
     }
@@ -139,7 +139,7 @@ public:
         acceptor_.listen(asio::socket_base::max_listen_connections);
         do_accept();
         const std::weak_ptr<impl> weak = shared_from_this();
-        (options_.metrics ? *options_.metrics : *own_metrics_)
+        registry_.get()
             .computed("pxed_ftp_sessions_active", "FTP control connections open now.", metrics::kind::gauge, {},
                       [weak](const metrics::sample_sink& emit) {
                           if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
@@ -212,7 +212,7 @@ private:
     log_limiter per_client_log_{"ftp"};
     log_limiter passive_log_{"ftp"};
     log_limiter stuck_log_{"ftp"};
-    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    metrics::registry_ref registry_;  // options_.metrics, or a private one
     ftp_metrics metrics_;
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
     // Sessions open per client address (max_sessions_per_client).

@@ -339,8 +339,8 @@ public:
           acceptor_(io),
           sweep_(io),
           accept_pause_(io),
-          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
-          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
+          registry_(options_.metrics),
+          metrics_(registry_.get()) {}
 
     void start() {
         const tcp::endpoint ep(asio::ip::make_address_v4(options_.listen_address), options_.port);
@@ -351,7 +351,7 @@ public:
         do_accept();
         arm_sweep();
         const std::weak_ptr<impl> weak = shared_from_this();
-        (options_.metrics ? *options_.metrics : *own_metrics_)
+        registry_.get()
             .computed("pxed_http_connections_active", "HTTP connections open now.", metrics::kind::gauge, {},
                       [weak](const metrics::sample_sink& emit) {
                           if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
@@ -417,7 +417,7 @@ private:
     log_limiter evict_log_{"http"};
     log_limiter slow_log_{"http"};
     log_limiter header_log_{"http"};
-    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    metrics::registry_ref registry_;  // options_.metrics, or a private one
     http_metrics metrics_;
 };
 

@@ -204,8 +204,8 @@ public:
           ready_(io),
           shares_(tftp::share_limits{options_.max_transfers, options_.max_transfers_per_client}),
           tick_(io),
-          own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::registry>()),
-          metrics_(options_.metrics ? *options_.metrics : *own_metrics_) {}
+          registry_(options_.metrics),
+          metrics_(registry_.get()) {}
 
     void start() {
         const auto addr = asio::ip::make_address_v4(options_.listen_address);
@@ -222,7 +222,7 @@ public:
         wait_for_requests();
         wait_for_transfers();
         const std::weak_ptr<impl> weak = shared_from_this();
-        (options_.metrics ? *options_.metrics : *own_metrics_)
+        registry_.get()
             .computed("pxed_tftp_transfers_active", "TFTP transfers running now.", metrics::kind::gauge, {},
                       [weak](const metrics::sample_sink& emit) {
                           if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
@@ -417,7 +417,7 @@ private:
     clock_type::time_point tick_at_{};
     bool tick_armed_ = false;
     std::vector<std::shared_ptr<session>> due_;  // reused by on_tick
-    std::unique_ptr<metrics::registry> own_metrics_;  // when options_.metrics is null
+    metrics::registry_ref registry_;  // options_.metrics, or a private one
     tftp_metrics metrics_;
 };
 

@@ -801,6 +801,9 @@ TEST_F(fixture, a_release_must_come_from_the_address_released) {
     EXPECT_TRUE(o.changes.empty());
     EXPECT_EQ(o.kind, log_kind::stranger);
     EXPECT_EQ(r.active_leases(now), 1u);
+    // Counted in its subnet only (the metrics' addresses in use).
+    EXPECT_EQ(r.active_leases(now, &site->subnets.at(0)), 1u);
+    EXPECT_EQ(r.active_leases(now, &site->subnets.at(1)), 0u);
     // Broadcast from nowhere (0.0.0.0), as a forger without an address sends it.
     o = send(rel);
     EXPECT_TRUE(o.changes.empty());

@@ -123,9 +123,3 @@ TEST(metrics, names_are_checked) {
     EXPECT_TRUE(m::valid_label_name("subnet"));
 }
 
-TEST(metrics, exponential_buckets) {
-    const auto b = m::exponential_buckets(0.001, 10, 4);
-    ASSERT_EQ(b.size(), 4u);
-    EXPECT_DOUBLE_EQ(b[0], 0.001);
-    EXPECT_DOUBLE_EQ(b[3], 1);
-}

@@ -139,8 +139,9 @@ public:
     /// expired), if any: a host's documents go to that address.
     std::optional<wire::ipv4_address> bound_address(const wire::mac_address& mac, unix_time now) const;
 
-    /// Addresses handed out and still valid at `now` (bound, unexpired).
-    std::size_t active_leases(unix_time now) const;
+    /// Addresses handed out and still valid at `now` (bound, unexpired),
+    /// in `within` when given (reservations bound there included).
+    std::size_t active_leases(unix_time now, const inventory::subnet* within = nullptr) const;
 
     /// Entries in the expiry queue (at most a few per address; for tests).
     std::size_t queued_timers() const { return timers_.size(); }
@@ -180,6 +181,8 @@ private:
     bool admit_new_client(const context& c);
     bool has_record(const context& c, wire::ipv4_address ip) const;
     std::size_t quarantined_in(const inventory::subnet& sn, unix_time now) const;
+    /// Acknowledged and unexpired at `now` (ends 0: no end): in use.
+    static bool in_use(const binding& b, unix_time now);
     void schedule(std::uint32_t ip, unix_time when);
     const inventory::subnet* select_subnet(const message& m, const arrival& a) const;
     wire::ipv4_address server_id_for(const context& c) const;

@@ -51,22 +51,18 @@ public:
     explicit histogram(std::vector<double> bounds);
     void observe(double v) noexcept;
     const std::vector<double>& bounds() const noexcept { return bounds_; }
-    /// Observations <= bounds()[i] alone (not cumulative); the last one is +Inf's.
+    /// Observations <= bounds()[i] alone (not cumulative); the last one is
+    /// +Inf's. Their total is the count (the exposition's _count).
     std::uint64_t bucket(std::size_t i) const noexcept { return counts_[i].load(std::memory_order_relaxed); }
-    std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
     double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
 
 private:
     std::vector<double> bounds_;
     std::unique_ptr<std::atomic<std::uint64_t>[]> counts_;  // bounds_.size() + 1
-    std::atomic<std::uint64_t> count_{0};
     std::atomic<double> sum_{0.0};
 };
 
 enum class kind { counter, gauge, histogram };
-
-/// `start` * `factor`^i for i < n: bucket bounds spanning orders of magnitude.
-std::vector<double> exponential_buckets(double start, double factor, std::size_t n);
 
 /// One metric name with its HELP, TYPE and label names; a child per set of
 /// label values. Label values must come from a bounded set (message types,
@@ -74,8 +70,9 @@ std::vector<double> exponential_buckets(double start, double factor, std::size_t
 template <class M>
 class family {
 public:
-    family(std::string name, std::string help, std::vector<std::string> labels, std::vector<double> bounds = {})
-        : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)), bounds_(std::move(bounds)) {}
+    /// `name` only for error messages; the registry keeps the rest.
+    family(std::string name, std::size_t labels, std::vector<double> bounds = {})
+        : name_(std::move(name)), labels_(labels), bounds_(std::move(bounds)) {}
 
     /// The child for these label values (as many as label names), created
     /// on first use. Not for the hot path: look children up once, keep
@@ -83,9 +80,6 @@ public:
     M& with(std::vector<std::string> values);
     M& only() { return with({}); }
 
-    const std::string& name() const { return name_; }
-    const std::string& help() const { return help_; }
-    const std::vector<std::string>& labels() const { return labels_; }
     struct child {
         std::vector<std::string> values;
         std::unique_ptr<M> metric;
@@ -93,8 +87,8 @@ public:
     const std::vector<child>& children() const { return children_; }
 
 private:
-    std::string name_, help_;
-    std::vector<std::string> labels_;
+    std::string name_;
+    std::size_t labels_;
     std::vector<double> bounds_;
     std::vector<child> children_;
 };
@@ -135,6 +129,19 @@ private:
     struct entry;
     entry& find_or_add(const std::string& name, kind k, const std::vector<std::string>& labels);
     std::deque<entry> entries_;
+};
+
+/// The registry a server was handed (the daemon's), or a private one it
+/// owns when it was handed none (tests, tools that never scrape).
+class registry_ref {
+public:
+    explicit registry_ref(registry* given)
+        : own_(given ? nullptr : std::make_unique<registry>()), r_(given ? *given : *own_) {}
+    registry& get() const noexcept { return r_; }
+
+private:
+    std::unique_ptr<registry> own_;
+    registry& r_;
 };
 
 /// HELP text escaped (backslash, newline) and a label value escaped
