@@ -163,13 +163,8 @@ private:
             return false;
         }
         current_ = with_status(*current_, lifecycle_->status_source());
-        daemon_metrics_.count_hosts([this](const std::function<void(store::host_state)>& each) {
-            for (const auto& rec : lifecycle_->tracker().all())
-                if (lifecycle_->tracker().in_inventory(rec.mac)) each(rec.state);
-        });
-        std::size_t counts[5] = {};
-        for (const auto& rec : lifecycle_->tracker().all())
-            if (lifecycle_->tracker().in_inventory(rec.mac)) ++counts[static_cast<int>(rec.state)];
+        daemon_metrics_.count_hosts([this] { return lifecycle_->tracker().inventory_by_state(); });
+        const auto counts = lifecycle_->tracker().inventory_by_state();
         spdlog::info("lifecycle: hosts in {}/{}: {} pending, {} installing, {} installed, {} failed", dir,
                      store::host_file_name, counts[1], counts[2], counts[3], counts[4]);
         return true;

@@ -67,14 +67,10 @@ void daemon_metrics::reloaded(bool ok) {
 void daemon_metrics::count_hosts(host_counter f) {
     registry_.computed("pxed_hosts", "Hosts of the inventory by lifecycle state.", metrics::kind::gauge, {"state"},
                        [f = std::move(f)](const metrics::sample_sink& emit) {
-                           std::array<double, 5> n{};
-                           f([&](store::host_state s) {
-                               const auto i = static_cast<std::size_t>(s);
-                               if (i < n.size()) n[i] += 1;
-                           });
+                           const auto n = f();
                            for (auto s : {store::host_state::pending, store::host_state::installing,
                                           store::host_state::installed, store::host_state::failed})
-                               emit({store::to_string(s)}, n[static_cast<std::size_t>(s)]);
+                               emit({store::to_string(s)}, static_cast<double>(n[static_cast<std::size_t>(s)]));
                        });
 }
 

@@ -217,6 +217,15 @@ std::vector<store::host_record> tracker::all() const {
     return out;
 }
 
+tracker::state_counts tracker::inventory_by_state() const {
+    state_counts n{};
+    for (const auto& [mac, e] : hosts_) {
+        const auto i = static_cast<std::size_t>(e.record.state);
+        if (e.in_inventory && i < n.size()) ++n[i];
+    }
+    return n;
+}
+
 bool tracker::in_inventory(const wire::mac_address& mac) const {
     const auto it = hosts_.find(mac);
     return it != hosts_.end() && it->second.in_inventory;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,10 @@ TEST(daemon_metrics, build_config_reloads_and_hosts) {
     metrics::registry r;
     app::daemon_metrics d(r, "1.2.3", 1700000000);
     d.config_loaded("server: {address: 10.0.0.1}\n", 1700000005);
-    std::vector<store::host_state> hosts{store::host_state::pending, store::host_state::installed,
-                                         store::host_state::installed};
-    d.count_hosts([&](const std::function<void(store::host_state)>& each) {
-        for (auto s : hosts) each(s);
-    });
+    std::array<std::size_t, 5> hosts{};
+    hosts[static_cast<std::size_t>(store::host_state::pending)] = 1;
+    hosts[static_cast<std::size_t>(store::host_state::installed)] = 2;
+    d.count_hosts([&] { return hosts; });
     auto text = r.expose();
     EXPECT_TRUE(has(text, "pxed_build_info{version=\"1.2.3\"} 1")) << text;
     EXPECT_TRUE(has(text, "process_start_time_seconds 1700000000")) << text;
@@ -35,7 +35,7 @@ TEST(daemon_metrics, build_config_reloads_and_hosts) {
     EXPECT_TRUE(has(text, "pxed_hosts{state=\"installed\"} 2")) << text;
 
     d.reloaded(false);
-    hosts.pop_back();  // counted when scraped, not when registered
+    hosts[static_cast<std::size_t>(store::host_state::installed)] = 1;  // counted when scraped, not when registered
     text = r.expose();
     EXPECT_TRUE(has(text, "pxed_config_reloads_total{result=\"failed\"} 1")) << text;
     EXPECT_TRUE(has(text, "pxed_config_reloads_total{result=\"ok\"} 0")) << text;

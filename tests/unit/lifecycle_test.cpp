@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 #include "pxed/engine/host_lifecycle.hpp"
 #include "pxed/inventory/load.hpp"
 
@@ -66,6 +68,7 @@ TEST_F(Lifecycle, NewHostsStartPendingOrAdoptedAsInstalled) {
     EXPECT_NE(token(1), token(2)) << "each host its own token";
     EXPECT_EQ(t.status(mac(1))->token, token(1));
     EXPECT_EQ(t.status(mac(2))->token, "") << "the one-shot's kickstart names no install-done URL";
+    EXPECT_EQ(t.inventory_by_state(), (tracker::state_counts{0, 3, 0, 2, 0})) << "3 pending, 2 installed";
 }
 
 TEST_F(Lifecycle, BootConfigStartsTheInstallAndTheCallbackEndsIt) {
@@ -214,6 +217,8 @@ hosts:
     EXPECT_EQ(t.reinstall(mac(1), "x", now).result, verdict::unknown_host) << "not in site.yaml: not ours to install";
     EXPECT_EQ(t.install_done(mac(1), token(1), "x", now).result, verdict::unknown_host);
     EXPECT_EQ(t.all().size(), 5u);
+    const auto counts = t.inventory_by_state();
+    EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), std::size_t{0}), 1u) << "only web2 is in site.yaml";
     t.reconcile(*site, now + 2);
     EXPECT_EQ(rec(1).state, host_state::installed) << "back in site.yaml: no reinstall";
 }

@@ -3,6 +3,8 @@
 /// the loaded configuration (its hash and when it was loaded), reloads,
 /// and hosts by lifecycle state. The servers count their own.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,8 +22,9 @@ namespace pxed::app {
 
 class daemon_metrics {
 public:
-    /// Hosts in the inventory by state, counted when scraped.
-    using host_counter = std::function<void(const std::function<void(store::host_state)>& each)>;
+    /// Hosts in the inventory by state (indexed by host_state's value),
+    /// asked for when scraped.
+    using host_counter = std::function<std::array<std::size_t, 5>()>;
 
     daemon_metrics(metrics::registry& r, std::string_view version, std::int64_t started_unix);
 

@@ -13,6 +13,7 @@
 ///
 /// Single-threaded: the daemon's event loop owns the tracker.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -104,6 +105,9 @@ public:
     /// Every record, by MAC; `in_inventory` says whether site.yaml still has it.
     std::vector<store::host_record> all() const;
     bool in_inventory(const wire::mac_address& mac) const;
+    /// Hosts of site.yaml by state, indexed by host_state's value (0 unused).
+    using state_counts = std::array<std::size_t, 5>;
+    state_counts inventory_by_state() const;
 
 private:
     struct entry {
