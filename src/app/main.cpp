@@ -202,19 +202,24 @@ int cmd_leases(const std::string& config, bool json) {
 
 // The control socket of the daemon running with `config`'s state_dir:
 // sends one request line, returns the answer. Exit codes: 3 when the
-// daemon is not running (or not reachable), 1 for other failures.
+// daemon is not running (or not reachable), 1 for other failures. A config
+// that does not load cannot name the socket: its errors are printed, then
+// `unloadable` (what that means for this request) if given.
 struct control_reply {
     int exit_code = 0;
     std::string answer;
 };
 
-control_reply ask_daemon(const std::string& config, const std::string& request) {
+control_reply ask_daemon(const std::string& config, const std::string& request, const char* unloadable = nullptr) {
     inventory::load_options options;
     options.check_files = false;
     options.read_secrets = false;  // only state_dir is needed; the secrets may be root's alone
     const auto r = inventory::load_file(config, options);
     if (!r.model) {
         print_diagnostics(r.diagnostics);
+        if (unloadable)
+            std::cerr << config << ": " << count(r.diagnostics, inventory::severity::error) << " error(s); " << unloadable
+                      << '\n';
         return {1, {}};
     }
     const auto path = net::control_socket_path(r.model->server.state_dir);
@@ -330,18 +335,10 @@ int cmd_change(const std::string& config, const std::string& verb, const std::ve
 // was rejected and the old one keeps serving (the errors on stderr, as
 // `pxed check` prints them); 3: pxed is not running.
 int cmd_reload(const std::string& config) {
-    // The socket's place is in the config: one that does not even parse
-    // cannot name it, and the daemon would refuse it anyway.
-    inventory::load_options options;
-    options.check_files = false;
-    options.read_secrets = false;
-    if (const auto r = inventory::load_file(config, options); !r.model) {
-        print_diagnostics(r.diagnostics);
-        std::cerr << config << ": " << count(r.diagnostics, inventory::severity::error)
-                  << " error(s); pxed was not asked to reload and keeps serving the configuration it has\n";
-        return 1;
-    }
-    const auto reply = ask_daemon(config, "reload");
+    // A config that does not even load cannot name the socket, and the
+    // daemon would refuse it anyway.
+    const auto reply =
+        ask_daemon(config, "reload", "pxed was not asked to reload and keeps serving the configuration it has");
     if (reply.exit_code) return reply.exit_code;
     bool ok = false;
     const auto summary = app::control_summary(reply.answer, ok);

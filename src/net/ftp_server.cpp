@@ -138,12 +138,7 @@ public:
         acceptor_.bind(tcp::endpoint(addr, options_.port));
         acceptor_.listen(asio::socket_base::max_listen_connections);
         do_accept();
-        const std::weak_ptr<impl> weak = shared_from_this();
-        registry_.get()
-            .computed("pxed_ftp_sessions_active", "FTP control connections open now.", metrics::kind::gauge, {},
-                      [weak](const metrics::sample_sink& emit) {
-                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
-                      });
+        metrics::active_gauge(registry_.get(), "pxed_ftp_sessions_active", "FTP control connections open now.", weak_from_this());
     }
 
     void stop();

@@ -350,12 +350,7 @@ public:
         acceptor_.listen(1024);
         do_accept();
         arm_sweep();
-        const std::weak_ptr<impl> weak = shared_from_this();
-        registry_.get()
-            .computed("pxed_http_connections_active", "HTTP connections open now.", metrics::kind::gauge, {},
-                      [weak](const metrics::sample_sink& emit) {
-                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
-                      });
+        metrics::active_gauge(registry_.get(), "pxed_http_connections_active", "HTTP connections open now.", weak_from_this());
     }
 
     void stop();

@@ -221,12 +221,7 @@ public:
         ready_.assign(ep);
         wait_for_requests();
         wait_for_transfers();
-        const std::weak_ptr<impl> weak = shared_from_this();
-        registry_.get()
-            .computed("pxed_tftp_transfers_active", "TFTP transfers running now.", metrics::kind::gauge, {},
-                      [weak](const metrics::sample_sink& emit) {
-                          if (const auto self = weak.lock()) emit({}, static_cast<double>(self->active()));
-                      });
+        metrics::active_gauge(registry_.get(), "pxed_tftp_transfers_active", "TFTP transfers running now.", weak_from_this());
     }
 
     void stop();

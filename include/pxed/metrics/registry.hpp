@@ -131,6 +131,15 @@ private:
     std::deque<entry> entries_;
 };
 
+/// A gauge read off `owner->active()` at each scrape, while `owner` lives
+/// (a server's open connections or running transfers).
+template <class T>
+void active_gauge(registry& r, const std::string& name, const std::string& help, std::weak_ptr<T> owner) {
+    r.computed(name, help, kind::gauge, {}, [owner = std::move(owner)](const sample_sink& emit) {
+        if (const auto self = owner.lock()) emit({}, static_cast<double>(self->active()));
+    });
+}
+
 /// The registry a server was handed (the daemon's), or a private one it
 /// owns when it was handed none (tests, tools that never scrape).
 class registry_ref {
