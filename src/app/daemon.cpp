@@ -103,7 +103,7 @@ public:
         }
         log_diagnostics(r.diagnostics);
         current_ = r.loaded;
-        daemon_metrics_.config_file_loaded(config_path_, static_cast<std::int64_t>(std::time(nullptr)));
+        daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         // The control socket first: it is also how a second pxed on the
         // same state directory finds out before touching anything.
         if (!prepare_state_dir() || !start_control() || !start_lifecycle()) return 1;
@@ -461,7 +461,7 @@ private:
                config_path_);
         auto v = reload(asked_by);
         daemon_metrics_.reloaded(v.ok);
-        if (v.ok) daemon_metrics_.config_file_loaded(config_path_, static_cast<std::int64_t>(std::time(nullptr)));
+        if (v.ok) daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         notify("READY=1\nSTATUS=" + status_line() + (v.ok ? "" : " (last reload rejected: " + v.message + ")"));
         return v;
     }

@@ -1,24 +1,10 @@
 #include "pxed/app/daemon_metrics.hpp"
 
 #include <array>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "pxed/metrics/registry.hpp"
 
 namespace pxed::app {
-
-std::string config_hash(std::string_view text) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (char c : text) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ull;
-    }
-    char out[17];
-    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-    return out;
-}
 
 daemon_metrics::daemon_metrics(metrics::registry& r, std::string_view version, std::int64_t started_unix)
     : registry_(r),
@@ -44,19 +30,12 @@ daemon_metrics::daemon_metrics(metrics::registry& r, std::string_view version, s
     last_reload_ok_.set(1);
 }
 
-void daemon_metrics::config_loaded(std::string_view text, std::int64_t unix_time) {
+void daemon_metrics::config_loaded(const std::string& fingerprint, std::int64_t unix_time) {
     loaded_at_.set(static_cast<double>(unix_time));
-    hash_ = config_hash(text);
-    registry_.computed("pxed_config_info", "The configuration serving now: a hash of site.yaml's bytes; always 1.",
-                       metrics::kind::gauge, {"hash"},
-                       [h = hash_](const metrics::sample_sink& emit) { emit({h}, 1); });
-}
-
-void daemon_metrics::config_file_loaded(const std::string& path, std::int64_t unix_time) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    config_loaded(text.str(), unix_time);
+    hash_ = fingerprint.empty() ? "unavailable" : fingerprint;
+    registry_.computed("pxed_config_info",
+                       "The configuration serving now: a hash of site.yaml as loaded, its secrets masked; always 1.",
+                       metrics::kind::gauge, {"hash"}, [h = hash_](const metrics::sample_sink& emit) { emit({h}, 1); });
 }
 
 void daemon_metrics::reloaded(bool ok) {

@@ -12,12 +12,14 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <type_traits>
 #include <variant>
 
@@ -102,7 +104,7 @@ struct context {
     std::string base_dir;
     load_options options;
     std::vector<diagnostic> diags;
-    bool inline_secrets = false;  // a secret written in site.yaml itself
+    std::vector<secret_span> inline_secrets;  // the secrets written in site.yaml itself
 
     source_location at(const YAML::Node& n) const {
         if (!n.IsDefined()) return {file, 0, 0};
@@ -974,7 +976,7 @@ secrets read_secrets(context& c, const field_node& f) {
         sec.where = c.at(kv.second);
         if (kv.second.IsScalar()) {
             sec.value = kv.second.Scalar();
-            c.inline_secrets = true;
+            c.inline_secrets.push_back({sec.value, static_cast<std::size_t>(std::max(kv.second.Mark().pos, 0))});
         } else {
             map_reader fm(c, kv.second, what);
             std::string file;
@@ -1805,7 +1807,7 @@ void check_site(context& c, const YAML::Node& root, const site& s) {
     if (s.access.host_documents == host_document_access::open)
         c.warning(s.access.where, "access.host_documents: open gives every host's boot config and kickstart "
                                   "(and their secrets) to anyone on the provisioning network who names them");
-    if (c.inline_secrets && world_readable(c.file))
+    if (!c.inline_secrets.empty() && world_readable(c.file))
         c.warning(source_location{c.file, 0, 0},
                   "site.yaml holds secrets and every user of this machine can read it; chmod o-r it, or move "
                   "the secrets into files ({file: ...})");
@@ -1932,6 +1934,50 @@ std::optional<seconds> parse_duration(const std::string& text) {
     return seconds{total};
 }
 
+namespace {
+
+std::string fnv1a_64(std::string_view text) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (const char ch : text) {
+        h ^= static_cast<unsigned char>(ch);
+        h *= 1099511628211ull;
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
+}  // namespace
+
+std::string fingerprint(std::string text, const std::vector<secret_span>& spans) {
+    // Masked where the value stands, never wherever its text occurs: a
+    // search by value would let a guess be checked against the hash. The
+    // value starts at its node (after a quote) or, for a block scalar, on
+    // the lines after the indicator, each line indented: only quotes,
+    // indicators and white space may come before each of its lines.
+    const auto only_layout = [](std::string_view between) {
+        return between.find_first_not_of(" \t\r\n\"'|>+-0123456789") == std::string_view::npos;
+    };
+    for (const auto& span : spans) {
+        std::size_t cursor = span.offset, start = 0;
+        const std::string& value = span.value;
+        while (start < value.size()) {
+            auto end = value.find('\n', start);
+            if (end == std::string::npos) end = value.size();
+            const std::string_view line = std::string_view(value).substr(start, end - start);
+            start = end + 1;
+            if (line.empty()) continue;
+            const auto at = cursor <= text.size() ? text.find(line, cursor) : std::string::npos;
+            if (at == std::string::npos || !only_layout(std::string_view(text).substr(cursor, at - cursor))) return {};
+            // A fixed mark: not even the length is left to guess from.
+            static constexpr std::string_view mark = "<secret>";
+            text.replace(at, line.size(), mark);
+            cursor = at + mark.size();
+        }
+    }
+    return fnv1a_64(text);
+}
+
 load_result load_string(const std::string& yaml, const std::string& name, const std::string& base_dir,
                         const load_options& options) {
     context c;
@@ -1947,7 +1993,11 @@ load_result load_string(const std::string& yaml, const std::string& name, const 
     }
     try {
         auto r = load_document(root, c);
-        if (r.model) std::const_pointer_cast<site>(r.model)->source_file = name;
+        if (r.model) {
+            const auto s = std::const_pointer_cast<site>(r.model);
+            s->source_file = name;
+            s->fingerprint = fingerprint(yaml, c.inline_secrets);
+        }
         return r;
     } catch (const YAML::Exception& e) {
         // Defensive: a yaml-cpp accessor threw on a node shape we did not expect.

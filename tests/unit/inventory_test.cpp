@@ -622,3 +622,35 @@ TEST(inventory, warns_about_a_profile_var_that_looks_like_a_secret) {
     EXPECT_THAT(all_messages(r), HasSubstr("warning: profile 'centos7' vars: 'rootpw_hash' looks like a secret"));
     EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("'timezone'")));
 }
+
+TEST(inventory, fingerprint_is_fnv1a_64_of_the_text) {
+    EXPECT_EQ(fingerprint("", {}), "cbf29ce484222325");
+    EXPECT_EQ(fingerprint("a", {}), "af63dc4c8601ec8c");
+}
+
+// pxed_config_info's hash must not be a function of a secret: with the rest
+// of site.yaml known (it is often in git), a hash over the secret would let
+// anyone who scrapes /metrics check guesses of it offline.
+TEST(inventory, fingerprint_masks_secrets_where_they_stand) {
+    const auto with_secret = [](const std::string& value, const std::string& comment = "") {
+        return replace(base_yaml, "    profile: centos7\n",
+                       "    profile: centos7\n    secrets:\n      rootpw: " + value + "\n" + comment);
+    };
+    const auto fp = [](const std::string& yaml) {
+        const auto r = load(yaml);
+        EXPECT_TRUE(r.model) << all_messages(r);
+        return r.model ? r.model->fingerprint : std::string("not loaded");
+    };
+    const auto plain = fp(with_secret("hunter2"));
+    ASSERT_EQ(plain.size(), 16u);
+    EXPECT_EQ(fp(with_secret("correct-horse")), plain) << "only the secret changed";
+    EXPECT_EQ(fp(with_secret("'hunter2'")), fp(with_secret("'other'"))) << "quoted";
+    EXPECT_NE(fp(with_secret("hunter2") + "menu: {title: other}\n"), plain) << "anything else changes it";
+    // The same text elsewhere (a comment) is not masked: masking by value
+    // would make the hash tell whether a guess occurs there.
+    EXPECT_EQ(fp(with_secret("admin", "# admin\n")), fp(with_secret("hunter2", "# admin\n")));
+    // A block scalar's lines, one by one.
+    EXPECT_EQ(fp(with_secret("|\n        line one\n        line two")), fp(with_secret("|\n        other\n        lines")));
+    // Escapes: the value is not in the text as it is; no hash rather than one over the secret.
+    EXPECT_EQ(fp(with_secret("\"tab\\there\"")), "");
+}

@@ -28,11 +28,10 @@ public:
 
     daemon_metrics(metrics::registry& r, std::string_view version, std::int64_t started_unix);
 
-    /// A configuration went live at `unix_time`: `text` is the config
-    /// file's bytes, hashed for pxed_config_info (which file is serving).
-    void config_loaded(std::string_view text, std::int64_t unix_time);
-    /// The same, reading the file at `path` (unreadable: hashed as empty).
-    void config_file_loaded(const std::string& path, std::int64_t unix_time);
+    /// A configuration went live at `unix_time`: `fingerprint` is its
+    /// site::fingerprint (secrets masked), pxed_config_info's label;
+    /// "unavailable" when empty.
+    void config_loaded(const std::string& fingerprint, std::int64_t unix_time);
     /// A reload's verdict (SIGHUP or `pxed reload`).
     void reloaded(bool ok);
     void count_hosts(host_counter f);
@@ -45,9 +44,5 @@ private:
     metrics::gauge& loaded_at_;
     std::string hash_;
 };
-
-/// FNV-1a, 64 bits, as 16 hex digits: tells two configurations apart
-/// (not a defence against anyone).
-std::string config_hash(std::string_view text);
 
 }  // namespace pxed::app

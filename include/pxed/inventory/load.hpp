@@ -1,6 +1,7 @@
 #pragma once
 /// Reading site.yaml into the site model.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,18 @@ load_result load_file(const std::string& path, const load_options& options = {})
 /// `name` is used in diagnostics; relative paths resolve against `base_dir`.
 load_result load_string(const std::string& yaml, const std::string& name, const std::string& base_dir,
                         const load_options& options = {});
+
+/// A secret's value as written in site.yaml, and the byte offset of its
+/// YAML node (where its text starts, quote or block indicator included).
+struct secret_span {
+    std::string value;
+    std::size_t offset = 0;
+};
+
+/// site::fingerprint of `text`: FNV-1a-64 in hex, each of `spans`
+/// overwritten where it stands (a block scalar's lines one by one); empty
+/// when a secret is not there verbatim (escapes in a double-quoted string).
+std::string fingerprint(std::string text, const std::vector<secret_span>& spans);
 
 /// "30s", "5m", "12h", "1d", "1h30m" or plain seconds ("3600").
 std::optional<seconds> parse_duration(const std::string& text);

@@ -304,6 +304,12 @@ inline constexpr const char* local_entry = "local";
 
 struct site {
     std::string source_file;  ///< absolute path of the YAML file
+    /// FNV-1a-64 (16 hex digits) of the YAML text as loaded, with the value
+    /// of every secret written in it masked: tells configurations apart
+    /// (pxed_config_info) without being a function of a secret. Empty when
+    /// a secret's value could not be found verbatim to mask (escapes in a
+    /// double-quoted string).
+    std::string fingerprint;
     std::int64_t loaded_at = 0;  ///< Unix seconds; the mtime of rendered documents
     server_settings server;
     std::vector<subnet> subnets;
