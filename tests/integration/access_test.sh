@@ -372,6 +372,9 @@ check "the API says A was changed by the 'ci' key from K" \
 check "pxed hosts says A is installed (generation 3)" test "$(state_of alpha-a)" = installed/3
 
 # --- 7. the leak sweep: no secret in the log, the API's answers or check's --
+# /metrics and `pxed reload`'s answer go into the sweep too.
+check "/metrics answers 127.0.0.1 (200)" test "$(lapi /metrics)" = 200
+check "pxed reload succeeds" bash -c "'$PXED' reload --config '$TMP/site.yaml' >> '$TMP/api.bodies' 2>&1"
 stop_pxed
 n_tokens=0
 for t in "$T1" "$T2" "$T3"; do [[ -n $t ]] && n_tokens=$((n_tokens + 1)); done
