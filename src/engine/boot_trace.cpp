@@ -1,0 +1,553 @@
+#include "pxed/engine/boot_trace.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "pxed/engine/dhcp_responder.hpp"
+#include "pxed/proto/dhcp.hpp"
+#include "pxed/wire/text.hpp"
+
+namespace pxed::trace {
+namespace {
+
+constexpr const char* kind_names[] = {"dhcp",     "tftp",    "http",     "ftp",   "document",
+                                      "refused",  "callback", "lifecycle", "reload"};
+constexpr const char* stage_names[] = {"none",   "dhcp",      "boot loader", "config",
+                                       "kernel", "installer", "kickstart",   "done"};
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+    return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+std::string_view base_name(std::string_view path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string human_bytes(std::uint64_t n) {
+    if (n < 10 * 1024) return std::to_string(n) + " bytes";
+    if (n < 10 * 1024 * 1024) return std::to_string(n / 1024) + " KiB";
+    return std::to_string(n / (1024 * 1024)) + " MiB";
+}
+
+// "DISCOVER", not "DHCPDISCOVER": the timeline's column is narrow.
+std::string type_name(const std::optional<dhcp::message_type>& t, const char* none) {
+    if (!t) return none;
+    auto s = dhcp::to_string(*t);
+    return starts_with(s, "DHCP") ? s.substr(4) : s;
+}
+
+bool is_file_kind(kind k) { return k == kind::tftp || k == kind::http || k == kind::ftp; }
+
+bool missing(const event& e) {
+    return e.outcome.find("not found") != std::string::npos || starts_with(e.outcome, "404");
+}
+
+// pxelinux and GRUB look for configs by MAC, by address and by ever
+// shorter address prefixes, most of which miss by design.
+bool config_probe(std::string_view path) {
+    const auto p = lower(path);
+    return starts_with(p, "pxelinux.cfg/") || starts_with(base_name(p), "grub.cfg-") ||
+           p.find("/grub.cfg-") != std::string::npos;
+}
+
+}  // namespace
+
+const char* to_string(kind k) { return kind_names[static_cast<std::size_t>(k)]; }
+
+std::optional<kind> kind_from(std::string_view name) {
+    for (std::size_t i = 0; i < std::size(kind_names); ++i)
+        if (name == kind_names[i]) return static_cast<kind>(i);
+    return std::nullopt;
+}
+
+const char* to_string(stage s) { return stage_names[static_cast<std::size_t>(s)]; }
+
+event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const dhcp::outcome& decision) {
+    event e;
+    e.k = kind::dhcp;
+    if (const auto m = request.mac()) e.mac = *m;
+    const auto type = request.message_type();
+    e.what = type_name(type, "BOOTREQUEST");
+    e.client = !request.ciaddr.is_unspecified() ? request.ciaddr.value() : 0;
+
+    std::string detail;
+    const auto vendor = request.vendor_class();
+    const auto firmware = request.firmware();
+    const bool pxe_firmware =
+        vendor && (starts_with(*vendor, "PXEClient") || starts_with(*vendor, "HTTPClient")) && !request.has_ipxe();
+    if (pxe_firmware) e.flags |= flag_firmware;
+    if (firmware != dhcp::boot_firmware::unknown || pxe_firmware) detail = "arch " + std::string(dhcp::to_string(firmware));
+    if (request.has_ipxe()) detail += detail.empty() ? "iPXE" : ", iPXE";
+    if (vendor) detail += (detail.empty() ? "vendor " : ", vendor ") + wire::escape_for_log(*vendor, 64);
+    if (!request.giaddr.is_unspecified()) detail += (detail.empty() ? "via relay " : ", via relay ") + request.giaddr.to_string();
+    if (from.local_port == dhcp::pxe_port) detail += detail.empty() ? "to port 4011" : ", to port 4011";
+
+    if (decision.reply) {
+        const auto& r = decision.reply->msg;
+        e.flags |= flag_answered;
+        const auto rt = r.message_type();
+        e.outcome = type_name(rt, "BOOTREPLY");
+        if (!r.yiaddr.is_unspecified()) e.outcome += " " + r.yiaddr.to_string();
+        std::string file = r.file;
+        if (const auto* o = r.find(dhcp::option_code::bootfile_name))
+            file.assign(o->value.begin(), o->value.end());
+        if (!file.empty()) {
+            e.flags |= flag_boot_file;
+            e.outcome += ", boot file " + wire::escape_for_log(file, 200);
+            if (!r.siaddr.is_unspecified()) e.outcome += " from " + r.siaddr.to_string();
+        } else if (rt == dhcp::message_type::offer || rt == dhcp::message_type::ack) {
+            e.outcome += ", no boot file";
+        }
+    } else {
+        e.ok = false;
+        e.outcome = "not answered";
+    }
+    if (!decision.log.empty()) {
+        // The responder's own words: why it answered so, or not at all.
+        detail += (detail.empty() ? "" : "; ") + wire::escape_for_log(decision.log, 300);
+    }
+    e.detail = std::move(detail);
+    return e;
+}
+
+std::optional<wire::mac_address> mac_in_path(std::string_view path) {
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    const auto base = base_name(path);
+    // pxelinux.cfg/01-52-54-00-12-34-56, grub.cfg-01-52-54-00-12-34-56:
+    // ARP type 01, then the MAC dashed.
+    for (std::string_view prefix : {"01-", "grub.cfg-01-"}) {
+        if (!starts_with(base, prefix)) continue;
+        if (prefix == "01-" && path.find("pxelinux.cfg/") == std::string_view::npos) continue;
+        const auto rest = base.substr(prefix.size());
+        if (rest.size() == 17) return wire::mac_address::parse(rest);
+    }
+    // ipxe/<mac>.ipxe, ks/<mac>.ks, grub/<mac>.cfg: the documents pxed publishes.
+    const auto dot = base.find_last_of('.');
+    if (dot != std::string_view::npos && (starts_with(path, "ipxe/") || starts_with(path, "ks/") || starts_with(path, "grub/")))
+        return wire::mac_address::parse(base.substr(0, dot));
+    return std::nullopt;
+}
+
+role role_of(std::string_view path) {
+    auto p = lower(path);
+    while (!p.empty() && p.front() == '/') p.erase(0, 1);
+    const std::string b(base_name(p));
+    if (starts_with(p, "ks/") || ends_with(b, ".ks") || b == "ks.cfg" || b == "kickstart" || b == "preseed.cfg")
+        return role::kickstart;
+    if (starts_with(p, "pxelinux.cfg/") || starts_with(b, "grub.cfg") || ends_with(b, ".ipxe") || starts_with(p, "ipxe/") ||
+        (starts_with(p, "grub/") && ends_with(b, ".cfg")))
+        return role::config;
+    if (ends_with(b, ".c32") || ends_with(b, ".mod") || ends_with(b, ".lst") || ends_with(b, ".pf2"))
+        return role::loader_module;
+    if (starts_with(b, "vmlinuz") || b == "linux" || starts_with(b, "bzimage") || starts_with(b, "kernel"))
+        return role::kernel;
+    if (starts_with(b, "initrd") || starts_with(b, "initramfs")) return role::initrd;
+    if (ends_with(b, ".0") || ends_with(b, ".kpxe") || ends_with(b, ".pxe") || ends_with(b, ".efi") ||
+        ends_with(b, ".com") || ends_with(b, ".lkrn"))
+        return role::boot_loader;
+    if (b == ".treeinfo" || b == "treeinfo" || b == ".discinfo" || b == "install.img" || b == "squashfs.img" ||
+        b == "repomd.xml" || b == "media.repo" || ends_with(b, ".rpm") || p.find("repodata/") != std::string::npos ||
+        p.find("liveos/") != std::string::npos || p.find("images/") != std::string::npos ||
+        p.find("dists/") != std::string::npos || ends_with(b, ".udeb") || ends_with(b, ".deb"))
+        return role::installer;
+    return role::other;
+}
+
+// ---- the book ------------------------------------------------------------
+
+book::book(limits l, std::function<bool(const wire::mac_address&)> known) : limits_(l), known_(std::move(known)) {}
+
+book::history& book::host(const wire::mac_address& mac, std::int64_t time_ms) {
+    auto [it, fresh] = log_.try_emplace(mac);
+    auto& h = it->second;
+    if (fresh) {
+        h.known = known_ && known_(mac);
+        h.first_ms = time_ms;
+        if (!h.known) h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
+    } else if (!h.known) {
+        strangers_lru_.splice(strangers_lru_.end(), strangers_lru_, h.lru);
+    }
+    return h;
+}
+
+void book::forget(std::unordered_map<wire::mac_address, history>::iterator it) {
+    auto& h = it->second;
+    (h.known ? size_known_ : size_strangers_) -= h.events.size();
+    if (!h.known) strangers_lru_.erase(h.lru);
+    log_.erase(it);
+}
+
+std::uint64_t book::record(event e) {
+    e.seq = ++seq_;
+    const auto mac = e.mac;
+    auto& h = host(mac, e.time_ms);
+    ++h.count;
+    unsaved_.push_back(e);
+    // Records nobody takes (the store is gone) stay bounded.
+    if (unsaved_.size() > 2 * (limits_.total + limits_.strangers * limits_.per_stranger))
+        unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+    h.events.push_back(std::move(e));
+    const bool known = h.known;
+    auto& size = known ? size_known_ : size_strangers_;
+    (known ? order_known_ : order_strangers_).emplace_back(seq_, mac);
+    ++size;
+    if (h.events.size() > (known ? limits_.per_host : limits_.per_stranger)) {
+        h.events.pop_front();
+        --size;
+    }
+    if (known) {
+        trim_total(order_known_, size_known_, limits_.total);
+    } else {
+        // Too many strangers: the one seen least recently goes, whole.
+        while (strangers_lru_.size() > limits_.strangers && strangers_lru_.front() != mac)
+            forget(log_.find(strangers_lru_.front()));
+        trim_total(order_strangers_, size_strangers_, limits_.strangers * limits_.per_stranger);
+    }
+    return seq_;
+}
+
+// Drops the oldest events beyond `cap`. The order queue also holds entries
+// of events already gone (the per-host bound, a stranger forgotten):
+// skipped, and compacted away when they outnumber the live ones.
+void book::trim_total(order_queue& order, std::size_t& size, std::size_t cap) {
+    while (size > cap && !order.empty()) {
+        const auto [seq, mac] = order.front();
+        order.pop_front();
+        auto it = log_.find(mac);
+        if (it == log_.end() || it->second.events.empty() || it->second.events.front().seq != seq) continue;
+        it->second.events.pop_front();
+        --size;
+        if (it->second.events.empty()) forget(it);
+    }
+    if (order.size() > 2 * size + 64) {
+        order_queue live;
+        for (const auto& entry : order) {
+            const auto it = log_.find(entry.second);
+            if (it != log_.end() && !it->second.events.empty() && it->second.events.front().seq <= entry.first)
+                live.push_back(entry);
+        }
+        order.swap(live);
+    }
+}
+
+void book::rebuild_orders() {
+    std::vector<std::pair<std::uint64_t, wire::mac_address>> known, strangers;
+    size_known_ = size_strangers_ = 0;
+    for (const auto& [mac, h] : log_) {
+        for (const auto& e : h.events) (h.known ? known : strangers).emplace_back(e.seq, mac);
+        (h.known ? size_known_ : size_strangers_) += h.events.size();
+    }
+    std::sort(known.begin(), known.end());
+    std::sort(strangers.begin(), strangers.end());
+    order_known_.assign(known.begin(), known.end());
+    order_strangers_.assign(strangers.begin(), strangers.end());
+}
+
+void book::restore(std::vector<event> events) {
+    std::sort(events.begin(), events.end(), [](const event& a, const event& b) { return a.seq < b.seq; });
+    for (auto& e : events) {
+        seq_ = std::max(seq_, e.seq);
+        auto& h = host(e.mac, e.time_ms);
+        ++h.count;
+        h.events.push_back(std::move(e));
+        if (h.events.size() > (h.known ? limits_.per_host : limits_.per_stranger)) h.events.pop_front();
+    }
+    while (strangers_lru_.size() > limits_.strangers) forget(log_.find(strangers_lru_.front()));
+    rebuild_orders();
+    trim_total(order_known_, size_known_, limits_.total);
+    trim_total(order_strangers_, size_strangers_, limits_.strangers * limits_.per_stranger);
+}
+
+void book::reclassify() {
+    bool moved = false;
+    for (auto& [mac, h] : log_) {
+        const bool known = known_ && known_(mac);
+        if (known == h.known) continue;
+        moved = true;
+        if (h.known)
+            h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
+        else
+            strangers_lru_.erase(h.lru);
+        h.known = known;
+        const auto cap = known ? limits_.per_host : limits_.per_stranger;
+        while (h.events.size() > cap) h.events.pop_front();
+    }
+    if (!moved) return;
+    while (strangers_lru_.size() > limits_.strangers) forget(log_.find(strangers_lru_.front()));
+    rebuild_orders();
+    trim_total(order_known_, size_known_, limits_.total);
+    trim_total(order_strangers_, size_strangers_, limits_.strangers * limits_.per_stranger);
+}
+
+std::vector<event> book::of(const wire::mac_address& mac, std::uint64_t after) const {
+    std::vector<event> out;
+    const auto it = log_.find(mac);
+    if (it == log_.end()) return out;
+    for (const auto& e : it->second.events)
+        if (e.seq > after) out.push_back(e);
+    return out;
+}
+
+std::vector<stranger> book::strangers() const {
+    std::vector<stranger> out;
+    for (const auto& [mac, h] : log_) {
+        if (h.events.empty() || h.known) continue;
+        const event* last_dhcp = nullptr;
+        for (const auto& e : h.events)
+            if (e.k == kind::dhcp && (!last_dhcp || !e.detail.empty())) last_dhcp = &e;
+        if (!last_dhcp) continue;  // only MACs that tried to boot
+        stranger s;
+        s.mac = mac;
+        s.first_ms = h.first_ms;
+        s.last_ms = h.events.back().time_ms;
+        s.events = h.count;
+        s.detail = last_dhcp->detail.substr(0, last_dhcp->detail.find(';'));
+        for (const auto& e : h.events)
+            if (e.client) s.client = e.client;
+        out.push_back(std::move(s));
+    }
+    std::sort(out.begin(), out.end(), [](const stranger& a, const stranger& b) { return a.last_ms > b.last_ms; });
+    return out;
+}
+
+std::vector<event> book::take_unsaved() {
+    std::vector<event> out;
+    out.swap(unsaved_);
+    return out;
+}
+
+// ---- reading a boot --------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t stall_ms = 30 * 1000;
+constexpr std::int64_t new_attempt_gap_ms = 5 * 60 * 1000;
+
+stage stage_of(const event& e) {
+    if (!e.ok) return e.k == kind::dhcp ? stage::dhcp : stage::none;
+    switch (e.k) {
+    case kind::dhcp: return stage::dhcp;
+    case kind::document: return e.what == "kickstart" ? stage::kickstart : stage::config;
+    case kind::callback: return stage::done;
+    case kind::lifecycle: return e.what == "installed" ? stage::done : stage::none;
+    case kind::tftp:
+    case kind::http:
+    case kind::ftp:
+        switch (role_of(e.what)) {
+        case role::boot_loader:
+        case role::loader_module: return stage::boot_loader;
+        case role::config: return stage::config;
+        case role::kernel:
+        case role::initrd: return stage::kernel;
+        case role::installer: return stage::installer;
+        case role::kickstart: return stage::kickstart;
+        case role::other: return stage::none;
+        }
+        return stage::none;
+    case kind::refused:
+    case kind::reload: return stage::none;
+    }
+    return stage::none;
+}
+
+std::string ago(std::int64_t ms) {
+    const auto s = ms / 1000;
+    if (s < 120) return std::to_string(s) + " s ago";
+    if (s < 7200) return std::to_string(s / 60) + " min ago";
+    return std::to_string(s / 3600) + " h ago";
+}
+
+}  // namespace
+
+reading read(const std::vector<event>& events, std::int64_t now_ms, const host_facts& facts) {
+    reading r;
+    if (events.empty()) {
+        if (facts.known)
+            r.hints.push_back("no DHCP request from this host has reached pxed: is it set to boot from the network, on "
+                              "a subnet pxed serves, or behind a relay listed in server.dhcp.relay_agents?");
+        return r;
+    }
+    // The latest attempt: it starts at a request from boot firmware that
+    // follows a boot which got as far as its kernel (the machine rebooted),
+    // or a long silence. iPXE and installers ask for DHCP within a boot.
+    std::size_t from = 0;
+    stage reached = stage::none;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& e = events[i];
+        const bool firmware_dhcp = e.k == kind::dhcp && (e.flags & flag_firmware);
+        const bool gap = i > 0 && e.time_ms - events[i - 1].time_ms >= new_attempt_gap_ms;
+        if (i > 0 && firmware_dhcp && (reached >= stage::kernel || gap)) {
+            from = i;
+            reached = stage::none;
+        }
+        reached = std::max(reached, stage_of(e));
+    }
+    r.reached = reached;
+    r.attempt_from = events[from].seq;
+    const auto last_ms = events.back().time_ms;
+    const bool stalled = now_ms - last_ms >= stall_ms;
+
+    // What failed, whatever the stage: files missing or cut short, refusals.
+    std::vector<std::string> reported;
+    auto once = [&reported](const std::string& key) {
+        if (std::find(reported.begin(), reported.end(), key) != reported.end()) return false;
+        reported.push_back(key);
+        return true;
+    };
+    bool config_ok = false, pxelinux = false, ldlinux_ok = false, ldlinux_missing = false;
+    bool kernel_ok = false, initrd_ok = false, answered = false, offered = false, acked = false, boot_file = false;
+    bool any_file = false;
+    const event* last_ignored = nullptr;
+    const event* last_answer = nullptr;
+    const event* kickstart_at = nullptr;
+    for (std::size_t i = from; i < events.size(); ++i) {
+        const auto& e = events[i];
+        if (e.k == kind::dhcp) {
+            if (e.flags & flag_answered) {
+                answered = true;
+                last_answer = &e;
+                offered |= starts_with(e.outcome, "OFFER");
+                acked |= starts_with(e.outcome, "ACK");
+                boot_file |= (e.flags & flag_boot_file) != 0;
+            } else {
+                last_ignored = &e;
+            }
+            continue;
+        }
+        if (e.k == kind::document && e.ok) {
+            if (e.what == "kickstart")
+                kickstart_at = &e;
+            else
+                config_ok = true;
+        }
+        if (e.k == kind::refused && once("refused " + e.what))
+            r.hints.push_back("a request for its " + e.what + " was refused: " + e.detail);
+        if (!is_file_kind(e.k)) continue;
+        any_file = true;
+        const auto ro = role_of(e.what);
+        const auto b = lower(base_name(e.what));
+        if (e.ok) {
+            config_ok |= ro == role::config;
+            kernel_ok |= ro == role::kernel;
+            initrd_ok |= ro == role::initrd;
+            pxelinux |= ro == role::boot_loader && ends_with(b, "pxelinux.0");
+            ldlinux_ok |= b == "ldlinux.c32";
+            if (ro == role::kickstart) kickstart_at = &e;
+            continue;
+        }
+        if (missing(e)) {
+            if (b == "ldlinux.c32") {
+                ldlinux_missing = true;
+                continue;  // said below, with what it means
+            }
+            if (config_probe(e.what)) continue;
+            if (once("missing " + e.what))
+                r.hints.push_back(e.what + " was asked for over " + to_string(e.k) + " but is missing (" + e.outcome +
+                                  "): put it in place, or correct the path in the profile or boot config");
+        } else if (once("failed " + e.what)) {
+            r.hints.push_back("the " + std::string(to_string(e.k)) + " transfer of " + e.what + " failed: " + e.outcome +
+                              (e.bytes ? " after " + human_bytes(e.bytes) : std::string()) +
+                              " (a lossy link, a firewall, or the client gave up)");
+        }
+    }
+    if (pxelinux && !ldlinux_ok && (ldlinux_missing || stalled))
+        r.hints.push_back(ldlinux_missing
+                              ? "fetched pxelinux.0 but never ldlinux.c32: the file is missing from the TFTP root (copy it "
+                                "from the syslinux that pxelinux.0 came from)"
+                              : "fetched pxelinux.0 but never asked for ldlinux.c32: pxelinux did not start (a BIOS loader "
+                                "given to UEFI firmware, or a damaged pxelinux.0?)");
+    if (facts.state == "failed")
+        r.hints.push_back("its install ran out of time (lifecycle.install_timeout) and is marked failed; the events "
+                          "above show the last thing it fetched");
+
+    if (!stalled || reached == stage::done) return r;
+    const auto since = ago(now_ms - last_ms);
+    switch (reached) {
+    case stage::none:
+    case stage::dhcp:
+        if (!answered) {
+            r.hints.push_back("pxed did not answer its DHCP requests" +
+                              (last_ignored && !last_ignored->detail.empty() ? ": " + last_ignored->detail
+                                                                            : std::string()));
+        } else if (offered && !acked && !facts.proxy) {
+            r.hints.push_back("pxed OFFERed an address but the host never REQUESTed it: it probably took another DHCP "
+                              "server's offer (look for a second DHCP server on this segment)");
+        } else if (boot_file && !any_file) {
+            r.hints.push_back("DHCP answered (" + last_answer->outcome + ", " + since +
+                              ") but no TFTP or HTTP request followed: is another DHCP server answering with another "
+                              "next-server, or is the file server unreachable from the host (a firewall on UDP 69)?");
+        } else if (!boot_file) {
+            r.hints.push_back(facts.state == "installed"
+                                  ? "DHCP answered without a boot file: the host is installed and boots its own disk"
+                                  : "DHCP answered without a boot file: see the reason on the DHCP lines above");
+        }
+        break;
+    case stage::boot_loader:
+        if (!pxelinux)
+            r.hints.push_back("the boot loader was fetched but not its config (" + since +
+                              "): does the loader match the firmware (BIOS or UEFI, x64 or ARM64), and with Secure "
+                              "Boot, is it signed?");
+        break;
+    case stage::config:
+        r.hints.push_back(facts.state == "installed"
+                              ? "installed: its boot config boots the local disk"
+                              : "its boot config was served but no kernel was fetched (" + since +
+                                    "): the menu may wait for a key, or the kernel path in the profile is wrong");
+        break;
+    case stage::kernel:
+        if (kernel_ok && !initrd_ok)
+            r.hints.push_back("the kernel was fetched but no initrd: check the profile's initrd path");
+        else
+            r.hints.push_back("kernel and initrd were fetched but the installer asked for nothing after (" + since +
+                              "): no network driver, a kernel and initrd from another release than the tree, or a "
+                              "wrong inst.repo=/inst.ks= (look at the console)");
+        break;
+    case stage::installer:
+        r.hints.push_back("the installer reads its install tree but has not fetched its kickstart: check inst.ks= in "
+                          "the boot config");
+        break;
+    case stage::kickstart:
+        r.hints.push_back("installing: the kickstart was fetched " + ago(now_ms - (kickstart_at ? kickstart_at->time_ms : last_ms)) +
+                          "; no install-done callback yet (the install runs, or stopped: look at the console; %post "
+                          "must call the callback)");
+        break;
+    case stage::done: break;
+    }
+    return r;
+}
+
+std::string format_line(const event& e, bool utc) {
+    const std::time_t secs = static_cast<std::time_t>(e.time_ms / 1000);
+    std::tm tm{};
+    if (utc)
+        gmtime_r(&secs, &tm);
+    else
+        localtime_r(&secs, &tm);
+    char stamp[80];
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(e.time_ms % 1000));
+    std::string line = stamp;
+    line += "  ";
+    std::string k = to_string(e.k);
+    k.resize(9, ' ');
+    line += k;
+    line += e.ok ? "  " : "! ";
+    line += e.what;
+    if (!e.outcome.empty()) line += (e.k == kind::dhcp ? " -> " : ": ") + e.outcome;
+    if (is_file_kind(e.k) && (e.bytes || e.duration_ms))
+        line += ", " + human_bytes(e.bytes) + " in " + std::to_string(e.duration_ms) + " ms";
+    if (e.client) line += " [" + wire::ipv4_address(e.client).to_string() + "]";
+    if (!e.detail.empty()) line += " (" + e.detail + ")";
+    return line;
+}
+
+}  // namespace pxed::trace
