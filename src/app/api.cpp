@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <iomanip>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "pxed/app/access_guard.hpp"
 #include "pxed/app/lifecycle_service.hpp"
+#include "pxed/app/trace_service.hpp"
 #include "pxed/metrics/registry.hpp"
 #include "pxed/wire/text.hpp"
 #include "pxed/wire/token.hpp"
@@ -156,6 +158,109 @@ const inventory::host* find_host(const inventory::site& s, std::string_view key)
     return s.find_host_by_name(std::string(key));
 }
 
+// ---- the boot trace (docs/troubleshooting.md) ------------------------------
+
+// An event number: digits only, at most 19 of them.
+bool parse_seq(std::string_view text, std::uint64_t& out) {
+    if (text.empty() || text.size() > 19) return false;
+    std::uint64_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    out = v;
+    return true;
+}
+
+std::string iso_time(std::int64_t ms) {
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    return buf;
+}
+
+json event_json(const trace::event& e) {
+    json o{{"seq", e.seq},       {"time", iso_time(e.time_ms)}, {"time_ms", e.time_ms}, {"kind", trace::to_string(e.k)},
+           {"ok", e.ok},         {"what", e.what},              {"outcome", e.outcome}, {"detail", e.detail}};
+    if (e.bytes || e.duration_ms) {
+        o["bytes"] = e.bytes;
+        o["duration_ms"] = e.duration_ms;
+    }
+    o["client"] = e.client ? json(wire::ipv4_address(e.client).to_string()) : json(nullptr);
+    o["flags"] = e.flags;
+    return o;
+}
+
+trace::event event_of(const json& o) {
+    trace::event e;
+    e.seq = o.value("seq", std::uint64_t{0});
+    e.time_ms = o.value("time_ms", std::int64_t{0});
+    e.k = trace::kind_from(o.value("kind", std::string())).value_or(trace::kind::dhcp);
+    e.ok = o.value("ok", true);
+    e.flags = o.value("flags", std::uint8_t{0});
+    e.what = o.value("what", std::string());
+    e.outcome = o.value("outcome", std::string());
+    e.detail = o.value("detail", std::string());
+    e.bytes = o.value("bytes", std::uint64_t{0});
+    e.duration_ms = o.value("duration_ms", std::uint32_t{0});
+    if (o.contains("client") && o["client"].is_string())
+        if (const auto a = wire::ipv4_address::parse(o["client"].get<std::string>())) e.client = a->value();
+    return e;
+}
+
+// A MAC (any spelling), a hostname of the inventory, or an address: the
+// one pxed's DHCP bound or reserved to a MAC, or the neighbour table's.
+std::optional<wire::mac_address> trace_key(const inventory::site& s, const trace_service& t, std::string_view key) {
+    if (const auto mac = wire::mac_address::parse(key)) return mac;
+    if (const auto* h = s.find_host_by_name(std::string(key))) return h->mac;
+    if (const auto ip = wire::ipv4_address::parse(key)) return t.mac_of(ip->value());
+    return std::nullopt;
+}
+
+json trace_object(const inventory::site& s, const trace_service& t, const lifecycle_service* lifecycle,
+                  const wire::mac_address& mac, std::uint64_t after) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const auto* h = s.find_host(mac);
+    const auto* r = record_of(lifecycle, mac);
+    trace::host_facts facts;
+    facts.known = h != nullptr;
+    facts.state = r ? store::to_string(r->state) : "";
+    facts.proxy = s.server.dhcp.mode == inventory::dhcp_mode::proxy;
+    const auto all = t.book().of(mac);
+    const auto reading = trace::read(all, now, facts);
+    json o{{"ok", true}, {"mac", mac.to_string()}, {"in_inventory", h != nullptr}};
+    o["hostname"] = h && !h->hostname.empty() ? json(h->hostname) : json(nullptr);
+    o["profile"] = h && !h->profile.empty() ? json(h->profile) : json(nullptr);
+    o["state"] = r ? json(facts.state) : json(nullptr);
+    o["stage"] = trace::to_string(reading.reached);
+    o["attempt_from"] = reading.attempt_from;
+    o["hints"] = reading.hints;
+    o["last_seq"] = all.empty() ? t.book().last_seq() : all.back().seq;
+    json events = json::array();
+    for (const auto& e : all)
+        if (e.seq > after) events.push_back(event_json(e));
+    o["events"] = std::move(events);
+    return o;
+}
+
+json strangers_json(const trace_service& t) {
+    json out = json::array();
+    for (const auto& st : t.book().strangers())
+        out.push_back(json{{"mac", st.mac.to_string()},
+                           {"first_seen", iso_time(st.first_ms)},
+                           {"last_seen", iso_time(st.last_ms)},
+                           {"last_ms", st.last_ms},
+                           {"events", st.events},
+                           {"detail", st.detail},
+                           {"client", st.client ? json(wire::ipv4_address(st.client).to_string()) : json(nullptr)}});
+    return out;
+}
+
 }  // namespace
 
 api::api(site_provider site, leases_provider leases, lifecycle_service* lifecycle, access_guard* guard)
@@ -205,7 +310,8 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
         if (path == "api/v1") {
             if (post) return error(405, "use GET");
             return reply(200, json{{"endpoints",
-                                    {"/api/v1/hosts", "/api/v1/hosts/<mac>", "/api/v1/leases",
+                                    {"/api/v1/hosts", "/api/v1/hosts/<mac>", "/api/v1/hosts/<mac>/events",
+                                     "/api/v1/unknown", "/api/v1/leases",
                                      "POST /api/v1/hosts/<mac>/install-done?token=<token>"}}});
         }
         if (path == "api/v1/leases") {
@@ -219,6 +325,11 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
         }
         const auto s = site_ ? site_() : nullptr;
         if (!s) return error(500, "no site loaded");
+        if (path == "api/v1/unknown") {
+            if (post) return error(405, "use GET");
+            if (!trace_) return error(404, "the boot trace is off (server.trace.enabled)");
+            return reply(200, strangers_json(*trace_));
+        }
         if (path == "api/v1/hosts") {
             if (post) return error(405, "use GET");
             const auto leases = leases_by_mac(leases_);
@@ -233,6 +344,18 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
             if (const auto slash = key.find('/'); slash != std::string_view::npos) {
                 action = key.substr(slash + 1);
                 key = key.substr(0, slash);
+            }
+            if (action == "events") {
+                if (post) return error(405, "use GET");
+                if (!trace_) return error(404, "the boot trace is off (server.trace.enabled)");
+                const auto mac = trace_key(*s, *trace_, key);
+                if (!mac)
+                    return error(404, "\"" + wire::escape_for_log(key) +
+                                          "\" is no MAC, no hostname of the inventory, and no address pxed knows");
+                std::uint64_t after = 0;
+                const auto a = wire::query_value(request.query, "after");
+                if (!a.empty() && !parse_seq(a, after)) return error(400, "after= takes an event number");
+                return reply(200, trace_object(*s, *trace_, lifecycle_, *mac, after));
             }
             if (!action.empty() && action != "install-done" && action != "reinstall" && action != "mark-installed")
                 return error(404, "no such endpoint");
@@ -383,8 +506,22 @@ std::string api::control_answer(std::string_view request, const std::string& who
         }
         return answer_line(json{{"ok", true}, {"hosts", all}});
     }
+    if (cmd == "trace") {
+        // "trace --unknown", "trace HOST", "trace HOST AFTER"
+        if (!trace_) return refusal_line("the boot trace is off (server.trace.enabled in site.yaml)");
+        if (w.size() == 2 && w[1] == "--unknown") return answer_line(json{{"ok", true}, {"unknown", strangers_json(*trace_)}});
+        std::uint64_t after = 0;
+        if (w.size() < 2 || w.size() > 3 || (w.size() == 3 && !parse_seq(w[2], after)))
+            return refusal_line("trace takes a host (MAC, hostname or address) and optionally an event number");
+        const auto mac = trace_key(*s, *trace_, w[1]);
+        if (!mac)
+            return refusal_line("'" + wire::escape_for_log(w[1], 64) +
+                                "' is no MAC, no hostname in site.yaml, and no address pxed has seen");
+        return answer_line(trace_object(*s, *trace_, lifecycle_, *mac, after));
+    }
     if (cmd != "reinstall" && cmd != "mark-installed")
-        return refusal_line("unknown command '" + wire::escape_for_log(cmd, 40) + "' (hosts, reinstall, mark-installed)");
+        return refusal_line("unknown command '" + wire::escape_for_log(cmd, 40) +
+                            "' (hosts, reinstall, mark-installed, trace)");
 
     // Which hosts: every one named must be in the inventory, or nothing changes.
     std::vector<const inventory::host*> targets;
@@ -499,6 +636,70 @@ std::string control_summary(const std::string& answer, bool& ok) {
     if (j.contains("results"))
         for (const auto& r : j["results"]) out += text_of(r, "message") + "\n";
     return out;
+}
+
+// ---- `pxed trace` ---------------------------------------------------------------
+
+std::string trace_text(const std::string& answer, const trace_print& how, trace_follow& state) {
+    const auto j = json::parse(answer, nullptr, false);
+    if (!j.is_object() || !j.value("ok", false) || !j.contains("events")) return {};
+    std::ostringstream out;
+    const auto stage = j.value("stage", std::string("none"));
+    std::vector<std::string> hints;
+    if (j.contains("hints"))
+        for (const auto& h : j["hints"])
+            if (h.is_string()) hints.push_back(h.get<std::string>());
+    if (how.header) {
+        out << (j["hostname"].is_string() ? j["hostname"].get<std::string>() + " " : std::string()) << j.value("mac", "")
+            << (j.value("in_inventory", false)
+                    ? " (profile " + text_of(j, "profile") + ", state " + text_of(j, "state") + ")"
+                    : std::string(" (not in site.yaml)"))
+            << "\n";
+        out << "stage:";
+        for (const char* st : {"dhcp", "boot loader", "config", "kernel", "installer", "kickstart", "done"})
+            out << (st == stage ? " [" + std::string(st) + "]" : " " + std::string(st)) << (std::string(st) == "done" ? "" : " >");
+        if (stage == "none") out << "  (nothing yet)";
+        out << "\n";
+    }
+    if (how.header || hints != state.hints)
+        for (const auto& h : hints) out << "hint: " << h << "\n";
+    state.hints = hints;
+    const auto attempt = j.value("attempt_from", std::uint64_t{0});
+    bool separated = !how.header;
+    if (how.header && j["events"].empty()) out << "(no events)\n";
+    if (how.header && !j["events"].empty()) out << "\n";
+    for (const auto& o : j["events"]) {
+        const auto e = event_of(o);
+        if (how.header && !separated && e.seq >= attempt && e.seq != j["events"].front().value("seq", std::uint64_t{0})) {
+            out << "---- latest boot attempt ----\n";
+            separated = true;
+        }
+        if (e.seq >= attempt) separated = true;
+        out << trace::format_line(e, how.utc) << "\n";
+        state.last_seq = std::max(state.last_seq, e.seq);
+    }
+    if (!how.header && stage != state.stage && !state.stage.empty()) out << "stage: " << stage << "\n";
+    state.stage = stage;
+    return out.str();
+}
+
+std::string unknown_text(const std::string& answer, std::int64_t now) {
+    const auto j = json::parse(answer, nullptr, false);
+    if (!j.is_object() || !j.value("ok", false) || !j.contains("unknown")) return {};
+    std::ostringstream out;
+    if (j["unknown"].empty()) return "no MAC outside site.yaml has tried to boot\n";
+    out << std::left << std::setw(18) << "MAC" << ' ' << std::setw(15) << "ADDRESS" << ' ' << std::setw(9) << "LAST SEEN"
+        << ' ' << std::setw(6) << "EVENTS" << ' ' << "REQUEST\n";
+    for (const auto& u : j["unknown"]) {
+        const auto last = u.value("last_ms", std::int64_t{0}) / 1000;
+        out << std::left << std::setw(18) << text_of(u, "mac") << ' ' << std::setw(15) << text_of(u, "client") << ' '
+            << std::setw(9) << when(json(last), now) << ' ' << std::setw(6) << text_of(u, "events") << ' '
+            << text_of(u, "detail") << '\n';
+    }
+    out << "\nTo adopt them, add to hosts: in site.yaml (then `systemctl reload pxed`):\n";
+    for (const auto& u : j["unknown"])
+        out << "  - {mac: \"" << text_of(u, "mac") << "\", hostname: CHANGEME, profile: CHANGEME}\n";
+    return out.str();
 }
 
 }  // namespace pxed::app

@@ -25,6 +25,8 @@
 #include "pxed/app/privileges.hpp"
 #include "pxed/app/sd_notify.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/app/trace_service.hpp"
+#include "pxed/store/trace.hpp"
 #include "pxed/metrics/registry.hpp"
 #include "pxed/net/control_server.hpp"
 #include "pxed/net/dhcp_server.hpp"
@@ -106,7 +108,7 @@ public:
         daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         // The control socket first: it is also how a second pxed on the
         // same state directory finds out before touching anything.
-        if (!prepare_state_dir() || !start_control() || !start_lifecycle()) return 1;
+        if (!prepare_state_dir() || !start_control() || !start_lifecycle() || !start_trace()) return 1;
         if (!start_services() || !start_dhcp()) return 1;
         // Every socket is bound and nothing has been read yet: root goes now.
         if (!drop_privileges_after_binding()) return 1;
@@ -121,6 +123,7 @@ public:
         net::run(io_, poll_);
         stop_services();
         lifecycle_->flush();
+        trace_.reset();  // writes what is left
         spdlog::info("stopped");
         return 0;
     }
@@ -177,17 +180,7 @@ private:
     bool bound_to(const wire::mac_address& mac, std::uint32_t address) const {
         const auto& dhcp = current_->site->server.dhcp;
         if (!dhcp.enabled || dhcp.mode == inventory::dhcp_mode::proxy) {
-            // The table as last read, read again on a miss at most 20
-            // times a second: a host whose entry is a moment old is found,
-            // and a flood of strangers is not a flood of /proc reads on the
-            // event loop's thread.
-            auto n = net::neighbour_in(arp_table_, address);
-            const auto now = std::chrono::steady_clock::now();
-            if ((!n || *n != mac) && now - arp_read_at_ >= std::chrono::milliseconds(50)) {
-                arp_table_ = net::read_neighbour_table();
-                arp_read_at_ = now;
-                n = net::neighbour_in(arp_table_, address);
-            }
+            const auto n = neighbour(address, &mac);
             return n && *n == mac;
         }
         if (!dhcp_) return false;
@@ -195,8 +188,68 @@ private:
         return a && a->value() == address;
     }
 
+    // The MAC the neighbour table gives `address`: the table as last read,
+    // read again on a miss (or when it names another MAC than `expected`)
+    // at most 20 times a second: a host whose entry is a moment old is
+    // found, and a flood of strangers is not a flood of /proc reads on the
+    // event loop's thread.
+    std::optional<wire::mac_address> neighbour(std::uint32_t address, const wire::mac_address* expected = nullptr) const {
+        auto n = net::neighbour_in(arp_table_, address);
+        const auto now = std::chrono::steady_clock::now();
+        if ((!n || (expected && *n != *expected)) && now - arp_read_at_ >= std::chrono::milliseconds(50)) {
+            arp_table_ = net::read_neighbour_table();
+            arp_read_at_ = now;
+            n = net::neighbour_in(arp_table_, address);
+        }
+        return n;
+    }
+
+    // The boot trace: its database, and what the servers and the
+    // lifecycle tell it (docs/troubleshooting.md).
+    bool start_trace() {
+        const auto& srv = current_->site->server;
+        if (!srv.trace.enabled) return true;
+        trace::limits l;
+        l.per_host = srv.trace.per_host;
+        l.total = srv.trace.total;
+        l.strangers = srv.trace.unknown_hosts;
+        try {
+            trace_ = std::make_unique<trace_service>(srv.state_dir, l);
+        } catch (const std::exception& e) {
+            spdlog::critical("trace: {}", e.what());
+            return false;
+        }
+        trace_->set_site(current_->site);
+        trace_->set_neighbour_lookup([this](std::uint32_t address) { return neighbour(address); });
+        lifecycle_->set_trace([this](trace::event&& e, bool attributed) {
+            if (!trace_) return;
+            if (attributed)
+                trace_->host_event(std::move(e), now_ms());
+            else
+                trace_->client_event(std::move(e), now_ms());
+        });
+        spdlog::info("trace: {} event(s) of {} MAC(s) read back from {}/{}", trace_->book().size(),
+                     trace_->book().hosts(), srv.state_dir, store::trace_file_name);
+        return true;
+    }
+
+    static std::int64_t now_ms() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    // What a server hands the trace (TFTP, HTTP, FTP): attributed there.
+    std::function<void(trace::event&&)> client_trace() {
+        if (!trace_) return {};
+        return [this](trace::event&& e) {
+            if (trace_) trace_->client_event(std::move(e), now_ms());
+        };
+    }
+
     // Installs that ran out of time, and last-seen times written out.
     void lifecycle_tick() {
+        if (trace_) trace_->flush();
         lifecycle_->tick(static_cast<std::int64_t>(std::time(nullptr)));
         lifecycle_timer_.expires_after(std::chrono::seconds(5));
         lifecycle_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -237,6 +290,7 @@ private:
     // a listener of its own (start_metrics_listener).
     api make_api() {
         api a([this] { return current_->site; }, [this] { return leases_json_now(); }, lifecycle_.get(), &guard_);
+        a.set_trace(trace_.get());
         const auto& m = current_->site->server.metrics;
         if (m.enabled && !m.listen_address) a.set_metrics([this] { return metrics_.expose(); });
         return a;
@@ -295,6 +349,7 @@ private:
             poll_.set_budget(std::chrono::microseconds(srv.tftp.busy_poll_us));
             o.poll = &poll_;
             o.metrics = &metrics_;
+            o.trace = client_trace();
             o.listen_address = srv.listen.to_string();
             o.port = srv.tftp.port;
             tftp_ = std::make_unique<net::tftp_server>(io_, o, [this] { return current_->files; });
@@ -321,6 +376,7 @@ private:
             o.passive_timeout = srv.ftp.passive_timeout;
             o.control_timeout = srv.ftp.idle_timeout;
             o.metrics = &metrics_;
+            o.trace = client_trace();
             ftp_ = std::make_unique<net::ftp_server>(io_, o, [this] { return current_->files; });
             try {
                 ftp_->start();
@@ -344,6 +400,18 @@ private:
         o.proxy_port = srv.dhcp.proxy_port;
         o.state_dir = srv.state_dir;
         o.metrics = &metrics_;
+        if (trace_)
+            o.trace = [this](trace::event&& e) {
+                if (!trace_) return;
+                // proxyDHCP: the site's DHCP server answers REQUESTs; that
+                // pxed does not is no failure.
+                if (!e.ok && e.what == "REQUEST" && current_->site->server.dhcp.mode == inventory::dhcp_mode::proxy) {
+                    e.ok = true;
+                    e.outcome = "left to the site's DHCP server (proxyDHCP)";
+                    e.detail = e.detail.substr(0, e.detail.find(';'));
+                }
+                trace_->host_event(std::move(e), now_ms());
+            };
         o.responder.no_boot_file = [this](const wire::mac_address& mac) {
             return lifecycle_->tracker().no_boot_file(mac);
         };
@@ -372,6 +440,7 @@ private:
         o.min_rate = srv.http.min_rate;
         o.min_rate_window = srv.http.min_rate_window;
         o.metrics = &metrics_;
+        o.trace = client_trace();
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
         const api json_api = make_api();
@@ -520,13 +589,42 @@ private:
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
         lifecycle_->reload(*r.loaded->site, static_cast<std::int64_t>(std::time(nullptr)));
         const auto changes = describe_changes(*current_->site, *r.loaded->site);
+        if (trace_) trace_documents_changed(*current_, *r.loaded);
         current_ = r.loaded;
+        if (trace_) trace_->set_site(current_->site);
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
         v.ok = true;
         v.message = "reloaded " + config_path_ + ": " + (changes.empty() ? "no host, profile or tree added or removed" : changes);
         if (!changes.empty()) spdlog::info("reload: {}", changes);
         return v;
+    }
+
+    // Each host whose documents a reload changed gets a line in its trace
+    // saying which: "why does it boot something else since this morning?"
+    void trace_documents_changed(const loaded_site& before, const loaded_site& after) {
+        const auto now = now_ms();
+        for (const auto& h : after.site->hosts) {
+            const auto* old = before.site->find_host(h.mac);
+            if (!old) continue;
+            std::string changed;
+            for (const auto& [kind, name] : {std::pair{render::document_kind::pxelinux, "pxelinux"},
+                                              {render::document_kind::grub, "GRUB"},
+                                              {render::document_kind::ipxe, "iPXE"},
+                                              {render::document_kind::kickstart, "kickstart"}}) {
+                const auto a = before.renderer->host_config(kind, *old);
+                const auto b = after.renderer->host_config(kind, h);
+                if (a.ok() != b.ok() || a.text != b.text) changed += (changed.empty() ? "" : ", ") + std::string(name);
+            }
+            if (changed.empty()) continue;
+            trace::event e;
+            e.k = trace::kind::reload;
+            e.mac = h.mac;
+            e.what = "documents";
+            e.outcome = "changed: " + changed;
+            e.detail = old->profile != h.profile ? "profile " + old->profile + " -> " + h.profile : "";
+            trace_->host_event(std::move(e), now);
+        }
     }
 
     std::string config_path_;
@@ -541,6 +639,9 @@ private:
     // Before the servers, which count into it: destroyed after them.
     metrics::registry metrics_;
     daemon_metrics daemon_metrics_{metrics_, PXED_VERSION, static_cast<std::int64_t>(std::time(nullptr))};
+    // Before the servers and the lifecycle, which tell it; run() ends it
+    // early (writing what is left), so every caller checks it is there.
+    std::unique_ptr<trace_service> trace_;
     // Declared after io_: destroyed before it.
     std::unique_ptr<net::tftp_server> tftp_;
     std::unique_ptr<net::http_server> http_;

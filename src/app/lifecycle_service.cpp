@@ -30,6 +30,16 @@ public:
     bool locked_out(const fs::client& who) const override { return s_.guard_ && s_.guard_->locked_out(who); }
     void refused(const fs::client& who, const std::string& what, bool counted) const override {
         if (s_.guard_) s_.guard_->refused(who, what, counted);
+        if (s_.trace_ && who.ipv4) {
+            trace::event e;
+            e.k = trace::kind::refused;
+            e.ok = false;
+            e.client = *who.ipv4;
+            e.what = "documents";
+            e.outcome = "refused";
+            e.detail = what;
+            s_.trace_(std::move(e), false);
+        }
     }
 
 private:
@@ -65,6 +75,7 @@ bool lifecycle_service::persist(const std::vector<lifecycle::change>& changes,
     for (const auto& c : changes) {
         seen_.erase(c.record.mac);  // written with the change
         if (!c.log.empty()) spdlog::info("{}", c.log);
+        trace_change(c);
     }
     return true;
 }
@@ -84,7 +95,38 @@ lifecycle::answer lifecycle_service::recorded(const wire::mac_address& mac, Chan
 
 lifecycle::answer lifecycle_service::install_done(const wire::mac_address& mac, const std::string& token,
                                                   const std::string& who, std::int64_t now) {
-    return recorded(mac, [&] { return tracker_.install_done(mac, token, who, now); });
+    auto a = recorded(mac, [&] { return tracker_.install_done(mac, token, who, now); });
+    // Only a callback with the host's token goes in its trace: anyone can
+    // POST to any MAC's URL, and refusals must not push its history out.
+    // (Refusals are logged and count towards the caller's lockout.)
+    if (trace_ && a.ok()) {
+        trace::event e;
+        e.k = trace::kind::callback;
+        e.mac = mac;
+        e.ok = a.ok();
+        e.what = "install-done";
+        e.outcome = a.message;
+        e.detail = who;
+        trace_(std::move(e), true);
+    }
+    return a;
+}
+
+// A state change in the host's trace: the new state and what caused it.
+void lifecycle_service::trace_change(const lifecycle::change& c) const {
+    if (!trace_ || c.log.empty()) return;
+    trace::event e;
+    e.k = trace::kind::lifecycle;
+    e.mac = c.record.mac;
+    e.ok = c.record.state != store::host_state::failed;
+    e.what = store::to_string(c.record.state);
+    // "lifecycle: 52:54:00:.. (web1) pending -> installing (generation 1): why":
+    // the trace says whose already.
+    const auto arrow = c.log.find(" -> ");
+    const auto open = c.log.rfind(") ", arrow);
+    e.outcome = arrow != std::string::npos && open != std::string::npos ? c.log.substr(open + 2) : c.log;
+    e.detail = c.record.changed_by;
+    trace_(std::move(e), true);
 }
 
 lifecycle::answer lifecycle_service::reinstall(const wire::mac_address& mac, const std::string& who,
@@ -108,6 +150,14 @@ void lifecycle_service::fetched(const wire::mac_address& mac, render::document_k
     case render::document_kind::kickstart: break;
     }
     const auto what = kind == render::document_kind::kickstart ? lifecycle::fetch::kickstart : lifecycle::fetch::boot_config;
+    if (trace_) {
+        trace::event e;
+        e.k = trace::kind::document;
+        e.mac = mac;
+        e.what = kind == render::document_kind::kickstart ? "kickstart" : "boot config";
+        e.outcome = std::string("served ") + how;
+        trace_(std::move(e), true);
+    }
     const auto changes = tracker_.fetched(mac, what, how, now);
     if (changes.empty())
         seen_.insert(mac);
@@ -128,6 +178,7 @@ void lifecycle_service::flush() {
 
 void lifecycle_service::tick(std::int64_t now) {
     for (auto& c : tracker_.expire(now)) {
+        trace_change(c);
         // A timeout is logged at warn: an admin wants to know.
         std::string error;
         if (!store_.save({c.record}, error))

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -330,6 +331,61 @@ int cmd_change(const std::string& config, const std::string& verb, const std::ve
     return ok ? 0 : 1;
 }
 
+// `pxed trace HOST`: the host's boot trace as the running daemon holds it;
+// with --follow, what follows as it happens (polled once a second).
+volatile std::sig_atomic_t interrupted = 0;
+
+int cmd_trace(const std::string& config, const std::string& host, bool unknown, bool json, bool follow, bool utc) {
+    if (unknown == !host.empty()) {
+        std::cerr << "name a host (MAC, hostname or IP address), or give --unknown\n";
+        return 2;
+    }
+    if (host.find_first_of(" \t\r\n") != std::string::npos) {
+        std::cerr << "'" << host << "' is not a MAC address, hostname or IP address\n";
+        return 2;
+    }
+    const auto refused = [](const std::string& answer) {
+        bool ok = false;
+        std::cerr << app::control_summary(answer, ok);
+        return 1;
+    };
+    if (unknown) {
+        const auto reply = ask_daemon(config, "trace --unknown");
+        if (reply.exit_code) return reply.exit_code;
+        const auto text = app::unknown_text(reply.answer, static_cast<std::int64_t>(std::time(nullptr)));
+        if (text.empty()) return refused(reply.answer);
+        std::cout << (json ? reply.answer : text);
+        return 0;
+    }
+    app::trace_follow state;
+    app::trace_print how;
+    how.utc = utc;
+    auto reply = ask_daemon(config, "trace " + host);
+    if (reply.exit_code) return reply.exit_code;
+    auto text = app::trace_text(reply.answer, how, state);
+    if (text.empty()) return refused(reply.answer);
+    std::cout << (json ? reply.answer : text) << std::flush;
+    if (!follow) return 0;
+    std::signal(SIGINT, [](int) { interrupted = 1; });
+    std::signal(SIGTERM, [](int) { interrupted = 1; });
+    how.header = false;
+    while (!interrupted) {
+        ::usleep(500 * 1000);
+        if (interrupted) break;
+        reply = ask_daemon(config, "trace " + host + " " + std::to_string(state.last_seq));
+        if (reply.exit_code) return reply.exit_code;
+        text = app::trace_text(reply.answer, how, state);
+        if (text.empty()) return refused(reply.answer);
+        if (json) {
+            // One JSON object per answer that brought something new.
+            if (text.find_first_not_of('\n') != std::string::npos) std::cout << reply.answer << std::flush;
+        } else {
+            std::cout << text << std::flush;
+        }
+    }
+    return 0;
+}
+
 // `pxed reload` (the unit's ExecReload): the running daemon reloads its
 // site and answers when it has. Exit 0: the new config is in force; 1: it
 // was rejected and the old one keeps serving (the errors on stderr, as
@@ -414,6 +470,20 @@ int main(int argc, char** argv) {
     reload->add_option("-c,--config", reload_config, "Site configuration file")->capture_default_str();
     reload->footer("Exit status: 0 the new config is in force, 1 it was rejected (the old one keeps serving),\n"
                    "3 pxed is not running. systemd's ExecReload runs it: `systemctl reload pxed` fails on a bad config.");
+    auto* trace = cli.add_subcommand("trace", "Show a host's boot trace: every event, the stage reached, hints (asks the running daemon)");
+    std::string trace_config = default_config, trace_host;
+    bool trace_json = false, trace_follow = false, trace_unknown = false, trace_utc = false;
+    trace->add_option("-c,--config", trace_config, "Site configuration file")->capture_default_str();
+    trace->add_option("host", trace_host, "The host: MAC address, hostname from site.yaml, or IP address");
+    trace->add_flag("-f,--follow", trace_follow, "Keep printing new events as they happen (Ctrl-C to stop)");
+    trace->add_flag("--json", trace_json, "Print the API's JSON instead");
+    trace->add_flag("--unknown", trace_unknown, "List MACs not in site.yaml that tried to boot");
+    trace->add_flag("--utc", trace_utc, "Times in UTC instead of local time");
+    trace->footer("Examples:\n"
+                  "  pxed trace web01                 # what web01 did, and where its boot stalled\n"
+                  "  pxed trace 52:54:00:12:34:56 -f  # watch a boot live\n"
+                  "  pxed trace --unknown             # machines that tried to boot and are not in site.yaml\n"
+                  "See docs/troubleshooting.md.");
     auto* api_key = cli.add_subcommand("api-key", "Print a new API key line for access.api.keys_file");
     std::string key_name;
     api_key->add_option("name", key_name, "Who the key is for: the log names it (letters, digits, '-', '_', '.')")
@@ -429,6 +499,7 @@ int main(int argc, char** argv) {
     if (api_key->parsed()) return cmd_api_key(key_name);
     if (hosts->parsed()) return cmd_hosts(hosts_config, hosts_as_json);
     if (reload->parsed()) return cmd_reload(reload_config);
+    if (trace->parsed()) return cmd_trace(trace_config, trace_host, trace_unknown, trace_json, trace_follow, trace_utc);
     if (reinstall->parsed())
         return cmd_change(reinstall_args.config, "reinstall", reinstall_args.hosts, reinstall_args.profile,
                           reinstall_args.all, reinstall_args.yes);

@@ -19,6 +19,7 @@
 #include "pxed/net/control_server.hpp"
 #include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
+#include "pxed/store/trace.hpp"
 
 namespace pxed::app {
 namespace {
@@ -74,7 +75,7 @@ std::string id_list(const std::vector<gid_t>& ids) {
 const std::vector<std::string>& state_file_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> n;
-        for (const char* db : {store::host_file_name, store::lease_file_name})
+        for (const char* db : {store::host_file_name, store::lease_file_name, store::trace_file_name})
             for (const char* suffix : {"", "-wal", "-shm", "-journal"}) n.push_back(std::string(db) + suffix);
         n.push_back(net::control_socket_name);
         return n;

@@ -51,6 +51,12 @@ bool missing(const event& e) {
     return e.outcome.find("not found") != std::string::npos || starts_with(e.outcome, "404");
 }
 
+// pxed said no (access, limits), as opposed to a transfer that broke.
+bool refusal(const event& e) {
+    return starts_with(e.outcome, "refused") || starts_with(e.outcome, "401") || starts_with(e.outcome, "403") ||
+           starts_with(e.outcome, "429") || starts_with(e.outcome, "503");
+}
+
 // pxelinux and GRUB look for configs by MAC, by address and by ever
 // shorter address prefixes, most of which miss by design.
 bool config_probe(std::string_view path) {
@@ -97,6 +103,10 @@ event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const d
         const auto rt = r.message_type();
         e.outcome = type_name(rt, "BOOTREPLY");
         if (!r.yiaddr.is_unspecified()) e.outcome += " " + r.yiaddr.to_string();
+        if (rt == dhcp::message_type::ack && !r.yiaddr.is_unspecified()) {
+            e.flags |= flag_bound;
+            e.client = r.yiaddr.value();
+        }
         std::string file = r.file;
         if (const auto* o = r.find(dhcp::option_code::bootfile_name))
             file.assign(o->value.begin(), o->value.end());
@@ -111,8 +121,9 @@ event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const d
         e.ok = false;
         e.outcome = "not answered";
     }
-    if (!decision.log.empty()) {
-        // The responder's own words: why it answered so, or not at all.
+    if (!decision.log.empty() && !(e.flags & flag_boot_file)) {
+        // The responder's own words: why it did not answer, or answered
+        // without a boot file. (An answer with one says it all already.)
         detail += (detail.empty() ? "" : "; ") + wire::escape_for_log(decision.log, 300);
     }
     e.detail = std::move(detail);
@@ -131,9 +142,10 @@ std::optional<wire::mac_address> mac_in_path(std::string_view path) {
         if (rest.size() == 17) return wire::mac_address::parse(rest);
     }
     // ipxe/<mac>.ipxe, ks/<mac>.ks, grub/<mac>.cfg: the documents pxed publishes.
-    const auto dot = base.find_last_of('.');
-    if (dot != std::string_view::npos && (starts_with(path, "ipxe/") || starts_with(path, "ks/") || starts_with(path, "grub/")))
-        return wire::mac_address::parse(base.substr(0, dot));
+    if (starts_with(path, "ipxe/") || starts_with(path, "ks/") || starts_with(path, "grub/")) {
+        const auto dot = base.find_last_of('.');
+        return wire::mac_address::parse(dot == std::string_view::npos ? base : base.substr(0, dot));
+    }
     return std::nullopt;
 }
 
@@ -186,11 +198,49 @@ void book::forget(std::unordered_map<wire::mac_address, history>::iterator it) {
     log_.erase(it);
 }
 
+namespace {
+
+bool is_package(const event& e) {
+    if (!e.ok || !is_file_kind(e.k)) return false;
+    const auto p = lower(e.what);
+    return ends_with(p, ".rpm") || ends_with(p, ".deb") || ends_with(p, ".udeb");
+}
+
+// "pub/centos/7/x86_64/Packages/*.rpm" of ".../Packages/zsh-5.0.2-34.el7.x86_64.rpm".
+std::string package_pattern(std::string_view path) {
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.find_last_of('.');
+    return std::string(slash == std::string_view::npos ? std::string_view() : path.substr(0, slash + 1)) + "*" +
+           std::string(path.substr(dot));
+}
+
+constexpr std::int64_t package_fold_ms = 10 * 60 * 1000;
+
+}  // namespace
+
 std::uint64_t book::record(event e) {
-    e.seq = ++seq_;
     const auto mac = e.mac;
     auto& h = host(mac, e.time_ms);
     ++h.count;
+    if (is_package(e)) {
+        const auto pattern = package_pattern(e.what);
+        auto& last = h.events.empty() ? e : h.events.back();
+        if (!h.events.empty() && (last.flags & flag_packages) && last.k == e.k && last.what == pattern &&
+            e.time_ms - last.time_ms < package_fold_ms) {
+            const auto n = std::stoull(last.outcome) + 1;
+            last.outcome = std::to_string(n) + " packages";  // n >= 2
+            last.bytes += e.bytes;
+            last.duration_ms += e.duration_ms;
+            last.detail = "last " + std::string(base_name(e.what));
+            unsaved_.push_back(last);  // the store replaces it by its number
+            return last.seq;
+        }
+        e.flags |= flag_packages;
+        e.detail = "last " + std::string(base_name(e.what));
+        e.what = pattern;
+        e.outcome = "1 package";
+    }
+    e.seq = ++seq_;
     unsaved_.push_back(e);
     // Records nobody takes (the store is gone) stay bounded.
     if (unsaved_.size() > 2 * (limits_.total + limits_.strangers * limits_.per_stranger))
@@ -372,8 +422,8 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
     reading r;
     if (events.empty()) {
         if (facts.known)
-            r.hints.push_back("no DHCP request from this host has reached pxed: is it set to boot from the network, on "
-                              "a subnet pxed serves, or behind a relay listed in server.dhcp.relay_agents?");
+            r.hints.push_back("no DHCP request from this host has reached pxed: is it set to boot from the network, and "
+                              "on a subnet pxed serves, or behind a relay that forwards to pxed (ip helper-address)?");
         return r;
     }
     // The latest attempt: it starts at a request from boot firmware that
@@ -429,8 +479,8 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
             else
                 config_ok = true;
         }
-        if (e.k == kind::refused && once("refused " + e.what))
-            r.hints.push_back("a request for its " + e.what + " was refused: " + e.detail);
+        if (e.k == kind::refused && once("refused " + e.what + e.detail))
+            r.hints.push_back("a request from this host was refused: " + e.detail);
         if (!is_file_kind(e.k)) continue;
         any_file = true;
         const auto ro = role_of(e.what);
@@ -453,6 +503,10 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
             if (once("missing " + e.what))
                 r.hints.push_back(e.what + " was asked for over " + to_string(e.k) + " but is missing (" + e.outcome +
                                   "): put it in place, or correct the path in the profile or boot config");
+        } else if (refusal(e)) {
+            if (once("refused " + e.what))
+                r.hints.push_back("pxed refused " + e.what + " over " + to_string(e.k) + ": " + e.outcome +
+                                  (e.detail.empty() ? std::string() : " (" + e.detail + ")"));
         } else if (once("failed " + e.what)) {
             r.hints.push_back("the " + std::string(to_string(e.k)) + " transfer of " + e.what + " failed: " + e.outcome +
                               (e.bytes ? " after " + human_bytes(e.bytes) : std::string()) +
@@ -488,7 +542,9 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
         } else if (!boot_file) {
             r.hints.push_back(facts.state == "installed"
                                   ? "DHCP answered without a boot file: the host is installed and boots its own disk"
-                                  : "DHCP answered without a boot file: see the reason on the DHCP lines above");
+                                  : "DHCP answered without a boot file: the DHCP lines above say why where pxed knows "
+                                    "(no loader for its architecture, boot: in site.yaml, unknown_hosts, "
+                                    "lifecycle.installed_pxe)");
         }
         break;
     case stage::boot_loader:

@@ -1229,6 +1229,18 @@ const table<metrics_settings>& metrics_keys() {
     return t;
 }
 
+const table<trace_settings>& trace_keys() {
+    static const table<trace_settings> t{{
+        flag("enabled", &trace_settings::enabled,
+             "keep every host's boot trace (`pxed trace`)"),
+        number("per_host", &trace_settings::per_host, 10, 100000, "events", "events kept per inventory host"),
+        number("total", &trace_settings::total, 100, 10000000, "events", "events kept of all inventory hosts"),
+        number("unknown_hosts", &trace_settings::unknown_hosts, 0, 1000000, nullptr,
+               "MACs outside the inventory kept (`pxed trace --unknown`), 20 events each"),
+    }};
+    return t;
+}
+
 // A nested section of server:, read into its own field.
 template <auto M, auto Keys>
 void read_server_part(context& c, const field_node& f, server_settings& srv) {
@@ -1260,6 +1272,8 @@ const table<server_settings>& server_keys() {
         section("ftp", read_server_part<&server_settings::ftp, ftp_keys>, describe_part<ftp_keys>, "FTP"),
         section("metrics", read_server_part<&server_settings::metrics, metrics_keys>, describe_part<metrics_keys>,
                 "Prometheus metrics"),
+        section("trace", read_server_part<&server_settings::trace, trace_keys>, describe_part<trace_keys>,
+                "the per-host boot trace"),
     }};
     return t;
 }

@@ -251,6 +251,7 @@ private:
         auto o = responder_.handle(req, a, now);
         (o.reply ? metrics_.answered : metrics_.ignored)[type]->inc();
         log(o);
+        if (options_.trace && req.mac()) options_.trace(trace::from_dhcp(req, a, o));
         if (!o.changes.empty()) pending_changes_.insert(pending_changes_.end(), o.changes.begin(), o.changes.end());
         if (o.reply) pending_.push_back({std::move(*o.reply), itf->mtu, !o.changes.empty(), socket});
     }

@@ -672,6 +672,18 @@ private:
         spdlog::log(level, "ftp: {} {} \"/{}\" {}: {} bytes{} in {} ms ({})", who_, ftp::to_string(xfer_->command),
                     wire::escape_for_log(xfer_->path), to_string(outcome), sent_, from, ms,
                     format_rate(static_cast<std::uint64_t>(sent_), d));  // a sum of bytes sent: never negative
+        if (!server_->options_.trace) return;
+        trace::event e;
+        e.k = trace::kind::ftp;
+        e.client = client_;
+        e.what = wire::escape_for_log(xfer_->path);
+        e.ok = outcome == ftp::transfer_outcome::completed;
+        e.outcome = to_string(outcome);
+        e.detail = ftp::to_string(xfer_->command);
+        if (xfer_->offset > 0) e.detail += " from offset " + std::to_string(xfer_->offset);
+        e.bytes = static_cast<std::uint64_t>(sent_);
+        e.duration_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(ms, 0));
+        server_->options_.trace(std::move(e));
     }
 
 public:

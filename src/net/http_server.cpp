@@ -223,6 +223,7 @@ public:
 
     http::lookup_result api(std::string_view method, std::string_view path, std::string_view query,
                             std::string_view authorization) override {
+        api_request = true;
         if (!api_) return refused(http::lookup_status::not_found, "the API is not enabled", "no API here");
         http_api_reply reply;
         try {
@@ -249,6 +250,7 @@ public:
     }
 
     bool document_miss = false;  // a rendered document a host asked for is missing
+    bool api_request = false;    // answered by the API, not the file namespace
 
 private:
     http::lookup_result from_cache(const open_file_cache::entry& c) {
@@ -644,6 +646,7 @@ private:
         limits.max_target = server_.options_.max_target_bytes;
         plan_ = http::decide(head, resolver, limits, std::time(nullptr));
         document_miss_ = resolver.document_miss;
+        api_request_ = resolver.api_request;
         begin_response();
     }
 
@@ -760,6 +763,7 @@ private:
         const auto level = document_miss_ ? spdlog::level::warn : spdlog::level::info;
         const std::uint64_t sent = body_bytes_sent();
         server_.metrics_.response(plan_.status, sent, failure != nullptr);
+        if (server_.options_.trace && !api_request_ && peer_ipv4_ && target_ != "-") trace(failure, sent, ms);
         if (failure) {
             spdlog::log(level, "http: {} \"{} {}\" {} aborted after {} of {} bytes in {} ms: {}", peer_, method_, target_,
                         plan_.status, sent, plan_.body_length, ms, failure);
@@ -771,6 +775,26 @@ private:
         }
     }
 
+    // The boot trace: the path without its query (tokens stay out), what
+    // was answered, and why when the answer was a refusal.
+    void trace(const char* failure, std::uint64_t sent, std::int64_t ms) const {
+        trace::event e;
+        e.k = trace::kind::http;
+        e.client = *peer_ipv4_;
+        auto path = std::string_view(target_).substr(0, target_.find('?'));
+        while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+        e.what = std::string(path);
+        e.ok = !failure && plan_.status < 400;
+        e.outcome = std::to_string(plan_.status);
+        if (failure) e.outcome += std::string(", aborted: ") + failure;
+        if (plan_.status == 404) e.outcome += " not found";
+        if (method_ != "GET") e.detail = method_;
+        if (!plan_.log_reason.empty()) e.detail += (e.detail.empty() ? "" : "; ") + plan_.log_reason;
+        e.bytes = sent;
+        e.duration_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(ms, 0));
+        server_.options_.trace(std::move(e));
+    }
+
     void abort_response(const std::string& why) {
         log_access(why.c_str());
         close();
@@ -780,6 +804,7 @@ private:
         log_access(nullptr);
         file_.reset();
         document_miss_ = false;
+        api_request_ = false;
         out_.clear();
         // Keep a big buffer only while it is in use: a thousand idle
         // keep-alive connections should not hold a large listing each.
@@ -853,6 +878,7 @@ private:
     std::string method_;
     std::string target_;
     bool document_miss_ = false;
+    bool api_request_ = false;
     std::string out_;  // head, plus the body when it is in memory or small
     std::size_t out_sent_ = 0;
     std::size_t head_size_ = 0;

@@ -304,6 +304,22 @@ private:
         start_session(rrq, info, peer, client);
     }
 
+    // The boot trace hears of a transfer's end or a refusal.
+    void trace_file(const udp::endpoint& peer, std::string_view path, bool ok, std::string outcome, std::string detail,
+               std::uint64_t bytes, std::int64_t ms) const {
+        if (!options_.trace || !peer.address().is_v4()) return;
+        trace::event e;
+        e.k = trace::kind::tftp;
+        e.client = peer.address().to_v4().to_uint();
+        e.what = wire::escape_for_log(path);
+        e.ok = ok;
+        e.outcome = std::move(outcome);
+        e.detail = std::move(detail);
+        e.bytes = bytes;
+        e.duration_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(ms, 0));
+        options_.trace(std::move(e));
+    }
+
     // A limit bit: the client gets ERROR 0 saying which (over its own
     // share, at most once a second: see share_limits), and the log a
     // warning from the limit's own budget (transfer_shares): at most one
@@ -313,6 +329,10 @@ private:
                            const udp::endpoint& peer) {
         const bool per_client = d.verdict == tftp::admission::client_full;
         (per_client ? metrics_.client_limit : metrics_.busy).inc();
+        trace_file(peer, rrq.filename, false,
+              per_client ? "refused: too many transfers from this address (server.tftp.max_transfers_per_client)"
+                         : "refused: server busy (server.tftp.max_transfers)",
+              {}, 0, 0);
         if (d.answer)
             send_once(tftp::encode_error(tftp::error_code::not_defined,
                                          per_client ? "too many transfers from your address, try again"
@@ -446,6 +466,8 @@ public:
         const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
                                                                                               : spdlog::level::info;
         spdlog::log(level, "tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
+        server_.trace_file(peer_, path_, false, code == tftp::error_code::file_not_found ? "not found" : std::string("refused: ") + why, {},
+                      0, 0);
         close();
     }
 
@@ -574,6 +596,7 @@ private:
     void finish() {
         if (!closed_) count_outcome();
         log_outcome();
+        trace_outcome();
         if (on_delivered_ && delivered()) on_delivered_();
         on_delivered_ = nullptr;
         close();
@@ -606,6 +629,18 @@ private:
         m.retransmissions.inc(st.retransmissions);
         if (outcome == tftp::transfer_outcome::completed)
             m.duration.observe(std::chrono::duration<double>(st.duration).count());
+    }
+
+    void trace_outcome() const {
+        if (!server_.options_.trace || size_probe()) return;
+        const auto& st = transfer_->stats();
+        std::string outcome(tftp::to_string(transfer_->outcome()));
+        if (const auto& e = transfer_->error()) outcome += ": " + wire::escape_for_log(e->message, 80);
+        std::string detail = "blksize " + std::to_string(st.blksize);
+        if (st.windowsize > 1) detail += ", windowsize " + std::to_string(st.windowsize);
+        if (st.retransmissions) detail += ", " + std::to_string(st.retransmissions) + " retransmissions";
+        server_.trace_file(peer_, path_, delivered(), std::move(outcome), std::move(detail), st.bytes,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(st.duration).count());
     }
 
     void log_outcome() const {

@@ -388,7 +388,7 @@ TEST(BootTraceReading, FailedTransfersAndRefusalsAreSaid) {
     std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file pxelinux.0"), cut, refused};
     EXPECT_THAT(hints_of(ev, t0 + 600),
                 ElementsAre(AllOf(HasSubstr("transfer of c7/initrd.img failed: timed out after 3072 KiB")),
-                            AllOf(HasSubstr("kickstart was refused"), HasSubstr("not the address bound"))));
+                            AllOf(HasSubstr("a request from this host was refused"), HasSubstr("not the address bound"))));
 }
 
 TEST(BootTraceReading, AHostNeverSeenIsSaidSo) {
@@ -405,6 +405,49 @@ TEST(BootTraceFormat, ALineReadsAtAGlance) {
     EXPECT_EQ(format_line(e, true), "2027-01-15 08:00:00.123  tftp       pxelinux.0: sent, 42 KiB in 35 ms [10.0.0.5] (blksize 1468)");
     const auto d = dhcp_in(1, t0, "DISCOVER", "");
     EXPECT_EQ(format_line(d, true), "2027-01-15 08:00:00.000  dhcp     ! DISCOVER -> not answered");
+}
+
+}  // namespace
+}  // namespace pxed::trace
+
+namespace pxed::trace {
+namespace {
+
+TEST(BootTraceBook, PackagesFetchedOneAfterAnotherFoldIntoOneEvent) {
+    book b({}, [](const wire::mac_address&) { return true; });
+    b.record(file(1, t0, "pub/c7/.treeinfo", true, "200", kind::http));
+    for (int i = 0; i < 300; ++i) {
+        auto e = file(1, t0 + 1000 + i, "pub/c7/Packages/p" + std::to_string(i) + ".rpm", true, "200", kind::http);
+        e.duration_ms = 2;
+        b.record(e);
+    }
+    b.record(file(1, t0 + 5000, "pub/c7/Packages/missing.rpm", false, "404 not found", kind::http));
+    b.record(file(1, t0 + 6000, "pub/c7/Packages/after.rpm", true, "200", kind::http));
+    const auto ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 4u);
+    EXPECT_EQ(ev[1].what, "pub/c7/Packages/*.rpm");
+    EXPECT_EQ(ev[1].outcome, "300 packages");
+    EXPECT_EQ(ev[1].bytes, 300u * 1000u);
+    EXPECT_EQ(ev[1].duration_ms, 600u);
+    EXPECT_EQ(ev[1].detail, "last p299.rpm");
+    EXPECT_EQ(ev[2].what, "pub/c7/Packages/missing.rpm") << "a failure stands on its own";
+    EXPECT_EQ(ev[3].outcome, "1 package");
+    // The store gets the folded event again each time, under its number.
+    const auto unsaved = b.take_unsaved();
+    EXPECT_EQ(unsaved.size(), 303u);
+    EXPECT_EQ(unsaved[300].seq, ev[1].seq);
+    EXPECT_EQ(unsaved[300].outcome, "300 packages");
+}
+
+TEST(BootTracePaths, IpxeScriptsWithoutAnExtensionNameTheirHost) {
+    EXPECT_EQ(mac_in_path("ipxe/52-54-00-12-34-56"), wire::mac_address::parse("52:54:00:12:34:56"));
+}
+
+TEST(BootTraceReading, RefusalsAreNotCalledBrokenTransfers) {
+    std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file pxelinux.0"),
+                          file(1, t0 + 200, "pxelinux.0", false, "refused: server busy (server.tftp.max_transfers)")};
+    EXPECT_THAT(hints_of(ev, t0 + 300), ElementsAre(AllOf(HasSubstr("pxed refused pxelinux.0 over tftp"),
+                                                          HasSubstr("server busy"))));
 }
 
 }  // namespace

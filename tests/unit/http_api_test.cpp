@@ -118,7 +118,7 @@ TEST_F(HttpApi, LeasesComeFromTheCallback) {
 TEST_F(HttpApi, Index) {
     const api a([this] { return site; });
     const auto index = get_json(a, "api/v1", 200);
-    EXPECT_EQ(index["endpoints"].size(), 4u);
+    EXPECT_EQ(index["endpoints"].size(), 6u);
 }
 
 TEST_F(HttpApi, ExplainsMissingKickstarts) {

@@ -11,6 +11,7 @@
 
 #include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
+#include "pxed/store/trace.hpp"
 
 using namespace pxed;
 namespace stdfs = std::filesystem;
@@ -335,4 +336,79 @@ TEST(host_store, refuses_a_file_that_is_not_a_database) {
     const auto file = (d.path / "hosts.sqlite3").string();
     std::ofstream(file) << "not a database, but long enough to have a header that SQLite reads and refuses.....";
     EXPECT_THROW(store::host_store s(file), std::runtime_error);
+}
+
+// ---- the trace database ------------------------------------------------------
+
+namespace {
+
+store::trace_row trace_row(std::uint64_t seq, unsigned host, bool known = true) {
+    store::trace_row r;
+    r.seq = seq;
+    r.time_ms = 1'800'000'000'000 + static_cast<std::int64_t>(seq);
+    r.mac = wire::mac_address({0x52, 0x54, 0, static_cast<std::uint8_t>(host >> 16), static_cast<std::uint8_t>(host >> 8),
+                               static_cast<std::uint8_t>(host)});
+    r.known = known;
+    r.kind = "tftp";
+    r.ok = seq % 2 == 0;
+    r.flags = 5;
+    r.client = 0x0a000005;
+    r.what = "pxelinux.0";
+    r.outcome = "sent";
+    r.detail = std::string("blksize 1468, \"odd\" \x01 bytes", 28);
+    r.bytes = 42 * 1024;
+    r.duration_ms = 35;
+    return r;
+}
+
+}  // namespace
+
+TEST(trace_store, rows_survive_reopening_in_order) {
+    temp_dir d;
+    const auto path = (d.path / store::trace_file_name).string();
+    std::vector<store::trace_row> rows{trace_row(3, 1), trace_row(1, 2), trace_row(2, 1, false)};
+    {
+        store::trace_store s(path);
+        std::string error;
+        ASSERT_TRUE(s.save(rows, {}, error)) << error;
+    }
+    store::trace_store again(path);
+    const auto back = again.load();
+    ASSERT_EQ(back.size(), 3u);
+    EXPECT_EQ(back[0], rows[1]);
+    EXPECT_EQ(back[1], rows[2]);
+    EXPECT_EQ(back[2], rows[0]);
+}
+
+TEST(trace_store, pruning_keeps_the_newest_per_host_and_per_pool) {
+    temp_dir d;
+    store::trace_store s((d.path / store::trace_file_name).string());
+    store::trace_bounds b;
+    b.per_host = 3;
+    b.total = 5;
+    b.strangers = 4;
+    std::vector<store::trace_row> rows;
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 10; ++i) rows.push_back(trace_row(++seq, 1));
+    for (int i = 0; i < 2; ++i) rows.push_back(trace_row(++seq, 2));
+    std::string error;
+    ASSERT_TRUE(s.save(rows, b, error)) << error;
+    auto back = s.load();
+    ASSERT_EQ(back.size(), 5u);
+    EXPECT_EQ(back.front().seq, 8u) << "host 1 keeps its newest 3";
+    // A flood of strangers is pruned in its own pool: host 1 and 2 stay.
+    rows.clear();
+    for (unsigned i = 0; i < 1000; ++i) rows.push_back(trace_row(++seq, 100 + i, false));
+    ASSERT_TRUE(s.save(rows, b, error)) << error;
+    back = s.load();
+    ASSERT_EQ(back.size(), 5u + 4u);
+    EXPECT_EQ(back.front().seq, 8u);
+    EXPECT_EQ(back.back().seq, seq);
+}
+
+TEST(trace_store, refuses_a_file_that_is_not_a_database) {
+    temp_dir d;
+    const auto file = (d.path / "junk").string();
+    std::ofstream(file) << "this is not sqlite, just text that is long enough to have a header............";
+    EXPECT_THROW(store::trace_store s(file), std::runtime_error);
 }

@@ -9,6 +9,8 @@
 ///   POST /api/v1/hosts/<mac>/install-done?token=T   the installer's install-done callback
 ///   POST /api/v1/hosts/<mac>/reinstall    a new install generation   (API key)
 ///   POST /api/v1/hosts/<mac>/mark-installed                            (API key)
+///   GET  /api/v1/hosts/<key>/events[?after=N]  a host's boot trace (key: MAC, hostname or address)
+///   GET  /api/v1/unknown                  MACs outside the inventory that tried to boot
 ///   GET  /metrics                         Prometheus metrics (docs/metrics.md), when set_metrics() was called
 ///
 /// Access (site.yaml's access.api, docs/security.md): GETs only from the
@@ -31,6 +33,7 @@
 namespace pxed::app {
 class lifecycle_service;
 class access_guard;
+class trace_service;
 }
 
 namespace pxed::app {
@@ -52,6 +55,10 @@ public:
     /// under the same access rule as the API's reads; unset: 404.
     using metrics_provider = std::function<std::string()>;
     void set_metrics(metrics_provider m) { metrics_ = std::move(m); }
+
+    /// The boot trace the events endpoints and `trace` read (not owned);
+    /// unset: they answer that the trace is off.
+    void set_trace(const trace_service* t) { trace_ = t; }
 
     /// `path` normalised without the leading slash ("api/v1/hosts"). Errors
     /// are JSON objects {"error": "..."} with a 4xx or 500 status.
@@ -83,11 +90,29 @@ private:
     lifecycle_service* lifecycle_;
     access_guard* guard_;
     metrics_provider metrics_;
+    const trace_service* trace_ = nullptr;
 };
 
 /// What `pxed hosts` prints for a control socket answer: a table, one host
 /// a line (or the error); `now` for the relative times.
 std::string hosts_table(const std::string& answer, std::int64_t now);
+
+/// How `pxed trace` prints: the first answer with its header (host, stage,
+/// hints), later ones (--follow) only with what is new.
+struct trace_print {
+    bool header = true;
+    bool utc = false;
+};
+/// What --follow carries from one answer to the next.
+struct trace_follow {
+    std::uint64_t last_seq = 0;
+    std::string stage;
+    std::vector<std::string> hints;
+};
+/// A control socket `trace` answer as text; empty when it is a refusal.
+std::string trace_text(const std::string& answer, const trace_print& how, trace_follow& state);
+/// A `trace --unknown` answer as a table, with hosts: lines to paste.
+std::string unknown_text(const std::string& answer, std::int64_t now);
 
 /// A control socket answer from the daemon itself (`pxed reload`): ok,
 /// a message and one result line per detail (diagnostics, warnings).

@@ -6,11 +6,13 @@
 /// refuses is undone and reported. Runs on the event loop's thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
 
 #include "pxed/app/access_guard.hpp"
+#include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/host_lifecycle.hpp"
 #include "pxed/render/documents.hpp"
 #include "pxed/store/hosts.hpp"
@@ -45,6 +47,12 @@ public:
 
     const lifecycle::tracker& tracker() const { return tracker_; }
 
+    /// Told of what concerns a host, for the boot trace: state changes,
+    /// documents fetched, callbacks, refusals (its mac set, or its client
+    /// address for a refusal the caller attributes). Unset: none.
+    using trace_sink = std::function<void(trace::event&&, bool attributed)>;
+    void set_trace(trace_sink t) { trace_ = std::move(t); }
+
     /// Who may have a host's documents (the daemon's; not owned). Without
     /// one no address is bound to any host: only tokens release kickstarts.
     void set_guard(access_guard* g) { guard_ = g; }
@@ -52,6 +60,7 @@ public:
 private:
     class source;
     bool persist(const std::vector<lifecycle::change>& changes, const std::vector<store::host_record>& before);
+    void trace_change(const lifecycle::change& c) const;
     template <typename Change>
     lifecycle::answer recorded(const wire::mac_address& mac, Change change);
 
@@ -60,6 +69,7 @@ private:
     std::shared_ptr<const render::host_status_source> source_;
     std::set<wire::mac_address> seen_;  // last_seen changed, not yet written
     access_guard* guard_ = nullptr;
+    trace_sink trace_;
     std::int64_t last_flush_ = 0;
 };
 

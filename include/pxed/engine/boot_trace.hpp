@@ -47,6 +47,11 @@ std::optional<kind> kind_from(std::string_view name);
 inline constexpr std::uint8_t flag_firmware = 1;  ///< from PXE/HTTP boot firmware (not iPXE, not an installer)
 inline constexpr std::uint8_t flag_answered = 2;  ///< pxed replied
 inline constexpr std::uint8_t flag_boot_file = 4; ///< the reply named a boot file
+inline constexpr std::uint8_t flag_bound = 8;     ///< an ACK binding `client` to the MAC
+/// Packages an installer fetched one after another, folded into one event
+/// ("312 packages"): an install fetches hundreds, and a trace is read by a
+/// person. `what` is their directory and extension, the count in `outcome`.
+inline constexpr std::uint8_t flag_packages = 16;
 
 struct event {
     std::uint64_t seq = 0;      ///< assigned by the book: increasing, never reused
@@ -79,7 +84,7 @@ enum class role : std::uint8_t { other, boot_loader, loader_module, config, kern
 role role_of(std::string_view path);
 
 struct limits {
-    std::size_t per_host = 200;    ///< events kept per inventory host
+    std::size_t per_host = 1000;   ///< events kept per inventory host (an install fetches hundreds of files)
     std::size_t total = 100000;    ///< events kept in all, inventory hosts
     std::size_t per_stranger = 20; ///< events kept per MAC not in the inventory
     std::size_t strangers = 2000;  ///< MACs not in the inventory kept (least recently seen go first)
@@ -173,7 +178,8 @@ struct host_facts {
 /// its latest boot attempt and what to look at where it stalled.
 reading read(const std::vector<event>& events, std::int64_t now_ms, const host_facts& facts);
 
-/// One line of a timeline: "06:43:18.120  tftp      pxelinux.0  sent 42 KiB in 35 ms".
+/// One line of a timeline:
+/// "2026-12-03 06:43:18.120  tftp       pxelinux.0: completed, 41 KiB in 5 ms [10.0.0.5] (blksize 1468)".
 std::string format_line(const event& e, bool utc = false);
 
 }  // namespace pxed::trace

@@ -117,6 +117,14 @@ struct metrics_settings {
     std::uint16_t listen_port = 0;
 };
 
+/// The per-host boot trace (docs/troubleshooting.md).
+struct trace_settings {
+    bool enabled = true;
+    unsigned per_host = 1000;      ///< events kept per inventory host
+    unsigned total = 100000;       ///< events kept of all inventory hosts
+    unsigned unknown_hosts = 2000; ///< MACs outside the inventory kept (20 events each)
+};
+
 struct server_settings {
     wire::ipv4_address address;  ///< advertised: next-server, URLs in rendered files
     wire::ipv4_address listen;   ///< bind address of TFTP/HTTP/FTP; 0.0.0.0 = all
@@ -129,6 +137,7 @@ struct server_settings {
     http_settings http;
     ftp_settings ftp;
     metrics_settings metrics;
+    trace_settings trace;
 };
 
 struct subnet {

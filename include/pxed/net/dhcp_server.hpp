@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/dhcp_responder.hpp"
 #include "pxed/store/leases.hpp"
 
@@ -38,6 +39,9 @@ struct dhcp_server_options {
     /// Where the server and its lease store count (docs/metrics.md);
     /// outlives the server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Told of every request from an Ethernet client and what was decided,
+    /// for the boot trace. Unset: none.
+    std::function<void(trace::event&&)> trace;
 };
 
 class dhcp_server {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "pxed/engine/boot_trace.hpp"
 #include "pxed/fs/namespace.hpp"
 
 namespace boost::asio {
@@ -60,6 +61,9 @@ struct ftp_server_options {
     /// Where the server counts replies and transfers (docs/metrics.md);
     /// outlives the server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Told of every transfer's end, for the boot trace; its mac unset
+    /// (the caller attributes it). Unset: none.
+    std::function<void(trace::event&&)> trace;
 };
 
 class ftp_server {

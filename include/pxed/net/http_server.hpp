@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "pxed/engine/boot_trace.hpp"
 #include "pxed/fs/namespace.hpp"
 
 namespace boost::asio {
@@ -85,6 +86,9 @@ struct http_server_options {
     /// Where the server counts its responses (docs/metrics.md); outlives
     /// the server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Told of every file or document request answered (not the API's),
+    /// for the boot trace; its mac unset (the caller attributes it).
+    std::function<void(trace::event&&)> trace;
 };
 
 class http_server {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/tftp_transfer.hpp"
 #include "pxed/fs/namespace.hpp"
 
@@ -50,6 +51,9 @@ struct tftp_server_options {
     /// Where the server counts transfers (docs/metrics.md); outlives the
     /// server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Told of every transfer that ends and every request refused, for
+    /// the boot trace (its mac unset: the caller attributes it). Unset: none.
+    std::function<void(trace::event&&)> trace;
 };
 
 class tftp_server {

@@ -1,0 +1,73 @@
+#pragma once
+/// The boot trace as the daemon runs it (docs/troubleshooting.md): the
+/// book (engine/boot_trace), attribution of the servers' events to MACs,
+/// and the trace database (store/trace) written by a thread of its own so
+/// that no SQLite write or checkpoint ever runs on the event loop.
+///
+/// Attribution of a TFTP, HTTP or FTP event, first match wins: the address
+/// pxed's DHCP server last ACKed to a MAC; a reservation in site.yaml; the
+/// neighbour table (proxyDHCP, where another server leases); a MAC in the
+/// path (pxelinux.cfg/01-..., ks/<mac>.ks). The path comes last: anyone may
+/// ask for another host's file, and that request is the asker's event.
+/// Events no MAC is found for are counted, not kept.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "pxed/engine/boot_trace.hpp"
+#include "pxed/inventory/site.hpp"
+
+namespace pxed::app {
+
+class trace_service {
+public:
+    /// Opens <state_dir>/trace.sqlite3 and reads back what it kept. Throws
+    /// std::runtime_error when it cannot.
+    trace_service(const std::string& state_dir, trace::limits limits);
+    ~trace_service();  ///< writes what is left, then stops the writer
+    trace_service(const trace_service&) = delete;
+    trace_service& operator=(const trace_service&) = delete;
+
+    /// Start-up and reload: which MACs are inventory hosts, and their
+    /// reserved addresses.
+    void set_site(std::shared_ptr<const inventory::site> site);
+
+    /// The last resort for an address: the kernel's neighbour table.
+    using neighbour_lookup = std::function<std::optional<wire::mac_address>(std::uint32_t address)>;
+    void set_neighbour_lookup(neighbour_lookup f) { neighbours_ = std::move(f); }
+
+    /// An event whose MAC is known (DHCP, lifecycle, documents, callbacks).
+    void host_event(trace::event e, std::int64_t now_ms);
+    /// An event from a client address (TFTP, HTTP, FTP): attributed first.
+    void client_event(trace::event e, std::int64_t now_ms);
+
+    /// The MAC an address belongs to, as attribution finds it.
+    std::optional<wire::mac_address> mac_of(std::uint32_t address) const;
+
+    /// Hands the events recorded since the last call to the writer. Call
+    /// every second or two, and at shutdown.
+    void flush();
+
+    const trace::book& book() const { return book_; }
+    /// Events no MAC was found for, since start.
+    std::uint64_t unattributed() const { return unattributed_; }
+    /// Batches the database refused, since start.
+    std::uint64_t write_failures() const;
+
+private:
+    class writer;
+    std::shared_ptr<const inventory::site> site_;
+    std::unordered_map<std::uint32_t, wire::mac_address> reserved_;
+    std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP
+    neighbour_lookup neighbours_;
+    trace::book book_;
+    trace::limits limits_;
+    std::uint64_t unattributed_ = 0;
+    std::unique_ptr<writer> writer_;
+};
+
+}  // namespace pxed::app

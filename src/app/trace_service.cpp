@@ -1,0 +1,194 @@
+#include "pxed/app/trace_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "pxed/store/trace.hpp"
+
+namespace pxed::app {
+namespace {
+
+store::trace_row to_row(const trace::event& e, bool known) {
+    store::trace_row r;
+    r.seq = e.seq;
+    r.time_ms = e.time_ms;
+    r.mac = e.mac;
+    r.known = known;
+    r.kind = trace::to_string(e.k);
+    r.ok = e.ok;
+    r.flags = e.flags;
+    r.client = e.client;
+    r.what = e.what;
+    r.outcome = e.outcome;
+    r.detail = e.detail;
+    r.bytes = e.bytes;
+    r.duration_ms = e.duration_ms;
+    return r;
+}
+
+std::optional<trace::event> from_row(store::trace_row r) {
+    const auto k = trace::kind_from(r.kind);
+    if (!k) return std::nullopt;  // a kind a newer pxed wrote: skipped
+    trace::event e;
+    e.seq = r.seq;
+    e.time_ms = r.time_ms;
+    e.mac = r.mac;
+    e.k = *k;
+    e.ok = r.ok;
+    e.flags = r.flags;
+    e.client = r.client;
+    e.what = std::move(r.what);
+    e.outcome = std::move(r.outcome);
+    e.detail = std::move(r.detail);
+    e.bytes = r.bytes;
+    e.duration_ms = r.duration_ms;
+    return e;
+}
+
+}  // namespace
+
+// The trace database's own thread: batches in, written in order; at most
+// a bounded backlog waits (a stuck disk drops the oldest batches, with a
+// warning, rather than growing without end).
+class trace_service::writer {
+public:
+    writer(std::unique_ptr<store::trace_store> db, store::trace_bounds bounds)
+        : db_(std::move(db)), bounds_(bounds), thread_([this] { run(); }) {}
+    ~writer() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+
+    void push(std::vector<store::trace_row> rows) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            queue_.push_back(std::move(rows));
+            if (queue_.size() > max_backlog) {
+                queue_.pop_front();
+                ++dropped_;
+            }
+        }
+        wake_.notify_one();
+    }
+
+    std::uint64_t failures() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return failures_ + dropped_;
+    }
+
+private:
+    static constexpr std::size_t max_backlog = 64;
+
+    void run() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, all written
+            auto rows = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            std::string error;
+            const bool ok = db_->save(rows, bounds_, error);
+            if (!ok)
+                spdlog::warn("trace: cannot write {} event(s) to {}: {}; the trace in memory is complete, the one on "
+                             "disk misses them",
+                             rows.size(), db_->path(), error);
+            lock.lock();
+            if (!ok) ++failures_;
+        }
+    }
+
+    std::unique_ptr<store::trace_store> db_;
+    store::trace_bounds bounds_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::vector<store::trace_row>> queue_;
+    bool stopping_ = false;
+    std::uint64_t failures_ = 0;
+    std::uint64_t dropped_ = 0;
+    std::thread thread_;  // last: starts once the rest is built
+};
+
+trace_service::trace_service(const std::string& state_dir, trace::limits limits)
+    : book_(limits, [this](const wire::mac_address& mac) { return site_ && site_->find_host(mac) != nullptr; }),
+      limits_(limits) {
+    auto db = std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name);
+    std::vector<trace::event> kept;
+    for (auto& r : db->load())
+        if (auto e = from_row(std::move(r))) kept.push_back(std::move(*e));
+    book_.restore(std::move(kept));
+    store::trace_bounds b;
+    b.per_host = limits.per_host;
+    b.total = limits.total;
+    b.strangers = limits.strangers * limits.per_stranger;
+    writer_ = std::make_unique<writer>(std::move(db), b);
+}
+
+trace_service::~trace_service() {
+    try {
+        flush();
+    } catch (const std::exception& e) {
+        spdlog::warn("trace: {}", e.what());
+    }
+    writer_.reset();
+}
+
+void trace_service::set_site(std::shared_ptr<const inventory::site> site) {
+    site_ = std::move(site);
+    reserved_.clear();
+    for (const auto& h : site_->hosts)
+        if (h.ip) reserved_[h.ip->value()] = h.mac;
+    book_.reclassify();
+}
+
+std::optional<wire::mac_address> trace_service::mac_of(std::uint32_t address) const {
+    if (const auto it = bound_.find(address); it != bound_.end()) return it->second;
+    if (const auto it = reserved_.find(address); it != reserved_.end()) return it->second;
+    if (neighbours_) return neighbours_(address);
+    return std::nullopt;
+}
+
+void trace_service::host_event(trace::event e, std::int64_t now_ms) {
+    if (!e.time_ms) e.time_ms = now_ms;
+    // pxed's own ACK ties the address to the MAC until another ACK moves it.
+    if (e.k == trace::kind::dhcp && (e.flags & trace::flag_bound) && e.client) {
+        // A stranger's ACKs can only move addresses of the pools it is
+        // allowed in; the map stays as big as the pools.
+        bound_[e.client] = e.mac;
+    }
+    book_.record(std::move(e));
+}
+
+void trace_service::client_event(trace::event e, std::int64_t now_ms) {
+    // The address first: a path naming another host's MAC is what this
+    // client asked for, and goes in this client's trace, not that host's.
+    std::optional<wire::mac_address> mac = e.client ? mac_of(e.client) : std::nullopt;
+    if (!mac) mac = trace::mac_in_path(e.what);
+    if (!mac) {
+        ++unattributed_;
+        return;
+    }
+    e.mac = *mac;
+    host_event(std::move(e), now_ms);
+}
+
+void trace_service::flush() {
+    auto events = book_.take_unsaved();
+    if (events.empty()) return;
+    std::vector<store::trace_row> rows;
+    rows.reserve(events.size());
+    for (const auto& e : events) rows.push_back(to_row(e, site_ && site_->find_host(e.mac)));
+    writer_->push(std::move(rows));
+}
+
+std::uint64_t trace_service::write_failures() const { return writer_->failures(); }
+
+}  // namespace pxed::app
