@@ -220,6 +220,16 @@ private:
             return false;
         }
         trace_->set_site(current_->site);
+        daemon_metrics_.count_trace([this] {
+            daemon_metrics::trace_figures f;
+            if (!trace_) return f;
+            f.events = trace_->book().size();
+            f.macs = trace_->book().hosts();
+            f.unattributed = trace_->unattributed();
+            f.write_failures = trace_->write_failures();
+            f.strangers_seen = trace_->book().strangers_seen();
+            return f;
+        });
         trace_->set_neighbour_lookup([this](std::uint32_t address) { return neighbour(address); });
         lifecycle_->set_trace([this](trace::event&& e, bool attributed) {
             if (!trace_) return;

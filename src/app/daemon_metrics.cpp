@@ -1,6 +1,7 @@
 #include "pxed/app/daemon_metrics.hpp"
 
 #include <array>
+#include <memory>
 
 #include "pxed/metrics/registry.hpp"
 
@@ -50,6 +51,30 @@ void daemon_metrics::count_hosts(host_counter f) {
                            for (auto s : {store::host_state::pending, store::host_state::installing,
                                           store::host_state::installed, store::host_state::failed})
                                emit({store::to_string(s)}, static_cast<double>(n[static_cast<std::size_t>(s)]));
+                       });
+}
+
+void daemon_metrics::count_trace(std::function<trace_figures()> f) {
+    auto shared = std::make_shared<std::function<trace_figures()>>(std::move(f));
+    registry_.computed("pxed_trace_events", "Boot trace events kept in memory.", metrics::kind::gauge, {},
+                       [shared](const metrics::sample_sink& emit) { emit({}, static_cast<double>((*shared)().events)); });
+    registry_.computed("pxed_trace_macs", "MACs with boot trace events kept (inventory hosts and others).",
+                       metrics::kind::gauge, {},
+                       [shared](const metrics::sample_sink& emit) { emit({}, static_cast<double>((*shared)().macs)); });
+    registry_.computed("pxed_trace_unattributed_total",
+                       "TFTP, HTTP and FTP events from an address no MAC was found for (not kept).",
+                       metrics::kind::counter, {}, [shared](const metrics::sample_sink& emit) {
+                           emit({}, static_cast<double>((*shared)().unattributed));
+                       });
+    registry_.computed("pxed_trace_unknown_macs_seen_total",
+                       "MACs outside the inventory that sent DHCP or fetched files (pxed trace --unknown).",
+                       metrics::kind::counter, {}, [shared](const metrics::sample_sink& emit) {
+                           emit({}, static_cast<double>((*shared)().strangers_seen));
+                       });
+    registry_.computed("pxed_trace_write_failures_total",
+                       "Batches of boot trace events the trace database refused or could not keep up with.",
+                       metrics::kind::counter, {}, [shared](const metrics::sample_sink& emit) {
+                           emit({}, static_cast<double>((*shared)().write_failures));
                        });
 }
 

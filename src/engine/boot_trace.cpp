@@ -184,7 +184,10 @@ book::history& book::host(const wire::mac_address& mac, std::int64_t time_ms) {
     if (fresh) {
         h.known = known_ && known_(mac);
         h.first_ms = time_ms;
-        if (!h.known) h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
+        if (!h.known) {
+            h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
+            ++strangers_seen_;
+        }
     } else if (!h.known) {
         strangers_lru_.splice(strangers_lru_.end(), strangers_lru_, h.lru);
     }
@@ -315,6 +318,7 @@ void book::restore(std::vector<event> events) {
     rebuild_orders();
     trim_total(order_known_, size_known_, limits_.total);
     trim_total(order_strangers_, size_strangers_, limits_.strangers * limits_.per_stranger);
+    strangers_seen_ = 0;  // since start: not the ones the store kept
 }
 
 void book::reclassify() {

@@ -210,6 +210,7 @@ TEST(BootTraceBook, AFloodOfMadeUpMacsNeverPushesOutARealHostsHistory) {
     EXPECT_EQ(s.front().mac, mac(1000 + 49999));
     EXPECT_LE(b.size(), 30u + 20u * 3u);
     EXPECT_TRUE(b.of(mac(1000)).empty()) << "the first strangers went";
+    EXPECT_EQ(b.strangers_seen(), 50000u);
 }
 
 TEST(BootTraceBook, StrangersAreMacsThatTriedToBoot) {

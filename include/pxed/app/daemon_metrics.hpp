@@ -36,6 +36,16 @@ public:
     void reloaded(bool ok);
     void count_hosts(host_counter f);
 
+    /// The boot trace's figures, asked for when scraped.
+    struct trace_figures {
+        std::size_t events = 0;          ///< kept in memory
+        std::size_t macs = 0;            ///< with events kept
+        std::uint64_t unattributed = 0;  ///< events no MAC was found for, since start
+        std::uint64_t write_failures = 0;///< batches the trace database refused or dropped
+        std::uint64_t strangers_seen = 0;///< MACs outside the inventory that appeared, since start
+    };
+    void count_trace(std::function<trace_figures()> f);
+
 private:
     metrics::registry& registry_;
     metrics::counter& reloads_ok_;

@@ -128,6 +128,9 @@ public:
     std::vector<event> take_unsaved();
 
     std::uint64_t last_seq() const { return seq_; }
+    /// MACs outside the inventory that appeared (or came back after being
+    /// forgotten) since start.
+    std::uint64_t strangers_seen() const { return strangers_seen_; }
     std::size_t size() const { return size_known_ + size_strangers_; }
     std::size_t hosts() const { return log_.size(); }
 
@@ -157,6 +160,7 @@ private:
     std::size_t size_strangers_ = 0;
     std::list<wire::mac_address> strangers_lru_;  ///< least recently seen first
     std::uint64_t seq_ = 0;
+    std::uint64_t strangers_seen_ = 0;
     std::vector<event> unsaved_;
 };
 
