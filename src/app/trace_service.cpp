@@ -70,8 +70,10 @@ public:
     void push(std::vector<store::trace_row> rows) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            queued_rows_ += rows.size();
             queue_.push_back(std::move(rows));
-            if (queue_.size() > max_backlog) {
+            while (queued_rows_ > max_backlog_rows && queue_.size() > 1) {
+                queued_rows_ -= queue_.front().size();
                 queue_.pop_front();
                 ++dropped_;
             }
@@ -85,7 +87,9 @@ public:
     }
 
 private:
-    static constexpr std::size_t max_backlog = 64;
+    // A flood the disk cannot keep up with costs history on disk, not
+    // memory: at most this many rows wait (about 15 MB).
+    static constexpr std::size_t max_backlog_rows = 50000;
 
     void run() {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -94,6 +98,7 @@ private:
             if (queue_.empty()) return;  // stopping, all written
             auto rows = std::move(queue_.front());
             queue_.pop_front();
+            queued_rows_ -= rows.size();
             lock.unlock();
             std::string error;
             const bool ok = db_->save(rows, bounds_, error);
@@ -111,6 +116,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::vector<store::trace_row>> queue_;
+    std::size_t queued_rows_ = 0;
     bool stopping_ = false;
     std::uint64_t failures_ = 0;
     std::uint64_t dropped_ = 0;
@@ -165,6 +171,9 @@ void trace_service::host_event(trace::event e, std::int64_t now_ms) {
         bound_[e.client] = e.mac;
     }
     book_.record(std::move(e));
+    // A burst (a flood of DHCP) goes to the writer in slices, not as one
+    // batch held until the next tick.
+    if (book_.unsaved() >= flush_at) flush();
 }
 
 void trace_service::client_event(trace::event e, std::int64_t now_ms) {

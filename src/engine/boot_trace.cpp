@@ -236,6 +236,8 @@ std::uint64_t book::record(event e) {
             last.duration_ms += e.duration_ms;
             last.detail = "last " + std::string(base_name(e.what));
             unsaved_.push_back(last);  // the store replaces it by its number
+            if (unsaved_.size() > max_unsaved)
+                unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
             return last.seq;
         }
         e.flags |= flag_packages;
@@ -245,8 +247,8 @@ std::uint64_t book::record(event e) {
     }
     e.seq = ++seq_;
     unsaved_.push_back(e);
-    // Records nobody takes (the store is gone) stay bounded.
-    if (unsaved_.size() > 2 * (limits_.total + limits_.strangers * limits_.per_stranger))
+    // Records nobody takes (no store) stay bounded.
+    if (unsaved_.size() > max_unsaved)
         unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
     h.events.push_back(std::move(e));
     const bool known = h.known;

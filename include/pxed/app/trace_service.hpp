@@ -60,6 +60,7 @@ public:
 
 private:
     class writer;
+    static constexpr std::size_t flush_at = 5000;
     std::shared_ptr<const inventory::site> site_;
     std::unordered_map<std::uint32_t, wire::mac_address> reserved_;
     std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP

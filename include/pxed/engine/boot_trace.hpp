@@ -128,6 +128,7 @@ public:
     std::vector<event> take_unsaved();
 
     std::uint64_t last_seq() const { return seq_; }
+    std::size_t unsaved() const { return unsaved_.size(); }
     /// MACs outside the inventory that appeared (or came back after being
     /// forgotten) since start.
     std::uint64_t strangers_seen() const { return strangers_seen_; }
@@ -136,6 +137,7 @@ public:
 
 private:
     using order_queue = std::deque<std::pair<std::uint64_t, wire::mac_address>>;
+    static constexpr std::size_t max_unsaved = 50000;
     struct history {
         std::deque<event> events;
         bool known = false;
