@@ -243,7 +243,10 @@ json trace_object(const inventory::site& s, const trace_service& t, const lifecy
     o["last_seq"] = all.empty() ? t.book().last_seq() : all.back().seq;
     json events = json::array();
     for (const auto& e : all)
-        if (e.seq > after) events.push_back(event_json(e));
+        // A fold of packages keeps its number as it grows: who asks from
+        // it gets it again.
+        if (e.seq > after || (after && e.seq == after && (e.flags & trace::flag_packages)))
+            events.push_back(event_json(e));
     o["events"] = std::move(events);
     return o;
 }
@@ -640,9 +643,9 @@ std::string control_summary(const std::string& answer, bool& ok) {
 
 // ---- `pxed trace` ---------------------------------------------------------------
 
-std::string trace_text(const std::string& answer, const trace_print& how, trace_follow& state) {
+bool trace_text(const std::string& answer, const trace_print& how, trace_follow& state, std::string& text) {
     const auto j = json::parse(answer, nullptr, false);
-    if (!j.is_object() || !j.value("ok", false) || !j.contains("events")) return {};
+    if (!j.is_object() || !j.value("ok", false) || !j.contains("events")) return false;
     std::ostringstream out;
     const auto stage = j.value("stage", std::string("none"));
     std::vector<std::string> hints;
@@ -675,12 +678,20 @@ std::string trace_text(const std::string& answer, const trace_print& how, trace_
             separated = true;
         }
         if (e.seq >= attempt) separated = true;
-        out << trace::format_line(e, how.utc) << "\n";
-        state.last_seq = std::max(state.last_seq, e.seq);
+        auto line = trace::format_line(e, how.utc);
+        // --follow asks from the last event it has, which comes again when
+        // it is a fold of packages that may have grown.
+        if (!how.header && e.seq == state.last_seq && line == state.last_line) continue;
+        out << line << "\n";
+        if (e.seq >= state.last_seq) {
+            state.last_seq = e.seq;
+            state.last_line = std::move(line);
+        }
     }
     if (!how.header && stage != state.stage && !state.stage.empty()) out << "stage: " << stage << "\n";
     state.stage = stage;
-    return out.str();
+    text = out.str();
+    return true;
 }
 
 std::string unknown_text(const std::string& answer, std::int64_t now) {

@@ -432,6 +432,11 @@ private:
             spdlog::critical("dhcp: cannot start: {}", e.what());
             return false;
         }
+        // The trace attributes files by the addresses pxed leased: those
+        // bound before a restart too.
+        if (trace_)
+            for (const auto& l : dhcp_->leases())
+                if (l.state == store::lease_state::bound && l.mac) trace_->learn(l.ip.value(), *l.mac);
         if (srv.dhcp.mode == inventory::dhcp_mode::proxy)
             spdlog::info("dhcp: proxyDHCP on ports {} and {}; another server hands out addresses", o.port, o.proxy_port);
         else

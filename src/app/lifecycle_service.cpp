@@ -122,10 +122,10 @@ void lifecycle_service::trace_change(const lifecycle::change& c) const {
     e.what = store::to_string(c.record.state);
     // "lifecycle: 52:54:00:.. (web1) pending -> installing (generation 1): why":
     // the trace says whose already.
-    const auto arrow = c.log.find(" -> ");
-    const auto open = c.log.rfind(") ", arrow);
-    e.outcome = arrow != std::string::npos && open != std::string::npos ? c.log.substr(open + 2) : c.log;
-    e.detail = c.record.changed_by;
+    const auto& r = c.record;
+    const auto whose = "lifecycle: " + r.mac.to_string() + (r.hostname.empty() ? "" : " (" + r.hostname + ")") + " ";
+    e.outcome = c.log.compare(0, whose.size(), whose) == 0 ? c.log.substr(whose.size()) : c.log;
+    if (e.outcome.find(c.record.changed_by) == std::string::npos) e.detail = c.record.changed_by;
     trace_(std::move(e), true);
 }
 

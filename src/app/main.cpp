@@ -332,7 +332,7 @@ int cmd_change(const std::string& config, const std::string& verb, const std::ve
 }
 
 // `pxed trace HOST`: the host's boot trace as the running daemon holds it;
-// with --follow, what follows as it happens (polled once a second).
+// with --follow, what follows as it happens (polled twice a second).
 volatile std::sig_atomic_t interrupted = 0;
 
 int cmd_trace(const std::string& config, const std::string& host, bool unknown, bool json, bool follow, bool utc) {
@@ -362,8 +362,8 @@ int cmd_trace(const std::string& config, const std::string& host, bool unknown, 
     how.utc = utc;
     auto reply = ask_daemon(config, "trace " + host);
     if (reply.exit_code) return reply.exit_code;
-    auto text = app::trace_text(reply.answer, how, state);
-    if (text.empty()) return refused(reply.answer);
+    std::string text;
+    if (!app::trace_text(reply.answer, how, state, text)) return refused(reply.answer);
     std::cout << (json ? reply.answer : text) << std::flush;
     if (!follow) return 0;
     std::signal(SIGINT, [](int) { interrupted = 1; });
@@ -374,11 +374,10 @@ int cmd_trace(const std::string& config, const std::string& host, bool unknown, 
         if (interrupted) break;
         reply = ask_daemon(config, "trace " + host + " " + std::to_string(state.last_seq));
         if (reply.exit_code) return reply.exit_code;
-        text = app::trace_text(reply.answer, how, state);
-        if (text.empty()) return refused(reply.answer);
+        if (!app::trace_text(reply.answer, how, state, text)) return refused(reply.answer);
         if (json) {
             // One JSON object per answer that brought something new.
-            if (text.find_first_not_of('\n') != std::string::npos) std::cout << reply.answer << std::flush;
+            if (!text.empty()) std::cout << reply.answer << std::flush;
         } else {
             std::cout << text << std::flush;
         }

@@ -460,7 +460,7 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
         return true;
     };
     bool config_ok = false, pxelinux = false, ldlinux_ok = false, ldlinux_missing = false;
-    bool kernel_ok = false, initrd_ok = false, answered = false, offered = false, acked = false, boot_file = false;
+    bool kernel_ok = false, initrd_ok = false, initrd_failed = false, answered = false, offered = false, acked = false, boot_file = false;
     bool any_file = false;
     const event* last_ignored = nullptr;
     const event* last_answer = nullptr;
@@ -474,7 +474,7 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
                 offered |= starts_with(e.outcome, "OFFER");
                 acked |= starts_with(e.outcome, "ACK");
                 boot_file |= (e.flags & flag_boot_file) != 0;
-            } else {
+            } else if (!e.ok) {
                 last_ignored = &e;
             }
             continue;
@@ -500,6 +500,7 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
             if (ro == role::kickstart) kickstart_at = &e;
             continue;
         }
+        initrd_failed |= ro == role::initrd;
         if (missing(e)) {
             if (b == "ldlinux.c32") {
                 ldlinux_missing = true;
@@ -519,7 +520,9 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
                               " (a lossy link, a firewall, or the client gave up)");
         }
     }
-    if (pxelinux && !ldlinux_ok && (ldlinux_missing || stalled))
+    // syslinux 4's pxelinux.0 (CentOS 6 and 7) has no ldlinux.c32: not
+    // asking for it is a fault only when nothing followed the loader.
+    if (pxelinux && !ldlinux_ok && (ldlinux_missing || (stalled && reached == stage::boot_loader)))
         r.hints.push_back(ldlinux_missing
                               ? "fetched pxelinux.0 but never ldlinux.c32: the file is missing from the TFTP root (copy it "
                                 "from the syslinux that pxelinux.0 came from)"
@@ -566,8 +569,10 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
                                     "): the menu may wait for a key, or the kernel path in the profile is wrong");
         break;
     case stage::kernel:
-        if (kernel_ok && !initrd_ok)
+        if (kernel_ok && !initrd_ok && !initrd_failed)
             r.hints.push_back("the kernel was fetched but no initrd: check the profile's initrd path");
+        else if (kernel_ok && !initrd_ok)
+            break;  // the initrd's failure is said above
         else
             r.hints.push_back("kernel and initrd were fetched but the installer asked for nothing after (" + since +
                               "): no network driver, a kernel and initrd from another release than the tree, or a "

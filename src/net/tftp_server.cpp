@@ -466,8 +466,7 @@ public:
         const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
                                                                                               : spdlog::level::info;
         spdlog::log(level, "tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
-        server_.trace_file(peer_, path_, false, code == tftp::error_code::file_not_found ? "not found" : std::string("refused: ") + why, {},
-                      0, 0);
+        server_.trace_file(peer_, path_, false, code == tftp::error_code::file_not_found ? "not found" : "refused", why, 0, 0);
         close();
     }
 

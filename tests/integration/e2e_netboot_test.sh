@@ -9,7 +9,12 @@
 #
 # Paths (PXED_E2E_PATHS picks some; default all, in this order):
 #   bios       SeaBIOS + iPXE ROM as a plain PXE ROM (boot.ipxe off) ->
-#              pxelinux.0 -> ldlinux.c32 -> pxelinux.cfg/01-<mac> -> kernel + initrd
+#              pxelinux.0 -> ldlinux.c32 -> pxelinux.cfg/01-<mac> -> kernel + initrd;
+#              its boot trace (`pxed trace --json`) holds that chain, from DHCP
+#              to the kickstart and the install-done callback: stage done
+#   broken     the same BIOS boot with ldlinux.c32 taken out of the TFTP root:
+#              pxelinux stops; the trace says stage "boot loader" and hints at
+#              the missing file (the VM is stopped once the trace shows it)
 #   uefi       OVMF + iPXE EFI ROM -> grubx64.efi (grub-mkimage) -> grub.cfg-01-<mac>
 #   uefi-norom OVMF's own PXE client (NIC without option ROM) -> the same GRUB
 #   unknown    an unknown MAC: pxelinux.cfg/default, menu.c32, its default entry
@@ -17,7 +22,8 @@
 #   lifecycle  a BIOS host's install ends with the install-done callback its
 #              kickstart carries; pxed is killed (-9) and restarted; the next
 #              boot gets the local-boot config; `pxed reinstall`, and the
-#              third boot installs again
+#              third boot installs again. The trace holds each install whole,
+#              and every host's trace outlives the kill -9 (but its last seconds)
 #   oneshot    install_done: kickstart (server-side one-shot): fetching its
 #              kickstart ends the install, the next boot is the local one
 # Each guest runs the busybox /init of e2e_guest_init.sh, which prints the
@@ -28,7 +34,7 @@
 # Usage: e2e_netboot_test.sh PXED SOURCE_DIR [ARTIFACT_DIR]
 #   ARTIFACT_DIR (or $PXED_E2E_ARTIFACTS) receives the serial logs, pxed's log
 #   and the site file when the test fails.
-# Environment: PXED_E2E_PATHS, PXED_E2E_ACCEL (auto|tcg|kvm, default auto),
+# Environment: PXED_E2E_PATHS (spaces or commas), PXED_E2E_ACCEL (auto|tcg|kvm, default auto),
 #   PXED_E2E_VM_TIMEOUT (seconds per VM, default 120), PXED_E2E_CACHE.
 PXED=$1
 SRC=$2
@@ -37,7 +43,7 @@ source "$SRC/tests/integration/lib.sh"
 HERE=$SRC/tests/integration
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root to create network namespaces and tap devices"
-for c in ip dnsmasq qemu-system-x86_64 grub-mkimage cpio gzip strings flock apt-get dpkg-deb timeout md5sum; do
+for c in ip dnsmasq qemu-system-x86_64 grub-mkimage cpio gzip strings flock apt-get dpkg-deb timeout md5sum python3; do
   command -v $c >/dev/null || skip_all "$c is not installed (scripts/dev deps)"
 done
 PXELINUX=/usr/lib/PXELINUX/pxelinux.0
@@ -50,7 +56,8 @@ for f in $PXELINUX $SYSLINUX_BIOS/ldlinux.c32 $SYSLINUX_BIOS/menu.c32 $OVMF $GRU
 done
 [[ -c /dev/net/tun ]] || skip_all "no /dev/net/tun for the VM's tap device"
 
-PATHS=${PXED_E2E_PATHS:-bios uefi uefi-norom unknown ipxe lifecycle oneshot}
+PATHS=${PXED_E2E_PATHS:-bios broken uefi uefi-norom unknown ipxe lifecycle oneshot}
+PATHS=${PATHS//,/ }
 VM_TIMEOUT=${PXED_E2E_VM_TIMEOUT:-120}
 T_TEST=$SECONDS
 
@@ -60,8 +67,8 @@ save_artifacts() {
   local dir
   dir=$ARTIFACTS/e2e-netboot-$(date +%Y%m%d-%H%M%S)-$$
   mkdir -p "$dir"
-  cp -a "$TMP"/*.serial "$TMP"/*.qemu "$TMP"/pxed.log* "$TMP"/site.yaml "$TMP"/*.pcap "$dir"/ 2>/dev/null || true
-  echo "# serial logs, pxed.log and site.yaml kept in $dir"
+  cp -a "$TMP"/*.serial "$TMP"/*.qemu "$TMP"/pxed.log* "$TMP"/site.yaml "$TMP"/*.pcap "$TMP"/*.trace.json "$dir"/ 2>/dev/null || true
+  echo "# serial logs, pxed.log, site.yaml and boot traces kept in $dir"
 }
 on_exit save_artifacts
 
@@ -189,7 +196,9 @@ MAC_NOROM=52:54:00:e2:e0:03
 MAC_IPXE=52:54:00:e2:e0:04
 MAC_LIFE=52:54:00:e2:e0:05
 MAC_ONESHOT=52:54:00:e2:e0:06
+MAC_BROKEN=52:54:00:e2:e0:07
 MAC_UNKNOWN=52:54:00:e2:e0:99
+MACS_KNOWN="$MAC_BIOS $MAC_UEFI $MAC_NOROM $MAC_IPXE $MAC_LIFE $MAC_ONESHOT $MAC_BROKEN"
 
 SITE_IPXE=
 write_site() {  # ipxe: off | on
@@ -244,6 +253,7 @@ hosts:
   - {mac: "$MAC_IPXE", hostname: ipxe01, ip: 10.66.0.14, profile: e2e, vars: {disk: nvme0n1}}
   - {mac: "$MAC_LIFE", hostname: life01, ip: 10.66.0.15, profile: e2e, vars: {disk: sdb}}
   - {mac: "$MAC_ONESHOT", hostname: oneshot01, ip: 10.66.0.16, profile: e2e-oneshot, vars: {disk: sdc}}
+  - {mac: "$MAC_BROKEN", hostname: broken01, ip: 10.66.0.17, profile: e2e, vars: {disk: sdd}}
 YAML
 }
 
@@ -327,6 +337,7 @@ echo "# accelerator: $ACCEL, at most ${VM_TIMEOUT}s per machine"
 # BOOT is QEMU's -boot (default n). A machine sent to its local disk has none
 # and would sit at SeaBIOS's "No bootable device" for ever: BIOS_LOCAL makes
 # SeaBIOS reboot a second later, which -no-reboot turns into QEMU's exit.
+# QEMU's pid goes to $TMP/NAME.pid, for a machine that never ends by itself.
 BIOS_LOCAL=order=n,reboot-timeout=1000
 boot_vm() {
   local name=$1 mac=$2 fw=$3 rom=$4 boot=${5:-n} nic fwargs=()
@@ -341,7 +352,7 @@ boot_vm() {
   set +e
   timeout -k 5 "$VM_TIMEOUT" ip netns exec $C qemu-system-x86_64 \
     -machine pc,accel="$ACCEL" -m 512 -smp 1 -nographic -no-reboot -boot "$boot" "${fwargs[@]}" \
-    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" \
+    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" -pidfile "$TMP/$name.pid" \
     < /dev/null 2> "$TMP/$name.qemu" | stamp > "$TMP/$name.serial"
   local rc=${PIPESTATUS[0]}
   set -e
@@ -504,6 +515,117 @@ installed_by_callback() {
   check "$name: the same install-done again is refused with 409 (got ${code:-nothing})" test "$code" = 409
 }
 
+# --- the boot trace ----------------------------------------------------------------
+# What `pxed trace HOST --json` answers, read by trace_py SUBCOMMAND FILE ...:
+#   order FILE SINCE_US [-q] (KIND WHAT OUTCOME)...: the events stamped at or
+#     after SINCE_US include these, in this order, with any others between
+#     (iPXE's and the installer's extra DHCP rounds, config probes). KIND is
+#     the event's kind, with a "!" after it for one that failed; WHAT and
+#     OUTCOME are regular expressions (Python's re.search). Prints the events
+#     when they do not, unless -q.
+#   clients FILE SINCE_US IP: every TFTP, HTTP and FTP event since then is
+#     from IP.
+#   field FILE KEY: a top-level value (stage, hints) as JSON ("done" unquoted).
+#   count FILE KEY: how many items a top-level list (events, hints) has.
+#   hint FILE TEXT...: one hint holds all the TEXTs.
+#   kept BEFORE AFTER CUT_MS: every event of BEFORE stamped before CUT_MS is
+#     in AFTER (same sequence number).
+TRACE_PY=$(cat <<'PY'
+import json, re, sys
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+def line(e):
+    return "#     %s %s%s %s -> %s [%s]" % (e["seq"], e["kind"], "" if e["ok"] else "!", e["what"], e["outcome"], e["client"])
+
+def since(doc, us):
+    return [e for e in doc["events"] if e["time_ms"] * 1000 >= int(us)]
+
+cmd, path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+doc = load(path)
+if cmd == "order":
+    events = since(doc, args[0])
+    quiet = len(args) > 1 and args[1] == "-q"
+    steps = args[2:] if quiet else args[1:]
+    i = 0
+    for n in range(0, len(steps), 3):
+        kind, what, outcome = steps[n:n + 3]
+        ok = not kind.endswith("!")
+        kind = kind.rstrip("!")
+        while i < len(events):
+            e = events[i]
+            i += 1
+            if e["kind"] == kind and e["ok"] == ok and re.search(what, e["what"]) and re.search(outcome, e["outcome"]):
+                break
+        else:
+            if not quiet:
+                print("#   no %s%s event /%s/ -> /%s/ after the steps before it; the events:" % (kind, "" if ok else "!", what, outcome))
+                for e in events:
+                    print(line(e))
+            sys.exit(1)
+elif cmd == "clients":
+    wrong = [e for e in since(doc, args[0]) if e["kind"] in ("tftp", "http", "ftp") and e["client"] != args[1]]
+    for e in wrong:
+        print(line(e))
+    sys.exit(1 if wrong else 0)
+elif cmd == "field":
+    v = doc.get(args[0])
+    print(v if isinstance(v, str) else json.dumps(v))
+elif cmd == "count":
+    print(len(doc.get(args[0]) or []))
+elif cmd == "hint":
+    if not any(all(t in h for t in args) for h in doc.get("hints", [])):
+        print("#   hints: %s" % json.dumps(doc.get("hints")))
+        sys.exit(1)
+elif cmd == "kept":
+    after = {e["seq"] for e in load(args[0])["events"]}
+    lost = [e for e in doc["events"] if e["time_ms"] < int(args[1]) and e["seq"] not in after]
+    if lost:
+        print("#   %d of its %d events gone, the first:" % (len(lost), len(doc["events"])))
+        for e in lost[:3]:
+            print(line(e))
+    sys.exit(1 if lost else 0)
+else:
+    sys.exit("trace_py: no subcommand " + cmd)
+PY
+)
+trace_py() { python3 -c "$TRACE_PY" "$@"; }
+# trace_json MAC FILE: the host's trace as the running daemon holds it.
+trace_json() { pxed_cli trace "$1" --json > "$2"; }
+
+# trace_install NAME MAC IP: the trace of machine NAME (a BIOS install through
+# pxelinux that ends with the install-done callback) holds its whole boot,
+# from DHCP to the callback, every file of it fetched from the address pxed
+# gave it, and reads stage done with no hints.
+trace_install() {
+  local name=$1 mac=$2 ip=$3 f=$TMP/$1.trace.json t0 dash=${2//:/-} ipre=${3//./\\.}
+  t0=$(cat "$TMP/$name.t0")
+  if ! trace_json "$mac" "$f"; then bad "$name: pxed trace $mac --json answers"; return 0; fi
+  check "$name: its trace holds the boot in order: DISCOVER -> OFFER of pxelinux.0, REQUEST -> ACK, pxelinux.0, ldlinux.c32, pxelinux.cfg/01-$dash, kernel, initrd, its kickstart (HTTP 200), .treeinfo (FTP)" \
+    trace_py order "$f" "$t0" \
+      dhcp '^DISCOVER$' "^OFFER $ipre, boot file pxelinux\\.0( |\$)" \
+      dhcp '^REQUEST$' "^ACK $ipre, boot file pxelinux\\.0( |\$)" \
+      tftp '^pxelinux\.0$' '^completed' \
+      tftp '^ldlinux\.c32$' '^completed' \
+      tftp "^pxelinux\\.cfg/01-$dash\$" '^completed' \
+      tftp '^e2e/vmlinuz$' '^completed' \
+      tftp '^e2e/initrd\.img$' '^completed' \
+      http "^ks/$dash\\.ks\$" '^200( |$)' \
+      ftp '^pub/centos/7/x86_64/\.treeinfo$' '^completed'
+  check "$name: ... then the install-done callback" \
+    trace_py order "$f" "$t0" http "^ks/$dash\\.ks\$" '^200( |$)' callback '^install-done$' 'is installed'
+  check "$name: ... and the lifecycle event installed" \
+    trace_py order "$f" "$t0" http "^ks/$dash\\.ks\$" '^200( |$)' lifecycle '^installed$' '-> installed'
+  check "$name: every file of the boot (TFTP, HTTP, FTP) in its trace is from its address $ip" \
+    trace_py clients "$f" "$t0" "$ip"
+  local stage hints
+  stage=$(trace_py field "$f" stage) hints=$(trace_py field "$f" hints)
+  check "$name: the trace's stage is done (got $stage)" test "$stage" = done
+  check "$name: the trace has no hints for a boot that went through (got $hints)" test "$hints" = "[]"
+}
+
 # The documents each path must end up printing.
 "$PXED" render --config "$TMP/site.yaml" --out "$TMP/rendered" > /dev/null
 ks_of() { echo "$TMP/rendered/ks/${1//:/-}.ks"; }
@@ -517,6 +639,57 @@ run_path() {
       check "bios: iPXE ran as the PXE ROM and started PXELINUX" \
         bash -c "grep -q 'iPXE' '$TMP/bios.serial' && grep -q 'PXELINUX' '$TMP/bios.serial'"
       check "bios: pxelinux fetched ldlinux.c32 over TFTP" grep -q "\"ldlinux.c32\" completed" "$TMP/pxed.log"
+      trace_install bios $MAC_BIOS 10.66.0.11
+      ;;
+    broken)
+      # pxelinux.0 from syslinux 6 in a TFTP root without its ldlinux.c32
+      # (filled for syslinux 4, say): pxelinux looks for it in a few places,
+      # prints "Failed to load ldlinux.c32" and stops for good. The file is
+      # away for this machine only. The VM never ends by itself: it is
+      # stopped once the trace shows the miss and pxelinux has given up.
+      site_ipxe off
+      local f=$TMP/broken.trace.json t0 vm deadline stage ack
+      mv "$root/ldlinux.c32" "$TMP/ldlinux.c32.away"
+      boot_vm broken $MAC_BROKEN bios ipxe &
+      vm=$!
+      deadline=$((SECONDS + VM_TIMEOUT))
+      until trace_json $MAC_BROKEN "$f" 2>/dev/null &&
+            trace_py order "$f" 0 -q 'tftp!' '(^|/)ldlinux\.c32$' 'not found'; do
+        ((SECONDS < deadline)) && kill -0 "$vm" 2>/dev/null || break
+        sleep 0.5
+      done
+      wait_for_log "Failed to load ldlinux.c32" 15 "$TMP/broken.serial" || true
+      sleep 0.5
+      kill "$(cat "$TMP/broken.pid" 2>/dev/null)" 2>/dev/null || true
+      wait "$vm" || true
+      mv "$TMP/ldlinux.c32.away" "$root/ldlinux.c32"
+      t0=$(cat "$TMP/broken.t0")
+      check "broken: pxelinux said on the console that it cannot load ldlinux.c32" \
+        grep -q "Failed to load ldlinux.c32" "$TMP/broken.serial"
+      if ! trace_json $MAC_BROKEN "$f"; then bad "broken: pxed trace $MAC_BROKEN --json answers"; return 0; fi
+      check "broken: its trace holds DISCOVER -> OFFER of pxelinux.0, REQUEST -> ACK, pxelinux.0 sent, ldlinux.c32 not found" \
+        trace_py order "$f" "$t0" \
+          dhcp '^DISCOVER$' '^OFFER 10\.66\.0\.17, boot file pxelinux\.0( |$)' \
+          dhcp '^REQUEST$' '^ACK 10\.66\.0\.17, boot file pxelinux\.0( |$)' \
+          tftp '^pxelinux\.0$' '^completed' \
+          'tftp!' '(^|/)ldlinux\.c32$' 'not found'
+      check_not "broken: ... and no ldlinux.c32 sent" trace_py order "$f" "$t0" -q tftp 'ldlinux\.c32$' .
+      check "broken: every file in its trace is from its address 10.66.0.17" trace_py clients "$f" "$t0" 10.66.0.17
+      stage=$(trace_py field "$f" stage)
+      check "broken: the trace's stage is boot loader (got $stage)" test "$stage" = "boot loader"
+      check "broken: a hint says pxelinux.0 was fetched but never ldlinux.c32, which is missing" \
+        trace_py hint "$f" "fetched pxelinux.0 but never ldlinux.c32" missing
+      # pxelinux asks for it in five more directories: one hint all the same.
+      check "broken: ... and it is the only hint" test "$(trace_py count "$f" hints)" -eq 1
+      check "broken: pxed trace $MAC_BROKEN prints it as a line 'hint: fetched pxelinux.0 but never ldlinux.c32...'" \
+        bash -c "'$PXED' trace $MAC_BROKEN --config '$TMP/site.yaml' | grep -q '^hint: fetched pxelinux\.0 but never ldlinux\.c32'"
+      ack=$(awk -v a="$t0" -v m="to $MAC_BROKEN" '$1 >= a && /DHCPACK/ && index($0, m) { print $1; exit }' "$TMP/pxed.log")
+      TIMINGS+=("$(printf '%-13s %7s %12s %14s %10s %8s' broken "$(if [[ -n $ack ]]; then secs $((ack - t0)); else echo -; fi)" \
+        "(no ldlinux)" - - "$(secs $(($(cat "$TMP/broken.t1") - t0)))")")
+      if ((FAIL)); then
+        echo "# --- broken: last 15 serial lines ---"
+        tail -n 15 "$TMP/broken.serial" | sed -e 's/^[0-9]* /# /'
+      fi
       ;;
     uefi)
       boot_vm uefi $MAC_UEFI uefi ipxe
@@ -555,7 +728,14 @@ run_path() {
       boot_vm life-install $MAC_LIFE bios ipxe
       verify life-install $MAC_LIFE "$(ks_of $MAC_LIFE)" "$cfg_life" life01
       installed_by_callback life-install $MAC_LIFE life01
+      trace_install life-install $MAC_LIFE 10.66.0.15
       gen=$(host_field life01 gen) || true
+      # The trace is written to disk a few seconds behind (the last seconds
+      # may be lost in a crash): what each host had 15 s before the kill -9
+      # is still there after the restart.
+      local cut m
+      cut=$(($(now_us) / 1000 - 15000))
+      for m in $MACS_KNOWN; do trace_json $m "$TMP/before-${m//:/-}.trace.json" || true; done
       # The state is on disk before the callback is answered: kill -9 loses nothing.
       kill -9 "$PXED_PID"
       wait "$PXED_PID" 2>/dev/null || true
@@ -563,6 +743,12 @@ run_path() {
       start_pxed_stamped
       check "lifecycle: after kill -9 and a restart pxed hosts still shows life01 installed" \
         test "$(host_field life01 state)" = installed
+      for m in $MACS_KNOWN; do
+        [[ -s $TMP/before-${m//:/-}.trace.json && $(trace_py count "$TMP/before-${m//:/-}.trace.json" events) -gt 0 ]] || continue
+        trace_json $m "$TMP/after-${m//:/-}.trace.json" || true
+        check "lifecycle: after the restart pxed trace $m still holds its events from before (all but the last 15 s)" \
+          trace_py kept "$TMP/before-${m//:/-}.trace.json" "$TMP/after-${m//:/-}.trace.json" "$cut"
+      done
       boot_vm life-local $MAC_LIFE bios ipxe $BIOS_LOCAL
       verify_local life-local $MAC_LIFE life01
       check "life-local: life01 is still installed" test "$(host_field life01 state)" = installed
@@ -575,6 +761,7 @@ run_path() {
       boot_vm life-again $MAC_LIFE bios ipxe
       verify life-again $MAC_LIFE "$(ks_of $MAC_LIFE)" "$cfg_life" life01
       installed_by_callback life-again $MAC_LIFE life01
+      trace_install life-again $MAC_LIFE 10.66.0.15
       check "life-again: the new install's kickstart has a new token" \
         test "$(cat "$TMP/life-again.token")" != "$(cat "$TMP/life-install.token")"
       pxed_cli hosts | sed 's/^/#   /' || true

@@ -453,3 +453,23 @@ TEST(BootTraceReading, RefusalsAreNotCalledBrokenTransfers) {
 
 }  // namespace
 }  // namespace pxed::trace
+
+namespace pxed::trace {
+namespace {
+
+TEST(BootTraceReading, Syslinux4sPxelinuxThatGoesOnIsNotToldAboutLdlinux) {
+    std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file pxelinux.0"),
+                          file(1, t0 + 200, "pxelinux.0"), file(1, t0 + 330, "pxelinux.cfg/default")};
+    EXPECT_THAT(hints_of(ev, t0 + 120000), ElementsAre(HasSubstr("no kernel was fetched")));
+}
+
+TEST(BootTraceReading, AFailedInitrdIsNotBlamedOnTheProfilesPath) {
+    std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file pxelinux.0"),
+                          file(1, t0 + 200, "pxelinux.0"), file(1, t0 + 250, "ldlinux.c32"),
+                          file(1, t0 + 330, "pxelinux.cfg/default"), file(1, t0 + 400, "c7/vmlinuz"),
+                          file(1, t0 + 900, "c7/initrd.img", false, "timed out")};
+    EXPECT_THAT(hints_of(ev, t0 + 120000), ElementsAre(HasSubstr("transfer of c7/initrd.img failed: timed out")));
+}
+
+}  // namespace
+}  // namespace pxed::trace

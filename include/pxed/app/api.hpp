@@ -106,11 +106,13 @@ struct trace_print {
 /// What --follow carries from one answer to the next.
 struct trace_follow {
     std::uint64_t last_seq = 0;
+    std::string last_line;  ///< as printed: a folded event is printed again only when it grew
     std::string stage;
     std::vector<std::string> hints;
 };
-/// A control socket `trace` answer as text; empty when it is a refusal.
-std::string trace_text(const std::string& answer, const trace_print& how, trace_follow& state);
+/// A control socket `trace` answer as text in `out` (empty when --follow
+/// has nothing new); false when the answer is a refusal.
+bool trace_text(const std::string& answer, const trace_print& how, trace_follow& state, std::string& out);
 /// A `trace --unknown` answer as a table, with hosts: lines to paste.
 std::string unknown_text(const std::string& answer, std::int64_t now);
 

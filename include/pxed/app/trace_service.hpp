@@ -45,6 +45,10 @@ public:
     /// An event from a client address (TFTP, HTTP, FTP): attributed first.
     void client_event(trace::event e, std::int64_t now_ms);
 
+    /// Start-up: an address pxed's DHCP server has bound to a MAC (from the
+    /// lease store), as an ACK would have told.
+    void learn(std::uint32_t address, const wire::mac_address& mac) { bound_[address] = mac; }
+
     /// The MAC an address belongs to, as attribution finds it.
     std::optional<wire::mac_address> mac_of(std::uint32_t address) const;
 
