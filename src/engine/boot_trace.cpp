@@ -607,6 +607,7 @@ std::string format_line(const event& e, bool utc) {
     std::string k = to_string(e.k);
     k.resize(9, ' ');
     line += k;
+    if (k.back() != ' ' && !e.ok) line += ' ';  // "lifecycle ! failed", not "lifecycle! failed"
     line += e.ok ? "  " : "! ";
     line += e.what;
     if (!e.outcome.empty()) line += (e.k == kind::dhcp ? " -> " : ": ") + e.outcome;
