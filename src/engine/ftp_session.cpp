@@ -475,7 +475,12 @@ step session::retrieve(const command& c) {
     const auto path = resolve(c.argument);
     if (!path) return fs_refusal(path.error(), "RETR", "Failed to open file.");
     auto opened = files_->open(*path, client());
-    if (!opened) return fs_refusal(opened.error(), "RETR", "Failed to open file.");
+    if (!opened) {
+        auto s = fs_refusal(opened.error(), "RETR", "Failed to open file.");
+        s.failed_retrieve = wire::escape_for_log(*path);
+        s.not_found = opened.error().code == fs::errc::not_found;
+        return s;
+    }
     outgoing_data d;
     d.command = verb::retr;
     d.path = opened->path;

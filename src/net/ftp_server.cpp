@@ -365,6 +365,16 @@ private:
         send(s.reply);
         if (!s.note.empty() && spdlog::should_log(spdlog::level::debug) && server_->limiter_.allow())
             spdlog::debug("ftp: {} {}", who_, s.note);
+        if (!s.failed_retrieve.empty() && server_->options_.trace) {
+            trace::event e;
+            e.k = trace::kind::ftp;
+            e.client = client_;
+            e.what = std::move(s.failed_retrieve);
+            e.ok = false;
+            e.outcome = s.not_found ? "550 not found" : "refused";
+            e.detail = s.note;
+            server_->options_.trace(std::move(e));
+        }
         if (s.close_data) drop_data(ftp::transfer_outcome::aborted);
         if (s.open_passive) open_passive();
         if (s.transfer) begin_transfer(std::move(*s.transfer));

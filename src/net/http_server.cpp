@@ -789,7 +789,13 @@ private:
         if (failure) e.outcome += std::string(", aborted: ") + failure;
         if (plan_.status == 404) e.outcome += " not found";
         if (method_ != "GET") e.detail = method_;
-        if (!plan_.log_reason.empty()) e.detail += (e.detail.empty() ? "" : "; ") + plan_.log_reason;
+        if (!plan_.log_reason.empty()) {
+            // The log line's reason starts with the path, which the trace has.
+            std::string_view why = plan_.log_reason;
+            const auto quoted = "\"" + e.what + "\": ";
+            if (why.substr(0, quoted.size()) == quoted) why.remove_prefix(quoted.size());
+            e.detail += (e.detail.empty() ? "" : "; ") + std::string(why);
+        }
         e.bytes = sent;
         e.duration_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(ms, 0));
         server_.options_.trace(std::move(e));

@@ -232,6 +232,17 @@ TEST_F(FtpSession, RetrieveARealFile) {
     EXPECT_EQ(code(s.on_line("RETR pxelinux.0", now)), 425);
 }
 
+TEST_F(FtpSession, ARetrieveThatCannotOpenNamesThePathForTheTrace) {
+    auto s = logged_in();
+    passive(s);
+    auto st = s.on_line("RETR /pub/centos/7/x86_64/Packages/missing.rpm", now);
+    EXPECT_EQ(code(st), 550);
+    EXPECT_EQ(st.failed_retrieve, "pub/centos/7/x86_64/Packages/missing.rpm");
+    EXPECT_TRUE(st.not_found);
+    st = s.on_line("RETR pxelinux.0", now);
+    EXPECT_TRUE(st.failed_retrieve.empty()) << "only failures";
+}
+
 TEST_F(FtpSession, RetrieveThroughTheTreeAndADocument) {
     auto s = logged_in();
     EXPECT_EQ(code(s.on_line("CWD /pub/centos/7/x86_64", now)), 250);

@@ -72,6 +72,10 @@ struct step {
     /// For the operator's debug log (a refused path and why); already
     /// escaped. Empty when there is nothing to say.
     std::string note;
+    /// A RETR that could not open its file: the path asked for (escaped)
+    /// and whether it does not exist, for the boot trace.
+    std::string failed_retrieve;
+    bool not_found = false;
 };
 
 enum class transfer_outcome {
