@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "pxed/store/trace.hpp"
+#include "pxed/wire/token.hpp"
 
 namespace pxed::app {
 namespace {
@@ -164,6 +165,11 @@ std::optional<wire::mac_address> trace_service::mac_of(std::uint32_t address) co
 
 void trace_service::host_event(trace::event e, std::int64_t now_ms) {
     if (!e.time_ms) e.time_ms = now_ms;
+    // As in the log (logging.cpp): whatever follows a token= anywhere (a
+    // path like ks/x.ks;token=..., a refusal's reason) is cut short, so no
+    // request can write a whole token into a trace.
+    for (auto* text : {&e.what, &e.outcome, &e.detail})
+        if (text->size() >= 6) *text = wire::redact_tokens(*text);
     // pxed's own ACK ties the address to the MAC until another ACK moves it.
     if (e.k == trace::kind::dhcp && (e.flags & trace::flag_bound) && e.client) {
         // A stranger's ACKs can only move addresses of the pools it is

@@ -372,10 +372,19 @@ check "the API says A was changed by the 'ci' key from K" \
 check "pxed hosts says A is installed (generation 3)" test "$(state_of alpha-a)" = installed/3
 
 # --- 7. the leak sweep: no secret in the log, the API's answers or check's --
-# /metrics and `pxed reload`'s answer go into the sweep too.
+# /metrics, `pxed reload`'s answer and the boot trace (API, `pxed trace`,
+# trace.sqlite3, which holds every refused request) go into the sweep too.
 check "/metrics answers 127.0.0.1 (200)" test "$(lapi /metrics)" = 200
 check "pxed reload succeeds" bash -c "'$PXED' reload --config '$TMP/site.yaml' >> '$TMP/api.bodies' 2>&1"
+for m in $MAC_A $MAC_B $MAC_R $MAC_X; do
+  check "the trace of $m answers 127.0.0.1 (200)" test "$(lapi /api/v1/hosts/$m/events)" = 200
+  "$PXED" trace --config "$TMP/site.yaml" "$m" >> "$TMP/api.bodies" 2>&1 || true
+done
+check "the unknown MACs answer 127.0.0.1 (200)" test "$(lapi /api/v1/unknown)" = 200
+check "A's trace has its refused requests" grep -q "refused" "$TMP/api.bodies"
 stop_pxed
+check "trace.sqlite3 was written" test -s "$TMP/state/trace.sqlite3"
+strings "$TMP/state/trace.sqlite3"* >> "$TMP/api.bodies" 2>/dev/null || true
 n_tokens=0
 for t in "$T1" "$T2" "$T3"; do [[ -n $t ]] && n_tokens=$((n_tokens + 1)); done
 check "three install tokens were seen ($n_tokens)" test "$n_tokens" = 3

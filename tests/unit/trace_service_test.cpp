@@ -1,0 +1,151 @@
+// The boot trace as the daemon runs it (app/trace_service): attribution of
+// a client's requests, redaction of tokens, and what a restart keeps.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "pxed/app/trace_service.hpp"
+#include "pxed/inventory/load.hpp"
+
+namespace pxed::app {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace stdfs = std::filesystem;
+
+struct temp_dir {
+    stdfs::path path;
+    temp_dir() {
+        char tmpl[] = "/tmp/pxed-trace-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~temp_dir() { stdfs::remove_all(path); }
+};
+
+std::shared_ptr<const inventory::site> site() {
+    inventory::load_options o;
+    o.check_files = false;
+    auto r = inventory::load_string(R"(server: {address: 10.0.0.2, tftp: {root: /srv/tftp}}
+subnets: [{network: 10.0.0.0/24, ranges: [10.0.0.100-10.0.0.199]}]
+profiles: {c7: {kernel: c7/vmlinuz, initrd: c7/initrd.img}}
+hosts:
+  - {mac: "52:54:00:00:00:01", hostname: web1, profile: c7}
+  - {mac: "52:54:00:00:00:02", hostname: web2, ip: 10.0.0.12, profile: c7}
+)",
+                                    "site.yaml", "/etc/pxed", o);
+    for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
+    return r.model;
+}
+
+wire::mac_address mac(int n) { return *wire::mac_address::parse("52:54:00:00:00:0" + std::to_string(n)); }
+std::uint32_t ip(const char* s) { return wire::ipv4_address::parse(s)->value(); }
+
+trace::event fetch(const std::string& path, std::uint32_t client) {
+    trace::event e;
+    e.k = trace::kind::tftp;
+    e.what = path;
+    e.outcome = "completed";
+    e.client = client;
+    return e;
+}
+
+trace::event ack(int host, const char* address) {
+    trace::event e;
+    e.k = trace::kind::dhcp;
+    e.mac = mac(host);
+    e.what = "REQUEST";
+    e.outcome = std::string("ACK ") + address;
+    e.flags = trace::flag_answered | trace::flag_bound;
+    e.client = ip(address);
+    return e;
+}
+
+constexpr std::int64_t now = 1'800'000'000'000;
+
+TEST(TraceService, AClientIsKnownByWhatPxedBoundOrReservedThenByItsNeighbourThenByThePath) {
+    temp_dir d;
+    trace_service t(d.path.string(), {});
+    t.set_site(site());
+    wire::mac_address neighbour_mac = mac(7);
+    t.set_neighbour_lookup([&](std::uint32_t a) -> std::optional<wire::mac_address> {
+        if (a == ip("10.0.0.77")) return neighbour_mac;
+        return std::nullopt;
+    });
+    t.host_event(ack(1, "10.0.0.101"), now);
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.101")), now);
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.12")), now);  // web2's reservation
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.77")), now);  // the neighbour table
+    // web1 asking for web2's config: web1's event, not web2's.
+    t.client_event(fetch("pxelinux.cfg/01-52-54-00-00-00-02", ip("10.0.0.101")), now);
+    // Nobody's address: the MAC in the path.
+    t.client_event(fetch("pxelinux.cfg/01-52-54-00-00-00-02", ip("10.0.0.250")), now);
+    // Nobody's address and no MAC: counted, not kept.
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.251")), now);
+
+    const auto web1 = t.book().of(mac(1));
+    ASSERT_EQ(web1.size(), 3u);
+    EXPECT_EQ(web1[2].what, "pxelinux.cfg/01-52-54-00-00-00-02");
+    const auto web2 = t.book().of(mac(2));
+    ASSERT_EQ(web2.size(), 2u);
+    EXPECT_EQ(web2[0].client, ip("10.0.0.12"));
+    EXPECT_EQ(web2[1].client, ip("10.0.0.250"));
+    EXPECT_EQ(t.book().of(mac(7)).size(), 1u);
+    EXPECT_EQ(t.unattributed(), 1u);
+    EXPECT_EQ(t.mac_of(ip("10.0.0.101")), mac(1));
+    // Another ACK moves the address.
+    t.host_event(ack(2, "10.0.0.101"), now);
+    EXPECT_EQ(t.mac_of(ip("10.0.0.101")), mac(2));
+}
+
+TEST(TraceService, NoTokenIsKeptWhole) {
+    temp_dir d;
+    const std::string token = "0123456789abcdef0123456789abcdef";
+    {
+        trace_service t(d.path.string(), {});
+        t.set_site(site());
+        auto e = fetch("ks/web1.ks;token=" + token, ip("10.0.0.12"));
+        e.detail = "refused: ks/web1.ks;token=" + token + " to 10.0.0.12";
+        t.client_event(std::move(e), now);
+        const auto ev = t.book().of(mac(2));
+        ASSERT_EQ(ev.size(), 1u);
+        EXPECT_THAT(ev[0].what, Not(HasSubstr(token)));
+        EXPECT_THAT(ev[0].detail, Not(HasSubstr(token)));
+        EXPECT_THAT(ev[0].what, HasSubstr("token=0123"));
+    }
+    // Nor on disk.
+    std::string bytes;
+    for (const auto& f : stdfs::directory_iterator(d.path)) {
+        std::ifstream in(f.path(), std::ios::binary);
+        bytes.append(std::istreambuf_iterator<char>(in), {});
+    }
+    EXPECT_THAT(bytes, Not(HasSubstr(token)));
+}
+
+TEST(TraceService, ARestartKeepsTheTraceAndItsNumbers) {
+    temp_dir d;
+    {
+        trace_service t(d.path.string(), {});
+        t.set_site(site());
+        t.host_event(ack(1, "10.0.0.101"), now);
+        t.client_event(fetch("pxelinux.0", ip("10.0.0.101")), now + 5);
+    }  // writes what is left
+    trace_service again(d.path.string(), {});
+    again.set_site(site());
+    const auto ev = again.book().of(mac(1));
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].seq, 1u);
+    EXPECT_EQ(ev[1].what, "pxelinux.0");
+    EXPECT_EQ(ev[1].time_ms, now + 5);
+    again.client_event(fetch("ldlinux.c32", ip("10.0.0.12")), now + 10);
+    EXPECT_EQ(again.book().of(mac(2)).back().seq, 3u);
+}
+
+}  // namespace
+}  // namespace pxed::app
