@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -186,13 +187,35 @@ void trace_service::client_event(trace::event e, std::int64_t now_ms) {
     // The address first: a path naming another host's MAC is what this
     // client asked for, and goes in this client's trace, not that host's.
     std::optional<wire::mac_address> mac = e.client ? mac_of(e.client) : std::nullopt;
-    if (!mac) mac = trace::mac_in_path(e.what);
+    if (!mac) {
+        mac = trace::mac_in_path(e.what);
+        // Anyone can name any MAC in a path, from any address (TFTP's
+        // source is anyone's to forge): such events may not flood a real
+        // host's trace. A host takes at most a burst of 30 of them, then
+        // one a second; beyond that they are counted, not kept.
+        if (mac && site_ && site_->find_host(*mac) && !path_budget_allows(*mac, now_ms)) mac.reset();
+        if (mac) e.detail += std::string(e.detail.empty() ? "" : "; ") + "by the MAC in its path: pxed knows no host at " +
+                             wire::ipv4_address(e.client).to_string();
+    }
     if (!mac) {
         ++unattributed_;
         return;
     }
     e.mac = *mac;
     host_event(std::move(e), now_ms);
+}
+
+bool trace_service::path_budget_allows(const wire::mac_address& mac, std::int64_t now_ms) {
+    constexpr double burst = 30, per_second = 1;
+    auto [it, fresh] = path_budget_.try_emplace(mac, budget{burst, now_ms});
+    auto& b = it->second;
+    if (!fresh) {
+        b.tokens = std::min(burst, b.tokens + static_cast<double>(now_ms - b.last_ms) / 1000.0 * per_second);
+        b.last_ms = now_ms;
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
 }
 
 void trace_service::flush() {

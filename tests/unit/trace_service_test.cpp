@@ -149,3 +149,22 @@ TEST(TraceService, ARestartKeepsTheTraceAndItsNumbers) {
 
 }  // namespace
 }  // namespace pxed::app
+
+namespace pxed::app {
+namespace {
+
+TEST(TraceService, ForgedRequestsNamingAHostInTheirPathCannotFloodItsTrace) {
+    temp_dir d;
+    trace_service t(d.path.string(), {});
+    t.set_site(site());
+    for (int i = 0; i < 5000; ++i)
+        t.client_event(fetch("pxelinux.cfg/01-52-54-00-00-00-01", ip("10.0.0.250")), now + i);  // 5 s
+    const auto ev = t.book().of(mac(1));
+    EXPECT_GE(ev.size(), 30u);
+    EXPECT_LE(ev.size(), 36u) << "a burst of 30, then one a second";
+    EXPECT_THAT(ev[0].detail, HasSubstr("by the MAC in its path: pxed knows no host at 10.0.0.250"));
+    EXPECT_GE(t.unattributed(), 4960u);
+}
+
+}  // namespace
+}  // namespace pxed::app

@@ -8,7 +8,9 @@
 /// pxed's DHCP server last ACKed to a MAC; a reservation in site.yaml; the
 /// neighbour table (proxyDHCP, where another server leases); a MAC in the
 /// path (pxelinux.cfg/01-..., ks/<mac>.ks). The path comes last: anyone may
-/// ask for another host's file, and that request is the asker's event.
+/// ask for another host's file, and that request is the asker's event; and
+/// an inventory host takes a bounded rate of events by path (a burst of 30,
+/// then one a second), so forged requests cannot push its history out.
 /// Events no MAC is found for are counted, not kept.
 
 #include <cstdint>
@@ -72,6 +74,14 @@ private:
     trace::book book_;
     trace::limits limits_;
     std::uint64_t unattributed_ = 0;
+    // Events attributed by a MAC in their path, per inventory host (so no
+    // bigger than the inventory): a token bucket each.
+    struct budget {
+        double tokens;
+        std::int64_t last_ms;
+    };
+    std::unordered_map<wire::mac_address, budget> path_budget_;
+    bool path_budget_allows(const wire::mac_address& mac, std::int64_t now_ms);
     std::unique_ptr<writer> writer_;
 };
 
