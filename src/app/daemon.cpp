@@ -87,7 +87,7 @@ void log_summary(const loaded_site& l, const char* verb) {
 class daemon {
 public:
     explicit daemon(std::string config_path)
-        : config_path_(std::move(config_path)), signals_(io_), lifecycle_timer_(io_) {}
+        : config_path_(std::move(config_path)), signals_(io_), lifecycle_timer_(io_), trace_timer_(io_) {}
 
     int run() {
         auto r = load_site(config_path_);
@@ -120,6 +120,7 @@ public:
         signals_.add(SIGHUP);
         wait_for_signal();
         lifecycle_tick();
+        trace_tick();
         net::run(io_, poll_);
         stop_services();
         lifecycle_->flush();
@@ -214,12 +215,11 @@ private:
         l.total = srv.trace.total;
         l.strangers = srv.trace.unknown_hosts;
         try {
-            trace_ = std::make_unique<trace_service>(srv.state_dir, l);
+            trace_ = std::make_unique<trace_service>(srv.state_dir, l, current_->site);
         } catch (const std::exception& e) {
             spdlog::critical("trace: {}", e.what());
             return false;
         }
-        trace_->set_site(current_->site);
         daemon_metrics_.count_trace([this] {
             daemon_metrics::trace_figures f;
             if (!trace_) return f;
@@ -257,9 +257,19 @@ private:
         };
     }
 
+    // The trace's events to its writer thread, every second: a kill -9
+    // loses at most that much of it.
+    void trace_tick() {
+        if (!trace_) return;
+        trace_->flush();
+        trace_timer_.expires_after(std::chrono::seconds(1));
+        trace_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) trace_tick();
+        });
+    }
+
     // Installs that ran out of time, and last-seen times written out.
     void lifecycle_tick() {
-        if (trace_) trace_->flush();
         lifecycle_->tick(static_cast<std::int64_t>(std::time(nullptr)));
         lifecycle_timer_.expires_after(std::chrono::seconds(5));
         lifecycle_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -475,6 +485,7 @@ private:
 
     void stop_services() {
         lifecycle_timer_.cancel();
+        trace_timer_.cancel();
         if (control_) control_->stop();
         if (http_) http_->stop();
         if (metrics_http_) metrics_http_->stop();
@@ -669,6 +680,7 @@ private:
     mutable std::chrono::steady_clock::time_point arp_read_at_{};
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;
+    boost::asio::steady_timer trace_timer_;
 };
 
 }  // namespace

@@ -51,6 +51,18 @@ std::optional<trace::event> from_row(store::trace_row r) {
     return e;
 }
 
+// Whether redact_tokens() has anything to do: "token" in any case. Most
+// events have no such word, and a DHCP flood is no reason to copy strings.
+bool mentions_token(const std::string& text) {
+    for (std::size_t i = 0; i + 5 <= text.size(); ++i) {
+        if ((text[i] | 0x20) != 't') continue;
+        if ((text[i + 1] | 0x20) == 'o' && (text[i + 2] | 0x20) == 'k' && (text[i + 3] | 0x20) == 'e' &&
+            (text[i + 4] | 0x20) == 'n')
+            return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 // The trace database's own thread: batches in, written in order; at most
@@ -69,13 +81,13 @@ public:
         thread_.join();
     }
 
-    void push(std::vector<store::trace_row> rows) {
+    void push(std::vector<store::trace_row> rows, std::uint64_t last_seq) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             queued_rows_ += rows.size();
-            queue_.push_back(std::move(rows));
+            queue_.push_back({std::move(rows), last_seq});
             while (queued_rows_ > max_backlog_rows && queue_.size() > 1) {
-                queued_rows_ -= queue_.front().size();
+                queued_rows_ -= queue_.front().rows.size();
                 queue_.pop_front();
                 ++dropped_;
             }
@@ -98,12 +110,13 @@ private:
         for (;;) {
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, all written
-            auto rows = std::move(queue_.front());
+            auto next = std::move(queue_.front());
             queue_.pop_front();
-            queued_rows_ -= rows.size();
+            queued_rows_ -= next.rows.size();
             lock.unlock();
+            auto& rows = next.rows;
             std::string error;
-            const bool ok = db_->save(rows, bounds_, error);
+            const bool ok = db_->save(rows, next.last_seq, bounds_, error);
             if (!ok)
                 spdlog::warn("trace: cannot write {} event(s) to {}: {}; the trace in memory is complete, the one on "
                              "disk misses them",
@@ -117,7 +130,11 @@ private:
     store::trace_bounds bounds_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::vector<store::trace_row>> queue_;
+    struct batch {
+        std::vector<store::trace_row> rows;
+        std::uint64_t last_seq;
+    };
+    std::deque<batch> queue_;
     std::size_t queued_rows_ = 0;
     bool stopping_ = false;
     std::uint64_t failures_ = 0;
@@ -125,14 +142,17 @@ private:
     std::thread thread_;  // last: starts once the rest is built
 };
 
-trace_service::trace_service(const std::string& state_dir, trace::limits limits)
+trace_service::trace_service(const std::string& state_dir, trace::limits limits,
+                             std::shared_ptr<const inventory::site> site)
     : book_(limits, [this](const wire::mac_address& mac) { return site_ && site_->find_host(mac) != nullptr; }),
       limits_(limits) {
+    // The site first: restored events are bounded by their host's pool.
+    set_site(std::move(site));
     auto db = std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name);
     std::vector<trace::event> kept;
     for (auto& r : db->load())
         if (auto e = from_row(std::move(r))) kept.push_back(std::move(*e));
-    book_.restore(std::move(kept));
+    book_.restore(std::move(kept), db->last_seq());
     store::trace_bounds b;
     b.per_host = limits.per_host;
     b.total = limits.total;
@@ -152,6 +172,7 @@ trace_service::~trace_service() {
 void trace_service::set_site(std::shared_ptr<const inventory::site> site) {
     site_ = std::move(site);
     reserved_.clear();
+    if (!site_) return;
     for (const auto& h : site_->hosts)
         if (h.ip) reserved_[h.ip->value()] = h.mac;
     book_.reclassify();
@@ -170,7 +191,7 @@ void trace_service::host_event(trace::event e, std::int64_t now_ms) {
     // path like ks/x.ks;token=..., a refusal's reason) is cut short, so no
     // request can write a whole token into a trace.
     for (auto* text : {&e.what, &e.outcome, &e.detail})
-        if (text->size() >= 6) *text = wire::redact_tokens(*text);
+        if (mentions_token(*text)) *text = wire::redact_tokens(*text);
     // pxed's own ACK ties the address to the MAC until another ACK moves it.
     if (e.k == trace::kind::dhcp && (e.flags & trace::flag_bound) && e.client) {
         // A stranger's ACKs can only move addresses of the pools it is
@@ -218,13 +239,20 @@ bool trace_service::path_budget_allows(const wire::mac_address& mac, std::int64_
     return true;
 }
 
+// Only inventory hosts' events go to disk. Machines outside the inventory
+// are kept in memory (`pxed trace --unknown` lists them since the start):
+// they are whatever the network sends, a flood included, and writing each
+// of their DHCP requests cost more CPU than answering it.
 void trace_service::flush() {
     auto events = book_.take_unsaved();
     if (events.empty()) return;
     std::vector<store::trace_row> rows;
     rows.reserve(events.size());
-    for (const auto& e : events) rows.push_back(to_row(e, site_ && site_->find_host(e.mac)));
-    writer_->push(std::move(rows));
+    for (const auto& e : events)
+        if (site_ && site_->find_host(e.mac)) rows.push_back(to_row(e, true));
+    // Strangers' events take numbers too: the store keeps the last one
+    // given, so that numbers never repeat across a restart.
+    writer_->push(std::move(rows), book_.last_seq());
 }
 
 std::uint64_t trace_service::write_failures() const { return writer_->failures(); }

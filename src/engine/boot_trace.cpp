@@ -61,8 +61,10 @@ bool refusal(const event& e) {
 // shorter address prefixes, most of which miss by design.
 bool config_probe(std::string_view path) {
     const auto p = lower(path);
+    // GRUB also looks for its optional module lists (command.lst, fs.lst,
+    // crypto.lst, terminal.lst), absent when its modules are built in.
     return starts_with(p, "pxelinux.cfg/") || starts_with(base_name(p), "grub.cfg-") ||
-           p.find("/grub.cfg-") != std::string::npos;
+           p.find("/grub.cfg-") != std::string::npos || ends_with(p, ".lst");
 }
 
 }  // namespace
@@ -88,8 +90,10 @@ event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const d
     std::string detail;
     const auto vendor = request.vendor_class();
     const auto firmware = request.firmware();
+    // Boot firmware, or iPXE (a NIC's iPXE ROM is the firmware; a chained
+    // iPXE asks within the boot it belongs to): not an installer's client.
     const bool pxe_firmware =
-        vendor && (starts_with(*vendor, "PXEClient") || starts_with(*vendor, "HTTPClient")) && !request.has_ipxe();
+        (vendor && (starts_with(*vendor, "PXEClient") || starts_with(*vendor, "HTTPClient"))) || request.has_ipxe();
     if (pxe_firmware) e.flags |= flag_firmware;
     if (firmware != dhcp::boot_firmware::unknown || pxe_firmware) detail = "arch " + std::string(dhcp::to_string(firmware));
     if (request.has_ipxe()) detail += detail.empty() ? "iPXE" : ", iPXE";
@@ -307,7 +311,8 @@ void book::rebuild_orders() {
     order_strangers_.assign(strangers.begin(), strangers.end());
 }
 
-void book::restore(std::vector<event> events) {
+void book::restore(std::vector<event> events, std::uint64_t last_seq) {
+    seq_ = std::max(seq_, last_seq);
     std::sort(events.begin(), events.end(), [](const event& a, const event& b) { return a.seq < b.seq; });
     for (auto& e : events) {
         seq_ = std::max(seq_, e.seq);
@@ -432,9 +437,10 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
                               "on a subnet pxed serves, or behind a relay that forwards to pxed (ip helper-address)?");
         return r;
     }
-    // The latest attempt: it starts at a request from boot firmware that
-    // follows a boot which got as far as its kernel (the machine rebooted),
-    // or a long silence. iPXE and installers ask for DHCP within a boot.
+    // The latest attempt: it starts at a request from boot firmware (or
+    // iPXE) that follows a boot which got as far as its kernel (the machine
+    // rebooted), or a long silence. A chained iPXE asks before any kernel,
+    // and installers' DHCP clients are neither.
     std::size_t from = 0;
     stage reached = stage::none;
     for (std::size_t i = 0; i < events.size(); ++i) {

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_mac ON events (mac, seq);
 CREATE INDEX IF NOT EXISTS events_by_pool ON events (known, seq);
+CREATE TABLE IF NOT EXISTS numbers (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 )sql";
 
 }  // namespace
@@ -39,8 +43,9 @@ bool operator==(const trace_row& a, const trace_row& b) {
 
 struct trace_store::impl {
     sqlite3* db = nullptr;
-    std::unique_ptr<sqlite::statement> insert, prune_host, prune_pool;
+    std::unique_ptr<sqlite::statement> insert, prune_host, prune_pool, set_last;
     ~impl() {
+        set_last.reset();
         insert.reset();
         prune_host.reset();
         prune_pool.reset();
@@ -56,6 +61,9 @@ trace_store::trace_store(const std::string& path) : impl_(std::make_unique<impl>
         impl_->db,
         "INSERT OR REPLACE INTO events (seq, time_ms, mac, known, kind, ok, flags, client, what, outcome, detail, bytes, "
         "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    impl_->set_last = std::make_unique<sqlite::statement>(
+        impl_->db, "INSERT OR REPLACE INTO numbers (name, value) VALUES ('last_seq', "
+                   "max(?1, coalesce((SELECT value FROM numbers WHERE name = 'last_seq'), 0)))");
     impl_->prune_host = std::make_unique<sqlite::statement>(
         impl_->db,
         "DELETE FROM events WHERE mac = ?1 AND seq <= "
@@ -99,9 +107,30 @@ std::vector<trace_row> trace_store::load() const {
     return out;
 }
 
-bool trace_store::save(const std::vector<trace_row>& rows, const trace_bounds& bounds, std::string& error) {
-    if (rows.empty()) return true;
+std::uint64_t trace_store::last_seq() const {
+    sqlite::statement st(impl_->db,
+                         "SELECT max(coalesce((SELECT value FROM numbers WHERE name = 'last_seq'), 0), "
+                         "coalesce((SELECT max(seq) FROM events), 0))");
+    std::uint64_t n = 0;
+    if (sqlite3_step(st.get()) == SQLITE_ROW) n = static_cast<std::uint64_t>(sqlite3_column_int64(st.get(), 0));
+    return n;
+}
+
+bool trace_store::save(const std::vector<trace_row>& rows, std::uint64_t last_seq, const trace_bounds& bounds,
+                       std::string& error) {
     auto* db = impl_->db;
+    // The number first, on its own: a batch of no rows (strangers' events
+    // only) still moves it.
+    auto* sl = impl_->set_last->get();
+    sqlite3_reset(sl);
+    sqlite3_bind_int64(sl, 1, static_cast<sqlite3_int64>(last_seq));
+    if (sqlite3_step(sl) != SQLITE_DONE) {
+        error = std::string("cannot write the last event number: ") + sqlite3_errmsg(db);
+        sqlite3_reset(sl);
+        return false;
+    }
+    sqlite3_reset(sl);
+    if (rows.empty()) return true;
     const auto bind_row = [](sqlite3_stmt* st, const trace_row& r) {
         sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(r.seq));
         sqlite3_bind_int64(st, 2, r.time_ms);

@@ -140,11 +140,17 @@ menu: {default: c7, unknown_hosts: menu}
     EXPECT_THAT(ignored.detail, HasSubstr("via relay 10.77.0.1"));
     EXPECT_THAT(ignored.detail, HasSubstr(";")) << "the responder's reason follows: " << ignored.detail;
 
-    // iPXE asking again is not the firmware: it does not start a new attempt.
+    // iPXE counts as firmware (an iPXE ROM is the NIC's); an installer's
+    // DHCP client does not.
     dhcp::message again = m;
     again.giaddr = {};
     again.set_string(dhcp::option_code::user_class, "iPXE");
-    EXPECT_FALSE(from_dhcp(again, a, r.handle(again, a, 1'800'000'002)).flags & flag_firmware);
+    EXPECT_TRUE(from_dhcp(again, a, r.handle(again, a, 1'800'000'002)).flags & flag_firmware);
+    dhcp::message anaconda;
+    anaconda.set_mac(mac(7));
+    anaconda.set_message_type(dhcp::message_type::discover);
+    anaconda.set_string(dhcp::option_code::vendor_class_identifier, "anaconda-Linux 3.10.0-1160.el7.x86_64 x86_64");
+    EXPECT_FALSE(from_dhcp(anaconda, a, r.handle(anaconda, a, 1'800'000'003)).flags & flag_firmware);
 }
 
 // ---- the book ----------------------------------------------------------------
@@ -457,7 +463,14 @@ TEST(BootTraceReading, RefusalsAreNotCalledBrokenTransfers) {
 namespace pxed::trace {
 namespace {
 
-TEST(BootTraceReading, Syslinux4sPxelinuxThatGoesOnIsNotToldAboutLdlinux) {
+TEST(BootTraceReading, GrubsOptionalModuleListsAreProbesNotMissingFiles) {
+    std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file grubx64.efi"),
+                          file(1, t0 + 200, "grubx64.efi"), file(1, t0 + 210, "grub/x86_64-efi/command.lst", false),
+                          file(1, t0 + 220, "grub/x86_64-efi/fs.lst", false), file(1, t0 + 300, "grub/grub.cfg-01-52-54-00-00-00-01")};
+    EXPECT_THAT(hints_of(ev, t0 + 400), IsEmpty());
+}
+
+TEST(BootTraceReading, SyslinuxThatGoesOnIsNotToldAboutLdlinux) {
     std::vector<event> ev{dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5, boot file pxelinux.0"),
                           file(1, t0 + 200, "pxelinux.0"), file(1, t0 + 330, "pxelinux.cfg/default")};
     EXPECT_THAT(hints_of(ev, t0 + 120000), ElementsAre(HasSubstr("no kernel was fetched")));

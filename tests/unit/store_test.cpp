@@ -370,7 +370,7 @@ TEST(trace_store, rows_survive_reopening_in_order) {
     {
         store::trace_store s(path);
         std::string error;
-        ASSERT_TRUE(s.save(rows, {}, error)) << error;
+        ASSERT_TRUE(s.save(rows, 3, {}, error)) << error;
     }
     store::trace_store again(path);
     const auto back = again.load();
@@ -392,18 +392,32 @@ TEST(trace_store, pruning_keeps_the_newest_per_host_and_per_pool) {
     for (int i = 0; i < 10; ++i) rows.push_back(trace_row(++seq, 1));
     for (int i = 0; i < 2; ++i) rows.push_back(trace_row(++seq, 2));
     std::string error;
-    ASSERT_TRUE(s.save(rows, b, error)) << error;
+    ASSERT_TRUE(s.save(rows, seq, b, error)) << error;
     auto back = s.load();
     ASSERT_EQ(back.size(), 5u);
     EXPECT_EQ(back.front().seq, 8u) << "host 1 keeps its newest 3";
     // A flood of strangers is pruned in its own pool: host 1 and 2 stay.
     rows.clear();
     for (unsigned i = 0; i < 1000; ++i) rows.push_back(trace_row(++seq, 100 + i, false));
-    ASSERT_TRUE(s.save(rows, b, error)) << error;
+    ASSERT_TRUE(s.save(rows, seq, b, error)) << error;
     back = s.load();
     ASSERT_EQ(back.size(), 5u + 4u);
     EXPECT_EQ(back.front().seq, 8u);
     EXPECT_EQ(back.back().seq, seq);
+}
+
+TEST(trace_store, the_last_number_given_is_kept_even_without_rows) {
+    temp_dir d;
+    const auto path = (d.path / store::trace_file_name).string();
+    {
+        store::trace_store s(path);
+        EXPECT_EQ(s.last_seq(), 0u);
+        std::string error;
+        ASSERT_TRUE(s.save({trace_row(5, 1)}, 5, {}, error)) << error;
+        ASSERT_TRUE(s.save({}, 9, {}, error)) << error;
+        ASSERT_TRUE(s.save({}, 7, {}, error)) << error;
+    }
+    EXPECT_EQ(store::trace_store(path).last_seq(), 9u) << "never back";
 }
 
 TEST(trace_store, refuses_a_file_that_is_not_a_database) {

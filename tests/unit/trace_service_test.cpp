@@ -71,8 +71,7 @@ constexpr std::int64_t now = 1'800'000'000'000;
 
 TEST(TraceService, AClientIsKnownByWhatPxedBoundOrReservedThenByItsNeighbourThenByThePath) {
     temp_dir d;
-    trace_service t(d.path.string(), {});
-    t.set_site(site());
+    trace_service t(d.path.string(), {}, site());
     wire::mac_address neighbour_mac = mac(7);
     t.set_neighbour_lookup([&](std::uint32_t a) -> std::optional<wire::mac_address> {
         if (a == ip("10.0.0.77")) return neighbour_mac;
@@ -108,8 +107,7 @@ TEST(TraceService, NoTokenIsKeptWhole) {
     temp_dir d;
     const std::string token = "0123456789abcdef0123456789abcdef";
     {
-        trace_service t(d.path.string(), {});
-        t.set_site(site());
+        trace_service t(d.path.string(), {}, site());
         auto e = fetch("ks/web1.ks;token=" + token, ip("10.0.0.12"));
         e.detail = "refused: ks/web1.ks;token=" + token + " to 10.0.0.12";
         t.client_event(std::move(e), now);
@@ -131,13 +129,11 @@ TEST(TraceService, NoTokenIsKeptWhole) {
 TEST(TraceService, ARestartKeepsTheTraceAndItsNumbers) {
     temp_dir d;
     {
-        trace_service t(d.path.string(), {});
-        t.set_site(site());
+        trace_service t(d.path.string(), {}, site());
         t.host_event(ack(1, "10.0.0.101"), now);
         t.client_event(fetch("pxelinux.0", ip("10.0.0.101")), now + 5);
     }  // writes what is left
-    trace_service again(d.path.string(), {});
-    again.set_site(site());
+    trace_service again(d.path.string(), {}, site());
     const auto ev = again.book().of(mac(1));
     ASSERT_EQ(ev.size(), 2u);
     EXPECT_EQ(ev[0].seq, 1u);
@@ -153,10 +149,19 @@ TEST(TraceService, ARestartKeepsTheTraceAndItsNumbers) {
 namespace pxed::app {
 namespace {
 
+TEST(TraceService, ARestartKeepsAHostsWholeHistoryNotAStrangersShare) {
+    temp_dir d;
+    {
+        trace_service t(d.path.string(), {}, site());
+        for (int i = 0; i < 300; ++i) t.client_event(fetch("f" + std::to_string(i), ip("10.0.0.12")), now + i);
+    }
+    trace_service again(d.path.string(), {}, site());
+    EXPECT_EQ(again.book().of(mac(2)).size(), 300u);
+}
+
 TEST(TraceService, ForgedRequestsNamingAHostInTheirPathCannotFloodItsTrace) {
     temp_dir d;
-    trace_service t(d.path.string(), {});
-    t.set_site(site());
+    trace_service t(d.path.string(), {}, site());
     for (int i = 0; i < 5000; ++i)
         t.client_event(fetch("pxelinux.cfg/01-52-54-00-00-00-01", ip("10.0.0.250")), now + i);  // 5 s
     const auto ev = t.book().of(mac(1));
@@ -164,6 +169,29 @@ TEST(TraceService, ForgedRequestsNamingAHostInTheirPathCannotFloodItsTrace) {
     EXPECT_LE(ev.size(), 36u) << "a burst of 30, then one a second";
     EXPECT_THAT(ev[0].detail, HasSubstr("by the MAC in its path: pxed knows no host at 10.0.0.250"));
     EXPECT_GE(t.unattributed(), 4960u);
+}
+
+}  // namespace
+}  // namespace pxed::app
+
+namespace pxed::app {
+namespace {
+
+TEST(TraceService, StrangersAreKeptInMemoryButTheirNumbersAreNeverGivenAgain) {
+    temp_dir d;
+    {
+        trace_service t(d.path.string(), {}, site());
+        t.client_event(fetch("pxelinux.0", ip("10.0.0.12")), now);  // web2: 1
+        trace::event stranger = ack(9, "10.0.0.150");               // not in site.yaml: 2, 3
+        t.host_event(stranger, now);
+        t.host_event(stranger, now);
+        EXPECT_EQ(t.book().strangers().size(), 1u);
+    }
+    trace_service again(d.path.string(), {}, site());
+    EXPECT_TRUE(again.book().strangers().empty()) << "not written to disk";
+    EXPECT_EQ(again.book().of(mac(2)).size(), 1u);
+    again.client_event(fetch("ldlinux.c32", ip("10.0.0.12")), now + 1);
+    EXPECT_EQ(again.book().of(mac(2)).back().seq, 4u);
 }
 
 }  // namespace

@@ -27,9 +27,10 @@ namespace pxed::app {
 
 class trace_service {
 public:
-    /// Opens <state_dir>/trace.sqlite3 and reads back what it kept. Throws
+    /// Opens <state_dir>/trace.sqlite3 and reads back what it kept, each
+    /// host within the bounds of the pool `site` puts it in. Throws
     /// std::runtime_error when it cannot.
-    trace_service(const std::string& state_dir, trace::limits limits);
+    trace_service(const std::string& state_dir, trace::limits limits, std::shared_ptr<const inventory::site> site);
     ~trace_service();  ///< writes what is left, then stops the writer
     trace_service(const trace_service&) = delete;
     trace_service& operator=(const trace_service&) = delete;

@@ -111,8 +111,9 @@ public:
     std::uint64_t record(event e);
 
     /// Start-up: events read back from the store, oldest first. Their
-    /// sequence numbers are kept; new ones continue after the highest.
-    void restore(std::vector<event> events);
+    /// sequence numbers are kept; new ones continue after the highest of
+    /// them and `last_seq` (numbers given to events that were not stored).
+    void restore(std::vector<event> events, std::uint64_t last_seq = 0);
 
     /// After a reload: hosts added to or removed from the inventory move
     /// between the two pools.

@@ -52,10 +52,15 @@ public:
 
     /// Every row kept, oldest first.
     std::vector<trace_row> load() const;
+    /// The highest sequence number given out, stored or not (events that
+    /// are not written take numbers too): new ones continue after it.
+    std::uint64_t last_seq() const;
 
-    /// Writes the rows in one transaction, then prunes to `bounds`. On
-    /// failure nothing of the batch is written and `error` says why.
-    bool save(const std::vector<trace_row>& rows, const trace_bounds& bounds, std::string& error);
+    /// Writes the rows and `last_seq` in one transaction, then prunes to
+    /// `bounds`. On failure nothing of the batch is written and `error`
+    /// says why.
+    bool save(const std::vector<trace_row>& rows, std::uint64_t last_seq, const trace_bounds& bounds,
+              std::string& error);
 
     const std::string& path() const { return path_; }
 
