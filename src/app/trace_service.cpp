@@ -245,14 +245,15 @@ bool trace_service::path_budget_allows(const wire::mac_address& mac, std::int64_
 // of their DHCP requests cost more CPU than answering it.
 void trace_service::flush() {
     auto events = book_.take_unsaved();
-    if (events.empty()) return;
+    if (events.empty() && book_.last_seq() == pushed_seq_) return;
     std::vector<store::trace_row> rows;
     rows.reserve(events.size());
     for (const auto& e : events)
         if (site_ && site_->find_host(e.mac)) rows.push_back(to_row(e, true));
     // Strangers' events take numbers too: the store keeps the last one
     // given, so that numbers never repeat across a restart.
-    writer_->push(std::move(rows), book_.last_seq());
+    pushed_seq_ = book_.last_seq();
+    writer_->push(std::move(rows), pushed_seq_);
 }
 
 std::uint64_t trace_service::write_failures() const { return writer_->failures(); }

@@ -125,7 +125,9 @@ event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const d
         e.ok = false;
         e.outcome = "not answered";
     }
-    if (!decision.log.empty() && !(e.flags & flag_boot_file)) {
+    // (Not for a client that asked for no boot file: a laptop's DHCP, or an
+    // installer's, needs no reason why it got none.)
+    if (!decision.log.empty() && (!decision.reply || (pxe_firmware && !(e.flags & flag_boot_file)))) {
         // The responder's own words: why it did not answer, or answered
         // without a boot file. (An answer with one says it all already.)
         detail += (detail.empty() ? "" : "; ") + wire::escape_for_log(decision.log, 300);
@@ -239,7 +241,7 @@ std::uint64_t book::record(event e) {
             last.bytes += e.bytes;
             last.duration_ms += e.duration_ms;
             last.detail = "last " + std::string(base_name(e.what));
-            unsaved_.push_back(last);  // the store replaces it by its number
+            if (h.known) unsaved_.push_back(last);  // the store replaces it by its number
             if (unsaved_.size() > max_unsaved)
                 unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
             return last.seq;
@@ -250,7 +252,9 @@ std::uint64_t book::record(event e) {
         e.outcome = "1 package";
     }
     e.seq = ++seq_;
-    unsaved_.push_back(e);
+    // Only the inventory's events are stored (strangers' are whatever the
+    // network sends: kept in memory, not copied for a store).
+    if (h.known) unsaved_.push_back(e);
     // Records nobody takes (no store) stay bounded.
     if (unsaved_.size() > max_unsaved)
         unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));

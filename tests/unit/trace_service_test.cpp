@@ -196,3 +196,22 @@ TEST(TraceService, StrangersAreKeptInMemoryButTheirNumbersAreNeverGivenAgain) {
 
 }  // namespace
 }  // namespace pxed::app
+
+namespace pxed::app {
+namespace {
+
+TEST(TraceService, NumbersGivenOnlyToStrangersAreNotGivenAgainEither) {
+    temp_dir d;
+    {
+        trace_service t(d.path.string(), {}, site());
+        t.host_event(ack(9, "10.0.0.150"), now);
+        t.flush();
+        t.host_event(ack(9, "10.0.0.150"), now);
+    }
+    trace_service again(d.path.string(), {}, site());
+    again.client_event(fetch("pxelinux.0", ip("10.0.0.12")), now + 1);
+    EXPECT_EQ(again.book().of(mac(2)).back().seq, 3u);
+}
+
+}  // namespace
+}  // namespace pxed::app

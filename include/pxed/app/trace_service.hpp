@@ -75,6 +75,7 @@ private:
     trace::book book_;
     trace::limits limits_;
     std::uint64_t unattributed_ = 0;
+    std::uint64_t pushed_seq_ = 0;  // the last number handed to the writer
     // Events attributed by a MAC in their path, per inventory host (so no
     // bigger than the inventory): a token bucket each.
     struct budget {

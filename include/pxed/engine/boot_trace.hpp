@@ -125,7 +125,8 @@ public:
     /// MACs not in the inventory that sent DHCP, most recent first.
     std::vector<stranger> strangers() const;
 
-    /// Events recorded since the last call, oldest first (for the store).
+    /// Inventory hosts' events recorded since the last call, oldest first
+    /// (for the store; strangers' are kept in memory only).
     std::vector<event> take_unsaved();
 
     std::uint64_t last_seq() const { return seq_; }
