@@ -88,23 +88,7 @@ check "pxed answers on the subnet's interfaces only" grep -q "dhcp: answering on
 leases() { "$PXED" leases --config "$TMP/site.yaml" "$@"; }
 
 # --- dhclient: a dynamic client -------------------------------------------
-# Our own script instead of dhclient-script: namespaces share /etc, and the
-# stock script would rewrite the machine's resolv.conf.
-# dhclient runs it with a clean environment: the output path is written in.
-cat > "$TMP/dhclient-script" <<SH
-#!/bin/sh
-OUT=$TMP/dhc
-SH
-cat >> "$TMP/dhclient-script" <<'SH'
-env | grep -E '^(reason|new_|interface)' | sort > "$OUT.$reason"
-case $reason in
-  BOUND|RENEW|REBIND|REBOOT)
-    ip addr flush dev "$interface"
-    ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-  RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
-esac
-SH
-chmod +x "$TMP/dhclient-script"
+write_dhclient_script "$TMP/dhclient-script" "$TMP/dhc"
 ip -n $C link set eth0 address $MAC_A
 dhc() {  # extra dhclient args...
   timeout 20 ip netns exec $C dhclient -4 -1 -v -sf "$TMP/dhclient-script" \

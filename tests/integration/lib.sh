@@ -145,3 +145,21 @@ ftp_get() {
 }
 # token_in FILE: the install token in the first kickstart URL of a boot config.
 token_in() { sed -n 's/.*\.ks?token=\([0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
+
+# A dhclient-script of the test's own (namespaces share /etc: the stock
+# script would rewrite the machine's resolv.conf). It records each event's
+# variables in OUT.<reason> and sets or clears the address. dhclient runs
+# it with a clean environment, so OUT is written into it.
+write_dhclient_script() {  # FILE OUT
+  printf '#!/bin/sh\nOUT=%s\n' "$2" > "$1"
+  cat >> "$1" <<'SH'
+env | grep -E '^(reason|new_|interface)' | sort > "$OUT.$reason"
+case $reason in
+  BOUND|RENEW|REBIND|REBOOT)
+    ip addr flush dev "$interface"
+    ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
+esac
+SH
+  chmod +x "$1"
+}

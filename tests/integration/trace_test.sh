@@ -194,19 +194,8 @@ size() { stat -c %s "$1" 2>/dev/null || echo missing; }
 # --- addresses from pxed's DHCP, by real clients -----------------------------
 ip_a=$(netns_lease $A a)
 ip_x=$(netns_lease $X x)
-# ISC dhclient for B, with a script of our own: namespaces share /etc, and
-# the stock script would rewrite the machine's resolv.conf. dhclient runs
-# it with a clean environment: the output path is written in.
-printf '#!/bin/sh\nOUT=%s/dhc\n' "$TMP" > "$TMP/dhclient-script"
-cat >> "$TMP/dhclient-script" <<'SH'
-env | grep -E '^(reason|new_|interface)' | sort > "$OUT.$reason"
-case $reason in
-  BOUND|RENEW|REBIND|REBOOT)
-    ip addr flush dev "$interface"
-    ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-SH
-chmod +x "$TMP/dhclient-script"
+# ISC dhclient for B, with a script of the test's own (lib.sh).
+write_dhclient_script "$TMP/dhclient-script" "$TMP/dhc"
 on_exit "kill \$(cat $TMP/dhclient.pid 2>/dev/null) 2>/dev/null"
 timeout 20 ip netns exec $B dhclient -4 -1 -v -sf "$TMP/dhclient-script" -lf "$TMP/dhclient.leases" \
   -pf "$TMP/dhclient.pid" eth0 > "$TMP/dhclient.out" 2>&1 || true
