@@ -144,8 +144,7 @@ private:
 
 trace_service::trace_service(const std::string& state_dir, trace::limits limits,
                              std::shared_ptr<const inventory::site> site)
-    : book_(limits, [this](const wire::mac_address& mac) { return site_ && site_->find_host(mac) != nullptr; }),
-      limits_(limits) {
+    : book_(limits, [this](const wire::mac_address& mac) { return site_ && site_->find_host(mac) != nullptr; }) {
     // The site first: restored events are bounded by their host's pool.
     set_site(std::move(site));
     auto db = std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name);

@@ -73,7 +73,6 @@ private:
     std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP
     neighbour_lookup neighbours_;
     trace::book book_;
-    trace::limits limits_;
     std::uint64_t unattributed_ = 0;
     std::uint64_t pushed_seq_ = 0;  // the last number handed to the writer
     // Events attributed by a MAC in their path, per inventory host (so no
