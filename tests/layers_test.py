@@ -25,8 +25,9 @@ MAY_USE = {
     "render": {"wire", "fs", "inventory"},
     "store": {"wire", "metrics"},
     "engine": {"wire", "proto", "fs", "inventory", "render", "store"},
+    "doctor": {"wire", "fs", "inventory", "render"},
     "net": {"wire", "metrics", "proto", "fs", "store", "engine"},
-    "app": {"wire", "metrics", "proto", "fs", "inventory", "render", "store", "engine", "net"},
+    "app": {"wire", "metrics", "proto", "fs", "inventory", "render", "store", "engine", "net", "doctor"},
 }
 
 # library include prefix -> the source files (globs, relative to the

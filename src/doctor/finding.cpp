@@ -1,0 +1,1 @@
+#include "pxed/doctor/finding.hpp"
