@@ -3,7 +3,9 @@
 /// names the site.yaml entry (or template) concerned, says what is wrong in
 /// one sentence and, where there is one, the command or edit that fixes it.
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pxed/inventory/diagnostic.hpp"
@@ -36,6 +38,16 @@ class command_runner {
 public:
     virtual ~command_runner() = default;
     virtual command_result run(const std::vector<std::string>& argv) const = 0;
+};
+
+/// Where a key of site.yaml is written: {"server", "address"},
+/// {"server", "http", "port"}, {"profiles", "centos7", "kernel"}. A key that
+/// is not written gives the nearest enclosing one that is (the `server:`
+/// line for a defaulted `server.http.port`), or line 0 (the whole file).
+class locator {
+public:
+    virtual ~locator() = default;
+    virtual inventory::source_location find(std::initializer_list<std::string_view> path) const = 0;
 };
 
 }  // namespace pxed::doctor
