@@ -1,0 +1,246 @@
+// pxed check's looks at the machine: firewalld, SELinux, and the kickstart
+// lint. The system's tools are replayed from recorded output (CentOS 7's
+// firewall-cmd 0.6.3, getenforce, stat and matchpathcon, as the comments
+// say) through a fake command_runner; nothing here runs a real tool.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pxed/doctor/firewall.hpp"
+
+using namespace pxed;
+using namespace pxed::doctor;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+// Replays recorded output by command line; a command nobody recorded is a
+// test failure (the check ran something the case did not expect).
+class fake_runner final : public command_runner {
+public:
+    struct reply {
+        int status = 0;
+        std::string out;
+    };
+    // absent: every program is "not installed".
+    explicit fake_runner(std::map<std::string, reply> replies, bool installed = true)
+        : replies_(std::move(replies)), installed_(installed) {}
+
+    command_result run(const std::vector<std::string>& argv) const override {
+        std::string line;
+        for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+        calls.push_back(line);
+        if (!installed_) return {};
+        const auto it = replies_.find(line);
+        if (it == replies_.end()) {
+            ADD_FAILURE() << "unexpected command: " << line;
+            return {};
+        }
+        return {true, it->second.status, it->second.out};
+    }
+    mutable std::vector<std::string> calls;
+
+private:
+    std::map<std::string, reply> replies_;
+    bool installed_;
+};
+
+// site.yaml's keys at made-up lines; a key that is not listed gives its
+// nearest listed parent, as the real locator does.
+class fake_locator final : public locator {
+public:
+    inventory::source_location find(std::initializer_list<std::string_view> path) const override {
+        std::vector<std::string> parts(path.begin(), path.end());
+        while (!parts.empty()) {
+            std::string key;
+            for (const auto& p : parts) key += (key.empty() ? "" : ".") + p;
+            const auto it = lines.find(key);
+            if (it != lines.end()) return {"site.yaml", it->second, 3};
+            parts.pop_back();
+        }
+        return {"site.yaml", 0, 0};
+    }
+    std::map<std::string, int> lines{{"server", 1},
+                                     {"server.dhcp", 4},
+                                     {"server.dhcp.mode", 5},
+                                     {"server.tftp", 8},
+                                     {"server.tftp.root", 9},
+                                     {"server.http", 10},
+                                     {"server.ftp", 12},
+                                     {"server.ftp.passive_ports", 13},
+                                     {"server.state_dir", 3},
+                                     {"trees.c7", 20},
+                                     {"trees.c7.path", 21}};
+};
+
+inventory::site test_site() {
+    inventory::site s;
+    s.source_file = "/etc/pxed/site.yaml";
+    s.server.address = *wire::ipv4_address::parse("10.0.0.2");
+    s.server.dhcp.interfaces = {"eth1"};
+    s.server.tftp.root = "/var/lib/tftpboot";
+    s.server.state_dir = "/var/lib/pxed";
+    inventory::tree t;
+    t.name = "c7";
+    t.path = "/var/www/html/c7";
+    t.url = "/c7";
+    s.trees["c7"] = t;
+    return s;
+}
+
+// `firewall-cmd --get-services` on CentOS 7.9 (firewalld 0.6.3), abridged.
+const std::string rhel7_services =
+    "RH-Satellite-6 amanda-client bacula dhcp dhcpv6 dhcpv6-client dns ftp http https imap ipp "
+    "kerberos ldap mountd nfs ntp proxy-dhcp samba ssh tftp tftp-client vnc-server\n";
+
+using replies = std::map<std::string, fake_runner::reply>;
+
+// firewalld running, eth1 in `zone`, that zone listing these services and ports.
+replies firewalld(const std::string& zone_of_eth1, const std::string& zone, const std::string& services,
+                  const std::string& ports) {
+    replies r{{"firewall-cmd --state", {0, "running\n"}},
+              {"firewall-cmd --get-services", {0, rhel7_services}},
+              {"firewall-cmd --zone=" + zone + " --list-services", {0, services + "\n"}},
+              {"firewall-cmd --zone=" + zone + " --list-ports", {0, ports + "\n"}}};
+    if (zone_of_eth1.empty()) {
+        r["firewall-cmd --get-zone-of-interface=eth1"] = {2, "no zone\n"};
+        r["firewall-cmd --get-default-zone"] = {0, zone + "\n"};
+    } else {
+        r["firewall-cmd --get-zone-of-interface=eth1"] = {0, zone_of_eth1 + "\n"};
+    }
+    return r;
+}
+
+std::vector<std::string> fixes(const std::vector<finding>& fs) {
+    std::vector<std::string> out;
+    for (const auto& f : fs) out.push_back(f.fix);
+    return out;
+}
+
+}  // namespace
+
+// ---- firewalld ---------------------------------------------------------
+
+TEST(firewall, everything_open_in_the_interfaces_zone_finds_nothing) {
+    fake_runner run(firewalld("public", "public", "dhcpv6-client ssh dhcp tftp http ftp", ""));
+    EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}).empty());
+}
+
+TEST(firewall, a_closed_tftp_port_names_the_zone_the_key_and_the_service_to_add) {
+    fake_runner run(firewalld("public", "public", "dhcpv6-client ssh dhcp http ftp", ""));
+    const auto fs = check_firewall(test_site(), run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].level, inventory::severity::warning);
+    EXPECT_EQ(fs[0].topic, "firewall");
+    EXPECT_EQ(fs[0].where.line, 8) << "server.tftp";
+    EXPECT_EQ(fs[0].message,
+              "firewalld zone public (eth1) does not let TFTP in (69/udp): clients on eth1 get no answer");
+    EXPECT_EQ(fs[0].fix, "firewall-cmd --permanent --zone=public --add-service=tftp && firewall-cmd --reload");
+}
+
+TEST(firewall, ftp_on_another_port_needs_its_port_and_the_passive_range) {
+    // No conntrack helper follows FTP on 2121: the passive range must be open too.
+    auto site = test_site();
+    site.server.ftp.port = 2121;
+    fake_runner run(firewalld("public", "public", "ssh dhcp tftp http ftp", "2121/tcp"));
+    const auto fs = check_firewall(site, run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].where.line, 13) << "server.ftp.passive_ports";
+    EXPECT_EQ(fs[0].fix, "firewall-cmd --permanent --zone=public --add-port=30000-30100/tcp && firewall-cmd --reload");
+}
+
+TEST(firewall, ftp_opened_as_a_port_has_no_helper_for_the_passive_range) {
+    fake_runner run(firewalld("public", "public", "ssh dhcp tftp http", "21/tcp 30000-30050/tcp 30051-30100/tcp"));
+    EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}).empty()) << "a range open in two pieces is open";
+
+    fake_runner partly(firewalld("public", "public", "ssh dhcp tftp http", "21/tcp 30000-30050/tcp"));
+    const auto fs = check_firewall(test_site(), partly, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_THAT(fs[0].message, HasSubstr("the FTP passive ports in (30000-30100/tcp)"));
+}
+
+TEST(firewall, an_interface_in_a_non_default_zone_is_checked_in_that_zone) {
+    // eth1 in `internal`, where nothing of pxed's is open; the default zone
+    // (public) is never asked about.
+    fake_runner run(firewalld("internal", "internal", "dhcpv6-client ipp-client mdns samba-client ssh", ""));
+    auto site = test_site();
+    site.server.http.port = 8080;
+    const auto fs = check_firewall(site, run, fake_locator{});
+    EXPECT_THAT(fixes(fs),
+                ElementsAre("firewall-cmd --permanent --zone=internal --add-service=dhcp && firewall-cmd --reload",
+                            "firewall-cmd --permanent --zone=internal --add-service=tftp && firewall-cmd --reload",
+                            "firewall-cmd --permanent --zone=internal --add-port=8080/tcp && firewall-cmd --reload",
+                            "firewall-cmd --permanent --zone=internal --add-service=ftp && firewall-cmd --reload"));
+    for (const auto& c : run.calls) EXPECT_THAT(c, Not(HasSubstr("public")));
+}
+
+TEST(firewall, an_interface_in_no_zone_is_checked_in_the_default_zone) {
+    fake_runner run(firewalld("", "work", "ssh dhcp tftp http", "21/tcp 30000-30100/tcp"));
+    EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}).empty());
+    EXPECT_THAT(run.calls, ::testing::Contains("firewall-cmd --get-default-zone"));
+}
+
+TEST(firewall, proxy_mode_needs_67_and_4011) {
+    auto site = test_site();
+    site.server.dhcp.mode = inventory::dhcp_mode::proxy;
+    site.server.ftp.enabled = false;
+    fake_runner run(firewalld("public", "public", "ssh tftp http", ""));
+    const auto fs = check_firewall(site, run, fake_locator{});
+    ASSERT_EQ(fs.size(), 2u);
+    EXPECT_EQ(fs[0].where.line, 5) << "server.dhcp.mode";
+    EXPECT_EQ(fs[0].fix, "firewall-cmd --permanent --zone=public --add-service=dhcp && firewall-cmd --reload");
+    EXPECT_EQ(fs[1].where.line, 4) << "server.dhcp.proxy_port is not written: server.dhcp";
+    EXPECT_EQ(fs[1].fix, "firewall-cmd --permanent --zone=public --add-service=proxy-dhcp && firewall-cmd --reload");
+}
+
+TEST(firewall, a_firewalld_without_proxy_dhcp_gets_the_port) {
+    auto site = test_site();
+    site.server.dhcp.mode = inventory::dhcp_mode::proxy;
+    auto r = firewalld("public", "public", "ssh dhcp tftp http ftp", "");
+    r["firewall-cmd --get-services"] = {0, "dhcp ftp http https ssh tftp tftp-client\n"};  // firewalld 0.3.9 (CentOS 7.0)
+    fake_runner run(r);
+    EXPECT_THAT(fixes(check_firewall(site, run, fake_locator{})),
+                ElementsAre("firewall-cmd --permanent --zone=public --add-port=4011/udp && firewall-cmd --reload"));
+}
+
+TEST(firewall, the_trusted_zone_lets_everything_in) {
+    fake_runner run({{"firewall-cmd --state", {0, "running\n"}},
+                     {"firewall-cmd --get-services", {0, rhel7_services}},
+                     {"firewall-cmd --get-zone-of-interface=eth1", {0, "trusted\n"}}});
+    EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}).empty());
+}
+
+TEST(firewall, not_running_or_not_installed_finds_nothing) {
+    fake_runner stopped({{"firewall-cmd --state", {252, "not running\n"}}});
+    EXPECT_TRUE(check_firewall(test_site(), stopped, fake_locator{}).empty());
+    EXPECT_EQ(stopped.calls.size(), 1u);
+
+    fake_runner absent({}, false);
+    EXPECT_TRUE(check_firewall(test_site(), absent, fake_locator{}).empty());
+}
+
+TEST(firewall, no_listed_interface_checks_the_default_zone_and_switched_off_servers_need_nothing) {
+    auto site = test_site();
+    site.server.dhcp.interfaces.clear();
+    site.server.dhcp.enabled = false;
+    site.server.ftp.enabled = false;
+    site.server.http.enabled = false;
+    fake_runner run({{"firewall-cmd --state", {0, "running\n"}},
+                     {"firewall-cmd --get-default-zone", {0, "public\n"}},
+                     {"firewall-cmd --get-services", {0, rhel7_services}},
+                     {"firewall-cmd --zone=public --list-services", {0, "dhcpv6-client ssh\n"}},
+                     {"firewall-cmd --zone=public --list-ports", {0, "\n"}}});
+    const auto fs = check_firewall(site, run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].message,
+              "firewalld zone public (the default zone) does not let TFTP in (69/udp): clients on this machine's "
+              "network get no answer");
+}
