@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pxed/doctor/firewall.hpp"
+#include "pxed/doctor/selinux.hpp"
 
 using namespace pxed;
 using namespace pxed::doctor;
@@ -243,4 +244,117 @@ TEST(firewall, no_listed_interface_checks_the_default_zone_and_switched_off_serv
     EXPECT_EQ(fs[0].message,
               "firewalld zone public (the default zone) does not let TFTP in (69/udp): clients on this machine's "
               "network get no answer");
+}
+
+// ---- SELinux -----------------------------------------------------------
+
+namespace {
+
+// CentOS 7, enforcing; each path's `stat -c %C` and `matchpathcon -n`.
+struct labels {
+    std::string tftp = "system_u:object_r:tftpdir_t:s0";
+    std::string tftp_default = "system_u:object_r:tftpdir_t:s0";
+    std::string tree = "system_u:object_r:httpd_sys_content_t:s0";
+    std::string tree_default = "system_u:object_r:httpd_sys_content_t:s0";
+    std::string state = "system_u:object_r:var_lib_t:s0";
+    std::string state_default = "system_u:object_r:var_lib_t:s0";
+};
+
+replies enforcing(const labels& l, const std::string& tree_path = "/var/www/html/c7") {
+    return {{"getenforce", {0, "Enforcing\n"}},
+            {"stat -c %C /var/lib/tftpboot", {0, l.tftp + "\n"}},
+            {"matchpathcon -n /var/lib/tftpboot", {0, l.tftp_default + "\n"}},
+            {"stat -c %C " + tree_path, {0, l.tree + "\n"}},
+            {"matchpathcon -n " + tree_path, {0, l.tree_default + "\n"}},
+            {"stat -c %C /var/lib/pxed", {0, l.state + "\n"}},
+            {"matchpathcon -n /var/lib/pxed", {0, l.state_default + "\n"}}};
+}
+
+}  // namespace
+
+TEST(selinux, the_policys_own_labels_find_nothing) {
+    fake_runner run(enforcing(labels{}));
+    EXPECT_TRUE(check_selinux(test_site(), run, fake_locator{}).empty());
+}
+
+TEST(selinux, a_tree_moved_from_root_keeps_admin_home_t_and_restorecon_fixes_it) {
+    labels l;
+    l.tree = "unconfined_u:object_r:admin_home_t:s0";
+    fake_runner run(enforcing(l));
+    const auto fs = check_selinux(test_site(), run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].level, inventory::severity::warning);
+    EXPECT_EQ(fs[0].topic, "selinux");
+    EXPECT_EQ(fs[0].where.line, 21) << "trees.c7.path";
+    EXPECT_EQ(fs[0].message,
+              "tree c7 /var/www/html/c7 is labelled admin_home_t, a type confined file servers (tftpd_t, httpd_t, "
+              "ftpd_t) may not read (moved here with mv?); the policy says httpd_sys_content_t");
+    EXPECT_EQ(fs[0].fix, "restorecon -Rv /var/www/html/c7");
+}
+
+TEST(selinux, a_tree_where_the_policy_has_no_fitting_type_gets_one_recorded) {
+    // /srv/c7: the policy says var_t, which tftpd_t, httpd_t and ftpd_t may not read.
+    auto site = test_site();
+    site.trees["c7"].path = "/srv/c7/";
+    labels l;
+    l.tree = l.tree_default = "system_u:object_r:var_t:s0";
+    fake_runner run(enforcing(l, "/srv/c7/"));
+    const auto fs = check_selinux(site, run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].message,
+              "tree c7 /srv/c7/ is labelled var_t, a type confined file servers (tftpd_t, httpd_t, ftpd_t) may not "
+              "read, and the policy has no fitting type for that path");
+    EXPECT_EQ(fs[0].fix, "semanage fcontext -a -t public_content_t \"/srv/c7(/.*)?\" && restorecon -Rv /srv/c7/");
+}
+
+TEST(selinux, a_chcon_nobody_recorded_is_undone_by_the_next_relabel) {
+    labels l;
+    l.tftp = "unconfined_u:object_r:public_content_t:s0";
+    l.tftp_default = "system_u:object_r:var_lib_t:s0";
+    fake_runner run(enforcing(l));
+    const auto fs = check_selinux(test_site(), run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].where.line, 9) << "server.tftp.root";
+    EXPECT_EQ(fs[0].message,
+              "the TFTP root /var/lib/tftpboot is labelled public_content_t by hand, but the policy says var_lib_t: "
+              "the next restorecon or relabel changes it");
+    EXPECT_EQ(fs[0].fix,
+              "semanage fcontext -a -t public_content_t \"/var/lib/tftpboot(/.*)?\" && restorecon -Rv /var/lib/tftpboot");
+}
+
+TEST(selinux, a_state_directory_made_in_tmp_is_relabelled) {
+    labels l;
+    l.state = "unconfined_u:object_r:user_tmp_t:s0";
+    fake_runner run(enforcing(l));
+    const auto fs = check_selinux(test_site(), run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].where.line, 3) << "server.state_dir";
+    EXPECT_EQ(fs[0].message,
+              "the state directory /var/lib/pxed is labelled user_tmp_t, not a type for state pxed writes (var_lib_t) "
+              "(moved here with mv?); the policy says var_lib_t");
+    EXPECT_EQ(fs[0].fix, "restorecon -Rv /var/lib/pxed");
+}
+
+TEST(selinux, a_mounted_iso_and_a_missing_path_find_nothing) {
+    labels l;
+    l.tree = "system_u:object_r:iso9660_t:s0";  // mount -o loop CentOS-7-x86_64-DVD-2009.iso
+    auto r = enforcing(l);
+    r["stat -c %C /var/lib/tftpboot"] = {1, ""};  // stat: cannot stat '/var/lib/tftpboot': No such file or directory
+    r.erase("matchpathcon -n /var/lib/tftpboot");
+    fake_runner run(r);
+    EXPECT_TRUE(check_selinux(test_site(), run, fake_locator{}).empty());
+}
+
+TEST(selinux, permissive_disabled_or_absent_finds_nothing) {
+    for (const char* mode : {"Permissive\n", "Disabled\n"}) {
+        labels l;
+        l.tree = "unconfined_u:object_r:admin_home_t:s0";
+        auto r = enforcing(l);
+        r["getenforce"] = {0, mode};
+        fake_runner run(r);
+        EXPECT_TRUE(check_selinux(test_site(), run, fake_locator{}).empty()) << mode;
+        EXPECT_EQ(run.calls.size(), 1u) << mode;
+    }
+    fake_runner absent({}, false);
+    EXPECT_TRUE(check_selinux(test_site(), absent, fake_locator{}).empty());
 }
