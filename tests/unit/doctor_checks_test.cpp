@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "pxed/doctor/firewall.hpp"
+#include "pxed/doctor/kickstart.hpp"
 #include "pxed/doctor/selinux.hpp"
+#include "pxed/inventory/load.hpp"
+#include "pxed/render/renderer.hpp"
 
 using namespace pxed;
 using namespace pxed::doctor;
@@ -357,4 +360,180 @@ TEST(selinux, permissive_disabled_or_absent_finds_nothing) {
     }
     fake_runner absent({}, false);
     EXPECT_TRUE(check_selinux(test_site(), absent, fake_locator{}).empty());
+}
+
+// ---- kickstart lint ------------------------------------------------------
+
+namespace {
+
+// Both shipped kickstarts with every variable they branch on set: a host
+// with a root password hash, a disk, packages and a %post script, and its
+// install-done callback.
+const std::string ks_site = R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.200]
+    domain: lab.example
+trees:
+  c6: {path: /srv/c6, url: /pub/centos/6/x86_64}
+  c7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  c6:
+    tree: c6
+    kernel: c6/vmlinuz
+    initrd: c6/initrd.img
+    kickstart: centos6.ks
+  c7:
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    kickstart: centos7.ks
+hosts:
+  - mac: 52:54:00:aa:bb:06
+    hostname: old01
+    ip: 10.0.0.16
+    profile: c6
+    vars:
+      disk: sda
+      rootpw_hash: "$6$salt$hash"
+      packages: [vim-enhanced, "-postfix"]
+      post_script: "echo done > /root/done"
+  - mac: 52:54:00:aa:bb:07
+    hostname: new01
+    profile: c7
+    vars:
+      disk: vda
+      rootpw_hash: "$6$salt$hash"
+      packages: [vim-enhanced, "@^minimal"]
+      post_script: "echo done > /root/done"
+)";
+
+struct rendered_ks {
+    std::string host;
+    std::string profile;
+};
+
+rendered_ks render_ks(const char* mac, const char* profile) {
+    inventory::load_options o;
+    o.check_files = false;
+    auto r = inventory::load_string(ks_site, "site.yaml", "/etc/pxed", o);
+    std::string msgs;
+    for (const auto& d : r.diagnostics) msgs += d.to_string() + "\n";
+    EXPECT_TRUE(r.model) << msgs;
+    if (!r.model) return {};
+    render::renderer rr(r.model, render::template_set::builtin());
+    render::host_status st;
+    st.token = "TOKEN";
+    st.access_token = "ACCESS";
+    const auto host = rr.host_config(render::document_kind::kickstart, *r.model->find_host(*wire::mac_address::parse(mac)), &st);
+    const auto menu = rr.profile_kickstart(*r.model->find_profile(profile));
+    EXPECT_TRUE(host.ok()) << host.error;
+    EXPECT_TRUE(menu.ok()) << menu.error;
+    return {host.text, menu.text};
+}
+
+std::string describe(const std::vector<finding>& fs) {
+    std::string s;
+    for (const auto& f : fs) s += std::to_string(f.where.line) + ": " + f.message + " | " + f.fix + "\n";
+    return s;
+}
+
+const inventory::source_location ks_where{"/usr/share/pxed/templates/kickstart/test.ks", 0, 0};
+
+}  // namespace
+
+TEST(kickstart_lint, the_shipped_kickstarts_rendered_lint_clean_for_their_release) {
+    const auto c6 = render_ks("52:54:00:aa:bb:06", "c6");
+    ASSERT_THAT(c6.host, HasSubstr("install-done"));
+    ASSERT_THAT(c6.host, HasSubstr("vim-enhanced"));
+    EXPECT_EQ(describe(lint_kickstart(c6.host, 6, ks_where)), "");
+    EXPECT_EQ(describe(lint_kickstart(c6.profile, 6, ks_where)), "");
+    EXPECT_EQ(el_major_of(c6.host, {"centos6.ks"}), 6);
+
+    const auto c7 = render_ks("52:54:00:aa:bb:07", "c7");
+    ASSERT_THAT(c7.host, HasSubstr("install-done"));
+    EXPECT_EQ(describe(lint_kickstart(c7.host, 7, ks_where)), "");
+    EXPECT_EQ(describe(lint_kickstart(c7.profile, 7, ks_where)), "");
+    EXPECT_EQ(el_major_of(c7.host, {"centos6.ks"}), 7) << "its #version=RHEL7 line comes first";
+}
+
+// Numbered as the rendered document counts.
+const std::string broken_ks = R"(#version=RHEL7
+install
+key --skip
+autostep
+upgrade
+netwrok --bootproto=dhcp
+%packages
+@core
+%post
+echo 100%
+%end
+%adon com_redhat_kdump
+%end
+%end
+%pre
+echo x
+)";
+
+TEST(kickstart_lint, a_broken_kickstart_on_el7) {
+    const auto fs = lint_kickstart(broken_ks, 7, ks_where);
+    EXPECT_EQ(describe(fs),
+              "3: 'key' is not an EL 7 kickstart command: anaconda stops at it | delete the line: EL 7 has no "
+              "installation number\n"
+              "5: 'upgrade' is deprecated in EL 7 kickstarts and does nothing | delete the line: EL 7's installer "
+              "does not upgrade (use redhat-upgrade-tool)\n"
+              "6: 'netwrok' is not an EL 7 kickstart command: anaconda stops at it | correct it to 'network'\n"
+              "7: %packages is not closed with %end before %post (line 9): EL 7 refuses the kickstart | add a line "
+              "%end after the last line of %packages\n"
+              "12: %adon is not an EL 7 kickstart section: anaconda refuses the kickstart | correct it to %addon\n"
+              "14: %end closes no section: anaconda refuses the kickstart | delete the line or the %end before it\n"
+              "15: %pre is not closed with %end before the end of the file: EL 7 refuses the kickstart | add a "
+              "line %end after the last line of %pre\n");
+    ASSERT_FALSE(fs.empty());
+    EXPECT_EQ(fs[0].where.file, ks_where.file);
+    EXPECT_EQ(fs[0].level, inventory::severity::warning);
+    EXPECT_EQ(fs[0].topic, "kickstart");
+}
+
+TEST(kickstart_lint, the_same_kickstart_on_el6) {
+    EXPECT_EQ(describe(lint_kickstart(broken_ks, 6, ks_where)),
+              "6: 'netwrok' is not an EL 6 kickstart command: anaconda stops at it | correct it to 'network'\n"
+              "7: %packages is not closed with %end before %post (line 9): EL 6 accepts it with a deprecation "
+              "warning, EL 7 refuses it | add a line %end after the last line of %packages\n"
+              "12: %adon is not an EL 6 kickstart section: anaconda refuses the kickstart | remove the section or "
+              "correct its name\n"
+              "14: %end closes no section: anaconda refuses the kickstart | delete the line or the %end before it\n"
+              "15: %pre is not closed with %end before the end of the file: EL 6 accepts it with a deprecation "
+              "warning, EL 7 refuses it | add a line %end after the last line of %pre\n");
+}
+
+TEST(kickstart_lint, sections_and_commands_of_one_release_only) {
+    const std::string ks = "interactive\nmonitor --noprobe\nrealm join ad.example\n%addon com_redhat_kdump --enable\n%end\n"
+                           "%onerror\necho failed\n%end\n";
+    EXPECT_EQ(describe(lint_kickstart(ks, 7, ks_where)),
+              "1: 'interactive' is not an EL 7 kickstart command: anaconda stops at it | delete the line: EL 7 has "
+              "no interactive kickstart mode\n"
+              "2: 'monitor' is not an EL 7 kickstart command: anaconda stops at it | delete the line: EL 7 sets up "
+              "the display by itself\n");
+    EXPECT_EQ(describe(lint_kickstart(ks, 6, ks_where)),
+              "2: 'monitor' is deprecated in EL 6 kickstarts and does nothing | delete the line: EL 7 sets up the "
+              "display by itself\n"
+              "3: 'realm' is not an EL 6 kickstart command: anaconda stops at it | remove the line or correct the "
+              "command's name\n"
+              "4: %addon is not an EL 6 kickstart section: anaconda refuses the kickstart | remove the section or "
+              "correct its name\n"
+              "6: %onerror is not an EL 6 kickstart section: anaconda refuses the kickstart | remove the section or "
+              "correct its name\n");
+    EXPECT_TRUE(lint_kickstart(ks, 8, ks_where).empty()) << "no table for EL 8";
+}
+
+TEST(kickstart_lint, release_from_the_version_line_or_the_names) {
+    EXPECT_EQ(el_major_of("# x\n#version=RHEL6\ninstall\n", {"centos7.ks"}), 6);
+    EXPECT_EQ(el_major_of("#version=DEVEL\n", {"site.ks", "/srv/centos/7/os/x86_64"}), 7);
+    EXPECT_EQ(el_major_of("", {"EL6-web.ks"}), 6);
+    EXPECT_EQ(el_major_of("", {"rhel-7.9.ks"}), 7);
+    EXPECT_EQ(el_major_of("", {"kernel7.ks", "centos8.ks", "/srv/c7"}), std::nullopt);
 }
