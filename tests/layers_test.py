@@ -25,7 +25,7 @@ MAY_USE = {
     "render": {"wire", "fs", "inventory"},
     "store": {"wire", "metrics"},
     "engine": {"wire", "proto", "fs", "inventory", "render", "store"},
-    "doctor": {"wire", "fs", "inventory", "render"},
+    "doctor": {"wire", "proto", "fs", "inventory", "render"},
     "net": {"wire", "metrics", "proto", "fs", "store", "engine"},
     "app": {"wire", "metrics", "proto", "fs", "inventory", "render", "store", "engine", "net", "doctor"},
 }

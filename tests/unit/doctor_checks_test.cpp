@@ -12,10 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "pxed/doctor/dhcp_probe.hpp"
 #include "pxed/doctor/firewall.hpp"
 #include "pxed/doctor/kickstart.hpp"
 #include "pxed/doctor/selinux.hpp"
 #include "pxed/inventory/load.hpp"
+#include "pxed/proto/dhcp.hpp"
 #include "pxed/render/renderer.hpp"
 
 using namespace pxed;
@@ -536,4 +538,71 @@ TEST(kickstart_lint, release_from_the_version_line_or_the_names) {
     EXPECT_EQ(el_major_of("", {"EL6-web.ks"}), 6);
     EXPECT_EQ(el_major_of("", {"rhel-7.9.ks"}), 7);
     EXPECT_EQ(el_major_of("", {"kernel7.ks", "centos8.ks", "/srv/c7"}), std::nullopt);
+}
+
+// ---- DHCP probe (the packets; the socket half is tests/integration/dhcp_probe_test.sh) ----
+
+namespace {
+
+const auto probe_mac = *wire::mac_address::parse("0a:11:22:33:44:55");
+
+// An OFFER as dnsmasq 2.89 sends it for the probe's DISCOVER (fields that
+// matter here: op, xid, chaddr, yiaddr, options 53 and 54).
+std::vector<std::uint8_t> offer_bytes(std::uint32_t xid, const char* yiaddr, const char* server_id) {
+    dhcp::message m;
+    m.op = dhcp::op_code::boot_reply;
+    m.xid = xid;
+    m.set_mac(probe_mac);
+    m.set_broadcast(true);
+    m.yiaddr = *wire::ipv4_address::parse(yiaddr);
+    m.set_message_type(dhcp::message_type::offer);
+    if (server_id != nullptr) m.set_ipv4(dhcp::option_code::server_identifier, *wire::ipv4_address::parse(server_id));
+    return dhcp::encode(m).bytes();
+}
+
+}  // namespace
+
+TEST(dhcp_probe, the_discover_is_a_broadcast_pxe_discover_from_the_probes_mac) {
+    const auto bytes = dhcp_probe_detail::discover(probe_mac, 0x12345678);
+    const auto r = dhcp::decode(bytes);
+    ASSERT_TRUE(r.ok());
+    const auto& m = r.value();
+    EXPECT_EQ(m.op, dhcp::op_code::boot_request);
+    EXPECT_EQ(m.xid, 0x12345678u);
+    EXPECT_EQ(m.mac(), probe_mac);
+    EXPECT_TRUE(m.broadcast());
+    EXPECT_EQ(m.message_type(), dhcp::message_type::discover);
+    EXPECT_EQ(m.vendor_class(), "PXEClient:Arch:00000:UNDI:002001");
+    EXPECT_EQ(m.firmware(), dhcp::boot_firmware::bios);
+}
+
+TEST(dhcp_probe, only_an_offer_for_the_probes_mac_and_xid_counts) {
+    const auto src = *wire::ipv4_address::parse("10.0.0.9");
+    const auto good = offer_bytes(7, "10.0.0.57", "10.0.0.1");
+    const auto o = dhcp_probe_detail::read_offer(good.data(), good.size(), probe_mac, 7, src);
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->server.to_string(), "10.0.0.1") << "option 54 over the source address";
+    EXPECT_EQ(o->address.to_string(), "10.0.0.57");
+
+    EXPECT_FALSE(dhcp_probe_detail::read_offer(good.data(), good.size(), probe_mac, 8, src)) << "another xid";
+    const auto other_mac = *wire::mac_address::parse("0a:11:22:33:44:56");
+    EXPECT_FALSE(dhcp_probe_detail::read_offer(good.data(), good.size(), other_mac, 7, src));
+    const auto discover = dhcp_probe_detail::discover(probe_mac, 7);
+    EXPECT_FALSE(dhcp_probe_detail::read_offer(discover.data(), discover.size(), probe_mac, 7, src)) << "a request";
+    EXPECT_FALSE(dhcp_probe_detail::read_offer(good.data(), 100, probe_mac, 7, src)) << "truncated";
+
+    const auto proxy = offer_bytes(7, "0.0.0.0", nullptr);
+    const auto p = dhcp_probe_detail::read_offer(proxy.data(), proxy.size(), probe_mac, 7, src);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->server.to_string(), "10.0.0.9") << "no option 54: the source";
+    EXPECT_EQ(p->address.value(), 0u);
+}
+
+TEST(dhcp_probe, no_listed_interface_or_dhcp_off_sends_nothing) {
+    auto site = test_site();
+    site.server.dhcp.interfaces.clear();
+    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0)).empty());
+    site = test_site();
+    site.server.dhcp.enabled = false;
+    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0)).empty());
 }
