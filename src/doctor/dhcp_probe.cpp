@@ -152,10 +152,16 @@ probe_result probe_interface(const std::string& iface, std::chrono::milliseconds
 
 }  // namespace
 
-std::vector<finding> probe_dhcp(const inventory::site& site, const locator& where, std::chrono::milliseconds wait) {
+std::vector<finding> probe_dhcp(const inventory::site& site, const locator& where, std::chrono::milliseconds wait,
+                                std::string* skipped) {
     std::vector<finding> out;
     const auto& dhcp = site.server.dhcp;
-    if (!dhcp.enabled || dhcp.interfaces.empty()) return out;
+    if (!dhcp.enabled || dhcp.interfaces.empty()) {
+        if (skipped != nullptr)
+            *skipped = !dhcp.enabled ? "pxed's DHCP is off (server.dhcp.enabled): DHCP probe not run"
+                                     : "no interface is listed in server.dhcp.interfaces: DHCP probe not run";
+        return out;
+    }
     const bool proxy = dhcp.mode == inventory::dhcp_mode::proxy;
     const auto at = where.find({"server", "dhcp", "interfaces"});
     auto warn = [&](std::string message, std::string fix) {

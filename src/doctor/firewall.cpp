@@ -162,10 +162,16 @@ inventory::source_location locate(const locator& where, const std::vector<std::s
 
 }  // namespace
 
-std::vector<finding> check_firewall(const inventory::site& site, const command_runner& run, const locator& where) {
+std::vector<finding> check_firewall(const inventory::site& site, const command_runner& run, const locator& where,
+                                    std::string* skipped) {
     const auto state = run.run({"firewall-cmd", "--state"});
     // Not installed, or "not running" (exit 252): nothing to check.
-    if (!state.ran || state.status != 0 || detail::first_line(state.out) != "running") return {};
+    if (!state.ran || state.status != 0 || detail::first_line(state.out) != "running") {
+        if (skipped != nullptr)
+            *skipped = !state.ran ? "firewall-cmd is not installed: firewall not checked"
+                                  : "firewalld is not running: firewall not checked";
+        return {};
+    }
 
     const auto needs = needs_of(site.server);
     if (needs.empty()) return {};

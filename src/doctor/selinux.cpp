@@ -67,9 +67,17 @@ std::string quoted_pattern(const std::string& path) {
 
 }  // namespace
 
-std::vector<finding> check_selinux(const inventory::site& site, const command_runner& run, const locator& where) {
+std::vector<finding> check_selinux(const inventory::site& site, const command_runner& run, const locator& where,
+                                   std::string* skipped) {
     const auto mode = run.run({"getenforce"});
-    if (!mode.ran || mode.status != 0 || detail::first_line(mode.out) != "Enforcing") return {};
+    const auto state = detail::first_line(mode.out);
+    if (!mode.ran || mode.status != 0 || state != "Enforcing") {
+        if (skipped != nullptr)
+            *skipped = !mode.ran ? "getenforce is not installed: SELinux contexts not checked"
+                                 : "SELinux is " + (state.empty() ? std::string("not enforcing") : state) +
+                                       ": contexts not checked";
+        return {};
+    }
 
     std::vector<path_to_check> paths;
     if (site.server.tftp.enabled && !site.server.tftp.root.empty())

@@ -226,11 +226,19 @@ TEST(firewall, the_trusted_zone_lets_everything_in) {
 
 TEST(firewall, not_running_or_not_installed_finds_nothing) {
     fake_runner stopped({{"firewall-cmd --state", {252, "not running\n"}}});
-    EXPECT_TRUE(check_firewall(test_site(), stopped, fake_locator{}).empty());
+    std::string note;
+    EXPECT_TRUE(check_firewall(test_site(), stopped, fake_locator{}, &note).empty());
     EXPECT_EQ(stopped.calls.size(), 1u);
+    EXPECT_EQ(note, "firewalld is not running: firewall not checked");
 
     fake_runner absent({}, false);
-    EXPECT_TRUE(check_firewall(test_site(), absent, fake_locator{}).empty());
+    EXPECT_TRUE(check_firewall(test_site(), absent, fake_locator{}, &note).empty());
+    EXPECT_EQ(note, "firewall-cmd is not installed: firewall not checked");
+
+    fake_runner running(firewalld("public", "public", "dhcp tftp http ftp", ""));
+    note.clear();
+    EXPECT_TRUE(check_firewall(test_site(), running, fake_locator{}, &note).empty());
+    EXPECT_EQ(note, "") << "checked: nothing was skipped";
 }
 
 TEST(firewall, no_listed_interface_checks_the_default_zone_and_switched_off_servers_need_nothing) {
@@ -351,17 +359,22 @@ TEST(selinux, a_mounted_iso_and_a_missing_path_find_nothing) {
 }
 
 TEST(selinux, permissive_disabled_or_absent_finds_nothing) {
+    const auto detail_first_word = [](std::string m) { return m.substr(0, m.find('\n')); };
     for (const char* mode : {"Permissive\n", "Disabled\n"}) {
         labels l;
         l.tree = "unconfined_u:object_r:admin_home_t:s0";
         auto r = enforcing(l);
         r["getenforce"] = {0, mode};
         fake_runner run(r);
-        EXPECT_TRUE(check_selinux(test_site(), run, fake_locator{}).empty()) << mode;
+        std::string note;
+        EXPECT_TRUE(check_selinux(test_site(), run, fake_locator{}, &note).empty()) << mode;
         EXPECT_EQ(run.calls.size(), 1u) << mode;
+        EXPECT_EQ(note, "SELinux is " + detail_first_word(mode) + ": contexts not checked");
     }
     fake_runner absent({}, false);
-    EXPECT_TRUE(check_selinux(test_site(), absent, fake_locator{}).empty());
+    std::string note;
+    EXPECT_TRUE(check_selinux(test_site(), absent, fake_locator{}, &note).empty());
+    EXPECT_EQ(note, "getenforce is not installed: SELinux contexts not checked");
 }
 
 // ---- kickstart lint ------------------------------------------------------
@@ -601,8 +614,11 @@ TEST(dhcp_probe, only_an_offer_for_the_probes_mac_and_xid_counts) {
 TEST(dhcp_probe, no_listed_interface_or_dhcp_off_sends_nothing) {
     auto site = test_site();
     site.server.dhcp.interfaces.clear();
-    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0)).empty());
+    std::string note;
+    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0), &note).empty());
+    EXPECT_EQ(note, "no interface is listed in server.dhcp.interfaces: DHCP probe not run");
     site = test_site();
     site.server.dhcp.enabled = false;
-    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0)).empty());
+    EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0), &note).empty());
+    EXPECT_EQ(note, "pxed's DHCP is off (server.dhcp.enabled): DHCP probe not run");
 }

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "pxed/doctor/finding.hpp"
@@ -37,7 +38,10 @@
 
 namespace pxed::doctor {
 
-std::vector<finding> probe_dhcp(const inventory::site& site, const locator& where, std::chrono::milliseconds wait);
+/// `skipped` (may be null) receives one sentence when nothing was sent
+/// ("no interface is listed in server.dhcp.interfaces: DHCP probe not run").
+std::vector<finding> probe_dhcp(const inventory::site& site, const locator& where, std::chrono::milliseconds wait,
+                                std::string* skipped = nullptr);
 
 /// The pure halves of the probe, for tests.
 namespace dhcp_probe_detail {

@@ -5,7 +5,7 @@
 /// Only where firewalld runs (`firewall-cmd --state` prints "running"):
 /// firewall-cmd missing, or firewalld stopped, gives no finding (a finding
 /// is an error or a warning, and a machine without firewalld has nothing to
-/// fix; the caller may say "firewall: firewalld not running, not checked").
+/// fix), only the sentence in `skipped` for pxed check's notes.
 ///
 /// What must be let in, from site.yaml:
 ///   - DHCP server mode: server.dhcp.port/udp (67; firewalld service `dhcp`);
@@ -35,6 +35,7 @@
 ///
 /// Findings are warnings: pxed itself runs, the clients time out.
 
+#include <string>
 #include <vector>
 
 #include "pxed/doctor/finding.hpp"
@@ -42,6 +43,9 @@
 
 namespace pxed::doctor {
 
-std::vector<finding> check_firewall(const inventory::site& site, const command_runner& run, const locator& where);
+/// `skipped` (may be null) receives one sentence when nothing was checked
+/// ("firewalld is not running: firewall not checked").
+std::vector<finding> check_firewall(const inventory::site& site, const command_runner& run, const locator& where,
+                                    std::string* skipped = nullptr);
 
 }  // namespace pxed::doctor

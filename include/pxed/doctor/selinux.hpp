@@ -4,8 +4,8 @@
 /// "SELinux")?
 ///
 /// Only where `getenforce` prints "Enforcing": not installed, Permissive or
-/// Disabled gives no finding (nothing is denied there; a finding is an
-/// error or a warning, so there is no "skipped" note among them).
+/// Disabled gives no finding (nothing is denied there), only the sentence
+/// in `skipped` for pxed check's notes.
 ///
 /// Which domain pxed runs in: the RPM (packaging/rpm/pxed.spec) installs
 /// /usr/sbin/pxed, labelled bin_t by the policy, and ships no policy
@@ -35,6 +35,7 @@
 /// itself is looked at (`stat -c %C`): a `mv` relabels nothing beneath it
 /// either, and a tree's thousands of files are not walked.
 
+#include <string>
 #include <vector>
 
 #include "pxed/doctor/finding.hpp"
@@ -42,6 +43,9 @@
 
 namespace pxed::doctor {
 
-std::vector<finding> check_selinux(const inventory::site& site, const command_runner& run, const locator& where);
+/// `skipped` (may be null) receives one sentence when nothing was checked
+/// ("SELinux is Permissive: contexts not checked").
+std::vector<finding> check_selinux(const inventory::site& site, const command_runner& run, const locator& where,
+                                   std::string* skipped = nullptr);
 
 }  // namespace pxed::doctor
