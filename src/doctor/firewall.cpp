@@ -222,7 +222,13 @@ std::vector<finding> check_firewall(const inventory::site& site, const command_r
     for (const auto& [zone, ifaces] : zones) {
         if (zone == "trusted") continue;  // target ACCEPT: everything comes in
         const auto rules = read_zone(run, zone);
-        if (!rules) continue;  // cannot read it (not root, polkit): nothing to say
+        if (!rules) {
+            // Cannot read it (not root, polkit says no): no finding, but a note.
+            if (skipped != nullptr)
+                *skipped += (skipped->empty() ? "" : "; ") + std::string("firewall-cmd could not list zone ") + zone +
+                            ": run pxed check as root to check it";
+            continue;
+        }
         const std::string zone_desc =
             "firewalld zone " + zone + (ifaces.empty() ? " (the default zone)" : " (" + join(ifaces) + ")");
         const bool ftp_helper = rules->services.count("ftp") > 0 && site.server.ftp.port == 21;

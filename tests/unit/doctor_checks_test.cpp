@@ -217,6 +217,17 @@ TEST(firewall, a_firewalld_without_proxy_dhcp_gets_the_port) {
                 ElementsAre("firewall-cmd --permanent --zone=public --add-port=4011/udp && firewall-cmd --reload"));
 }
 
+TEST(firewall, a_zone_that_cannot_be_read_is_a_note_not_a_finding) {
+    auto r = firewalld("public", "public", "", "");
+    // firewall-cmd refusing a user polkit does not allow (any non-zero status
+    // counts; the message goes to stderr, which the runner does not keep).
+    r["firewall-cmd --zone=public --list-services"] = {1, ""};
+    fake_runner run(r);
+    std::string note;
+    EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}, &note).empty());
+    EXPECT_EQ(note, "firewall-cmd could not list zone public: run pxed check as root to check it");
+}
+
 TEST(firewall, the_trusted_zone_lets_everything_in) {
     fake_runner run({{"firewall-cmd --state", {0, "running\n"}},
                      {"firewall-cmd --get-services", {0, rhel7_services}},
