@@ -3,7 +3,9 @@
 // `pxed check` reports everything at once.
 
 #include "pxed/inventory/load.hpp"
+#include "pxed/inventory/install_tree.hpp"
 #include "pxed/inventory/keys.hpp"
+#include "pxed/wire/text.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -1502,8 +1504,10 @@ const table<profile>& profile_keys() {
         text("label", &profile::label, "menu text; defaults to the profile's name (not inherited)"),
         text("inherits", &profile::inherits, "another profile, whose keys this one takes unless it gives them"),
         text("tree", &profile::tree, "the install tree, a name from trees"),
-        text("kernel", &profile::kernel, "the kernel, a path inside the TFTP root").shows("required"),
-        text("initrd", &profile::initrd, "the initrd, a path inside the TFTP root").shows("required"),
+        text("kernel", &profile::kernel, "the kernel, a path inside the TFTP root or tree:PATH inside the tree")
+            .shows("the tree's"),
+        text("initrd", &profile::initrd, "the initrd, a path inside the TFTP root or tree:PATH inside the tree")
+            .shows("the tree's"),
         text("append", &profile::append, "kernel arguments, a template"),
         text("kickstart", &profile::kickstart, "kickstart template, a file under kickstart/"),
         custom("vars", "mapping", read_profile_vars, "template variables; no secrets here"),
@@ -1549,15 +1553,81 @@ profile merge_chain(const std::vector<const raw_profile*>& chain) {
     return merged;
 }
 
+// `kernel: tree:PATH`: a file inside the profile's tree, served from the
+// tree's own mount (its url in the one namespace TFTP, HTTP and FTP share),
+// so nothing is copied and it cannot disagree with the tree.
+constexpr std::string_view in_tree_prefix = "tree:";
+
+// The kernel or initrd of a profile with a tree that leaves it out, or
+// names it with tree:PATH: rewritten to the tree's mount. Returns whether
+// the file is the tree's.
+template <auto M>
+bool take_file_from_tree(context& c, const site& s, profile& merged, const std::vector<const raw_profile*>& chain,
+                         const raw_profile& rp, const std::optional<wire::result<install_tree_info, std::string>>& probed) {
+    auto& file = merged.*M;
+    const auto field = rp.keys.template name<M>();
+    const bool named = wire::starts_with(file, in_tree_prefix);
+    if (!named && !file.empty()) return false;
+    const tree* t = merged.tree.empty() ? nullptr : s.find_tree(merged.tree);
+    if (!t) {
+        if (named)
+            c.error(where_of<M>(chain, rp), "profile '" + merged.name + "': " + field + " '" + file +
+                                                "' is inside a tree, but the profile has no tree: add tree: NAME");
+        else if (merged.tree.empty())
+            c.error(rp.key_node, "profile '" + merged.name + "' needs '" + field +
+                                     "' (a path in the TFTP root), or a tree: to take it from");
+        return false;  // an unknown tree is reported on its own line
+    }
+    const auto mount = t->url.substr(1) + "/";
+    if (named) {
+        const auto inside = file.substr(in_tree_prefix.size());
+        if (inside.empty() || inside.find("..") != std::string::npos || inside[0] == '/') {
+            c.error(where_of<M>(chain, rp), field + " '" + file + "' must be tree: and a relative path inside the tree");
+            return false;
+        }
+        if (c.options.check_files && stdfs::is_directory(t->path) && !stdfs::is_regular_file(stdfs::path(t->path) / inside))
+            c.error(where_of<M>(chain, rp), "profile '" + merged.name + "': " + field + " '" + file + "' is not in tree '" +
+                                                t->name + "' (no " + t->path + "/" + inside + ")");
+        file = mount + inside;
+        return true;
+    }
+    // Left out: the tree says where it keeps it.
+    const std::string want = M == &profile::kernel ? "kernel" : "initrd";
+    if (!probed) {
+        // `pxed render` on a machine without the tree (read_profiles warns).
+        file = mount + (want == "kernel" ? conventional_kernel("el") : std::string("images/pxeboot/initrd.img"));
+        return true;
+    }
+    // When the kernel could not be found either, that error said it all.
+    if (want == "initrd" && merged.kernel.empty()) return false;
+    if (!*probed) {
+        c.error(rp.key_node, "profile '" + merged.name + "' gives no " + field +
+                                 (want == "kernel" && merged.initrd.empty() ? " or initrd" : "") +
+                                 " and takes it from tree '" + t->name + "', but " + probed->error() + "; fix trees." +
+                                 t->name + ".path or add " + field + ":");
+        return false;
+    }
+    const auto& info = probed->value();
+    const auto& found = want == "kernel" ? info.kernel : info.initrd;
+    if (found.empty() || !stdfs::is_regular_file(stdfs::path(t->path) / found)) {
+        const auto where = found.empty() ? (info.evidence + " names no " + want + " and there is no " +
+                                            (want == "kernel" ? conventional_kernel(info.family) : std::string("initrd")))
+                                         : (info.evidence + " names " + found + " but it is not there");
+        c.error(rp.key_node, "profile '" + merged.name + "' gives no " + field + " and tree '" + t->name + "' (" +
+                                 t->path + ") has none: " + where + "; add " + field +
+                                 ": (a path in the TFTP root or tree:PATH)");
+        return false;
+    }
+    file = mount + found;
+    return true;
+}
+
 template <auto M>
 void check_profile_file(context& c, const site& s, const profile& merged, const std::vector<const raw_profile*>& chain,
-                        const raw_profile& rp) {
+                        const raw_profile& rp, bool from_tree) {
     const auto& file = merged.*M;
     const auto field = rp.keys.template name<M>();
-    if (file.empty()) {
-        c.error(rp.key_node, "profile '" + merged.name + "' needs '" + field + "' (a path in the TFTP root)");
-        return;
-    }
+    if (file.empty() || from_tree) return;  // take_file_from_tree said why, or checked it
     if (file.find("..") != std::string::npos || file[0] == '/') {
         c.error(where_of<M>(chain, rp), field + " '" + file + "' must be a relative path inside the TFTP root");
         return;
@@ -1630,8 +1700,23 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
             c.error(where_of<&profile::tree>(chain, rp),
                     "profile '" + name + "' uses unknown tree '" + merged.tree + "'" + suggestion(merged.tree, names));
         }
-        check_profile_file<&profile::kernel>(c, s, merged, chain, rp);
-        check_profile_file<&profile::initrd>(c, s, merged, chain, rp);
+        // A tree is probed when a file is left out, and only where it is:
+        // `pxed render` elsewhere shows EL's places (take_file_from_tree).
+        std::optional<wire::result<install_tree_info, std::string>> probed;
+        if (const auto* t = s.find_tree(merged.tree);
+            t && (merged.kernel.empty() || merged.initrd.empty()) && stdfs::is_directory(t->path))
+            probed = probe_install_tree(t->path);
+        else if (t && c.options.check_files)
+            probed = wire::result<install_tree_info, std::string>(std::string("its directory is missing"));
+        else if (t && (merged.kernel.empty() || merged.initrd.empty()))
+            c.warning(rp.key_node, "profile '" + name + "': tree '" + t->name + "' (" + t->path +
+                                       ") is not on this machine, so its kernel and initrd are shown as "
+                                       "images/pxeboot/vmlinuz and initrd.img, where EL trees keep them; pxed check "
+                                       "where the tree is finds the real ones");
+        merged.kernel_from_tree = take_file_from_tree<&profile::kernel>(c, s, merged, chain, rp, probed);
+        merged.initrd_from_tree = take_file_from_tree<&profile::initrd>(c, s, merged, chain, rp, probed);
+        check_profile_file<&profile::kernel>(c, s, merged, chain, rp, merged.kernel_from_tree);
+        check_profile_file<&profile::initrd>(c, s, merged, chain, rp, merged.initrd_from_tree);
         s.profiles.emplace(name, std::move(merged));
     }
 }

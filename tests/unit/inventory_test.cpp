@@ -298,7 +298,7 @@ INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
     broken_case{"netboot_without_profile", replace(base_yaml, "    profile: centos7\n", ""), "netboot: true but no 'profile'", 17, 5},
     broken_case{"bad_hostname", replace(base_yaml, "    ip: 192.168.1.101", "    hostname: node_01\n    ip: 192.168.1.101"), "not a valid hostname", 18, 15},
     broken_case{"unknown_tree", replace(base_yaml, "    tree: centos7", "    tree: centos9"), "unknown tree 'centos9'", 12, 11},
-    broken_case{"missing_kernel", replace(base_yaml, "    kernel: c7/vmlinuz\n", ""), "needs 'kernel'", 11, 3},
+    broken_case{"missing_kernel", replace(base_yaml, "    tree: centos7\n    kernel: c7/vmlinuz\n", ""), "needs 'kernel'", 11, 3},
     broken_case{"kernel_escapes_root", replace(base_yaml, "kernel: c7/vmlinuz", "kernel: ../vmlinuz"), "relative path inside the TFTP root", 13, 13},
     broken_case{"unknown_parent", replace(base_yaml, "    tree: centos7\n", "    inherits: base\n    tree: centos7\n"), "inherits unknown profile 'base'", 12, 15},
     broken_case{"tree_url_traversal", replace(base_yaml, "url: /pub/centos/7/x86_64", "url: /pub/../etc"), "must be an absolute path", 9, 33},

@@ -275,8 +275,12 @@ struct profile {
     std::string label;
     std::string inherits;
     std::string tree;
-    std::string kernel;  ///< path in the TFTP root
+    /// Paths in pxed's file namespace: in the TFTP root, or under the
+    /// tree's url when taken from the tree (`tree:PATH` or left out).
+    std::string kernel;
     std::string initrd;
+    bool kernel_from_tree = false;  ///< kernel is the tree's own file, served from its mount
+    bool initrd_from_tree = false;
     std::string append;     ///< kernel arguments, a mustache template
     std::string kickstart;  ///< template name under kickstart/; empty = none
     variables vars;
