@@ -19,10 +19,12 @@
 #include <iostream>
 
 #include "pxed/app/api.hpp"
+#include "pxed/app/check_report.hpp"
 #include "pxed/app/daemon.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/doctor/doctor.hpp"
 #include "pxed/net/control_server.hpp"
 #include "pxed/wire/token.hpp"
 
@@ -42,21 +44,44 @@ int count(const std::vector<inventory::diagnostic>& diags, inventory::severity l
     return n;
 }
 
-int cmd_check(const std::string& config) {
-    const auto r = app::load_site(config);
+struct check_args {
+    std::string config = default_config;
+    doctor::options doctor;
+    bool strict = false;
+    bool json = false;
+    bool config_only = false;
+};
+
+// Exit 0: nothing wrong (warnings allowed); 1: errors; 2: warnings only,
+// with --strict (docs/doctor.md).
+int cmd_check(const check_args& a) {
+    const auto r = app::load_site(a.config);
+    std::vector<doctor::finding> findings;
+    std::vector<std::string> notes;
+    if (r.loaded && !a.config_only) {
+        const auto machine = doctor::local_machine();
+        const doctor::yaml_locator where(inventory::key_locations::from_file(r.loaded->site->source_file));
+        findings = doctor::examine(*r.loaded->site, *r.loaded->renderer, *machine, where, a.doctor, &notes);
+    }
+    const auto counts = app::count_all(r.diagnostics, findings);
+    const int status = counts.errors ? 1 : (counts.warnings && a.strict) ? 2 : 0;
+    if (a.json) {
+        std::cout << app::check_json(a.config, r.loaded != nullptr, r.diagnostics, findings, notes);
+        return r.loaded ? status : 1;
+    }
     print_diagnostics(r.diagnostics);
-    const int errors = count(r.diagnostics, inventory::severity::error);
-    const int warnings = count(r.diagnostics, inventory::severity::warning);
-    if (!r.loaded) {
-        std::cerr << config << ": " << errors << " error(s), " << warnings << " warning(s)\n";
+    std::cerr << app::findings_text(findings);
+    for (const auto& n : notes) std::cerr << "note: " << n << '\n';
+    if (!r.loaded || counts.errors) {
+        std::cerr << a.config << ": " << counts.errors << " error(s), " << counts.warnings << " warning(s)\n";
         return 1;
     }
     const auto& s = *r.loaded->site;
-    std::cout << config << ": OK (" << s.subnets.size() << " subnet(s), " << s.trees.size() << " tree(s), "
+    std::cout << a.config << ": OK (" << s.subnets.size() << " subnet(s), " << s.trees.size() << " tree(s), "
               << s.profiles.size() << " profile(s), " << s.hosts.size() << " host(s)";
-    if (warnings) std::cout << ", " << warnings << " warning(s)";
+    if (counts.warnings) std::cout << ", " << counts.warnings << " warning(s)";
     std::cout << ")\n";
-    return 0;
+    return status;
 }
 
 struct render_args {
@@ -411,9 +436,19 @@ int main(int argc, char** argv) {
     std::string config = default_config;
     cli.add_option("-c,--config", config, "Site configuration file")->capture_default_str();
 
-    auto* check = cli.add_subcommand("check", "Validate a site config: print every problem, exit 1 on errors");
-    std::string check_config = default_config;
-    check->add_option("-c,--config", check_config, "Site configuration file")->capture_default_str();
+    auto* check = cli.add_subcommand(
+        "check", "Validate a site config and this machine for it: print every problem, exit 1 on errors");
+    check_args ca;
+    check->add_option("-c,--config", ca.config, "Site configuration file")->capture_default_str();
+    check->add_flag("--offline", ca.doctor.offline,
+                    "Checking the file on another machine: skip addresses, interfaces, accounts, firewall, SELinux");
+    check->add_flag("--strict", ca.strict, "Exit 2 when there are warnings (and no errors)");
+    check->add_flag("--json", ca.json, "Print one JSON document instead of lines");
+    check->add_flag("--probe-dhcp", ca.doctor.probe_dhcp,
+                    "Ask on each of server.interfaces whether another DHCP server answers (sends DHCPDISCOVERs)");
+    check->add_flag("--config-only", ca.config_only,
+                    "Only load site.yaml and its templates, as the daemon does at start (the unit's ExecStartPre)");
+    check->footer("Exit status: 0 fine, 1 errors, 2 warnings only (with --strict). See docs/doctor.md.");
 
     auto* render = cli.add_subcommand("render", "Print a rendered document, or write all of them with --out");
     render_args ra;
@@ -492,7 +527,7 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(cli, argc, argv);
 
-    if (check->parsed()) return cmd_check(check_config);
+    if (check->parsed()) return cmd_check(ca);
     if (render->parsed()) return cmd_render(ra);
     if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
     if (api_key->parsed()) return cmd_api_key(key_name);

@@ -1,0 +1,529 @@
+// pxed check's doctor (docs/doctor.md): each broken site or TFTP root gives
+// exactly the finding expected (topic, site.yaml line, message, fix), and a
+// clean one none. The machine (interfaces, accounts, commands) is a fake;
+// the boot loaders are small synthetic binaries built here with the
+// layout of the real ones (ELF .c32 with DT_NEEDED, pxelinux.0's version
+// banner, a GRUB image's "mimg" modules area), plus Debian's own files
+// where the packages are installed.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "pxed/doctor/boot_loaders.hpp"
+#include "pxed/doctor/doctor.hpp"
+#include "pxed/inventory/load.hpp"
+#include "pxed/inventory/locate.hpp"
+#include "pxed/render/templates.hpp"
+
+namespace {
+
+using namespace pxed;
+namespace stdfs = std::filesystem;
+using doctor::finding;
+using inventory::severity;
+
+// ---------------------------------------------------------------- synthetic binaries
+
+void put(std::string& b, std::uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_at(std::string& b, std::size_t at, std::uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+// An ELF shared object as syslinux 5+ builds its modules: a PT_LOAD mapping
+// the file at 0x1000 (so DT_STRTAB is an address, not an offset) and a
+// PT_DYNAMIC with DT_NEEDED entries.
+std::string make_elf(bool is64, const std::vector<std::string>& needed) {
+    const unsigned word = is64 ? 8 : 4, ehsize = is64 ? 64 : 52, phentsize = is64 ? 56 : 32;
+    const std::uint64_t base = 0x1000;
+    std::string b(ehsize + 2 * phentsize, '\0');
+    b.replace(0, 4, "\x7f" "ELF");
+    b[4] = is64 ? 2 : 1;
+    b[5] = 1;  // little-endian
+    b[6] = 1;
+    put_at(b, 16, 3, 2);  // ET_DYN
+    put_at(b, is64 ? 32 : 28, ehsize, word);
+    put_at(b, is64 ? 54 : 42, phentsize, 2);
+    put_at(b, is64 ? 56 : 44, 2, 2);
+    const std::size_t strtab = b.size();
+    std::vector<std::uint64_t> offsets;
+    b.push_back('\0');
+    for (const auto& n : needed) {
+        offsets.push_back(b.size() - strtab);
+        b += n;
+        b.push_back('\0');
+    }
+    const std::size_t strsz = b.size() - strtab;
+    while (b.size() % 8) b.push_back('\0');
+    const std::size_t dyn = b.size();
+    for (const auto off : offsets) put(b, 1, word), put(b, off, word);  // DT_NEEDED
+    put(b, 5, word), put(b, base + strtab, word);                      // DT_STRTAB
+    put(b, 10, word), put(b, strsz, word);                             // DT_STRSZ
+    put(b, 0, word), put(b, 0, word);                                  // DT_NULL
+    const std::size_t dynsz = b.size() - dyn;
+    const auto phdr = [&](std::size_t at, std::uint32_t type, std::uint64_t offset, std::uint64_t vaddr,
+                          std::uint64_t size) {
+        put_at(b, at, type, 4);
+        put_at(b, at + (is64 ? 8 : 4), offset, word);
+        put_at(b, at + (is64 ? 16 : 8), vaddr, word);
+        put_at(b, at + (is64 ? 32 : 16), size, word);
+    };
+    phdr(ehsize, 1, 0, base, b.size());                       // PT_LOAD
+    phdr(ehsize + phentsize, 2, dyn, base + dyn, dynsz);      // PT_DYNAMIC
+    return b;
+}
+
+std::string make_pxelinux(const std::string& version) {
+    return std::string(300, '\x90') + "PXELINUX " + version + " PXE 20200816 " + std::string(200, '\0');
+}
+
+// grub-mkimage's modules area (GRUB include/grub/kernel.h): an 8-aligned
+// grub_module_info64, then objects: a module (OBJ_TYPE_ELF) and the prefix.
+std::string make_grub(const std::optional<std::string>& prefix, bool config = false) {
+    std::string b = "MZ" + std::string(62, '\0') + "mimg-not-a-header" + std::string(13, '\0');  // a decoy first
+    while (b.size() % 8) b.push_back('\0');
+    const std::size_t info = b.size();
+    b += "mimg";
+    put(b, 0, 4);
+    put(b, 24, 8);
+    put(b, 0, 8);  // size, below
+    put(b, 0, 4), put(b, 16, 4), b += std::string(8, 'm');  // OBJ_TYPE_ELF, an 8-byte "module"
+    if (config) {
+        std::string text = "set prefix=(tftp)/x\n";
+        text.push_back('\0');
+        while (text.size() % 4) text.push_back('\0');
+        put(b, 2, 4), put(b, 8 + text.size(), 4), b += text;
+    }
+    if (prefix) {
+        std::string text = *prefix;
+        text.push_back('\0');
+        while (text.size() % 4) text.push_back('\0');
+        put(b, 3, 4), put(b, 8 + text.size(), 4), b += text;
+    }
+    put_at(b, info + 16, b.size() - info, 8);
+    return b + std::string(64, '\xcc');
+}
+
+std::string utf16(const std::string& s) {
+    std::string out;
+    for (const char c : s) out += c, out += '\0';
+    return out;
+}
+
+std::string make_shim(const std::string& second = "grubx64.efi") {
+    return "MZ" + std::string(100, '\0') + "UEFI SHIM\n$Version: 15.8 $\n" + std::string(30, '\0') +
+           utf16("\\" + second) + std::string(2, '\0') + utf16("\\fbx64.efi") + std::string(16, '\0');
+}
+
+// ---------------------------------------------------------------- the fake machine
+
+class no_commands final : public doctor::command_runner {
+public:
+    doctor::command_result run(const std::vector<std::string>&) const override { return {}; }
+};
+
+class fake_machine final : public doctor::machine {
+public:
+    std::vector<doctor::interface_info> ifs{{"lo", true, {{*wire::ipv4_address::parse("127.0.0.1"), 8}}},
+                                            {"eth1", true, {{*wire::ipv4_address::parse("10.0.0.2"), 24}}}};
+    std::map<std::string, doctor::account> accounts{{"pxe", {50000, 50000, {50000}}}};
+    no_commands runner_;
+
+    std::vector<doctor::interface_info> interfaces() const override { return ifs; }
+    std::optional<doctor::account> find_account(const std::string& user) const override {
+        const auto it = accounts.find(user);
+        if (it == accounts.end()) return std::nullopt;
+        return it->second;
+    }
+    const doctor::command_runner& runner() const override { return runner_; }
+};
+
+// ---------------------------------------------------------------- the site
+
+// Line numbers matter: the table below names them.
+const std::string clean_yaml = R"(server:
+  address: 10.0.0.2
+  user: pxe
+  interfaces: [eth1]
+  tftp: {root: tftp}
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.200]
+    next_server: 10.0.0.2
+boot:
+  bios: pxelinux.0
+  uefi-x64: grubx64.efi
+  grub_dir: grub
+trees:
+  c7: {path: tree, url: /pub/c7}
+profiles:
+  c7:
+    label: CentOS 7
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+menu:
+  ui: menu.c32
+)";
+
+void write(const stdfs::path& p, const std::string& data, unsigned mode = 0644) {
+    stdfs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
+    ::chmod(p.c_str(), mode);
+}
+
+struct world {
+    stdfs::path dir;
+    std::string yaml = clean_yaml;
+    fake_machine machine;
+    doctor::options opts;
+
+    world() {
+        char tmpl[] = "/tmp/pxed-doctor-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        ::chmod(dir.c_str(), 0755);  // mkdtemp's 0700 would keep server.user out of everything
+        const auto t = dir / "tftp";
+        write(t / "pxelinux.0", make_pxelinux("6.04"));
+        write(t / "ldlinux.c32", make_elf(false, {}));
+        write(t / "menu.c32", make_elf(false, {"libutil.c32"}));
+        write(t / "libutil.c32", make_elf(false, {"libcom32.c32"}));
+        write(t / "libcom32.c32", make_elf(false, {}));
+        write(t / "grubx64.efi", make_grub("(tftp)/grub"));
+        write(t / "c7/vmlinuz", "kernel");
+        write(t / "c7/initrd.img", "initrd");
+        write(dir / "tree/.treeinfo", "[general]\nfamily = CentOS\n");
+        write(dir / "tree/images/pxeboot/vmlinuz", "kernel");
+    }
+    ~world() {
+        std::error_code ec;
+        stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+        for (auto it = stdfs::recursive_directory_iterator(dir, ec); !ec && it != stdfs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_directory()) ::chmod(it->path().c_str(), 0755);
+        stdfs::remove_all(dir, ec);
+    }
+    void replace(const std::string& from, const std::string& to) {
+        const auto at = yaml.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        yaml.replace(at, from.size(), to);
+    }
+
+    std::vector<finding> examine(std::vector<std::string>* notes = nullptr) {
+        write(dir / "site.yaml", yaml);
+        auto loaded = inventory::load_file((dir / "site.yaml").string());
+        std::string msgs;
+        for (const auto& d : loaded.diagnostics) msgs += d.to_string() + "\n";
+        EXPECT_TRUE(loaded.model) << msgs;
+        if (!loaded.model) return {};
+        const render::renderer r(loaded.model, render::template_set::builtin());
+        const doctor::yaml_locator where(inventory::key_locations::from_file((dir / "site.yaml").string()));
+        return doctor::examine(*loaded.model, r, machine, where, opts, notes);
+    }
+};
+
+std::string describe(const std::vector<finding>& fs) {
+    std::ostringstream out;
+    for (const auto& f : fs)
+        out << f.where.line << ":" << f.where.column << " " << (f.level == severity::error ? "error" : "warning") << " ["
+            << f.topic << "] " << f.message << " | fix: " << f.fix << "\n";
+    return out.str();
+}
+
+TEST(Doctor, CleanSiteHasNoFindings) {
+    world w;
+    std::vector<std::string> notes;
+    const auto fs = w.examine(&notes);
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+struct broken_case {
+    const char* name;
+    std::function<void(world&)> breaks;
+    severity level;
+    const char* topic;
+    int line;
+    const char* message;
+    const char* fix;
+};
+
+const broken_case cases[] = {
+    {"server.address not on this machine", [](world& w) { w.replace("address: 10.0.0.2", "address: 10.0.0.9"); },
+     severity::error, "address", 2, "server.address 10.0.0.9 is not an address of this machine", "--offline"},
+    {"next_server not on this machine", [](world& w) { w.replace("next_server: 10.0.0.2", "next_server: 10.0.0.7"); },
+     severity::error, "address", 9, "next_server 10.0.0.7 of subnet 10.0.0.0/24", "ip addr add 10.0.0.7/24"},
+    {"an interface that does not exist", [](world& w) { w.replace("[eth1]", "[eth9]"); }, severity::error,
+     "interface", 4, "server.interfaces lists 'eth9', which is not an interface of this machine", "ip -br link"},
+    {"an interface that is down", [](world& w) { w.machine.ifs[1].up = false; }, severity::warning, "interface", 4,
+     "Interface 'eth1' is down", "ip link set eth1 up"},
+    {"an interface outside every subnet",
+     [](world& w) {
+         w.machine.ifs[1].addresses = {{*wire::ipv4_address::parse("192.168.5.2"), 24}};
+         w.machine.ifs.push_back({"eth0", true, {{*wire::ipv4_address::parse("10.0.0.2"), 24}}});
+     },
+     severity::error, "interface", 4, "has address 192.168.5.2/24, which is in none of the subnets", "relay_only"},
+    {"an interface with no address",
+     [](world& w) {
+         w.machine.ifs[1].addresses.clear();
+         w.machine.ifs.push_back({"eth0", true, {{*wire::ipv4_address::parse("10.0.0.2"), 24}}});
+     },
+     severity::error, "interface", 4, "Interface 'eth1' has no IPv4 address", "ip addr add"},
+    {"syslinux 6 without ldlinux.c32", [](world& w) { stdfs::remove(w.dir / "tftp/ldlinux.c32"); }, severity::error,
+     "bootloader", 11, "pxelinux.0 (syslinux 6.04) needs ldlinux.c32", "cp /usr/lib/syslinux/modules/bios/ldlinux.c32"},
+    {"an ldlinux.c32 of the EFI build",
+     [](world& w) { write(w.dir / "tftp/ldlinux.c32", make_elf(true, {})); }, severity::error, "bootloader", 11,
+     "ldlinux.c32 beside pxelinux.0 (syslinux 6.04) is built for 64-bit EFI", "same syslinux release"},
+    {"no menu.c32", [](world& w) { stdfs::remove(w.dir / "tftp/menu.c32"); }, severity::error, "bootloader", 23,
+     "menu.ui menu.c32 is not in the TFTP root beside pxelinux.0", "cp /usr/lib/syslinux/modules/bios/menu.c32"},
+    {"no libutil.c32", [](world& w) { stdfs::remove(w.dir / "tftp/libutil.c32"); }, severity::error, "bootloader", 23,
+     "libutil.c32, which menu.c32 loads, is not in the TFTP root", "on CentOS 7 from /usr/share/syslinux/"},
+    {"no libcom32.c32 (loaded by libutil.c32)", [](world& w) { stdfs::remove(w.dir / "tftp/libcom32.c32"); },
+     severity::error, "bootloader", 23, "libcom32.c32, which libutil.c32 loads", "modules/bios/libcom32.c32"},
+    {"vesamenu.c32 and its two libraries",
+     [](world& w) {
+         w.replace("ui: menu.c32", "ui: vesamenu.c32");
+         write(w.dir / "tftp/vesamenu.c32", make_elf(false, {"libutil.c32", "libcom32.c32", "libgpl.c32"}));
+     },
+     severity::error, "bootloader", 23, "libgpl.c32, which vesamenu.c32 loads", "libgpl.c32"},
+    {"a syslinux 4 menu.c32 with syslinux 6", [](world& w) { write(w.dir / "tftp/menu.c32", "\xb8\xfe\x4c\xcd\x21 com32"); },
+     severity::error, "bootloader", 23, "menu.c32 beside pxelinux.0 (syslinux 6.04) is from syslinux 4 or older",
+     "from the same syslinux release"},
+    {"a syslinux 6 menu.c32 with syslinux 4",
+     [](world& w) {
+         write(w.dir / "tftp/pxelinux.0", make_pxelinux("4.05"));
+         stdfs::remove(w.dir / "tftp/ldlinux.c32");
+     },
+     severity::error, "bootloader", 23, "menu.c32 is a syslinux 5 or later module but pxelinux.0 (syslinux 4.05)",
+     "from the syslinux 4.05"},
+    {"GRUB built with another prefix", [](world& w) { write(w.dir / "tftp/grubx64.efi", make_grub("/EFI/centos")); },
+     severity::error, "bootloader", 13, "GRUB grubx64.efi looks for grub.cfg in /EFI/centos (its prefix is '/EFI/centos')",
+     "boot.grub_dir: EFI/centos"},
+    {"GRUB with no prefix, loaded from the root", [](world& w) { write(w.dir / "tftp/grubx64.efi", make_grub(std::nullopt)); },
+     severity::error, "bootloader", 13, "it has no prefix and was loaded from '/'", "boot.grub_dir: \"\""},
+    {"GRUB reading a hand-written grub.cfg",
+     [](world& w) {
+         write(w.dir / "tftp/grubx64.efi", make_grub("(tftp)/boot/grub"));
+         write(w.dir / "tftp/boot/grub/grub.cfg", "menuentry old {}\n");
+     },
+     severity::warning, "bootloader", 13, "reads boot/grub/grub.cfg", "grub-mkimage -p /grub"},
+    {"shim without its GRUB",
+     [](world& w) {
+         w.replace("uefi-x64: grubx64.efi", "uefi-x64: EFI/BOOT/bootx64.efi");
+         write(w.dir / "tftp/EFI/BOOT/bootx64.efi", make_shim());
+     },
+     severity::error, "bootloader", 12, "shim EFI/BOOT/bootx64.efi loads grubx64.efi from its own directory",
+     "EFI/BOOT/grubx64.efi"},
+    {"shim whose GRUB looks elsewhere",
+     [](world& w) {
+         w.replace("uefi-x64: grubx64.efi", "uefi-x64: shimx64.efi");
+         write(w.dir / "tftp/shimx64.efi", make_shim());
+         write(w.dir / "tftp/grubx64.efi", make_grub("/EFI/redhat"));
+     },
+     severity::error, "bootloader", 13, "GRUB grubx64.efi looks for grub.cfg in /EFI/redhat", "EFI/redhat"},
+    {"a kernel only root can read", [](world& w) { ::chmod((w.dir / "tftp/c7/vmlinuz").c_str(), 0600); },
+     severity::error, "permissions", 20, "c7/vmlinuz is not readable by server.user pxe (mode 0600", "chmod o+r"},
+    {"a directory server.user cannot enter", [](world& w) { ::chmod((w.dir / "tftp/c7").c_str(), 0700); },
+     severity::error, "permissions", 20, "tftp/c7 cannot be entered by server.user pxe", "chmod o+x"},
+    {"a boot module only root can read", [](world& w) { ::chmod((w.dir / "tftp/libutil.c32").c_str(), 0640); },
+     severity::error, "permissions", 23, "libutil.c32 is not readable by server.user pxe", "chmod o+r"},
+    {"tree files only root can read",
+     [](world& w) {
+         ::chmod((w.dir / "tree/.treeinfo").c_str(), 0600);
+         ::chmod((w.dir / "tree/images/pxeboot/vmlinuz").c_str(), 0600);
+     },
+     severity::error, "permissions", 15, "2 file(s) or directories of", "chmod -R o+rX"},
+    {"server.user that does not exist", [](world& w) { w.replace("user: pxe", "user: pxeboot"); }, severity::error,
+     "permissions", 3, "server.user 'pxeboot' is not an account on this machine", "useradd --system"},
+};
+
+class DoctorBroken : public ::testing::TestWithParam<broken_case> {};
+
+TEST_P(DoctorBroken, GivesExactlyTheFinding) {
+    const auto& c = GetParam();
+    world w;
+    c.breaks(w);
+    const auto fs = w.examine();
+    ASSERT_EQ(fs.size(), 1u) << describe(fs);
+    const auto& f = fs.front();
+    EXPECT_EQ(f.level, c.level) << describe(fs);
+    EXPECT_EQ(f.topic, c.topic);
+    EXPECT_EQ(f.where.line, c.line) << describe(fs);
+    EXPECT_EQ(f.where.file, (w.dir / "site.yaml").string());
+    EXPECT_NE(f.message.find(c.message), std::string::npos) << f.message;
+    EXPECT_NE(f.fix.find(c.fix), std::string::npos) << f.fix;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, DoctorBroken, ::testing::ValuesIn(cases), [](const auto& param_info) {
+    std::string n;
+    for (const char* p = param_info.param.name; *p; ++p) n += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+    return n;
+});
+
+TEST(Doctor, OfflineSkipsTheMachineChecks) {
+    world w;
+    w.replace("address: 10.0.0.2", "address: 10.0.0.9");
+    w.replace("[eth1]", "[eth9]");
+    w.opts.offline = true;
+    std::vector<std::string> notes;
+    const auto fs = w.examine(&notes);
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+    ASSERT_FALSE(notes.empty());
+    EXPECT_NE(notes.front().find("--offline"), std::string::npos);
+}
+
+TEST(Doctor, RelayOnlySubnetsNeedNoLocalAddress) {
+    world w;
+    w.replace("next_server: 10.0.0.2", "next_server: 10.0.0.2\n    relay_only: true");
+    w.machine.ifs[1].addresses = {{*wire::ipv4_address::parse("192.168.5.2"), 24}};
+    w.machine.ifs.push_back({"eth0", true, {{*wire::ipv4_address::parse("10.0.0.2"), 24}}});
+    const auto fs = w.examine();
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+TEST(Doctor, NoUserMeansNoPermissionCheckAndANote) {
+    world w;
+    w.replace("user: pxe", "user: \"\"");
+    ::chmod((w.dir / "tftp/c7/vmlinuz").c_str(), 0600);
+    std::vector<std::string> notes;
+    const auto fs = w.examine(&notes);
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+    bool noted = false;
+    for (const auto& n : notes) noted = noted || n.find("server.user is not set") != std::string::npos;
+    EXPECT_TRUE(noted);
+}
+
+TEST(Doctor, GroupMembershipGrantsRead) {
+    world w;
+    const auto kernel = w.dir / "tftp/c7/vmlinuz";
+    ::chmod(kernel.c_str(), 0640);
+    struct stat st {};
+    ASSERT_EQ(::stat(kernel.c_str(), &st), 0);
+    w.machine.accounts["pxe"].groups.push_back(st.st_gid);
+    auto fs = w.examine();
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+TEST(Doctor, GrubWithEmbeddedConfigIsNotJudged) {
+    world w;
+    write(w.dir / "tftp/grubx64.efi", make_grub("/EFI/centos", true));
+    std::vector<std::string> notes;
+    const auto fs = w.examine(&notes);
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+TEST(Doctor, ShimFollowedToAGoodGrubIsClean) {
+    world w;
+    w.replace("uefi-x64: grubx64.efi", "uefi-x64: shimx64.efi");
+    write(w.dir / "tftp/shimx64.efi", make_shim());
+    const auto fs = w.examine();
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+// ---------------------------------------------------------------- the parsers alone
+
+TEST(BootLoaders, SyslinuxVersion) {
+    EXPECT_EQ(doctor::find_syslinux_version(make_pxelinux("6.04"))->to_string(), "6.04");
+    EXPECT_EQ(doctor::find_syslinux_version(make_pxelinux("4.05"))->major, 4);
+    EXPECT_FALSE(doctor::find_syslinux_version("PXELINUX x.yy PXELINUX 6."));
+    EXPECT_FALSE(doctor::find_syslinux_version("placeholder: install Debian's pxelinux package"));
+}
+
+TEST(BootLoaders, ElfNeeded) {
+    for (const bool is64 : {false, true}) {
+        const auto m = doctor::read_elf_module(make_elf(is64, {"libutil.c32", "libcom32.c32"}));
+        EXPECT_EQ(m.elf_class, is64 ? 64 : 32);
+        EXPECT_TRUE(m.readable);
+        EXPECT_EQ(m.needed, (std::vector<std::string>{"libutil.c32", "libcom32.c32"}));
+    }
+}
+
+TEST(BootLoaders, TruncatedOrForeignElfNeverReadsPastTheEnd) {
+    const auto full = make_elf(false, {"libutil.c32"});
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        const auto m = doctor::read_elf_module(std::string_view(full).substr(0, n));
+        EXPECT_TRUE(m.needed.empty() || m.needed == std::vector<std::string>{"libutil.c32"}) << n;
+    }
+    std::string lying = full;
+    put_at(lying, 44, 0xffff, 2);  // e_phnum far past the end
+    EXPECT_FALSE(doctor::read_elf_module(lying).readable);
+    EXPECT_EQ(doctor::read_elf_module("\xb8\xfe\x4c\xcd\x21").elf_class, 0);
+}
+
+TEST(BootLoaders, GrubPrefix) {
+    EXPECT_EQ(doctor::read_grub_image(make_grub("(tftp)/grub")).prefix, "(tftp)/grub");
+    const auto none = doctor::read_grub_image(make_grub(std::nullopt));
+    EXPECT_TRUE(none.found);
+    EXPECT_FALSE(none.prefix);
+    EXPECT_TRUE(doctor::read_grub_image(make_grub("/x", true)).embedded_config);
+    EXPECT_FALSE(doctor::read_grub_image("MZ no modules here mimg").found);
+    const auto full = make_grub("/EFI/centos");
+    for (std::size_t n = 0; n < full.size(); n += 3) (void)doctor::read_grub_image(std::string_view(full).substr(0, n));
+    EXPECT_EQ(doctor::grub_config_dir(std::string("(tftp,10.0.0.2)/EFI/centos/"), "x.efi"), "EFI/centos");
+    EXPECT_EQ(doctor::grub_config_dir(std::nullopt, "EFI/BOOT/grubx64.efi"), "EFI/BOOT");
+    EXPECT_EQ(doctor::grub_config_dir(std::string("$root/grub"), "x.efi"), std::nullopt);
+}
+
+TEST(BootLoaders, Shim) {
+    EXPECT_TRUE(doctor::is_shim(make_shim()));
+    EXPECT_EQ(doctor::shim_second_stage(make_shim("grubaa64.efi"), "x"), "grubaa64.efi");
+    EXPECT_EQ(doctor::shim_second_stage("no loader name", "grubx64.efi"), "grubx64.efi");
+}
+
+// Debian's own files, where pxelinux and syslinux-common are installed.
+std::optional<std::string> slurp(const char* path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+TEST(BootLoaders, DebianPxelinuxAndModules) {
+    const auto pxelinux = slurp("/usr/lib/PXELINUX/pxelinux.0");
+    const auto menu = slurp("/usr/lib/syslinux/modules/bios/menu.c32");
+    const auto vesamenu = slurp("/usr/lib/syslinux/modules/bios/vesamenu.c32");
+    const auto ldlinux = slurp("/usr/lib/syslinux/modules/bios/ldlinux.c32");
+    if (!pxelinux || !menu || !vesamenu || !ldlinux) GTEST_SKIP() << "Debian's pxelinux and syslinux-common are not installed";
+    const auto v = doctor::find_syslinux_version(*pxelinux);
+    ASSERT_TRUE(v);
+    EXPECT_GE(v->major, 5);
+    EXPECT_EQ(doctor::read_elf_module(*ldlinux).elf_class, 32);
+    EXPECT_EQ(doctor::read_elf_module(*menu).needed, std::vector<std::string>{"libutil.c32"});
+    EXPECT_EQ(doctor::read_elf_module(*vesamenu).needed, (std::vector<std::string>{"libutil.c32", "libcom32.c32"}));
+    if (const auto efi = slurp("/usr/lib/syslinux/modules/efi64/menu.c32")) {
+        EXPECT_EQ(doctor::read_elf_module(*efi).elf_class, 64);
+        EXPECT_EQ(doctor::read_elf_module(*efi).needed, std::vector<std::string>{"libutil.c32"});
+    }
+}
+
+// ---------------------------------------------------------------- locating keys
+
+TEST(KeyLocations, KeysSequencesAndFallbacks) {
+    const auto k = inventory::key_locations::from_string(R"(server:
+  address: 10.0.0.2
+  interfaces: [eth0, eth1]
+hosts:
+  - mac: 52:54:00:AA:BB:01
+    profile: c7
+  - mac: 52:54:00:aa:bb:02
+)",
+                                                         "site.yaml");
+    EXPECT_EQ(k.find({"server", "address"}).line, 2);
+    EXPECT_EQ(k.find({"server", "address"}).column, 3);
+    EXPECT_EQ(k.find({"server", "interfaces", "eth1"}).column, 22);
+    EXPECT_EQ(k.find({"hosts", "52:54:00:aa:bb:01", "profile"}).line, 6);
+    EXPECT_EQ(k.find({"hosts", "1"}).line, 7);
+    EXPECT_EQ(k.find({"server", "http", "port"}).line, 1);  // not written: the enclosing key
+    EXPECT_EQ(k.find({"menu"}).line, 0);
+    EXPECT_EQ(k.find({"menu"}).file, "site.yaml");
+    EXPECT_EQ(inventory::key_locations::from_string("server: [", "x.yaml").find({"server"}).line, 0);
+}
+
+}  // namespace
