@@ -141,9 +141,10 @@ void check_permissions(context& c) {
     const stdfs::path root = s.server.tftp.root;
     if (s.server.tftp.enabled && !root.empty()) {
         all.insert(all.begin(), {root.string(), c.where.find({"server", "tftp", "root"}), false});
+        // A kernel or initrd taken from its tree is checked with the tree.
         for (const auto& [name, p] : s.profiles) {
-            if (!p.kernel.empty()) all.push_back({(root / p.kernel).string(), c.where.find({"profiles", name, "kernel"}), false});
-            if (!p.initrd.empty()) all.push_back({(root / p.initrd).string(), c.where.find({"profiles", name, "initrd"}), false});
+            if (!p.kernel.empty() && !p.kernel_from_tree) all.push_back({(root / p.kernel).string(), c.where.find({"profiles", name, "kernel"}), false});
+            if (!p.initrd.empty() && !p.initrd_from_tree) all.push_back({(root / p.initrd).string(), c.where.find({"profiles", name, "initrd"}), false});
         }
     }
     for (const auto& [name, t] : s.trees) {
