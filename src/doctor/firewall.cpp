@@ -23,8 +23,10 @@ struct port_range {
 };
 
 // firewalld's service definitions as RHEL 7 ships them
-// (/usr/lib/firewalld/services/<name>.xml, firewalld 0.4/0.6): the ports
-// each lets in. Only the services that can carry what pxed serves.
+// (/usr/lib/firewalld/services/<name>.xml; firewalld 0.4.4 and 0.6.3, tags
+// v0.4.4 and v0.6.3 of github.com/firewalld/firewalld): the ports each lets
+// in. Only the services that can carry what pxed serves. `tftp-client` has
+// the TFTP helper but no port: it lets nothing in.
 struct service_def {
     std::string_view name;
     std::uint16_t port;
@@ -33,8 +35,7 @@ struct service_def {
 constexpr service_def services_table[] = {
     {"dhcp", 67, "udp"},
     {"proxy-dhcp", 4011, "udp"},
-    {"tftp", 69, "udp"},         // + module nf_conntrack_tftp
-    {"tftp-client", 69, "udp"},  // the same port and helper: it lets 69/udp in as well
+    {"tftp", 69, "udp"},  // + module nf_conntrack_tftp
     {"http", 80, "tcp"},
     {"https", 443, "tcp"},
     {"ftp", 21, "tcp"},  // + module nf_conntrack_ftp
@@ -165,7 +166,7 @@ inventory::source_location locate(const locator& where, const std::vector<std::s
 std::vector<finding> check_firewall(const inventory::site& site, const command_runner& run, const locator& where,
                                     std::string* skipped) {
     const auto state = run.run({"firewall-cmd", "--state"});
-    // Not installed, or "not running" (exit 252): nothing to check.
+    // Not installed, or "not running" (on stderr, exit status 252): nothing to check.
     if (!state.ran || state.status != 0 || detail::first_line(state.out) != "running") {
         if (skipped != nullptr)
             *skipped = !state.ran ? "firewall-cmd is not installed: firewall not checked"
@@ -197,8 +198,8 @@ std::vector<finding> check_firewall(const inventory::site& site, const command_r
         if (!iface.empty()) it->second.push_back(iface);
     };
     for (const auto& iface : site.server.dhcp.interfaces) {
-        // Prints the zone, or "no zone" with exit status 2 for an interface
-        // bound to none: then the default zone applies to it.
+        // Prints the zone, or (on stderr) "no zone" with exit status 2 for an
+        // interface bound to none: then the default zone applies to it.
         const auto r = run.run({"firewall-cmd", "--get-zone-of-interface=" + iface});
         const auto zone = detail::first_line(r.out);
         if (r.ran && r.status == 0 && !zone.empty() && zone != "no zone")

@@ -103,6 +103,8 @@ inventory::site test_site() {
 }
 
 // `firewall-cmd --get-services` on CentOS 7.9 (firewalld 0.6.3), abridged.
+// Outputs below are as firewall-cmd 0.6.3 prints them: results on stdout,
+// failures ("no zone", "not running") on stderr with exit status 2 / 252.
 const std::string rhel7_services =
     "RH-Satellite-6 amanda-client bacula dhcp dhcpv6 dhcpv6-client dns ftp http https imap ipp "
     "kerberos ldap mountd nfs ntp proxy-dhcp samba ssh tftp tftp-client vnc-server\n";
@@ -117,7 +119,7 @@ replies firewalld(const std::string& zone_of_eth1, const std::string& zone, cons
               {"firewall-cmd --zone=" + zone + " --list-services", {0, services + "\n"}},
               {"firewall-cmd --zone=" + zone + " --list-ports", {0, ports + "\n"}}};
     if (zone_of_eth1.empty()) {
-        r["firewall-cmd --get-zone-of-interface=eth1"] = {2, "no zone\n"};
+        r["firewall-cmd --get-zone-of-interface=eth1"] = {2, ""};  // "no zone" goes to stderr
         r["firewall-cmd --get-default-zone"] = {0, zone + "\n"};
     } else {
         r["firewall-cmd --get-zone-of-interface=eth1"] = {0, zone_of_eth1 + "\n"};
@@ -211,7 +213,8 @@ TEST(firewall, a_firewalld_without_proxy_dhcp_gets_the_port) {
     auto site = test_site();
     site.server.dhcp.mode = inventory::dhcp_mode::proxy;
     auto r = firewalld("public", "public", "ssh dhcp tftp http ftp", "");
-    r["firewall-cmd --get-services"] = {0, "dhcp ftp http https ssh tftp tftp-client\n"};  // firewalld 0.3.9 (CentOS 7.0)
+    // A trimmed service set (proxy-dhcp.xml deleted); every firewalld since 0.3.4 ships it.
+    r["firewall-cmd --get-services"] = {0, "dhcp ftp http https ssh tftp tftp-client\n"};
     fake_runner run(r);
     EXPECT_THAT(fixes(check_firewall(site, run, fake_locator{})),
                 ElementsAre("firewall-cmd --permanent --zone=public --add-port=4011/udp && firewall-cmd --reload"));
@@ -219,13 +222,19 @@ TEST(firewall, a_firewalld_without_proxy_dhcp_gets_the_port) {
 
 TEST(firewall, a_zone_that_cannot_be_read_is_a_note_not_a_finding) {
     auto r = firewalld("public", "public", "", "");
-    // firewall-cmd refusing a user polkit does not allow (any non-zero status
-    // counts; the message goes to stderr, which the runner does not keep).
-    r["firewall-cmd --zone=public --list-services"] = {1, ""};
+    // firewall-cmd refusing a user polkit does not allow: NOT_AUTHORIZED (253),
+    // "Authorization failed." on stderr.
+    r["firewall-cmd --zone=public --list-services"] = {253, ""};
     fake_runner run(r);
     std::string note;
     EXPECT_TRUE(check_firewall(test_site(), run, fake_locator{}, &note).empty());
     EXPECT_EQ(note, "firewall-cmd could not list zone public: run pxed check as root to check it");
+}
+
+TEST(firewall, the_tftp_client_service_opens_no_port) {
+    fake_runner run(firewalld("public", "public", "dhcp tftp-client http ftp", ""));
+    EXPECT_THAT(fixes(check_firewall(test_site(), run, fake_locator{})),
+                ElementsAre("firewall-cmd --permanent --zone=public --add-service=tftp && firewall-cmd --reload"));
 }
 
 TEST(firewall, the_trusted_zone_lets_everything_in) {
@@ -236,7 +245,7 @@ TEST(firewall, the_trusted_zone_lets_everything_in) {
 }
 
 TEST(firewall, not_running_or_not_installed_finds_nothing) {
-    fake_runner stopped({{"firewall-cmd --state", {252, "not running\n"}}});
+    fake_runner stopped({{"firewall-cmd --state", {252, ""}}});  // "not running" goes to stderr
     std::string note;
     EXPECT_TRUE(check_firewall(test_site(), stopped, fake_locator{}, &note).empty());
     EXPECT_EQ(stopped.calls.size(), 1u);

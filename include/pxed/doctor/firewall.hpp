@@ -30,8 +30,8 @@
 /// changes the permanent one and reloads, so it survives a reboot.
 /// The service-to-port table is firewalld's RHEL 7 definitions
 /// (/usr/lib/firewalld/services/*.xml); a service the installed firewalld
-/// lacks (`--get-services`; proxy-dhcp is missing from older ones) is
-/// replaced by --add-port in the fix.
+/// lacks (`--get-services`: a trimmed or customised set) is replaced by
+/// --add-port in the fix.
 ///
 /// Findings are warnings: pxed itself runs, the clients time out.
 
