@@ -367,7 +367,7 @@ wire::result<install_tree_info, std::string> probe_install_tree(const std::strin
     if (!found)
         return dir +
                " is not an install tree: no .treeinfo, no .discinfo, no repodata/repomd.xml, no dists/*/Release, no "
-               "casper/, no debian-installer/; point it at the tree's top directory (where the DVD's .treeinfo is)";
+               "casper/, no debian-installer/";
 
     if (found->kernel.empty() && casper && have("casper/vmlinuz")) {
         // Ubuntu live-server ISO: the installer (subiquity) boots casper's

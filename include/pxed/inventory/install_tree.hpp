@@ -66,9 +66,9 @@ wire::result<install_tree_info, tree_parse_error> parse_netboot_version(std::str
 wire::result<install_tree_info, tree_parse_error> parse_disk_info(std::string_view text);
 
 /// Looks at `dir`: the metadata files above, in that order, then the
-/// kernel and initrd each layout keeps. The error is one sentence that
-/// says what was expected ("/srv/x is not an install tree: no .treeinfo,
-/// no .discinfo, ...") or which metadata file is broken and where.
+/// kernel and initrd each layout keeps. The error says what was expected
+/// ("/srv/x is not an install tree: no .treeinfo, no .discinfo, ...") or
+/// which metadata file is broken and where; the caller adds the fix.
 wire::result<install_tree_info, std::string> probe_install_tree(const std::string& dir);
 
 /// Where a tree of `family` keeps its kernel when its metadata names none,
