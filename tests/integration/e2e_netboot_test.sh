@@ -308,7 +308,8 @@ site_ipxe() {
 }
 
 write_site off
-check "pxed check accepts the e2e site" "$PXED" check --config "$TMP/site.yaml"
+# In the namespace, where 10.66.0.2 and eth0 are: the doctor checks them too.
+check "pxed check accepts the e2e site" ip netns exec $S "$PXED" check --config "$TMP/site.yaml"
 : > "$TMP/pxed.log"
 start_pxed_stamped
 check "pxed answers DHCP on the namespace's eth0" grep -q "dhcp: answering on eth0" "$TMP/pxed.log"

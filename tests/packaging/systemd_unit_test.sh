@@ -47,7 +47,7 @@ check "systemd 219 model: every directive known there or harmless to ignore" tes
 
 # What the unit runs is what the package installs.
 check "ExecStart runs /usr/sbin/pxed with /etc/pxed/site.yaml" grep -qx "ExecStart=/usr/sbin/pxed --config /etc/pxed/site.yaml" "$unit"
-check "ExecStartPre checks the same config" grep -qx "ExecStartPre=/usr/sbin/pxed check --config /etc/pxed/site.yaml" "$unit"
+check "ExecStartPre checks the same config (the file only, not the doctor's findings)" grep -qx "ExecStartPre=/usr/sbin/pxed check --config-only --config /etc/pxed/site.yaml" "$unit"
 check "ExecReload asks the daemon and waits for its verdict" grep -qx "ExecReload=/usr/sbin/pxed reload --config /etc/pxed/site.yaml" "$unit"
 check "Restart=on-failure" grep -qx "Restart=on-failure" "$unit"
 check "the state directory is the package's" grep -qx "ReadWritePaths=/var/lib/pxed" "$unit"

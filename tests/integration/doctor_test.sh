@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# pxed check as a doctor, the real binary on broken sites (docs/doctor.md):
+# Debian's pxelinux.0 without ldlinux.c32, a GRUB built by grub-mkimage with
+# another prefix, an address that is not this machine's, an interface that
+# does not exist, a kernel server.user cannot read; exit codes 0/1/2, the
+# `fix:` lines, --json read back with python3, --offline and --config-only.
+# Nothing is sent on any network: pxed check only reads.
+# Usage: doctor_test.sh PXED_BINARY SOURCE_DIR
+PXED=$1
+SRC=$2
+source "$SRC/tests/integration/lib.sh"
+
+PXELINUX=/usr/lib/PXELINUX/pxelinux.0
+BIOS=/usr/lib/syslinux/modules/bios
+[[ -f $PXELINUX && -f $BIOS/ldlinux.c32 && -f $BIOS/menu.c32 ]] ||
+  skip_all "Debian's pxelinux and syslinux-common are not installed"
+command -v grub-mkimage >/dev/null && [[ -d /usr/lib/grub/x86_64-efi ]] ||
+  skip_all "grub-mkimage and grub-efi-amd64-bin are not installed"
+command -v python3 >/dev/null || skip_all "python3 is not installed"
+
+chmod 755 "$TMP"  # server.user must be able to enter it, as the TFTP root's parent
+root=$TMP/tftp
+mkdir -p "$root/c7" "$TMP/tree/images/pxeboot"
+cp "$PXELINUX" "$root/"
+for m in ldlinux.c32 menu.c32 libutil.c32 libcom32.c32; do cp "$BIOS/$m" "$root/"; done
+grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /grub efinet tftp normal configfile
+echo kernel > "$root/c7/vmlinuz"
+echo initrd > "$root/c7/initrd.img"
+printf '[general]\nfamily = CentOS\nversion = 7\narch = x86_64\n' > "$TMP/tree/.treeinfo"
+chmod -R a+rX "$TMP"
+
+# Line numbers matter: the checks below name them.
+write_site() {  # address user
+  cat > "$TMP/site.yaml" <<YAML
+server:
+  address: $1
+  listen: 127.0.0.1
+  user: $2
+  dhcp: {enabled: false}
+  tftp: {root: tftp, port: 6969}
+  http: {port: 8080}
+  ftp: {enabled: false}
+boot:
+  bios: pxelinux.0
+  uefi-x64: grubx64.efi
+  grub_dir: grub
+trees:
+  c7: {path: tree, url: /pub/c7}
+profiles:
+  c7:
+    label: CentOS 7
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+menu:
+  ui: menu.c32
+YAML
+}
+site=$TMP/site.yaml
+run() {  # args...: output in $TMP/out, exit status in $rc
+  set +e
+  "$PXED" check --config "$site" "$@" > "$TMP/out" 2>&1
+  rc=$?
+  set -e
+}
+
+write_site 127.0.0.1 nobody
+run
+check "a clean site on loopback: exit 0" test "$rc" -eq 0
+check "... and the OK line scripts read" grep -q "^$site: OK (0 subnet(s), 1 tree(s), 1 profile(s), 0 host(s))$" "$TMP/out"
+check "... with no finding" bash -c "! grep -q -e 'error:' -e 'warning:' '$TMP/out'"
+[[ $rc -eq 0 ]] || cat "$TMP/out"
+
+rm "$root/ldlinux.c32"
+run
+check "Debian's pxelinux.0 without ldlinux.c32: exit 1" test "$rc" -eq 1
+check "... named at boot.bios (line 10) with the version read from the binary" \
+  grep -q "^$site:10:3: error: pxelinux.0 (syslinux [0-9]\.[0-9][0-9]) needs ldlinux.c32" "$TMP/out"
+check "... and the cp that fixes it" grep -q "^  fix: cp /usr/lib/syslinux/modules/bios/ldlinux.c32 $root/" "$TMP/out"
+run --json
+check "--json: exit 1 too" test "$rc" -eq 1
+check "--json: one document with the finding's file, line, topic, fix and the counts" python3 - "$TMP/out" "$site" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+f = [x for x in doc["findings"] if x["topic"] == "bootloader"]
+assert len(f) == 1, doc
+f = f[0]
+assert (f["file"], f["line"], f["column"], f["severity"]) == (sys.argv[2], 10, 3, "error"), f
+assert "ldlinux.c32" in f["message"] and f["fix"].startswith("cp "), f
+assert doc["summary"] == {"errors": 1, "warnings": 0}, doc["summary"]
+assert doc["ok"] is False
+PY
+run --config-only
+check "--config-only (the unit's ExecStartPre) looks at the file alone: exit 0" test "$rc" -eq 0
+cp "$BIOS/ldlinux.c32" "$root/"
+rm "$root/libutil.c32"
+run
+check "menu.c32 without the libutil.c32 it loads (DT_NEEDED): named at menu.ui" \
+  grep -q "^$site:22:3: error: libutil.c32, which menu.c32 loads, is not in the TFTP root" "$TMP/out"
+cp "$BIOS/libutil.c32" "$root/"
+
+# GRUB: the prefix grub-mkimage wrote against boot.grub_dir.
+grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /EFI/centos efinet tftp normal configfile
+run
+check "GRUB built with -p /EFI/centos while pxed serves grub/: exit 1" test "$rc" -eq 1
+check "... the prompt failure, at boot.grub_dir (line 12)" \
+  grep -q "^$site:12:3: error: GRUB grubx64.efi looks for grub.cfg in /EFI/centos" "$TMP/out"
+check "... fixed by boot.grub_dir" grep -q "fix: set boot.grub_dir: EFI/centos" "$TMP/out"
+mkdir -p "$root/EFI/centos"
+echo 'menuentry old {}' > "$root/EFI/centos/grub.cfg"
+run
+check "a hand-written grub.cfg where GRUB looks is a warning only: exit 0" test "$rc" -eq 0
+check "... counted on the OK line" grep -q "^$site: OK (.*, 1 warning(s))$" "$TMP/out"
+run --strict
+check "... and exit 2 with --strict" test "$rc" -eq 2
+grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /grub efinet tftp normal configfile
+
+# This machine: an address it does not have (TEST-NET-1, never assigned).
+write_site 192.0.2.1 nobody
+run
+check "server.address not on this machine: exit 1" test "$rc" -eq 1
+check "... at server.address (line 2), with ip addr and --offline in the fix" \
+  bash -c "grep -q '^$site:2:3: error: server.address 192.0.2.1 is not an address of this machine' '$TMP/out' &&
+           grep -q 'fix: .*ip addr add 192.0.2.1.*--offline' '$TMP/out'"
+run --offline
+check "... --offline, for checking the file elsewhere: exit 0" test "$rc" -eq 0
+
+# Permissions after the privilege drop.
+write_site 127.0.0.1 nobody
+chmod 600 "$root/c7/vmlinuz"
+run
+check "a kernel only its owner can read: exit 1" test "$rc" -eq 1
+check "... named at the profile's kernel (line 19) with chmod" \
+  bash -c "grep -q '^$site:19:5: error: File $root/c7/vmlinuz is not readable by server.user nobody (mode 0600' '$TMP/out' &&
+           grep -q 'fix: chmod o+r $root/c7/vmlinuz' '$TMP/out'"
+chmod 644 "$root/c7/vmlinuz"
+write_site 127.0.0.1 pxed-doctor-no-such-user
+run
+check "server.user that is no account: exit 1, at server.user (line 4)" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q \"^$site:4:3: error: server.user 'pxed-doctor-no-such-user' is not an account\" '$TMP/out'"
+
+finish
