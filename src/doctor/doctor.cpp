@@ -8,6 +8,7 @@
 #include "pxed/doctor/firewall.hpp"
 #include "pxed/doctor/kickstart.hpp"
 #include "pxed/doctor/selinux.hpp"
+#include "pxed/doctor/trees.hpp"
 
 namespace pxed::doctor {
 
@@ -55,6 +56,7 @@ std::vector<finding> examine(const inventory::site& site, const render::renderer
     // the menu's modules, shim's GRUB) whose permissions are checked too.
     detail::check_boot_loaders(c);
     detail::check_permissions(c);
+    append(out, check_trees(site));
     lint_kickstarts(site, renderer, out);
     if (opts.offline) {
         skipped.push_back("firewall and SELinux not checked (--offline).");

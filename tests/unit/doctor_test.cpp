@@ -199,8 +199,12 @@ struct world {
         write(t / "grubx64.efi", make_grub("(tftp)/grub"));
         write(t / "c7/vmlinuz", "kernel");
         write(t / "c7/initrd.img", "initrd");
-        write(dir / "tree/.treeinfo", "[general]\nfamily = CentOS\n");
+        // A tree check_trees accepts, whose kernel and initrd are the copies'.
+        write(dir / "tree/.treeinfo",
+              "[general]\nfamily = CentOS\nversion = 7\narch = x86_64\n\n"
+              "[images-x86_64]\nkernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n");
         write(dir / "tree/images/pxeboot/vmlinuz", "kernel");
+        write(dir / "tree/images/pxeboot/initrd.img", "initrd");
     }
     ~world() {
         std::error_code ec;
