@@ -22,12 +22,23 @@ constexpr std::string_view writable_types[] = {"var_lib_t"};
 enum class use { read, write };
 
 struct path_to_check {
-    std::string what;  // "the TFTP root", "tree c7"
+    std::string what;  // "the TFTP root", "tree c7", "boot file pxelinux.0"
     std::string path;
     use how = use::read;
     std::string suggested;  // the type to record when the default will not do
     inventory::source_location where;
+    bool directory = true;  // a directory's pattern covers what is beneath it
 };
+
+// A file named relative to the TFTP root ("pxelinux.0", "c7/vmlinuz"), as a
+// path on disk; empty for what is not such a name ("tree:...", a URL).
+std::string in_tftp_root(const std::string& root, const std::string& name) {
+    if (root.empty() || name.empty() || name.find(':') != std::string::npos) return {};
+    std::string rel = name;
+    while (!rel.empty() && rel.front() == '/') rel.erase(rel.begin());
+    if (rel.empty()) return {};
+    return root + (root.back() == '/' ? "" : "/") + rel;
+}
 
 // "system_u:object_r:tftpdir_t:s0" -> "tftpdir_t".
 std::string type_of(std::string_view context) {
@@ -59,10 +70,10 @@ std::optional<std::string> default_type(const command_runner& run, const std::st
     return t;
 }
 
-std::string quoted_pattern(const std::string& path) {
+std::string quoted_pattern(const std::string& path, bool directory) {
     std::string p = path;
     while (p.size() > 1 && p.back() == '/') p.pop_back();
-    return "\"" + p + "(/.*)?\"";
+    return "\"" + p + (directory ? "(/.*)?" : "") + "\"";
 }
 
 }  // namespace
@@ -88,6 +99,27 @@ std::vector<finding> check_selinux(const inventory::site& site, const command_ru
     if (!site.server.state_dir.empty())
         paths.push_back({"the state directory", site.server.state_dir, use::write, "var_lib_t",
                          where.find({"server", "state_dir"})});
+    // The boot files and kernels: `mv /root/pxelinux.0 /var/lib/tftpboot/`
+    // leaves a file labelled admin_home_t in a directory that is right.
+    if (site.server.tftp.enabled) {
+        const auto& root = site.server.tftp.root;
+        auto add_file = [&](const std::string& what, const std::string& name, inventory::source_location at) {
+            const auto path = in_tftp_root(root, name);
+            if (path.empty()) return;
+            for (const auto& p : paths)
+                if (p.path == path) return;  // profiles share kernels
+            paths.push_back({what, path, use::read, "tftpdir_t", std::move(at), false});
+        };
+        const auto& b = site.boot;
+        add_file("boot file", b.bios, where.find({"boot", "bios"}));
+        add_file("boot file", b.uefi_x64, where.find({"boot", "uefi-x64"}));
+        add_file("boot file", b.uefi_ia32, where.find({"boot", "uefi-ia32"}));
+        add_file("boot file", b.uefi_arm64, where.find({"boot", "uefi-arm64"}));
+        for (const auto& [name, prof] : site.profiles) {
+            add_file("the kernel of profile " + name, prof.kernel, where.find({"profiles", name, "kernel"}));
+            add_file("the initrd of profile " + name, prof.initrd, where.find({"profiles", name, "initrd"}));
+        }
+    }
 
     std::vector<finding> out;
     for (const auto& p : paths) {
@@ -109,6 +141,7 @@ std::vector<finding> check_selinux(const inventory::site& site, const command_ru
         f.where = p.where;
         f.topic = "selinux";
         const std::string label = p.what + " " + p.path + " is labelled " + actual;
+        const std::string relabel = (p.directory ? "restorecon -Rv " : "restorecon -v ") + p.path;
         const std::string unfit = p.how == use::read
                                       ? ", a type confined file servers (tftpd_t, httpd_t, ftpd_t) may not read"
                                       : ", not a type for state pxed writes (var_lib_t)";
@@ -117,15 +150,14 @@ std::vector<finding> check_selinux(const inventory::site& site, const command_ru
             // would change it to what the policy says.
             f.message = label + " by hand, but the policy says " + (wanted ? *wanted : std::string("nothing")) +
                         ": the next restorecon or relabel changes it";
-            f.fix = "semanage fcontext -a -t " + actual + " " + quoted_pattern(p.path) + " && restorecon -Rv " + p.path;
+            f.fix = "semanage fcontext -a -t " + actual + " " + quoted_pattern(p.path, p.directory) + " && " + relabel;
         } else if (default_fits) {
             // The policy is right, the files are not: moved here (mv keeps labels).
             f.message = label + unfit + " (moved here with mv?); the policy says " + *wanted;
-            f.fix = "restorecon -Rv " + p.path;
+            f.fix = relabel;
         } else {
             f.message = label + unfit + ", and the policy has no fitting type for that path";
-            f.fix = "semanage fcontext -a -t " + p.suggested + " " + quoted_pattern(p.path) + " && restorecon -Rv " +
-                    p.path;
+            f.fix = "semanage fcontext -a -t " + p.suggested + " " + quoted_pattern(p.path, p.directory) + " && " + relabel;
         }
         out.push_back(std::move(f));
     }

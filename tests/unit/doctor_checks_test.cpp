@@ -84,7 +84,11 @@ public:
                                      {"server.ftp.passive_ports", 13},
                                      {"server.state_dir", 3},
                                      {"trees.c7", 20},
-                                     {"trees.c7.path", 21}};
+                                     {"trees.c7.path", 21},
+                                     {"boot", 30},
+                                     {"boot.bios", 31},
+                                     {"profiles.c7", 40},
+                                     {"profiles.c7.kernel", 42}};
 };
 
 inventory::site test_site() {
@@ -125,6 +129,12 @@ replies firewalld(const std::string& zone_of_eth1, const std::string& zone, cons
         r["firewall-cmd --get-zone-of-interface=eth1"] = {0, zone_of_eth1 + "\n"};
     }
     return r;
+}
+
+std::string describe(const std::vector<finding>& fs) {
+    std::string s;
+    for (const auto& f : fs) s += std::to_string(f.where.line) + ": " + f.message + " | " + f.fix + "\n";
+    return s;
 }
 
 std::vector<std::string> fixes(const std::vector<finding>& fs) {
@@ -294,13 +304,21 @@ struct labels {
 };
 
 replies enforcing(const labels& l, const std::string& tree_path = "/var/www/html/c7") {
-    return {{"getenforce", {0, "Enforcing\n"}},
+    replies r;
+    // The boot files test_site() names, where the policy puts them.
+    for (const char* f : {"pxelinux.0", "grubx64.efi", "grubaa64.efi"}) {
+        r[std::string("stat -c %C /var/lib/tftpboot/") + f] = {0, "system_u:object_r:tftpdir_t:s0\n"};
+        r[std::string("matchpathcon -n /var/lib/tftpboot/") + f] = {0, "system_u:object_r:tftpdir_t:s0\n"};
+    }
+    replies dirs{{"getenforce", {0, "Enforcing\n"}},
             {"stat -c %C /var/lib/tftpboot", {0, l.tftp + "\n"}},
             {"matchpathcon -n /var/lib/tftpboot", {0, l.tftp_default + "\n"}},
             {"stat -c %C " + tree_path, {0, l.tree + "\n"}},
             {"matchpathcon -n " + tree_path, {0, l.tree_default + "\n"}},
             {"stat -c %C /var/lib/pxed", {0, l.state + "\n"}},
             {"matchpathcon -n /var/lib/pxed", {0, l.state_default + "\n"}}};
+    r.insert(dirs.begin(), dirs.end());
+    return r;
 }
 
 }  // namespace
@@ -366,6 +384,44 @@ TEST(selinux, a_state_directory_made_in_tmp_is_relabelled) {
               "the state directory /var/lib/pxed is labelled user_tmp_t, not a type for state pxed writes (var_lib_t) "
               "(moved here with mv?); the policy says var_lib_t");
     EXPECT_EQ(fs[0].fix, "restorecon -Rv /var/lib/pxed");
+}
+
+TEST(selinux, a_boot_file_moved_from_root_into_a_right_directory) {
+    // mv /root/pxelinux.0 /var/lib/tftpboot/: the directory is right, the file is not.
+    auto r = enforcing(labels{});
+    r["stat -c %C /var/lib/tftpboot/pxelinux.0"] = {0, "unconfined_u:object_r:admin_home_t:s0\n"};
+    fake_runner run(r);
+    const auto fs = check_selinux(test_site(), run, fake_locator{});
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].where.line, 31) << "boot.bios";
+    EXPECT_EQ(fs[0].message,
+              "boot file /var/lib/tftpboot/pxelinux.0 is labelled admin_home_t, a type confined file servers "
+              "(tftpd_t, httpd_t, ftpd_t) may not read (moved here with mv?); the policy says tftpdir_t");
+    EXPECT_EQ(fs[0].fix, "restorecon -v /var/lib/tftpboot/pxelinux.0");
+}
+
+TEST(selinux, a_kernel_where_the_policy_has_nothing_fitting_gets_a_file_pattern) {
+    // A TFTP root under /srv (var_t): the root and the kernel each get their own finding.
+    auto site = test_site();
+    site.server.tftp.root = "/srv/tftp";
+    site.boot.bios.clear();
+    site.boot.uefi_x64 = "tree:EFI/BOOT/grubx64.efi";  // not a TFTP root name: not looked at here
+    site.boot.uefi_arm64.clear();
+    inventory::profile p;
+    p.name = "c7";
+    p.kernel = "c7/vmlinuz";
+    site.profiles["c7"] = p;
+    auto r = enforcing(labels{});
+    r["stat -c %C /srv/tftp"] = {0, "system_u:object_r:var_t:s0\n"};
+    r["matchpathcon -n /srv/tftp"] = {0, "system_u:object_r:var_t:s0\n"};
+    r["stat -c %C /srv/tftp/c7/vmlinuz"] = {0, "system_u:object_r:var_t:s0\n"};
+    r["matchpathcon -n /srv/tftp/c7/vmlinuz"] = {0, "system_u:object_r:var_t:s0\n"};
+    fake_runner run(r);
+    const auto fs = check_selinux(site, run, fake_locator{});
+    ASSERT_EQ(fs.size(), 2u) << describe(fs);
+    EXPECT_EQ(fs[0].fix, "semanage fcontext -a -t tftpdir_t \"/srv/tftp(/.*)?\" && restorecon -Rv /srv/tftp");
+    EXPECT_EQ(fs[1].where.line, 42) << "profiles.c7.kernel";
+    EXPECT_EQ(fs[1].fix, "semanage fcontext -a -t tftpdir_t \"/srv/tftp/c7/vmlinuz\" && restorecon -v /srv/tftp/c7/vmlinuz");
 }
 
 TEST(selinux, a_mounted_iso_and_a_missing_path_find_nothing) {
@@ -467,12 +523,6 @@ rendered_ks render_ks(const char* mac, const char* profile) {
     EXPECT_TRUE(host.ok()) << host.error;
     EXPECT_TRUE(menu.ok()) << menu.error;
     return {host.text, menu.text};
-}
-
-std::string describe(const std::vector<finding>& fs) {
-    std::string s;
-    for (const auto& f : fs) s += std::to_string(f.where.line) + ": " + f.message + " | " + f.fix + "\n";
-    return s;
 }
 
 const inventory::source_location ks_where{"/usr/share/pxed/templates/kickstart/test.ks", 0, 0};

@@ -31,9 +31,13 @@
 ///
 /// The fix: `restorecon -Rv PATH` when the policy's default is already
 /// right; otherwise `semanage fcontext -a -t TYPE "PATH(/.*)?"` (records the
-/// type, so relabels keep it) and `restorecon -Rv PATH`. Only the directory
-/// itself is looked at (`stat -c %C`): a `mv` relabels nothing beneath it
-/// either, and a tree's thousands of files are not walked.
+/// type, so relabels keep it) and `restorecon -Rv PATH`. Directories are
+/// looked at themselves (`stat -c %C`): a `mv` relabels nothing beneath
+/// them either, and a tree's thousands of files are not walked. The boot
+/// files (boot.bios, ...) and the profiles' kernels and initrds in the TFTP
+/// root are looked at one by one (`mv /root/pxelinux.0 /var/lib/tftpboot/`
+/// leaves one file wrong in a right directory), with file fixes
+/// (`"PATH"`, `restorecon -v`).
 
 #include <string>
 #include <vector>
