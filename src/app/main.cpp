@@ -21,6 +21,7 @@
 #include "pxed/app/api.hpp"
 #include "pxed/app/check_report.hpp"
 #include "pxed/app/daemon.hpp"
+#include "pxed/app/import.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/site_loader.hpp"
@@ -523,6 +524,18 @@ int main(int argc, char** argv) {
     api_key->add_option("name", key_name, "Who the key is for: the log names it (letters, digits, '-', '_', '.')")
         ->required();
     api_key->footer("Example:\n  pxed api-key alice >> /etc/pxed/api-keys   # then: systemctl reload pxed");
+    auto* import = cli.add_subcommand("import", "Print the trees: and profiles: entries that boot an install tree");
+    std::string import_path, import_append;
+    app::import_options io;
+    import->add_option("path", import_path, "The tree: a mounted DVD or ISO, a mirror, an unpacked netboot tarball")
+        ->required();
+    import->add_option("--name", io.name, "Name of the tree and profile (default: from the tree, like centos7)");
+    import->add_option("--url", io.url, "Where HTTP and FTP serve the tree (default: /pub/<distro>/<release>/<arch>)");
+    import->add_option("--append", import_append, "Insert the entries into this site.yaml, keeping the rest as it is");
+    import->footer("Examples:\n"
+                   "  pxed import /mnt/centos7                                  # print the entries\n"
+                   "  pxed import /srv/debian12 --name debian12 --append /etc/pxed/site.yaml\n"
+                   "See docs/import.md.");
     cli.require_subcommand(0, 1);
 
     CLI11_PARSE(cli, argc, argv);
@@ -531,6 +544,7 @@ int main(int argc, char** argv) {
     if (render->parsed()) return cmd_render(ra);
     if (leases->parsed()) return cmd_leases(leases_config, leases_as_json);
     if (api_key->parsed()) return cmd_api_key(key_name);
+    if (import->parsed()) return app::cmd_import(import_path, io, import_append);
     if (hosts->parsed()) return cmd_hosts(hosts_config, hosts_as_json);
     if (reload->parsed()) return cmd_reload(reload_config);
     if (trace->parsed()) return cmd_trace(trace_config, trace_host, trace_unknown, trace_json, trace_follow, trace_utc);
