@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -505,6 +506,36 @@ TEST(BootLoaders, DebianPxelinuxAndModules) {
         EXPECT_EQ(doctor::read_elf_module(*efi).elf_class, 64);
         EXPECT_EQ(doctor::read_elf_module(*efi).needed, std::vector<std::string>{"libutil.c32"});
     }
+}
+
+// ---------------------------------------------------------------- this machine's command runner
+
+TEST(LocalMachine, RunsCommandsWithoutAShell) {
+    const auto m = doctor::local_machine(std::chrono::milliseconds(500));
+    const auto echo = m->runner().run({"sh", "-c", "echo out; echo err >&2; exit 3"});
+    EXPECT_TRUE(echo.ran);
+    EXPECT_EQ(echo.status, 3);
+    EXPECT_EQ(echo.out, "out\n");  // stderr is not mixed in
+    const auto literal = m->runner().run({"echo", "$HOME;", "|", "x"});
+    EXPECT_EQ(literal.out, "$HOME; | x\n");  // no shell: nothing is interpreted
+    EXPECT_FALSE(m->runner().run({"/nonexistent/firewall-cmd", "--state"}).ran);
+    EXPECT_FALSE(m->runner().run({}).ran);
+}
+
+TEST(LocalMachine, KillsACommandThatHangs) {
+    const auto m = doctor::local_machine(std::chrono::milliseconds(200));
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = m->runner().run({"sleep", "30"});
+    EXPECT_FALSE(r.ran);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(LocalMachine, FindsRootAndNotAMadeUpUser) {
+    const auto m = doctor::local_machine();
+    const auto root = m->find_account("root");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->uid, 0u);
+    EXPECT_FALSE(m->find_account("pxed-doctor-no-such-user"));
 }
 
 // ---------------------------------------------------------------- locating keys
