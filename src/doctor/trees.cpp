@@ -1,11 +1,17 @@
 #include "pxed/doctor/trees.hpp"
 
-#include <openssl/evp.h>
+// SHA256_Init/Update/Final rather than EVP: in the static release binary
+// (cmake/static.cmake) EVP brings libcrypto's provider, config and BIO code,
+// and with it getaddrinfo and gethostbyname, NSS functions that need the
+// host's own glibc modules at run time (tests/packaging/portable_binary_test.sh
+// refuses them); the low-level functions are deprecated in OpenSSL 3 but
+// present, and link only the digest itself.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <optional>
 
 #include "pxed/inventory/install_tree.hpp"
@@ -18,19 +24,17 @@ namespace stdfs = std::filesystem;
 std::string sha256_of_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return {};
-    const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return {};
+    SHA256_CTX ctx;
+    if (SHA256_Init(&ctx) != 1) return {};
     std::array<char, 1 << 16> buf;
     while (in) {
         in.read(buf.data(), buf.size());
-        if (in.gcount() > 0 && EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount())) != 1)
-            return {};
+        if (in.gcount() > 0 && SHA256_Update(&ctx, buf.data(), static_cast<std::size_t>(in.gcount())) != 1) return {};
     }
     if (in.bad()) return {};
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md;
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md.data(), &len) != 1) return {};
-    return wire::hex_encode(md.data(), len);
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> md;
+    if (SHA256_Final(md.data(), &ctx) != 1) return {};
+    return wire::hex_encode(md.data(), md.size());
 }
 
 namespace {
