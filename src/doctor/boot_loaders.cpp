@@ -218,7 +218,7 @@ enum class flavour { bios, efi32, efi64 };
 std::string copy_module(const std::string& name, flavour f, const std::string& dest) {
     if (f != flavour::bios)
         return "cp /usr/lib/syslinux/modules/" + std::string(f == flavour::efi64 ? "efi64/" : "efi32/") + name + " " +
-               dest + " (Debian's syslinux-efi)";
+               dest + " (Debian's syslinux-common)";
     return "cp /usr/lib/syslinux/modules/bios/" + name + " " + dest +
            " (Debian's syslinux-common; on CentOS 7 from /usr/share/syslinux/)";
 }
@@ -256,7 +256,8 @@ void check_syslinux(loader_site& l, const std::string& boot_rel, const std::stri
     }
     const auto& ui = c.site.menu.ui;
     if (ui.empty()) return;
-    const auto ui_at = c.where.find({"menu", "ui"});
+    auto ui_at = c.where.find({"menu", "ui"});
+    if (ui_at.line == 0) ui_at = at;  // the default menu.c32: the boot file that loads it
     std::set<std::string> seen;
     std::vector<std::pair<std::string, std::string>> queue{{ui, ""}};  // module, who needs it
     while (!queue.empty()) {
@@ -361,7 +362,8 @@ void check_boot_file(loader_site& l, const std::string& rel, const std::string& 
         check_grub(l, rel, key, g);
         return;
     }
-    if (const auto v = find_syslinux_version(*bytes, "SYSLINUX"); v && arch != "aa64")
+    // syslinux.efi says "Syslinux 6.04 (EFI; 20200816)".
+    if (const auto v = find_syslinux_version(*bytes, "Syslinux"); v && arch != "aa64")
         check_syslinux(l, rel, key, *v, arch == "x64" ? flavour::efi64 : flavour::efi32);
 }
 

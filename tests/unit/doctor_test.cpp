@@ -508,6 +508,34 @@ TEST(BootLoaders, DebianPxelinuxAndModules) {
     }
 }
 
+TEST(BootLoaders, DebianSyslinuxEfi) {
+    const auto efi = slurp("/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi");
+    const auto ldlinux = slurp("/usr/lib/syslinux/modules/efi64/ldlinux.e64");
+    if (!efi || !ldlinux) GTEST_SKIP() << "Debian's syslinux-efi and syslinux-common are not installed";
+    const auto v = doctor::find_syslinux_version(*efi, "Syslinux");
+    ASSERT_TRUE(v);
+    EXPECT_GE(v->major, 6);
+    EXPECT_EQ(doctor::read_elf_module(*ldlinux).elf_class, 64);
+}
+
+TEST(Doctor, SyslinuxEfiNeedsLdlinuxE64) {
+    world w;
+    w.replace("uefi-x64: grubx64.efi", "uefi-x64: efi64/syslinux.efi");
+    write(w.dir / "tftp/efi64/syslinux.efi", "MZ" + std::string(200, '\0') + "Syslinux 6.04 (EFI; 20200816)");
+    write(w.dir / "tftp/efi64/menu.c32", make_elf(true, {"libutil.c32"}));
+    write(w.dir / "tftp/efi64/libutil.c32", make_elf(true, {}));
+    auto fs = w.examine();
+    ASSERT_EQ(fs.size(), 1u) << describe(fs);
+    EXPECT_EQ(fs[0].where.line, 12);
+    EXPECT_NE(fs[0].message.find("needs ldlinux.e64"), std::string::npos) << fs[0].message;
+    EXPECT_NE(fs[0].fix.find("cp /usr/lib/syslinux/modules/efi64/ldlinux.e64 " + (w.dir / "tftp/efi64/").string()),
+              std::string::npos)
+        << fs[0].fix;
+    write(w.dir / "tftp/efi64/ldlinux.e64", make_elf(true, {}));
+    fs = w.examine();
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
 // ---------------------------------------------------------------- this machine's command runner
 
 TEST(LocalMachine, RunsCommandsWithoutAShell) {
