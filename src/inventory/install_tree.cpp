@@ -178,7 +178,12 @@ parsed parse_discinfo(std::string_view text) {
     install_tree_info t;
     t.family = "el";
     t.evidence = ".discinfo";
-    take_release(t, trim(lines[1]));
+    // "7.9" (CentOS 7), "Red Hat Enterprise Linux 6.10" (EL 6): the product
+    // name, when there is one, before the release.
+    const auto second = trim(lines[1]);
+    const auto space = second.rfind(' ');
+    take_release(t, space == std::string_view::npos ? second : second.substr(space + 1));
+    if (space != std::string_view::npos) t.distro = std::string(trim(second.substr(0, space)));
     if (t.release.empty()) return tree_parse_error{2, "expected a release number like 7.9 on line 2"};
     t.arch = std::string(trim(lines[2]));
     return t;

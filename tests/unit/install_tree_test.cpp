@@ -57,6 +57,11 @@ TEST(install_tree, parses_discinfo_release_and_arch) {
     EXPECT_EQ(r.value().release, "7.9");
     EXPECT_EQ(r.value().arch, "x86_64");
     EXPECT_FALSE(parse_discinfo("1603733435.495302\n"));
+    const auto el6 = parse_discinfo("1530288316.160918\nRed Hat Enterprise Linux 6.10\nx86_64\n1\n");
+    ASSERT_TRUE(el6) << el6.error().message;
+    EXPECT_EQ(el6.value().release, "6.10");
+    EXPECT_EQ(el6.value().major, 6);
+    EXPECT_EQ(el6.value().distro, "Red Hat Enterprise Linux");
 }
 
 TEST(install_tree, parses_debian_and_ubuntu_release_files) {
