@@ -536,6 +536,13 @@ TEST(Doctor, SyslinuxEfiNeedsLdlinuxE64) {
     EXPECT_TRUE(fs.empty()) << describe(fs);
 }
 
+TEST(BootLoaders, DebianShim) {
+    const auto shim = slurp("/usr/lib/shim/shimx64.efi");
+    if (!shim) GTEST_SKIP() << "Debian's shim-unsigned is not installed";
+    EXPECT_TRUE(doctor::is_shim(*shim));
+    EXPECT_EQ(doctor::shim_second_stage(*shim, "none"), "grubx64.efi");
+}
+
 // ---------------------------------------------------------------- this machine's command runner
 
 TEST(LocalMachine, RunsCommandsWithoutAShell) {
