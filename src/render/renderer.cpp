@@ -4,6 +4,8 @@
 
 #include <kainjow/mustache.hpp>
 
+#include "template_syntax.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -80,6 +82,150 @@ std::string strip_standalone_lines(const std::string& text) {
     return out;
 }
 
+// Where a template's text comes from, for messages: a template file (the
+// shipped ones as templates/<name>) or a string in site.yaml, whose first
+// line is line `first_line` there.
+struct source {
+    const std::string& text;
+    std::string file;
+    int first_line = 1;
+};
+
+// What every rendering of one site shares.
+struct render_env {
+    const template_set& templates;
+    const std::set<std::string>& known;  // names some document defines
+};
+
+std::string display_name(const template_set& templates, const std::string& name) {
+    const auto origin = templates.origin(name);
+    return origin.empty() || origin == "built-in" ? "templates/" + name : origin;
+}
+
+// The template-set key a partial resolves to ("snippets/x" or "x").
+std::string partial_key(const template_set& templates, const std::string& name) {
+    return templates.find("snippets/" + name) ? "snippets/" + name : name;
+}
+
+rendered failure(inventory::source_location where, std::string what) {
+    std::string error = where.file;
+    if (where.line > 0) error += ":" + std::to_string(where.line);
+    if (!error.empty()) error += ": ";
+    error += what;
+    return {{}, std::move(error), std::move(where), std::move(what)};
+}
+
+// Strict variables (docs/templates.md): walks the tags of a template over
+// the data the way kainjow renders it, with kainjow's own name lookup, and
+// stops at the first name the document does not define. In branches the
+// data does not take (a section whose value is missing or false) names are
+// only checked to be defined for some document, so a typo there is found
+// even if no host takes that branch.
+class strict_walk {
+public:
+    strict_walk(const mstch::data& root, const render_env& env) : ctx_(&root), env_(env) {}
+
+    void walk(const std::vector<syntax::tag>& tags, const std::string& file, int line_base, bool live) {
+        for (const auto& t : tags) {
+            if (failed()) return;
+            switch (t.kind) {
+            case syntax::tag_kind::variable: variable(t, file, line_base, live); break;
+            case syntax::tag_kind::section:
+            case syntax::tag_kind::inverted: section(t, file, line_base, live); break;
+            case syntax::tag_kind::partial: partial(t, file, line_base, live); break;
+            }
+        }
+    }
+
+    bool failed() const { return !problem_.what.empty(); }
+    rendered result() const { return problem_; }
+
+private:
+    static constexpr int max_depth = 100;
+
+    void fail(const std::string& file, int line, std::string what) {
+        if (!failed()) problem_ = failure({file, line, 0}, std::move(what));
+    }
+
+    bool known(const std::string& name) const {
+        if (name == ".") return true;
+        std::size_t b = 0;
+        while (b <= name.size()) {
+            auto e = name.find('.', b);
+            if (e == std::string::npos) e = name.size();
+            if (!env_.known.count(name.substr(b, e - b))) return false;
+            b = e + 1;
+        }
+        return true;
+    }
+
+    std::string hint(const std::string& name) const {
+        const auto best = syntax::closest(name, {env_.known.begin(), env_.known.end()});
+        return best.empty() ? std::string{} : " (did you mean " + best + "?)";
+    }
+
+    void variable(const syntax::tag& t, const std::string& file, int line_base, bool live) {
+        if (live ? ctx_.get(t.name) != nullptr : known(t.name)) return;
+        if (known(t.name))
+            fail(file, line_base + t.line,
+                 t.shown + " is not defined for this document; give it a value for every host, or make it optional with {{#" +
+                     t.name + "}}" + t.shown + "{{/" + t.name + "}}");
+        else
+            fail(file, line_base + t.line, t.shown + " is not defined for any document" + hint(t.name) +
+                                               "; fix the name or define it in vars");
+    }
+
+    void section(const syntax::tag& t, const std::string& file, int line_base, bool live) {
+        const mstch::data* v = live ? ctx_.get(t.name) : nullptr;
+        if (!v && !known(t.name)) {
+            fail(file, line_base + t.line, t.shown + " tests a name defined for no document" + hint(t.name) +
+                                               "; fix the name or define it in vars");
+            return;
+        }
+        const bool falsy = !v || v->is_false() || v->is_empty_list();
+        const bool taken = t.kind == syntax::tag_kind::section ? !falsy : falsy;
+        if (!live || !taken) return walk(t.children, file, line_base, false);
+        if (t.kind == syntax::tag_kind::section && v->is_non_empty_list()) {
+            for (const auto& item : v->list_value()) {
+                ctx_.push(&item);
+                walk(t.children, file, line_base, true);
+                ctx_.pop();
+            }
+            return;
+        }
+        if (v) ctx_.push(v);
+        walk(t.children, file, line_base, true);
+        if (v) ctx_.pop();
+    }
+
+    void partial(const syntax::tag& t, const std::string& file, int line_base, bool live) {
+        const auto* text = env_.templates.find_partial(t.name);
+        if (!text) {
+            fail(file, line_base + t.line, t.shown + ": partial '" + t.name + "' not found (looked for snippets/" + t.name +
+                                               " and " + t.name + "); add it to the template directory or fix the name");
+            return;
+        }
+        // Not taken, a partial that includes itself is no loop: stop there.
+        if (!live && std::find(chain_.begin(), chain_.end(), t.name) != chain_.end()) return;
+        if (chain_.size() >= max_depth) {
+            fail(file, line_base + t.line,
+                 "partials nested more than " + std::to_string(max_depth) + " deep (does '" + t.name + "' include itself?)");
+            return;
+        }
+        const auto name = display_name(env_.templates, partial_key(env_.templates, t.name));
+        const auto parsed = syntax::parse(*text);
+        if (!parsed.ok()) return fail(name, parsed.error_line, parsed.error);
+        chain_.push_back(t.name);
+        walk(parsed.tags, name, 0, live);
+        chain_.pop_back();
+    }
+
+    mstch::context<std::string> ctx_;
+    const render_env& env_;
+    std::vector<std::string> chain_;  // the partials being walked, outermost first
+    rendered problem_;
+};
+
 // Looks partials up in the template set and notices the ones that are
 // missing (kainjow would silently render nothing) or recurse forever.
 class site_context final : public mstch::basic_context<std::string> {
@@ -119,18 +265,25 @@ private:
     mutable int inclusions_ = 0;
 };
 
-rendered render_text(const std::string& tmpl, const mstch::data& data, const template_set& templates) {
-    mstch::mustache m{strip_standalone_lines(tmpl)};
+rendered render_text(const source& src, const mstch::data& data, const render_env& env) {
+    // pxed's own checks first: they know lines, kainjow knows offsets.
+    const auto parsed = syntax::parse(src.text);
+    if (!parsed.ok()) return failure({src.file, src.first_line - 1 + parsed.error_line, 0}, parsed.error);
+    strict_walk strict(data, env);
+    strict.walk(parsed.tags, src.file, src.first_line - 1, true);
+    if (strict.failed()) return strict.result();
+
+    mstch::mustache m{strip_standalone_lines(src.text)};
     // Boot loader configs and kickstarts are not HTML: `&` and `<` in kernel
     // arguments or package names must come out as written.
     m.set_custom_escape([](const std::string& s) { return s; });
-    if (!m.is_valid()) return {{}, "template syntax: " + m.error_message()};
-    site_context ctx(data, templates);
+    if (!m.is_valid()) return failure({src.file, 0, 0}, "template syntax: " + m.error_message());
+    site_context ctx(data, env.templates);
     auto text = m.render(ctx);
-    if (!m.is_valid()) return {{}, m.error_message()};
+    if (!m.is_valid()) return failure({src.file, 0, 0}, m.error_message());
     text.erase(std::remove(text.begin(), text.end(), standalone_marker), text.end());
-    if (!ctx.error().empty()) return {{}, ctx.error()};
-    return {std::move(text), {}};
+    if (!ctx.error().empty()) return failure({src.file, 0, 0}, ctx.error());
+    return {std::move(text), {}, {}, {}};
 }
 
 mstch::data to_data(const inventory::value& v) {
@@ -170,13 +323,48 @@ const std::set<std::string>& builtin_keys() {
         "kernel_url", "initrd_url", "append", "tree", "tree_url", "tree_http_url", "tree_ftp_url",
         "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
         "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd",
-        "state", "generation", "install_done_url", "secrets"};
+        "state", "generation", "install_done_url", "secrets", "local_only"};
     return keys;
+}
+
+// What the shipped templates read when a site defines it (docs/templates.md):
+// a section may test these even where no profile or host sets them.
+const std::set<std::string>& optional_variables() {
+    static const std::set<std::string> names{"lang", "keyboard", "timezone", "rootpw_hash", "disk", "packages",
+                                             "post_script"};
+    return names;
+}
+
+// A variable's name and the keys inside its value (objects, list items).
+void add_names(const inventory::value& v, std::set<std::string>& out) {
+    if (const auto* l = std::get_if<inventory::value::list>(&v.data)) {
+        for (const auto& item : *l) add_names(item, out);
+    } else if (const auto* o = std::get_if<inventory::value::object>(&v.data)) {
+        for (const auto& [k, item] : *o) {
+            out.insert(k);
+            add_names(item, out);
+        }
+    }
+}
+
+std::set<std::string> known_names(const inventory::site& s) {
+    std::set<std::string> out = builtin_keys();
+    out.insert(optional_variables().begin(), optional_variables().end());
+    auto add = [&](const inventory::variables& vars, const inventory::secrets& secrets) {
+        for (const auto& [k, v] : vars) {
+            out.insert(k);
+            add_names(v, out);
+        }
+        for (const auto& kv : secrets) out.insert(kv.first);
+    };
+    for (const auto& kv : s.profiles) add(kv.second.vars, kv.second.secret_values);
+    for (const auto& h : s.hosts) add(h.vars, h.secret_values);
+    return out;
 }
 
 class context_builder {
 public:
-    context_builder(const inventory::site& s, const template_set& t) : site_(s), templates_(t) {}
+    context_builder(const inventory::site& s, const render_env& env) : site_(s), env_(env) {}
 
     std::string http_url() const {
         return url_base("http", site_.server.address, site_.server.http.port, 80);
@@ -271,8 +459,13 @@ public:
         if (h) add_host(*h, status, d);
         // The kernel arguments are a template too, so they can name
         // {{tree_url}}, {{kickstart_url}} and any variable.
-        auto append = render_text(p.append, d, templates_);
-        if (!append.ok()) return {{}, "profile '" + p.name + "' append: " + append.error};
+        auto append = render_text({p.append, site_.source_file, p.where.line}, d, env_);
+        if (!append.ok()) {
+            // The line of the profile: its append may be inherited, and
+            // kainjow's lines are those of the folded YAML string anyway.
+            append.where.line = p.where.line;
+            return failure(append.where, "profile '" + p.name + "' append: " + append.what);
+        }
         d.set("append", append.text);
         return {};
     }
@@ -325,20 +518,25 @@ public:
 
 private:
     const inventory::site& site_;
-    const template_set& templates_;
+    const render_env& env_;
 };
+
+// A template of the set by name, with its file for messages.
+rendered render_template(const std::string& name, const mstch::data& d, const render_env& env) {
+    const auto* tmpl = env.templates.find(name);
+    if (!tmpl) return {{}, "template " + name + " not found", {}, "template " + name + " not found"};
+    return render_text({*tmpl, display_name(env.templates, name)}, d, env);
+}
 
 }  // namespace
 
 renderer::renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates)
-    : site_(std::move(site)), templates_(std::move(templates)) {}
+    : site_(std::move(site)), templates_(std::move(templates)), known_names_(known_names(*site_)) {}
 
 rendered renderer::default_config(document_kind kind) const {
-    if (kind == document_kind::kickstart) return {{}, "kickstarts belong to a host or a profile"};
-    const auto name = menu_template(kind);
-    const auto* tmpl = templates_->find(name);
-    if (!tmpl) return {{}, std::string("template ") + name + " not found"};
-    context_builder b(*site_, *templates_);
+    if (kind == document_kind::kickstart) return failure({}, "kickstarts belong to a host or a profile");
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
     auto d = b.base();
     // With unknown_hosts local (or ignore), the default config boots the
     // disk: the menu's template sees only the local entry.
@@ -347,79 +545,86 @@ rendered renderer::default_config(document_kind kind) const {
     if (!local_only) {
         if (auto r = b.menu_entries(d); !r.ok()) return r;
     }
-    auto r = render_text(*tmpl, d, *templates_);
-    if (!r.ok()) r.error = std::string(name) + ": " + r.error;
-    return r;
+    return render_template(menu_template(kind), d, env);
 }
 
 rendered renderer::host_config(document_kind kind, const inventory::host& h, const host_status* status) const {
     const auto* p = site_->find_profile(h.profile);
-    context_builder b(*site_, *templates_);
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
     auto d = b.base();
     std::string name;
     if (kind == document_kind::kickstart) {
-        if (!p || p->kickstart.empty()) return {{}, "host " + h.mac.to_string() + " has no profile with a kickstart"};
+        if (!p || p->kickstart.empty()) return failure({}, "host " + h.mac.to_string() + " has no profile with a kickstart");
         name = "kickstart/" + p->kickstart;
     } else {
         name = host_template(kind);
     }
-    const auto* tmpl = templates_->find(name);
-    if (!tmpl) return {{}, "template " + name + " not found"};
+    if (!templates_->find(name)) return failure({}, "template " + name + " not found");
     if (p) {
         if (auto r = b.profile_data(*p, &h, status, d); !r.ok()) return r;
     } else {
         b.add_host(h, status, d);
     }
-    auto r = render_text(*tmpl, d, *templates_);
-    if (!r.ok()) r.error = name + ": " + r.error;
-    return r;
+    return render_template(name, d, env);
 }
 
 rendered renderer::profile_kickstart(const inventory::profile& p) const {
-    if (p.kickstart.empty()) return {{}, "profile '" + p.name + "' has no kickstart"};
+    if (p.kickstart.empty()) return failure({}, "profile '" + p.name + "' has no kickstart");
     const auto name = "kickstart/" + p.kickstart;
-    const auto* tmpl = templates_->find(name);
-    if (!tmpl) return {{}, "template " + name + " not found"};
-    context_builder b(*site_, *templates_);
+    if (!templates_->find(name)) return failure({}, "template " + name + " not found");
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
     auto d = b.base();
     if (auto r = b.profile_data(p, nullptr, nullptr, d); !r.ok()) return r;
-    auto r = render_text(*tmpl, d, *templates_);
-    if (!r.ok()) r.error = name + ": " + r.error;
-    return r;
+    return render_template(name, d, env);
 }
 
 std::string renderer::install_done_url(const inventory::host& h, const std::string& token) const {
-    return context_builder(*site_, *templates_).install_done_url(h, token);
+    const render_env env{*templates_, known_names_};
+    return context_builder(*site_, env).install_done_url(h, token);
 }
 
 std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
     if (site_->boot.ipxe.empty()) return {};
-    context_builder b(*site_, *templates_);
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
     auto d = b.base();
     d.set("mac", mac.to_string());
     d.set("mac_dashed", mac.to_dashed());
-    auto r = render_text(site_->boot.ipxe, d, *templates_);
+    auto r = render_text({site_->boot.ipxe, site_->source_file}, d, env);
     return r.ok() ? r.text : std::string{};
 }
 
 std::vector<diagnostic> renderer::check() const {
     std::vector<diagnostic> out;
     const auto& s = *site_;
-    auto fail = [&](const inventory::source_location& where, const std::string& msg) {
-        out.push_back({severity::error, where, msg});
+    // A template error is reported at the template's line, once, naming
+    // the first document that showed it: thirty hosts sharing a kickstart
+    // share its typo.
+    std::set<std::pair<std::string, std::string>> seen;
+    auto fail = [&](const inventory::source_location& where, const std::string& what, const rendered& r) {
+        if (r.where.file.empty()) {
+            out.push_back({severity::error, where, what + ": " + r.error});
+            return;
+        }
+        auto where_at = r.where;
+        if (!seen.emplace(where_at.file + ":" + std::to_string(where_at.line), r.what).second) return;
+        out.push_back({severity::error, std::move(where_at), r.what + " (in " + what + ")"});
     };
     const inventory::source_location top{s.source_file, 0, 0};
     for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
-        if (auto r = default_config(kind); !r.ok()) fail(top, std::string("default ") + kind_name(kind) + " menu: " + r.error);
+        if (auto r = default_config(kind); !r.ok()) fail(top, std::string("the default ") + kind_name(kind) + " menu", r);
     }
     for (const auto& [name, p] : s.profiles) {
         if (p.kickstart.empty()) continue;
         if (!templates_->find("kickstart/" + p.kickstart)) {
-            fail(p.where, "profile '" + name + "': kickstart template '" + p.kickstart + "' not found (looked for kickstart/" +
-                              p.kickstart + " in the site template directory and the shipped templates)");
+            out.push_back({severity::error, p.where,
+                           "profile '" + name + "': kickstart template '" + p.kickstart + "' not found (looked for kickstart/" +
+                               p.kickstart + " in the site template directory and the shipped templates)"});
             continue;
         }
-        if (auto r = profile_kickstart(p); !r.ok()) fail(p.where, "profile '" + name + "': " + r.error);
+        if (auto r = profile_kickstart(p); !r.ok()) fail(p.where, "profile '" + name + "' kickstart", r);
     }
     // Both variants a host's state can pick, the install one with an
     // install-done URL: a template may fail in only one of them.
@@ -429,20 +634,27 @@ std::vector<diagnostic> renderer::check() const {
         for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
             for (const auto* st : {&installing, &installed})
                 if (auto r = host_config(kind, h, st); !r.ok()) {
-                    fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + ": " + r.error);
+                    fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + " config", r);
                     break;
                 }
         }
         const auto* p = s.find_profile(h.profile);
         if (p && !p->kickstart.empty() && templates_->find("kickstart/" + p->kickstart)) {
             if (auto r = host_config(document_kind::kickstart, h, &installing); !r.ok())
-                fail(h.where, "host " + h.mac.to_string() + " kickstart: " + r.error);
+                fail(h.where, "host " + h.mac.to_string() + " kickstart", r);
         }
     }
     if (!s.boot.ipxe.empty()) {
-        context_builder b(s, *templates_);
+        const render_env env{*templates_, known_names_};
+        context_builder b(s, env);
         auto d = b.base();
-        if (auto r = render_text(s.boot.ipxe, d, *templates_); !r.ok()) fail(top, "boot.ipxe: " + r.error);
+        // As ipxe_chain_url fills it in for a client.
+        d.set("mac", std::string("52:54:00:00:00:00"));
+        d.set("mac_dashed", std::string("52-54-00-00-00-00"));
+        if (auto r = render_text({s.boot.ipxe, s.source_file}, d, env); !r.ok()) {
+            r.where.line = 0;
+            fail(top, "boot.ipxe", r);
+        }
     }
     for (const auto& [name, p] : s.profiles)
         for (const auto& [k, v] : p.vars)

@@ -196,8 +196,10 @@ TEST(renderer, check_reports_a_missing_partial_at_the_profile) {
     fixture f(site_yaml, dir.load());
     const auto diags = f.r->check();
     ASSERT_FALSE(diags.empty());
-    EXPECT_EQ(diags[0].where.line, 14);
+    EXPECT_THAT(diags[0].where.file, HasSubstr("kickstart/centos7.ks"));
+    EXPECT_EQ(diags[0].where.line, 1);
     EXPECT_THAT(diags[0].message, HasSubstr("partial 'no-such-snippet' not found"));
+    EXPECT_THAT(diags[0].message, HasSubstr("profile 'c7' kickstart")) << "names the document that needs it";
 }
 
 TEST(renderer, a_partial_that_includes_itself_is_an_error_not_a_crash) {
@@ -216,8 +218,9 @@ TEST(renderer, check_reports_template_syntax_errors) {
     fixture f(site_yaml, dir.load());
     const auto diags = f.r->check();
     ASSERT_FALSE(diags.empty());
-    EXPECT_THAT(diags[0].message, HasSubstr("pxelinux/host.cfg"));
-    EXPECT_THAT(diags[0].message, HasSubstr("Unclosed section"));
+    EXPECT_THAT(diags[0].where.file, HasSubstr("pxelinux/host.cfg"));
+    EXPECT_EQ(diags[0].where.line, 1);
+    EXPECT_THAT(diags[0].message, HasSubstr("'{{#netboot}}' is never closed"));
 }
 
 TEST(renderer, check_reports_a_missing_kickstart_template) {
@@ -234,9 +237,165 @@ TEST(renderer, check_warns_when_a_var_shadows_a_builtin) {
     yaml.replace(yaml.find("vars: {timezone"), 7, "vars: {mac: x, ");
     fixture f(yaml);
     const auto diags = f.r->check();
-    ASSERT_EQ(diags.size(), 1u);
+    ASSERT_EQ(diags.size(), 1u) << diags[0].to_string();
     EXPECT_EQ(diags[0].level, inventory::severity::warning);
     EXPECT_THAT(diags[0].message, HasSubstr("use {{vars.mac}}"));
+}
+
+// Strict variables and tags (docs/templates.md): each broken template is
+// reported at its own file and line, whatever the document that found it.
+TEST(strict_templates, typos_and_broken_braces_are_errors_at_their_line) {
+    struct broken {
+        const char* file;  // the template written (over the shipped one)
+        std::string text;
+        int line;
+        const char* message;
+    };
+    const std::string ks_head = "# kickstart\ninstall\n";
+    const std::vector<broken> cases{
+        {"kickstart/centos7.ks", ks_head + "append inst.ks={{kickstat_url}}\n", 3,
+         "{{kickstat_url}} is not defined for any document (did you mean kickstart_url?)"},
+        // No host has a rootpw_hash here, so the section is never taken:
+        // the typo inside it is still found.
+        {"kickstart/centos7.ks", ks_head + "{{#rootpw_hash}}\nrootpw --iscrypted {{rootpw_hsah}}\n{{/rootpw_hash}}\n", 4,
+         "{{rootpw_hsah}} is not defined for any document (did you mean rootpw_hash?)"},
+        {"kickstart/centos7.ks", ks_head + "%packages\n{{#pakages}}\n{{.}}\n{{/pakages}}\n%end\n", 4,
+         "{{#pakages}} tests a name defined for no document (did you mean packages?)"},
+        {"kickstart/centos7.ks", ks_head + "%packages\n{{#packages}\n{{.}}\n{{/packages}}\n%end\n", 4,
+         "'{{#packages}' is not closed on its line; add the missing '}}'"},
+        {"kickstart/centos7.ks", ks_head + "network --hostname={{hostname}\n%packages\n{{/x}}\n", 3,
+         "'{{hostname}' is not closed on its line"},
+        {"kickstart/centos7.ks", ks_head + "network --hostname={{hostname} --activate }}\n", 3,
+         "has a brace inside its name"},
+        {"kickstart/centos7.ks", ks_head + "network --hostname={{host name}}\n", 3, "has a blank inside its name"},
+        {"kickstart/centos7.ks", ks_head + "x {{host{{name}}\n", 3, "has a brace inside its name"},
+        {"kickstart/centos7.ks", ks_head + "x {{}}\n", 3, "'{{}}' names nothing"},
+        {"kickstart/centos7.ks", ks_head + "{{! a comment never closed\n%packages\n{{#packages}}\n{{/packages}}\n", 3,
+         "runs into another tag"},
+        {"kickstart/centos7.ks", ks_head + "{{#disk}}\nclearpart --drives={{disk}}\n", 3,
+         "'{{#disk}}' is never closed; add {{/disk}} where the section ends"},
+        {"kickstart/centos7.ks", ks_head + "\n\n{{/disk}}\n", 5, "'{{/disk}}' closes a section that is not open"},
+        {"kickstart/centos7.ks", ks_head + "{{#disk}}\n{{#hostname}}\n{{/disk}}\n{{/hostname}}\n", 5,
+         "the one open is {{#hostname}} from line 4"},
+        // db01 has no address: a name some hosts lack needs a section.
+        {"kickstart/centos7.ks", ks_head + "network --ip={{ip}}\n", 3, "{{ip}} is not defined for this document"},
+        {"kickstart/centos7.ks", ks_head + "{{#ip}}\nnetwork --ip={{ip}} --gateway={{gatway}}\n{{/ip}}\n", 4,
+         "{{gatway}} is not defined for any document (did you mean gateway?)"},
+        // Menus' profile kickstarts carry no secrets.
+        {"kickstart/centos7.ks", ks_head + "rootpw {{secrets.rootpw_hash}}\n", 3, "{{secrets.rootpw_hash}} is not defined"},
+        {"kickstart/centos7.ks", ks_head + "{{=<% %>=}}\nnetwork --hostname=<%hostnme%>\n", 4,
+         "<%hostnme%> is not defined for any document (did you mean hostname?)"},
+        {"kickstart/centos7.ks", ks_head + "{{=<%%>=}}\n", 3, "is not a valid set-delimiter tag"},
+        {"pxelinux/host.cfg", "# {{mac}}\n{{#netboot}}\nappend {{apend}}\n{{/netboot}}\n", 3,
+         "{{apend}} is not defined for any document (did you mean append?)"},
+        {"grub/menu.cfg", "{{^local_only}}\n{{#entries}}\nmenuentry '{{lable}}'\n{{/entries}}\n{{/local_only}}\n", 3,
+         "{{lable}} is not defined for any document (did you mean label?)"},
+        // A partial reports its own file and line.
+        {"snippets/post", "%post\n# {{profile}}\n{{post_scirpt}}\n%end\n", 3,
+         "{{post_scirpt}} is not defined for any document (did you mean post_script?)"},
+        {"snippets/network", "network --bootproto=dhcp\n\n{{#hostname}\n", 3, "'{{#hostname}' is not closed on its line"},
+        {"kickstart/centos7.ks", ks_head + "{{> netwrk}}\n", 3, "partial 'netwrk' not found"},
+    };
+    for (const auto& c : cases) {
+        template_dir dir;
+        dir.write(c.file, c.text);
+        fixture f(site_yaml, dir.load());
+        const auto diags = f.r->check();
+        ASSERT_FALSE(diags.empty()) << c.text;
+        EXPECT_EQ(diags[0].level, inventory::severity::error);
+        EXPECT_THAT(diags[0].where.file, ::testing::EndsWith(c.file)) << c.text;
+        EXPECT_EQ(diags[0].where.line, c.line) << c.text;
+        EXPECT_THAT(diags[0].message, HasSubstr(c.message)) << c.text;
+        // What `pxed render` prints: the same, with file:line in front.
+        const auto out = f.r->host_config(document_kind::kickstart, f.host("52:54:00:aa:bb:02"));
+        if (std::string(c.file).rfind("kickstart/", 0) == 0 || std::string(c.file).rfind("snippets/", 0) == 0) {
+            EXPECT_FALSE(out.ok()) << c.text;
+            EXPECT_THAT(out.error, HasSubstr(c.file + std::string(":") + std::to_string(c.line) + ": ")) << c.text;
+        }
+    }
+}
+
+TEST(strict_templates, a_typo_in_a_profiles_append_names_the_profile_in_site_yaml) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("inst.ks={{kickstart_url}}"), 25, "inst.ks={{kickstat_url}}");
+    fixture f(yaml);
+    const auto diags = f.r->check();
+    ASSERT_FALSE(diags.empty());
+    EXPECT_EQ(diags[0].where.file, "site.yaml");
+    EXPECT_EQ(diags[0].where.line, 14);
+    EXPECT_THAT(diags[0].message,
+                HasSubstr("profile 'c7' append: {{kickstat_url}} is not defined for any document (did you mean kickstart_url?)"));
+    EXPECT_EQ(diags.size(), 1u) << "reported once, not once per document";
+}
+
+TEST(strict_templates, a_profile_without_a_kickstart_cannot_name_kickstart_url) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("    kickstart: centos7.ks\n"), 26, "");
+    fixture f(yaml);
+    const auto diags = f.r->check();
+    ASSERT_FALSE(diags.empty());
+    EXPECT_THAT(diags[0].message, HasSubstr("append: {{kickstart_url}} is not defined for this document"));
+}
+
+TEST(strict_templates, set_delimiters_and_list_items_resolve) {
+    template_dir dir;
+    dir.write("kickstart/centos7.ks",
+              "{{=<% %>=}}\nhost <%#hostname%><%fqdn%><%/hostname%>\n<%={{ }}=%>\n{{#packages}}\n{{.}}\n{{/packages}}\n"
+              "{{#disks}}\n{{name}}={{size}}\n{{/disks}}\n");
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("vars: {disk: vdb}"), 17,
+                 "vars: {disk: vdb, packages: [vim, tmux], disks: [{name: vda, size: 10}, {name: vdb, size: 20}]}");
+    fixture f(yaml, dir.load());
+    const auto diags = f.r->check();
+    EXPECT_TRUE(diags.empty()) << (diags.empty() ? "" : diags[0].to_string());
+    const auto out = f.r->host_config(document_kind::kickstart, f.host("52:54:00:aa:bb:01"));
+    ASSERT_TRUE(out.ok()) << out.error;
+    // kainjow leaves the lines of set-delimiter tags blank.
+    EXPECT_EQ(out.text, "\nhost web01.lab.example\n\nvim\ntmux\nvda=10\nvdb=20\n");
+}
+
+// The shipped templates test every optional value with a section: hosts
+// without a name, an address, a subnet, vars or secrets load cleanly.
+TEST(strict_templates, shipped_templates_pass_with_hosts_lacking_optional_values) {
+    for (const char* unknown : {"menu", "local"}) {
+        const std::string yaml = std::string(R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 10.0.0.0/24
+    ranges: [10.0.0.100-10.0.0.200]
+trees:
+  c6: {path: /srv/c6, url: /pub/centos/6}
+  c7: {path: /srv/c7, url: /pub/centos/7, protocol: ftp}
+profiles:
+  c6: {tree: c6, kernel: c6/vmlinuz, initrd: c6/initrd.img, kickstart: centos6.ks, append: "ks={{kickstart_url}}"}
+  c7:
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    kickstart: centos7.ks
+    append: "inst.ks={{kickstart_url}}{{#hostname}} hostname={{hostname}}{{/hostname}}"
+    vars: {packages: [vim]}
+  rescue: {kernel: r/vmlinuz, initrd: r/initrd.img}
+menu: {unknown_hosts: )") + unknown + R"(}
+lifecycle: {install_done: callback}
+hosts:
+  - {mac: "52:54:00:00:00:01", profile: c6}
+  - {mac: "52:54:00:00:00:02", profile: c7, hostname: a, ip: 10.0.0.5,
+     vars: {disk: sda, lang: de_DE.UTF-8, keyboard: de, timezone: Europe/Berlin, post_script: "echo hi"},
+     secrets: {rootpw_hash: "$6$x$y"}}
+  - {mac: "52:54:00:00:00:03", profile: c7, ip: 10.0.0.6}
+  - {mac: "52:54:00:00:00:04", profile: rescue, hostname: r}
+  - {mac: "52:54:00:00:00:05", netboot: false}
+)";
+        fixture f(yaml);
+        const auto diags = f.r->check();
+        EXPECT_TRUE(diags.empty()) << unknown << ": " << (diags.empty() ? "" : diags[0].to_string());
+        std::vector<inventory::diagnostic> render_diags;
+        const auto files = f.docs.render_all(render_diags);
+        EXPECT_TRUE(render_diags.empty()) << unknown;
+        EXPECT_GT(files.size(), 10u);
+    }
 }
 
 TEST(documents, map_pxelinux_grub_ipxe_and_kickstart_paths) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,11 @@ namespace pxed::render {
 
 struct rendered {
     std::string text;
-    std::string error;  ///< empty on success
+    std::string error;  ///< empty on success; starts with `file:line: ` when `where` is known
+    /// The template (or site.yaml line, for a profile's `append`) at fault;
+    /// file empty when no one line is.
+    inventory::source_location where;
+    std::string what;  ///< the error without its location
     bool ok() const { return error.empty(); }
 };
 
@@ -61,8 +66,9 @@ public:
     std::string ipxe_chain_url(const wire::mac_address& mac) const;
 
     /// Renders every document once and reports what fails: missing templates,
-    /// missing partials, template syntax errors, each tied to the profile or
-    /// host in site.yaml that needs it.
+    /// missing partials, template syntax errors, names a document does not
+    /// define (docs/templates.md, "Strict variables"): at the template's
+    /// file and line, naming the profile or host that needs it.
     std::vector<inventory::diagnostic> check() const;
 
     const inventory::site& site() const { return *site_; }
@@ -71,6 +77,9 @@ public:
 private:
     std::shared_ptr<const inventory::site> site_;
     std::shared_ptr<const template_set> templates_;
+    /// Names some document of this site defines: a section may test one
+    /// that the document at hand lacks, but not a name defined nowhere.
+    std::set<std::string> known_names_;
 };
 
 }  // namespace pxed::render
