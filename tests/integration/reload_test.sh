@@ -93,6 +93,20 @@ check "the old config is still served over HTTP and TFTP" serves_title "Menu Two
 check_not "... not the rejected one" serves_title "Menu Three"
 check "pxed is still running" kill -0 "$PXED_PID"
 
+# A template typo (strict variables, docs/templates.md): rejected the same
+# way, at the profile's line, and the old config keeps serving.
+site "Menu Typo"
+sed -i 's/append: "console=ttyS0"/append: "console=ttyS0 inst.ks={{kickstat_url}}"/' "$TMP/site.yaml"
+set +e
+reload
+rc=$?
+set -e
+check "reload of a template typo exits 1 (rc $rc)" test "$rc" -eq 1
+check "... naming the profile's line and the name" \
+  grep -qE "^$TMP/site.yaml:[0-9]+(:[0-9]+)?: error: profile 'p' append: \{\{kickstat_url\}\} is not defined" "$TMP/reload.err"
+check "the old config still serves" serves_title "Menu Two"
+check_not "... not the one with the typo" serves_title "Menu Typo"
+
 # Broken before any daemon could see it (it does not even parse): the
 # command says so itself and fails.
 printf 'server: [\n' > "$TMP/site.yaml"
