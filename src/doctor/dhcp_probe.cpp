@@ -159,11 +159,11 @@ std::vector<finding> probe_dhcp(const inventory::site& site, const locator& wher
     if (!dhcp.enabled || dhcp.interfaces.empty()) {
         if (skipped != nullptr)
             *skipped = !dhcp.enabled ? "pxed's DHCP is off (server.dhcp.enabled): DHCP probe not run"
-                                     : "no interface is listed in server.dhcp.interfaces: DHCP probe not run";
+                                     : "no interface is listed in server.interfaces: DHCP probe not run";
         return out;
     }
     const bool proxy = dhcp.mode == inventory::dhcp_mode::proxy;
-    const auto at = where.find({"server", "dhcp", "interfaces"});
+    const auto at = where.find({"server", "interfaces"});
     auto warn = [&](std::string message, std::string fix) {
         finding f;
         f.level = inventory::severity::warning;

@@ -11,9 +11,13 @@
 # dnsmasq in proxyDHCP mode is a competing one. With no server at all: no
 # finding in server mode, "no DHCP server offered an address" in proxy
 # mode. A probe on an interface that does not exist says it could not run.
-# Usage: dhcp_probe_test.sh DRIVER SOURCE_DIR
+# Then the same through the CLI: `pxed check --probe-dhcp` in ns P names
+# dnsmasq at server.interfaces' line; without --probe-dhcp nothing is
+# sent.
+# Usage: dhcp_probe_test.sh DRIVER SOURCE_DIR PXED
 DRIVER=$1
 SRC=$2
+PXED=$3
 source "$SRC/tests/integration/lib.sh"
 trap 'exit 1' INT TERM HUP
 
@@ -66,6 +70,33 @@ start_dnsmasq --dhcp-range=10.67.0.0,proxy --pxe-service=x86PC,"boot",pxelinux
 probe 10.67.0.2 proxy
 check "a competing proxyDHCP server is reported" \
   grep -q '^dhcp-probe: another proxyDHCP server (10.67.0.1) answers PXE clients on eth0' "$TMP/out"
+stop_dnsmasq
+
+# The CLI: pxed check runs every check; only the probe's lines matter here.
+mkdir -p "$TMP/tftp"
+cat > "$TMP/site.yaml" <<YAML
+server:
+  address: 10.67.0.2
+  interfaces: [eth0]
+  tftp: {root: tftp}
+  http: {enabled: false}
+  ftp: {enabled: false}
+subnets:
+  - network: 10.67.0.0/24
+    ranges: [10.67.0.100-10.67.0.150]
+YAML
+start_dnsmasq --dhcp-range=10.67.0.50,10.67.0.60,1h
+discovers() { grep -c 'DHCPDISCOVER' "$TMP/dnsmasq.log" || true; }
+before=$(discovers)
+ip netns exec $P "$PXED" check --config "$TMP/site.yaml" > "$TMP/cli" 2>&1 || true
+check "the site is valid (pxed check --config-only)" "$PXED" check --config-only --config "$TMP/site.yaml"
+check "pxed check without --probe-dhcp sends nothing" test "$(discovers)" -eq "$before"
+check "... and reports no other server" bash -c "! grep -q 'another DHCP server' '$TMP/cli'"
+ip netns exec $P "$PXED" check --config "$TMP/site.yaml" --probe-dhcp > "$TMP/cli" 2>&1 || true
+check "pxed check --probe-dhcp names dnsmasq at server.interfaces (line 3)" \
+  grep -q "^$TMP/site.yaml:3:[0-9]*: warning: another DHCP server (10.67.0.1, offering 10.67.0.5[0-9]) answers on eth0" "$TMP/cli"
+check "... with the fix" grep -q "^  fix: stop it (systemctl disable --now dhcpd dnsmasq on 10.67.0.1) or set server.dhcp.mode: proxy$" "$TMP/cli"
+grep -q "another DHCP server" "$TMP/cli" || cat "$TMP/cli"
 stop_dnsmasq
 
 probe 10.67.0.2 server

@@ -686,7 +686,7 @@ TEST(dhcp_probe, no_listed_interface_or_dhcp_off_sends_nothing) {
     site.server.dhcp.interfaces.clear();
     std::string note;
     EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0), &note).empty());
-    EXPECT_EQ(note, "no interface is listed in server.dhcp.interfaces: DHCP probe not run");
+    EXPECT_EQ(note, "no interface is listed in server.interfaces: DHCP probe not run");
     site = test_site();
     site.server.dhcp.enabled = false;
     EXPECT_TRUE(probe_dhcp(site, fake_locator{}, std::chrono::milliseconds(0), &note).empty());

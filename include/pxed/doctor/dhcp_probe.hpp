@@ -3,7 +3,7 @@
 /// is to answer (docs/doctor.md, "DHCP probe")? Off by default: it sends a
 /// packet, so the caller runs it only when asked.
 ///
-/// Only on the interfaces in server.dhcp.interfaces: none listed, nothing
+/// Only on the interfaces in server.interfaces: none listed, nothing
 /// is sent and nothing found (pxed does not guess which network is the
 /// provisioning one). Nothing either with server.dhcp.enabled off.
 ///
@@ -23,7 +23,7 @@
 ///     stays silent for the probe's random one).
 ///   - A probe that cannot run (not root, no such interface) is a warning
 ///     that says why.
-/// Findings are located at server.dhcp.interfaces.
+/// Findings are located at server.interfaces.
 
 #include <chrono>
 #include <cstdint>
@@ -39,7 +39,7 @@
 namespace pxed::doctor {
 
 /// `skipped` (may be null) receives one sentence when nothing was sent
-/// ("no interface is listed in server.dhcp.interfaces: DHCP probe not run").
+/// ("no interface is listed in server.interfaces: DHCP probe not run").
 std::vector<finding> probe_dhcp(const inventory::site& site, const locator& where, std::chrono::milliseconds wait,
                                 std::string* skipped = nullptr);
 

@@ -23,7 +23,7 @@
 ///     pxed's 227/229 replies on port 21 and lets the data connection in as
 ///     RELATED. A port opened with --add-port has no helper.
 ///
-/// Where: the zone of each interface in server.dhcp.interfaces
+/// Where: the zone of each interface in server.interfaces
 /// (`--get-zone-of-interface`, the default zone when it is in none), or the
 /// default zone when none is listed. The zone `trusted` lets everything in.
 /// The runtime configuration is read (what filters packets now); the fix
