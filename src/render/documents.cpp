@@ -22,11 +22,27 @@ std::string grub_prefix(const inventory::site& s) { return s.boot.grub_dir.empty
 struct documents::target {
     // unknown_kickstart: ks/<name>.ks naming no host. Refused like a host's
     // kickstart, so that a refusal does not tell which names exist.
-    enum { none, menu, host_document, profile_kickstart, unknown_kickstart } what = none;
+    enum what_t { none, menu, host_document, profile_kickstart, unknown_kickstart } what = none;
     document_kind kind = document_kind::pxelinux;
     const inventory::host* host = nullptr;
     const inventory::profile* profile = nullptr;
+    // ks/nocloud/...: which file of a cloud-init NoCloud seed; the
+    // kickstart is its user-data.
+    enum { no_seed, user_data, meta_data, vendor_data } seed = no_seed;
+    std::string path_token;  // ks/nocloud/<mac>/<token>/<file>
+
+    target() = default;
+    target(what_t w, document_kind k, const inventory::host* h, const inventory::profile* p)
+        : what(w), kind(k), host(h), profile(p) {}
 };
+
+namespace {
+
+// A profile whose kickstart is cloud-config (Ubuntu autoinstall) is served
+// as a NoCloud seed too.
+bool serves_nocloud(const inventory::profile* p) { return p && ends_with(p->kickstart, ".yaml"); }
+
+}  // namespace
 
 documents::documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status)
     : renderer_(std::move(r)), status_(std::move(status)) {
@@ -72,6 +88,38 @@ documents::target documents::classify(std::string_view path) const {
         }
         return {};
     }
+    // cloud-init's NoCloud seed (ds=nocloud-net;s=<url>/) appends
+    // meta-data, user-data and vendor-data to the URL it is given:
+    // ks/nocloud/<mac>/[<token>/]<file>, ks/nocloud/profiles/<name>/<file>.
+    if (starts_with(path, "ks/nocloud/")) {
+        const target unknown{target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
+        auto rest = path.substr(11);
+        const auto slash = rest.rfind('/');
+        if (slash == std::string_view::npos) return unknown;
+        const auto file = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+        target t = unknown;
+        t.seed = file == "user-data" ? target::user_data : file == "meta-data" ? target::meta_data
+                 : file == "vendor-data" ? target::vendor_data : target::no_seed;
+        if (t.seed == target::no_seed) return unknown;
+        if (starts_with(rest, "profiles/")) {
+            const auto* p = s.find_profile(std::string(rest.substr(9)));
+            if (!serves_nocloud(p)) return {};
+            t.what = target::profile_kickstart;
+            t.profile = p;
+            return t;
+        }
+        if (const auto cut = rest.find('/'); cut != std::string_view::npos) {
+            t.path_token = std::string(rest.substr(cut + 1));
+            rest = rest.substr(0, cut);
+            if (t.path_token.empty() || t.path_token.find('/') != std::string::npos) return unknown;
+        }
+        const auto* h = host_by_mac(rest);
+        if (!h || !serves_nocloud(s.find_profile(h->profile))) return unknown;
+        t.what = target::host_document;
+        t.host = h;
+        return t;
+    }
     // ks/ belongs to pxed: anything there but the profiles' kickstarts is
     // a host's, or refused like one (a leftover ks/web1.cfg or web1.ks~).
     if (starts_with(path, "ks/") && path != "ks/profiles" && !starts_with(path, "ks/profiles/") &&
@@ -106,7 +154,14 @@ std::optional<fs::document> documents::find(std::string_view path) const {
     case target::none:
     case target::unknown_kickstart: return std::nullopt;
     case target::menu: out = r.default_config(t.kind); break;
-    case target::profile_kickstart: out = r.profile_kickstart(*t.profile); break;
+    case target::profile_kickstart:
+        if (t.seed == target::meta_data)
+            out = r.nocloud_meta_data(nullptr, *t.profile);
+        else if (t.seed == target::vendor_data)
+            out.text.clear();
+        else
+            out = r.profile_kickstart(*t.profile);
+        break;
     case target::host_document: {
         // A document follows its host's state: its date moves with every
         // state change, so Last-Modified stays truthful.
@@ -114,7 +169,13 @@ std::optional<fs::document> documents::find(std::string_view path) const {
         if (r.site().lifecycle_for(*t.host).install_done != inventory::install_end::callback) preview.token.clear();
         std::optional<host_status> st = status_ ? status_->status(t.host->mac) : preview;
         if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
-        out = r.host_config(t.kind, *t.host, st ? &*st : nullptr);
+        const auto* status = st ? &*st : nullptr;
+        if (t.seed == target::meta_data)
+            out = r.nocloud_meta_data(t.host, *r.site().find_profile(t.host->profile), status);
+        else if (t.seed == target::vendor_data)
+            out.text.clear();  // cloud-init asks for it; pxed has none to give
+        else
+            out = r.host_config(t.kind, *t.host, status);
         break;
     }
     }
@@ -127,18 +188,27 @@ std::optional<fs::document> documents::find(std::string_view path) const {
 void documents::opened(std::string_view path) const {
     if (!status_) return;
     const auto t = classify(path);
-    if (t.what == target::host_document) status_->fetched(t.host->mac, t.kind);
+    // Of a NoCloud seed, only user-data is the kickstart.
+    if (t.what == target::host_document && (t.seed == target::no_seed || t.seed == target::user_data))
+        status_->fetched(t.host->mac, t.kind);
 }
 
-fs::release documents::check(std::string_view path, const fs::client& who) const {
+fs::release documents::check(std::string_view path, const fs::client& asking) const {
     const auto& s = renderer_->site();
     // Without a status source there are no clients: `pxed render`, `check`.
     if (!status_ || s.access.host_documents == inventory::host_document_access::open) return {};
     const auto t = classify(path);
     if (t.what != target::host_document && t.what != target::unknown_kickstart) return {};
+    // A NoCloud seed carries its token in the path, as if it were token=.
+    fs::client who = asking;
+    std::string shown(path);
+    if (!t.path_token.empty()) {
+        if (who.token.empty()) who.token = t.path_token;
+        shown.replace(shown.find(t.path_token), t.path_token.size(), wire::token_prefix(t.path_token));
+    }
     // For the log: "<path> to 10.0.0.9: why" (the server's own line names
     // the protocol; no token is ever in it, only its first characters).
-    const std::string client = std::string(path) + " to " + who.address_text();
+    const std::string client = shown + " to " + who.address_text();
     auto refuse = [&](fs::release::verdict v, std::string why) {
         status_->refused(who, why, v == fs::release::refuse);
         return fs::release{v, std::move(why), {}};
@@ -212,9 +282,14 @@ std::vector<std::string> documents::all_paths() const {
         out.push_back("ipxe/" + dashed);
         const auto* p = s.find_profile(h.profile);
         if (p && !p->kickstart.empty()) out.push_back("ks/" + dashed + ".ks");
+        if (serves_nocloud(p))
+            for (const char* f : {"meta-data", "user-data"}) out.push_back("ks/nocloud/" + dashed + "/" + f);
     }
-    for (const auto& [name, p] : s.profiles)
+    for (const auto& [name, p] : s.profiles) {
         if (!p.kickstart.empty()) out.push_back("ks/profiles/" + name + ".ks");
+        if (serves_nocloud(&p))
+            for (const char* f : {"meta-data", "user-data"}) out.push_back("ks/nocloud/profiles/" + name + "/" + f);
+    }
     return out;
 }
 

@@ -323,7 +323,8 @@ const std::set<std::string>& builtin_keys() {
         "kernel_url", "initrd_url", "append", "tree", "tree_url", "tree_http_url", "tree_ftp_url",
         "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
         "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd",
-        "state", "generation", "install_done_url", "secrets", "local_only"};
+        "state", "generation", "install_done_url", "secrets", "local_only", "http_host", "tree_path",
+        "prefix_length", "nocloud_url", "grub_append"};
     return keys;
 }
 
@@ -380,6 +381,8 @@ public:
         d.set("tftp_port", std::to_string(srv.tftp.port));
         d.set("ftp_port", std::to_string(srv.ftp.port));
         d.set("http_url", http_url());
+        // host[:port], as a Debian preseed's mirror/http/hostname wants it.
+        d.set("http_host", http_url().substr(7));
         d.set("ftp_url", ftp_url());
         d.set("source", site_.source_file);
         const auto secs = site_.menu.timeout.count();
@@ -442,6 +445,7 @@ public:
             const auto http = base + t->url;
             const auto ftp = ftp_url() + t->url;
             d.set("tree", t->name);
+            d.set("tree_path", t->url);
             d.set("tree_http_url", http);
             d.set("tree_ftp_url", ftp);
             d.set("tree_url", t->protocol == inventory::tree_protocol::ftp ? ftp : http);
@@ -455,6 +459,13 @@ public:
                 site_.access.host_documents != inventory::host_document_access::open)
                 url += "?token=" + status->access_token;
             d.set("kickstart_url", url);
+            // cloud-init NoCloud (ds=nocloud-net;s=<url>) appends the file
+            // names to this URL: the token travels as a path segment.
+            std::string nocloud = h ? base + "/ks/nocloud/" + h->mac.to_dashed() + "/" : base + "/ks/nocloud/profiles/" + p.name + "/";
+            if (h && status && status->install && !status->access_token.empty() &&
+                site_.access.host_documents != inventory::host_document_access::open)
+                nocloud += status->access_token + "/";
+            d.set("nocloud_url", nocloud);
         }
         if (h) add_host(*h, status, d);
         // The kernel arguments are a template too, so they can name
@@ -467,6 +478,13 @@ public:
             return failure(append.where, "profile '" + p.name + "' append: " + append.what);
         }
         d.set("append", append.text);
+        // GRUB reads `;` as the end of a command: ds=nocloud-net;s=... needs it escaped.
+        std::string grub_append;
+        for (const char c : append.text) {
+            if (c == ';') grub_append += '\\';
+            grub_append += c;
+        }
+        d.set("grub_append", grub_append);
         return {};
     }
 
@@ -487,6 +505,7 @@ public:
         if (h.ip) d.set("ip", h.ip->to_string());
         if (sn) {
             d.set("netmask", wire::ipv4_address{sn->network.mask()}.to_string());
+            d.set("prefix_length", std::to_string(sn->network.prefix()));
             if (!sn->routers.empty()) d.set("gateway", sn->routers.front().to_string());
             std::string ns;
             for (const auto& a : sn->dns) ns += (ns.empty() ? "" : ",") + a.to_string();
@@ -567,6 +586,14 @@ rendered renderer::host_config(document_kind kind, const inventory::host& h, con
         b.add_host(h, status, d);
     }
     return render_template(name, d, env);
+}
+
+rendered renderer::nocloud_meta_data(const inventory::host* h, const inventory::profile& p, const host_status* status) const {
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
+    auto d = b.base();
+    if (auto r = b.profile_data(p, h, status, d); !r.ok()) return r;
+    return render_template("nocloud/meta-data", d, env);
 }
 
 rendered renderer::profile_kickstart(const inventory::profile& p) const {

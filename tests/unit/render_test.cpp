@@ -825,3 +825,87 @@ TEST(documents, a_miss_costs_the_same_with_30_or_10000_hosts) {
         EXPECT_LT(ns[1][m], 3 * ns[0][m]) << misses[m] << ": a miss grows with the number of hosts";
     }
 }
+
+// Ubuntu autoinstall: a profile whose kickstart is cloud-config is also a
+// cloud-init NoCloud seed (ds=nocloud-net;s={{nocloud_url}}), under the
+// rules of the host's kickstart, its token as a path segment.
+namespace {
+
+std::string nocloud_site() {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("kickstart: centos7.ks"), 21, "kickstart: ubuntu-autoinstall.yaml");
+    yaml.replace(yaml.find("inst.repo={{tree_url}} inst.ks={{kickstart_url}}"), 48,
+                 "autoinstall ds=nocloud-net;s={{nocloud_url}}");
+    return yaml;
+}
+
+}  // namespace
+
+TEST(nocloud, the_seed_is_the_kickstart_as_user_data_with_meta_data_beside_it) {
+    guarded g(nocloud_site());
+    auto doc = [&](const std::string& p) {
+        const auto d = g.docs.find(p);
+        return d ? *d->body : std::string("<none>");
+    };
+    const auto user = doc("ks/nocloud/52-54-00-aa-bb-01/user-data");
+    EXPECT_EQ(user.rfind("#cloud-config\n", 0), 0u) << user;
+    EXPECT_THAT(user, HasSubstr("    hostname: web01\n"));
+    EXPECT_THAT(user, HasSubstr("addresses: [10.0.0.11/24]"));
+    EXPECT_THAT(user, HasSubstr("match: {path: /dev/vdb}"));
+    EXPECT_THAT(user, HasSubstr("/install-done?token=f00dfeedf00dfeedf00dfeedf00dfeed"));
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/f00dfeedf00dfeedf00dfeedf00dfeed/user-data"), user) << "with its token";
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/meta-data"), "instance-id: pxed-52-54-00-aa-bb-01-2\nlocal-hostname: web01\n")
+        << "a new instance-id per install generation";
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/vendor-data"), "");
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/other"), "<none>");
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-99/user-data"), "<none>");
+    EXPECT_EQ(doc("ks/nocloud/profiles/c7/meta-data"), "instance-id: pxed-profile-c7\nlocal-hostname: pxed-c7\n");
+    EXPECT_THAT(doc("ks/nocloud/profiles/c7/user-data"), Not(HasSubstr("install-done")));
+
+    // The kernel arguments name the seed; GRUB needs its `;` escaped.
+    const auto& web01 = g.f.host("52:54:00:aa:bb:01");
+    const host_status installing{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed", "f00dfeedf00dfeedf00dfeedf00dfeed"};
+    EXPECT_THAT(g.f.r->host_config(document_kind::pxelinux, web01, &installing).text,
+                HasSubstr("autoinstall ds=nocloud-net;s=http://10.0.0.2:8080/ks/nocloud/52-54-00-aa-bb-01/"
+                          "f00dfeedf00dfeedf00dfeedf00dfeed/ quiet&splash"));
+    EXPECT_THAT(g.f.r->host_config(document_kind::grub, web01, &installing).text,
+                HasSubstr("autoinstall ds=nocloud-net\\;s=http://10.0.0.2:8080/ks/nocloud/52-54-00-aa-bb-01/"));
+    EXPECT_THAT(g.f.r->host_config(document_kind::ipxe, web01, &installing).text, HasSubstr(" ds=nocloud-net;s=http://"));
+    EXPECT_THAT(g.f.doc("pxelinux.cfg/default"), HasSubstr("ds=nocloud-net;s=http://10.0.0.2:8080/ks/nocloud/profiles/c7/"));
+
+    // Only user-data is the kickstart, for the lifecycle.
+    g.docs.opened("ks/nocloud/52-54-00-aa-bb-01/meta-data");
+    g.docs.opened("ks/nocloud/52-54-00-aa-bb-01/f00dfeedf00dfeedf00dfeedf00dfeed/user-data");
+    EXPECT_EQ(g.st->fetches, (std::vector<std::string>{"52:54:00:aa:bb:01 3"}));
+
+    std::vector<inventory::diagnostic> diags;
+    std::set<std::string> paths;
+    for (const auto& f : fixture(nocloud_site()).docs.render_all(diags)) paths.insert(f.path);
+    EXPECT_TRUE(diags.empty());
+    EXPECT_TRUE(paths.count("ks/nocloud/52-54-00-aa-bb-01/user-data"));
+    EXPECT_TRUE(paths.count("ks/nocloud/profiles/c7/meta-data"));
+    EXPECT_FALSE(fixture().docs.find("ks/nocloud/52-54-00-aa-bb-01/user-data")) << "a kickstart that is no cloud-config";
+}
+
+TEST(nocloud, the_seed_goes_where_the_kickstart_would_its_token_in_the_path) {
+    guarded g(nocloud_site());
+    const auto other = ip(10, 0, 0, 150);
+    const std::string seed = "ks/nocloud/52-54-00-aa-bb-01/";
+    for (const char* file : {"user-data", "meta-data", "vendor-data"}) {
+        EXPECT_EQ(g.ask(seed + file, ip(10, 0, 0, 11)), fs::release::allow) << file << ": its address";
+        EXPECT_EQ(g.ask(seed + web01_token + "/" + file, other), fs::release::allow) << file << ": its token";
+        EXPECT_EQ(g.ask(seed + file, other), fs::release::refuse) << file << ": neither";
+        EXPECT_EQ(g.ask(seed + "f00dfeedf00dfeedf00dfeedf00dfeee/" + file, other), fs::release::refuse) << file << ": guessed";
+        EXPECT_EQ(g.ask(seed + web01_token + "/" + file, ip(10, 0, 0, 11), {}, "tftp"), fs::release::refuse)
+            << file << ": never over TFTP";
+    }
+    EXPECT_EQ(g.ask("ks/nocloud/52-54-00-99-99-99/user-data", other), fs::release::refuse) << "unknown MACs alike";
+    EXPECT_EQ(g.ask("ks/nocloud/profiles/c7/user-data", other), fs::release::allow) << "a profile's seed is anyone's";
+    EXPECT_TRUE(g.docs.hidden_from_listings(seed + "user-data"));
+    EXPECT_THAT(g.docs.list("ks"), Not(::testing::Contains("nocloud/")));
+    ASSERT_FALSE(g.st->refusals.empty());
+    for (const auto& why : g.st->refusals) EXPECT_THAT(why, Not(HasSubstr("f00dfeedf00dfeedf00dfeedf00dfee"))) << "no token in the log";
+
+    g.st->current = {false, "installed", 2, web01_token, {}};
+    EXPECT_EQ(g.ask(seed + web01_token + "/user-data", other), fs::release::refuse) << "the install over, the token stops";
+}

@@ -58,6 +58,10 @@ public:
     /// The URL a host's installer calls when it is done (the install-done
     /// callback), with the token of its install generation.
     std::string install_done_url(const inventory::host& h, const std::string& token) const;
+    /// cloud-init NoCloud meta-data (template nocloud/meta-data) for a host
+    /// of profile `p`, or for the profile alone (h == nullptr), to go beside
+    /// its kickstart served as user-data (Ubuntu autoinstall).
+    rendered nocloud_meta_data(const inventory::host* h, const inventory::profile& p, const host_status* status = nullptr) const;
     /// The kickstart of a profile as used by the default menu (no host variables).
     rendered profile_kickstart(const inventory::profile& p) const;
 
