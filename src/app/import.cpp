@@ -220,8 +220,9 @@ wire::result<import_plan, std::string> plan_import(const std::string& path, cons
 
 wire::result<std::string, import_refusal> insert_into_site(const std::string& text, const import_plan& plan,
                                                             const std::string& file) {
-    // Refusals name lines of the file as it is: profiles: is looked at
-    // before trees: changes the numbering.
+    // Refusals name lines of the file as it is: both sections are looked
+    // at before trees: changes the numbering.
+    if (auto r = insert_entry(text, "trees", plan.name, &import_plan::tree_entry, plan, file); !r) return r;
     if (auto r = insert_entry(text, "profiles", plan.name, &import_plan::profile_entry, plan, file); !r) return r;
     auto with_tree = insert_entry(text, "trees", plan.name, &import_plan::tree_entry, plan, file);
     if (!with_tree) return with_tree;
