@@ -270,7 +270,9 @@ void check_syslinux(loader_site& l, const std::string& boot_rel, const std::stri
                   (parent.empty() ? "menu.ui " + name + " is not in the TFTP root beside " + boot_rel
                                   : name + ", which " + parent + " loads, is not in the TFTP root beside " + boot_rel) +
                       ", so clients get no menu.",
-                  copy_module(name, build, dest));
+                  v.major >= 5 ? copy_module(name, build, dest)
+                               : "copy " + name + " from the syslinux " + v.to_string() + " that " + boot_rel +
+                                     " came from to " + dest + " (CentOS 6: /usr/share/syslinux/" + name + ")");
             continue;
         }
         l.serve(join(dir, name), ui_at);

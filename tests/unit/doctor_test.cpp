@@ -307,6 +307,13 @@ const broken_case cases[] = {
      },
      severity::error, "bootloader", 23, "menu.c32 is a syslinux 5 or later module but pxelinux.0 (syslinux 4.05)",
      "from the syslinux 4.05"},
+    {"syslinux 4 without its menu.c32",
+     [](world& w) {
+         write(w.dir / "tftp/pxelinux.0", make_pxelinux("4.04"));
+         stdfs::remove(w.dir / "tftp/menu.c32");
+     },
+     severity::error, "bootloader", 23, "menu.ui menu.c32 is not in the TFTP root beside pxelinux.0",
+     "from the syslinux 4.04 that pxelinux.0 came from"},
     {"GRUB built with another prefix", [](world& w) { write(w.dir / "tftp/grubx64.efi", make_grub("/EFI/centos")); },
      severity::error, "bootloader", 13, "GRUB grubx64.efi looks for grub.cfg in /EFI/centos (its prefix is '/EFI/centos')",
      "boot.grub_dir: EFI/centos"},
