@@ -29,7 +29,7 @@ struct documents::target {
     // ks/nocloud/...: which file of a cloud-init NoCloud seed; the
     // kickstart is its user-data.
     enum { no_seed, user_data, meta_data, vendor_data } seed = no_seed;
-    std::string path_token;  // ks/nocloud/<mac>/<token>/<file>
+    std::string path_token;  // ks/nocloud/<mac>/token=<hex>/<file>
 
     target() = default;
     target(what_t w, document_kind k, const inventory::host* h, const inventory::profile* p)
@@ -90,7 +90,7 @@ documents::target documents::classify(std::string_view path) const {
     }
     // cloud-init's NoCloud seed (ds=nocloud-net;s=<url>/) appends
     // meta-data, user-data and vendor-data to the URL it is given:
-    // ks/nocloud/<mac>/[<token>/]<file>, ks/nocloud/profiles/<name>/<file>.
+    // ks/nocloud/<mac>/[token=<hex>/]<file>, ks/nocloud/profiles/<name>/<file>.
     if (starts_with(path, "ks/nocloud/")) {
         const target unknown{target::unknown_kickstart, document_kind::kickstart, nullptr, nullptr};
         auto rest = path.substr(11);
@@ -110,9 +110,11 @@ documents::target documents::classify(std::string_view path) const {
             return t;
         }
         if (const auto cut = rest.find('/'); cut != std::string_view::npos) {
-            t.path_token = std::string(rest.substr(cut + 1));
+            const auto segment = rest.substr(cut + 1);
+            if (!starts_with(segment, "token=") || segment.size() == 6 || segment.find('/') != std::string_view::npos)
+                return unknown;
+            t.path_token = std::string(segment.substr(6));
             rest = rest.substr(0, cut);
-            if (t.path_token.empty() || t.path_token.find('/') != std::string::npos) return unknown;
         }
         const auto* h = host_by_mac(rest);
         if (!h || !serves_nocloud(s.find_profile(h->profile))) return unknown;

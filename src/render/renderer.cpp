@@ -460,11 +460,12 @@ public:
                 url += "?token=" + status->access_token;
             d.set("kickstart_url", url);
             // cloud-init NoCloud (ds=nocloud-net;s=<url>) appends the file
-            // names to this URL: the token travels as a path segment.
+            // names to this URL: the token travels as a path segment,
+            // written token=<hex> so that every log line redacts it too.
             std::string nocloud = h ? base + "/ks/nocloud/" + h->mac.to_dashed() + "/" : base + "/ks/nocloud/profiles/" + p.name + "/";
             if (h && status && status->install && !status->access_token.empty() &&
                 site_.access.host_documents != inventory::host_document_access::open)
-                nocloud += status->access_token + "/";
+                nocloud += "token=" + status->access_token + "/";
             d.set("nocloud_url", nocloud);
         }
         if (h) add_host(*h, status, d);

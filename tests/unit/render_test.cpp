@@ -853,7 +853,7 @@ TEST(nocloud, the_seed_is_the_kickstart_as_user_data_with_meta_data_beside_it) {
     EXPECT_THAT(user, HasSubstr("addresses: [10.0.0.11/24]"));
     EXPECT_THAT(user, HasSubstr("match: {path: /dev/vdb}"));
     EXPECT_THAT(user, HasSubstr("/install-done?token=f00dfeedf00dfeedf00dfeedf00dfeed"));
-    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/f00dfeedf00dfeedf00dfeedf00dfeed/user-data"), user) << "with its token";
+    EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/token=f00dfeedf00dfeedf00dfeedf00dfeed/user-data"), user) << "with its token";
     EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/meta-data"), "instance-id: pxed-52-54-00-aa-bb-01-2\nlocal-hostname: web01\n")
         << "a new instance-id per install generation";
     EXPECT_EQ(doc("ks/nocloud/52-54-00-aa-bb-01/vendor-data"), "");
@@ -867,7 +867,7 @@ TEST(nocloud, the_seed_is_the_kickstart_as_user_data_with_meta_data_beside_it) {
     const host_status installing{true, "installing", 2, "f00dfeedf00dfeedf00dfeedf00dfeed", "f00dfeedf00dfeedf00dfeedf00dfeed"};
     EXPECT_THAT(g.f.r->host_config(document_kind::pxelinux, web01, &installing).text,
                 HasSubstr("autoinstall ds=nocloud-net;s=http://10.0.0.2:8080/ks/nocloud/52-54-00-aa-bb-01/"
-                          "f00dfeedf00dfeedf00dfeedf00dfeed/ quiet&splash"));
+                          "token=f00dfeedf00dfeedf00dfeedf00dfeed/ quiet&splash"));
     EXPECT_THAT(g.f.r->host_config(document_kind::grub, web01, &installing).text,
                 HasSubstr("autoinstall ds=nocloud-net\\;s=http://10.0.0.2:8080/ks/nocloud/52-54-00-aa-bb-01/"));
     EXPECT_THAT(g.f.r->host_config(document_kind::ipxe, web01, &installing).text, HasSubstr(" ds=nocloud-net;s=http://"));
@@ -875,7 +875,7 @@ TEST(nocloud, the_seed_is_the_kickstart_as_user_data_with_meta_data_beside_it) {
 
     // Only user-data is the kickstart, for the lifecycle.
     g.docs.opened("ks/nocloud/52-54-00-aa-bb-01/meta-data");
-    g.docs.opened("ks/nocloud/52-54-00-aa-bb-01/f00dfeedf00dfeedf00dfeedf00dfeed/user-data");
+    g.docs.opened("ks/nocloud/52-54-00-aa-bb-01/token=f00dfeedf00dfeedf00dfeedf00dfeed/user-data");
     EXPECT_EQ(g.st->fetches, (std::vector<std::string>{"52:54:00:aa:bb:01 3"}));
 
     std::vector<inventory::diagnostic> diags;
@@ -893,10 +893,11 @@ TEST(nocloud, the_seed_goes_where_the_kickstart_would_its_token_in_the_path) {
     const std::string seed = "ks/nocloud/52-54-00-aa-bb-01/";
     for (const char* file : {"user-data", "meta-data", "vendor-data"}) {
         EXPECT_EQ(g.ask(seed + file, ip(10, 0, 0, 11)), fs::release::allow) << file << ": its address";
-        EXPECT_EQ(g.ask(seed + web01_token + "/" + file, other), fs::release::allow) << file << ": its token";
+        EXPECT_EQ(g.ask(seed + "token=" + web01_token + "/" + file, other), fs::release::allow) << file << ": its token";
         EXPECT_EQ(g.ask(seed + file, other), fs::release::refuse) << file << ": neither";
-        EXPECT_EQ(g.ask(seed + "f00dfeedf00dfeedf00dfeedf00dfeee/" + file, other), fs::release::refuse) << file << ": guessed";
-        EXPECT_EQ(g.ask(seed + web01_token + "/" + file, ip(10, 0, 0, 11), {}, "tftp"), fs::release::refuse)
+        EXPECT_EQ(g.ask(seed + "token=f00dfeedf00dfeedf00dfeedf00dfeee/" + file, other), fs::release::refuse)
+            << file << ": guessed";
+        EXPECT_EQ(g.ask(seed + "token=" + web01_token + "/" + file, ip(10, 0, 0, 11), {}, "tftp"), fs::release::refuse)
             << file << ": never over TFTP";
     }
     EXPECT_EQ(g.ask("ks/nocloud/52-54-00-99-99-99/user-data", other), fs::release::refuse) << "unknown MACs alike";
@@ -905,7 +906,9 @@ TEST(nocloud, the_seed_goes_where_the_kickstart_would_its_token_in_the_path) {
     EXPECT_THAT(g.docs.list("ks"), Not(::testing::Contains("nocloud/")));
     ASSERT_FALSE(g.st->refusals.empty());
     for (const auto& why : g.st->refusals) EXPECT_THAT(why, Not(HasSubstr("f00dfeedf00dfeedf00dfeedf00dfee"))) << "no token in the log";
+    EXPECT_EQ(g.ask(seed + web01_token + "/user-data", other), fs::release::refuse) << "a bare segment is no token";
 
     g.st->current = {false, "installed", 2, web01_token, {}};
-    EXPECT_EQ(g.ask(seed + web01_token + "/user-data", other), fs::release::refuse) << "the install over, the token stops";
+    EXPECT_EQ(g.ask(seed + "token=" + web01_token + "/user-data", other), fs::release::refuse)
+        << "the install over, the token stops";
 }

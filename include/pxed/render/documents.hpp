@@ -9,7 +9,7 @@
 ///   ipxe/<mac>, ipxe/default          iPXE scripts (unknown MACs get the default)
 ///   ks/<mac>.ks, ks/<hostname>.ks     a known host's kickstart
 ///   ks/profiles/<profile>.ks          a profile's kickstart, used by the menus
-///   ks/nocloud/<mac>/[<token>/]<file>  cloud-init NoCloud seed of a host whose
+///   ks/nocloud/<mac>/[token=<t>/]<file>  cloud-init NoCloud seed of a host whose
 ///   ks/nocloud/profiles/<profile>/<file>  kickstart is cloud-config (*.yaml):
 ///                                     user-data (the kickstart), meta-data,
 ///                                     vendor-data (empty); the token is a path
