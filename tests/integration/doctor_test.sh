@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pxed check as a doctor, the real binary on broken sites (docs/doctor.md):
 # Debian's pxelinux.0 without ldlinux.c32, a GRUB built by grub-mkimage with
-# another prefix, an address that is not this machine's, an interface that
+# another prefix, Debian's shim and syslinux.efi without their companions, an address that is not this machine's, an interface that
 # does not exist, a kernel server.user cannot read; exit codes 0/1/2, the
 # `fix:` lines, --json read back with python3, --offline and --config-only.
 # Nothing is sent on any network: pxed check only reads.
@@ -17,6 +17,9 @@ BIOS=/usr/lib/syslinux/modules/bios
 command -v grub-mkimage >/dev/null && [[ -d /usr/lib/grub/x86_64-efi ]] ||
   skip_all "grub-mkimage and grub-efi-amd64-bin are not installed"
 command -v python3 >/dev/null || skip_all "python3 is not installed"
+SHIM=/usr/lib/shim/shimx64.efi
+SYSLINUX_EFI=/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi
+[[ -f $SHIM && -f $SYSLINUX_EFI ]] || skip_all "Debian's shim-unsigned and syslinux-efi are not installed"
 
 chmod 755 "$TMP"  # server.user must be able to enter it, as the TFTP root's parent
 root=$TMP/tftp
@@ -29,7 +32,7 @@ echo initrd > "$root/c7/initrd.img"
 printf '[general]\nfamily = CentOS\nversion = 7\narch = x86_64\n' > "$TMP/tree/.treeinfo"
 chmod -R a+rX "$TMP"
 
-# Line numbers matter: the checks below name them.
+# Line numbers matter: the checks below name them. (write_site starts over.)
 write_site() {  # address user
   cat > "$TMP/site.yaml" <<YAML
 server:
@@ -114,6 +117,31 @@ check "... counted on the OK line" grep -q "^$site: OK (.*, 1 warning(s))$" "$TM
 run --strict
 check "... and exit 2 with --strict" test "$rc" -eq 2
 grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /grub efinet tftp normal configfile
+
+# Debian's shim in front: it loads grubx64.efi from its own directory.
+mkdir -p "$root/EFI/BOOT"
+cp "$SHIM" "$root/EFI/BOOT/bootx64.efi"
+sed -i 's|uefi-x64: grubx64.efi|uefi-x64: EFI/BOOT/bootx64.efi|' "$site"
+run
+check "shim with no grubx64.efi beside it: exit 1, at boot.uefi-x64 (line 11)" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q '^$site:11:3: error: shim EFI/BOOT/bootx64.efi loads grubx64.efi from its own directory' '$TMP/out'"
+cp "$root/grubx64.efi" "$root/EFI/BOOT/grubx64.efi"
+run
+check "... with it (prefix /grub): exit 0" test "$rc" -eq 0
+# Debian's syslinux.efi: ldlinux.e64 and 64-bit modules beside it.
+mkdir -p "$root/efi64"
+cp "$SYSLINUX_EFI" "$root/efi64/"
+cp "$BIOS/menu.c32" "$BIOS/libutil.c32" "$root/efi64/"
+sed -i 's|uefi-x64: EFI/BOOT/bootx64.efi|uefi-x64: efi64/syslinux.efi|' "$site"
+run
+check "syslinux.efi without ldlinux.e64: named with the efi64 cp" \
+  bash -c "grep -q '^$site:11:3: error: efi64/syslinux.efi (syslinux [0-9.]*) needs ldlinux.e64' '$TMP/out' &&
+           grep -q 'fix: cp /usr/lib/syslinux/modules/efi64/ldlinux.e64 $root/efi64/' '$TMP/out'"
+check "... and its BIOS menu.c32 is the wrong build" \
+  grep -q "^$site:22:3: error: menu.c32 beside efi64/syslinux.efi (syslinux [0-9.]*) is built for BIOS or 32-bit EFI" "$TMP/out"
+cp /usr/lib/syslinux/modules/efi64/{ldlinux.e64,menu.c32,libutil.c32} "$root/efi64/"
+run
+check "... with the efi64 modules: exit 0" test "$rc" -eq 0
 
 # This machine: an address it does not have (TEST-NET-1, never assigned).
 write_site 192.0.2.1 nobody
