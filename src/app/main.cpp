@@ -24,6 +24,7 @@
 #include "pxed/app/import.hpp"
 #include "pxed/app/lease_report.hpp"
 #include "pxed/app/logging.hpp"
+#include "pxed/app/privileges.hpp"
 #include "pxed/app/site_loader.hpp"
 #include "pxed/doctor/doctor.hpp"
 #include "pxed/net/control_server.hpp"
@@ -60,7 +61,13 @@ int cmd_check(const check_args& a) {
     std::vector<doctor::finding> findings;
     std::vector<std::string> notes;
     if (r.loaded && !a.config_only) {
-        const auto machine = doctor::local_machine();
+        // The accounts as the privilege drop reads them (/etc/passwd, /etc/group).
+        const auto machine = doctor::local_machine([](const std::string& user) -> std::optional<doctor::account> {
+            std::string error;
+            const auto a = app::lookup_account(user, error);
+            if (!a) return std::nullopt;
+            return doctor::account{a->uid, a->gid, {a->groups.begin(), a->groups.end()}};
+        });
         const doctor::yaml_locator where(inventory::key_locations::from_file(r.loaded->site->source_file));
         findings = doctor::examine(*r.loaded->site, *r.loaded->renderer, *machine, where, a.doctor, &notes);
     }

@@ -4,12 +4,10 @@
 // firewalld is wedged).
 
 #include <fcntl.h>
-#include <grp.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,7 +102,8 @@ private:
 
 class real_machine final : public machine {
 public:
-    explicit real_machine(std::chrono::milliseconds timeout) : runner_(timeout) {}
+    real_machine(account_lookup accounts, std::chrono::milliseconds timeout)
+        : accounts_(std::move(accounts)), runner_(timeout) {}
 
     std::vector<interface_info> interfaces() const override {
         std::vector<interface_info> out;
@@ -130,33 +129,20 @@ public:
     }
 
     std::optional<account> find_account(const std::string& user) const override {
-        std::vector<char> buf(16384);
-        passwd pw{}, *found = nullptr;
-        if (::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
-        account a;
-        a.uid = pw.pw_uid;
-        a.gid = pw.pw_gid;
-        int n = 64;
-        std::vector<gid_t> groups(static_cast<std::size_t>(n));
-        if (::getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) < 0) {
-            groups.resize(static_cast<std::size_t>(n));
-            if (::getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) < 0) n = 0;
-        }
-        groups.resize(static_cast<std::size_t>(std::max(n, 0)));
-        a.groups.assign(groups.begin(), groups.end());
-        return a;
+        return accounts_ ? accounts_(user) : std::nullopt;
     }
 
     const command_runner& runner() const override { return runner_; }
 
 private:
+    account_lookup accounts_;
     process_runner runner_;
 };
 
 }  // namespace
 
-std::unique_ptr<machine> local_machine(std::chrono::milliseconds command_timeout) {
-    return std::make_unique<real_machine>(command_timeout);
+std::unique_ptr<machine> local_machine(account_lookup accounts, std::chrono::milliseconds command_timeout) {
+    return std::make_unique<real_machine>(std::move(accounts), command_timeout);
 }
 
 }  // namespace pxed::doctor

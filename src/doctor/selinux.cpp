@@ -115,9 +115,13 @@ std::vector<finding> check_selinux(const inventory::site& site, const command_ru
         add_file("boot file", b.uefi_x64, where.find({"boot", "uefi-x64"}));
         add_file("boot file", b.uefi_ia32, where.find({"boot", "uefi-ia32"}));
         add_file("boot file", b.uefi_arm64, where.find({"boot", "uefi-arm64"}));
+        // A kernel or initrd served from its tree is not in the TFTP root:
+        // the tree's own context is checked above.
         for (const auto& [name, prof] : site.profiles) {
-            add_file("the kernel of profile " + name, prof.kernel, where.find({"profiles", name, "kernel"}));
-            add_file("the initrd of profile " + name, prof.initrd, where.find({"profiles", name, "initrd"}));
+            if (!prof.kernel_from_tree)
+                add_file("the kernel of profile " + name, prof.kernel, where.find({"profiles", name, "kernel"}));
+            if (!prof.initrd_from_tree)
+                add_file("the initrd of profile " + name, prof.initrd, where.find({"profiles", name, "initrd"}));
         }
     }
 

@@ -424,6 +424,26 @@ TEST(selinux, a_kernel_where_the_policy_has_nothing_fitting_gets_a_file_pattern)
     EXPECT_EQ(fs[1].fix, "semanage fcontext -a -t tftpdir_t \"/srv/tftp/c7/vmlinuz\" && restorecon -v /srv/tftp/c7/vmlinuz");
 }
 
+TEST(selinux, a_kernel_served_from_its_tree_is_not_looked_for_in_the_tftp_root) {
+    auto site = test_site();
+    site.server.tftp.root = "/srv/tftp";
+    site.boot.bios.clear();
+    site.boot.uefi_x64.clear();
+    site.boot.uefi_arm64.clear();
+    inventory::profile p;
+    p.name = "c7";
+    p.kernel = "pub/centos/7/images/pxeboot/vmlinuz";  // the tree's mount, not a file under /srv/tftp
+    p.initrd = "pub/centos/7/images/pxeboot/initrd.img";
+    p.kernel_from_tree = p.initrd_from_tree = true;
+    site.profiles["c7"] = p;
+    auto r = enforcing(labels{});
+    r["stat -c %C /srv/tftp"] = {0, "system_u:object_r:tftpdir_t:s0\n"};
+    r["matchpathcon -n /srv/tftp"] = {0, "system_u:object_r:tftpdir_t:s0\n"};  // semanage fcontext done
+    fake_runner run(r);  // a question about /srv/tftp/pub/... would find no recorded answer
+    const auto fs = check_selinux(site, run, fake_locator{});
+    EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
 TEST(selinux, a_mounted_iso_and_a_missing_path_find_nothing) {
     labels l;
     l.tree = "system_u:object_r:iso9660_t:s0";  // mount -o loop CentOS-7-x86_64-DVD-2009.iso

@@ -553,7 +553,7 @@ TEST(BootLoaders, DebianShim) {
 // ---------------------------------------------------------------- this machine's command runner
 
 TEST(LocalMachine, RunsCommandsWithoutAShell) {
-    const auto m = doctor::local_machine(std::chrono::milliseconds(500));
+    const auto m = doctor::local_machine({}, std::chrono::milliseconds(500));
     const auto echo = m->runner().run({"sh", "-c", "echo out; echo err >&2; exit 3"});
     EXPECT_TRUE(echo.ran);
     EXPECT_EQ(echo.status, 3);
@@ -565,19 +565,24 @@ TEST(LocalMachine, RunsCommandsWithoutAShell) {
 }
 
 TEST(LocalMachine, KillsACommandThatHangs) {
-    const auto m = doctor::local_machine(std::chrono::milliseconds(200));
+    const auto m = doctor::local_machine({}, std::chrono::milliseconds(200));
     const auto start = std::chrono::steady_clock::now();
     const auto r = m->runner().run({"sleep", "30"});
     EXPECT_FALSE(r.ran);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
-TEST(LocalMachine, FindsRootAndNotAMadeUpUser) {
-    const auto m = doctor::local_machine();
-    const auto root = m->find_account("root");
-    ASSERT_TRUE(root);
-    EXPECT_EQ(root->uid, 0u);
+TEST(LocalMachine, FindsAccountsThroughTheLookupItIsGiven) {
+    const auto m = doctor::local_machine([](const std::string& user) -> std::optional<doctor::account> {
+        if (user == "pxed") return doctor::account{990, 985, {985, 10}};
+        return std::nullopt;
+    });
+    const auto a = m->find_account("pxed");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->uid, 990u);
+    EXPECT_EQ(a->groups, (std::vector<std::uint32_t>{985, 10}));
     EXPECT_FALSE(m->find_account("pxed-doctor-no-such-user"));
+    EXPECT_FALSE(doctor::local_machine({})->find_account("root"));
 }
 
 // ---------------------------------------------------------------- locating keys

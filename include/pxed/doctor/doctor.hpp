@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,9 +52,16 @@ public:
     virtual const command_runner& runner() const = 0;
 };
 
-/// This machine: getifaddrs, getpwnam/getgrouplist, and commands run by
-/// fork/exec (no shell), killed after `command_timeout`.
-std::unique_ptr<machine> local_machine(std::chrono::milliseconds command_timeout = std::chrono::seconds(10));
+/// Finds a local account; nullopt when there is none.
+using account_lookup = std::function<std::optional<account>(const std::string& user)>;
+
+/// This machine: getifaddrs, commands run by fork/exec (no shell), killed
+/// after `command_timeout`, and accounts found by `accounts`: the caller
+/// passes the lookup the privilege drop itself uses (/etc/passwd and
+/// /etc/group, no NSS, which a static binary cannot load), so the doctor
+/// checks the very uid and groups pxed will run as.
+std::unique_ptr<machine> local_machine(account_lookup accounts,
+                                       std::chrono::milliseconds command_timeout = std::chrono::seconds(10));
 
 /// site.yaml's key positions as a doctor::locator.
 class yaml_locator final : public locator {
