@@ -15,7 +15,9 @@
 #   broken     the same BIOS boot with ldlinux.c32 taken out of the TFTP root:
 #              pxelinux stops; the trace says stage "boot loader" and hints at
 #              the missing file (the VM is stopped once the trace shows it)
-#   uefi       OVMF + iPXE EFI ROM -> grubx64.efi (grub-mkimage) -> grub.cfg-01-<mac>
+#   uefi       OVMF + iPXE EFI ROM -> grubx64.efi (grub-mkimage) -> grub.cfg-01-<mac>;
+#              its profile boots the install tree's own kernel and initrd
+#              (images/pxeboot/, over TFTP from the tree's mount), as does ipxe's (HTTP)
 #   uefi-norom OVMF's own PXE client (NIC without option ROM) -> the same GRUB
 #   unknown    an unknown MAC: pxelinux.cfg/default, menu.c32, its default entry
 #   ipxe       boot.ipxe on: iPXE is recognised and chained to ipxe/<mac> over HTTP
@@ -119,6 +121,12 @@ build_initramfs() {  # out
 }
 build_initramfs "$root/e2e/initrd.img"
 cp "$VMLINUZ" "$root/e2e/vmlinuz"
+# The same kernel and initrd in the tree, where a DVD has them: the profile
+# e2e-tree boots them from there (TFTP and HTTP serve the tree's mount), and
+# `pxed check` compares the copies above with them.
+mkdir -p "$tree/images/pxeboot"
+cp "$root/e2e/vmlinuz" "$tree/images/pxeboot/vmlinuz"
+cp "$root/e2e/initrd.img" "$tree/images/pxeboot/initrd.img"
 
 # BIOS: pxelinux.0 and the com32 modules it loads (menu.c32 for the menu).
 cp $PXELINUX "$root/"
@@ -241,6 +249,12 @@ profiles:
     label: pxed end-to-end one-shot install
     inherits: e2e
     lifecycle: {install_done: kickstart}
+  # Kernel and initrd straight from the install tree, nothing copied.
+  e2e-tree:
+    label: pxed end-to-end boot, kernel from the tree
+    inherits: e2e
+    kernel: tree:images/pxeboot/vmlinuz
+    initrd: tree:images/pxeboot/initrd.img
 menu:
   title: pxed e2e menu
   timeout: 1s
@@ -248,9 +262,9 @@ menu:
   entries: [local, e2e]
 hosts:
   - {mac: "$MAC_BIOS", hostname: bios01, ip: 10.66.0.11, profile: e2e, vars: {disk: sda}}
-  - {mac: "$MAC_UEFI", hostname: uefi01, ip: 10.66.0.12, profile: e2e, vars: {disk: vda}}
+  - {mac: "$MAC_UEFI", hostname: uefi01, ip: 10.66.0.12, profile: e2e-tree, vars: {disk: vda}}
   - {mac: "$MAC_NOROM", hostname: norom01, ip: 10.66.0.13, profile: e2e, vars: {disk: vdb}}
-  - {mac: "$MAC_IPXE", hostname: ipxe01, ip: 10.66.0.14, profile: e2e, vars: {disk: nvme0n1}}
+  - {mac: "$MAC_IPXE", hostname: ipxe01, ip: 10.66.0.14, profile: e2e-tree, vars: {disk: nvme0n1}}
   - {mac: "$MAC_LIFE", hostname: life01, ip: 10.66.0.15, profile: e2e, vars: {disk: sdb}}
   - {mac: "$MAC_ONESHOT", hostname: oneshot01, ip: 10.66.0.16, profile: e2e-oneshot, vars: {disk: sdc}}
   - {mac: "$MAC_BROKEN", hostname: broken01, ip: 10.66.0.17, profile: e2e, vars: {disk: sdd}}
@@ -700,6 +714,8 @@ run_path() {
       verify uefi $MAC_UEFI "$(ks_of $MAC_UEFI)" "grub/grub.cfg-01-${MAC_UEFI//:/-}\" completed" uefi01
       check "uefi: the NIC's iPXE EFI ROM loaded GRUB" \
         bash -c "grep -q 'iPXE' '$TMP/uefi.serial' && grep -q 'Welcome to GRUB' '$TMP/uefi.serial'"
+      check "uefi: GRUB fetched the kernel and initrd from the install tree over TFTP" \
+        bash -c "grep -Eq 'tftp: .*\"/?pub/centos/7/x86_64/images/pxeboot/vmlinuz\" completed' '$TMP/pxed.log' && grep -Eq 'tftp: .*\"/?pub/centos/7/x86_64/images/pxeboot/initrd.img\" completed' '$TMP/pxed.log'"
       ;;
     uefi-norom)
       boot_vm uefi-norom $MAC_NOROM uefi none
@@ -721,8 +737,8 @@ run_path() {
       boot_vm ipxe $MAC_IPXE bios ipxe
       # iPXE writes the colons of the MAC in the URL as %3A; pxed decodes them.
       verify ipxe $MAC_IPXE "$(ks_of $MAC_IPXE)" "\"GET /ipxe/${MAC_IPXE//:/(:|%3[Aa])}\" 200" ipxe01
-      check "ipxe: the kernel and initrd came over HTTP" \
-        bash -c "grep -q 'GET /e2e/vmlinuz\" 200' '$TMP/pxed.log' && grep -q 'GET /e2e/initrd.img\" 200' '$TMP/pxed.log'"
+      check "ipxe: the kernel and initrd came over HTTP, from the install tree" \
+        bash -c "grep -q 'GET /pub/centos/7/x86_64/images/pxeboot/vmlinuz\" 200' '$TMP/pxed.log' && grep -q 'GET /pub/centos/7/x86_64/images/pxeboot/initrd.img\" 200' '$TMP/pxed.log'"
       ;;
     lifecycle)
       # The default policy: a new host is pending, its install ends with the
