@@ -1,4 +1,5 @@
 #include "pxed/doctor/kickstart.hpp"
+#include "pxed/wire/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -128,34 +129,12 @@ bool known_section(std::string_view name, int el) {
     return s != nullptr && (s->releases & bit_of(el)) != 0;
 }
 
-std::size_t distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
 // The closest name the release knows, within two edits.
 std::string did_you_mean(std::string_view name, const ks_command* first, const ks_command* last, int el) {
-    std::string best;
-    std::size_t best_d = 3;
-    for (auto* c = first; c != last; ++c) {
-        if ((c->releases & (bit_of(el) | deprecated_bit_of(el))) == 0) continue;
-        const auto d = distance(name, c->name);
-        if (d < best_d) {
-            best_d = d;
-            best = std::string(c->name);
-        }
-    }
-    return best;
+    std::vector<std::string> known;
+    for (auto* c = first; c != last; ++c)
+        if ((c->releases & (bit_of(el) | deprecated_bit_of(el))) != 0) known.emplace_back(c->name);
+    return wire::closest(std::string(name), known);
 }
 
 // The first word of a line, as pykickstart's shlex split sees it for the

@@ -1,6 +1,7 @@
 // The only translation unit that includes kainjow mustache.
 
 #include "pxed/render/renderer.hpp"
+#include "pxed/wire/text.hpp"
 
 #include <kainjow/mustache.hpp>
 
@@ -160,7 +161,7 @@ private:
     }
 
     std::string hint(const std::string& name) const {
-        const auto best = syntax::closest(name, {env_.known.begin(), env_.known.end()});
+        const auto best = wire::closest(name, {env_.known.begin(), env_.known.end()});
         return best.empty() ? std::string{} : " (did you mean " + best + "?)";
     }
 

@@ -126,28 +126,4 @@ parse_result parse(const std::string& text) {
     return out;
 }
 
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-    auto distance = [](const std::string& a, const std::string& b) {
-        std::vector<std::size_t> row(b.size() + 1);
-        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-        for (std::size_t i = 1; i <= a.size(); ++i) {
-            std::size_t diag = row[0];
-            row[0] = i;
-            for (std::size_t j = 1; j <= b.size(); ++j) {
-                const std::size_t up = row[j];
-                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-                diag = up;
-            }
-        }
-        return row[b.size()];
-    };
-    std::string best;
-    std::size_t best_d = 3;  // further than two edits away is not a typo
-    for (const auto& c : candidates) {
-        const auto d = distance(word, c);
-        if (d < best_d) best_d = d, best = c;
-    }
-    return best;
-}
-
 }  // namespace pxed::render::syntax

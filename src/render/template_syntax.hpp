@@ -37,7 +37,5 @@ parse_result parse(const std::string& text);
 /// The 1-based line of a byte offset into `text`.
 int line_of(const std::string& text, std::size_t offset);
 
-/// The closest of `candidates` to `word`, at most two edits away; empty if none.
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace pxed::render::syntax

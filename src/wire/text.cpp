@@ -1,5 +1,7 @@
 #include "pxed/wire/text.hpp"
 
+#include <algorithm>
+
 namespace pxed::wire {
 
 std::string escape_for_log(std::string_view raw, std::size_t max_len) {
@@ -36,6 +38,33 @@ std::string hex_encode(const std::uint8_t* data, std::size_t size, char separato
         append_hex(out, data[i]);
     }
     return out;
+}
+
+namespace {
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+}  // namespace
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_d = 3;  // further than two edits away is not a typo
+    for (const auto& c : candidates) {
+        const auto d = edit_distance(word, c);
+        if (d < best_d) best_d = d, best = c;
+    }
+    return best;
 }
 
 }  // namespace pxed::wire

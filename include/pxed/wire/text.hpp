@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pxed::wire {
 
@@ -18,6 +19,10 @@ std::string escape_for_log(std::string_view raw, std::size_t max_len = 256);
 /// ASCII case-insensitive equality, for protocol keywords (TFTP modes and
 /// options, HTTP tokens, FTP arguments); bytes >= 0x80 compare exactly.
 bool iequals(std::string_view a, std::string_view b);
+
+/// The one of `candidates` closest to `word` (Levenshtein distance), at most
+/// two edits away, for "did you mean ...?"; empty if none is that close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 /// `s` begins with `prefix` (C++17's string_view has no starts_with).
 constexpr bool starts_with(std::string_view s, std::string_view prefix) {
