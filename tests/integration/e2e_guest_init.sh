@@ -55,7 +55,9 @@ udhcpc -i "$nic" -n -q -f -t 10 -T 2 -s /udhcpc.script -O bootfile || bye "FAIL 
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
 ks=$(arg inst.ks)
 repo=$(arg inst.repo)
-[ -n "$ks" ] || bye "FAIL no inst.ks= on the kernel command line"
+# The Debian installer's preseed/url, by its short name on the command line.
+[ -n "$ks" ] || ks=$(arg url)
+[ -n "$ks" ] || bye "FAIL no inst.ks= (nor url=) on the kernel command line"
 say "kickstart $ks"
 # The file itself is kept so its size and checksum can be printed: the test
 # compares them, and the text between the markers, with what pxed rendered.
@@ -77,7 +79,24 @@ if [ -s /hostname ]; then
   say "kickstart-by-name $name rc $rc bytes $(wc -c < /ks-by-name) md5 $(md5sum < /ks-by-name | cut -d' ' -f1)"
 fi
 
+# A preseed names its mirror inside (mirror/http/hostname and directory):
+# the installer takes the tree over HTTP from there.
+if [ -z "$repo" ]; then
+  mhost=$(sed -n 's|^d-i mirror/http/hostname string ||p' /ks | head -n 1)
+  mdir=$(sed -n 's|^d-i mirror/http/directory string ||p' /ks | head -n 1)
+  [ -n "$mhost" ] && repo=http://$mhost$mdir
+fi
 case $repo in
+  http://*)
+    say "treeinfo http $repo/.treeinfo"
+    wget -q -O /treeinfo "$repo/.treeinfo"
+    rc=$?
+    say "treeinfo rc $rc bytes $(wc -c < /treeinfo) md5 $(md5sum < /treeinfo | cut -d' ' -f1)"
+    echo "PXED-E2E-BEGIN-TREEINFO"
+    cat /treeinfo
+    [ -z "$(tail -c 1 /treeinfo)" ] || echo
+    echo "PXED-E2E-END-TREEINFO"
+    ;;
   ftp://*)
     hostport=${repo#ftp://}; path=/${hostport#*/}; hostport=${hostport%%/*}
     host=${hostport%%:*}; port=21
@@ -91,7 +110,7 @@ case $repo in
     [ -z "$(tail -c 1 /treeinfo)" ] || echo
     echo "PXED-E2E-END-TREEINFO"
     ;;
-  *) say "FAIL inst.repo is not an ftp:// URL: $repo" ;;
+  *) say "FAIL inst.repo is not an ftp:// or http:// URL: $repo" ;;
 esac
 
 # The kickstart's %post, as the installer would run it last: a host's own

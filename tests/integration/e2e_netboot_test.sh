@@ -26,6 +26,9 @@
 #              boot gets the local-boot config; `pxed reinstall`, and the
 #              third boot installs again. The trace holds each install whole,
 #              and every host's trace outlives the kill -9 (but its last seconds)
+#   preseed    a Debian-installer-style host: the shipped debian12.preseed at
+#              url=, the tree over HTTP from the preseed's mirror lines, the
+#              install-done call of its late_command
 #   oneshot    install_done: kickstart (server-side one-shot): fetching its
 #              kickstart ends the install, the next boot is the local one
 # Each guest runs the busybox /init of e2e_guest_init.sh, which prints the
@@ -58,7 +61,7 @@ for f in $PXELINUX $SYSLINUX_BIOS/ldlinux.c32 $SYSLINUX_BIOS/menu.c32 $OVMF $GRU
 done
 [[ -c /dev/net/tun ]] || skip_all "no /dev/net/tun for the VM's tap device"
 
-PATHS=${PXED_E2E_PATHS:-bios broken uefi uefi-norom unknown ipxe lifecycle oneshot}
+PATHS=${PXED_E2E_PATHS:-bios broken uefi uefi-norom unknown ipxe lifecycle oneshot preseed}
 PATHS=${PATHS//,/ }
 VM_TIMEOUT=${PXED_E2E_VM_TIMEOUT:-120}
 T_TEST=$SECONDS
@@ -205,8 +208,9 @@ MAC_IPXE=52:54:00:e2:e0:04
 MAC_LIFE=52:54:00:e2:e0:05
 MAC_ONESHOT=52:54:00:e2:e0:06
 MAC_BROKEN=52:54:00:e2:e0:07
+MAC_PRESEED=52:54:00:e2:e0:08
 MAC_UNKNOWN=52:54:00:e2:e0:99
-MACS_KNOWN="$MAC_BIOS $MAC_UEFI $MAC_NOROM $MAC_IPXE $MAC_LIFE $MAC_ONESHOT $MAC_BROKEN"
+MACS_KNOWN="$MAC_BIOS $MAC_UEFI $MAC_NOROM $MAC_IPXE $MAC_LIFE $MAC_ONESHOT $MAC_BROKEN $MAC_PRESEED"
 
 SITE_IPXE=
 write_site() {  # ipxe: off | on
@@ -249,6 +253,13 @@ profiles:
     label: pxed end-to-end one-shot install
     inherits: e2e
     lifecycle: {install_done: kickstart}
+  # The Debian installer's way: the shipped preseed at url=, the tree over
+  # HTTP from the preseed's mirror lines, install-done from its late_command.
+  e2e-preseed:
+    label: pxed end-to-end preseed install
+    inherits: e2e
+    append: "console=ttyS0 edd=off panic=-1 auto=true priority=critical url={{kickstart_url}}"
+    kickstart: debian12.preseed
   # Kernel and initrd straight from the install tree, nothing copied.
   e2e-tree:
     label: pxed end-to-end boot, kernel from the tree
@@ -268,6 +279,7 @@ hosts:
   - {mac: "$MAC_LIFE", hostname: life01, ip: 10.66.0.15, profile: e2e, vars: {disk: sdb}}
   - {mac: "$MAC_ONESHOT", hostname: oneshot01, ip: 10.66.0.16, profile: e2e-oneshot, vars: {disk: sdc}}
   - {mac: "$MAC_BROKEN", hostname: broken01, ip: 10.66.0.17, profile: e2e, vars: {disk: sdd}}
+  - {mac: "$MAC_PRESEED", hostname: preseed01, ip: 10.66.0.18, profile: e2e-preseed, vars: {disk: sde}}
 YAML
 }
 
@@ -446,9 +458,16 @@ verify() {
       grep -q "PXED-E2E: kickstart-by-name $hn rc 0 bytes $(wc -c < "$f") md5 $(md5sum < "$f" | cut -d' ' -f1)" "$serial"
   fi
   between "$serial" PXED-E2E-BEGIN-TREEINFO PXED-E2E-END-TREEINFO > "$TMP/$name.treeinfo.got"
-  check "$name: the guest fetched the tree's .treeinfo over FTP" diff -u "$tree/.treeinfo" "$TMP/$name.treeinfo.got"
-  check "$name: pxed logged the FTP transfer of .treeinfo" \
-    awk -v a="$t0" '$1 >= a && /ftp: .*RETR "\/pub\/centos\/7\/x86_64\/.treeinfo" completed/ { f=1 } END { exit !f }' "$TMP/pxed.log"
+  if [[ ${6:-ftp} == http ]]; then
+    check "$name: the guest fetched the tree's .treeinfo over HTTP, from its preseed's mirror" \
+      diff -u "$tree/.treeinfo" "$TMP/$name.treeinfo.got"
+    check "$name: pxed logged the HTTP transfer of .treeinfo" \
+      awk -v a="$t0" '$1 >= a && index($0, "GET /pub/centos/7/x86_64/.treeinfo\" 200") { f=1 } END { exit !f }' "$TMP/pxed.log"
+  else
+    check "$name: the guest fetched the tree's .treeinfo over FTP" diff -u "$tree/.treeinfo" "$TMP/$name.treeinfo.got"
+    check "$name: pxed logged the FTP transfer of .treeinfo" \
+      awk -v a="$t0" '$1 >= a && /ftp: .*RETR "\/pub\/centos\/7\/x86_64\/.treeinfo" completed/ { f=1 } END { exit !f }' "$TMP/pxed.log"
+  fi
 
   if [[ -n $ack && -n $cfg && -n $init && -n $ksend ]]; then
     TIMINGS+=("$(printf '%-13s %7s %12s %14s %10s %8s' "$name" "$(secs $((ack - t0)))" "$(secs $((cfg - ack)))" \
@@ -785,6 +804,14 @@ run_path() {
       check "life-again: the new install's kickstart has a new token" \
         test "$(cat "$TMP/life-again.token")" != "$(cat "$TMP/life-install.token")"
       pxed_cli hosts | sed 's/^/#   /' || true
+      ;;
+    preseed)
+      site_ipxe off
+      boot_vm preseed $MAC_PRESEED bios ipxe
+      verify preseed $MAC_PRESEED "$(ks_of $MAC_PRESEED)" "\"pxelinux.cfg/01-${MAC_PRESEED//:/-}\" completed" preseed01 http
+      check "preseed: its late_command's install-done call made it installed" \
+        grep -q "PXED-E2E: install-done rc 0" "$TMP/preseed.serial"
+      check "preseed: pxed shows preseed01 installed" test "$(host_field preseed01 state)" = installed
       ;;
     oneshot)
       # install_done: kickstart: the host's fetch of its own kickstart ends
