@@ -64,9 +64,9 @@ int cmd_check(const check_args& a) {
         // The accounts as the privilege drop reads them (/etc/passwd, /etc/group).
         const auto machine = doctor::local_machine([](const std::string& user) -> std::optional<doctor::account> {
             std::string error;
-            const auto a = app::lookup_account(user, error);
-            if (!a) return std::nullopt;
-            return doctor::account{a->uid, a->gid, {a->groups.begin(), a->groups.end()}};
+            const auto found = app::lookup_account(user, error);
+            if (!found) return std::nullopt;
+            return doctor::account{found->uid, found->gid, {found->groups.begin(), found->groups.end()}};
         });
         const doctor::yaml_locator where(inventory::key_locations::from_file(r.loaded->site->source_file));
         findings = doctor::examine(*r.loaded->site, *r.loaded->renderer, *machine, where, a.doctor, &notes);
