@@ -1558,6 +1558,8 @@ bool take_file_from_tree(context& c, const site& s, profile& merged, const std::
                                      "' (a path in the TFTP root), or a tree: to take it from");
         return false;  // an unknown tree is reported on its own line
     }
+    // A tree whose url was refused has none; its own error says why.
+    if (t->url.empty()) return false;
     const auto mount = t->url.substr(1) + "/";
     if (named) {
         const auto inside = file.substr(in_tree_prefix.size());
