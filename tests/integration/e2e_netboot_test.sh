@@ -359,7 +359,7 @@ fi
 echo "# accelerator: $ACCEL, at most ${VM_TIMEOUT}s per machine"
 
 # --- one machine -------------------------------------------------------------------
-# boot_vm NAME MAC FIRMWARE(bios|uefi) ROM(ipxe|none) [BOOT]: boots it and waits
+# boot_vm NAME MAC FIRMWARE ROM(ipxe|none) [BOOT]: boots it and waits
 # for it to power off (or for the timeout). Its console goes to $TMP/NAME.serial.
 # BOOT is QEMU's -boot (default n). A machine sent to its local disk has none
 # and would sit at SeaBIOS's "No bootable device" for ever: BIOS_LOCAL makes
@@ -367,18 +367,23 @@ echo "# accelerator: $ACCEL, at most ${VM_TIMEOUT}s per machine"
 # QEMU's pid goes to $TMP/NAME.pid, for a machine that never ends by itself.
 BIOS_LOCAL=order=n,reboot-timeout=1000
 boot_vm() {
-  local name=$1 mac=$2 fw=$3 rom=$4 boot=${5:-n} nic fwargs=()
+  local name=$1 mac=$2 fw=$3 rom=$4 boot=${5:-n} nic fwargs=() qemu=qemu-system-x86_64 machine=pc mem=512
   nic="virtio-net-pci,netdev=n0,mac=$mac"
   [[ $rom == none ]] && nic+=",romfile="
-  [[ $fw == uefi ]] && fwargs=(-bios "$OVMF")
+  # FIRMWARE: what the machine is (QEMU binary, machine type, firmware).
+  case $fw in
+    bios) ;;
+    uefi) fwargs=(-bios "$OVMF") ;;
+    *) echo "boot_vm: no firmware kind $fw" >&2; return 1 ;;
+  esac
   local t0
   t0=$(now_us)
   echo "$t0" > "$TMP/$name.t0"
   # -nographic puts SeaBIOS, iPXE, OVMF, GRUB and the kernel on the serial line.
   # (set +e: a machine that times out is a result to report, not a reason to stop.)
   set +e
-  timeout -k 5 "$VM_TIMEOUT" ip netns exec $C qemu-system-x86_64 \
-    -machine pc,accel="$ACCEL" -m 512 -smp 1 -nographic -no-reboot -boot "$boot" "${fwargs[@]}" \
+  timeout -k 5 "$VM_TIMEOUT" ip netns exec $C "$qemu" \
+    -machine "$machine,accel=$ACCEL" -m "$mem" -smp 1 -nographic -no-reboot -boot "$boot" "${fwargs[@]}" \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" -pidfile "$TMP/$name.pid" \
     < /dev/null 2> "$TMP/$name.qemu" | stamp > "$TMP/$name.serial"
   local rc=${PIPESTATUS[0]}
