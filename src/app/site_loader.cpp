@@ -10,6 +10,12 @@ std::vector<fs::mount> mounts_for(const inventory::site& site) {
     std::vector<fs::mount> mounts;
     if (!site.server.tftp.root.empty()) mounts.push_back({"", site.server.tftp.root});
     for (const auto& [name, tree] : site.trees) mounts.push_back({tree.url.substr(1), tree.path});
+    // Secure Boot's signed pair, from where the packages keep them (a file
+    // mount wins over the TFTP root's own file of that name: load warns).
+    if (const auto& sb = site.boot.secure_boot; sb.on()) {
+        mounts.push_back({site.boot.uefi_x64, sb.shim, true});
+        mounts.push_back({site.boot.secure_boot_grub(), sb.grub, true});
+    }
     return mounts;
 }
 

@@ -18,13 +18,7 @@ namespace pxed::doctor {
 
 namespace {
 
-// Little-endian unsigned of `width` bytes at `off`; nullopt past the end.
-std::optional<std::uint64_t> le(std::string_view b, std::uint64_t off, unsigned width) {
-    if (off > b.size() || b.size() - off < width) return std::nullopt;
-    std::uint64_t v = 0;
-    for (unsigned i = width; i-- > 0;) v = v << 8 | static_cast<unsigned char>(b[off + i]);
-    return v;
-}
+using detail::read_le;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -56,9 +50,9 @@ elf_module read_elf_module(std::string_view b) {
     if (b[4] != 1 && !is64) return m;
     m.elf_class = is64 ? 64 : 32;
     const unsigned word = is64 ? 8 : 4;
-    const auto phoff = le(b, is64 ? 32 : 28, word);
-    const auto phentsize = le(b, is64 ? 54 : 42, 2);
-    const auto phnum = le(b, is64 ? 56 : 44, 2);
+    const auto phoff = read_le(b, is64 ? 32 : 28, word);
+    const auto phentsize = read_le(b, is64 ? 54 : 42, 2);
+    const auto phnum = read_le(b, is64 ? 56 : 44, 2);
     if (!phoff || !phentsize || !phnum || *phentsize < (is64 ? 56u : 32u)) return m;
     struct segment {
         std::uint64_t type, offset, vaddr, filesz;
@@ -66,10 +60,10 @@ elf_module read_elf_module(std::string_view b) {
     std::vector<segment> segs;
     for (std::uint64_t i = 0; i < *phnum; ++i) {
         const auto at = *phoff + i * *phentsize;
-        const auto type = le(b, at, 4);
-        const auto offset = le(b, at + (is64 ? 8 : 4), word);
-        const auto vaddr = le(b, at + (is64 ? 16 : 8), word);
-        const auto filesz = le(b, at + (is64 ? 32 : 16), word);
+        const auto type = read_le(b, at, 4);
+        const auto offset = read_le(b, at + (is64 ? 8 : 4), word);
+        const auto vaddr = read_le(b, at + (is64 ? 16 : 8), word);
+        const auto filesz = read_le(b, at + (is64 ? 32 : 16), word);
         if (!type || !offset || !vaddr || !filesz) return m;
         segs.push_back({*type, *offset, *vaddr, *filesz});
     }
@@ -81,8 +75,8 @@ elf_module read_elf_module(std::string_view b) {
     std::vector<std::uint64_t> needed;
     std::optional<std::uint64_t> strtab, strsz;
     for (std::uint64_t at = dyn->offset; at + 2 * word <= dyn->offset + dyn->filesz; at += 2 * word) {
-        const auto tag = le(b, at, word);
-        const auto val = le(b, at + word, word);
+        const auto tag = read_le(b, at, word);
+        const auto val = read_le(b, at + word, word);
         if (!tag || !val) return m;
         if (*tag == 0) break;  // DT_NULL
         if (*tag == 1) needed.push_back(*val);
@@ -117,29 +111,38 @@ grub_image read_grub_image(std::string_view b) {
         // grub_module_info64 (x86_64, arm64: magic, padding, offset, size),
         // then grub_module_info32 (i386: magic, offset, size).
         for (const bool is64 : {true, false}) {
-            const auto offset = is64 ? le(b, pos + 8, 8) : le(b, pos + 4, 4);
-            const auto size = is64 ? le(b, pos + 16, 8) : le(b, pos + 8, 4);
+            const auto offset = is64 ? read_le(b, pos + 8, 8) : read_le(b, pos + 4, 4);
+            const auto size = is64 ? read_le(b, pos + 16, 8) : read_le(b, pos + 8, 4);
             const std::uint64_t header = is64 ? 24 : 12;
             if (!offset || !size || *offset < header || *offset > *size || *size > b.size() - pos) continue;
             grub_image found;
             found.found = true;
             bool valid = true;
             for (std::uint64_t at = pos + *offset; at < pos + *size;) {
-                const auto type = le(b, at, 4);
-                const auto len = le(b, at + 4, 4);
+                const auto type = read_le(b, at, 4);
+                const auto len = read_le(b, at + 4, 4);
                 if (!type || !len || *len < 8 || *len > pos + *size - at) {
                     valid = false;
                     break;
                 }
                 const auto body = b.substr(at + 8, *len - 8);
                 if (*type == 3) found.prefix = std::string(body.substr(0, body.find('\0')));  // OBJ_TYPE_PREFIX
-                if (*type == 2) found.embedded_config = true;                                 // OBJ_TYPE_CONFIG
+                if (*type == 2) {                                                             // OBJ_TYPE_CONFIG
+                    found.embedded_config = true;
+                    found.config = std::string(body.substr(0, body.find('\0')));
+                }
                 at += *len;
             }
             if (valid) return found;
         }
     }
     return g;
+}
+
+bool grub_image::config_keeps_prefix() const {
+    std::string c = config;
+    while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
+    return c == "normal (memdisk)/grub.cfg";
 }
 
 std::optional<std::string> grub_config_dir(const std::optional<std::string>& prefix, std::string_view boot_file) {
@@ -171,6 +174,26 @@ std::string shim_second_stage(std::string_view b, std::string_view fallback) {
     std::string name;
     for (auto p = pos + 2; p + 1 < b.size() && b[p + 1] == '\0' && b[p] != '\0' && name.size() < 64; p += 2) name += b[p];
     return name.size() > 4 && name.compare(name.size() - 4, 4, ".efi") == 0 ? name : std::string(fallback);
+}
+
+pe_image read_pe_image(std::string_view b, std::uint64_t file_size) {
+    pe_image pe;
+    if (b.size() < 64 || b.substr(0, 2) != "MZ") return pe;
+    const auto lfanew = read_le(b, 0x3c, 4);
+    if (!lfanew || !read_le(b, *lfanew, 4) || b.substr(*lfanew, 4) != std::string_view("PE\0\0", 4)) return pe;
+    const auto opt = *lfanew + 24;  // after the signature and the COFF file header
+    const auto magic = read_le(b, opt, 2);
+    if (!magic || (*magic != 0x10b && *magic != 0x20b)) return pe;  // PE32, PE32+
+    pe.is_pe = true;
+    const bool plus = *magic == 0x20b;
+    const auto count = read_le(b, opt + (plus ? 108 : 92), 4);  // NumberOfRvaAndSizes
+    if (!count || *count < 5) return pe;
+    // Data directory 4, the certificate table: a file offset, not an RVA.
+    const auto entry = opt + (plus ? 112 : 96) + 4 * 8;
+    const auto offset = read_le(b, entry, 4);
+    const auto size = read_le(b, entry + 4, 4);
+    pe.signed_ = offset && size && *offset != 0 && *size >= 8 && *offset <= file_size && *size <= file_size - *offset;
+    return pe;
 }
 
 namespace detail {
@@ -206,8 +229,18 @@ std::string join(const std::string& dir, const std::string& name) { return dir.e
 struct loader_site {
     context& c;
     stdfs::path root;
+    // Where a boot file of the TFTP root really is: boot.secure_boot serves
+    // its shim and GRUB straight from their own files.
+    stdfs::path file(const std::string& rel) const {
+        const auto& b = c.site.boot;
+        if (b.secure_boot.on()) {
+            if (rel == b.uefi_x64) return b.secure_boot.shim;
+            if (rel == b.secure_boot_grub()) return b.secure_boot.grub;
+        }
+        return root / rel;
+    }
     void serve(const std::string& rel, inventory::source_location at) {
-        c.served.push_back({(root / rel).string(), std::move(at), false});
+        c.served.push_back({file(rel).string(), std::move(at), false});
     }
 };
 
@@ -299,7 +332,7 @@ void check_syslinux(loader_site& l, const std::string& boot_rel, const std::stri
 
 void check_grub(loader_site& l, const std::string& boot_rel, const std::string& key, const grub_image& g) {
     auto& c = l.c;
-    if (g.embedded_config) {
+    if (g.embedded_config && !g.config_keeps_prefix()) {
         c.notes.push_back(boot_rel + " carries an embedded GRUB config: where it looks for grub.cfg was not checked.");
         return;
     }
@@ -329,12 +362,97 @@ void check_grub(loader_site& l, const std::string& boot_rel, const std::string& 
               fix);
 }
 
+constexpr const char* debian_shim = "/usr/lib/shim/shimx64.efi.signed";
+constexpr const char* centos_shim = "/boot/efi/EFI/centos/shimx64.efi";
+const std::string signed_grub_fix =
+    "serve the GRUB signed for this shim: grub-efi-amd64-signed's "
+    "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed (Debian) or grub2-efi-x64's /boot/efi/EFI/centos/grubx64.efi "
+    "(CentOS 7), with boot.secure_boot or copied there; grub-mkimage's images are unsigned";
+
+// The file a profile's kernel is served from: the TFTP root, or its tree.
+stdfs::path kernel_file(const inventory::site& s, const inventory::profile& p) {
+    if (p.kernel_from_tree)
+        for (const auto& [name, t] : s.trees) {
+            const auto prefix = t.url.substr(1) + "/";
+            if (p.kernel.compare(0, prefix.size(), prefix) == 0) return stdfs::path(t.path) / p.kernel.substr(prefix.size());
+        }
+    return stdfs::path(s.server.tftp.root) / p.kernel;
+}
+
+// Under Secure Boot, shim's protocol makes GRUB's `linux` verify the kernel
+// too: an unsigned one stops the boot at GRUB ("bad shim signature").
+void check_signed_kernels(loader_site& l) {
+    auto& c = l.c;
+    std::set<std::string> seen;
+    for (const auto& [name, p] : c.site.profiles) {
+        if (p.arch != inventory::cpu_arch::x86_64 || p.kernel.empty()) continue;
+        const auto path = kernel_file(c.site, p);
+        if (!seen.insert(path.string()).second) continue;
+        std::error_code ec;
+        const auto size = stdfs::file_size(path, ec);
+        if (ec) continue;  // the loader and the tree check report missing kernels
+        std::ifstream in(path, std::ios::binary);
+        std::string head(4096, '\0');
+        in.read(&head[0], static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        const auto pe = read_pe_image(head, size);
+        if (pe.signed_) continue;
+        c.add(severity::warning, p.where, "secureboot",
+              "profiles." + name + ".kernel " + p.kernel +
+                  (pe.is_pe ? " carries no signature" : " is not an EFI image (no PE header, so no signature)") +
+                  ": under Secure Boot shim/GRUB will refuse it.",
+              "boot the distribution's signed kernel (Debian's linux-image-*-amd64, the install tree's "
+              "images/pxeboot/vmlinuz of CentOS 7) for UEFI hosts");
+    }
+}
+
+// shim, the GRUB beside it, their signatures and the kernels it will boot.
+// Under boot.secure_boot a missing signature is an error; a shim copied by
+// hand (the CentOS 7 way) may run without Secure Boot: then a warning.
+void check_shim(loader_site& l, const std::string& rel, const std::string& key, const std::string& arch,
+                const std::string& bytes) {
+    auto& c = l.c;
+    const bool sb = c.site.boot.secure_boot.on() && key == "uefi-x64";
+    const auto level = sb ? severity::error : severity::warning;
+    const auto at = c.where.find({"boot", key});
+    const auto sb_at = sb ? c.site.boot.secure_boot.where : at;
+    const std::string shim_name = sb ? "shim " + l.file(rel).string() + " (served as " + rel + ")" : "shim " + rel;
+    if (!read_pe_image(bytes, bytes.size()).signed_)
+        c.add(level, sb_at, "secureboot",
+              shim_name + " carries no signature (no Authenticode certificate table), so firmware with Secure Boot "
+              "on refuses to start it.",
+              "use the Microsoft-signed shim: " + std::string(debian_shim) + " (Debian's shim-signed) or " + centos_shim +
+                  " (CentOS 7's shim-x64)");
+    const auto second = shim_second_stage(bytes, "grub" + arch + ".efi");
+    const auto beside = join(dir_of(rel), second);
+    const auto grub = slurp(l.file(beside));
+    if (!grub) {
+        c.add(severity::error, at, "bootloader",
+              "shim " + rel + " loads " + second + " from its own directory of the TFTP root and there is none, so "
+              "the boot stops after shim.",
+              "copy the GRUB signed for this shim (grub2-efi-x64's /boot/efi/EFI/centos/grubx64.efi on CentOS 7, "
+              "grub-efi-amd64-signed's /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed on Debian) to " +
+                  (l.root / beside).string() + ", or set boot.secure_boot: on");
+        return;
+    }
+    l.serve(beside, at);
+    if (!read_pe_image(*grub, grub->size()).signed_)
+        c.add(level, sb_at, "secureboot",
+              "GRUB " + (sb && beside == c.site.boot.secure_boot_grub() ? l.file(beside).string() + " (served as " + beside + ")" : beside) +
+                  " beside shim carries no signature, so shim refuses it under Secure Boot ('Verification failed') "
+                  "and the boot stops after shim.",
+              signed_grub_fix);
+    const auto g = read_grub_image(*grub);
+    if (g.found) check_grub(l, beside, key, g);
+    if (arch == "x64") check_signed_kernels(l);
+}
+
 // `arch`: "" for BIOS, else the EFI architecture's suffix (x64, ia32, aa64).
 void check_boot_file(loader_site& l, const std::string& rel, const std::string& key, const std::string& arch) {
     const bool efi = !arch.empty();
     if (rel.empty() || rel.find("://") != std::string::npos) return;
     auto& c = l.c;
-    const auto bytes = slurp(l.root / rel);
+    const auto bytes = slurp(l.file(rel));
     if (!bytes) return;  // the loader already warns about a boot file that is not there
     const auto at = c.where.find({"boot", key});
     l.serve(rel, at);
@@ -343,20 +461,15 @@ void check_boot_file(loader_site& l, const std::string& rel, const std::string& 
         return;
     }
     if (is_shim(*bytes)) {
-        const auto second = shim_second_stage(*bytes, "grub" + arch + ".efi");
-        const auto beside = join(dir_of(rel), second);
-        const auto grub = slurp(l.root / beside);
-        if (!grub) {
-            c.add(severity::error, at, "bootloader",
-                  "shim " + rel + " loads " + second + " from its own directory of the TFTP root and there is none, so "
-                  "the boot stops after shim.",
-                  "copy the GRUB signed for this shim (grub2-efi-x64's grubx64.efi on EL, grub-efi-amd64-signed's "
-                  "grubnetx64.efi.signed on Debian) to " + (l.root / beside).string());
-            return;
-        }
-        l.serve(beside, at);
-        const auto g = read_grub_image(*grub);
-        if (g.found) check_grub(l, beside, key, g);
+        check_shim(l, rel, key, arch, *bytes);
+        return;
+    }
+    if (key == "uefi-x64" && c.site.boot.secure_boot.on()) {
+        c.add(severity::error, c.site.boot.secure_boot.where, "secureboot",
+              "boot.secure_boot's shim " + l.file(rel).string() + " is not a shim (no 'UEFI SHIM' banner), so GRUB "
+              "never gets loaded the way Secure Boot needs.",
+              "name the Microsoft-signed shim: secure_boot: {shim: " + std::string(debian_shim) + "} (Debian's "
+              "shim-signed) or " + centos_shim + " (CentOS 7's shim-x64)");
         return;
     }
     const auto g = read_grub_image(*bytes);

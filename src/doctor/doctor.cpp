@@ -57,6 +57,7 @@ std::vector<finding> examine(const inventory::site& site, const render::renderer
     detail::check_boot_loaders(c);
     detail::check_permissions(c);
     append(out, check_trees(site));
+    detail::check_kernels(c);
     lint_kickstarts(site, renderer, out);
     if (opts.offline) {
         skipped.push_back("firewall and SELinux not checked (--offline).");

@@ -175,6 +175,18 @@ std::vector<finding> check_trees(const inventory::site& site) {
         if (!t) continue;
         const auto& info = probed[p.tree];
         if (!info) continue;
+        // A tree of another CPU: its kernel is not the one to compare with.
+        const auto& a = info->arch;
+        const auto tree_cpu = a == "x86_64" || a == "amd64"   ? std::optional(inventory::cpu_arch::x86_64)
+                              : a == "aarch64" || a == "arm64" ? std::optional(inventory::cpu_arch::arm64)
+                                                                : std::nullopt;
+        if (tree_cpu && *tree_cpu != p.arch) {
+            out.push_back({inventory::severity::warning, p.where, "kernel",
+                           "profiles." + p.name + " is arch " + inventory::to_string(p.arch) + " but its tree " + t->name +
+                               " is " + a + " (" + info->evidence + "): its kernel and initrd are not compared with the tree's",
+                           "give profile " + p.name + " a tree of its own CPU"});
+            continue;
+        }
         if (!p.kernel_from_tree) check_copy(out, site, p, *t, *info, "kernel", p.kernel, info->kernel);
         if (!p.initrd_from_tree) check_copy(out, site, p, *t, *info, "initrd", p.initrd, info->initrd);
     }

@@ -47,6 +47,8 @@ std::string type_name(const std::optional<dhcp::message_type>& t, const char* no
 
 bool is_file_kind(kind k) { return k == kind::tftp || k == kind::http || k == kind::ftp; }
 
+constexpr std::string_view arch_mismatch_label = "arch mismatch: ";
+
 bool missing(const event& e) {
     return e.outcome.find("not found") != std::string::npos || starts_with(e.outcome, "404");
 }
@@ -131,6 +133,10 @@ event from_dhcp(const dhcp::message& request, const dhcp::arrival& from, const d
         // The responder's own words: why it did not answer, or answered
         // without a boot file. (An answer with one says it all already.)
         detail += (detail.empty() ? "" : "; ") + wire::escape_for_log(decision.log, 300);
+    }
+    if (!decision.arch_mismatch.empty()) {
+        e.flags |= flag_arch_mismatch;
+        detail += (detail.empty() ? "" : "; ") + std::string(arch_mismatch_label) + wire::escape_for_log(decision.arch_mismatch, 300);
     }
     e.detail = std::move(detail);
     return e;
@@ -478,6 +484,12 @@ reading read(const std::vector<event>& events, std::int64_t now_ms, const host_f
     for (std::size_t i = from; i < events.size(); ++i) {
         const auto& e = events[i];
         if (e.k == kind::dhcp) {
+            if ((e.flags & flag_arch_mismatch) && once("arch mismatch")) {
+                const auto at = e.detail.rfind(arch_mismatch_label);
+                r.hints.push_back("pxed answered its firmware with a boot for the wrong CPU: " +
+                                  (at == std::string::npos ? std::string("see its DHCP events")
+                                                           : e.detail.substr(at + arch_mismatch_label.size())));
+            }
             if (e.flags & flag_answered) {
                 answered = true;
                 last_answer = &e;

@@ -55,6 +55,37 @@ bool is_http_boot(const message& m) {
 // offer that carries no address.
 bool is_pxe_client(const message& m) { return is_pxe_vendor(m) || m.has_ipxe(); }
 
+// The CPU whose kernels a firmware boots, by its option 93 (RFC 4578).
+// UEFI ia32 runs 32-bit loaders on x86-64 CPUs as often as not: not said.
+std::optional<inventory::cpu_arch> firmware_cpu(boot_firmware f) {
+    switch (f) {
+    case boot_firmware::bios:
+    case boot_firmware::uefi_x64:
+    case boot_firmware::uefi_x64_http: return inventory::cpu_arch::x86_64;
+    case boot_firmware::uefi_arm64:
+    case boot_firmware::uefi_arm64_http: return inventory::cpu_arch::arm64;
+    case boot_firmware::uefi_ia32:
+    case boot_firmware::unknown: break;
+    }
+    return std::nullopt;
+}
+
+// A host whose firmware is of another CPU than its profile's kernel: its
+// boot loader fails on that kernel (GRUB: "invalid magic number"), so the
+// answer says why up front. Empty when they agree, or nothing is known.
+std::string arch_mismatch(const message& req, const site& s, const inventory::host* h) {
+    if (!h || !h->netboot) return {};
+    const auto* p = s.find_profile(h->profile);
+    const auto fw = req.firmware();
+    const auto cpu = firmware_cpu(fw);
+    if (!p || !cpu || *cpu == p->arch) return {};
+    const auto arches = req.client_arch();
+    const auto code = arches.empty() ? std::string("in its vendor class") : std::to_string(static_cast<int>(arches.front()));
+    return "its profile '" + p->name + "' is arch " + inventory::to_string(p->arch) + " but its firmware is " +
+           std::string(to_string(fw)) + " (option 93 arch " + code + "), which cannot boot that kernel: give the host an " +
+           inventory::to_string(*cpu) + " profile";
+}
+
 std::string rendered_hostname(const message& m, const inventory::host* h) {
     if (h && !h->hostname.empty()) return h->hostname;
     return m.hostname().value_or(std::string{});
@@ -432,6 +463,7 @@ outcome responder::on_discover(context& c) {
     add_boot_options(c, r, boot);
     o.reply = dhcp::reply{std::move(r), reply_destination(c, message_type::offer), max_reply_size(c.req)};
     o.log = "DHCPOFFER " + ip->to_string() + " to " + c.who + (boot.file.empty() ? "" : ", boot " + boot.file);
+    if (!boot.file.empty()) warn_arch_mismatch(c, o);
     return o;
 }
 
@@ -526,7 +558,15 @@ outcome responder::ack(context& c, ipv4_address ip) {
     o.log = "DHCPACK " + ip.to_string() + " to " + c.who + (c.host ? " (host " + c.host->hostname + ")" : "") +
             ", lease " + std::to_string(lease) + "s" + (cached ? " (what is left of it; renewed recently)" : "") +
             (boot.file.empty() ? "" : ", boot " + boot.file + " [" + boot.why + "]");
+    if (!boot.file.empty()) warn_arch_mismatch(c, o);
     return o;
+}
+
+void responder::warn_arch_mismatch(const context& c, outcome& o) const {
+    o.arch_mismatch = arch_mismatch(c.req, *site_, c.host);
+    if (o.arch_mismatch.empty()) return;
+    o.log += "; WARNING: " + o.arch_mismatch;
+    o.level = log_level::warn;
 }
 
 outcome responder::nak(context& c, const std::string& why) {
@@ -725,6 +765,7 @@ outcome responder::on_proxy(context& c) {
     o.level = log_level::info;
     o.log = std::string("proxyDHCP ") + (boot_server ? "ACK" : "OFFER") + " to " + c.who + ": boot " + boot.file +
             " from " + boot.next_server.to_string() + " [" + boot.why + "]";
+    warn_arch_mismatch(c, o);
     return o;
 }
 
@@ -779,14 +820,7 @@ boot_choice responder::choose_boot(const message& req, const inventory::host* ho
     }
     const auto vc = req.vendor_class();
     if (vc && starts_with(*vc, "PXEClient")) b.vendor_class = "PXEClient";
-    if (is_http_boot(req)) {
-        // UEFI 2.5 section 24.7.2: an HTTP Boot client only takes an offer
-        // that echoes "HTTPClient" and has a URL as boot file.
-        b.vendor_class = "HTTPClient";
-        b.file = s.boot.uefi_http;
-        b.why = b.file.empty() ? "UEFI HTTP boot, but boot.uefi_http is not set" : "uefi-http";
-        return b;
-    }
+    if (is_http_boot(req)) return choose_http_boot(req, host, std::move(b));
     if (req.has_ipxe() && !s.boot.ipxe.empty() && renderer_) {
         // iPXE loaded by the firmware asks again: hand it the script URL,
         // not the iPXE binary it is already running, or it loops forever.
@@ -824,6 +858,54 @@ boot_choice responder::choose_boot(const message& req, const inventory::host* ho
         break;
     }
     if (b.file.empty()) b.why += ": no boot file configured";
+    return b;
+}
+
+// UEFI 2.5 section 24.7.2: an HTTP Boot client only takes an offer that
+// echoes "HTTPClient" and has a URL as boot file. The URL is the host's own
+// uefi-http, else its profile's, else boot.uefi-http (by default the boot
+// file of the client's architecture from pxed's HTTP server); "off" at any
+// level means none. Without a URL the offer is a plain one: no HTTPClient.
+boot_choice responder::choose_http_boot(const message& req, const inventory::host* host, boot_choice b) const {
+    const auto& s = *site_;
+    const std::string* url = &s.boot.uefi_http;
+    std::string from = "boot.uefi-http";
+    if (host) {
+        const auto* p = s.find_profile(host->profile);
+        if (!host->uefi_http.empty()) {
+            url = &host->uefi_http;
+            from = "the host's uefi-http";
+        } else if (p && !p->uefi_http.empty()) {
+            url = &p->uefi_http;
+            from = "profile " + p->name + "'s uefi-http";
+        }
+    }
+    const std::string* boot_file = nullptr;
+    switch (req.firmware()) {
+    case boot_firmware::uefi_x64_http: boot_file = &s.boot.uefi_x64; b.why = "uefi-x64-http"; break;
+    case boot_firmware::uefi_arm64_http: boot_file = &s.boot.uefi_arm64; b.why = "uefi-arm64-http"; break;
+    default: {
+        const auto arch = req.client_arch();
+        b.why = "HTTP boot, architecture " + (arch.empty() ? std::string("unknown") : std::to_string(static_cast<int>(arch.front())));
+        break;
+    }
+    }
+    if (url->empty() || *url == "off") {
+        b.why += url->empty() ? ": no URL (boot.uefi-http is off, or HTTP is)" : ": " + from + " is off";
+        return b;
+    }
+    if (url->find("{{boot_file}}") != std::string::npos && (!boot_file || boot_file->empty())) {
+        b.why += ": no boot file for it (" + from + " names {{boot_file}})";
+        return b;
+    }
+    const auto mac = req.mac();
+    if (renderer_ && mac) b.file = renderer_->uefi_http_url(*url, *mac, boot_file ? *boot_file : std::string{});
+    if (b.file.empty()) {
+        b.why += ": " + from + " does not render (pxed check says why)";
+        return b;
+    }
+    b.vendor_class = "HTTPClient";
+    b.why += " (" + from + ")";
     return b;
 }
 

@@ -116,12 +116,14 @@ bool is_requestable_name(std::string_view name) {
     return n && *n == name;
 }
 
-std::optional<std::string> canonical_root(const std::string& root) {
+// A file mount's root is the file itself: confinement by prefix then admits
+// that one file and nothing below it (a lookup under it is ENOTDIR).
+std::optional<std::string> canonical_root(const std::string& root, bool file) {
     if (root.empty()) return std::nullopt;
     std::unique_ptr<char, decltype(&std::free)> real(::realpath(root.c_str(), nullptr), &std::free);
     if (!real) return std::nullopt;
     struct ::stat st {};
-    if (::stat(real.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+    if (::stat(real.get(), &st) != 0 || !(file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode))) return std::nullopt;
     return std::string(real.get());
 }
 
@@ -266,7 +268,8 @@ file_namespace::file_namespace(std::vector<mount> mounts, std::shared_ptr<const 
         const bool duplicate = std::any_of(mounts_.begin(), mounts_.end(),
                                            [&](const mount_point& p) { return p.prefix == *prefix; });
         if (duplicate) throw std::invalid_argument(mount_name(*prefix) + " is configured twice");
-        mounts_.push_back(mount_point{std::move(*prefix), canonical_root(m.root)});
+        if (m.file && prefix->empty()) throw std::invalid_argument("a file cannot be mounted at the top");
+        mounts_.push_back(mount_point{std::move(*prefix), canonical_root(m.root, m.file), m.file});
     }
     std::stable_sort(mounts_.begin(), mounts_.end(), [](const mount_point& a, const mount_point& b) {
         return a.prefix.size() > b.prefix.size();
@@ -458,6 +461,11 @@ result<std::vector<dir_entry>> file_namespace::list(std::string_view request) co
         const std::string_view child = rest.substr(0, rest.find('/'));
         if (merged.count(child) != 0) continue;
         const auto sub = locate(join(path, child), nullptr);
+        if (sub && sub->kind == node_kind::file) {  // a file mount
+            merged.emplace(std::string(child), dir_entry{std::string(child), false,
+                                                         static_cast<std::int64_t>(sub->st.st_size), mtime_of(sub->st)});
+            continue;
+        }
         const std::int64_t mtime = sub && sub->kind == node_kind::directory ? mtime_of(sub->st) : 0;
         merged.emplace(std::string(child), dir_entry{std::string(child), true, 0, mtime});
     }

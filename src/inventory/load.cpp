@@ -1374,21 +1374,156 @@ void read_ipxe(context& c, const field_node& f, boot_files& b) {
     }
 }
 
+// UEFI HTTP Boot: the boot file of the client's architecture from pxed's
+// HTTP server, which serves the TFTP root at / (docs/boot-paths.md).
+const std::string default_uefi_http_url = "{{http_url}}/{{boot_file}}";
+
+void read_uefi_http(context& c, const field_node& f, boot_files& b) {
+    if (!f.value.IsDefined()) return;
+    if (f.value.IsNull()) {
+        b.uefi_http.clear();
+    } else if (f.value.IsScalar()) {
+        const auto& v = f.value.Scalar();
+        b.uefi_http = (v == "off" || v == "false" || v == "no") ? std::string{} : v;
+    } else {
+        c.error(f.value, "'" + std::string(f.key) + "' must be a URL or off");
+    }
+}
+
+// A UEFI HTTP Boot URL as written (boot.uefi-http, a profile's or a host's
+// uefi-http): what the firmware's HTTP client loads (UEFI 2.5 section 24.7),
+// a template; `off` in a profile or host turns HTTP Boot off for it.
+void check_uefi_http(context& c, const YAML::Node& at, const std::string& url, bool http_on, const std::string& what) {
+    if (url == "off") return;
+    const bool ours = url.find("{{http_url}}") != std::string::npos || url.find("{{http_port}}") != std::string::npos;
+    if (!wire::starts_with(url, "http://") && !wire::starts_with(url, "https://") && !wire::starts_with(url, "{{http_url}}"))
+        c.error(at, what + " '" + url + "' is not an http:// or https:// URL (UEFI HTTP Boot firmware loads its boot "
+                                        "file from a URL), nor off");
+    else if (ours && !http_on)
+        c.error(at, what + " points at pxed's HTTP server, which is disabled; enable server.http or give the URL of "
+                           "another server");
+}
+
 const choice_words grub_command_words{{"linuxefi", 0, "EL7 GRUB"}, {"linux", 1, "upstream GRUB"}};
+
+// boot.secure_boot: on takes the first pair that is installed.
+struct signed_loaders {
+    const char* shim;
+    const char* grub;
+    const char* packages;
+};
+const signed_loaders secure_boot_defaults[] = {
+    {"/usr/lib/shim/shimx64.efi.signed", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+     "Debian's shim-signed and grub-efi-amd64-signed"},
+    {"/boot/efi/EFI/centos/shimx64.efi", "/boot/efi/EFI/centos/grubx64.efi", "CentOS 7's shim-x64 and grub2-efi-x64"},
+};
+
+bool is_file(const std::string& p) {
+    std::error_code ec;
+    return stdfs::is_regular_file(p, ec);
+}
+
+// The pair `on` means: the first one installed, or (not looking at files)
+// Debian's; nullptr when checking files and neither is there.
+const signed_loaders* installed_signed_loaders(const context& c) {
+    for (const auto& d : secure_boot_defaults)
+        if (!c.options.check_files || (is_file(d.shim) && is_file(d.grub))) return &d;
+    return nullptr;
+}
+
+std::string secure_boot_missing() {
+    std::string s;
+    for (const auto& d : secure_boot_defaults) {
+        if (!s.empty()) s += "; ";
+        s += std::string(d.packages) + ": ";
+        std::string gone;
+        for (const char* f : {d.shim, d.grub})
+            if (!is_file(f)) gone += (gone.empty() ? "" : " and ") + std::string(f);
+        s += gone + " missing";
+    }
+    return s;
+}
+
+void read_secure_boot(context& c, const field_node& f, boot_files& b) {
+    if (!f.value.IsDefined() || f.value.IsNull()) return;
+    auto& sb = b.secure_boot;
+    sb.where = c.at(f.value);
+    const auto wanted = [&]() -> const signed_loaders* {
+        if (const auto* d = installed_signed_loaders(c)) return d;
+        c.error(f.value, "secure_boot: on needs a signed shim and GRUB, and none is installed (" + secure_boot_missing() +
+                             "); install them, or name the files: secure_boot: {shim: PATH, grub: PATH}");
+        return nullptr;
+    };
+    if (f.value.IsScalar()) {
+        const auto& v = f.value.Scalar();
+        if (v == "off" || v == "false" || v == "no") return;
+        if (v != "on" && v != "true" && v != "yes") {
+            c.error(f.value, "'secure_boot' must be off, on or {shim: PATH, grub: PATH}, not '" + v + "'");
+            return;
+        }
+        if (const auto* d = wanted()) sb.shim = d->shim, sb.grub = d->grub;
+        return;
+    }
+    map_reader m(c, f.value, "boot.secure_boot");
+    if (!m.present()) return;
+    // A file left out is the one `on` would take.
+    std::string shim, grub;
+    const auto read_file = [&](const char* key, std::string& out) {
+        const auto node = m.get(key);
+        if (!node.IsDefined()) return true;
+        std::string v;
+        if (!scalar(c, node, key, v)) return false;
+        if (v.empty()) {
+            c.error(node, std::string("secure_boot: '") + key + "' is empty: give the path of the signed file");
+            return false;
+        }
+        out = c.resolve_path(v);
+        if (!c.options.check_files) return true;
+        std::error_code ec;
+        if (!stdfs::exists(out, ec)) {
+            c.error(node, std::string("secure_boot: ") + key + " '" + out + "' does not exist");
+            return false;
+        }
+        if (!stdfs::is_regular_file(out, ec)) {
+            c.error(node, std::string("secure_boot: ") + key + " '" + out + "' is not a regular file");
+            return false;
+        }
+        return true;
+    };
+    const bool shim_ok = read_file("shim", shim);
+    const bool grub_ok = read_file("grub", grub);
+    m.finish();
+    if (!shim_ok || !grub_ok) return;
+    if (shim.empty() || grub.empty()) {
+        const auto* d = wanted();
+        if (!d) return;
+        if (shim.empty()) shim = d->shim;
+        if (grub.empty()) grub = d->grub;
+    }
+    sb.shim = std::move(shim);
+    sb.grub = std::move(grub);
+}
 
 const table<boot_files>& boot_keys() {
     static const std::string ipxe_default = code(default_ipxe_url) + " when HTTP is on";
+    static const std::string uefi_http_default = code(default_uefi_http_url) + " when HTTP is on";
     static const table<boot_files> t{{
         text("bios", &boot_files::bios, "boot file of BIOS PXE clients"),
-        text("uefi-x64", &boot_files::uefi_x64, "boot file of UEFI x86-64 clients"),
+        text("uefi-x64", &boot_files::uefi_x64, "boot file of UEFI x86-64 clients")
+            .shows("`grubx64.efi`; `shimx64.efi` with `secure_boot`"),
         text("uefi-ia32", &boot_files::uefi_ia32, "boot file of UEFI 32-bit clients"),
         text("uefi-arm64", &boot_files::uefi_arm64, "boot file of UEFI ARM64 clients"),
         custom("ipxe", "URL or `off`", read_ipxe, "the URL iPXE clients chain to").shows(ipxe_default.c_str()),
-        text("uefi-http", &boot_files::uefi_http, "the URL for UEFI HTTP Boot clients"),
+        custom("uefi-http", "URL or `off`", read_uefi_http,
+               "the URL UEFI HTTP Boot clients load, unless their profile or host gives one")
+            .shows(uefi_http_default.c_str()),
         text("grub_dir", &boot_files::grub_dir, "where GRUB looks for grub.cfg, relative to the TFTP root")
             .shows("TFTP root"),
         choice("grub_commands", &boot_files::grub_linux, grub_command_words,
                "the GRUB commands that load the kernel and initrd"),
+        custom("secure_boot", "`off`, `on` or {shim: PATH, grub: PATH}", read_secure_boot,
+               "serve a signed shim at uefi-x64 (default shimx64.efi) and its signed GRUB as grubx64.efi beside it")
+            .shows("`off`"),
     }};
     return t;
 }
@@ -1401,10 +1536,42 @@ void warn_if_not_in_root(context& c, const parsed<boot_files>& p, const site& s)
                                  " clients will fail to boot");
 }
 
+// Secure Boot: shim at uefi-x64 (shimx64.efi unless named), GRUB as
+// grubx64.efi beside it, both served from their files by pxed itself. A real
+// file of the TFTP root at either name is no longer served: said, not hidden.
+void check_secure_boot(context& c, const parsed<boot_files>& p, site& s) {
+    auto& b = s.boot;
+    if (!p.given<&boot_files::uefi_x64>()) b.uefi_x64 = "shimx64.efi";
+    const auto at = b.secure_boot.where;
+    if (b.uefi_x64.empty() || b.uefi_x64.find("://") != std::string::npos || b.uefi_x64.find("..") != std::string::npos ||
+        b.uefi_x64.back() == '/') {
+        c.error(p.where<&boot_files::uefi_x64>(), "with boot.secure_boot, uefi-x64 is the name pxed serves shim at, a "
+                                               "file name in the TFTP root, not '" + b.uefi_x64 + "'");
+        return;
+    }
+    while (b.uefi_x64.front() == '/') b.uefi_x64.erase(0, 1);
+    const auto grub = b.secure_boot_grub();
+    if (b.uefi_x64 == grub) {
+        c.error(p.where<&boot_files::uefi_x64>(), "uefi-x64 '" + b.uefi_x64 + "' is the name shim loads its GRUB by; with "
+                                               "boot.secure_boot, shim needs another (the default is shimx64.efi)");
+        return;
+    }
+    if (!c.options.check_files || !s.server.tftp.enabled || !stdfs::is_directory(s.server.tftp.root)) return;
+    for (const auto& [name, file] : {std::pair{b.uefi_x64, b.secure_boot.shim}, std::pair{grub, b.secure_boot.grub}})
+        if (is_file((stdfs::path(s.server.tftp.root) / name).string()))
+            c.warning(at, "the TFTP root's " + name + " is not served: boot.secure_boot serves " + file +
+                              " under that name (TFTP and HTTP); remove the file from the root to silence this");
+}
+
 void read_boot(context& c, const YAML::Node& node, site& s) {
     auto& b = s.boot;
     if (s.server.http.enabled) b.ipxe = default_ipxe_url;
+    if (s.server.http.enabled) b.uefi_http = default_uefi_http_url;
     const auto p = read_section(c, node, boot_keys(), b, "boot");
+    if (!absent(node) && node.IsMap() && !b.uefi_http.empty())
+        for (const auto& kv : node)
+            if (kv.first.Scalar() == "uefi-http" && kv.second.IsScalar())
+                check_uefi_http(c, kv.second, b.uefi_http, s.server.http.enabled, "boot.uefi-http");
     b.grub_initrd = b.grub_linux == "linux" ? "initrd" : "initrdefi";
     while (!b.grub_dir.empty() && b.grub_dir.back() == '/') b.grub_dir.pop_back();
     while (!b.grub_dir.empty() && b.grub_dir.front() == '/') b.grub_dir.erase(0, 1);
@@ -1413,9 +1580,10 @@ void read_boot(context& c, const YAML::Node& node, site& s) {
     if (!b.ipxe.empty() && !s.server.http.enabled && b.ipxe.find("{{http_port}}") != std::string::npos)
         c.error(p.node, "iPXE chaining points at pxed's HTTP server, which is disabled; enable server.http or set "
                         "boot.ipxe: off");
+    if (b.secure_boot.on()) check_secure_boot(c, p, s);
     if (c.options.check_files && s.server.tftp.enabled && stdfs::is_directory(s.server.tftp.root)) {
         warn_if_not_in_root<&boot_files::bios>(c, p, s);
-        warn_if_not_in_root<&boot_files::uefi_x64>(c, p, s);
+        if (!b.secure_boot.on()) warn_if_not_in_root<&boot_files::uefi_x64>(c, p, s);
         warn_if_not_in_root<&boot_files::uefi_ia32>(c, p, s);
         warn_if_not_in_root<&boot_files::uefi_arm64>(c, p, s);
     }
@@ -1479,6 +1647,11 @@ void read_secrets_into(context& c, const field_node& f, S& out) {
     out.secret_values = read_secrets(c, f);
 }
 
+// GRUB's own names ($grub_cpu); the notes answer the other spellings in
+// the error (Debian says amd64, EL and the kernel say aarch64).
+const choice_words arch_words{word("x86_64", cpu_arch::x86_64, "x86-64, amd64"),
+                              word("arm64", cpu_arch::arm64, "aarch64")};
+
 const table<profile>& profile_keys() {
     static const table<profile> t{{
         text("label", &profile::label, "menu text; defaults to the profile's name (not inherited)"),
@@ -1490,9 +1663,12 @@ const table<profile>& profile_keys() {
             .shows("the tree's"),
         text("append", &profile::append, "kernel arguments, a template"),
         text("kickstart", &profile::kickstart, "kickstart template, a file under kickstart/"),
+        choice("arch", enum_field<&profile::arch>(), arch_words,
+               "the CPU its kernel is for: its GRUB commands, and which firmware's menus list it"),
         custom("vars", "mapping", read_profile_vars, "template variables; no secrets here"),
         custom("secrets", "mapping", read_secrets_into<profile>, "secret values by name, or {file: /path}"),
         custom("lifecycle", "mapping", read_lifecycle_into<profile>, "the lifecycle policy of this profile's hosts"),
+        text("uefi-http", &profile::uefi_http, "the URL its UEFI HTTP Boot hosts load, or off").shows("`boot.uefi-http`"),
     }};
     return t;
 }
@@ -1521,6 +1697,7 @@ profile merge_chain(const std::vector<const raw_profile*>& chain) {
         for (std::size_t i = 0; i < given.nodes.size(); ++i)
             if (const auto* f = std::get_if<std::string profile::*>(&given.keys->keys[i].field); f && !absent(given.nodes[i]))
                 merged.**f = src.**f;
+        if (given.template given<&profile::arch>()) merged.arch = src.arch;
         for (const auto& [k, v] : src.vars) merged.vars[k] = v;
         for (const auto& [k, v] : src.secret_values) merged.secret_values[k] = v;
         const auto& l = src.lifecycle;
@@ -1663,6 +1840,9 @@ void read_profiles(context& c, const YAML::Node& node, site& s) {
         p.name = name;
         p.where = c.at(kv.first);
         auto keys = read_section(c, kv.second, profile_keys(), p, "profile '" + name + "'");
+        if (keys.valid<&profile::uefi_http>())
+            check_uefi_http(c, keys.at<&profile::uefi_http>(), p.uefi_http, s.server.http.enabled,
+                            "profile '" + name + "': uefi-http");
         raw.emplace(name, raw_profile{std::move(p), std::move(keys), kv.first});
     }
 
@@ -1764,6 +1944,8 @@ const table<host>& host_keys() {
         custom("vars", "mapping", read_vars_into<host>, "template variables over the profile's"),
         custom("secrets", "mapping", read_secrets_into<host>, "secrets over the profile's of the same name"),
         custom("lifecycle", "mapping", read_lifecycle_into<host>, "this host's lifecycle policy"),
+        text("uefi-http", &host::uefi_http, "the URL it loads when it boots over UEFI HTTP Boot, or off")
+            .shows("its profile's"),
     }};
     return t;
 }
@@ -1845,6 +2027,9 @@ void read_hosts(context& c, const YAML::Node& node, site& s) {
         host h;
         h.where = c.at(item);
         const auto p = read_section(c, item, host_keys(), h, "host");
+        if (p.valid<&host::uefi_http>())
+            check_uefi_http(c, p.at<&host::uefi_http>(), h.uefi_http, s.server.http.enabled,
+                            "host " + h.mac.to_string() + ": uefi-http");
         if (!p.present) {
             c.error(item, "each host must be a mapping with at least 'mac'");
             continue;

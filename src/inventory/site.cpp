@@ -54,6 +54,7 @@ lifecycle_policy site::lifecycle_for(const host& h) const {
     return p;
 }
 
+const char* to_string(cpu_arch a) { return a == cpu_arch::arm64 ? "arm64" : "x86_64"; }
 const char* to_string(new_host_state v) { return v == new_host_state::pending ? "pending" : "installed"; }
 const char* to_string(install_end v) { return v == install_end::callback ? "callback" : "kickstart"; }
 const char* to_string(timeout_action v) { return v == timeout_action::local ? "local" : "install"; }

@@ -325,7 +325,7 @@ const std::set<std::string>& builtin_keys() {
         "kickstart_url", "mac", "mac_dashed", "hostname", "fqdn", "ip", "netmask", "gateway",
         "nameservers", "domain", "netboot", "is_default", "is_local", "vars", "grub_linux", "grub_initrd",
         "state", "generation", "install_done_url", "secrets", "local_only", "http_host", "tree_path",
-        "prefix_length", "nocloud_url", "grub_append"};
+        "prefix_length", "nocloud_url", "grub_append", "arch_menus", "grub_cpu"};
     return keys;
 }
 
@@ -440,6 +440,10 @@ public:
         d.set("kernel", p.kernel);
         d.set("initrd", p.initrd);
         d.set("initrd_name", basename_of(p.initrd));
+        // GRUB for ARM64 has no linuxefi (an EL7 x86 patch): always linux/initrd.
+        const bool arm64 = p.arch == inventory::cpu_arch::arm64;
+        d.set("grub_linux", arm64 ? std::string("linux") : site_.boot.grub_linux);
+        d.set("grub_initrd", arm64 ? std::string("initrd") : site_.boot.grub_initrd);
         d.set("kernel_url", base + "/" + p.kernel);
         d.set("initrd_url", base + "/" + p.initrd);
         if (const auto* t = site_.find_tree(p.tree)) {
@@ -516,24 +520,72 @@ public:
         }
     }
 
-    rendered menu_entries(mstch::data& d) const {
-        mstch::data list{mstch::data::type::list};
+    // The menu entries a firmware of `arch` can boot (its profiles and the
+    // local disk), in menu order; every entry when `arch` is not given.
+    std::vector<std::string> entries_for(std::optional<inventory::cpu_arch> arch) const {
+        std::vector<std::string> out;
         for (const auto& name : site_.menu.entries) {
+            const auto* p = name == inventory::local_entry ? nullptr : site_.find_profile(name);
+            if (name != inventory::local_entry && !p) continue;  // validated at load
+            if (!arch || !p || p->arch == *arch) out.push_back(name);
+        }
+        return out;
+    }
+
+    // menu.default, where that menu lists it; else the local disk (an
+    // unknown machine installs nothing it was not told to), else its first.
+    std::string default_in(const std::vector<std::string>& names) const {
+        const auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+        if (has(site_.menu.default_entry)) return site_.menu.default_entry;
+        if (has(inventory::local_entry) || names.empty()) return inventory::local_entry;
+        return names.front();
+    }
+
+    rendered entry_list(const std::vector<std::string>& names, const std::string& default_entry, mstch::data& list) const {
+        for (const auto& name : names) {
             mstch::data e{mstch::data::type::object};
-            e.set("is_default", name == site_.menu.default_entry);
+            e.set("is_default", name == default_entry);
             if (name == inventory::local_entry) {
                 e.set("name", name);
                 e.set("label", "Boot from local disk");
                 e.set("is_local", true);
             } else {
                 e.set("is_local", false);
-                const auto* p = site_.find_profile(name);
-                if (!p) continue;  // validated at load
-                if (auto r = profile_data(*p, nullptr, nullptr, e); !r.ok()) return r;
+                if (auto r = profile_data(*site_.find_profile(name), nullptr, nullptr, e); !r.ok()) return r;
             }
             list.push_back(e);
         }
+        return {};
+    }
+
+    // pxelinux and iPXE menus run on x86 (BIOS, or iPXE): the x86_64
+    // profiles only. GRUB's menu is one file for x86_64 and ARM64 GRUB
+    // alike: {{#arch_menus}} has a group per CPU ({{grub_cpu}}, as GRUB's
+    // $grub_cpu says it) with its own entries and default; {{#entries}}
+    // stays every entry, for site templates written before.
+    rendered menu_entries(document_kind kind, mstch::data& d) const {
+        const bool grub = kind == document_kind::grub;
+        const auto names = entries_for(grub ? std::nullopt : std::optional(inventory::cpu_arch::x86_64));
+        const auto default_entry = grub ? site_.menu.default_entry : default_in(names);
+        d.set("default_entry", default_entry);
+        mstch::data list{mstch::data::type::list};
+        if (auto r = entry_list(names, default_entry, list); !r.ok()) return r;
         d.set("entries", list);
+        mstch::data groups{mstch::data::type::list};
+        if (grub) {
+            for (const auto arch : {inventory::cpu_arch::x86_64, inventory::cpu_arch::arm64}) {
+                const auto own = entries_for(arch);
+                if (own.empty()) continue;
+                mstch::data g{mstch::data::type::object};
+                g.set("grub_cpu", std::string(inventory::to_string(arch)));
+                g.set("default_entry", default_in(own));
+                mstch::data group_entries{mstch::data::type::list};
+                if (auto r = entry_list(own, default_in(own), group_entries); !r.ok()) return r;
+                g.set("entries", group_entries);
+                groups.push_back(g);
+            }
+        }
+        d.set("arch_menus", groups);
         return {};
     }
 
@@ -564,7 +616,7 @@ rendered renderer::default_config(document_kind kind) const {
     const bool local_only = site_->menu.unknown_hosts != inventory::unknown_policy::menu;
     d.set("local_only", local_only);
     if (!local_only) {
-        if (auto r = b.menu_entries(d); !r.ok()) return r;
+        if (auto r = b.menu_entries(kind, d); !r.ok()) return r;
     }
     return render_template(menu_template(kind), d, env);
 }
@@ -622,6 +674,18 @@ std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
     d.set("mac", mac.to_string());
     d.set("mac_dashed", mac.to_dashed());
     auto r = render_text({site_->boot.ipxe, site_->source_file}, d, env);
+    return r.ok() ? r.text : std::string{};
+}
+
+std::string renderer::uefi_http_url(const std::string& url, const wire::mac_address& mac, const std::string& boot_file) const {
+    if (url.empty() || url == "off") return {};
+    const render_env env{*templates_, known_names_};
+    context_builder b(*site_, env);
+    auto d = b.base();
+    d.set("mac", mac.to_string());
+    d.set("mac_dashed", mac.to_dashed());
+    d.set("boot_file", boot_file);
+    auto r = render_text({url, site_->source_file}, d, env);
     return r.ok() ? r.text : std::string{};
 }
 
@@ -684,6 +748,25 @@ std::vector<diagnostic> renderer::check() const {
             r.where.line = 0;
             fail(top, "boot.ipxe", r);
         }
+    }
+    {
+        // The UEFI HTTP Boot URLs, as uefi_http_url fills them in for a client.
+        const render_env env{*templates_, known_names_};
+        context_builder b(s, env);
+        auto d = b.base();
+        d.set("mac", std::string("52:54:00:00:00:00"));
+        d.set("mac_dashed", std::string("52-54-00-00-00-00"));
+        d.set("boot_file", s.boot.uefi_x64);
+        const auto url = [&](const std::string& u, const inventory::source_location& where, const std::string& what) {
+            if (u.empty() || u == "off") return;
+            if (auto r = render_text({u, s.source_file}, d, env); !r.ok()) {
+                r.where = where;
+                fail(where, what, r);
+            }
+        };
+        url(s.boot.uefi_http, top, "boot.uefi-http");
+        for (const auto& [name, p] : s.profiles) url(p.uefi_http, p.where, "profile '" + name + "': uefi-http");
+        for (const auto& h : s.hosts) url(h.uefi_http, h.where, "host " + h.mac.to_string() + ": uefi-http");
     }
     for (const auto& [name, p] : s.profiles)
         for (const auto& [k, v] : p.vars)

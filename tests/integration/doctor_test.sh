@@ -143,6 +143,67 @@ cp /usr/lib/syslinux/modules/efi64/{ldlinux.e64,menu.c32,libutil.c32} "$root/efi
 run
 check "... with the efi64 modules: exit 0" test "$rc" -eq 0
 
+# Secure Boot (docs/boot-paths.md): Debian's signed shim and GRUB, Debian's
+# unsigned shim and grub-mkimage's unsigned GRUB, real files all. Skipped
+# where shim-signed and grub-efi-amd64-signed are not installed.
+SHIM_SIGNED=/usr/lib/shim/shimx64.efi.signed
+GRUB_SIGNED=/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed
+if [[ -f $SHIM_SIGNED && -f $GRUB_SIGNED ]]; then
+  # By hand, the CentOS 7 way: the signed shim copied, an unsigned GRUB beside it.
+  cp "$SHIM_SIGNED" "$root/shimx64.efi"
+  sed -i 's|uefi-x64: efi64/syslinux.efi|uefi-x64: shimx64.efi|' "$site"
+  run
+  check "shim copied by hand, grub-mkimage GRUB beside it: warnings only (exit 0)" test "$rc" -eq 0
+  check "... GRUB grubx64.efi beside shim carries no signature, at boot.uefi-x64 (line 11), with the signed GRUB's path" \
+    bash -c "grep -q '^$site:11:3: warning: GRUB grubx64.efi beside shim carries no signature' '$TMP/out' &&
+             grep -q 'fix: serve the GRUB signed for this shim: .*grubnetx64.efi.signed' '$TMP/out'"
+  check_not "... the signed shim is not reported" grep -q "shim shimx64.efi carries no signature" "$TMP/out"
+  check "... the profile's kernel (not an EFI image) is: shim/GRUB will refuse it (line 16)" \
+    grep -q "^$site:16:3: warning: profiles.c7.kernel c7/vmlinuz is not an EFI image (no PE header, so no signature): under Secure Boot shim/GRUB will refuse it" "$TMP/out"
+  rm "$root/grubx64.efi"
+  run
+  check "... no grubx64.efi beside shim: exit 1, with the cp and secure_boot: on" \
+    bash -c "[[ $rc -eq 1 ]] && grep -q '^$site:11:3: error: shim shimx64.efi loads grubx64.efi from its own directory' '$TMP/out' &&
+             grep -q 'fix: copy the GRUB signed for this shim .* to $root/grubx64.efi, or set boot.secure_boot: on' '$TMP/out'"
+  rm "$root/shimx64.efi"
+  grub-mkimage -O x86_64-efi -o "$TMP/unsigned-grubx64.efi" -p /grub efinet tftp normal configfile
+  # boot.secure_boot: pxed serves the pair itself; uefi-x64 defaults to shimx64.efi.
+  sb_site() {  # the secure_boot value
+    sed -i -e '/^  uefi-x64: /d' -e '/^  secure_boot: /d' "$site"
+    sed -i "s|^  grub_dir: grub\$|&\n  secure_boot: $1|" "$site"
+  }
+  sb_site "{shim: $SHIM_SIGNED, grub: $GRUB_SIGNED}"
+  run
+  check "secure_boot with Debian's signed pair: exit 0 (prefix /grub = grub_dir)" test "$rc" -eq 0
+  check_not "... nothing unsigned but the kernel" grep -Eq "beside shim carries no signature|shim .* carries no signature|is not a shim" "$TMP/out"
+  check "... the kernel warning, at the profile (line 16)" grep -q "^$site:16:3: warning: profiles.c7.kernel c7/vmlinuz is not an EFI image" "$TMP/out"
+  sb_site "{grub: $TMP/unsigned-grubx64.efi}"
+  run
+  check "secure_boot with an unsigned GRUB: exit 1, an error at boot.secure_boot (line 12)" \
+    bash -c "[[ $rc -eq 1 ]] && grep -q \"^$site:12:16: error: GRUB $TMP/unsigned-grubx64.efi (served as grubx64.efi) beside shim carries no signature, so shim refuses it under Secure Boot\" '$TMP/out'"
+  sb_site "{shim: $SHIM, grub: $GRUB_SIGNED}"
+  run
+  check "secure_boot with the unsigned shim: exit 1, the firmware refuses it" \
+    bash -c "[[ $rc -eq 1 ]] && grep -q \"^$site:12:16: error: shim $SHIM (served as shimx64.efi) carries no signature\" '$TMP/out'"
+  sb_site "{shim: $GRUB_SIGNED, grub: $GRUB_SIGNED}"
+  run
+  check "secure_boot whose shim is a GRUB: exit 1, not a shim" \
+    bash -c "[[ $rc -eq 1 ]] && grep -q \"^$site:12:16: error: boot.secure_boot's shim $GRUB_SIGNED is not a shim\" '$TMP/out'"
+  sb_site "{shim: $SHIM_SIGNED, grub: $GRUB_SIGNED}"
+  sed -i 's|^  grub_dir: grub$|  grub_dir: boot|' "$site"
+  run
+  check "secure_boot, grub_dir boot but the signed GRUB's prefix is /grub (its embedded config only runs normal on its memdisk's grub.cfg): exit 1" \
+    bash -c "[[ $rc -eq 1 ]] && grep -q \"error: GRUB grubx64.efi looks for grub.cfg in /grub (its prefix is '/grub') but pxed serves it in '/boot'\" '$TMP/out'"
+  sed -i 's|^  grub_dir: boot$|  grub_dir: grub|' "$site"
+  sb_site "{shim: $TMP/no-such-shim.efi}"
+  run
+  check "secure_boot naming a missing file: the loader's error at its line" \
+    grep -q "^$site:12:23: error: secure_boot: shim '$TMP/no-such-shim.efi' does not exist" "$TMP/out"
+  grub-mkimage -O x86_64-efi -o "$root/grubx64.efi" -p /grub efinet tftp normal configfile
+else
+  echo "# SKIP Secure Boot checks: Debian's shim-signed and grub-efi-amd64-signed are not installed"
+fi
+
 # This machine: an address it does not have (TEST-NET-1, never assigned).
 write_site 192.0.2.1 nobody
 run

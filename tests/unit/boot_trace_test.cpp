@@ -486,3 +486,43 @@ TEST(BootTraceReading, AFailedInitrdIsNotBlamedOnTheProfilesPath) {
 
 }  // namespace
 }  // namespace pxed::trace
+
+namespace pxed::trace {
+namespace {
+
+// The responder's arch mismatch (dhcp_arch test) becomes a flag and the end
+// of the event's detail, and reading the boot turns it into a hint, once,
+// whatever the stage reached.
+TEST(BootTraceDhcp, AnArchMismatchIsKeptAndHinted) {
+    dhcp::message m;
+    m.set_mac(mac(9));
+    m.set_message_type(dhcp::message_type::request);
+    m.set_string(dhcp::option_code::vendor_class_identifier, "PXEClient:Arch:00011:UNDI:003000");
+    m.set_u16(dhcp::option_code::client_system_architecture, 11);
+    dhcp::arrival a;
+    dhcp::outcome o;
+    o.reply = dhcp::reply{};
+    o.reply->msg.set_message_type(dhcp::message_type::ack);
+    o.reply->msg.yiaddr = *wire::ipv4_address::parse("10.0.0.42");
+    o.reply->msg.file = "grubaa64.efi";
+    o.arch_mismatch = "its profile 'e2e' is arch x86_64 but its firmware is uefi-arm64 (option 93 arch 11), which cannot "
+                      "boot that kernel: give the host an arm64 profile";
+    auto e = from_dhcp(m, a, o);
+    e.time_ms = t0;
+    EXPECT_TRUE(e.flags & flag_arch_mismatch);
+    EXPECT_THAT(e.detail, AllOf(HasSubstr("arch uefi-arm64"), HasSubstr("; arch mismatch: its profile 'e2e' is arch x86_64")));
+    auto again = e;
+    again.time_ms = t0 + 100;
+    const auto hints = hints_of({e, again, file(9, t0 + 2000, "grubaa64.efi")}, t0 + 5000);
+    ASSERT_EQ(hints.size(), 1u) << ::testing::PrintToString(hints);
+    EXPECT_EQ(hints[0], "pxed answered its firmware with a boot for the wrong CPU: its profile 'e2e' is arch x86_64 but "
+                        "its firmware is uefi-arm64 (option 93 arch 11), which cannot boot that kernel: give the host an "
+                        "arm64 profile");
+    o.arch_mismatch.clear();
+    const auto fine = from_dhcp(m, a, o);
+    EXPECT_FALSE(fine.flags & flag_arch_mismatch);
+    EXPECT_THAT(fine.detail, ::testing::Not(HasSubstr("mismatch")));
+}
+
+}  // namespace
+}  // namespace pxed::trace

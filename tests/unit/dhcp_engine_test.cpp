@@ -488,6 +488,105 @@ TEST_F(fixture, ipxe_gets_its_script_url_and_uefi_http_boot_a_url) {
     EXPECT_EQ(o.reply->msg.file, "http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI");
 }
 
+message http_boot(const wire::mac_address& mac, std::uint16_t arch, message_type t = message_type::discover) {
+    // What EDK2's HttpBootDxe sends (OVMF 2022.11 in the network-boot test).
+    auto m = request(t, mac);
+    m.set_string(option_code::vendor_class_identifier, "HTTPClient:Arch:000" + std::to_string(arch) + ":UNDI:003001");
+    m.set_u16(option_code::client_system_architecture, arch);
+    return m;
+}
+
+// The site of base_yaml without its boot.uefi-http, with `extra` appended.
+std::shared_ptr<const inventory::site> without_uefi_http(const std::string& extra, const std::string& http = "{port: 8080}") {
+    auto yaml = base_yaml;
+    const std::string line = "boot:\n  uefi-http: http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI\n";
+    yaml.replace(yaml.find(line), line.size(), "");
+    yaml.replace(yaml.find("{port: 8080}"), 12, http);
+    if (http.find("enabled: false") != std::string::npos) {
+        const std::string tree = "url: /pub/centos/7/x86_64}";
+        yaml.replace(yaml.find(tree), tree.size(), "url: /pub/centos/7/x86_64, protocol: ftp}");
+    }
+    yaml.replace(yaml.find("UNKNOWN"), 7, "menu");
+    inventory::load_options o;
+    o.check_files = false;
+    auto r = inventory::load_string(yaml + extra, "site.yaml", "/etc/pxed", o);
+    std::string msgs;
+    for (const auto& d : r.diagnostics) msgs += d.to_string() + "\n";
+    if (!r.model) throw std::runtime_error(msgs);
+    return r.model;
+}
+
+// UEFI HTTP Boot without a boot.uefi-http: the boot file of the client's
+// architecture (option 93: 16 x64, 19 ARM64) from pxed's HTTP server, with
+// HTTPClient echoed; nothing when HTTP is off.
+TEST(dhcp_responder, uefi_http_boot_gets_its_architectures_boot_file_over_http_by_default) {
+    const auto site = without_uefi_http("");
+    responder r{site, renderer_for(site)};
+    auto o = r.handle(http_boot(mac_n(4), 16), on_eth0(), 1000);
+    ASSERT_TRUE(o.reply) << o.log;
+    EXPECT_EQ(o.reply->msg.vendor_class(), "HTTPClient");
+    EXPECT_EQ(o.reply->msg.file, "http://10.0.0.2:8080/grubx64.efi");
+    EXPECT_FALSE(o.reply->msg.has(option_code::vendor_encapsulated)) << "no PXE discovery control for HTTP";
+    o = r.handle(http_boot(mac_n(5), 19), on_eth0(), 1000);
+    ASSERT_TRUE(o.reply) << o.log;
+    EXPECT_EQ(o.reply->msg.vendor_class(), "HTTPClient");
+    EXPECT_EQ(o.reply->msg.file, "http://10.0.0.2:8080/grubaa64.efi");
+    const auto why = r.choose_boot(http_boot(mac_n(5), 19), nullptr).why;
+    EXPECT_EQ(why, "uefi-arm64-http (boot.uefi-http)");
+    // The default port is left out, as in every URL pxed renders.
+    const auto port80 = without_uefi_http("", "{port: 80}");
+    responder r80{port80, renderer_for(port80)};
+    EXPECT_EQ(r80.choose_boot(http_boot(mac_n(4), 16), nullptr).file, "http://10.0.0.2/grubx64.efi");
+    // An HTTP architecture pxed has no boot file for (18, ARM32): no URL, no HTTPClient.
+    const auto arm32 = r.choose_boot(http_boot(mac_n(4), 18), nullptr);
+    EXPECT_EQ(arm32.file, "");
+    EXPECT_EQ(arm32.vendor_class, "");
+    EXPECT_THAT(arm32.why, HasSubstr("no boot file for it"));
+
+    const auto off = without_uefi_http("", "{enabled: false}");
+    responder quiet{off, renderer_for(off)};
+    o = quiet.handle(http_boot(mac_n(4), 16), on_eth0(), 1000);
+    ASSERT_TRUE(o.reply) << "an address all the same";
+    EXPECT_EQ(o.reply->msg.file, "");
+    EXPECT_FALSE(o.reply->msg.has(option_code::vendor_class_identifier)) << "no HTTPClient: not a boot offer";
+}
+
+// boot.uefi-http is a template for the site; a profile's uefi-http
+// (inherited) wins over it, a host's over its profile's; off turns it off.
+TEST(dhcp_responder, uefi_http_url_comes_from_the_host_then_its_profile_then_the_site) {
+    const auto site = without_uefi_http(R"(boot:
+  uefi-http: "http://{{server}}:{{http_port}}/by-mac/{{mac_dashed}}/{{boot_file}}"
+  uefi-x64: shimx64.efi
+)");
+    auto with_overrides = std::make_shared<inventory::site>(*site);
+    auto& c7 = with_overrides->profiles.at("c7");
+    c7.uefi_http = "https://mirror.example/efi/{{boot_file}}";
+    auto& db01 = with_overrides->hosts[1];
+    const auto web01 = with_overrides->hosts[0].mac;
+    responder r{with_overrides, renderer_for(with_overrides)};
+    // Unknown: the site's template, with the x64 boot file the site names.
+    auto o = r.handle(http_boot(mac_n(6), 16), on_eth0(), 1000);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.file, "http://10.0.0.2:8080/by-mac/" + mac_n(6).to_dashed() + "/shimx64.efi");
+    // web01: its profile's.
+    o = r.handle(http_boot(web01, 16), on_eth0(), 1000);
+    ASSERT_TRUE(o.reply);
+    EXPECT_EQ(o.reply->msg.file, "https://mirror.example/efi/shimx64.efi");
+    EXPECT_EQ(o.reply->msg.vendor_class(), "HTTPClient");
+    // db01: its own, then off.
+    db01.uefi_http = "http://10.0.0.9/db01/grubx64.efi";
+    EXPECT_EQ(r.choose_boot(http_boot(db01.mac, 16), &db01).file, "http://10.0.0.9/db01/grubx64.efi");
+    EXPECT_EQ(r.choose_boot(http_boot(db01.mac, 16), &db01).why, "uefi-x64-http (the host's uefi-http)");
+    db01.uefi_http = "off";
+    const auto none = r.choose_boot(http_boot(db01.mac, 16), &db01);
+    EXPECT_EQ(none.file, "");
+    EXPECT_EQ(none.vendor_class, "");
+    EXPECT_EQ(none.why, "uefi-x64-http: the host's uefi-http is off");
+    c7.uefi_http = "off";
+    EXPECT_EQ(r.choose_boot(http_boot(web01, 16), with_overrides->find_host(web01)).why,
+              "uefi-x64-http: profile c7's uefi-http is off");
+}
+
 TEST_F(fixture, options_66_and_67_only_when_asked) {
     auto o = send(pxe(request(message_type::discover, mac_n(3)), client_arch::x86_bios));
     EXPECT_FALSE(o.reply->msg.has(option_code::bootfile_name));
@@ -591,6 +690,14 @@ TEST(dhcp_responder, hosts_the_lifecycle_names_get_no_boot_file) {
     auto normal = r.handle(pxe(request(message_type::discover, db01), client_arch::x86_bios), on_eth0(), 1'800'000'000);
     ASSERT_TRUE(normal.reply);
     EXPECT_EQ(normal.reply->msg.file, "pxelinux.0");
+    // The same over UEFI HTTP Boot: no URL and no HTTPClient for the installed host.
+    auto http = r.handle(http_boot(web01, 16), on_eth0(), 1'800'000'000);
+    ASSERT_TRUE(http.reply) << http.log;
+    EXPECT_EQ(http.reply->msg.file, "");
+    EXPECT_FALSE(http.reply->msg.has(option_code::vendor_class_identifier)) << "no HTTPClient: not a boot offer";
+    http = r.handle(http_boot(db01, 16), on_eth0(), 1'800'000'000);
+    ASSERT_TRUE(http.reply);
+    EXPECT_EQ(http.reply->msg.file, "http://10.0.0.2:8080/EFI/BOOT/BOOTX64.EFI");
 }
 
 // ---------------------------------------------------------------------------
@@ -808,4 +915,48 @@ TEST_F(fixture, a_release_must_come_from_the_address_released) {
     o = send(rel);
     EXPECT_TRUE(o.changes.empty());
     EXPECT_EQ(r.active_leases(now), 1u);
+}
+
+// A host's profile is for one CPU, its firmware (option 93) says another:
+// the answer still goes out, with the mismatch in its log line (a warning)
+// and in the outcome, for the boot trace.
+TEST(dhcp_arch, a_host_whose_profile_is_for_another_cpu_than_its_firmware_is_warned_about) {
+    std::string yaml = base_yaml;
+    yaml.replace(yaml.find("UNKNOWN"), 7, "menu");
+    yaml.replace(yaml.find("menu: {"), 7,
+                 "  a64: {label: ARM64, arch: arm64, tree: c7, kernel: a64/vmlinuz, initrd: a64/initrd.img}\nmenu: {");
+    yaml += "  - {mac: \"52:54:00:00:00:64\", hostname: arm01, ip: 10.0.0.64, profile: a64}\n";
+    inventory::load_options opts;
+    opts.check_files = false;
+    const auto loaded = inventory::load_string(yaml, "site.yaml", "/etc/pxed", opts);
+    ASSERT_TRUE(loaded.model);
+    responder r{loaded.model, renderer_for(loaded.model)};
+    const auto web01 = wire::mac_address::parse("52:54:00:00:00:01").value();
+    const auto arm01 = wire::mac_address::parse("52:54:00:00:00:64").value();
+    const auto ack = [&](const wire::mac_address& mac, std::optional<client_arch> arch) {
+        auto m = request(message_type::request, mac);
+        if (arch) m = pxe(m, *arch);
+        m.set_ipv4(option_code::requested_address, *loaded.model->find_host(mac)->ip);
+        return r.handle(m, on_eth0(), 1'800'000'000);
+    };
+
+    // An ARM64 machine (AAVMF: arch 11) given the x86_64 profile c7.
+    const auto wrong = ack(web01, client_arch::efi_arm64);
+    ASSERT_TRUE(wrong.reply) << wrong.log;
+    EXPECT_EQ(wrong.reply->msg.file, "grubaa64.efi") << "still answered: its GRUB says the rest";
+    EXPECT_EQ(wrong.arch_mismatch, "its profile 'c7' is arch x86_64 but its firmware is uefi-arm64 (option 93 arch 11), "
+                                   "which cannot boot that kernel: give the host an arm64 profile");
+    EXPECT_THAT(wrong.log, HasSubstr("boot grubaa64.efi [uefi-arm64]; WARNING: its profile 'c7' is arch x86_64"));
+    EXPECT_EQ(wrong.level, log_level::warn);
+    // The ARM64 profile's host on x64 UEFI (arch 7) and on BIOS (arch 0).
+    EXPECT_THAT(ack(arm01, client_arch::efi_bc).arch_mismatch, HasSubstr("'a64' is arch arm64 but its firmware is uefi-x64 (option 93 arch 7)"));
+    EXPECT_THAT(ack(arm01, client_arch::x86_bios).arch_mismatch, HasSubstr("but its firmware is bios (option 93 arch 0)"));
+
+    // Each on its own CPU: nothing to say.
+    EXPECT_EQ(ack(arm01, client_arch::efi_arm64).arch_mismatch, "");
+    EXPECT_EQ(ack(web01, client_arch::efi_x86_64).arch_mismatch, "");
+    // No architecture (an installer's DHCP client): nothing known, nothing said.
+    const auto os = ack(arm01, std::nullopt);
+    EXPECT_EQ(os.arch_mismatch, "");
+    EXPECT_THAT(os.log, ::testing::Not(HasSubstr("WARNING")));
 }

@@ -19,6 +19,7 @@
 
 #include "pxed/doctor/boot_loaders.hpp"
 #include "pxed/doctor/doctor.hpp"
+#include "pxed/doctor/kernel_image.hpp"
 #include "pxed/inventory/load.hpp"
 #include "pxed/inventory/locate.hpp"
 #include "pxed/render/templates.hpp"
@@ -122,6 +123,45 @@ std::string utf16(const std::string& s) {
 std::string make_shim(const std::string& second = "grubx64.efi") {
     return "MZ" + std::string(100, '\0') + "UEFI SHIM\n$Version: 15.8 $\n" + std::string(30, '\0') +
            utf16("\\" + second) + std::string(2, '\0') + utf16("\\fbx64.efi") + std::string(16, '\0');
+}
+
+// The first bytes of Debian 12's kernels, as `xxd` shows them: the arm64
+// vmlinuz-6.1.0-57-arm64 is an uncompressed Image with an EFI stub ("MZ",
+// "ARM\x64" at 56, PE header at 0x40 with machine 0xaa64); the amd64 one a
+// bzImage ("HdrS" at 0x202) with a PE header of machine 0x8664.
+std::string arm64_image() {
+    std::string b(4096, '\0');
+    b.replace(0, 4, "MZ@\xfa");
+    b.replace(56, 8, std::string("ARM\x64\x40\0\0\0", 8));
+    b.replace(0x40, 6, std::string("PE\0\0\x64\xaa", 6));
+    return b;
+}
+std::string x86_bzimage() {
+    std::string b(4096, '\0');
+    b.replace(0, 2, "MZ");
+    b.replace(0x3c, 4, std::string("\x40\0\0\0", 4));
+    b.replace(0x40, 6, std::string("PE\0\0\x64\x86", 6));
+    b.replace(0x1fe, 2, "\x55\xaa");
+    b.replace(0x202, 4, "HdrS");
+    return b;
+}
+
+// `image` (starting "MZ") made "signed" as the doctor sees it: a PE32+
+// header after it whose certificate table (data directory 4) points at 16
+// bytes appended behind it. No real signature: the firmware verifies those.
+std::string signed_pe(std::string b) {
+    while (b.size() % 8) b.push_back('\0');
+    const auto pe = b.size();
+    b.replace(0x3c, 4, std::string{static_cast<char>(pe & 0xff), static_cast<char>((pe >> 8) & 0xff), 0, 0});
+    b += std::string("PE\0\0\x64\x86", 6) + std::string(18, '\0');  // signature, COFF header
+    std::string opt(112 + 16 * 8, '\0');
+    opt[0] = '\x0b', opt[1] = '\x02';  // PE32+
+    opt[108] = 16;                     // NumberOfRvaAndSizes
+    const auto cert = b.size() + opt.size();
+    opt[112 + 32] = static_cast<char>(cert & 0xff), opt[112 + 33] = static_cast<char>((cert >> 8) & 0xff);
+    opt[112 + 36] = 16;
+    b += opt + std::string(16, 'c');
+    return b;
 }
 
 // ---------------------------------------------------------------- the fake machine
@@ -242,6 +282,21 @@ std::string describe(const std::vector<finding>& fs) {
     return out.str();
 }
 
+// Signed x86-64 kernels, the copy in the TFTP root and the tree's alike.
+// Its PE header where a bzImage has it (0x40: the doctor reads a kernel's
+// first 4 KiB), the certificate table behind the image.
+void sign_kernels(world& w) {
+    std::string b = x86_bzimage();
+    const std::size_t opt = 0x40 + 24;
+    b[opt] = '\x0b', b[opt + 1] = '\x02';  // PE32+
+    b[opt + 108] = 16;                     // NumberOfRvaAndSizes
+    b[opt + 112 + 33] = 0x10;              // certificate table at 4096 ...
+    b[opt + 112 + 36] = 16;                // ... of 16 bytes
+    b += std::string(16, 'c');
+    write(w.dir / "tftp/c7/vmlinuz", b);
+    write(w.dir / "tree/images/pxeboot/vmlinuz", b);
+}
+
 TEST(Doctor, CleanSiteHasNoFindings) {
     world w;
     std::vector<std::string> notes;
@@ -328,15 +383,16 @@ const broken_case cases[] = {
     {"shim without its GRUB",
      [](world& w) {
          w.replace("uefi-x64: grubx64.efi", "uefi-x64: EFI/BOOT/bootx64.efi");
-         write(w.dir / "tftp/EFI/BOOT/bootx64.efi", make_shim());
+         write(w.dir / "tftp/EFI/BOOT/bootx64.efi", signed_pe(make_shim()));
      },
      severity::error, "bootloader", 12, "shim EFI/BOOT/bootx64.efi loads grubx64.efi from its own directory",
      "EFI/BOOT/grubx64.efi"},
     {"shim whose GRUB looks elsewhere",
      [](world& w) {
          w.replace("uefi-x64: grubx64.efi", "uefi-x64: shimx64.efi");
-         write(w.dir / "tftp/shimx64.efi", make_shim());
-         write(w.dir / "tftp/grubx64.efi", make_grub("/EFI/redhat"));
+         write(w.dir / "tftp/shimx64.efi", signed_pe(make_shim()));
+         write(w.dir / "tftp/grubx64.efi", signed_pe(make_grub("/EFI/redhat")));
+         sign_kernels(w);
      },
      severity::error, "bootloader", 13, "GRUB grubx64.efi looks for grub.cfg in /EFI/redhat", "EFI/redhat"},
     {"a kernel only root can read", [](world& w) { ::chmod((w.dir / "tftp/c7/vmlinuz").c_str(), 0600); },
@@ -353,6 +409,24 @@ const broken_case cases[] = {
      severity::error, "permissions", 15, "2 file(s) or directories of", "chmod -R o+rX"},
     {"server.user that does not exist", [](world& w) { w.replace("user: pxe", "user: pxeboot"); }, severity::error,
      "permissions", 3, "server.user 'pxeboot' is not an account on this machine", "useradd --system"},
+    {"an ARM64 kernel in an x86_64 profile",
+     [](world& w) {
+         write(w.dir / "tftp/c7/vmlinuz", arm64_image());
+         write(w.dir / "tree/images/pxeboot/vmlinuz", arm64_image());
+     },
+     severity::warning, "kernel", 20, "profile 'c7' is arch x86_64 but its kernel", "set arch: arm64 on profile c7"},
+    {"an arm64 profile whose copied kernel is compared with an x86_64 tree's",
+     [](world& w) { w.replace("    kernel: c7/vmlinuz\n", "    arch: arm64\n    kernel: c7/vmlinuz\n"); }, severity::warning,
+     "kernel", 17, "profiles.c7 is arch arm64 but its tree c7 is x86_64 (.treeinfo)", "a tree of its own CPU"},
+    {"an x86 kernel in an arm64 profile (taken from the tree)",
+     [](world& w) {
+         w.replace("    kernel: c7/vmlinuz\n    initrd: c7/initrd.img\n", "    arch: arm64\n");
+         write(w.dir / "tree/.treeinfo",
+               "[general]\nfamily = CentOS\nversion = 7\narch = aarch64\n\n"
+               "[images-aarch64]\nkernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n");
+         write(w.dir / "tree/images/pxeboot/vmlinuz", x86_bzimage());
+     },
+     severity::warning, "kernel", 17, "is an x86_64 kernel (x86 bzImage)", "point its kernel at an arm64 kernel"},
 };
 
 class DoctorBroken : public ::testing::TestWithParam<broken_case> {};
@@ -433,9 +507,30 @@ TEST(Doctor, GrubWithEmbeddedConfigIsNotJudged) {
 TEST(Doctor, ShimFollowedToAGoodGrubIsClean) {
     world w;
     w.replace("uefi-x64: grubx64.efi", "uefi-x64: shimx64.efi");
-    write(w.dir / "tftp/shimx64.efi", make_shim());
+    write(w.dir / "tftp/shimx64.efi", signed_pe(make_shim()));
+    write(w.dir / "tftp/grubx64.efi", signed_pe(make_grub("/grub")));
+    sign_kernels(w);
     const auto fs = w.examine();
     EXPECT_TRUE(fs.empty()) << describe(fs);
+}
+
+// The same chain unsigned, copied by hand: Secure Boot would stop it, so
+// each unsigned piece is a warning (an error with boot.secure_boot).
+TEST(Doctor, ShimChainWithoutSignaturesIsWarnedAbout) {
+    world w;
+    w.replace("uefi-x64: grubx64.efi", "uefi-x64: shimx64.efi");
+    write(w.dir / "tftp/shimx64.efi", make_shim());
+    const auto fs = w.examine();
+    ASSERT_EQ(fs.size(), 3u) << describe(fs);
+    for (const auto& f : fs) {
+        EXPECT_EQ(f.level, severity::warning) << describe(fs);
+        EXPECT_EQ(f.topic, "secureboot");
+    }
+    EXPECT_NE(fs[0].message.find("shim shimx64.efi carries no signature"), std::string::npos) << describe(fs);
+    EXPECT_NE(fs[1].message.find("GRUB grubx64.efi beside shim carries no signature"), std::string::npos) << describe(fs);
+    EXPECT_NE(fs[2].message.find("profiles.c7.kernel c7/vmlinuz is not an EFI image"), std::string::npos) << describe(fs);
+    EXPECT_NE(fs[2].message.find("shim/GRUB will refuse it"), std::string::npos);
+    EXPECT_EQ(fs[2].where.line, 17) << describe(fs);
 }
 
 // ---------------------------------------------------------------- the parsers alone
@@ -550,6 +645,40 @@ TEST(BootLoaders, DebianShim) {
     EXPECT_EQ(doctor::shim_second_stage(*shim, "none"), "grubx64.efi");
 }
 
+// Authenticode: the certificate table of Debian's signed binaries; the
+// unsigned shim beside them has none; a kernel's head is enough.
+TEST(BootLoaders, SignedPeImages) {
+    const auto signed_shim = slurp("/usr/lib/shim/shimx64.efi.signed");
+    const auto signed_grub = slurp("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed");
+    const auto unsigned_shim = slurp("/usr/lib/shim/shimx64.efi");
+    if (!signed_shim || !signed_grub || !unsigned_shim)
+        GTEST_SKIP() << "Debian's shim-signed, shim-unsigned and grub-efi-amd64-signed are not installed";
+    for (const auto* b : {&*signed_shim, &*signed_grub}) {
+        const auto pe = doctor::read_pe_image(*b, b->size());
+        EXPECT_TRUE(pe.is_pe);
+        EXPECT_TRUE(pe.signed_);
+        // The head alone, with the whole file's size: what the kernel check reads.
+        EXPECT_TRUE(doctor::read_pe_image(b->substr(0, 4096), b->size()).signed_);
+        // Cut before the certificate table ends: not inside the file, not signed.
+        EXPECT_FALSE(doctor::read_pe_image(b->substr(0, 4096), b->size() / 2).signed_);
+    }
+    const auto pe = doctor::read_pe_image(*unsigned_shim, unsigned_shim->size());
+    EXPECT_TRUE(pe.is_pe);
+    EXPECT_FALSE(pe.signed_);
+    // Debian's signed network GRUB: prefix /grub, and an embedded config
+    // that only runs normal on its memdisk, which reads $prefix/grub.cfg.
+    const auto g = doctor::read_grub_image(*signed_grub);
+    ASSERT_TRUE(g.found);
+    EXPECT_EQ(g.prefix.value_or(""), "/grub");
+    EXPECT_TRUE(g.embedded_config);
+    EXPECT_TRUE(g.config_keeps_prefix()) << g.config;
+    doctor::grub_image other = g;
+    other.config = "set prefix=(tftp)/elsewhere\nnormal\n";
+    EXPECT_FALSE(other.config_keeps_prefix());
+    EXPECT_FALSE(doctor::read_pe_image("kernel\n", 7).is_pe);
+    EXPECT_FALSE(doctor::read_pe_image(signed_shim->substr(0, 70), signed_shim->size()).is_pe);  // truncated: not recognised
+}
+
 // ---------------------------------------------------------------- this machine's command runner
 
 TEST(LocalMachine, RunsCommandsWithoutAShell) {
@@ -609,3 +738,36 @@ hosts:
 }
 
 }  // namespace
+
+TEST(KernelImage, TellsArm64FromX86ByTheirHeaders) {
+    using inventory::cpu_arch;
+    const auto arm = doctor::read_kernel_image(arm64_image());
+    EXPECT_EQ(arm.cpu, cpu_arch::arm64);
+    EXPECT_EQ(arm.evidence, "ARM64 Image");
+    const auto x86 = doctor::read_kernel_image(x86_bzimage());
+    EXPECT_EQ(x86.cpu, cpu_arch::x86_64);
+    EXPECT_EQ(x86.evidence, "x86 bzImage");
+    // Only the PE header (an EFI zboot image): its machine field.
+    auto zboot = arm64_image();
+    zboot.replace(56, 4, std::string(4, '\0'));
+    EXPECT_EQ(doctor::read_kernel_image(zboot).cpu, cpu_arch::arm64);
+    EXPECT_EQ(doctor::read_kernel_image(zboot).evidence, "PE machine 0xaa64");
+    auto riscv = zboot;
+    riscv.replace(0x44, 2, "\x64\x50");  // 0x5064, RISC-V 64
+    EXPECT_EQ(doctor::read_kernel_image(riscv).cpu, std::nullopt);
+    EXPECT_EQ(doctor::read_kernel_image(riscv).evidence, "PE machine 0x5064");
+    // An ELF vmlinux: e_machine 183 (AArch64), 62 (x86-64).
+    std::string elf = "\x7f" "ELF" + std::string("\x02\x01\x01", 3) + std::string(11, '\0');
+    elf += std::string("\xb7\0", 2);
+    EXPECT_EQ(doctor::read_kernel_image(elf).cpu, cpu_arch::arm64);
+    elf[18] = 62;
+    EXPECT_EQ(doctor::read_kernel_image(elf).cpu, cpu_arch::x86_64);
+    // gzip (compressed: not looked into), garbage, truncated headers.
+    EXPECT_EQ(doctor::read_kernel_image("\x1f\x8b\x08\0").cpu, std::nullopt);
+    EXPECT_EQ(doctor::read_kernel_image("kernel").evidence, "");
+    EXPECT_EQ(doctor::read_kernel_image(arm64_image().substr(0, 59)).cpu, std::nullopt);
+    EXPECT_EQ(doctor::read_kernel_image(x86_bzimage().substr(0, 0x204)).evidence, "PE machine 0x8664");
+    auto bad_pe = zboot;
+    bad_pe.replace(0x3c, 4, std::string("\xff\xff\0\0", 4));  // e_lfanew past the end
+    EXPECT_EQ(doctor::read_kernel_image(bad_pe).cpu, std::nullopt);
+}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -817,4 +818,51 @@ TEST(fs_access, a_refused_document_is_neither_opened_nor_stat_and_the_fetch_is_n
     docs->opened_.clear();
     EXPECT_TRUE(ns.open("ks/a.ks", fs::client{0x0a000009u, "ok", "http"}));
     EXPECT_EQ(docs->opened_, (std::vector<std::string>{"ks/a.ks"}));
+}
+
+// --- single-file mounts (boot.secure_boot's shim and GRUB) ---
+
+TEST_F(fs_namespace, a_file_mount_serves_that_file_at_its_path_in_place_of_the_roots_own) {
+    write_file(tmp_ + "/outside/shim.signed", "SIGNED SHIM");
+    write_file(tmp_ + "/outside/grub.signed", "SIGNED GRUB");
+    write_file(tmp_ + "/tftp/grubx64.efi", "unsigned grub of the root");
+    const fs::file_namespace ns({{"", tmp_ + "/tftp"},
+                                 {"shimx64.efi", tmp_ + "/outside/shim.signed", true},
+                                 {"grubx64.efi", tmp_ + "/outside/grub.signed", true},
+                                 {"sb/shimx64.efi", tmp_ + "/outside/shim.signed", true}},
+                                docs_);
+    EXPECT_EQ(contents(ns, "shimx64.efi"), "SIGNED SHIM");
+    EXPECT_EQ(contents(ns, "/grubx64.efi"), "SIGNED GRUB");
+    EXPECT_EQ(contents(ns, "sb/shimx64.efi"), "SIGNED SHIM");  // sb/ exists only through the mount
+    const auto st = ns.stat("grubx64.efi");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->kind, fs::node_kind::file);
+    EXPECT_EQ(st->size, 11);
+    // Nothing below the file, nothing beside it in its directory.
+    expect_error(ns.open("shimx64.efi/x"), fs::errc::not_found, "under a file mount");
+    expect_error(ns.open("sb/grub.signed"), fs::errc::not_found, "beside a file mount");
+    expect_error(ns.open("sb/../outside/grub.signed"), fs::errc::access_denied, "dot-dot");
+    // Listings show it as a file of its size.
+    const auto top = ns.list("");
+    ASSERT_TRUE(top);
+    const auto shim = std::find_if(top->begin(), top->end(), [](const fs::dir_entry& e) { return e.name == "shimx64.efi"; });
+    ASSERT_NE(shim, top->end());
+    EXPECT_FALSE(shim->is_directory);
+    EXPECT_EQ(shim->size, 11);
+    const auto sb = ns.list("sb");
+    ASSERT_TRUE(sb);
+    ASSERT_EQ(sb->size(), 1u);
+    EXPECT_EQ((*sb)[0].name, "shimx64.efi");
+    EXPECT_FALSE((*sb)[0].is_directory);
+}
+
+TEST_F(fs_namespace, a_file_mount_of_a_directory_or_of_nothing_serves_nothing) {
+    const fs::file_namespace ns({{"", tmp_ + "/tftp"},
+                                 {"a.efi", tmp_ + "/outside", true},
+                                 {"b.efi", tmp_ + "/outside/none", true}},
+                                nullptr);
+    expect_error(ns.open("a.efi"), fs::errc::not_found, "a directory as a file mount");
+    expect_error(ns.open("a.efi/secret"), fs::errc::not_found, "inside a directory given as a file mount");
+    expect_error(ns.open("b.efi"), fs::errc::not_found, "a missing file");
+    EXPECT_THROW(fs::file_namespace({{"", tmp_ + "/outside/secret", true}}, nullptr), std::invalid_argument);
 }

@@ -313,6 +313,10 @@ INSTANTIATE_TEST_SUITE_P(table, broken_config, ::testing::Values(
     broken_case{"menu_default_not_an_entry", base_yaml + "menu: {entries: [centos7], default: local}\n", "menu default 'local' is not one of the menu entries", 20, 37},
     broken_case{"bad_unknown_policy", base_yaml + "menu: {unknown_hosts: pxe}\n", "'unknown_hosts' must be menu, local or ignore", 20, 23},
     broken_case{"profile_named_local", replace(base_yaml, "hosts:", "  local: {kernel: a, initrd: b}\nhosts:"), "'local' is reserved", 16, 3},
+    broken_case{"uefi_http_not_a_url", base_yaml + "boot: {uefi-http: tftp://192.168.1.2/grubx64.efi}\n", "boot.uefi-http 'tftp://192.168.1.2/grubx64.efi' is not an http:// or https:// URL", 20, 19},
+    broken_case{"uefi_http_with_http_off", replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp}\n  http: {enabled: false}\n") + "boot: {uefi-http: '{{http_url}}/grubx64.efi'}\n", "boot.uefi-http points at pxed's HTTP server, which is disabled", 21, 19},
+    broken_case{"profile_uefi_http_not_a_url", replace(base_yaml, "    kickstart: centos7.ks\n", "    kickstart: centos7.ks\n    uefi-http: grubx64.efi\n"), "profile 'centos7': uefi-http 'grubx64.efi' is not an http:// or https:// URL", 16, 16},
+    broken_case{"host_uefi_http_not_a_url", replace(base_yaml, "    profile: centos7\n", "    profile: centos7\n    uefi-http: grubx64.efi\n"), "host 52:54:00:12:34:56: uefi-http 'grubx64.efi' is not an http:// or https:// URL", 20, 16},
     broken_case{"no_subnets_in_server_mode", replace(replace(base_yaml, "subnets:\n  - network: 192.168.1.0/24\n    ranges: [192.168.1.230-192.168.1.240]\n    routers: [192.168.1.1]\n", ""), "    ip: 192.168.1.101\n", ""), "no 'subnets' are defined", 0, 0}
 ), [](const ::testing::TestParamInfo<broken_case>& c) { return std::string(c.param.name); });
 // clang-format on
@@ -352,6 +356,33 @@ TEST(inventory, ipxe_chaining_is_on_by_default_and_can_be_switched_off) {
     r = load(base_yaml + "boot: {ipxe: off}\n");
     ASSERT_TRUE(r.model) << all_messages(r);
     EXPECT_TRUE(r.model->boot.ipxe.empty());
+}
+
+// UEFI HTTP Boot: by default the boot file of the client's architecture
+// from pxed's own HTTP server; boot.uefi-http replaces that for the site, a
+// profile's uefi-http (inherited) and a host's for theirs, `off` at any level.
+TEST(inventory, uefi_http_has_a_default_url_and_profile_and_host_overrides) {
+    auto r = load(base_yaml);
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->boot.uefi_http, "{{http_url}}/{{boot_file}}");
+    r = load(base_yaml + "boot: {uefi-http: off}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->boot.uefi_http, "");
+    r = load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp}\n  http: {enabled: false}\n"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->boot.uefi_http, "") << "no default without pxed's HTTP server";
+
+    auto yaml = replace(base_yaml, "    kickstart: centos7.ks\n",
+                        "    kickstart: centos7.ks\n    uefi-http: https://boot.example/efi/{{boot_file}}\n"
+                        "  child: {inherits: centos7}\n");
+    yaml = replace(yaml, "    profile: centos7\n", "    profile: child\n    uefi-http: off\n");
+    r = load(yaml + "boot: {uefi-http: 'http://{{server}}:{{http_port}}/{{mac_dashed}}/{{boot_file}}'}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->boot.uefi_http, "http://{{server}}:{{http_port}}/{{mac_dashed}}/{{boot_file}}");
+    EXPECT_EQ(r.model->find_profile("centos7")->uefi_http, "https://boot.example/efi/{{boot_file}}");
+    EXPECT_EQ(r.model->find_profile("child")->uefi_http, "https://boot.example/efi/{{boot_file}}") << "inherited";
+    ASSERT_EQ(r.model->hosts.size(), 1u);
+    EXPECT_EQ(r.model->hosts[0].uefi_http, "off");
 }
 
 class inventory_files : public ::testing::Test {
@@ -413,7 +444,76 @@ TEST_F(inventory_files, an_unknown_boot_key_lists_each_known_key_once) {
     EXPECT_FALSE(r.model);
     EXPECT_THAT(all_messages(r),
                 HasSubstr("site.yaml:20:8: error: unknown key 'bois' in boot (did you mean 'bios'?); known keys: bios, "
-                          "uefi-x64, uefi-ia32, uefi-arm64, ipxe, uefi-http, grub_dir, grub_commands\n"));
+                          "uefi-x64, uefi-ia32, uefi-arm64, ipxe, uefi-http, grub_dir, grub_commands, secure_boot\n"));
+}
+
+// boot.secure_boot: shim at uefi-x64 (shimx64.efi by default), its GRUB as
+// grubx64.efi beside it, both served from the files named here.
+TEST_F(inventory_files, secure_boot_names_a_signed_shim_and_grub_served_from_their_files) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    std::ofstream(dir_ / "shim.signed") << "shim";
+    std::ofstream(dir_ / "grub.signed") << "grub";
+    const auto r = load_here(base_yaml + "boot:\n  secure_boot: {shim: shim.signed, grub: " + (dir_ / "grub.signed").string() + "}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    const auto& b = r.model->boot;
+    EXPECT_TRUE(b.secure_boot.on());
+    EXPECT_EQ(b.secure_boot.shim, (dir_ / "shim.signed").string());  // relative to site.yaml's directory
+    EXPECT_EQ(b.secure_boot.grub, (dir_ / "grub.signed").string());
+    EXPECT_EQ(b.uefi_x64, "shimx64.efi");
+    EXPECT_EQ(b.secure_boot_grub(), "grubx64.efi");
+    EXPECT_EQ(b.secure_boot.where.line, 21);
+    EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("secure_boot")));
+
+    const auto sub = load_here(base_yaml + "boot:\n  uefi-x64: /efi/shim.efi\n  secure_boot: {shim: shim.signed, grub: grub.signed}\n");
+    ASSERT_TRUE(sub.model) << all_messages(sub);
+    EXPECT_EQ(sub.model->boot.uefi_x64, "efi/shim.efi");
+    EXPECT_EQ(sub.model->boot.secure_boot_grub(), "efi/grubx64.efi");
+
+    const auto off = load_here(base_yaml + "boot:\n  secure_boot: off\n");
+    ASSERT_TRUE(off.model) << all_messages(off);
+    EXPECT_FALSE(off.model->boot.secure_boot.on());
+    EXPECT_EQ(off.model->boot.uefi_x64, "grubx64.efi");
+}
+
+TEST_F(inventory_files, secure_boot_errors_point_at_the_line) {
+    std::ofstream(dir_ / "tftp/c7/initrd.img") << "initrd";
+    std::ofstream(dir_ / "shim.signed") << "shim";
+    std::ofstream(dir_ / "grub.signed") << "grub";
+    const auto msg = [&](const std::string& boot) { return all_messages(load_here(base_yaml + "boot:\n" + boot)); };
+    EXPECT_THAT(msg("  secure_boot: {shim: shim.signed, grub: nothere.efi}\n"),
+                HasSubstr("site.yaml:21:42: error: secure_boot: grub '" + (dir_ / "nothere.efi").string() + "' does not exist"));
+    EXPECT_THAT(msg("  secure_boot: {shim: tftp, grub: grub.signed}\n"),
+                HasSubstr("site.yaml:21:23: error: secure_boot: shim '" + (dir_ / "tftp").string() + "' is not a regular file"));
+    EXPECT_THAT(msg("  secure_boot: maybe\n"),
+                HasSubstr("site.yaml:21:16: error: 'secure_boot' must be off, on or {shim: PATH, grub: PATH}, not 'maybe'"));
+    EXPECT_THAT(msg("  secure_boot: {shim: shim.signed, grub: grub.signed, mok: x}\n"), HasSubstr("unknown key 'mok'"));
+    // shim would load itself.
+    EXPECT_THAT(msg("  uefi-x64: grubx64.efi\n  secure_boot: {shim: shim.signed, grub: grub.signed}\n"),
+                HasSubstr("site.yaml:21:13: error: uefi-x64 'grubx64.efi' is the name shim loads its GRUB by"));
+    // A real file of the TFTP root at that name: said, never silently shadowed.
+    std::ofstream(dir_ / "tftp/grubx64.efi") << "grub-mkimage";
+    const auto shadow = load_here(base_yaml + "boot:\n  secure_boot: {shim: shim.signed, grub: grub.signed}\n");
+    ASSERT_TRUE(shadow.model) << all_messages(shadow);
+    EXPECT_THAT(all_messages(shadow), HasSubstr("site.yaml:21:16: warning: the TFTP root's grubx64.efi is not served: "
+                                                "boot.secure_boot serves " + (dir_ / "grub.signed").string()));
+}
+
+TEST(inventory, secure_boot_on_takes_debians_or_centos_files_or_says_none_is_installed) {
+    // check_files off (load): no file looked at, Debian's names.
+    const auto r = load(base_yaml + "boot: {secure_boot: on}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->boot.secure_boot.shim, "/usr/lib/shim/shimx64.efi.signed");
+    EXPECT_EQ(r.model->boot.secure_boot.grub, "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed");
+    const bool debian = stdfs::is_regular_file("/usr/lib/shim/shimx64.efi.signed") &&
+                        stdfs::is_regular_file("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed");
+    const bool centos = stdfs::is_regular_file("/boot/efi/EFI/centos/shimx64.efi") &&
+                        stdfs::is_regular_file("/boot/efi/EFI/centos/grubx64.efi");
+    const auto checked = load(base_yaml + "boot: {secure_boot: on}\n", true);
+    if (debian || centos) {
+        EXPECT_THAT(all_messages(checked), ::testing::Not(HasSubstr("secure_boot")));
+    } else {
+        EXPECT_THAT(all_messages(checked), HasSubstr("site.yaml:20:21: error: secure_boot: on needs a signed shim and GRUB, and none is installed"));
+    }
 }
 
 TEST(inventory, every_key_table_names_each_key_once) {
@@ -653,4 +753,31 @@ TEST(inventory, fingerprint_masks_secrets_where_they_stand) {
     EXPECT_EQ(fp(with_secret("|\n        line one\n        line two")), fp(with_secret("|\n        other\n        lines")));
     // Escapes: the value is not in the text as it is; no hash rather than one over the secret.
     EXPECT_EQ(fp(with_secret("\"tab\\there\"")), "");
+}
+
+TEST(inventory, profile_arch_defaults_to_x86_64_is_inherited_and_refuses_other_words) {
+    const auto r = load(replace(base_yaml, "hosts:", R"(  arm:
+    inherits: centos7
+    arch: arm64
+    kernel: arm/vmlinuz
+  arm-child:
+    inherits: arm
+  back:
+    inherits: arm
+    arch: x86_64
+hosts:)"));
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->find_profile("centos7")->arch, cpu_arch::x86_64) << "the default";
+    EXPECT_EQ(r.model->find_profile("arm")->arch, cpu_arch::arm64);
+    EXPECT_EQ(r.model->find_profile("arm-child")->arch, cpu_arch::arm64) << "inherited";
+    EXPECT_EQ(r.model->find_profile("back")->arch, cpu_arch::x86_64) << "the child's own wins";
+
+    // aarch64 (EL's and the kernel's word) is not taken silently: the error
+    // names both words and what they are also called, at the value.
+    const auto bad = load(replace(base_yaml, "    kickstart: centos7.ks\n", "    kickstart: centos7.ks\n    arch: aarch64\n"));
+    EXPECT_FALSE(bad.model);
+    const auto msgs = all_messages(bad);
+    EXPECT_NE(msgs.find("site.yaml:16:11: error: 'arch' must be x86_64 (x86-64, amd64) or arm64 (aarch64), not 'aarch64'"),
+              std::string::npos)
+        << msgs;
 }

@@ -180,6 +180,29 @@ TEST(renderer, ipxe_chain_url_names_the_client_mac) {
     EXPECT_EQ(off.r->ipxe_chain_url(*wire::mac_address::parse("52:54:00:aa:bb:99")), "");
 }
 
+TEST(renderer, uefi_http_url_fills_in_the_boot_file_and_the_client) {
+    fixture f;
+    const auto mac = *wire::mac_address::parse("52:54:00:aa:bb:99");
+    EXPECT_EQ(f.r->uefi_http_url(f.site->boot.uefi_http, mac, "grubx64.efi"), "http://10.0.0.2:8080/grubx64.efi");
+    EXPECT_EQ(f.r->uefi_http_url("http://{{server}}/{{mac_dashed}}/{{boot_file}}", mac, "grubaa64.efi"),
+              "http://10.0.0.2/52-54-00-aa-bb-99/grubaa64.efi");
+    EXPECT_EQ(f.r->uefi_http_url("off", mac, "grubx64.efi"), "");
+    EXPECT_EQ(f.r->uefi_http_url("http://{{no_such_name}}/x.efi", mac, "grubx64.efi"), "") << "does not render";
+    EXPECT_TRUE(f.r->check().empty());
+}
+
+// A name no URL defines is found by pxed check, at the host's line.
+TEST(renderer, check_reports_a_uefi_http_url_that_does_not_render) {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("    netboot: false\n"), 19, "    netboot: false\n    uefi-http: \"http://{{sever}}/x.efi\"\n");
+    fixture f(yaml);
+    const auto diags = f.r->check();
+    ASSERT_EQ(diags.size(), 1u);
+    EXPECT_EQ(diags[0].where.line, 32) << "the host db01";
+    EXPECT_THAT(diags[0].message, HasSubstr("sever"));
+    EXPECT_THAT(diags[0].message, HasSubstr("host 52:54:00:aa:bb:02: uefi-http"));
+}
+
 TEST(renderer, site_templates_override_shipped_ones_and_partials_resolve_under_snippets) {
     template_dir dir;
     dir.write("kickstart/centos7.ks", "# custom for {{hostname}}\n{{> extra}}\nend\n");
@@ -420,6 +443,25 @@ TEST(documents, map_pxelinux_grub_ipxe_and_kickstart_paths) {
     EXPECT_EQ(f.doc("ks/52-54-00-aa-bb-99.ks"), "<none>");
     EXPECT_EQ(f.doc("ks/profiles/nope.ks"), "<none>");
     EXPECT_EQ(f.doc("pub/centos/7/x86_64/.treeinfo"), "<none>") << "real files are not documents";
+}
+
+// Debian's signed GRUB reads only $prefix/grub.cfg: the menu hands a known
+// host its own grub.cfg-01-<mac> first (GRUB's $net_default_mac is lowercase
+// hex with colons), once, and otherwise falls through to the menu.
+TEST(documents, the_grub_menu_hands_a_known_host_its_own_config_first) {
+    fixture f;
+    const auto menu = f.doc("grub.cfg");
+    const auto handoff = menu.find("configfile \"$prefix/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6\"");
+    ASSERT_NE(handoff, std::string::npos) << menu;
+    EXPECT_LT(handoff, menu.find("menuentry")) << "before any menu entry";
+    EXPECT_LT(menu.find("if [ -z \"$pxed_handoff\" ]; then"), handoff);
+    EXPECT_LT(menu.find("export pxed_handoff"), handoff);
+    EXPECT_THAT(menu, HasSubstr("\"^$h:$h:$h:$h:$h:$h\" \"$net_default_mac\""));
+    EXPECT_THAT(menu, HasSubstr("set h='([0-9a-f][0-9a-f])'"));
+    // The hand-off's target: the host's own config, in the same directory.
+    EXPECT_THAT(f.doc("grub.cfg-01-52-54-00-aa-bb-01"), HasSubstr("set default=c7"));
+    // A host's own config never hands off again.
+    EXPECT_THAT(f.doc("grub.cfg-01-52-54-00-aa-bb-01"), Not(HasSubstr("configfile")));
 }
 
 TEST(documents, grub_dir_moves_the_grub_configs) {
@@ -914,4 +956,78 @@ TEST(nocloud, the_seed_goes_where_the_kickstart_would_its_token_in_the_path) {
     g.st->current = {false, "installed", 2, web01_token, {}};
     EXPECT_EQ(g.ask(seed + "token=" + web01_token + "/user-data", other), fs::release::refuse)
         << "the install over, the token stops";
+}
+
+namespace {
+
+// An ARM64 profile beside the x86_64 one, in the menu, with a host of each.
+std::string arm64_site(const std::string& default_entry = "c7") {
+    auto yaml = site_yaml;
+    yaml.replace(yaml.find("menu:\n"), 6, R"(  a64:
+    label: CentOS Stream ARM64
+    inherits: c7
+    arch: arm64
+    kernel: a64/vmlinuz
+    initrd: a64/initrd.img
+menu:
+  entries: [c7, a64, local]
+)");
+    yaml.replace(yaml.find("  default: c7\n"), 14, "  default: " + default_entry + "\n");
+    yaml.replace(yaml.find("hosts:\n"), 7, "hosts:\n  - {mac: 52:54:00:aa:bb:64, hostname: arm01, profile: a64}\n");
+    return yaml;
+}
+
+}  // namespace
+
+TEST(renderer, an_arm64_host_gets_linux_and_initrd_whatever_grub_commands_says) {
+    fixture f(arm64_site());  // grub_commands: linuxefi, the default (EL7's x86 GRUB)
+    const auto arm = f.r->host_config(document_kind::grub, f.host("52:54:00:aa:bb:64"));
+    ASSERT_TRUE(arm.ok()) << arm.error;
+    EXPECT_THAT(arm.text, HasSubstr("\n  linux /a64/vmlinuz inst.repo="));
+    EXPECT_THAT(arm.text, HasSubstr("\n  initrd /a64/initrd.img\n"));
+    EXPECT_THAT(arm.text, Not(HasSubstr("efi")));
+    EXPECT_THAT(f.r->host_config(document_kind::grub, f.host("52:54:00:aa:bb:01")).text,
+                HasSubstr("\n  linuxefi /c7/vmlinuz inst.repo="))
+        << "the x86_64 host keeps boot.grub_commands";
+}
+
+TEST(renderer, grub_menu_groups_entries_by_grub_cpu_each_with_its_own_default) {
+    fixture f(arm64_site());
+    const auto out = f.r->default_config(document_kind::grub);
+    ASSERT_TRUE(out.ok()) << out.error;
+    const auto& t = out.text;
+    const auto x86 = t.find("if [ \"$grub_cpu\" = x86_64 ]; then\n  set default=c7\n");
+    const auto arm = t.find("if [ \"$grub_cpu\" = arm64 ]; then\n  set default=local\n");
+    ASSERT_NE(x86, std::string::npos) << t;
+    ASSERT_NE(arm, std::string::npos) << "menu.default c7 is not an ARM64 entry: ARM64 GRUB boots the disk\n" << t;
+    ASSERT_LT(x86, arm);
+    const auto x86_part = t.substr(x86, arm - x86), arm_part = t.substr(arm);
+    EXPECT_THAT(x86_part, HasSubstr("  menuentry 'CentOS 7' --id c7 {\n    linuxefi /c7/vmlinuz "));
+    EXPECT_THAT(x86_part, HasSubstr("  menuentry 'Boot from local disk' --id local {\n    exit\n  }\nfi\n"));
+    EXPECT_THAT(x86_part, Not(HasSubstr("a64")));
+    EXPECT_THAT(arm_part, HasSubstr("  menuentry 'CentOS Stream ARM64' --id a64 {\n    linux /a64/vmlinuz "));
+    EXPECT_THAT(arm_part, HasSubstr("    initrd /a64/initrd.img\n"));
+    EXPECT_THAT(arm_part, HasSubstr("--id local"));
+    EXPECT_THAT(arm_part, Not(HasSubstr("c7/vmlinuz")));
+    EXPECT_THAT(t, Not(HasSubstr("\n\n\n")));
+
+    fixture arm_default(arm64_site("a64"));
+    const auto t2 = arm_default.r->default_config(document_kind::grub).text;
+    EXPECT_THAT(t2, HasSubstr("= x86_64 ]; then\n  set default=local\n"));
+    EXPECT_THAT(t2, HasSubstr("= arm64 ]; then\n  set default=a64\n"));
+}
+
+TEST(renderer, pxelinux_and_ipxe_menus_list_only_x86_64_profiles) {
+    fixture f(arm64_site("a64"));
+    const auto pxe = f.r->default_config(document_kind::pxelinux);
+    ASSERT_TRUE(pxe.ok()) << pxe.error;
+    EXPECT_THAT(pxe.text, HasSubstr("label c7\n"));
+    EXPECT_THAT(pxe.text, Not(HasSubstr("a64")));
+    EXPECT_THAT(pxe.text, HasSubstr("ontimeout local\n")) << "the ARM64 default is not in this menu";
+    EXPECT_THAT(pxe.text, HasSubstr("label local\n  menu label Boot from local disk\n  menu default\n"));
+    const auto ipxe = f.r->default_config(document_kind::ipxe);
+    ASSERT_TRUE(ipxe.ok()) << ipxe.error;
+    EXPECT_THAT(ipxe.text, HasSubstr("item c7 "));
+    EXPECT_THAT(ipxe.text, Not(HasSubstr("a64")));
+    EXPECT_THAT(ipxe.text, HasSubstr("--default local "));
 }

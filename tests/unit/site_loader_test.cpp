@@ -23,6 +23,28 @@ std::shared_ptr<const inventory::site> site_with(const std::string& profiles_and
 
 const std::string two_profiles = "profiles:\n  a: {kernel: k, initrd: i}\n  b: {kernel: k, initrd: i}\n";
 
+// boot.secure_boot: shim at uefi-x64 and GRUB as grubx64.efi beside it,
+// each a file mount of the namespace (nothing copied into the TFTP root).
+TEST(mounts_for, secure_boot_mounts_shim_and_grub_as_single_files) {
+    inventory::load_options o;
+    o.check_files = false;
+    const auto r = inventory::load_string(
+        "server: {address: 10.0.0.1, tftp: {root: /srv/tftp}, dhcp: {enabled: false}}\n"
+        "boot: {uefi-x64: efi/shim.efi, secure_boot: {shim: /opt/sb/shim.signed, grub: /opt/sb/grub.signed}}\n",
+        "site.yaml", "/tmp", o);
+    ASSERT_TRUE(r.model);
+    const auto m = mounts_for(*r.model);
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m[1].prefix, "efi/shim.efi");
+    EXPECT_EQ(m[1].root, "/opt/sb/shim.signed");
+    EXPECT_TRUE(m[1].file);
+    EXPECT_EQ(m[2].prefix, "efi/grubx64.efi");
+    EXPECT_EQ(m[2].root, "/opt/sb/grub.signed");
+    EXPECT_TRUE(m[2].file);
+    EXPECT_FALSE(m[0].file);
+    EXPECT_EQ(mounts_for(*site_with("")).size(), 1u) << "off: no file mounts";
+}
+
 TEST(describe_changes, names_what_was_added_removed_and_changed) {
     const auto before = site_with(two_profiles + "hosts:\n"
                                                  "  - {mac: 52:54:00:00:00:01, hostname: web1, profile: a}\n"

@@ -3,6 +3,7 @@
 /// file's bytes, bounds-checked: a truncated or foreign file gives "not
 /// recognised", never a crash.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,12 @@ struct grub_image {
     bool found = false;
     std::optional<std::string> prefix;  ///< OBJ_TYPE_PREFIX, e.g. "(tftp)/grub" or "/EFI/centos"
     bool embedded_config = false;      ///< OBJ_TYPE_CONFIG: an early config may move the prefix
+    std::string config;                ///< that config's text
+    /// An embedded config that only runs `normal (memdisk)/grub.cfg`, as
+    /// Debian's signed grubnetx64.efi does: its memdisk config reads
+    /// $prefix/grub.cfg (seen in the e2e secureboot path), so the prefix
+    /// still says where grub.cfg is.
+    bool config_keeps_prefix() const;
 };
 grub_image read_grub_image(std::string_view bytes);
 
@@ -49,5 +56,16 @@ bool is_shim(std::string_view bytes);
 /// The second stage shim loads, "grubx64.efi", from its UTF-16 default
 /// loader name; `fallback` when not found.
 std::string shim_second_stage(std::string_view bytes, std::string_view fallback);
+
+/// A PE/COFF image (an EFI application, or a kernel with its EFI stub) and
+/// whether it carries an Authenticode signature: the certificate table (the
+/// security data directory, PE/COFF spec 3.4.3 / Authenticode) is there,
+/// non-empty and inside the file. `bytes` may be the file's head only when
+/// `file_size` says how long the whole file is.
+struct pe_image {
+    bool is_pe = false;
+    bool signed_ = false;
+};
+pe_image read_pe_image(std::string_view bytes, std::uint64_t file_size);
 
 }  // namespace pxed::doctor

@@ -52,6 +52,9 @@ inline constexpr std::uint8_t flag_bound = 8;     ///< an ACK binding `client` t
 /// ("312 packages"): an install fetches hundreds, and a trace is read by a
 /// person. `what` is their directory and extension, the count in `outcome`.
 inline constexpr std::uint8_t flag_packages = 16;
+/// The answer's boot is for another CPU than the firmware's (the host's
+/// profile arch against option 93): `detail` ends with "arch mismatch: ...".
+inline constexpr std::uint8_t flag_arch_mismatch = 32;
 
 struct event {
     std::uint64_t seq = 0;      ///< assigned by the book: increasing, never reused

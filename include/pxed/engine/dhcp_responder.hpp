@@ -86,6 +86,10 @@ struct outcome {
     std::vector<store::lease> changes;
     /// One line for the operator; empty when there is nothing to say.
     std::string log;
+    /// What is wrong with the boot answered (also in `log`, which is then a
+    /// warning): the host's profile is for another CPU than its firmware.
+    /// Empty: nothing. The boot trace keeps it (trace::flag_arch_mismatch).
+    std::string arch_mismatch;
     log_level level = log_level::debug;
     log_kind kind = log_kind::routine;
 };
@@ -177,6 +181,7 @@ private:
     outcome on_bootp(context& c);
     outcome on_proxy(context& c);
 
+    boot_choice choose_http_boot(const message& req, const inventory::host* host, boot_choice b) const;
     bool relay_trusted(const message& m, const arrival& a) const;
     bool admit_new_client(const context& c);
     bool has_record(const context& c, wire::ipv4_address ip) const;
@@ -195,6 +200,8 @@ private:
     message make_reply(const context& c, message_type type) const;
     void add_network_options(const context& c, message& r, bool with_lease, std::int64_t lease) const;
     void add_boot_options(const context& c, message& r, const boot_choice& b) const;
+    /// Fills o.arch_mismatch (and says it in o.log) for a boot answered.
+    void warn_arch_mismatch(const context& c, outcome& o) const;
     destination reply_destination(const context& c, message_type type) const;
     outcome nak(context& c, const std::string& why);
     outcome ack(context& c, wire::ipv4_address ip);

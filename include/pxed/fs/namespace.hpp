@@ -71,10 +71,13 @@ private:
 };
 
 /// A namespace path `prefix` (no leading or trailing slash, "" = the top)
-/// served from the directory `root` on disk.
+/// served from the directory `root` on disk; with `file`, `root` is one
+/// regular file served at exactly `prefix` (boot.secure_boot's shim and
+/// GRUB, straight from where their packages put them).
 struct mount {
     std::string prefix;
     std::string root;
+    bool file = false;
 };
 
 /// A file rendered in memory (pxelinux.cfg/<mac>, grub.cfg, iPXE scripts).
@@ -261,6 +264,7 @@ private:
     struct mount_point {
         std::string prefix;
         std::optional<std::string> root;  // canonical; nullopt when unusable
+        bool file = false;                // root is a regular file, served at prefix alone
     };
     struct target;
 

@@ -156,6 +156,20 @@ struct subnet {
     bool in_dynamic_range(wire::ipv4_address a) const;
 };
 
+/// boot.secure_boot: the signed shim and GRUB pxed serves itself, straight
+/// from these files (absolute paths; both empty = off; docs/boot-paths.md).
+struct secure_boot_files {
+    std::string shim;  ///< served at boot.uefi-x64
+    std::string grub;  ///< served as grubx64.efi beside it, where shim looks
+    source_location where;
+
+    bool on() const { return !shim.empty(); }
+};
+
+/// The name shim loads its second stage by, from its own directory
+/// (DEFAULT_LOADER in shim's Makefile; Debian's and EL's shims alike).
+inline constexpr const char* shim_second_stage_name = "grubx64.efi";
+
 /// Boot file per client architecture (DHCP option 93, RFC 4578).
 struct boot_files {
     std::string bios = "pxelinux.0";
@@ -165,13 +179,24 @@ struct boot_files {
     /// URL (a mustache template) that iPXE clients chain to; empty = no chaining,
     /// iPXE is then treated as the plain PXE ROM of its architecture.
     std::string ipxe;
-    /// URL for UEFI HTTP Boot clients (vendor class "HTTPClient"); empty = off.
+    /// URL (a mustache template) for UEFI HTTP Boot clients (vendor class
+    /// "HTTPClient"), unless their profile or host names one; {{boot_file}} is
+    /// uefi_x64 or uefi_arm64 by the client's architecture. Defaults to
+    /// {{http_url}}/{{boot_file}} when HTTP is on; empty = off.
     std::string uefi_http;
     std::string grub_dir;  ///< where GRUB looks for grub.cfg, relative to the TFTP root
     /// GRUB commands that load the kernel: EL7's GRUB on UEFI needs linuxefi/initrdefi,
     /// upstream GRUB 2.04+ uses linux/initrd everywhere (boot.grub_commands).
     std::string grub_linux = "linuxefi";
     std::string grub_initrd = "initrdefi";
+    /// Off unless set; when on, uefi_x64 defaults to shimx64.efi.
+    secure_boot_files secure_boot;
+
+    /// Where pxed serves the secure-boot GRUB: grubx64.efi in uefi_x64's directory.
+    std::string secure_boot_grub() const {
+        const auto slash = uefi_x64.rfind('/');
+        return (slash == std::string::npos ? std::string{} : uefi_x64.substr(0, slash + 1)) + shim_second_stage_name;
+    }
 };
 
 enum class tree_protocol { http, ftp };
@@ -270,6 +295,12 @@ struct secret {
 };
 using secrets = std::map<std::string, secret>;
 
+/// The CPU a profile's kernel is built for (profile `arch:`), named as
+/// GRUB's $grub_cpu names it: it picks the GRUB commands of the profile's
+/// documents and which firmware's menus list it (docs/boot-paths.md, ARM64).
+enum class cpu_arch { x86_64, arm64 };
+const char* to_string(cpu_arch a);
+
 struct profile {
     std::string name;
     std::string label;
@@ -283,9 +314,12 @@ struct profile {
     bool initrd_from_tree = false;
     std::string append;     ///< kernel arguments, a mustache template
     std::string kickstart;  ///< template name under kickstart/; empty = none
+    cpu_arch arch = cpu_arch::x86_64;  ///< `arch:`, inherited like the other fields
     variables vars;
     secrets secret_values;          ///< `secrets:`, inherited per name
     lifecycle_overrides lifecycle;  ///< inherited like the other fields
+    /// The UEFI HTTP Boot URL template of its hosts, or "off"; empty: boot.uefi_http.
+    std::string uefi_http;
     source_location where;
 };
 
@@ -298,6 +332,8 @@ struct host {
     variables vars;
     secrets secret_values;  ///< `secrets:`; a name here wins over the profile's
     lifecycle_overrides lifecycle;
+    /// Its own UEFI HTTP Boot URL template, or "off"; empty: its profile's.
+    std::string uefi_http;
     source_location where;
 };
 

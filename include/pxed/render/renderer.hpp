@@ -68,6 +68,11 @@ public:
     /// The URL iPXE clients are told to chain to (boot.ipxe with {{mac}} etc.
     /// filled in); empty when chaining is off.
     std::string ipxe_chain_url(const wire::mac_address& mac) const;
+    /// The URL a UEFI HTTP Boot client is told to load: `url` (boot.uefi-http,
+    /// a profile's or a host's uefi-http) with {{mac}}, {{boot_file}} (the boot
+    /// file of the client's architecture) and the server's names filled in;
+    /// empty when it is empty or "off", or does not render (`pxed check` says why).
+    std::string uefi_http_url(const std::string& url, const wire::mac_address& mac, const std::string& boot_file) const;
 
     /// Renders every document once and reports what fails: missing templates,
     /// missing partials, template syntax errors, names a document does not
