@@ -67,7 +67,8 @@ transfer_clock::duration read_transfer::current_timeout() const {
     const transfer_clock::duration ceiling =
         neg_.timeout_s ? std::min<transfer_clock::duration>(std::chrono::seconds(*neg_.timeout_s), cfg_.max_rto)
                        : transfer_clock::duration(cfg_.max_rto);
-    const transfer_clock::duration floor = losing() ? cfg_.min_rto : cfg_.clean_min_rto;
+    const transfer_clock::duration floor =
+        std::max<transfer_clock::duration>(losing() ? cfg_.min_rto : cfg_.clean_min_rto, spurious_floor_);
     const auto backed_off = std::max(rto_, floor) * (std::int64_t{1} << std::min(backoff_, max_backoff_shift));
     return std::min(backed_off, ceiling);
 }
@@ -182,6 +183,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
         if (oack_transmissions_ == 1 && handshake <= current_timeout()) sample_rtt(handshake);
         stats_.answered = true;
         note_progress(now);
+        backoff_ = 0;  // the OACK's own resends wait past client timers (arm), not at the RTO
         phase_ = phase::sending;
         fill_window(now, out);
         if (!done()) arm(now);
@@ -194,10 +196,34 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
     // far past across a rollover) and is ignored.
     const auto distance = static_cast<std::uint16_t>(wire_block - static_cast<std::uint16_t>(acked_));
     if (distance == 0 || distance > flight_.size()) {
-        // A duplicate ACK never triggers a resend (RFC 1350's Sorcerer's
-        // Apprentice bug); only the timer does, and it is not re-armed here
-        // so a client repeating itself cannot postpone it.
+        // A duplicate ACK never triggers a send (RFC 1350's Sorcerer's
+        // Apprentice bug, RFC 1123 4.2.3.1); only the timer resends.
         ++stats_.ignored_packets;
+        if (distance == 0 && resent_ack_ && resent_ack_->block == acked_ && ++resent_ack_->acks > resent_ack_->copies) {
+            // More ACKs for a block a timeout resent than there were copies
+            // to answer: the client had the first copies too, so nothing
+            // was lost and the timeout was spurious (what a D-SACK shows,
+            // RFC 3708). GRUB and OVMF ACK every copy of a block, as RFC
+            // 1350 lock-step and RFC 7440 clients do: lock-step, the ACK of
+            // the first copy and then one for the second; windowed, the
+            // boundary's ACK and one per resent block. (When the first ACK
+            // was lost instead, only the copies are answered.) It must come
+            // within a round trip per copy after the resend (a slow client
+            // takes one for each): a client's own timer repeating its last
+            // ACK (iPXE: 250 ms and up) says nothing.
+            const resent_ack r = *resent_ack_;
+            resent_ack_.reset();
+            if (now - r.resent_at <= (2 + r.copies) * (r.acked_at - r.first_sent_at) + clock_granularity) {
+                undo_spurious_timeout(r);
+                // The block out now was timed with the timeout that just
+                // proved too short: time it again from when it went out
+                // (never later, so repeated ACKs cannot postpone the timer).
+                if (!flight_.empty() && deadline_) {
+                    deadline_ = std::min(std::max(*deadline_, flight_.back().sent_at + current_timeout()),
+                                         last_progress_ + give_up_interval());
+                }
+            }
+        }
         return;
     }
 
@@ -207,11 +233,34 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
     // and an ACK at the end of any but the last is routine.)
     const bool at_boundary = distance == flight_.size() || distance % neg_.windowsize == 0;
     const in_flight& acknowledged = flight_[distance - 1];
-    // Karn's rule: no sample from a block sent more than once. And only from
-    // an ACK at a window boundary: one in the middle of a window signals
-    // loss, and its timing includes however long the client waited before
-    // deciding so.
-    if (at_boundary && acknowledged.transmissions == 1) sample_rtt(now - acknowledged.sent_at);
+    // Karn's rule: no sample from a block sent more than once, and the
+    // backed-off timeout stays until a clean sample (RFC 6298 5.7): a
+    // client slower than the timeout gets every block twice otherwise, and
+    // never a sample to learn from. And only from an ACK at a window
+    // boundary: one in the middle of a window signals loss, and its timing
+    // includes however long the client waited before deciding so.
+    if (resent_ack_) {
+        // The client moved on without answering a copy twice: that timeout
+        // was a real loss (or the client ACKs no duplicates). A floor that
+        // a spurious timeout raised would make every loss cost it, so it
+        // halves: a busy host's one stall must not slow loss recovery for
+        // the rest of the transfer (bench/tftp_loss_bench.sh on a loaded
+        // machine, where clients stall as well as lose packets).
+        spurious_floor_ /= 2;
+        resent_ack_.reset();
+    }
+    if (at_boundary && acknowledged.transmissions == 1) {
+        sample_rtt(now - acknowledged.sent_at);
+        backoff_ = 0;
+    } else if (at_boundary && acknowledged.resent_by_timer) {
+        // Which copy does this ACK answer (Eifel's question, RFC 3522)?
+        // TFTP has no timestamps to tell, and timing cannot either: a
+        // client answers a duplicate faster than a new block. The ACKs that
+        // follow can (above).
+        std::uint32_t copies = 0;
+        for (std::uint16_t i = 0; i < distance; ++i) copies += flight_[i].transmissions - 1;
+        resent_ack_ = resent_ack{acked_ + distance, copies, 1, acknowledged.first_sent_at, acknowledged.sent_at, now};
+    }
 
     for (std::uint16_t i = 0; i < distance; ++i) {
         stats_.bytes += flight_.front().length;
@@ -231,7 +280,7 @@ void read_transfer::on_ack(std::uint16_t wire_block, transfer_clock::time_point 
     // order; the next window starts right after it. When that is inside what
     // we had sent, the blocks after it were lost: send them again now rather
     // than waiting for the timer.
-    if (!at_boundary) resend_outstanding(now, out);
+    if (!at_boundary) resend_outstanding(now, out, false);
     if (done()) return;
     fill_window(now, out);
     if (!done()) arm(now);
@@ -259,6 +308,7 @@ transfer_actions read_transfer::on_timer(transfer_clock::time_point now) {
     }
 
     ++stats_.timeouts;
+    if (consecutive_timeouts_ == 0) blocks_before_timeouts_ = blocks_since_timeout_;
     ++consecutive_timeouts_;
     blocks_since_timeout_ = 0;
     backoff_ = std::min(backoff_ + 1, max_backoff_shift);
@@ -302,7 +352,7 @@ void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, t
             return;
         }
         const std::size_t length = datagram.size() - header_size;
-        flight_.push_back(in_flight{next_cursor_, length, now, 1});
+        flight_.push_back(in_flight{next_cursor_, length, now, now, 1, false});
         next_cursor_ = after;
         // RFC 1350 section 6: a block shorter than blksize (zero bytes when
         // the size is a multiple of it) ends the transfer.
@@ -315,7 +365,7 @@ void read_transfer::fill_to(std::size_t limit, transfer_clock::time_point now, t
     }
 }
 
-void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_actions& out) {
+void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_actions& out, bool by_timer) {
     std::uint64_t block = acked_ + 1;
     for (auto& f : flight_) {
         std::vector<std::uint8_t> datagram;
@@ -326,6 +376,7 @@ void read_transfer::resend_outstanding(transfer_clock::time_point now, transfer_
         }
         f.sent_at = now;
         ++f.transmissions;
+        f.resent_by_timer = by_timer;
         out.send.push_back(std::move(datagram));
         ++stats_.packets_sent;
         ++stats_.retransmissions;
@@ -420,19 +471,37 @@ void read_transfer::sample_rtt(transfer_clock::duration rtt) {
     const auto rto = *srtt_ + std::max(clock_granularity, 4 * rttvar_);
     rto_ = std::clamp<transfer_clock::duration>(rto, cfg_.min_rto, cfg_.max_rto);
     stats_.srtt = srtt_;
+    spurious_floor_ -= spurious_floor_ / 1024;
+}
+
+void read_transfer::undo_spurious_timeout(const resent_ack& r) {
+    // RFC 4015 section 3: the ACK answered the first copy, so its timing is
+    // a true round trip of this client, and the timeout was shorter than
+    // that. Take it as a sample, keep SRTT and RTTVAR at least where that
+    // round trip puts them (the timeout becomes at least three times it),
+    // and undo what the timeout did: the backoff, and the low floor of a
+    // transfer that loses packets (it lost none).
+    ++stats_.spurious_timeouts;
+    const auto rtt = r.acked_at - r.first_sent_at;
+    sample_rtt(rtt);
+    srtt_ = std::max(*srtt_, rtt);
+    rttvar_ = std::max(rttvar_, rtt / 2);
+    rto_ = std::clamp<transfer_clock::duration>(*srtt_ + std::max(clock_granularity, 4 * rttvar_), cfg_.min_rto,
+                                                cfg_.max_rto);
+    stats_.srtt = srtt_;
+    spurious_floor_ = std::min<transfer_clock::duration>(std::max(spurious_floor_, rtt + rtt / 4), cfg_.max_rto);
+    backoff_ = 0;
+    blocks_since_timeout_ = std::max(blocks_since_timeout_, blocks_before_timeouts_);
 }
 
 void read_transfer::note_progress(transfer_clock::time_point now) {
+    // The backoff is not reset here but by a clean sample (on_ack): ending
+    // it on any progress, as this once did, locks a client slower than the
+    // timeout into a resend of every block, each answered before the next
+    // timeout and none a sample (issue 23: OVMF got 7,211 resends for
+    // 7,507 blocks). Under loss the next clean window ends the backoff.
     consecutive_timeouts_ = 0;
     last_progress_ = now;
-    // Karn's rule keeps the backed-off timeout until a clean sample. In a
-    // lossy window that can take many windows (the newest block is often a
-    // resend), and the timeout creeps up to the ceiling while the client
-    // is answering fine. So any progress ends the backoff; SRTT itself
-    // still only learns from clean samples. The price, if the round trip
-    // jumps for good, is one spurious resend per block, not a slower
-    // transfer.
-    backoff_ = 0;
 }
 
 void read_transfer::arm(transfer_clock::time_point now) {
@@ -475,7 +544,7 @@ transfer_actions read_transfer::resend_unanswered(transfer_clock::time_point now
         ++stats_.packets_sent;
         ++stats_.retransmissions;
     } else {
-        resend_outstanding(now, out);
+        resend_outstanding(now, out, true);
         if (windows_ahead > 0 && !done()) {
             const auto before = flight_.size();
             // Never more than max_outstanding, so that every 16-bit ACK

@@ -170,6 +170,10 @@ struct transfer_stats {
     std::uint64_t packets_sent = 0;       ///< every packet handed to the server, ERRORs included
     std::uint64_t retransmissions = 0;    ///< DATA/OACK packets sent again (timeouts, loss in a window)
     std::uint64_t timeouts = 0;           ///< timer expiries that caused a resend
+    /// Timeouts found afterwards to have been spurious: the client had the
+    /// block(s) and was only slow to ACK (see read_transfer::on_ack). Each
+    /// was undone and raised the transfer's timeout floor.
+    std::uint64_t spurious_timeouts = 0;
     std::uint64_t look_ahead_blocks = 0;  ///< new blocks sent past the window after repeated timeouts
     std::uint64_t ignored_packets = 0;    ///< duplicate/stale ACKs, ACKs not yet due, runts
     std::uint16_t blksize = default_blksize;
@@ -256,8 +260,21 @@ private:
     struct in_flight {
         cursor start;
         std::size_t length = 0;  // payload bytes, to notice a source that changed
-        transfer_clock::time_point sent_at{};
+        transfer_clock::time_point sent_at{};        // the last transmission
+        transfer_clock::time_point first_sent_at{};  // the first one
         std::uint32_t transmissions = 0;
+        bool resent_by_timer = false;  // the last transmission was a timeout's
+    };
+    // The newest window boundary acknowledged after a timeout had resent
+    // it, until we know whether the client had the first copies (see
+    // on_ack): for spurious timeouts.
+    struct resent_ack {
+        std::uint64_t block = 0;
+        std::uint32_t copies = 0;  // resends of the blocks up to it
+        std::uint32_t acks = 0;    // ACKs for it so far
+        transfer_clock::time_point first_sent_at{};
+        transfer_clock::time_point resent_at{};
+        transfer_clock::time_point acked_at{};
     };
     enum class phase { idle, awaiting_oack_ack, sending, finished };
 
@@ -265,7 +282,7 @@ private:
     /// New blocks until `limit` are outstanding (or the file ends).
     void fill_to(std::size_t limit, transfer_clock::time_point now, transfer_actions& out);
     void fill_window(transfer_clock::time_point now, transfer_actions& out) { fill_to(neg_.windowsize, now, out); }
-    void resend_outstanding(transfer_clock::time_point now, transfer_actions& out);
+    void resend_outstanding(transfer_clock::time_point now, transfer_actions& out, bool by_timer);
     /// The OACK, or every outstanding block again, then new ones until
     /// 1 + windows_ahead windows are out; then re-arm.
     transfer_actions resend_unanswered(transfer_clock::time_point now, transfer_actions out, unsigned windows_ahead = 0);
@@ -275,6 +292,9 @@ private:
                     transfer_actions& out);
     void finish(transfer_outcome outcome, transfer_clock::time_point now);
     void sample_rtt(transfer_clock::duration rtt);
+    /// The timeout that resent the block of `r` was spurious: the client
+    /// answered the first copy after `r.acked_at - r.first_sent_at`.
+    void undo_spurious_timeout(const resent_ack& r);
     void note_progress(transfer_clock::time_point now);
     void arm(transfer_clock::time_point now);
     transfer_clock::duration quiet_interval() const;
@@ -319,8 +339,21 @@ private:
     static constexpr std::uint32_t losing_window = 256;
     std::uint32_t blocks_since_timeout_ = losing_window;
     bool losing() const { return blocks_since_timeout_ < losing_window; }
+    // What blocks_since_timeout_ was before the first of the timeouts in a
+    // row, restored when they turn out to have been spurious.
+    std::uint32_t blocks_before_timeouts_ = losing_window;
     unsigned backoff_ = 0;
     unsigned consecutive_timeouts_ = 0;
+    /// Set by spurious timeouts: the longest a client that was only slow has
+    /// taken to ACK, plus a quarter. The timeout never goes below it; each
+    /// clean sample takes 1/1024 off (a third after 400 samples) and a
+    /// timeout that was a real loss halves it, so a one-off stall (the
+    /// client's host busy for 100 ms) does not slow loss recovery for the
+    /// rest of a long transfer, while a client whose ACKs now and then take
+    /// milliseconds finds its floor raised again before it has decayed
+    /// below them.
+    transfer_clock::duration spurious_floor_{};
+    std::optional<resent_ack> resent_ack_;
     transfer_clock::time_point last_progress_{};
     std::optional<transfer_clock::time_point> last_duplicate_resend_;
 };
