@@ -3,6 +3,7 @@
 #include "pxed/app/daemon.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,9 @@
 
 #include <csignal>
 #include <ctime>
+#include <functional>
+#include <thread>
+#include <unordered_map>
 
 #include "pxed/app/api.hpp"
 #include "pxed/app/daemon_metrics.hpp"
@@ -88,6 +92,13 @@ class daemon {
 public:
     explicit daemon(std::string config_path)
         : config_path_(std::move(config_path)), signals_(io_), lifecycle_timer_(io_), trace_timer_(io_) {}
+    ~daemon() {
+        // A reload still being prepared: its result is posted to a loop
+        // that no longer runs, and dropped.
+        if (reload_worker_.joinable()) reload_worker_.join();
+    }
+    daemon(const daemon&) = delete;
+    daemon& operator=(const daemon&) = delete;
 
     int run() {
         auto r = load_site(config_path_);
@@ -282,9 +293,9 @@ private:
         const auto path = net::control_socket_path(current_->site->server.state_dir);
         control_ = std::make_unique<net::control_server>(
             io_, path,
-            [this](std::string_view request, const std::string& who) {
-                if (request == "reload") return reload_for(who);
-                return make_api().control(request, who);
+            [this](std::string_view request, const std::string& who, net::control_server::reply_fn reply) {
+                if (request == "reload") return reload_for(who, std::move(reply));
+                reply(make_api().control(request, who));
             });
         try {
             control_->start();
@@ -532,7 +543,7 @@ private:
         signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
             if (ec) return;
             if (signo == SIGHUP) {
-                reload_notified("SIGHUP");
+                reload_notified("SIGHUP", {});
                 wait_for_signal();
                 return;
             }
@@ -543,28 +554,87 @@ private:
     }
 
     // `pxed reload` (systemd's ExecReload): the caller waits for the verdict.
-    std::string reload_for(const std::string& who) {
-        const auto v = reload_notified("control: " + who);
-        return control_reply(v.ok, v.message, v.details);
+    void reload_for(const std::string& who, net::control_server::reply_fn reply) {
+        reload_notified("control: " + who, [reply = std::move(reply)](const reload_verdict& v) {
+            reply(control_reply(v.ok, v.message, v.details));
+        });
     }
+
+    using verdict_fn = std::function<void(const reload_verdict&)>;
 
     // systemd hears of the reload either way (RELOADING=1, then READY=1:
     // a rejected config leaves the old one serving, so the service is ready
     // again); whether it failed is ExecReload's exit status and STATUS=.
-    reload_verdict reload_notified(const std::string& asked_by) {
+    //
+    // The new site is loaded, validated and built on a worker thread while
+    // this loop goes on serving from the old one (docs/site-yaml.md,
+    // "Large inventories"); apply_reload() swaps it in here, on the loop,
+    // in one assignment. A reload asked for while one is being prepared
+    // runs after it (the file may have changed again), once for all who
+    // asked in the meantime.
+    void reload_notified(const std::string& asked_by, verdict_fn done) {
+        if (done) reload_waiters_.push_back(std::move(done));
+        if (reload_running_) {
+            reload_again_ = true;
+            spdlog::info("reload ({}) queued behind the one being prepared", asked_by);
+            return;
+        }
+        start_reload(asked_by);
+    }
+
+    // What a reload worker hands back to the loop.
+    struct prepared_reload {
+        site_load_result result;
+        std::string changes;  // describe_changes(old, new)
+        std::vector<trace::event> trace_events;  // documents changed, per host
+    };
+
+    void start_reload(const std::string& asked_by) {
         notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
                config_path_);
-        auto v = reload(asked_by);
+        spdlog::info("reloading {} ({})", config_path_, asked_by);
+        reload_running_ = true;
+        reload_again_ = false;
+        auto waiters = std::move(reload_waiters_);
+        reload_waiters_.clear();
+        if (reload_worker_.joinable()) reload_worker_.join();  // finished: it posted its result
+        // The worker gets its inputs by value and touches nothing of the
+        // loop's: the old site is immutable and shared, the status source
+        // is only stored in the new documents (asked at request time).
+        reload_worker_ = std::thread([this, path = config_path_, status = lifecycle_->status_source(), old = current_,
+                                      diff_documents = trace_ != nullptr, waiters = std::move(waiters)]() mutable {
+            auto p = std::make_shared<prepared_reload>();
+            try {
+                p->result = load_site(path, {}, std::move(status));
+                if (p->result.loaded) {
+                    p->changes = describe_changes(*old->site, *p->result.loaded->site);
+                    if (diff_documents) p->trace_events = documents_changed(*old, *p->result.loaded);
+                }
+            } catch (const std::exception& e) {
+                p->result.loaded.reset();
+                p->result.diagnostics.push_back(
+                    {inventory::severity::error, {path, 0, 0}, std::string("reload failed: ") + e.what()});
+            }
+            boost::asio::post(io_, [this, p, waiters = std::move(waiters)] {
+                reload_running_ = false;
+                const auto v = apply_reload(*p);
+                for (const auto& w : waiters) w(v);
+                if (reload_again_) start_reload("queued");
+            });
+        });
+    }
+
+    reload_verdict apply_reload(prepared_reload& p) {
+        auto v = reload(p);
         daemon_metrics_.reloaded(v.ok);
         if (v.ok) daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         notify("READY=1\nSTATUS=" + status_line() + (v.ok ? "" : " (last reload rejected: " + v.message + ")"));
         return v;
     }
 
-    reload_verdict reload(const std::string& asked_by) {
-        spdlog::info("reloading {} ({})", config_path_, asked_by);
+    reload_verdict reload(prepared_reload& p) {
         reload_verdict v;
-        auto r = load_site(config_path_, {}, lifecycle_->status_source());
+        auto& r = p.result;
         log_diagnostics(r.diagnostics);
         for (const auto& d : r.diagnostics) v.details.push_back(d.to_string());
         if (!r.loaded) {
@@ -614,33 +684,55 @@ private:
             warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
         lifecycle_->reload(*r.loaded->site, static_cast<std::int64_t>(std::time(nullptr)));
-        const auto changes = describe_changes(*current_->site, *r.loaded->site);
-        if (trace_) trace_documents_changed(*current_, *r.loaded);
+        // The swap: every request from here on sees the new site.
         current_ = r.loaded;
-        if (trace_) trace_->set_site(current_->site);
+        if (trace_) {
+            const auto now = now_ms();
+            for (auto& e : p.trace_events) trace_->host_event(std::move(e), now);
+            trace_->set_site(current_->site);
+        }
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
         v.ok = true;
-        v.message = "reloaded " + config_path_ + ": " + (changes.empty() ? "no host, profile or tree added or removed" : changes);
-        if (!changes.empty()) spdlog::info("reload: {}", changes);
+        v.message = "reloaded " + config_path_ + ": " + (p.changes.empty() ? "no host, profile or tree added or removed" : p.changes);
+        if (!p.changes.empty()) spdlog::info("reload: {}", p.changes);
         return v;
     }
 
     // Each host whose documents a reload changed gets a line in its trace
     // saying which: "why does it boot something else since this morning?"
-    void trace_documents_changed(const loaded_site& before, const loaded_site& after) {
-        const auto now = now_ms();
-        for (const auto& h : after.site->hosts) {
-            const auto* old = before.site->find_host(h.mac);
-            if (!old) continue;
+    // Runs on the reload worker: the renderers are immutable (each
+    // compiled template renders under its own lock).
+    static std::vector<trace::event> documents_changed(const loaded_site& before, const loaded_site& after) {
+        std::vector<trace::event> out;
+        const auto diff = [&](const inventory::host& old, const inventory::host& h) {
             std::string changed;
             for (const auto& [kind, name] : {std::pair{render::document_kind::pxelinux, "pxelinux"},
                                               {render::document_kind::grub, "GRUB"},
                                               {render::document_kind::ipxe, "iPXE"},
                                               {render::document_kind::kickstart, "kickstart"}}) {
-                const auto a = before.renderer->host_config(kind, *old);
+                const auto a = before.renderer->host_config(kind, old);
                 const auto b = after.renderer->host_config(kind, h);
                 if (a.ok() != b.ok() || a.text != b.text) changed += (changed.empty() ? "" : ", ") + std::string(name);
+            }
+            return changed;
+        };
+        // A host whose own entry did not change changes its documents as
+        // every unchanged host of its kind does (host_kind: templates do
+        // not branch on a name or address): one rendering per kind, not
+        // per host (100,000 hosts, one profile: one).
+        std::unordered_map<std::string, std::string> by_kind;
+        for (const auto& h : after.site->hosts) {
+            const auto* old = before.site->find_host(h.mac);
+            if (!old) continue;
+            std::string changed;
+            auto kind = after.renderer->host_kind(h, true);
+            if (old->hostname == h.hostname && old->ip == h.ip && before.renderer->host_kind(*old, true) == kind) {
+                auto [it, first] = by_kind.try_emplace(std::move(kind));
+                if (first) it->second = diff(*old, h);
+                changed = it->second;
+            } else {
+                changed = diff(*old, h);
             }
             if (changed.empty()) continue;
             trace::event e;
@@ -649,15 +741,16 @@ private:
             e.what = "documents";
             e.outcome = "changed: " + changed;
             e.detail = old->profile != h.profile ? "profile " + old->profile + " -> " + h.profile : "";
-            trace_->host_event(std::move(e), now);
+            out.push_back(std::move(e));
         }
+        return out;
     }
 
     std::string config_path_;
-    // One thread runs everything, and signals reach it through Asio's own
-    // self-pipe, so the scheduler and reactor need no locks. (A per-packet
-    // saving in principle; on this VM it was lost in run-to-run noise.)
-    boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+    // One thread runs every socket and timer, and signals reach it through
+    // Asio's own self-pipe, so the reactor needs no locks. The scheduler
+    // keeps its lock: a reload worker hands its result back with post().
+    boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     boost::asio::signal_set signals_;
     net::busy_poll poll_;  // budget set from server.tftp.busy_poll_us
     std::shared_ptr<const loaded_site> current_;
@@ -681,6 +774,11 @@ private:
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;
     boost::asio::steady_timer trace_timer_;
+    // The reload being prepared off the loop (start_reload), and who waits.
+    std::thread reload_worker_;
+    bool reload_running_ = false;
+    bool reload_again_ = false;
+    std::vector<verdict_fn> reload_waiters_;
 };
 
 }  // namespace

@@ -49,7 +49,7 @@ std::string peer_of(local::socket& s) {
 
 class control_server::impl : public std::enable_shared_from_this<impl> {
 public:
-    impl(asio::io_context& io, std::string path, handler h)
+    impl(asio::io_context& io, std::string path, async_handler h)
         : io_(io), path_(std::move(path)), handler_(std::move(h)), acceptor_(io) {}
 
     void start() {
@@ -134,13 +134,25 @@ private:
             std::string line(n - 1, '\0');
             asio::buffer_copy(asio::buffer(line), ss->in.data());
             const auto who = peer_of(ss->socket);
+            // The answer may come later (a reload prepared off the loop):
+            // the 10 s for saying something no longer applies.
+            ss->timer.expires_after(std::chrono::minutes(10));
+            ss->timer.async_wait([ss](const boost::system::error_code& tec) {
+                if (!tec) ss->cancel();
+            });
             try {
-                answer = handler_(line, who);
+                handler_(line, who, [ss](std::string later) { ss->server.send(ss, std::move(later)); });
+                return;
             } catch (const std::exception& e) {
                 spdlog::error("control: {} failed: {}", who, e.what());
                 answer = "{\"ok\": false, \"message\": \"internal error\"}\n";
             }
         }
+        send(ss, std::move(answer));
+    }
+
+    void send(const std::shared_ptr<session>& ss, std::string answer) {
+        if (stopping_) return end(ss);
         ss->out = std::move(answer);
         asio::async_write(ss->socket, asio::buffer(ss->out),
                           [ss](const boost::system::error_code&, std::size_t) { ss->server.end(ss); });
@@ -153,7 +165,7 @@ private:
 
     asio::io_context& io_;
     std::string path_;
-    handler handler_;
+    async_handler handler_;
     local::acceptor acceptor_;
     std::set<session*> sessions_;
     bool listening_ = false;
@@ -161,6 +173,9 @@ private:
 };
 
 control_server::control_server(asio::io_context& io, std::string path, handler h)
+    : impl_(std::make_shared<impl>(io, std::move(path), [h = std::move(h)](std::string_view request, const std::string& who,
+                                                                          const reply_fn& reply) { reply(h(request, who)); })) {}
+control_server::control_server(asio::io_context& io, std::string path, async_handler h)
     : impl_(std::make_shared<impl>(io, std::move(path), std::move(h))) {}
 control_server::~control_server() {
     if (impl_) impl_->stop();

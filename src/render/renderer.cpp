@@ -8,7 +8,10 @@
 #include "template_syntax.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace pxed::render {
 namespace mstch = kainjow::mustache;
@@ -92,10 +95,62 @@ struct source {
     int first_line = 1;
 };
 
+}  // namespace
+
+// A template text checked and compiled once per site, not once per
+// document: pxed's own syntax walk and kainjow's component tree. kainjow
+// renders through non-const members (and records errors in them), so each
+// compiled template renders under its own lock: the servers' thread and a
+// reload worker (diffing the old site's documents) may share one.
+struct compiled_template {
+    syntax::parse_result parsed;
+    std::mutex lock;
+    std::optional<mstch::mustache> tmpl;  // only when `parsed` is ok
+};
+
+// Compiled for kainjow on first rendering (a text only checked, such as a
+// partial walked by the strict check, never is); under c.lock.
+static void compile_for_kainjow(compiled_template& c, const std::string& text) {
+    c.tmpl.emplace(strip_standalone_lines(text));
+    // Boot loader configs and kickstarts are not HTML: `&` and `<` in kernel
+    // arguments or package names must come out as written.
+    c.tmpl->set_custom_escape([](const std::string& s) { return s; });
+}
+
+class compiled_cache {
+public:
+    // Site texts (templates, profile appends, URL templates) are few; a
+    // site with a distinct uefi-http per host would make many: past the
+    // bound, texts are compiled for the one rendering and dropped.
+    static constexpr std::size_t max_entries = 4096;
+
+    std::shared_ptr<compiled_template> get(const std::string& text) {
+        std::lock_guard<std::mutex> g(lock_);
+        const auto it = items_.find(text);
+        if (it != items_.end()) return it->second;
+        auto c = std::make_shared<compiled_template>();
+        c->parsed = syntax::parse(text);
+        if (items_.size() < max_entries) items_.emplace(text, c);
+        return c;
+    }
+
+    std::size_t size() const {
+        std::lock_guard<std::mutex> g(lock_);
+        return items_.size();
+    }
+
+private:
+    mutable std::mutex lock_;
+    std::unordered_map<std::string, std::shared_ptr<compiled_template>> items_;
+};
+
+namespace {
+
 // What every rendering of one site shares.
 struct render_env {
     const template_set& templates;
     const std::set<std::string>& known;  // names some document defines
+    compiled_cache& compiled;
 };
 
 std::string display_name(const template_set& templates, const std::string& name) {
@@ -214,7 +269,8 @@ private:
             return;
         }
         const auto name = display_name(env_.templates, partial_key(env_.templates, t.name));
-        const auto parsed = syntax::parse(*text);
+        const auto compiled = env_.compiled.get(*text);
+        const auto& parsed = compiled->parsed;
         if (!parsed.ok()) return fail(name, parsed.error_line, parsed.error);
         chain_.push_back(t.name);
         walk(parsed.tags, name, 0, live);
@@ -268,20 +324,26 @@ private:
 
 rendered render_text(const source& src, const mstch::data& data, const render_env& env) {
     // pxed's own checks first: they know lines, kainjow knows offsets.
-    const auto parsed = syntax::parse(src.text);
+    const auto compiled = env.compiled.get(src.text);
+    const auto& parsed = compiled->parsed;
     if (!parsed.ok()) return failure({src.file, src.first_line - 1 + parsed.error_line, 0}, parsed.error);
     strict_walk strict(data, env);
     strict.walk(parsed.tags, src.file, src.first_line - 1, true);
     if (strict.failed()) return strict.result();
 
-    mstch::mustache m{strip_standalone_lines(src.text)};
-    // Boot loader configs and kickstarts are not HTML: `&` and `<` in kernel
-    // arguments or package names must come out as written.
-    m.set_custom_escape([](const std::string& s) { return s; });
+    std::lock_guard<std::mutex> g(compiled->lock);
+    if (!compiled->tmpl) compile_for_kainjow(*compiled, src.text);
+    auto& m = *compiled->tmpl;
     if (!m.is_valid()) return failure({src.file, 0, 0}, "template syntax: " + m.error_message());
     site_context ctx(data, env.templates);
     auto text = m.render(ctx);
-    if (!m.is_valid()) return failure({src.file, 0, 0}, m.error_message());
+    if (!m.is_valid()) {
+        // kainjow keeps a render error (a partial's) in the template: the
+        // next document must not inherit it.
+        auto f = failure({src.file, 0, 0}, m.error_message());
+        compiled->tmpl.reset();
+        return f;
+    }
     text.erase(std::remove(text.begin(), text.end(), standalone_marker), text.end());
     if (!ctx.error().empty()) return failure({src.file, 0, 0}, ctx.error());
     return {std::move(text), {}, {}, {}};
@@ -604,11 +666,90 @@ rendered render_template(const std::string& name, const mstch::data& d, const re
 }  // namespace
 
 renderer::renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates)
-    : site_(std::move(site)), templates_(std::move(templates)), known_names_(known_names(*site_)) {}
+    : site_(std::move(site)),
+      templates_(std::move(templates)),
+      known_names_(known_names(*site_)),
+      compiled_(std::make_shared<compiled_cache>()) {}
+
+std::size_t renderer::compiled_templates() const { return compiled_->size(); }
+
+namespace {
+
+// The shape of a value as a template sees it: which names it defines and
+// which sections it takes (a string is always truthy; a list's items are
+// walked one by one); with `values`, the text as well.
+void shape_of(const inventory::value& v, bool values, std::string& out) {
+    if (const auto* s = std::get_if<std::string>(&v.data)) {
+        out += 's';
+        if (values) {
+            out += std::to_string(s->size());
+            out += ':';
+            out += *s;
+        }
+        return;
+    }
+    if (const auto* l = std::get_if<inventory::value::list>(&v.data)) {
+        out += '[';
+        for (const auto& item : *l) shape_of(item, values, out);
+        out += ']';
+        return;
+    }
+    out += '{';
+    for (const auto& [k, item] : std::get<inventory::value::object>(v.data)) {
+        out += std::to_string(k.size());
+        out += ':';
+        out += k;
+        shape_of(item, values, out);
+    }
+    out += '}';
+}
+
+// Everything of a host that decides whether its documents render (and,
+// with `values`, what they say apart from its MAC, name and address).
+std::string host_shape(const inventory::site& s, const inventory::host& h, bool values) {
+    std::string k;
+    const auto add = [&k](const std::string& text) {
+        k += std::to_string(text.size());
+        k += ':';
+        k += text;
+    };
+    add(h.profile);
+    k += h.netboot ? 'n' : '-';
+    k += h.hostname.empty() ? '-' : (h.hostname.find('.') == std::string::npos ? 'h' : 'f');
+    k += h.ip ? 'i' : '-';
+    const inventory::subnet* sn = h.ip ? s.find_subnet(*h.ip) : nullptr;
+    k += sn ? std::to_string(sn - s.subnets.data()) : std::string("-");
+    k += '|';
+    add(h.uefi_http);
+    for (const auto& [name, v] : h.vars) {
+        add(name);
+        shape_of(v, values, k);
+    }
+    k += '|';
+    for (const auto& [name, sec] : h.secret_values) {
+        add(name);
+        if (values) add(sec.value);
+    }
+    return k;
+}
+
+}  // namespace
+
+std::string renderer::host_kind(const inventory::host& h, bool with_values) const {
+    return host_shape(*site_, h, with_values);
+}
+
+std::vector<const inventory::host*> renderer::distinct_hosts(bool with_values) const {
+    std::vector<const inventory::host*> out;
+    std::unordered_set<std::string> seen;
+    for (const auto& h : site_->hosts)
+        if (seen.insert(host_shape(*site_, h, with_values)).second) out.push_back(&h);
+    return out;
+}
 
 rendered renderer::default_config(document_kind kind) const {
     if (kind == document_kind::kickstart) return failure({}, "kickstarts belong to a host or a profile");
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     // With unknown_hosts local (or ignore), the default config boots the
@@ -623,7 +764,7 @@ rendered renderer::default_config(document_kind kind) const {
 
 rendered renderer::host_config(document_kind kind, const inventory::host& h, const host_status* status) const {
     const auto* p = site_->find_profile(h.profile);
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     std::string name;
@@ -643,7 +784,7 @@ rendered renderer::host_config(document_kind kind, const inventory::host& h, con
 }
 
 rendered renderer::nocloud_meta_data(const inventory::host* h, const inventory::profile& p, const host_status* status) const {
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     if (auto r = b.profile_data(p, h, status, d); !r.ok()) return r;
@@ -654,7 +795,7 @@ rendered renderer::profile_kickstart(const inventory::profile& p) const {
     if (p.kickstart.empty()) return failure({}, "profile '" + p.name + "' has no kickstart");
     const auto name = "kickstart/" + p.kickstart;
     if (!templates_->find(name)) return failure({}, "template " + name + " not found");
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     if (auto r = b.profile_data(p, nullptr, nullptr, d); !r.ok()) return r;
@@ -662,13 +803,13 @@ rendered renderer::profile_kickstart(const inventory::profile& p) const {
 }
 
 std::string renderer::install_done_url(const inventory::host& h, const std::string& token) const {
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     return context_builder(*site_, env).install_done_url(h, token);
 }
 
 std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
     if (site_->boot.ipxe.empty()) return {};
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     d.set("mac", mac.to_string());
@@ -679,7 +820,7 @@ std::string renderer::ipxe_chain_url(const wire::mac_address& mac) const {
 
 std::string renderer::uefi_http_url(const std::string& url, const wire::mac_address& mac, const std::string& boot_file) const {
     if (url.empty() || url == "off") return {};
-    const render_env env{*templates_, known_names_};
+    const render_env env{*templates_, known_names_, *compiled_};
     context_builder b(*site_, env);
     auto d = b.base();
     d.set("mac", mac.to_string());
@@ -723,22 +864,39 @@ std::vector<diagnostic> renderer::check() const {
     // install-done URL: a template may fail in only one of them.
     host_status installing{true, "installing", 1, std::string(32, '0'), std::string(32, '0')};
     host_status installed{false, "installed", 1, std::string(32, '0'), {}};
-    for (const auto& h : s.hosts) {
+    // One host of each kind (distinct_hosts): a host renders like the
+    // first of its kind. Only a failure that names no template line (so
+    // is reported per host) has every host of its kind rendered.
+    const auto check_host = [&](const inventory::host& h) {
+        bool per_host = false;
+        const auto host_fail = [&](const std::string& what, const rendered& r) {
+            per_host = per_host || r.where.file.empty();
+            fail(h.where, what, r);
+        };
         for (const auto kind : {document_kind::pxelinux, document_kind::grub, document_kind::ipxe}) {
             for (const auto* st : {&installing, &installed})
                 if (auto r = host_config(kind, h, st); !r.ok()) {
-                    fail(h.where, "host " + h.mac.to_string() + " " + kind_name(kind) + " config", r);
+                    host_fail("host " + h.mac.to_string() + " " + kind_name(kind) + " config", r);
                     break;
                 }
         }
         const auto* p = s.find_profile(h.profile);
         if (p && !p->kickstart.empty() && templates_->find("kickstart/" + p->kickstart)) {
             if (auto r = host_config(document_kind::kickstart, h, &installing); !r.ok())
-                fail(h.where, "host " + h.mac.to_string() + " kickstart", r);
+                host_fail("host " + h.mac.to_string() + " kickstart", r);
         }
+        return per_host;
+    };
+    std::unordered_map<std::string, bool> kinds;  // shape -> its failures are per host
+    for (const auto& h : s.hosts) {
+        auto [it, first] = kinds.try_emplace(host_shape(s, h, false), false);
+        if (first)
+            it->second = check_host(h);
+        else if (it->second)
+            check_host(h);
     }
     if (!s.boot.ipxe.empty()) {
-        const render_env env{*templates_, known_names_};
+        const render_env env{*templates_, known_names_, *compiled_};
         context_builder b(s, env);
         auto d = b.base();
         // As ipxe_chain_url fills it in for a client.
@@ -751,7 +909,7 @@ std::vector<diagnostic> renderer::check() const {
     }
     {
         // The UEFI HTTP Boot URLs, as uefi_http_url fills them in for a client.
-        const render_env env{*templates_, known_names_};
+        const render_env env{*templates_, known_names_, *compiled_};
         context_builder b(s, env);
         auto d = b.base();
         d.set("mac", std::string("52:54:00:00:00:00"));
@@ -766,7 +924,15 @@ std::vector<diagnostic> renderer::check() const {
         };
         url(s.boot.uefi_http, top, "boot.uefi-http");
         for (const auto& [name, p] : s.profiles) url(p.uefi_http, p.where, "profile '" + name + "': uefi-http");
-        for (const auto& h : s.hosts) url(h.uefi_http, h.where, "host " + h.mac.to_string() + ": uefi-http");
+        // The URL is the host's only input here: each distinct one once,
+        // each host whose URL fails reported.
+        std::unordered_map<std::string, bool> url_ok;
+        for (const auto& h : s.hosts) {
+            if (h.uefi_http.empty() || h.uefi_http == "off") continue;
+            auto [it, first] = url_ok.try_emplace(h.uefi_http, true);
+            if (first) it->second = render_text({h.uefi_http, s.source_file}, d, env).ok();
+            if (!it->second) url(h.uefi_http, h.where, "host " + h.mac.to_string() + ": uefi-http");
+        }
     }
     for (const auto& [name, p] : s.profiles)
         for (const auto& [k, v] : p.vars)

@@ -1031,3 +1031,93 @@ TEST(renderer, pxelinux_and_ipxe_menus_list_only_x86_64_profiles) {
     EXPECT_THAT(ipxe.text, Not(HasSubstr("a64")));
     EXPECT_THAT(ipxe.text, HasSubstr("--default local "));
 }
+
+// Large inventories (docs/site-yaml.md): check() renders one host of each
+// kind, and each template text is checked and compiled once per site.
+namespace {
+
+// A site of `n` hosts of profile c7, as the scale benchmark generates
+// them; `extra` is appended to the hosts list.
+std::string many_hosts(int n, const std::string& append, const std::string& extra = {}) {
+    std::string yaml = R"(server:
+  address: 10.0.0.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 10.0.0.0/16
+    domain: lab.example
+trees:
+  c7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  c7:
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    append: ")" + append + R"("
+    kickstart: centos7.ks
+hosts:
+)";
+    char line[160];
+    for (int i = 1; i <= n; ++i) {
+        std::snprintf(line, sizeof line, "  - {mac: 52:54:00:00:%02x:%02x, hostname: n%d, ip: 10.0.%d.%d, profile: c7}\n",
+                      i >> 8 & 255, i & 255, i, (i >> 8 & 255) + 1, i & 255);
+        yaml += line;
+    }
+    return yaml + extra;
+}
+
+}  // namespace
+
+TEST(large_inventories, hosts_that_differ_only_in_mac_name_and_address_are_one_kind) {
+    fixture f(many_hosts(500, "ks={{kickstart_url}}",
+                         "  - {mac: 52:54:00:01:00:01, hostname: big, ip: 10.0.9.1, profile: c7, vars: {disk: vdb}}\n"
+                         "  - {mac: 52:54:00:01:00:02, profile: c7}\n"
+                         "  - {mac: 52:54:00:01:00:03, hostname: other, ip: 10.0.9.3, profile: c7, vars: {disk: sdc}}\n"));
+    const auto kinds = f.r->distinct_hosts();
+    ASSERT_EQ(kinds.size(), 3u) << "the 500, one with vars.disk (shape), one without hostname and ip";
+    EXPECT_EQ(kinds[0]->hostname, "n1") << "the first of its kind, in site order";
+    EXPECT_EQ(kinds[1]->hostname, "big");
+    EXPECT_EQ(f.r->distinct_hosts(true).size(), 4u) << "with values, disk vdb and disk sdc differ";
+    EXPECT_EQ(f.r->host_kind(f.host("52:54:00:00:00:07")), f.r->host_kind(f.host("52:54:00:00:01:f4")));
+    EXPECT_NE(f.r->host_kind(f.host("52:54:00:00:00:07"), true), f.r->host_kind(f.host("52:54:00:01:00:03"), true));
+}
+
+TEST(large_inventories, check_still_names_the_host_whose_values_make_a_template_fail) {
+    // {{rootdisk}} is defined for the hosts that set it, not for the
+    // others: host 300 is the only one whose kind lacks it.
+    template_dir t;
+    t.write("pxelinux/host.cfg", "host {{mac}} root={{rootdisk}}\n");
+    auto yaml = many_hosts(600, "ks={{kickstart_url}}");
+    // Every host sets rootdisk but one (the 300th): give them vars.
+    std::string with_vars;
+    std::size_t pos = 0;
+    int i = 0;
+    while ((pos = yaml.find("profile: c7}\n", pos)) != std::string::npos) {
+        ++i;
+        const std::string repl = i == 300 ? "profile: c7}\n" : "profile: c7, vars: {rootdisk: sda}}\n";
+        yaml.replace(pos, 13, repl);
+        pos += repl.size();
+    }
+    fixture f(yaml, t.load());
+    const auto diags = f.r->check();
+    ASSERT_EQ(diags.size(), 1u) << (diags.empty() ? "" : diags[0].to_string());
+    EXPECT_THAT(diags[0].where.file, HasSubstr("pxelinux/host.cfg"));
+    EXPECT_THAT(diags[0].message, HasSubstr("{{rootdisk}} is not defined for this document"));
+    EXPECT_THAT(diags[0].message, HasSubstr("52:54:00:00:01:2c")) << "host 300, the one without rootdisk";
+    EXPECT_EQ(f.r->distinct_hosts().size(), 2u);
+}
+
+TEST(large_inventories, templates_are_compiled_once_however_many_hosts_render) {
+    fixture f(many_hosts(2000, "ks={{kickstart_url}}"));
+    EXPECT_TRUE(f.r->check().empty());
+    const auto compiled = f.r->compiled_templates();
+    EXPECT_GT(compiled, 0u);
+    EXPECT_LT(compiled, 40u) << "templates, partials and the append: not one per host";
+    // Documents rendered on demand come from the same compiled texts,
+    // each with its own host's values.
+    const auto a = f.doc("pxelinux.cfg/01-52-54-00-00-00-07");
+    const auto b = f.doc("pxelinux.cfg/01-52-54-00-00-07-d0");
+    EXPECT_THAT(a, HasSubstr("52-54-00-00-00-07.ks"));
+    EXPECT_THAT(b, HasSubstr("52-54-00-00-07-d0.ks"));
+    EXPECT_EQ(f.doc("pxelinux.cfg/01-52-54-00-00-00-07"), a) << "the same document twice: the same text";
+    EXPECT_EQ(f.r->compiled_templates(), compiled) << "no new compilation per request";
+}

@@ -30,7 +30,14 @@ public:
     /// Longest request line; a longer one is answered with an error.
     static constexpr std::size_t max_request = 64 * 1024;
 
+    /// Like `handler`, but answers later by calling `reply` (once, on the
+    /// io_context's thread): `pxed reload` waits for a reload prepared on
+    /// a worker thread while the loop goes on serving.
+    using reply_fn = std::function<void(std::string answer)>;
+    using async_handler = std::function<void(std::string_view request, const std::string& who, reply_fn reply)>;
+
     control_server(boost::asio::io_context& io, std::string path, handler h);
+    control_server(boost::asio::io_context& io, std::string path, async_handler h);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;

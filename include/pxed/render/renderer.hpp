@@ -44,6 +44,8 @@ struct host_status {
     std::string access_token;
 };
 
+class compiled_cache;
+
 class renderer {
 public:
     renderer(std::shared_ptr<const inventory::site> site, std::shared_ptr<const template_set> templates);
@@ -80,6 +82,25 @@ public:
     /// file and line, naming the profile or host that needs it.
     std::vector<inventory::diagnostic> check() const;
 
+    /// The hosts whose documents are made from the same inputs apart from
+    /// their MAC, hostname and address text (profile, netboot, which names
+    /// are defined and which sections they take: the shape of vars and
+    /// secrets, the subnet), first of each kind in site order. A template
+    /// fails for every host of a kind or for none, so check() renders one
+    /// host per kind, not each host (docs/site-yaml.md, "Large inventories").
+    /// `with_values`: also tell hosts apart by the values of their vars and
+    /// secrets (for checks that read the rendered text, not just whether
+    /// it renders).
+    std::vector<const inventory::host*> distinct_hosts(bool with_values = false) const;
+    /// The kind distinct_hosts() sorts a host into, as a key: two hosts of
+    /// one key render the same documents but for their MAC, hostname and
+    /// address.
+    std::string host_kind(const inventory::host& h, bool with_values = false) const;
+
+    /// How many template texts are compiled and kept (each is checked and
+    /// compiled once per site, then rendered from for every document).
+    std::size_t compiled_templates() const;
+
     const inventory::site& site() const { return *site_; }
     const template_set& templates() const { return *templates_; }
 
@@ -89,6 +110,7 @@ private:
     /// Names some document of this site defines: a section may test one
     /// that the document at hand lacks, but not a name defined nowhere.
     std::set<std::string> known_names_;
+    std::shared_ptr<compiled_cache> compiled_;
 };
 
 }  // namespace pxed::render

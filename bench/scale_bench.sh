@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Large inventories: a generated site.yaml of one profile and N hosts (MAC,
+# hostname, reserved IP each), for N = 1,000, 10,000 and 100,000:
+#
+#   bench/scale_bench.sh [--quick] [SIZES...]        (--quick: 1000 10000)
+#
+# Per size: `pxed check` wall time and peak RSS; the daemon's RSS once it
+# serves (VmRSS) and its peak (VmHWM); a SIGHUP reload: the time from the
+# signal to the "reloaded" line, and the worst and 99th-percentile latency
+# of HTTP requests for a host's kickstart (ks/<mac>.ks, rendered on demand,
+# new connection each) sent back to back from before the signal until
+# after the swap, against the worst latency of the same loop with no
+# reload. Everything on 127.0.0.1; nothing is installed. PXED=path/to/pxed
+# measures another build (a "before" binary, say).
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pxed=${PXED:-${PXED_BUILD_DIR:-$top/build}/src/app/pxed}
+sizes=(1000 10000 100000)
+[[ ${1:-} == --quick ]] && { sizes=(1000 10000); shift; }
+(($#)) && sizes=("$@")
+[[ -x $pxed ]] || { echo "build first: scripts/dev build (or PXED=...)"; exit 1; }
+command -v python3 >/dev/null || { echo "needs python3"; exit 1; }
+
+work=$(mktemp -d /tmp/pxed-scalebench-XXXXXX)
+daemon=
+cleanup() {
+  [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/tftp/c7" "$work/tree" "$work/state"
+: > "$work/tftp/pxelinux.0"; : > "$work/tftp/ldlinux.c32"
+: > "$work/tftp/c7/vmlinuz"; : > "$work/tftp/c7/initrd.img"
+printf '[general]\nfamily = CentOS\nversion = 7\narch = x86_64\n' > "$work/tree/.treeinfo"
+
+gen() {  # N FILE TITLE
+  python3 - "$@" "$work" <<'PY'
+import sys
+n, out, title, w = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+with open(out, "w") as f:
+    f.write(f"""server:
+  address: 127.0.0.1
+  listen: 127.0.0.1
+  state_dir: {w}/state
+  log: {{level: info}}
+  dhcp: {{enabled: false}}
+  tftp: {{port: 0, root: {w}/tftp}}
+  http: {{port: 0}}
+  ftp: {{enabled: false}}
+subnets:
+  - {{network: 10.0.0.0/8, routers: [10.0.0.1], domain: example.com}}
+boot: {{bios: pxelinux.0}}
+trees:
+  c7: {{path: {w}/tree, url: /pub/c7}}
+profiles:
+  c7:
+    label: Install CentOS 7
+    tree: c7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+    append: "inst.repo={{{{tree_url}}}} inst.ks={{{{kickstart_url}}}}"
+    kickstart: centos7.ks
+menu: {{title: "{title}", default: local}}
+access: {{host_documents: open}}
+hosts:
+""")
+    for a in range(1, n + 1):
+        f.write(f"  - {{mac: 52:54:{a >> 24 & 255:02x}:{a >> 16 & 255:02x}:{a >> 8 & 255:02x}:{a & 255:02x}, "
+                f"hostname: node{a:06d}, ip: 10.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}, profile: c7}}\n")
+PY
+}
+
+# latency URL SECONDS|untilfile: GETs URL back to back, one connection
+# each; prints "count worst_ms p99_ms failures".
+latency() {
+  python3 - "$@" <<'PY'
+import http.client, os, sys, time, urllib.parse
+url, until = sys.argv[1], sys.argv[2]
+u = urllib.parse.urlsplit(url)
+lat, fails = [], 0
+stop = time.monotonic() + float(until) if until.replace('.', '').isdigit() else None
+while True:
+    if stop is not None and time.monotonic() > stop: break
+    if stop is None and os.path.exists(until): break
+    t = time.monotonic()
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        c.request("GET", u.path); r = c.getresponse(); r.read(); c.close()
+        if r.status != 200: fails += 1
+    except Exception:
+        fails += 1
+    lat.append((time.monotonic() - t) * 1000)
+lat.sort()
+print(len(lat), f"{lat[-1]:.1f}", f"{lat[int(len(lat) * 0.99) - 1 if len(lat) > 1 else 0]:.1f}", fails)
+PY
+}
+
+kb_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+printf '%-8s %9s %9s %10s %10s %9s %12s %12s %10s\n' hosts check_s check_MiB daemon_MiB peak_MiB reload_s worst_ms_idle worst_ms_rld p99_ms_rld
+for n in "${sizes[@]}"; do
+  site=$work/site-$n.yaml
+  gen "$n" "$site" "Menu A"
+  # check: wall time and peak RSS (GNU time's %M, KiB).
+  /usr/bin/time -f "%e %M" -o "$work/time" "$pxed" check --offline --config "$site" > "$work/check.out" 2>&1 || {
+    echo "pxed check failed for $n hosts:"; tail -n 5 "$work/check.out"; exit 1; }
+  read -r check_s check_kb < "$work/time"
+
+  rm -rf "$work/state"; mkdir -p "$work/state"
+  : > "$work/pxed.log"
+  "$pxed" --config "$site" >> "$work/pxed.log" 2>&1 &
+  daemon=$!
+  for _ in $(seq 600); do grep -q "serving " "$work/pxed.log" && break; sleep 0.5; done
+  port=$(sed -n 's/.*http: listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/pxed.log" | head -n 1)
+  mid=$((n / 2))
+  mac=$(printf '52-54-%02x-%02x-%02x-%02x' $((mid >> 24 & 255)) $((mid >> 16 & 255)) $((mid >> 8 & 255)) $((mid & 255)))
+  url="http://127.0.0.1:$port/ks/$mac.ks"
+  curl -fs -o /dev/null "$url" || { echo "cannot fetch $url"; exit 1; }
+  sleep 1
+  rss_kb=$(kb_of "$daemon" VmRSS)
+  read -r _ idle_worst _ _ < <(latency "$url" 3)
+
+  # The reload: a new menu title, so the swap is visible.
+  gen "$n" "$site" "Menu B"
+  rm -f "$work/done"
+  latency "$url" "$work/done" > "$work/rl" &
+  lat_pid=$!
+  sleep 1
+  before=$(grep -c "reloaded " "$work/pxed.log" || true)
+  t0=$(date +%s.%N)
+  kill -HUP "$daemon"
+  until (($(grep -c "reloaded \|reload failed" "$work/pxed.log" || true) > before)); do sleep 0.01; done
+  t1=$(date +%s.%N)
+  sleep 0.5
+  touch "$work/done"
+  wait "$lat_pid"
+  read -r _ rl_worst rl_p99 rl_fail < "$work/rl"
+  hwm_kb=$(kb_of "$daemon" VmHWM)
+  grep -q "reload failed" "$work/pxed.log" && { echo "reload failed:"; tail -n 5 "$work/pxed.log"; exit 1; }
+  kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=
+  ((rl_fail == 0)) || echo "warning: $rl_fail request(s) failed during the reload"
+  printf '%-8s %9s %9.0f %10.0f %10.0f %9.2f %12s %12s %10s\n' "$n" "$check_s" "$((check_kb / 1024))" \
+    "$((rss_kb / 1024))" "$((hwm_kb / 1024))" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$idle_worst" "$rl_worst" "$rl_p99"
+done
