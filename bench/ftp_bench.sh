@@ -2,7 +2,10 @@
 # FTP benchmark: one 1 GiB download over loopback from pxed and from vsftpd
 # (Debian's package), same client (curl, to /dev/null), same generated file,
 # passive mode. Prints MB/s per server (best and median of N runs, the
-# servers taking turns) and pxed's ratio.
+# servers taking turns) and pxed's ratio. Then a storm: 128 and 256
+# concurrent sessions (curl --parallel, one process) fetching install-tree
+# packages of 1-4 MiB, 4 per session; aggregate MB/s, the servers taking
+# turns in each run.
 #
 #   bench/ftp_bench.sh [--runs N] [--size-mib M]
 #
@@ -49,13 +52,20 @@ trap cleanup EXIT
 root=$work/root
 mkdir -p "$root/pub" "$work/tftp" "$work/empty"
 head -c $((size_mib << 20)) /dev/urandom > "$root/pub/big.img"
+# The storm's packages: 64 files of 1-4 MiB.
+mkdir -p "$root/pub/Packages"
+pkg_bytes=0
+for ((i = 0; i < 64; i++)); do
+  head -c $(((1 << 20) + (i * 49152))) /dev/urandom > "$root/pub/Packages/pkg-$i.rpm"
+  pkg_bytes=$((pkg_bytes + (1 << 20) + i * 49152))
+done
 chmod -R a+rX,go-w "$root"
 sum=$(sha256sum < "$root/pub/big.img" | cut -d' ' -f1)
 
 port_pxed=$((21000 + RANDOM % 1000))
 port_vsftpd=$((port_pxed + 1))
 pasv_pxed=$((40000 + RANDOM % 5000))
-pasv_vsftpd=$((pasv_pxed + 200))
+pasv_vsftpd=$((pasv_pxed + 1000))
 
 cat > "$work/site.yaml" <<YAML
 server:
@@ -66,7 +76,9 @@ server:
   dhcp: {enabled: false}
   http: {enabled: false}
   tftp: {enabled: false, root: $work/tftp}
-  ftp: {port: $port_pxed, passive_ports: $pasv_pxed-$((pasv_pxed + 100))}
+  # Every session comes from 127.0.0.1: lift the per-address cap (8 by
+  # default) above the storm's 256; passive ports for 256 at once.
+  ftp: {port: $port_pxed, passive_ports: $pasv_pxed-$((pasv_pxed + 600)), max_sessions_per_client: 1024}
 trees:
   bench: {path: $root/pub, url: /pub, protocol: ftp}
 YAML
@@ -86,7 +98,7 @@ anon_root=$root
 no_anon_password=YES
 pasv_enable=YES
 pasv_min_port=$pasv_vsftpd
-pasv_max_port=$((pasv_vsftpd + 100))
+pasv_max_port=$((pasv_vsftpd + 600))
 pasv_address=127.0.0.1
 port_enable=NO
 seccomp_sandbox=NO
@@ -143,5 +155,46 @@ echo "| row | pxed | vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null) 
 echo "|---|---|---|---|"
 echo "| 1 x ${size_mib} MiB, best | $px_best | $vs_best | $(ratio "$px_best" "$vs_best") |"
 echo "| 1 x ${size_mib} MiB, median | $px_median | $vs_median | $(ratio "$px_median" "$vs_median") |"
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
-printf '\npxed peak RSS: %d KiB\n' "$rss"
+
+# storm PORT SESSIONS: "MB/s FAILED" for SESSIONS curl processes at once,
+# each one session fetching 4 packages (the 64 in turn), as many installers
+# would; MB/s counts the bytes of the transfers that succeeded, FAILED the
+# transfers that did not (curl's exit code, or a short file).
+storm() {
+  local port=$1 n=$2 i k t0 t1 args
+  rm -rf "$work/storm"; mkdir -p "$work/storm"
+  t0=${EPOCHREALTIME/./}
+  for ((i = 0; i < n; i++)); do
+    args=()
+    for ((k = 0; k < 4; k++)); do args+=(-o /dev/null "ftp://127.0.0.1:$port/pub/Packages/pkg-$(((i * 4 + k) % 64)).rpm"); done
+    curl -sS --max-time 300 -w '%{exitcode} %{size_download}\n' "${args[@]}" > "$work/storm/$i" 2> "$work/storm/$i.err" &
+  done
+  wait
+  t1=${EPOCHREALTIME/./}
+  for ((i = 0; i < n; i++)); do
+    for ((k = 0; k < 4; k++)); do echo $(((1 << 20) + ((i * 4 + k) % 64) * 49152)); done
+  done > "$work/storm.want"
+  cat "$work/storm"/*.err | sort | uniq -c | sort -rn | head -n 2 | sed "s/^/  port $port, $n sessions: /" >&2
+  # Results in each process's URL order, against the sizes wanted.
+  for ((i = 0; i < n; i++)); do cat "$work/storm/$i"; done |
+    paste -d' ' - "$work/storm.want" |
+    awk -v us=$((t1 - t0)) -v n=$((n * 4)) '$1 == 0 && $2 == $3 { ok++; b += $2 }
+      END { printf "%.1f %d\n", b / us, n - ok }'
+}
+echo
+echo "Storm: N curl processes at once (one session each, 4 packages of 1-4 MiB), MB/s of the transfers"
+echo "that succeeded over $runs alternating runs (median), failed transfers summed over the runs"
+echo "| row | pxed | failed | vsftpd | failed | pxed / vsftpd |"
+echo "|---|---|---|---|---|---|"
+for n in 128 256; do
+  px_runs=() vs_runs=() px_fail=0 vs_fail=0
+  for ((i = 0; i < runs; i++)); do
+    read -r m f <<<"$(storm "$port_vsftpd" "$n")"; vs_runs+=("$m"); vs_fail=$((vs_fail + f))
+    read -r m f <<<"$(storm "$port_pxed" "$n")"; px_runs+=("$m"); px_fail=$((px_fail + f))
+  done
+  read -r _ px_median <<<"$(stats "${px_runs[@]}")"
+  read -r _ vs_median <<<"$(stats "${vs_runs[@]}")"
+  echo "| $n sessions x 4 packages | $px_median | $px_fail | $vs_median | $vs_fail | $(ratio "$px_median" "$vs_median") |"
+done
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status" 2>/dev/null || echo "? (pxed is gone)")
+printf '\npxed peak RSS: %s KiB\n' "$rss"

@@ -5,7 +5,11 @@
 #   bench/http_bench.sh [--quick]
 #
 # Rows: requests/s for a 4 KiB file over 32 keep-alive connections, and
-# MB/s for a 64 MiB file over 4 connections. nginx runs with Debian's
+# MB/s for a 64 MiB file over 4 connections. Then a storm of 128 and 256
+# connections (as a rack installing at once): requests/s for the 256 hosts'
+# kickstarts (pxed renders each host's, from a site.yaml that lists them;
+# nginx serves static copies of `pxed render --out`), and MB/s for 64
+# install-tree packages of 1-4 MiB, each connection walking the list. nginx runs with Debian's
 # defaults (no open_file_cache); a second nginx server block with
 # open_file_cache on is measured for reference. Both servers log every request
 # to a file (as they would in production), both are pinned to CPU 0 and wrk
@@ -41,6 +45,21 @@ root=$work/root
 mkdir -p "$root" "$work/nginx/logs"
 head -c 4096 /dev/urandom > "$root/small.bin"
 head -c $((64 << 20)) /dev/urandom > "$root/big.bin"
+# The storm's files: 64 packages of 1-4 MiB in an install tree, 256 hosts.
+tree=$root/pub/centos/7/x86_64
+mkdir -p "$tree/Packages" "$tree/repodata" "$root/k"
+for ((i = 0; i < 64; i++)); do
+  head -c $(((1 << 20) + (i * 49152))) /dev/urandom > "$tree/Packages/pkg-$i.rpm"
+  echo "/pub/centos/7/x86_64/Packages/pkg-$i.rpm" >> "$work/packages.paths"
+done
+printf '<repomd/>\n' > "$tree/repodata/repomd.xml"
+printf 'kernel' > "$root/k/vmlinuz"
+printf 'initrd' > "$root/k/initrd.img"
+storm_hosts=256
+site_hosts=$(for ((i = 0; i < storm_hosts; i++)); do
+  printf '  - {mac: "52:54:00:66:%02x:%02x", hostname: ks%d, profile: c7}\n' $((i >> 8)) $((i & 255)) "$i"
+  printf '/ks/52-54-00-66-%02x-%02x.ks\n' $((i >> 8)) $((i & 255)) >> "$work/ks.paths"
+done)
 chmod -R a+rX "$root"
 
 addr=127.0.0.1
@@ -57,8 +76,28 @@ server:
   dhcp: {enabled: false}
   tftp: {enabled: false, root: $root}
   ftp: {enabled: false}
-  http: {port: $port_pxed}
+  # Every wrk connection comes from 127.0.0.1: lift the per-address cap
+  # (32 by default) above the storm's 256.
+  http: {port: $port_pxed, max_connections_per_client: 1024}
+trees:
+  c7: {path: $tree, url: /pub/centos/7/x86_64}
+profiles:
+  c7:
+    kernel: k/vmlinuz
+    initrd: k/initrd.img
+    tree: c7
+    kickstart: centos7.ks
+    append: "inst.ks={{kickstart_url}}"
+# wrk fetches every host's kickstart from 127.0.0.1, not from each host's
+# leased address: documents open to all here (never on a real network).
+access: {host_documents: open}
+hosts:
+$site_hosts
 YAML
+# nginx serves the same kickstarts, rendered once to static files.
+"$pxed" render --config "$work/site.yaml" --out "$work/rendered" > "$work/render.out" 2>&1 ||
+  { echo "pxed render failed:"; cat "$work/render.out"; exit 1; }
+chmod -R a+rX "$work/rendered"
 "${pin_server[@]}" "$pxed" --config "$work/site.yaml" > "$work/pxed.out" 2>&1 &
 pxed_pid=$!
 pids+=("$pxed_pid")
@@ -80,6 +119,7 @@ http {
   server {
     listen $addr:$port_nginx;
     root $root;
+    location /ks/ { root $work/rendered; }
   }
   # For reference: nginx keeping open files for a second, as pxed does.
   server {
@@ -87,16 +127,25 @@ http {
     root $root;
     open_file_cache max=1000 inactive=20s;
     open_file_cache_valid 1s;
+    location /ks/ { root $work/rendered; }
   }
 }
 CONF
 "${pin_server[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' > "$work/nginx.out" 2>&1 &
 pids+=($!)
-sleep 1
+# Ready when each answers (pxed loads 256 hosts first; the machine may be busy).
+for s in "$port_pxed" "$port_nginx" "$port_nginx_cache"; do
+  for ((w = 0; w < 200; w++)); do
+    curl -sf -o /dev/null "http://$addr:$s/small.bin" && break
+    sleep 0.1
+  done
+done
 
 for s in "$port_pxed" "$port_nginx" "$port_nginx_cache"; do
   if ! cmp -s <(curl -s "http://$addr:$s/small.bin") "$root/small.bin" ||
-     ! cmp -s <(curl -s "http://$addr:$s/big.bin") "$root/big.bin"; then
+     ! cmp -s <(curl -s "http://$addr:$s/big.bin") "$root/big.bin" ||
+     ! cmp -s <(curl -s "http://$addr:$s/pub/centos/7/x86_64/Packages/pkg-9.rpm") "$tree/Packages/pkg-9.rpm" ||
+     ! curl -sf "http://$addr:$s/ks/52-54-00-66-00-ff.ks" | grep -q "ks255"; then
     echo "the server on port $s does not serve the files right:"
     cat "$work/pxed.out" "$work/nginx.out" "$work/nginx/logs/error.log" 2>/dev/null || true
     exit 1
@@ -110,22 +159,46 @@ to_mbps() {
          printf "%.1f", v * m / 1e6 }'
 }
 
-# run_wrk PORT FILE CONNECTIONS what(rps|mbps): one run's figure
+# The storm's connections each walk a list of paths (kickstarts, packages),
+# starting at different places: wrk -s paths.lua -- LIST.
+cat > "$work/paths.lua" <<'LUA'
+local paths, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = math.random(#paths)
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+
+# run_wrk PORT FILE CONNECTIONS what(rps|mbps): one run's figure; FILE
+# @LIST: the paths in LIST, in turn.
 run_wrk() {
-  local port=$1 file=$2 conns=$3 what=$4 out
-  out=$("${pin_client[@]}" wrk -t1 -c"$conns" -d"${secs}s" --timeout 30s "http://$addr:$port/$file" 2>&1) || true
+  local port=$1 file=$2 conns=$3 what=$4 out target
+  target=("http://$addr:$port/$file")
+  [[ $file == @* ]] && target=(-s "$work/paths.lua" "http://$addr:$port" -- "${file#@}")
+  out=$("${pin_client[@]}" wrk -t1 -c"$conns" -d"${secs}s" --timeout 30s "${target[@]}" 2>&1) || true
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "warning: errors from wrk against port $port:" >&2
     grep "Non-2xx\|Socket errors" <<<"$out" >&2
   fi
+  local fig
   if [[ $what == rps ]]; then
-    sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+    fig=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
   else
-    sed -n 's/^Transfer\/sec: *\([0-9.]*[KMG]*B\).*/\1/p' <<<"$out" | to_mbps
+    fig=$(sed -n 's/^Transfer\/sec: *\([0-9.]*[KMG]*B\).*/\1/p' <<<"$out" | to_mbps)
   fi
+  if [[ -z $fig ]]; then
+    echo "warning: no figure from wrk against port $port (is the server still up?):" >&2
+    head -n 5 <<<"$out" >&2
+    fig=-
+  fi
+  echo "$fig"
 }
 
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
+max() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-") print a; else print (a + 0 > b + 0) ? a : b }'; }
 
 # measure FILE CONNECTIONS what: "pxed nginx nginx-with-cache", each the
 # best of $runs, the runs interleaved so that load from elsewhere hits all
@@ -150,6 +223,13 @@ read -r p n c <<<"$(measure small.bin 32 rps)"
 echo "| 4 KiB file, 32 connections, requests/s | $p | $n | $(ratio "$p" "$n") | >= 0.90x | $c | $(ratio "$p" "$c") |"
 read -r p n c <<<"$(measure big.bin 4 mbps)"
 echo "| 64 MiB file, 4 connections, MB/s | $p | $n | $(ratio "$p" "$n") | >= 1.00x | $c | $(ratio "$p" "$c") |"
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status")
+for conns in 128 256; do
+  read -r p n c <<<"$(measure "@$work/ks.paths" "$conns" rps)"
+  echo "| storm: kickstarts of $storm_hosts hosts, $conns connections, requests/s | $p | $n | $(ratio "$p" "$n") | >= 1.00x | $c | $(ratio "$p" "$c") |"
+  read -r p n c <<<"$(measure "@$work/packages.paths" "$conns" mbps)"
+  echo "| storm: 1-4 MiB packages, $conns connections, MB/s | $p | $n | $(ratio "$p" "$n") | >= 1.00x | $c | $(ratio "$p" "$c") |"
+done
+kill -0 "$pxed_pid" 2>/dev/null || { echo "pxed is gone (killed by another process? its log: $work/pxed.out)"; tail -n 3 "$work/pxed.out"; }
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$pxed_pid/status" 2>/dev/null || echo 0)
 printf '\npxed peak RSS: %.1f MiB; access log lines: pxed %s, nginx (both server blocks) %s\n' "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
   "$(grep -c '"GET ' "$work/pxed.log" || true)" "$(wc -l < "$work/nginx/logs/access.log")"

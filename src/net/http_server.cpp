@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -345,6 +346,11 @@ public:
           metrics_(registry_.get()) {}
 
     void start() {
+        // sendfile() has no MSG_NOSIGNAL (net/send_file.hpp): a client that
+        // closes mid-file (an installer cancelled, a load generator ending
+        // its run) would otherwise kill the daemon with SIGPIPE whenever the
+        // FTP server, which ignores it too, is not enabled.
+        std::signal(SIGPIPE, SIG_IGN);
         const tcp::endpoint ep(asio::ip::make_address_v4(options_.listen_address), options_.port);
         acceptor_.open(ep.protocol());
         acceptor_.set_option(tcp::acceptor::reuse_address(true));
