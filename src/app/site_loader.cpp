@@ -1,7 +1,9 @@
 #include "pxed/app/site_loader.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace pxed::app {
@@ -107,8 +109,39 @@ site_load_result load_site(const std::string& config_path, const inventory::load
     auto files = std::make_shared<const fs::file_namespace>(mounts_for(*inv.model), documents);
     // A file left in the TFTP root by a previous setup (a hand-written
     // pxelinux.cfg/default, say) is hidden by pxed's rendered one: say so.
+    // Each directory's real names are listed once (100,000 hosts have
+    // 500,000 document paths in a few directories): a name not there is no
+    // real file. A directory inside another mount is looked at path by path.
+    const auto mounts = mounts_for(*inv.model);
+    std::map<std::string, std::optional<std::set<std::string>>, std::less<>> real_names;
+    const auto may_exist = [&](const std::string& path) {
+        const auto slash = path.rfind('/');
+        const std::string_view dir(path.data(), slash == std::string::npos ? 0 : slash);
+        auto it = real_names.find(dir);
+        if (it == real_names.end()) {
+            std::optional<std::set<std::string>> names;
+            const bool inside_other = std::any_of(mounts.begin(), mounts.end(), [&](const fs::mount& m) {
+                const std::string_view p(m.prefix);
+                return !p.empty() && !m.file &&
+                       (p == dir || (dir.size() > p.size() && dir.substr(0, p.size()) == p && dir[p.size()] == '/'));
+            });
+            if (!inside_other) {
+                names.emplace();
+                std::error_code ec;
+                const auto real = std::filesystem::path(inv.model->server.tftp.root) / std::string(dir);
+                for (std::filesystem::directory_iterator d(real, ec), end; !ec && d != end; d.increment(ec))
+                    names->insert(d->path().filename().string());
+                for (const auto& m : mounts)  // a file mount is a real file of its directory
+                    if (m.file) names->insert(m.prefix.substr(m.prefix.rfind('/') + 1));
+            } else if (!dir.empty() && !files->real_directory_exists(dir)) {
+                names.emplace();
+            }
+            it = real_names.emplace(std::string(dir), std::move(names)).first;
+        }
+        return !it->second || it->second->count(path.substr(slash == std::string::npos ? 0 : slash + 1)) > 0;
+    };
     for (const auto& path : documents->all_paths())
-        if (files->real_file_exists(path))
+        if (may_exist(path) && files->real_file_exists(path))
             out.diagnostics.push_back({inventory::severity::warning, {inv.model->source_file, 0, 0},
                                        "'" + path + "' exists in the TFTP root but pxed serves its rendered version instead"});
 

@@ -505,4 +505,13 @@ bool file_namespace::real_file_exists(std::string_view request) const {
     return real && S_ISREG(real->st.st_mode);
 }
 
+bool file_namespace::real_directory_exists(std::string_view request) const {
+    const auto path = normalize(request);
+    if (!path) return false;
+    const mount_point* m = mount_for(*path);
+    if (!m) return false;
+    const auto real = resolve_real(m->root, m->prefix, relative_to(*path, m->prefix), *path);
+    return real && S_ISDIR(real->st.st_mode);
+}
+
 }  // namespace pxed::fs

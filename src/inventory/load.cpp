@@ -7,6 +7,8 @@
 #include "pxed/inventory/keys.hpp"
 #include "pxed/wire/text.hpp"
 
+#include "host_scan.hpp"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -23,6 +25,10 @@
 #include <sstream>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <iterator>
+#include <limits>
+#include <array>
 #include <variant>
 
 #include <sys/stat.h>
@@ -81,12 +87,29 @@ std::optional<std::string> normalize_url_path(std::string url) {
 
 // ---------------------------------------------------------------- context
 
+// A line and column (1-based) of the file: where a value read by the
+// fast host path is written (it has no YAML::Node).
+struct text_mark {
+    int line = 0, column = 0;
+};
+
 struct context {
     std::string file;
     std::string base_dir;
     load_options options;
     std::vector<diagnostic> diags;
     std::vector<secret_span> inline_secrets;  // the secrets written in site.yaml itself
+    // The hosts read without yaml-cpp's tree (host_scan.hpp); null: none.
+    const detail::host_scan* fast = nullptr;
+
+    // A node's byte offset in the file: the tree was built from the scan's
+    // `rest`, whose lines and columns are the file's but not its offsets.
+    std::size_t offset(const YAML::Mark& m) const {
+        if (fast) return fast->offset(m.line, m.column);
+        return static_cast<std::size_t>(std::max(m.pos, 0));
+    }
+    source_location at(const text_mark& m) const { return {file, m.line, m.column}; }
+    void error(const text_mark& m, std::string msg) { error(at(m), std::move(msg)); }
 
     source_location at(const YAML::Node& n) const {
         if (!n.IsDefined()) return {file, 0, 0};
@@ -445,9 +468,8 @@ std::string quoted_words(const choice_words& words, bool notes) {
     return s;
 }
 
-const choice_word* read_choice(context& c, const key_meta& k, const YAML::Node& n) {
-    std::string w;
-    if (!scalar(c, n, k.name, w)) return nullptr;
+template <typename Where>
+const choice_word* read_choice(context& c, const key_meta& k, const Where& n, const std::string& w) {
     std::vector<std::string> all;
     for (const auto& cw : *k.words) {
         if (w == cw.word) return &cw;
@@ -457,47 +479,72 @@ const choice_word* read_choice(context& c, const key_meta& k, const YAML::Node& 
                    suggestion(w, all));
     return nullptr;
 }
+const choice_word* read_choice(context& c, const key_meta& k, const YAML::Node& n) {
+    std::string w;
+    if (!scalar(c, n, k.name, w)) return nullptr;
+    return read_choice(c, k, n, w);
+}
 
-void read_value(context& c, const key_meta& k, const field_node& f, std::string& out) {
+// The scalar kinds are checked from their text and where it is written
+// (a YAML::Node, or a text_mark of the fast host path), so that both paths
+// say the same thing at the same place.
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at, std::string& out);
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at, bool& out);
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at,
+                  std::optional<wire::ipv4_address>& out);
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at, wire::mac_address& out);
+
+template <typename T>
+void read_checked(context& c, const key_meta& k, const field_node& f, T& out) {
     std::string s;
-    if (!scalar(c, f.value, k.name, s)) return;
+    if (scalar(c, f.value, k.name, s)) check_scalar(c, k, s, f.value, out);
+}
+
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at, std::string& out) {
     switch (k.type) {
     case kind::path:
         // An empty path would name the config file's directory or, joined
         // with a file name, the root directory: neither is what was meant.
         if (s.empty())
-            c.error(f.value, "'" + std::string(k.name) + "' is empty: give a path, or leave the key out for its default");
+            c.error(at, "'" + std::string(k.name) + "' is empty: give a path, or leave the key out for its default");
         else
             out = c.resolve_path(s);
         return;
     case kind::hostname:
-        if (!valid_hostname(s)) c.error(f.value, "'" + s + "' is not a valid hostname (letters, digits and '-', dot-separated)");
+        if (!valid_hostname(s)) c.error(at, "'" + s + "' is not a valid hostname (letters, digits and '-', dot-separated)");
         out = s;
         return;
     case kind::url_path:
         if (const auto norm = normalize_url_path(s))
             out = *norm;
         else
-            c.error(f.value, "'" + std::string(k.name) + "' '" + s +
+            c.error(at, "'" + std::string(k.name) + "' '" + s +
                                  "' must be an absolute path below / such as /pub/centos/7/x86_64, without '..', '%', '?' or '#'");
         return;
     case kind::choice:
-        if (const auto* w = read_choice(c, k, f.value)) out = w->word;
+        if (const auto* w = read_choice(c, k, at, s)) out = w->word;
         return;
     default:
         out = s;
     }
 }
 
-void read_value(context& c, const key_meta& k, const field_node& f, bool& out) {
-    std::string s;
-    if (!scalar(c, f.value, k.name, s)) return;
+void read_value(context& c, const key_meta& k, const field_node& f, std::string& out) { read_checked(c, k, f, out); }
+
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at, bool& out) {
     std::string l = s;
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (l == "true" || l == "yes" || l == "on") out = true;
     else if (l == "false" || l == "no" || l == "off") out = false;
-    else c.error(f.value, "'" + std::string(k.name) + "' must be true or false, not '" + s + "'");
+    else c.error(at, "'" + std::string(k.name) + "' must be true or false, not '" + s + "'");
 }
+void read_value(context& c, const key_meta& k, const field_node& f, bool& out) { read_checked(c, k, f, out); }
 
 std::string bounds_text(const key_meta& k) {
     return std::to_string(k.min) + " to " + std::to_string(k.max) + (k.unit ? std::string(" ") + k.unit : "");
@@ -536,13 +583,16 @@ void read_value(context& c, const key_meta& k, const field_node& f, seconds& out
     if (d) out = *d;
 }
 
-void read_value(context& c, const key_meta& k, const field_node& f, std::optional<wire::ipv4_address>& out) {
-    std::string s;
-    if (!scalar(c, f.value, k.name, s)) return;
+template <typename Where>
+void check_scalar(context& c, const key_meta& k, const std::string& s, const Where& at,
+                  std::optional<wire::ipv4_address>& out) {
     if (const auto a = wire::ipv4_address::parse(s))
         out = *a;
     else
-        c.error(f.value, "'" + std::string(k.name) + "': '" + s + "' is not an IPv4 address (expected a.b.c.d)");
+        c.error(at, "'" + std::string(k.name) + "': '" + s + "' is not an IPv4 address (expected a.b.c.d)");
+}
+void read_value(context& c, const key_meta& k, const field_node& f, std::optional<wire::ipv4_address>& out) {
+    read_checked(c, k, f, out);
 }
 void read_value(context& c, const key_meta& k, const field_node& f, wire::ipv4_address& out) {
     std::optional<wire::ipv4_address> a;
@@ -580,14 +630,14 @@ void read_value(context& c, const key_meta& k, const field_node& f, std::vector<
     for (auto& [s, node] : scalar_list(c, f.value, k.name)) out.push_back(s);
 }
 
-void read_value(context& c, const key_meta& k, const field_node& f, wire::mac_address& out) {
-    std::string s;
-    if (!scalar(c, f.value, k.name, s)) return;
+template <typename Where>
+void check_scalar(context& c, const key_meta&, const std::string& s, const Where& at, wire::mac_address& out) {
     if (const auto m = wire::mac_address::parse(s))
         out = *m;
     else
-        c.error(f.value, "'" + s + "' is not a MAC address (expected 52:54:00:12:34:56)");
+        c.error(at, "'" + s + "' is not a MAC address (expected 52:54:00:12:34:56)");
 }
+void read_value(context& c, const key_meta& k, const field_node& f, wire::mac_address& out) { read_checked(c, k, f, out); }
 
 void read_value(context& c, const key_meta& k, const field_node& f, wire::ipv4_network& out) {
     std::string s;
@@ -958,7 +1008,7 @@ secrets read_secrets(context& c, const field_node& f) {
         sec.where = c.at(kv.second);
         if (kv.second.IsScalar()) {
             sec.value = kv.second.Scalar();
-            c.inline_secrets.push_back({sec.value, static_cast<std::size_t>(std::max(kv.second.Mark().pos, 0))});
+            c.inline_secrets.push_back({sec.value, c.offset(kv.second.Mark())});
         } else {
             map_reader fm(c, kv.second, what);
             std::string file;
@@ -1117,6 +1167,9 @@ const table<tftp_settings>& tftp_keys() {
                "transfers at once, all clients together"),
         number("max_transfers_per_client", &tftp_settings::max_transfers_per_client, 1, 65536, nullptr,
                "transfers at once from one client address"),
+        number("data_threads", &tftp_settings::data_threads, 0, 64, nullptr,
+               "threads that carry the transfers' data; 0 or 1: all on the event loop")
+            .shows("the CPUs, at most 4"),
         path("root", &tftp_settings::root, "the directory holding pxelinux.0, kernels and initrds")
             .shows("required when TFTP is on"),
     }};
@@ -1393,7 +1446,8 @@ void read_uefi_http(context& c, const field_node& f, boot_files& b) {
 // A UEFI HTTP Boot URL as written (boot.uefi-http, a profile's or a host's
 // uefi-http): what the firmware's HTTP client loads (UEFI 2.5 section 24.7),
 // a template; `off` in a profile or host turns HTTP Boot off for it.
-void check_uefi_http(context& c, const YAML::Node& at, const std::string& url, bool http_on, const std::string& what) {
+template <typename Where>
+void check_uefi_http(context& c, const Where& at, const std::string& url, bool http_on, const std::string& what) {
     if (url == "off") return;
     const bool ours = url.find("{{http_url}}") != std::string::npos || url.find("{{http_port}}") != std::string::npos;
     if (!wire::starts_with(url, "http://") && !wire::starts_with(url, "https://") && !wire::starts_with(url, "{{http_url}}"))
@@ -1950,16 +2004,62 @@ const table<host>& host_keys() {
     return t;
 }
 
-// What one host may not share with another, by the line that has it.
+// What one host may not share with another, by the line that has it:
+// hash maps, so that each host is checked in constant time.
 struct taken {
-    std::map<wire::mac_address, int> macs;
-    std::map<wire::ipv4_address, int> ips;
-    std::map<std::string, int> names;
+    struct ip_hash {
+        std::size_t operator()(const wire::ipv4_address& a) const { return std::hash<std::uint32_t>{}(a.value()); }
+    };
+    std::unordered_map<wire::mac_address, int> macs;
+    std::unordered_map<wire::ipv4_address, int, ip_hash> ips;
+    std::unordered_map<std::string, int> names;
 };
 
-void check_host_ip(context& c, const parsed<host>& p, const host& h, const site& s, taken& t) {
+// A host entry as read, by either path: per key of host_keys(), whether
+// it was given, whether it was read without a complaint, and where.
+struct host_read {
+    struct key_state {
+        bool given = false, clean = false;
+        text_mark at;
+    };
+    static constexpr std::size_t max_keys = 16;
+    std::array<key_state, max_keys> keys{};
+    text_mark entry;
+    std::string mac_text;  // as written ("" when it is not a scalar)
+
+    // The index in host_keys() of the key that fills field M.
+    template <auto M>
+    static std::size_t index() {
+        static const std::size_t i = [] {
+            const auto& t = host_keys().keys;
+            for (std::size_t n = 0; n < t.size(); ++n)
+                if (const auto* f = std::get_if<decltype(M)>(&t[n].field); f && *f == M) return n;
+            return t.size();
+        }();
+        return i;
+    }
+    template <auto M>
+    const key_state& key() const {
+        return keys[index<M>()];
+    }
+    template <auto M>
+    bool valid() const {
+        return key<M>().given && key<M>().clean;
+    }
+    template <auto M>
+    static std::string name() {
+        return host_keys().keys[index<M>()].meta.name;
+    }
+};
+
+text_mark mark_of(const YAML::Node& n) {
+    if (!n.IsDefined() || n.Mark().is_null()) return {};
+    return {n.Mark().line + 1, n.Mark().column + 1};
+}
+
+void check_host_ip(context& c, const host_read& p, const host& h, const site& s, taken& t) {
     if (!p.valid<&host::ip>()) return;
-    const auto& at = p.at<&host::ip>();
+    const auto& at = p.key<&host::ip>().at;
     const auto ip = *h.ip;
     // Without pxed's DHCP server the reservation only says which
     // address the host has (its documents go there, docs/security.md):
@@ -1981,14 +2081,17 @@ void check_host_ip(context& c, const parsed<host>& p, const host& h, const site&
         t.ips.emplace(ip, h.where.line);
 }
 
-// Checks one host against the site and the hosts before it; true when it
-// has a MAC of its own.
-bool check_host(context& c, const parsed<host>& p, const host& h, const site& s, taken& t) {
+// Checks one host against the site and the hosts before it, and adds it
+// when it has a MAC of its own.
+void check_host(context& c, const host_read& p, host&& h, site& s, taken& t) {
+    if (p.valid<&host::uefi_http>())
+        check_uefi_http(c, p.key<&host::uefi_http>().at, h.uefi_http, s.server.http.enabled,
+                        "host " + h.mac.to_string() + ": uefi-http");
     bool mac_ok = false;
     if (p.valid<&host::mac>()) {
         if (const auto it = t.macs.find(h.mac); it != t.macs.end()) {
-            c.error(p.at<&host::mac>(), "MAC " + h.mac.to_string() + " is already used by the host on line " +
-                                            std::to_string(it->second));
+            c.error(p.key<&host::mac>().at, "MAC " + h.mac.to_string() + " is already used by the host on line " +
+                                                std::to_string(it->second));
         } else {
             t.macs.emplace(h.mac, h.where.line);
             mac_ok = true;
@@ -1996,49 +2099,126 @@ bool check_host(context& c, const parsed<host>& p, const host& h, const site& s,
     }
     if (p.valid<&host::hostname>()) {
         if (const auto it = t.names.find(h.hostname); it != t.names.end())
-            c.error(p.at<&host::hostname>(), "hostname '" + h.hostname + "' is already used by the host on line " +
-                                                 std::to_string(it->second));
+            c.error(p.key<&host::hostname>().at, "hostname '" + h.hostname + "' is already used by the host on line " +
+                                                     std::to_string(it->second));
         else
             t.names.emplace(h.hostname, h.where.line);
     }
     check_host_ip(c, p, h, s, t);
-    if (p.given<&host::profile>()) {
-        std::vector<std::string> profile_names;
-        for (const auto& pr : s.profiles) profile_names.push_back(pr.first);
-        if (!s.find_profile(h.profile))
-            c.error(p.at<&host::profile>(),
+    if (p.key<&host::profile>().given) {
+        if (!s.find_profile(h.profile)) {
+            std::vector<std::string> profile_names;
+            for (const auto& pr : s.profiles) profile_names.push_back(pr.first);
+            c.error(p.key<&host::profile>().at,
                     "host uses unknown profile '" + h.profile + "'" + suggestion(h.profile, profile_names));
+        }
     } else if (h.netboot) {
-        const auto& m = p.at<&host::mac>();
-        c.error(p.node, "host " + (m.IsScalar() ? m.Scalar() : std::string{}) + " has netboot: true but no '" +
-                            p.name<&host::profile>() + "' to install");
+        c.error(p.entry, "host " + p.mac_text + " has netboot: true but no '" + host_read::name<&host::profile>() +
+                             "' to install");
     }
-    return mac_ok;
+    if (mac_ok) {
+        s.host_index.emplace(h.mac, s.hosts.size());
+        s.hosts.push_back(std::move(h));
+    }
+}
+
+// A host entry of yaml-cpp's tree.
+void read_host(context& c, const YAML::Node& item, site& s, taken& t) {
+    host h;
+    h.where = c.at(item);
+    const auto p = read_section(c, item, host_keys(), h, "host");
+    host_read r;
+    r.entry = mark_of(p.node);
+    for (std::size_t i = 0; i < p.nodes.size() && i < host_read::max_keys; ++i)
+        r.keys[i] = {!absent(p.nodes[i]), p.clean[i], mark_of(p.nodes[i])};
+    const auto& m = p.nodes[host_read::index<&host::mac>()];
+    if (m.IsScalar()) r.mac_text = m.Scalar();
+    if (!p.present) {
+        c.error(item, "each host must be a mapping with at least 'mac'");
+        return;
+    }
+    check_host(c, r, std::move(h), s, t);
+}
+
+// The keys the fast path reads (host_scan.hpp): those whose value is one
+// scalar checked by check_scalar. An entry with any other key (vars,
+// secrets, lifecycle, or a typo) is read from yaml-cpp's tree.
+template <typename F>
+inline constexpr bool fast_field = std::is_same_v<F, std::string host::*> || std::is_same_v<F, bool host::*> ||
+                                   std::is_same_v<F, std::optional<wire::ipv4_address> host::*> ||
+                                   std::is_same_v<F, wire::mac_address host::*>;
+
+bool fast_host_key(std::string_view name) {
+    for (const auto& k : host_keys().keys)
+        if (name == k.meta.name)
+            return std::visit([](const auto& f) { return fast_field<std::decay_t<decltype(f)>>; }, k.field);
+    return false;
+}
+
+detail::scan_rules fast_host_rules() {
+    detail::scan_rules r;
+    r.known = fast_host_key;
+    r.required = "mac";  // the table's one required key (an entry without it is an error, said by the tree path)
+    return r;
+}
+
+// A host entry of the fast path: what read_host does with a mapping of
+// scalars, key by key in the table's order, with the same messages.
+void read_fast_host(context& c, const detail::scanned_host& e, site& s, taken& t) {
+    const auto& scan = *c.fast;
+    host h;
+    h.where = {c.file, static_cast<int>(e.line), e.column};
+    host_read r;
+    r.entry = {static_cast<int>(e.line), e.column};
+    const auto& keys = host_keys().keys;
+    std::string text;
+    for (std::size_t i = 0; i < keys.size() && i < host_read::max_keys; ++i) {
+        const auto& k = keys[i];
+        const detail::scanned_pair* pair = nullptr;
+        for (auto n = e.first; n < e.first + e.count; ++n)
+            if (scan.key(scan.pairs[n]) == k.meta.name) pair = &scan.pairs[n];
+        // Not given (or null): the field keeps its default, as a custom
+        // reader leaves vars, secrets and lifecycle when their key is missing.
+        if (!pair || pair->null) continue;
+        const auto before = c.diags.size();
+        const text_mark at{static_cast<int>(pair->line), pair->value_column};
+        text.assign(scan.value(*pair));
+        std::visit(
+            [&](const auto& field) {
+                if constexpr (fast_field<std::decay_t<decltype(field)>>) check_scalar(c, k.meta, text, at, h.*field);
+            },
+            k.field);
+        r.keys[i] = {true, c.diags.size() == before, at};
+        if (i == host_read::index<&host::mac>()) r.mac_text = text;
+    }
+    check_host(c, r, std::move(h), s, t);
 }
 
 void read_hosts(context& c, const YAML::Node& node, site& s) {
-    if (absent(node)) return;
-    if (!node.IsSequence()) {
+    const std::size_t fast = c.fast ? c.fast->hosts.size() : 0;
+    if (absent(node) && fast == 0) return;
+    if (!absent(node) && !node.IsSequence()) {
         c.error(node, "'hosts' must be a list");
         return;
     }
     taken t;
-    for (const auto& item : node) {
-        host h;
-        h.where = c.at(item);
-        const auto p = read_section(c, item, host_keys(), h, "host");
-        if (p.valid<&host::uefi_http>())
-            check_uefi_http(c, p.at<&host::uefi_http>(), h.uefi_http, s.server.http.enabled,
-                            "host " + h.mac.to_string() + ": uefi-http");
-        if (!p.present) {
-            c.error(item, "each host must be a mapping with at least 'mac'");
-            continue;
+    const auto all = fast + (absent(node) ? 0 : node.size());
+    t.macs.reserve(all);
+    t.ips.reserve(all);
+    t.names.reserve(all);
+    s.hosts.reserve(all);
+    // The two paths' entries in the file's order, so that "already used by
+    // the host on line N" names the same host either way.
+    std::size_t next = 0;
+    const auto fast_before = [&](int line) {
+        while (next < fast && static_cast<int>(c.fast->hosts[next].line) < line) read_fast_host(c, c.fast->hosts[next++], s, t);
+    };
+    if (!absent(node))
+        for (const auto& item : node) {
+            fast_before(item.Mark().line + 1);
+            read_host(c, item, s, t);
         }
-        if (check_host(c, p, h, s, t)) {
-            s.host_index.emplace(h.mac, s.hosts.size());
-            s.hosts.push_back(std::move(h));
-        }
-    }
+    fast_before(std::numeric_limits<int>::max());
 }
 
 // ---------------------------------------------------------------- the file
@@ -2251,11 +2431,27 @@ load_result load_string(const std::string& yaml, const std::string& name, const 
     c.base_dir = base_dir;
     c.options = options;
     YAML::Node root;
-    try {
-        root = YAML::Load(yaml);
-    } catch (const YAML::ParserException& e) {
-        c.diags.push_back(syntax_error(yaml, name, e));
-        return load_result{nullptr, std::move(c.diags)};
+    std::optional<detail::host_scan> scan;
+    if (options.fast_hosts) scan = detail::scan_hosts(yaml, fast_host_rules());
+    if (scan && scan->used) {
+        try {
+            root = YAML::Load(scan->rest);
+            if (!detail::fits(root, *scan)) scan.reset();
+        } catch (const YAML::Exception&) {
+            scan.reset();  // said below, from the whole text
+        }
+    } else {
+        scan.reset();
+    }
+    if (scan) {
+        c.fast = &*scan;
+    } else {
+        try {
+            root = YAML::Load(yaml);
+        } catch (const YAML::ParserException& e) {
+            c.diags.push_back(syntax_error(yaml, name, e));
+            return load_result{nullptr, std::move(c.diags)};
+        }
     }
     try {
         auto r = load_document(root, c);
@@ -2279,10 +2475,15 @@ load_result load_file(const std::string& path, const load_options& options) {
         r.diagnostics.push_back({severity::error, {path, 0, 0}, "cannot read the file: " + std::string(std::strerror(errno))});
         return r;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
+    // Read straight into one string: a stringstream's buffer and its copy
+    // would hold a 10 MB inventory three times over during the load.
+    std::string text;
+    in.seekg(0, std::ios::end);
+    if (const auto size = in.tellg(); size > 0) text.reserve(static_cast<std::size_t>(size));
+    in.seekg(0, std::ios::beg);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     const auto abs = stdfs::absolute(path).lexically_normal();
-    return load_string(ss.str(), path, abs.parent_path().string(), options);
+    return load_string(text, path, abs.parent_path().string(), options);
 }
 
 }  // namespace pxed::inventory

@@ -415,6 +415,11 @@ TEST_F(fs_namespace, tells_the_config_checker_which_real_files_documents_shadow)
     EXPECT_FALSE(ns.real_file_exists("pxelinux.cfg"));
     EXPECT_FALSE(ns.real_file_exists("passwd"));
     EXPECT_FALSE(ns.real_file_exists("../tftp/pxelinux.0"));
+    // The checker looks at each directory once before its files.
+    EXPECT_TRUE(ns.real_directory_exists("pxelinux.cfg"));
+    EXPECT_FALSE(ns.real_directory_exists("pxelinux.cfg/default"));
+    EXPECT_FALSE(ns.real_directory_exists("ks"));
+    EXPECT_FALSE(ns.real_directory_exists("../tftp"));
 }
 
 TEST_F(fs_namespace, hands_the_document_source_only_normalised_paths) {

@@ -9,6 +9,9 @@
 
 #include "pxed/inventory/keys.hpp"
 #include "pxed/inventory/load.hpp"
+#include "pxed/inventory/locate.hpp"
+
+#include "host_scan.hpp"  // src/inventory: the fast host path
 
 using namespace pxed;
 using namespace pxed::inventory;
@@ -780,4 +783,190 @@ hosts:)"));
     EXPECT_NE(msgs.find("site.yaml:16:11: error: 'arch' must be x86_64 (x86-64, amd64) or arm64 (aarch64), not 'aarch64'"),
               std::string::npos)
         << msgs;
+}
+
+// ---------------------------------------------------------------- large inventories: the fast host path
+
+namespace {
+
+// A site whose hosts list is `hosts` (from the "hosts:" line on), and a
+// section after it, so that lines after the list are checked too.
+std::string site_with_hosts(const std::string& hosts) {
+    return R"(server:
+  address: 192.168.1.2
+  tftp: {root: /srv/tftp}
+subnets:
+  - network: 192.168.1.0/24
+    ranges: [192.168.1.230-192.168.1.240]
+trees:
+  centos7: {path: /srv/c7, url: /pub/centos/7/x86_64}
+profiles:
+  centos7:
+    tree: centos7
+    kernel: c7/vmlinuz
+    initrd: c7/initrd.img
+)" + hosts + R"(access:
+  host_documents: open
+  api: {read_from: [bad-network]}
+)";
+}
+
+load_result load_path(const std::string& yaml, bool fast) {
+    load_options o;
+    o.check_files = false;
+    o.fast_hosts = fast;
+    return load_string(yaml, "site.yaml", "/etc/pxed", o);
+}
+
+std::string hosts_text(const load_result& r) {
+    if (!r.model) return "not loaded";
+    std::string s;
+    for (const auto& h : r.model->hosts)
+        s += h.mac.to_string() + " " + h.hostname + " " + (h.ip ? h.ip->to_string() : "-") + " " + h.profile + " " +
+             (h.netboot ? "netboot" : "local") + " " + h.uefi_http + " " + std::to_string(h.vars.size()) + " @" +
+             std::to_string(h.where.line) + ":" + std::to_string(h.where.column) + "\n";
+    return s + r.model->fingerprint;
+}
+
+// Each hosts list, read by the fast path and through yaml-cpp's tree:
+// the same diagnostics, at the same places, and the same hosts.
+const char* const host_lists[] = {
+    // block entries, flow entries, comments and blank lines between them
+    "hosts:\n  - mac: 52:54:00:00:00:01\n    hostname: a1\n    ip: 192.168.1.11\n    profile: centos7\n"
+    "  # a comment\n\n  - {mac: 52:54:00:00:00:02, hostname: a2, ip: 192.168.1.12, profile: centos7}  # trailing\n"
+    "  - {mac: 52:54:00:00:00:03, netboot: false}\n",
+    // the dash alone on its line; the list at the key's own indentation
+    "hosts:\n-\n  mac: 52:54:00:00:00:01\n  profile: centos7\n- {mac: 52:54:00:00:00:02, profile: centos7}\n",
+    // quotes, nulls, uefi-http
+    "hosts:\n  - {mac: \"52:54:00:00:00:01\", hostname: 'q1', ip: ~, profile: centos7}\n"
+    "  - mac: 52:54:00:00:00:02\n    ip:\n    profile: \"centos7\"\n    uefi-http: http://x/y.efi\n"
+    "  - {mac: 52:54:00:00:00:03, ip: , profile: centos7, uefi-http: grub.efi}\n",
+    // entries the fast path leaves to yaml-cpp, between the ones it takes;
+    // duplicates across the two paths name the earlier line
+    "hosts:\n  - {mac: 52:54:00:00:00:01, hostname: d1, ip: 192.168.1.11, profile: centos7}\n"
+    "  - mac: 52:54:00:00:00:01\n    hostname: d1\n    profile: centos7\n    vars: {rack: r1}\n"
+    "  - {mac: 52:54:00:00:00:02, hostname: d1, ip: 192.168.1.11, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:03, profile: centos7, lifecycle: {new_hosts: installed}}\n"
+    "  - {mac: 52:54:00:00:00:03, profile: centos7}\n"
+    "  - &anchor {mac: 52:54:00:00:00:04, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:05, hostname: \"e\\x35\", profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:06, profile: centos7, profile: centos8}\n"
+    "  - {mac: 52:54:00:00:00:07, proflie: centos7}\n"
+    "  - {hostname: nomac, profile: centos7}\n"
+    "  - just-a-word\n"
+    "  - mac: 52:54:00:00:00:08\n    profile: centos7\n      centos8\n",
+    // every per-value error, and the checks against the site
+    "hosts:\n  - {mac: 52:54:00:00:00, profile: centos7}\n  - {mac: 52:54:00:00:00:02, hostname: bad_name, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:03, ip: 192.168.1.300, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:04, netboot: maybe, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:05, profile: centos8}\n  - {mac: 52:54:00:00:00:06}\n"
+    "  - {mac: 52:54:00:00:00:07, ip: 10.0.0.1, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:08, ip: 192.168.1.235, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:09, ip: 192.168.1.255, profile: centos7}\n"
+    "  - {mac: 52:54:00:00:00:0a, ip: 192.168.1.2, profile: centos7}\n"
+    "  - mac: 52:54:00:00:00:0b\n    netboot: no\n",
+    // a flow list, and a list that is not one: all through the tree
+    "hosts: [{mac: 52:54:00:00:00:01, profile: centos7}]\n",
+    "hosts:\n  mac: 52:54:00:00:00:01\n",
+    // an entry never closed: the syntax error, said from the whole file
+    "hosts:\n  - {mac: 52:54:00:00:00:01, profile: centos7}\n  - {mac: 52:54:00:00:00:02, profile: centos7\n",
+};
+
+}  // namespace
+
+TEST(inventory, fast_host_path_reads_what_the_tree_reads) {
+    for (const char* hosts : host_lists) {
+        const auto yaml = site_with_hosts(hosts);
+        const auto fast = load_path(yaml, true);
+        const auto tree = load_path(yaml, false);
+        EXPECT_EQ(all_messages(fast), all_messages(tree)) << yaml;
+        EXPECT_EQ(hosts_text(fast), hosts_text(tree)) << yaml;
+    }
+}
+
+TEST(inventory, fast_host_path_keeps_secret_offsets_after_the_list) {
+    // A secret written after the hosts list: masked at its offset in the
+    // file, not in the text yaml-cpp saw with the hosts' lines emptied
+    // (where it would not be found, and the fingerprint would be empty).
+    const std::string yaml = R"(server:
+  address: 192.168.1.2
+  dhcp: {enabled: false}
+  tftp: {root: /srv/tftp}
+hosts:
+  - {mac: 52:54:00:00:00:01, profile: c}
+  - {mac: 52:54:00:00:00:02, profile: c}
+profiles:
+  c:
+    kernel: k
+    initrd: i
+    secrets: {root_pw: hunter2-secret}
+)";
+    const auto fast = load_path(yaml, true);
+    const auto tree = load_path(yaml, false);
+    ASSERT_TRUE(fast.model) << all_messages(fast);
+    ASSERT_TRUE(tree.model) << all_messages(tree);
+    EXPECT_FALSE(fast.model->fingerprint.empty());
+    EXPECT_EQ(fast.model->fingerprint, tree.model->fingerprint);
+    EXPECT_EQ(hosts_text(fast), hosts_text(tree));
+}
+
+TEST(inventory, host_scan_takes_the_simple_entries_and_leaves_the_rest_in_place) {
+    const std::string yaml = "server: {address: 10.0.0.1}\n"
+                             "hosts:\n"
+                             "  - {mac: 52:54:00:00:00:01, ip: ~, hostname: \"n1\"}  # one\n"
+                             "  - mac: 52:54:00:00:00:02\n"
+                             "    vars: {a: b}\n"
+                             "  - mac: 52:54:00:00:00:03\n"
+                             "    hostname: n3\n"
+                             "menu: {title: x}\n";
+    detail::scan_rules rules;
+    rules.known = [](std::string_view k) { return k != "vars"; };
+    rules.required = "mac";
+    const auto scan = detail::scan_hosts(yaml, rules);
+    ASSERT_TRUE(scan.used);
+    EXPECT_EQ(scan.hosts_line, 2u);
+    EXPECT_EQ(scan.left, 1u);
+    ASSERT_EQ(scan.hosts.size(), 2u);
+    EXPECT_EQ(scan.hosts[0].line, 3u);
+    EXPECT_EQ(scan.hosts[0].column, 5);  // its '{'
+    EXPECT_EQ(scan.hosts[1].line, 6u);
+    EXPECT_EQ(scan.hosts[1].column, 5);  // its first key
+    ASSERT_EQ(scan.hosts[0].count, 3);
+    const auto& ip = scan.pairs[scan.hosts[0].first + 1];
+    EXPECT_EQ(scan.key(ip), "ip");
+    EXPECT_TRUE(ip.null);
+    const auto& name = scan.pairs[scan.hosts[0].first + 2];
+    EXPECT_EQ(scan.value(name), "n1");
+    EXPECT_EQ(name.value_column, 47);  // the quote, as yaml-cpp marks it
+    EXPECT_EQ(scan.rest, "server: {address: 10.0.0.1}\nhosts:\n\n  - mac: 52:54:00:00:00:02\n    vars: {a: b}\n\n\n"
+                         "menu: {title: x}\n");
+    EXPECT_EQ(scan.offset(7, 0), yaml.find("menu:"));
+
+    // Not a block list of entries: nothing taken.
+    EXPECT_FALSE(detail::scan_hosts("hosts: [{mac: 52:54:00:00:00:01}]\n", rules).used);
+    EXPECT_FALSE(detail::scan_hosts("hosts:\n  - {mac: 1}\nhosts:\n  - {mac: 2}\n", rules).used);
+    EXPECT_FALSE(detail::scan_hosts("a: 1\n---\nhosts:\n  - {mac: 1}\n", rules).used);
+}
+
+TEST(inventory, key_locations_find_hosts_of_both_paths_in_the_files_order) {
+    const auto k = key_locations::from_string("server: {address: 10.0.0.1}\n"
+                                              "hosts:\n"
+                                              "  - {mac: 52:54:00:00:00:01, profile: c7}\n"
+                                              "  - mac: 52:54:00:00:00:02\n"
+                                              "    vars: {a: b}\n"
+                                              "  -   hostname: n3\n"
+                                              "      profile: c8\n"
+                                              "menu: {title: x}\n",
+                                              "site.yaml");
+    EXPECT_EQ(k.find({"hosts", "0"}).line, 3);
+    EXPECT_EQ(k.find({"hosts", "0"}).column, 5);
+    EXPECT_EQ(k.find({"hosts", "1"}).line, 4);
+    EXPECT_EQ(k.find({"hosts", "2", "profile"}).line, 7);
+    EXPECT_EQ(k.find({"hosts", "2", "profile"}).column, 7);
+    EXPECT_EQ(k.find({"hosts", "52:54:00:00:00:01", "profile"}).column, 30);
+    EXPECT_EQ(k.find({"hosts", "52:54:00:00:00:02", "vars", "a"}).line, 5);
+    EXPECT_EQ(k.find({"hosts", "N3"}).line, 6);
+    EXPECT_EQ(k.find({"hosts", "n3", "nothing"}).line, 6);  // the nearest written key
+    EXPECT_EQ(k.find({"hosts", "3"}).line, 2);
+    EXPECT_EQ(k.find({"menu", "title"}).line, 8);
 }

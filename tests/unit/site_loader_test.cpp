@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
 #include "pxed/app/site_loader.hpp"
 #include "pxed/inventory/load.hpp"
 
@@ -74,6 +80,36 @@ TEST(describe_changes, a_long_list_is_cut_to_five_names) {
     const auto after = site_with(two_profiles + hosts);
     ASSERT_TRUE(before && after);
     EXPECT_EQ(describe_changes(*before, *after), "hosts +n1 +n2 +n3 +n4 +n5 (3 more)");
+}
+
+}  // namespace
+}  // namespace pxed::app
+
+namespace pxed::app {
+namespace {
+
+// The checker lists each directory once instead of looking up each of a
+// site's document paths: a hand-written file in the TFTP root (and in a
+// directory of it) that a rendered document hides is still named.
+TEST(load_site, names_each_real_file_a_rendered_document_shadows) {
+    namespace stdfs = std::filesystem;
+    const auto dir = stdfs::path(::testing::TempDir()) / ("pxed_shadow_" + std::to_string(::getpid()));
+    stdfs::remove_all(dir);
+    stdfs::create_directories(dir / "tftp" / "pxelinux.cfg");
+    for (const char* f : {"pxelinux.0", "vmlinuz", "initrd.img", "grub.cfg-01-52-54-00-00-00-01",
+                          "pxelinux.cfg/01-52-54-00-00-00-01", "pxelinux.cfg/01-52-54-00-00-00-09"})
+        std::ofstream(dir / "tftp" / f) << "x";
+    std::ofstream(dir / "site.yaml") << "server: {address: 127.0.0.1, tftp: {root: " << (dir / "tftp").string()
+                                     << "}, dhcp: {enabled: false}}\nprofiles:\n  p: {kernel: vmlinuz, initrd: "
+                                        "initrd.img}\nhosts:\n  - {mac: 52:54:00:00:00:01, profile: p}\n";
+    const auto r = load_site((dir / "site.yaml").string());
+    std::set<std::string> named;
+    for (const auto& d : r.diagnostics) {
+        const auto end = d.message.find("' exists in the TFTP root but pxed serves its rendered version");
+        if (end != std::string::npos && d.message[0] == '\'') named.insert(d.message.substr(1, end - 1));
+    }
+    EXPECT_EQ(named, (std::set<std::string>{"grub.cfg-01-52-54-00-00-00-01", "pxelinux.cfg/01-52-54-00-00-00-01"}));
+    stdfs::remove_all(dir);
 }
 
 }  // namespace

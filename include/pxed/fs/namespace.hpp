@@ -259,6 +259,9 @@ public:
     /// lets the config checker warn about hand-written files that rendered
     /// documents shadow.
     bool real_file_exists(std::string_view request) const;
+    /// Whether a real directory exists at `request`: a file cannot be in
+    /// one that does not (the checker's 100,000 hosts, one look per directory).
+    bool real_directory_exists(std::string_view request) const;
 
 private:
     struct mount_point {

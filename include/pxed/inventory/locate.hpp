@@ -31,6 +31,8 @@ public:
     struct tree;  // positions of every map key and sequence element
 
 private:
+    static key_locations from_text(std::string yaml, const std::string& name);
+
     std::string file_;
     std::shared_ptr<const tree> root_;
 };

@@ -72,6 +72,11 @@ struct tftp_settings {
     /// Transfers at once from one client address, whatever its source
     /// ports (docs/security.md, TFTP).
     unsigned max_transfers_per_client = 16;
+    /// Threads carrying the transfers' DATA and ACKs (docs/tftp.md, "Data
+    /// threads"); 0 or 1: all on the event loop. auto_data_threads: the
+    /// CPUs, at most 4.
+    static constexpr unsigned auto_data_threads = ~0u;
+    unsigned data_threads = auto_data_threads;
 };
 
 struct http_settings {
