@@ -38,6 +38,10 @@ namespace {
 // them. A commit costs about 20 us plus 5-6 us per lease on this project's
 // VM: at 64 a lease pays about 1 us more for its commit than at 256.
 constexpr dhcp::pacing reply_pacing{64, 64};
+// Replies in flight per destination (docs/dhcp.md, "Bursts"): under half
+// of a default receive buffer, proven read by the REQUESTs that answer
+// OFFERs, else gone after 250 ms.
+constexpr dhcp::flow_limits reply_flow_limits{};
 // Expired and released leases older than this are deleted at start.
 constexpr std::int64_t forget_after = 30 * 24 * 3600;
 // How often interfaces are re-read when a request names one we do not know.
@@ -68,7 +72,7 @@ udp::socket bind_wildcard(asio::io_context& io, std::uint16_t port) {
 struct dhcp_metrics {
     static constexpr std::size_t types = 9;  // 0: any other type, 1-8: DISCOVER..INFORM
     using by_type = std::array<metrics::counter*, types>;
-    by_type answered{}, ignored{}, not_served{}, sent{}, send_failed{}, withheld{};
+    by_type answered{}, ignored{}, not_served{}, shed{}, sent{}, send_failed{}, withheld{}, expired{};
     metrics::counter* malformed;
     metrics::counter* oversized;
 
@@ -86,24 +90,30 @@ struct dhcp_metrics {
                                                  "ack",   "nak",      "release", "inform"};
         auto& in = r.counters("pxed_dhcp_messages_received_total",
                               "DHCP messages decoded, by type and what became of them (answered, ignored: no "
-                              "reply due; not_served: on an interface outside the site's subnets).",
+                              "reply due; not_served: on an interface outside the site's subnets; shed: a "
+                              "DISCOVER left undecided while its relay or network had a window of replies "
+                              "waiting).",
                               {"type", "outcome"});
         auto& out = r.counters("pxed_dhcp_messages_sent_total",
                                "DHCP replies, by type and outcome (sent; failed: not encoded or not sent; withheld: "
-                               "their lease could not be stored).",
+                               "their lease could not be stored; expired: waited a second for room in their "
+                               "destination's window and were dropped).",
                                {"type", "outcome"});
         for (std::size_t i = 0; i < types; ++i) {
             answered[i] = &in.with({names[i], "answered"});
             ignored[i] = &in.with({names[i], "ignored"});
             not_served[i] = &in.with({names[i], "not_served"});
+            shed[i] = &in.with({names[i], "shed"});
             if (i == 2 || i == 5 || i == 6 || i == 0) {  // what a server sends: OFFER, ACK, NAK (and others)
                 sent[i] = &out.with({names[i], "sent"});
                 send_failed[i] = &out.with({names[i], "failed"});
                 withheld[i] = &out.with({names[i], "withheld"});
+                expired[i] = &out.with({names[i], "expired"});
             } else {
                 sent[i] = sent[0];
                 send_failed[i] = send_failed[0];
                 withheld[i] = withheld[0];
+                expired[i] = expired[0];
             }
         }
     }
@@ -120,6 +130,7 @@ public:
           site_(site),
           responder_(site, renderer, options_.responder),
           ticker_(io),
+          flow_timer_(io),
           registry_(options_.metrics),
           metrics_(registry_.get()) {}
 
@@ -155,7 +166,9 @@ public:
             s.socket.close(ec);
         }
         ticker_.cancel();
+        flow_timer_.cancel();
         replies_.clear();
+        flows_.clear();
         // Lease changes already decided reach the disk (their ACKs stay
         // unsent); no completion is posted to the loop after this.
         if (store_) store_->stop_writer();
@@ -184,6 +197,15 @@ private:
         std::size_t socket;  // index in sockets_ of the one the request came in on
     };
     using reply_queue = dhcp::reply_queue<pending_reply>;
+    // A reply encoded, waiting for room in its destination's window.
+    struct outgoing {
+        std::vector<std::uint8_t> bytes;
+        dhcp::destination to;
+        std::size_t socket;
+        std::size_t type;  // dhcp_metrics::index
+    };
+    using flow_control = dhcp::reply_flows<outgoing>;
+    using steady = std::chrono::steady_clock;
 
     void wait_readable(std::size_t i) {
         sockets_[i].socket.async_wait(udp::socket::wait_read,
@@ -201,6 +223,7 @@ private:
     void drain(std::size_t i) {
         auto& bs = sockets_[i];
         const auto now = wall_clock();
+        flow_now_ = steady::now();
         const auto allowed = replies_.reads_allowed();
         std::size_t n = 0;
         bool more = allowed == 0;
@@ -225,20 +248,43 @@ private:
             wait_readable(i);
     }
 
+    // A send turn when there is something to send now; else, while replies
+    // wait for room in their destinations' windows, a timer for when the
+    // first of them gets room by linger (or expires). A proof (a REQUEST
+    // read in drain) calls this too and may open a window earlier.
     void schedule_send() {
-        if (send_scheduled_ || stopped_ || !replies_.has_sendable()) return;
-        send_scheduled_ = true;
-        asio::post(io_, [self = shared_from_this()] { self->send_turn(); });
+        if (send_scheduled_ || stopped_) return;
+        if (replies_.has_sendable() || flows_.sendable(steady::now())) {
+            send_scheduled_ = true;
+            flow_timer_armed_ = false;
+            flow_timer_.cancel();
+            asio::post(io_, [self = shared_from_this()] { self->send_turn(); });
+            return;
+        }
+        const auto next = flows_.next_event();
+        if (!next || (flow_timer_armed_ && flow_timer_.expiry() <= *next)) return;
+        flow_timer_armed_ = true;
+        flow_timer_.expires_at(*next);
+        flow_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopped_) return;
+            self->flow_timer_armed_ = false;
+            self->schedule_send();
+        });
     }
 
     // At most reply_pacing.send_budget replies back to back, then the rest
     // of the loop (reading above all) gets a turn before the next ones.
+    // Replies go through their destination's window (flows_) first.
     void send_turn() {
         send_scheduled_ = false;
         if (stopped_) return;
+        const auto now = steady::now();
         // A reply that cannot be sent is dropped (its client retransmits).
         contain("dhcp", "sending replies", [&] {
-            for (const auto& p : replies_.take()) send(p);
+            for (auto& p : replies_.take()) enqueue(std::move(p), now);
+            std::vector<outgoing> expired;
+            for (const auto& o : flows_.take(reply_pacing.send_budget, now, &expired)) send(o);
+            for (const auto& o : expired) metrics_.expired[o.type]->inc();
         });
         schedule_send();
     }
@@ -270,6 +316,18 @@ private:
         }
         if (decoded.quirks().any())
             spdlog::debug("dhcp: tolerated a malformed detail in a packet from {} on {}", peer.to_string(), itf->name);
+        if (const auto mt = req.message_type()) {
+            // A REQUEST answering one of our OFFERs proves its relay or
+            // client read up to that OFFER; a new exchange towards a
+            // destination with a window's worth already waiting is shed
+            // undecided (the client retries), as Kea sheds at its socket.
+            if (*mt == dhcp::message_type::request)
+                flows_.on_request(exchange_of(req), flow_now_);
+            else if (*mt == dhcp::message_type::discover && !flows_.admits(discover_flow(req, itf->index))) {
+                metrics_.shed[type]->inc();
+                return;
+            }
+        }
 
         dhcp::arrival a;
         a.ifindex = itf->index;
@@ -361,23 +419,56 @@ private:
         }
     }
 
-    void send(const pending_reply& p) {
+    static dhcp::exchange_tag exchange_of(const dhcp::message& m) {
+        dhcp::exchange_tag t;
+        std::copy(m.chaddr.begin(), m.chaddr.end(), t.chaddr.begin());
+        t.xid = m.xid;
+        return t;
+    }
+    static dhcp::flow_key flow_of(const dhcp::destination& d) {
+        return {d.address.value(), d.port, d.ifindex};
+    }
+    // Where the OFFER to a DISCOVER will go, known before deciding it: to
+    // the relay agent (giaddr, port 67, routed), else to the client's
+    // network, as dhcp::responder's reply_destination sends it.
+    static dhcp::flow_key discover_flow(const dhcp::message& req, int ifindex) {
+        if (!req.giaddr.is_unspecified()) return {req.giaddr.value(), dhcp::server_port, 0};
+        if (!req.ciaddr.is_unspecified()) return {req.ciaddr.value(), dhcp::client_port, ifindex};
+        return {0xffffffffu, dhcp::client_port, ifindex};  // 255.255.255.255
+    }
+
+    void enqueue(pending_reply p, steady::time_point now) {
         const auto& r = p.reply;
         dhcp::encode_options eo;
         eo.max_message_size = std::min(r.max_size, p.mtu);
-        const auto bytes = dhcp::encode(r.msg, eo);
-        const auto type = dhcp_metrics::index(r.msg.message_type());
+        auto bytes = dhcp::encode(r.msg, eo);
+        const auto mt = r.msg.message_type();
+        const auto type = dhcp_metrics::index(mt);
         if (!bytes) {
             metrics_.send_failed[type]->inc();
             spdlog::warn("dhcp: cannot encode a reply to {}: {} (option {})", r.to.address.to_string(),
                          dhcp::to_string(bytes.error().code), bytes.error().option);
             return;
         }
+        std::optional<dhcp::exchange_tag> offer;
+        if (mt == dhcp::message_type::offer) offer = exchange_of(r.msg);
+        // Windows are for relay agents, whose one socket holds the replies
+        // of every client behind it (dhcp::reply_flows says why not for
+        // broadcasts and clients' own addresses).
+        const bool relayed = !r.msg.giaddr.is_unspecified();
+        const auto size = bytes.bytes().size();
+        if (!flows_.push(flow_of(r.to), outgoing{bytes.bytes(), r.to, p.socket, type}, size, offer, now, relayed))
+            metrics_.expired[type]->inc();
+    }
+
+    void send(const outgoing& o) {
+        const auto& r = o;
+        const auto type = o.type;
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(r.to.port);
         to.sin_addr.s_addr = htonl(r.to.address.value());
-        iovec iov{const_cast<std::uint8_t*>(bytes.bytes().data()), bytes.bytes().size()};
+        iovec iov{const_cast<std::uint8_t*>(o.bytes.data()), o.bytes.size()};
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
         msghdr msg{};
         msg.msg_name = &to;
@@ -400,7 +491,7 @@ private:
         }
         // From the port the request came to: a relay expects port 67, a
         // proxyDHCP boot server client port 4011.
-        if (::sendmsg(sockets_[p.socket].socket.native_handle(), &msg, MSG_DONTWAIT) < 0) {
+        if (::sendmsg(sockets_[o.socket].socket.native_handle(), &msg, MSG_DONTWAIT) < 0) {
             metrics_.send_failed[type]->inc();
             spdlog::warn("dhcp: cannot send to {}:{}: {}", r.to.address.to_string(), r.to.port, std::strerror(errno));
         } else {
@@ -490,6 +581,10 @@ private:
     asio::steady_timer ticker_;
     std::array<std::uint8_t, 65536> buffer_{};
     reply_queue replies_{reply_pacing};
+    flow_control flows_{reply_flow_limits};
+    asio::steady_timer flow_timer_;
+    bool flow_timer_armed_ = false;
+    steady::time_point flow_now_{};
     bool send_scheduled_ = false;
     std::vector<store::lease> pending_changes_;
     dhcp::unix_time last_refresh_ = 0;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -176,6 +178,196 @@ TEST(dhcp_pacing, a_scripted_flood_keeps_every_invariant) {
     EXPECT_EQ(arrived, total);
     EXPECT_EQ(sent_offers, offers);
     EXPECT_EQ(sent_acks, next_id);
+}
+
+// ---------------------------------------------------------------------------
+// Per-destination flow control (reply_flows), on a fake clock.
+
+using flows = reply_flows<std::string>;
+using namespace std::chrono_literals;
+const flows::time_point t0{};
+const flow_key relay_a{0x0a590001, 67, 0};  // 10.89.0.1:67
+const flow_key relay_b{0x0a5a0001, 67, 0};  // 10.90.0.1:67
+
+exchange_tag tag_of(int client, std::uint32_t xid = 7) {
+    exchange_tag t;
+    t.chaddr[0] = 0x52;
+    t.chaddr[4] = static_cast<std::uint8_t>(client >> 8);
+    t.chaddr[5] = static_cast<std::uint8_t>(client);
+    t.xid = xid;
+    return t;
+}
+
+// 300-octet replies: a window of 96 KiB at 1,324 bytes each holds 74.
+constexpr std::size_t reply_bytes = 300;
+
+std::size_t push_offers(flows& f, const flow_key& k, int from, int n, flows::time_point now) {
+    std::size_t pushed = 0;
+    for (int i = from; i < from + n; ++i)
+        pushed += f.push(k, "offer-" + std::to_string(i), reply_bytes, tag_of(i), now) ? 1u : 0u;
+    return pushed;
+}
+
+TEST(dhcp_flows, a_destination_that_does_not_read_gets_one_window_then_waits) {
+    flows f;
+    const auto per_window = f.limits().window_bytes / f.cost(reply_bytes);
+    ASSERT_EQ(per_window, 74u);
+    push_offers(f, relay_a, 0, 200, t0);
+    const auto first = f.take(64, t0);
+    const auto second = f.take(64, t0);
+    EXPECT_EQ(first.size(), 64u) << "a turn's budget";
+    EXPECT_EQ(first.size() + second.size(), per_window) << "then the window is full";
+    EXPECT_TRUE(f.take(64, t0 + 249ms).empty()) << "no proof, not lingered: nothing more";
+    EXPECT_FALSE(f.sendable(t0 + 249ms));
+    EXPECT_LE(f.in_flight(relay_a, t0), f.limits().window_bytes);
+    ASSERT_TRUE(f.next_event());
+    EXPECT_EQ(*f.next_event(), t0 + 250ms) << "the timer the server arms";
+    EXPECT_TRUE(f.sendable(t0 + 250ms));
+    EXPECT_EQ(f.take(200, t0 + 250ms).size(), per_window) << "unproven replies leave the window after linger";
+}
+
+TEST(dhcp_flows, a_request_answering_an_offer_proves_everything_sent_before_it) {
+    flows f;
+    push_offers(f, relay_a, 0, 200, t0);
+    const auto sent = f.take(200, t0);
+    ASSERT_EQ(sent.size(), 74u);
+    EXPECT_FALSE(f.on_request(tag_of(9, 8), t0 + 1ms)) << "another xid is another exchange: no proof";
+    EXPECT_FALSE(f.on_request(tag_of(150), t0 + 1ms)) << "an OFFER not yet sent proves nothing";
+    EXPECT_TRUE(f.take(200, t0 + 1ms).empty());
+    // The reader took offer-9 out of its buffer, so offers 0-8 too (FIFO).
+    EXPECT_TRUE(f.on_request(tag_of(9), t0 + 2ms));
+    EXPECT_EQ(f.in_flight(relay_a, t0 + 2ms), (74u - 10u) * f.cost(reply_bytes));
+    EXPECT_EQ(f.take(200, t0 + 2ms).size(), 10u) << "exactly the proven replies' room";
+    EXPECT_FALSE(f.on_request(tag_of(5), t0 + 3ms)) << "already proven: nothing new";
+    EXPECT_TRUE(f.on_request(tag_of(83), t0 + 3ms));
+    EXPECT_EQ(f.in_flight(relay_a, t0 + 3ms), 0u) << "the last one sent: all read";
+}
+
+TEST(dhcp_flows, one_destination_not_reading_holds_back_no_other) {
+    flows f;
+    push_offers(f, relay_a, 0, 500, t0);
+    EXPECT_EQ(f.take(1000, t0).size(), 74u);
+    EXPECT_FALSE(f.admits(relay_a)) << "a window waits: new exchanges towards relay a are shed";
+    EXPECT_TRUE(f.admits(relay_b)) << "relay b has its own window";
+    // Both have replies waiting; a turn's budget is shared between them.
+    push_offers(f, relay_b, 1000, 10, t0 + 1ms);
+    const auto turn = f.take(64, t0 + 1ms);
+    EXPECT_EQ(turn.size(), 10u) << "relay b's replies go at once, relay a's stay";
+    for (const auto& r : turn) EXPECT_GE(std::stoi(r.substr(6)), 1000) << r;
+    // Two destinations both open: alternate rather than one draining first.
+    flows g;
+    push_offers(g, relay_a, 0, 50, t0);
+    push_offers(g, relay_b, 1000, 50, t0);
+    const auto shared = g.take(10, t0);
+    ASSERT_EQ(shared.size(), 10u);
+    int from_b = 0;
+    for (const auto& r : shared) from_b += std::stoi(r.substr(6)) >= 1000 ? 1 : 0;
+    EXPECT_EQ(from_b, 5);
+}
+
+TEST(dhcp_flows, destinations_other_than_relays_are_not_windowed_only_paced) {
+    // RENEWING clients get their ACKs at ciaddr: each answers one request
+    // of theirs, and a client asking faster than it reads hurts itself. A
+    // rack's 300 DISCOVERs at once get their 300 broadcast OFFERs.
+    flows f;
+    const flow_key client{0x0a3c0079, 68, 2};
+    for (int i = 0; i < 300; ++i) f.push(client, "ack", reply_bytes, std::nullopt, t0, false);
+    EXPECT_TRUE(f.admits(client)) << "300 waiting, more than a window: not windowed, never shed";
+    std::size_t sent = 0;
+    for (int turn = 0; turn < 5; ++turn) {
+        const auto n = f.take(64, t0).size();
+        EXPECT_LE(n, 64u) << "still a turn's budget";
+        sent += n;
+    }
+    EXPECT_EQ(sent, 300u) << "no window held them";
+    EXPECT_TRUE(f.admits(client));
+}
+
+TEST(dhcp_flows, replies_that_waited_too_long_are_dropped_and_queues_are_bounded) {
+    flow_limits l;
+    l.waiting_max = 100;
+    flows f(l);
+    EXPECT_EQ(push_offers(f, relay_a, 0, 150, t0), 100u) << "a destination's queue is bounded";
+    EXPECT_EQ(f.take(1000, t0).size(), 74u);
+    std::vector<std::string> expired;
+    EXPECT_TRUE(f.take(1000, t0 + 999ms, &expired).size() == 26u) << "lingered: room again";
+    EXPECT_TRUE(expired.empty());
+    push_offers(f, relay_a, 200, 80, t0 + 999ms);
+    // Nothing proven; at 1,249 ms the 26 sent at 999 ms still linger, and
+    // what waited since 999 ms is not yet stale.
+    EXPECT_EQ(f.take(1000, t0 + 1248ms, &expired).size(), 74u - 26u);
+    EXPECT_TRUE(expired.empty());
+    flows g;
+    push_offers(g, relay_a, 0, 100, t0);
+    g.take(1000, t0);
+    g.take(1000, t0 + 1000ms, &expired);
+    EXPECT_EQ(expired.size(), 26u) << "waited max_wait: its client has retransmitted already";
+    EXPECT_EQ(g.waiting(), 0u);
+}
+
+TEST(dhcp_flows, idle_destinations_and_unanswered_offers_are_forgotten) {
+    flows f;
+    for (int d = 0; d < 100; ++d) f.push({0x0a000000u + static_cast<std::uint32_t>(d), 68, 2}, "x", 300, tag_of(d), t0);
+    EXPECT_EQ(f.take(1000, t0).size(), 100u);
+    EXPECT_EQ(f.destinations(), 100u);
+    EXPECT_EQ(f.offers_in_flight(), 100u);
+    f.take(1000, t0 + 250ms);
+    EXPECT_EQ(f.destinations(), 0u);
+    EXPECT_EQ(f.offers_in_flight(), 0u);
+    EXPECT_FALSE(f.on_request(tag_of(3), t0 + 251ms)) << "a REQUEST after linger proves nothing";
+}
+
+// The bench's client in miniature: a relay agent whose receive buffer is a
+// default one (212,992 bytes, 1,280 charged per reply: 166 fit) and whose
+// reader sleeps for up to 450 ms at random, then reads everything and
+// answers each OFFER with a REQUEST, while the server decides offers as
+// fast as the window lets it. Not one reply may find the buffer full;
+// without the window (take everything) the same script overflows.
+int simulate_relay(bool with_window, std::uint32_t seed, int& delivered) {
+    flow_limits l;
+    if (!with_window) {
+        l.window_bytes = std::size_t{1} << 40;
+        l.waiting_max = l.total_waiting_max = std::size_t{1} << 30;
+    }
+    flows f(l);
+    std::mt19937 rng(seed);
+    const std::size_t capacity = 212992, truesize = 1280;
+    std::deque<std::string> buffer;
+    int overflowed = 0, next_client = 0;
+    delivered = 0;
+    auto now = t0;
+    auto reader_wakes = now;
+    for (int step = 0; step < 4000; ++step, now += 1ms) {
+        // The relay forwards 20 new DISCOVERs a millisecond; the server sheds
+        // those its window cannot take, as it does before deciding.
+        for (int i = 0; i < 20; ++i, ++next_client)
+            if (f.admits(relay_a)) f.push(relay_a, "offer-" + std::to_string(next_client), 300, tag_of(next_client), now);
+        for (const auto& r : f.take(64, now)) {
+            if ((buffer.size() + 1) * truesize > capacity)
+                ++overflowed;
+            else
+                buffer.push_back(r);
+        }
+        if (now >= reader_wakes) {
+            for (const auto& r : buffer) {
+                ++delivered;
+                f.on_request(tag_of(std::stoi(r.substr(6))), now);  // its REQUEST reaches the server
+            }
+            buffer.clear();
+            reader_wakes = now + std::chrono::milliseconds(rng() % 450);
+        }
+    }
+    return overflowed;
+}
+
+TEST(dhcp_flows, a_relay_whose_reader_stalls_never_finds_its_buffer_full) {
+    for (std::uint32_t seed = 1; seed <= 8; ++seed) {
+        int delivered = 0;
+        EXPECT_EQ(simulate_relay(true, seed, delivered), 0) << "seed " << seed;
+        EXPECT_GT(delivered, 800) << "seed " << seed << ": the window must still let replies through";
+        int unpaced = 0;
+        EXPECT_GT(simulate_relay(false, seed, unpaced), 0) << "seed " << seed << ": the script must be able to fail";
+    }
 }
 
 }  // namespace
