@@ -145,7 +145,7 @@ for s in "$port_pxed" "$port_nginx" "$port_nginx_cache"; do
   if ! cmp -s <(curl -s "http://$addr:$s/small.bin") "$root/small.bin" ||
      ! cmp -s <(curl -s "http://$addr:$s/big.bin") "$root/big.bin" ||
      ! cmp -s <(curl -s "http://$addr:$s/pub/centos/7/x86_64/Packages/pkg-9.rpm") "$tree/Packages/pkg-9.rpm" ||
-     ! curl -sf "http://$addr:$s/ks/52-54-00-66-00-ff.ks" | grep -q "ks255"; then
+     ! grep -q "ks255" <<<"$(curl -sf "http://$addr:$s/ks/52-54-00-66-00-ff.ks")"; then
     echo "the server on port $s does not serve the files right:"
     cat "$work/pxed.out" "$work/nginx.out" "$work/nginx/logs/error.log" 2>/dev/null || true
     exit 1

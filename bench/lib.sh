@@ -41,3 +41,23 @@ bench_unpack() {
   fi
   dpkg-deb -x "$(compgen -G "$dir/${pkg}_*.deb" | head -n 1)" "$dir"
 }
+
+# bench_wait_udp NETNS PORT [SECONDS]: waits until something in NETNS
+# listens on UDP PORT (a server started in the background is ready), at
+# most SECONDS (default 10). Returns 1 if nothing came up.
+bench_wait_udp() {
+  local ns=$1 port=$2 tries=$((${3:-10} * 10)) out
+  while ((tries-- > 0)); do
+    out=$(ip netns exec "$ns" ss -Huln "sport = :$port" 2>/dev/null) || true
+    [[ -n $out ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# bench_stop PID: stops a server started in the background and reaps it.
+bench_stop() {
+  [[ -n ${1:-} ]] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}

@@ -174,9 +174,13 @@ run_load() {
 run_real() {
   local s=$1 file=$2 n=$3 tool=$4 blk=$5 w=$6 size out c0 c1 secs
   size=$(stat -c %s "$root/$file")
-  if ((w > 1)) && ! ip netns exec "$ns_cli" atftp --trace --option "blksize $blk" --option "windowsize $w" \
-         -g -r small.img -l /dev/null "$srv_addr" "${ports[$s]}" 2>&1 | grep -q "received OACK.*windowsize: $w"; then
-    echo "-"; return
+  # The OACK is read from a variable, not piped into `grep -q`: with
+  # pipefail, grep leaving at its first match made atftp die of SIGPIPE and
+  # the row read "-" for every server.
+  if ((w > 1)); then
+    out=$(ip netns exec "$ns_cli" atftp --trace --option "blksize $blk" --option "windowsize $w" \
+          -g -r small.img -l /dev/null "$srv_addr" "${ports[$s]}" 2>&1 || true)
+    grep -q "received OACK.*windowsize: $w" <<<"$out" || { echo "-"; return; }
   fi
   c0=$(cpu_ns "$s")
   out=$("${client_cpu[@]}" ip netns exec "$ns_cli" bash "$work/clients.sh" "$tool" "$srv_addr" "${ports[$s]}" "$file" "$n" "$blk" "$w")

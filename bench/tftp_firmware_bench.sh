@@ -116,11 +116,10 @@ YAML
         --conf-file=/dev/null --pid-file= --log-facility="$TMP/dnsmasq.log" > /dev/null 2>&1 & ;;
   esac
   server_pid=$!
-  sleep 1
+  bench_wait_udp "$S" 69 || { echo "$1 did not start" >&2; return 1; }
 }
 stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  bench_stop "$server_pid"
   server_pid=
 }
 # transfer_logged SERVER: the server has logged the end of big.efi's transfer.
@@ -169,7 +168,7 @@ PY
 )
 fetch() {  # SERVER ROUND
   local srv=$1 name=$1-$2 i
-  start_server "$srv"
+  start_server "$srv" || { stop_server; echo fail; return; }
   ip netns exec "$S" tcpdump -i eth0 -s 96 -U -w "$TMP/$name.pcap" udp > /dev/null 2>&1 &
   capture_pid=$!
   sleep 0.5

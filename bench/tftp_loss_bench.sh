@@ -96,11 +96,10 @@ YAML
         --logfile "$work/atftpd.log" --user nobody.nogroup "$root" > /dev/null 2>&1 & ;;
   esac
   server_pid=$!
-  sleep 1
+  bench_wait_udp "$ns_s" 69 || { echo "$1 did not start" >&2; return 1; }
 }
 stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  bench_stop "$server_pid"
   server_pid=
 }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <csignal>
@@ -20,6 +21,7 @@
 #include <functional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "pxed/app/api.hpp"
 #include "pxed/app/daemon_metrics.hpp"
@@ -96,6 +98,7 @@ public:
         // A reload still being prepared: its result is posted to a loop
         // that no longer runs, and dropped.
         if (reload_worker_.joinable()) reload_worker_.join();
+        if (reaper_.joinable()) reaper_.join();
     }
     daemon(const daemon&) = delete;
     daemon& operator=(const daemon&) = delete;
@@ -172,7 +175,7 @@ private:
             guard_.set_bound_lookup([this](const wire::mac_address& mac, std::uint32_t address) {
                 return bound_to(mac, address);
             });
-            lifecycle_->start(*current_->site, static_cast<std::int64_t>(std::time(nullptr)));
+            lifecycle_->start(current_->site, static_cast<std::int64_t>(std::time(nullptr)));
         } catch (const std::exception& e) {
             spdlog::critical("lifecycle: {}", e.what());
             return false;
@@ -377,6 +380,9 @@ private:
             if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
             o.max_transfers = srv.tftp.max_transfers;
             o.max_transfers_per_client = srv.tftp.max_transfers_per_client;
+            o.data_threads = srv.tftp.data_threads == inventory::tftp_settings::auto_data_threads
+                                 ? net::tftp_server::default_data_threads()
+                                 : srv.tftp.data_threads;
             poll_.set_budget(std::chrono::microseconds(srv.tftp.busy_poll_us));
             o.poll = &poll_;
             o.metrics = &metrics_;
@@ -582,11 +588,16 @@ private:
         start_reload(asked_by);
     }
 
-    // What a reload worker hands back to the loop.
+    // What a reload worker hands back to the loop: the new site and
+    // everything the swap needs that walks its hosts, so that the swap
+    // costs the hosts that changed, not the inventory.
     struct prepared_reload {
         site_load_result result;
         std::string changes;  // describe_changes(old, new)
         std::vector<trace::event> trace_events;  // documents changed, per host
+        lifecycle::reload_plan lifecycle;  // hosts new, renamed or removed
+        std::shared_ptr<const trace_service::site_view> trace_view;
+        std::vector<wire::mac_address> moved;  // hosts added or removed: the trace's pools
     };
 
     void start_reload(const std::string& asked_by) {
@@ -602,37 +613,74 @@ private:
         // loop's: the old site is immutable and shared, the status source
         // is only stored in the new documents (asked at request time).
         reload_worker_ = std::thread([this, path = config_path_, status = lifecycle_->status_source(), old = current_,
-                                      diff_documents = trace_ != nullptr, waiters = std::move(waiters)]() mutable {
+                                      followed = lifecycle_->site(), traced = trace_ != nullptr,
+                                      waiters = std::move(waiters)]() mutable {
             auto p = std::make_shared<prepared_reload>();
             try {
                 p->result = load_site(path, {}, std::move(status));
                 if (p->result.loaded) {
-                    p->changes = describe_changes(*old->site, *p->result.loaded->site);
-                    if (diff_documents) p->trace_events = documents_changed(*old, *p->result.loaded);
+                    const auto& site = p->result.loaded->site;
+                    p->changes = describe_changes(*old->site, *site);
+                    p->lifecycle = lifecycle::plan_reload(std::move(followed), site);
+                    if (traced) {
+                        p->trace_events = documents_changed(*old, *p->result.loaded);
+                        p->trace_view = trace_service::index(site);
+                        p->moved = p->lifecycle.removed;
+                        for (const auto i : p->lifecycle.touched) p->moved.push_back(site->hosts[i].mac);
+                    }
                 }
             } catch (const std::exception& e) {
                 p->result.loaded.reset();
                 p->result.diagnostics.push_back(
                     {inventory::severity::error, {path, 0, 0}, std::string("reload failed: ") + e.what()});
             }
-            boost::asio::post(io_, [this, p, waiters = std::move(waiters)] {
+            old.reset();
+            boost::asio::post(io_, [this, p = std::move(p), waiters = std::move(waiters)]() mutable {
                 reload_running_ = false;
-                const auto v = apply_reload(*p);
+                // Wall time, and the loop thread's own CPU time (what a
+                // busy machine's scheduling does not inflate).
+                const auto t0 = std::chrono::steady_clock::now();
+                const auto c0 = thread_cpu_us();
+                graveyard garbage;
+                const auto v = apply_reload(*p, garbage);
+                garbage.push_back(std::move(p));
+                dispose(std::move(garbage));
+                spdlog::debug("reload: the swap took {} us on the event loop ({} us of its CPU)",
+                              std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count(),
+                              thread_cpu_us() - c0);
                 for (const auto& w : waiters) w(v);
                 if (reload_again_) start_reload("queued");
             });
         });
     }
 
-    reload_verdict apply_reload(prepared_reload& p) {
-        auto v = reload(p);
+    static std::int64_t thread_cpu_us() {
+        timespec ts{};
+        ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+    }
+
+    // What a swap replaced: the old site, its documents and indexes, the
+    // worker's plan. Freeing 100,000 hosts' strings takes a while, so the
+    // last references go to a thread of their own (dispose), not the loop.
+    using graveyard = std::vector<std::shared_ptr<const void>>;
+
+    void dispose(graveyard garbage) {
+        if (reaper_.joinable()) reaper_.join();  // the last reload's: long done
+        reaper_ = std::thread([garbage = std::move(garbage)]() mutable { garbage.clear(); });
+    }
+
+    reload_verdict apply_reload(prepared_reload& p, graveyard& garbage) {
+        auto v = reload(p, garbage);
         daemon_metrics_.reloaded(v.ok);
         if (v.ok) daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         notify("READY=1\nSTATUS=" + status_line() + (v.ok ? "" : " (last reload rejected: " + v.message + ")"));
         return v;
     }
 
-    reload_verdict reload(prepared_reload& p) {
+    reload_verdict reload(prepared_reload& p, graveyard& garbage) {
         reload_verdict v;
         auto& r = p.result;
         log_diagnostics(r.diagnostics);
@@ -665,9 +713,10 @@ private:
         if (old_srv.listen != new_srv.listen || old_srv.tftp.enabled != new_srv.tftp.enabled ||
             old_srv.tftp.port != new_srv.tftp.port || old_srv.tftp.look_ahead != new_srv.tftp.look_ahead ||
             old_srv.tftp.max_transfers != new_srv.tftp.max_transfers ||
-            old_srv.tftp.max_transfers_per_client != new_srv.tftp.max_transfers_per_client)
+            old_srv.tftp.max_transfers_per_client != new_srv.tftp.max_transfers_per_client ||
+            old_srv.tftp.data_threads != new_srv.tftp.data_threads)
             warn("reload: changes to server.listen or server.tftp's port, look_ahead and max_transfers "
-                 "(per_client) take effect after a restart");
+                 "(per_client) and data_threads take effect after a restart");
         const auto &oh = old_srv.http, &nh = new_srv.http;
         if (oh.enabled != nh.enabled || oh.port != nh.port || oh.max_connections != nh.max_connections ||
             oh.max_connections_per_client != nh.max_connections_per_client || oh.header_timeout != nh.header_timeout ||
@@ -683,13 +732,13 @@ private:
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
             warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
-        lifecycle_->reload(*r.loaded->site, static_cast<std::int64_t>(std::time(nullptr)));
+        lifecycle_->reload(p.lifecycle, static_cast<std::int64_t>(std::time(nullptr)));
         // The swap: every request from here on sees the new site.
-        current_ = r.loaded;
+        garbage.push_back(std::exchange(current_, r.loaded));
         if (trace_) {
             const auto now = now_ms();
             for (auto& e : p.trace_events) trace_->host_event(std::move(e), now);
-            trace_->set_site(current_->site);
+            garbage.push_back(trace_->set_site(std::move(p.trace_view), p.moved));
         }
         if (dhcp_) dhcp_->update(current_->site, current_->renderer);
         log_summary(*current_, "reloaded");
@@ -776,6 +825,7 @@ private:
     boost::asio::steady_timer trace_timer_;
     // The reload being prepared off the loop (start_reload), and who waits.
     std::thread reload_worker_;
+    std::thread reaper_;  // frees what the last swap replaced (dispose)
     bool reload_running_ = false;
     bool reload_again_ = false;
     std::vector<verdict_fn> reload_waiters_;

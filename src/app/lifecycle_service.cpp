@@ -51,14 +51,14 @@ lifecycle_service::lifecycle_service(const std::string& state_dir)
       tracker_([] { return wire::random_token(16); }),
       source_(std::make_shared<source>(*this)) {}
 
-void lifecycle_service::start(const inventory::site& site, std::int64_t now) {
-    const auto changes = tracker_.restore(store_.load(), site, now);
+void lifecycle_service::start(std::shared_ptr<const inventory::site> site, std::int64_t now) {
+    const auto changes = tracker_.restore(store_.load(), std::move(site), now);
     if (!persist(changes, {})) throw std::runtime_error("cannot write the host database " + store_.path());
     last_flush_ = now;
 }
 
-void lifecycle_service::reload(const inventory::site& site, std::int64_t now) {
-    persist(tracker_.reconcile(site, now), {});
+void lifecycle_service::reload(const lifecycle::reload_plan& plan, std::int64_t now) {
+    persist(tracker_.apply(plan, now), {});
 }
 
 bool lifecycle_service::persist(const std::vector<lifecycle::change>& changes,

@@ -144,9 +144,9 @@ private:
 
 trace_service::trace_service(const std::string& state_dir, trace::limits limits,
                              std::shared_ptr<const inventory::site> site)
-    : book_(limits, [this](const wire::mac_address& mac) { return site_ && site_->find_host(mac) != nullptr; }) {
+    : book_(limits, [this](const wire::mac_address& mac) { return is_host(mac); }) {
     // The site first: restored events are bounded by their host's pool.
-    set_site(std::move(site));
+    view_ = index(std::move(site));
     auto db = std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name);
     std::vector<trace::event> kept;
     for (auto& r : db->load())
@@ -168,18 +168,31 @@ trace_service::~trace_service() {
     writer_.reset();
 }
 
-void trace_service::set_site(std::shared_ptr<const inventory::site> site) {
-    site_ = std::move(site);
-    reserved_.clear();
-    if (!site_) return;
-    for (const auto& h : site_->hosts)
-        if (h.ip) reserved_[h.ip->value()] = h.mac;
-    book_.reclassify();
+std::shared_ptr<const trace_service::site_view> trace_service::index(std::shared_ptr<const inventory::site> site) {
+    auto v = std::make_shared<site_view>();
+    v->site = std::move(site);
+    if (v->site)
+        for (const auto& h : v->site->hosts)
+            if (h.ip) v->reserved[h.ip->value()] = h.mac;
+    return v;
+}
+
+std::shared_ptr<const trace_service::site_view> trace_service::set_site(std::shared_ptr<const site_view> view,
+                                                                        const std::vector<wire::mac_address>& moved) {
+    auto old = std::move(view_);
+    view_ = std::move(view);
+    book_.reclassify(moved);
+    return old;
+}
+
+bool trace_service::is_host(const wire::mac_address& mac) const {
+    return view_ && view_->site && view_->site->find_host(mac) != nullptr;
 }
 
 std::optional<wire::mac_address> trace_service::mac_of(std::uint32_t address) const {
     if (const auto it = bound_.find(address); it != bound_.end()) return it->second;
-    if (const auto it = reserved_.find(address); it != reserved_.end()) return it->second;
+    if (view_)
+        if (const auto it = view_->reserved.find(address); it != view_->reserved.end()) return it->second;
     if (neighbours_) return neighbours_(address);
     return std::nullopt;
 }
@@ -213,7 +226,7 @@ void trace_service::client_event(trace::event e, std::int64_t now_ms) {
         // source is anyone's to forge): such events may not flood a real
         // host's trace. A host takes at most a burst of 30 of them, then
         // one a second; beyond that they are counted, not kept.
-        if (mac && site_ && site_->find_host(*mac) && !path_budget_allows(*mac, now_ms)) mac.reset();
+        if (mac && is_host(*mac) && !path_budget_allows(*mac, now_ms)) mac.reset();
         if (mac) e.detail += std::string(e.detail.empty() ? "" : "; ") + "by the MAC in its path: pxed knows no host at " +
                              wire::ipv4_address(e.client).to_string();
     }
@@ -248,7 +261,7 @@ void trace_service::flush() {
     std::vector<store::trace_row> rows;
     rows.reserve(events.size());
     for (const auto& e : events)
-        if (site_ && site_->find_host(e.mac)) rows.push_back(to_row(e, true));
+        if (is_host(e.mac)) rows.push_back(to_row(e, true));
     // Strangers' events take numbers too: the store keeps the last one
     // given, so that numbers never repeat across a restart.
     pushed_seq_ = book_.last_seq();

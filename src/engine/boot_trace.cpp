@@ -338,21 +338,35 @@ void book::restore(std::vector<event> events, std::uint64_t last_seq) {
     strangers_seen_ = 0;  // since start: not the ones the store kept
 }
 
+// Moves one host between the pools if the inventory says so; whether it did.
+bool book::reclassify_one(const wire::mac_address& mac, history& h) {
+    const bool known = known_ && known_(mac);
+    if (known == h.known) return false;
+    if (h.known)
+        h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
+    else
+        strangers_lru_.erase(h.lru);
+    h.known = known;
+    const auto cap = known ? limits_.per_host : limits_.per_stranger;
+    while (h.events.size() > cap) h.events.pop_front();
+    return true;
+}
+
 void book::reclassify() {
     bool moved = false;
-    for (auto& [mac, h] : log_) {
-        const bool known = known_ && known_(mac);
-        if (known == h.known) continue;
-        moved = true;
-        if (h.known)
-            h.lru = strangers_lru_.insert(strangers_lru_.end(), mac);
-        else
-            strangers_lru_.erase(h.lru);
-        h.known = known;
-        const auto cap = known ? limits_.per_host : limits_.per_stranger;
-        while (h.events.size() > cap) h.events.pop_front();
-    }
-    if (!moved) return;
+    for (auto& [mac, h] : log_) moved |= reclassify_one(mac, h);
+    if (moved) rebalance();
+}
+
+void book::reclassify(const std::vector<wire::mac_address>& macs) {
+    bool moved = false;
+    for (const auto& mac : macs)
+        if (const auto it = log_.find(mac); it != log_.end()) moved |= reclassify_one(mac, it->second);
+    if (moved) rebalance();
+}
+
+// The bounds again, after hosts moved between the pools.
+void book::rebalance() {
     while (strangers_lru_.size() > limits_.strangers) forget(log_.find(strangers_lru_.front()));
     rebuild_orders();
     trim_total(order_known_, size_known_, limits_.total);

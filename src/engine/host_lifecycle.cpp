@@ -19,66 +19,107 @@ answer not_in_inventory(const wire::mac_address& mac) {
 
 // Whether the host's documents boot the installer now (site.yaml's
 // netboot: false aside, which the renderer applies).
-bool tracker::boots_installer(const entry& e) {
-    const auto s = e.record.state;
+bool tracker::boots_installer(const store::host_record& r, const inventory::lifecycle_policy& p) {
+    const auto s = r.state;
     return s == host_state::pending || s == host_state::installing ||
-           (s == host_state::failed && e.policy.on_timeout == inventory::timeout_action::install);
+           (s == host_state::failed && p.on_timeout == inventory::timeout_action::install);
 }
 
 tracker::tracker(token_source tokens) : tokens_(std::move(tokens)) {}
 
-std::vector<change> tracker::restore(std::vector<store::host_record> records, const inventory::site& site,
-                                     unix_time now) {
+std::vector<change> tracker::restore(std::vector<store::host_record> records,
+                                     std::shared_ptr<const inventory::site> site, unix_time now) {
     hosts_.clear();
+    site_.reset();
     for (auto& r : records) {
         const auto mac = r.mac;
         hosts_[mac].record = std::move(r);
     }
-    return reconcile(site, now);
+    return reconcile(std::move(site), now);
 }
 
-std::vector<change> tracker::reconcile(const inventory::site& site, unix_time now) {
+std::vector<change> tracker::reconcile(std::shared_ptr<const inventory::site> site, unix_time now) {
     std::vector<change> out;
+    site_ = std::move(site);
     for (auto& [mac, e] : hosts_) e.in_inventory = false;
-    for (const auto& h : site.hosts) {
-        auto it = hosts_.find(h.mac);
-        const bool is_new = it == hosts_.end();
-        if (is_new) it = hosts_.emplace(h.mac, entry{}).first;
-        auto& e = it->second;
-        e.in_inventory = true;
-        e.netboot = h.netboot;
-        e.policy = site.lifecycle_for(h);
-        auto& r = e.record;
-        if (is_new) {
-            r.mac = h.mac;
-            r.hostname = h.hostname;
-            r.profile = h.profile;
-            r.generation = 1;
-            r.token = tokens_();
-            // netboot: false is a host site.yaml says is installed already.
-            const bool adopted = e.policy.new_hosts == inventory::new_host_state::installed || !h.netboot;
-            r.state = adopted ? host_state::installed : host_state::pending;
-            r.changed_at = now;
-            r.changed_by = "site.yaml";
-            r.last_event = !h.netboot ? std::string("added to the inventory (netboot: false)")
-                                      : std::string("added to the inventory (lifecycle.new_hosts: ") +
-                                            inventory::to_string(e.policy.new_hosts) + ")";
-            out.push_back({r, "lifecycle: " + who_is(r) + " is new in site.yaml: " + to_string(r.state)});
-            continue;
-        }
-        if (r.token.empty()) r.token = tokens_();  // a row from outside pxed
-        if (r.hostname != h.hostname || r.profile != h.profile) {
-            r.hostname = h.hostname;
-            r.profile = h.profile;
-            out.push_back({r, {}});
-        }
-    }
+    if (!site_) return out;
+    for (const auto& h : site_->hosts) reconcile_host(h, now, out);
     return out;
 }
 
-tracker::entry* tracker::known(const wire::mac_address& mac) {
+// One host of site_: its record created, or refreshed from site.yaml.
+void tracker::reconcile_host(const inventory::host& h, unix_time now, std::vector<change>& out) {
+    auto it = hosts_.find(h.mac);
+    const bool is_new = it == hosts_.end();
+    if (is_new) it = hosts_.emplace(h.mac, entry{}).first;
+    auto& e = it->second;
+    e.in_inventory = true;
+    auto& r = e.record;
+    if (is_new) {
+        const auto policy = site_->lifecycle_for(h);
+        r.mac = h.mac;
+        r.hostname = h.hostname;
+        r.profile = h.profile;
+        r.generation = 1;
+        r.token = tokens_();
+        // netboot: false is a host site.yaml says is installed already.
+        const bool adopted = policy.new_hosts == inventory::new_host_state::installed || !h.netboot;
+        r.state = adopted ? host_state::installed : host_state::pending;
+        r.changed_at = now;
+        r.changed_by = "site.yaml";
+        r.last_event = !h.netboot ? std::string("added to the inventory (netboot: false)")
+                                  : std::string("added to the inventory (lifecycle.new_hosts: ") +
+                                        inventory::to_string(policy.new_hosts) + ")";
+        out.push_back({r, "lifecycle: " + who_is(r) + " is new in site.yaml: " + to_string(r.state)});
+        return;
+    }
+    if (r.token.empty()) r.token = tokens_();  // a row from outside pxed
+    if (r.hostname != h.hostname || r.profile != h.profile) {
+        r.hostname = h.hostname;
+        r.profile = h.profile;
+        out.push_back({r, {}});
+    }
+}
+
+reload_plan plan_reload(std::shared_ptr<const inventory::site> before, std::shared_ptr<const inventory::site> after) {
+    reload_plan p;
+    p.before = std::move(before);
+    p.after = std::move(after);
+    if (!p.after) return p;
+    // What reconcile() would change, given that the tracker reconciled
+    // `before` last: every host of `before` has its record, with before's
+    // hostname and profile and a token (nothing else renames a record or
+    // empties a token), and is in the inventory; every other record is not.
+    for (std::size_t i = 0; i < p.after->hosts.size(); ++i) {
+        const auto& h = p.after->hosts[i];
+        const auto* old = p.before ? p.before->find_host(h.mac) : nullptr;
+        if (!old || old->hostname != h.hostname || old->profile != h.profile) p.touched.push_back(i);
+    }
+    if (p.before)
+        for (const auto& h : p.before->hosts)
+            if (!p.after->find_host(h.mac)) p.removed.push_back(h.mac);
+    return p;
+}
+
+std::vector<change> tracker::apply(const reload_plan& plan, unix_time now) {
+    if (!site_ || plan.before != site_ || !plan.after) return reconcile(plan.after, now);
+    std::vector<change> out;
+    site_ = plan.after;
+    for (const auto& mac : plan.removed)
+        if (const auto it = hosts_.find(mac); it != hosts_.end()) it->second.in_inventory = false;
+    for (const auto i : plan.touched) reconcile_host(site_->hosts[i], now, out);
+    return out;
+}
+
+const inventory::host* tracker::host_of(const wire::mac_address& mac) const {
+    return site_ ? site_->find_host(mac) : nullptr;
+}
+
+tracker::view tracker::known(const wire::mac_address& mac) {
     const auto it = hosts_.find(mac);
-    return it == hosts_.end() || !it->second.in_inventory ? nullptr : &it->second;
+    if (it == hosts_.end() || !it->second.in_inventory) return {};
+    const auto* h = host_of(mac);
+    return h ? view{&it->second, h} : view{};
 }
 
 change tracker::moved(entry& e, host_state to, const std::string& by, const std::string& why, unix_time now) {
@@ -99,26 +140,27 @@ change tracker::moved(entry& e, host_state to, const std::string& by, const std:
 
 std::vector<change> tracker::fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now) {
     std::vector<change> out;
-    auto* e = known(mac);
-    if (!e) return out;
-    auto& r = e->record;
+    const auto k = known(mac);
+    if (!k) return out;
+    auto& r = k.e->record;
     r.last_seen = now;
     r.last_event = std::string("fetched ") + how;
+    const auto policy = site_->lifecycle_for(*k.host);
     // netboot: false boots the disk whatever the state.
-    if (!e->netboot || !boots_installer(*e)) return out;
+    if (!k.host->netboot || !boots_installer(r, policy)) return out;
     if (r.state != host_state::installing)
-        out.push_back(moved(*e, host_state::installing, "", std::string("fetched ") + how, now));
-    if (what == fetch::kickstart && e->policy.install_done == inventory::install_end::kickstart)
-        out.push_back(moved(*e, host_state::installed, "lifecycle.install_done: kickstart",
+        out.push_back(moved(*k.e, host_state::installing, "", std::string("fetched ") + how, now));
+    if (what == fetch::kickstart && policy.install_done == inventory::install_end::kickstart)
+        out.push_back(moved(*k.e, host_state::installed, "lifecycle.install_done: kickstart",
                             "one-shot: its kickstart was fetched", now));
     return out;
 }
 
 answer tracker::install_done(const wire::mac_address& mac, const std::string& token, const std::string& who,
                              unix_time now) {
-    auto* e = known(mac);
-    if (!e) return not_in_inventory(mac);
-    auto& r = e->record;
+    const auto k = known(mac);
+    if (!k) return not_in_inventory(mac);
+    auto& r = k.e->record;
     // The token first: without it a caller learns nothing about the state.
     if (!wire::constant_time_equal(token, r.token))
         return {verdict::bad_token, "the token is not the install token of " + mac.to_string(), std::nullopt};
@@ -127,7 +169,7 @@ answer tracker::install_done(const wire::mac_address& mac, const std::string& to
                 who_is(r) + " is installed already (generation " + std::to_string(r.generation) + "); nothing changed",
                 std::nullopt};
     const bool late = r.state == host_state::failed;
-    auto c = moved(*e, host_state::installed, who,
+    auto c = moved(*k.e, host_state::installed, who,
                    late ? "the installer said it is done, after the install was marked failed"
                         : "the installer said it is done",
                    now);
@@ -135,40 +177,43 @@ answer tracker::install_done(const wire::mac_address& mac, const std::string& to
 }
 
 answer tracker::reinstall(const wire::mac_address& mac, const std::string& who, unix_time now) {
-    auto* e = known(mac);
-    if (!e) return not_in_inventory(mac);
-    auto& r = e->record;
+    const auto k = known(mac);
+    if (!k) return not_in_inventory(mac);
+    auto& r = k.e->record;
     // A new generation: the old token, and any callback carrying it, is void.
     r.generation += 1;
     r.token = tokens_();
     r.install_started = 0;
     r.install_done = 0;
-    auto c = moved(*e, host_state::pending, who, "reinstall requested", now);
+    auto c = moved(*k.e, host_state::pending, who, "reinstall requested", now);
     std::string msg = who_is(r) + " will install at its next network boot (generation " +
                       std::to_string(r.generation) + ")";
-    if (!e->netboot) msg += "; site.yaml has netboot: false for it, so it boots its disk until that changes";
+    if (!k.host->netboot) msg += "; site.yaml has netboot: false for it, so it boots its disk until that changes";
     return {verdict::done, std::move(msg), std::move(c)};
 }
 
 answer tracker::mark_installed(const wire::mac_address& mac, const std::string& who, unix_time now) {
-    auto* e = known(mac);
-    if (!e) return not_in_inventory(mac);
-    if (e->record.state == host_state::installed)
-        return {verdict::unchanged, who_is(e->record) + " is installed already", std::nullopt};
-    auto c = moved(*e, host_state::installed, who, "marked installed", now);
-    return {verdict::done, who_is(e->record) + " is installed; it boots its disk from now on", std::move(c)};
+    const auto k = known(mac);
+    if (!k) return not_in_inventory(mac);
+    if (k.e->record.state == host_state::installed)
+        return {verdict::unchanged, who_is(k.e->record) + " is installed already", std::nullopt};
+    auto c = moved(*k.e, host_state::installed, who, "marked installed", now);
+    return {verdict::done, who_is(k.e->record) + " is installed; it boots its disk from now on", std::move(c)};
 }
 
 std::vector<change> tracker::expire(unix_time now) {
     std::vector<change> out;
     for (auto& [mac, e] : hosts_) {
         if (!e.in_inventory || e.record.state != host_state::installing) continue;
-        const auto limit = e.policy.install_timeout.count();
+        const auto* h = host_of(mac);
+        if (!h) continue;
+        const auto policy = site_->lifecycle_for(*h);
+        const auto limit = policy.install_timeout.count();
         if (now - e.record.install_started < limit) continue;
         const auto mins = std::to_string(limit / 60);
         out.push_back(moved(e, host_state::failed, "lifecycle.install_timeout",
                             "not done " + mins + " min after it started; next boot: " +
-                                (e.policy.on_timeout == inventory::timeout_action::install ? "the installer again"
+                                (policy.on_timeout == inventory::timeout_action::install ? "the installer again"
                                                                                            : "the local disk"),
                             now));
     }
@@ -183,26 +228,32 @@ const store::host_record* tracker::find(const wire::mac_address& mac) const {
 std::optional<render::host_status> tracker::status(const wire::mac_address& mac) const {
     const auto it = hosts_.find(mac);
     if (it == hosts_.end()) return std::nullopt;
-    const auto& e = it->second;
-    const auto& r = e.record;
+    const auto& r = it->second.record;
+    // A record of a host no longer in site.yaml: the site's defaults.
+    const auto* h = it->second.in_inventory ? host_of(mac) : nullptr;
+    const auto policy = h ? site_->lifecycle_for(*h) : site_ ? site_->lifecycle : inventory::lifecycle_policy{};
+    const bool netboot = h ? h->netboot : true;
     render::host_status s;
-    s.install = boots_installer(e);
+    s.install = boots_installer(r, policy);
     s.state = to_string(r.state);
     s.generation = r.generation;
     // Only a callback install is told where to call: under the one-shot its
     // kickstart ended the install already, and the call could only fail.
-    if (e.policy.install_done == inventory::install_end::callback) s.token = r.token;
+    if (policy.install_done == inventory::install_end::callback) s.token = r.token;
     // The kickstart's token works while the install is under way: before
     // it starts, while it runs, and for a failed host that installs again.
-    if (s.install && e.netboot && r.state != host_state::installed) s.access_token = r.token;
+    if (s.install && netboot && r.state != host_state::installed) s.access_token = r.token;
     return s;
 }
 
 bool tracker::no_boot_file(const wire::mac_address& mac) const {
     const auto it = hosts_.find(mac);
     if (it == hosts_.end() || !it->second.in_inventory) return false;
-    const auto& e = it->second;
-    return e.policy.when_installed == inventory::installed_pxe::none && (!boots_installer(e) || !e.netboot);
+    const auto* h = host_of(mac);
+    if (!h) return false;
+    const auto policy = site_->lifecycle_for(*h);
+    return policy.when_installed == inventory::installed_pxe::none &&
+           (!boots_installer(it->second.record, policy) || !h->netboot);
 }
 
 void tracker::put(const store::host_record& r) {

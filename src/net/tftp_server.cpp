@@ -1,6 +1,10 @@
-// Sockets and timers around tftp::read_transfer. Everything runs on one
-// io_context thread, so no strands or locks are needed; a session stays
-// alive while the server lists it, and while its packet is being handled.
+// Sockets and timers around tftp::read_transfer. Requests, files, limits,
+// logs, metrics and the trace are the event loop's; a transfer's packets
+// and deadline are its shard's, which is the loop too or a data thread of
+// its own (class shard). State is owned by one thread at a time and handed
+// over by posted messages, so no strands or locks are needed; a session
+// stays alive while the server or its shard lists it, and while its packet
+// is being handled.
 
 #include "pxed/net/tftp_server.hpp"
 
@@ -18,12 +22,20 @@
 
 #include <malloc.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <future>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "endpoint.hpp"
@@ -169,6 +181,10 @@ struct tftp_metrics {
           bytes(r.counters("pxed_tftp_sent_bytes_total", "TFTP payload bytes acknowledged by clients.").only()),
           retransmissions(
               r.counters("pxed_tftp_retransmissions_total", "TFTP DATA and OACK packets sent again.").only()),
+          spurious_timeouts(r.counters("pxed_tftp_spurious_timeouts_total",
+                                       "TFTP retransmission timeouts found spurious (the client's ACKs showed it had "
+                                       "the block) and undone.")
+                                .only()),
           duration(r.histograms("pxed_tftp_transfer_duration_seconds", "Time completed TFTP transfers took.",
                                 {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300})
                        .only()) {
@@ -191,6 +207,7 @@ struct tftp_metrics {
     metrics::counter& not_started;
     metrics::counter& bytes;
     metrics::counter& retransmissions;
+    metrics::counter& spurious_timeouts;
     metrics::histogram& duration;
     std::array<metrics::counter*, 8> by_outcome{};  // by transfer_outcome
     metrics::counter* size_probe;
@@ -203,11 +220,11 @@ public:
           options_(std::move(options)),
           files_(std::move(files)),
           socket_(io),
-          ready_(io),
           shares_(tftp::share_limits{options_.max_transfers, options_.max_transfers_per_client}),
-          tick_(io),
           registry_(options_.metrics),
           metrics_(registry_.get()) {}
+
+    ~impl();
 
     void start() {
         const auto addr = asio::ip::make_address_v4(options_.listen_address);
@@ -218,12 +235,8 @@ public:
         socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
         if (!enable_pktinfo(socket_.native_handle()))
             throw std::system_error(errno, std::generic_category(), "IP_PKTINFO");
-        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-        if (ep < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-        ready_.assign(ep);
-        open_batch();
+        open_shards();
         wait_for_requests();
-        wait_for_transfers();
         metrics::active_gauge(registry_.get(), "pxed_tftp_transfers_active", "TFTP transfers running now.", weak_from_this());
     }
 
@@ -235,23 +248,13 @@ public:
     }
 
     std::size_t active() const { return sessions_.size(); }
+    std::vector<std::uint64_t> per_shard() const;
 
 private:
     class session;
+    class shard;
 
-    // The io_uring data path where the kernel has one, unless
-    // PXED_TFTP_IO=epoll asks for the other (tests run both); else one
-    // recvfrom/sendto per datagram (CentOS 7's 3.10 kernel).
-    void open_batch() {
-        const char* io = std::getenv("PXED_TFTP_IO");
-        const bool epoll_only = io && std::string_view(io) == "epoll";
-        if (!epoll_only) batch_ = udp_batch::open(max_events);
-        if (batch_) receive_slots_.resize(max_events);
-        spdlog::info("tftp: transfer data path: {}",
-                      batch_ ? "io_uring (one syscall per round of receives and one per round of sends)"
-                      : epoll_only ? "epoll, one syscall per datagram (PXED_TFTP_IO=epoll)"
-                                   : "epoll, one syscall per datagram (no io_uring here)");
-    }
+    void open_shards();
 
     void wait_for_requests() {
         socket_.async_wait(udp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -301,23 +304,28 @@ private:
         case tftp::door_verdict::accept: break;
         }
         const auto& rrq = *decoded.get_if<tftp::request>();
+        if (decoded.quirks().any())
+            spdlog::debug("tftp: {} request decoded with tolerated quirks", describe(peer));
         // The same client TID asking again has not heard our first answer
         // (lost OACK or DATA 1): the running transfer answers it, rather
         // than a second transfer racing the first.
         if (const auto it = by_peer_.find(peer); it != by_peer_.end()) {
-            if (!replace_if_left(*it->second, now)) {
-                forward_duplicate(*it->second, now);
-                return;
-            }
+            repeated_request(*it->second, rrq, info, peer);
+            return;
         }
+        admit(rrq, info, peer, now);
+    }
+
+    void repeated_request(session& s, const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer);
+
+    void admit(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer,
+               clock_type::time_point now) {
         const std::uint32_t client = ntohl(info.peer.sin_addr.s_addr);
         const auto admitted = shares_.admit(client, now);
         if (admitted.verdict != tftp::admission::accept) {
             refuse_over_limit(admitted, rrq, info, peer);
             return;
         }
-        if (decoded.quirks().any())
-            spdlog::debug("tftp: {} request decoded with tolerated quirks", describe(peer));
         start_session(rrq, info, peer, client);
     }
 
@@ -378,56 +386,18 @@ private:
         if (!ec) s.send_to(asio::buffer(packet), to_endpoint(info.peer), 0, ec);
     }
 
-    // Transfer sockets are not Asio sockets: they are watched by an epoll
-    // set of our own, level-triggered, which the io_context watches as one
-    // descriptor. One wake-up then reads the ACK of every transfer that has
-    // one, each with one syscall and no per-operation bookkeeping (an Asio
-    // receive follows each datagram with a read that finds the socket
-    // empty). That counts with many lock-step transfers, where the server
-    // is CPU-bound (bench/README.md, "TFTP", has the figures). See
-    // drain_transfers for why no datagram is left waiting.
-    void wait_for_transfers() {
-        ready_.async_wait(asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                              if (ec || self->stopping_) return;
-                              self->drain_transfers();
-                          });
-    }
-
-    void drain_transfers();
-    void drain_round(const epoll_event* events, int n);
-
     void start_session(const tftp::request& rrq, const datagram_info& info, const udp::endpoint& peer,
                        std::uint32_t client);
     void session_closed(std::uint32_t client);
-
-    // One timer for all transfers. Per-transfer timers would be re-armed
-    // (a timerfd_settime syscall) every retransmission timeout of every
-    // transfer, a few milliseconds on a LAN; this one fires at the earliest
-    // deadline, checks every transfer, and re-arms once.
-    void schedule(clock_type::time_point t) {
-        if (tick_armed_ && tick_at_ <= t) return;
-        tick_armed_ = true;
-        tick_at_ = t;
-        tick_.expires_at(t);
-        tick_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-            if (ec == asio::error::operation_aborted) return;  // re-armed earlier
-            self->tick_armed_ = false;
-            self->on_tick();
-        });
-    }
-
-    void on_tick();
-    void forward_duplicate(session& s, clock_type::time_point now);
-    bool replace_if_left(session& s, clock_type::time_point now);
+    shard& least_loaded();
 
     asio::io_context& io_;
     tftp_server_options options_;
     namespace_provider files_;
     udp::socket socket_;
-    asio::posix::stream_descriptor ready_;  // epoll set of the transfer sockets
     std::uint8_t buffer_[65536];
     bool stopping_ = false;
+    bool stopped_ = false;
     // A budget per kind of message (issue 16: junk used up the one the
     // "already running" warning needed). The limits' own warnings have
     // theirs in shares_.
@@ -438,63 +408,234 @@ private:
     log_limiter unanswered_log_{"tftp", 20, spdlog::level::warn, "more transfers timed out unanswered"};
     tftp::transfer_shares shares_;
     std::size_t peak_since_trim_ = 0;
-    // Scratch shared by every session (one thread): a session's ACK buffer
-    // and sendmmsg() arrays would cost 6 KiB each, times thousands.
-    std::uint8_t ack_buffer_[1024];
     static constexpr std::size_t max_batch = 64;
     static constexpr int max_events = 256;  // ready transfers handled per epoll_wait
-    std::unique_ptr<udp_batch> batch_;      // null: the epoll path
-    std::vector<udp_batch::receive> receive_slots_;
-    std::vector<std::shared_ptr<session>> round_;  // the sessions of one batched round
-    bool batching_ = false;  // sends wait in batch_ for the end of the round
-    mmsghdr msgs_[max_batch];
-    iovec iov_[max_batch];
+    // The data paths: one on the loop, or one per data thread.
+    std::vector<std::unique_ptr<shard>> shards_;
+    // Every transfer until its end has been reported on the loop (its
+    // shard has its own list of those it runs).
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;
     std::map<udp::endpoint, session*> by_peer_;  // running transfers by client TID
-    asio::steady_timer tick_;
-    clock_type::time_point tick_at_{};
-    bool tick_armed_ = false;
-    std::vector<std::shared_ptr<session>> due_;  // reused by on_tick
     metrics::registry_ref registry_;  // options_.metrics, or a private one
     tftp_metrics metrics_;
 };
 
-// One transfer: its own socket (the server's TID), a timer, the engine.
+// One data path: an epoll set of transfer sockets, an io_uring (or not),
+// one timer, and the transfers it runs. On the event loop's own
+// io_context, or on a thread of its own with an io_context of its own
+// (server.tftp.data_threads). A shard's transfers are touched only by its
+// thread while it runs; what the loop needs of them (their end, for logs,
+// metrics, the trace and the limits) reaches it as a posted message, and
+// what the loop must tell one of them (a repeated request) reaches the
+// shard the same way. The loop-side members say so.
+class tftp_server::impl::shard {
+public:
+    shard(impl& server, std::size_t index, bool own_thread) : server_(server), index_(index), own_thread_(own_thread) {}
+    ~shard() { halt(); }
+    shard(const shard&) = delete;
+    shard& operator=(const shard&) = delete;
+
+    // Loop thread.
+    void open(bool epoll_only) {
+        if (own_thread_) own_io_ = std::make_unique<asio::io_context>(1);
+        auto& io = this->io();
+        ready_.emplace(io);
+        tick_.emplace(io);
+        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        ready_->assign(ep);
+        wait_for_transfers();
+        if (!own_thread_) {
+            open_batch(epoll_only);
+            return;
+        }
+        threaded_ = true;
+        // The io_uring is made by the thread that submits to it.
+        std::promise<void> opened;
+        auto batch_ready = opened.get_future();
+        thread_ = std::thread([this, epoll_only, &opened] {
+            open_batch(epoll_only);
+            opened.set_value();
+            for (;;) {
+                try {
+                    own_io_->run();
+                    return;
+                } catch (const std::exception& e) {
+                    // contain() keeps exceptions inside each handler; this
+                    // is the last line, and the shard keeps serving.
+                    spdlog::error("tftp: data thread {}: {}", index_, e.what());
+                }
+            }
+        });
+        // Named before anyone can look (top, /proc/PID/task/*/comm, tests).
+        const std::string name = "pxed-tftp-" + std::to_string(index_);
+        ::pthread_setname_np(thread_.native_handle(), name.c_str());
+        batch_ready.wait();
+    }
+
+    bool has_batch() const { return batch_ != nullptr; }
+
+    void open_batch(bool epoll_only) {
+        if (!epoll_only) batch_ = udp_batch::open(max_events);
+        if (batch_) receive_slots_.resize(max_events);
+    }
+
+    // Loop thread. The shard's thread, if it has one, is joined: from here
+    // on the loop may touch its transfers (to end them) directly.
+    void halt() {
+        if (stopping_) return;
+        if (thread_.joinable()) {
+            own_io_->stop();
+            thread_.join();
+        }
+        threaded_ = false;
+        stopping_ = true;
+        boost::system::error_code ec;
+        if (ready_) ready_->cancel(ec);
+        if (tick_) tick_->cancel();
+    }
+
+    // Loop thread, after halt() and after its transfers ended: handlers
+    // still queued on its own io_context hold the server; drop them.
+    void close() {
+        if (!own_thread_) return;
+        ready_.reset();
+        tick_.reset();
+        own_io_.reset();
+    }
+
+    // Whether the shard runs on a thread of its own now. Written by the
+    // loop only while that thread does not run.
+    bool threaded() const { return threaded_; }
+    std::size_t index() const { return index_; }
+
+    // Loop thread: `s`, its engine made, starts on this shard.
+    void adopt(std::shared_ptr<session> s) {
+        ++running_;
+        ++started_;
+        if (!threaded_) {
+            attach(s);
+            return;
+        }
+        asio::post(*own_io_, [this, s = std::move(s)] { attach(s); });
+    }
+
+    // Loop thread: `f` runs where the shard's transfers run.
+    template <class F>
+    void run_here(F&& f) {
+        if (threaded_)
+            asio::post(*own_io_, std::forward<F>(f));
+        else
+            f();
+    }
+
+    // Loop-side counts: transfers on this shard not yet reported ended,
+    // and transfers ever started here.
+    std::size_t running_ = 0;
+    std::uint64_t started_ = 0;
+
+private:
+    friend class impl::session;
+
+    asio::io_context& io() { return own_thread_ ? *own_io_ : server_.io_; }
+
+    void attach(const std::shared_ptr<session>& s);
+
+    // Transfer sockets are not Asio sockets: they are watched by an epoll
+    // set of our own, level-triggered, which the io_context watches as one
+    // descriptor. One wake-up then reads the ACK of every transfer that has
+    // one, each with one syscall and no per-operation bookkeeping (an Asio
+    // receive follows each datagram with a read that finds the socket
+    // empty). That counts with many lock-step transfers, where the server
+    // is CPU-bound (bench/README.md, "TFTP", has the figures). See
+    // drain_transfers for why no datagram is left waiting.
+    void wait_for_transfers() {
+        ready_->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [self = server_.shared_from_this(), this](const boost::system::error_code& ec) {
+                               if (ec || stopping_) return;
+                               drain_transfers();
+                           });
+    }
+
+    void drain_transfers();
+    void drain_round(const epoll_event* events, int n);
+
+    // One timer for all of the shard's transfers. Per-transfer timers would
+    // be re-armed (a timerfd_settime syscall) every retransmission timeout
+    // of every transfer, a few milliseconds on a LAN; this one fires at the
+    // earliest deadline, checks every transfer, and re-arms once.
+    void schedule(clock_type::time_point t) {
+        if (tick_armed_ && tick_at_ <= t) return;
+        tick_armed_ = true;
+        tick_at_ = t;
+        tick_->expires_at(t);
+        tick_->async_wait([self = server_.shared_from_this(), this](const boost::system::error_code& ec) {
+            if (ec == asio::error::operation_aborted) return;  // re-armed earlier
+            tick_armed_ = false;
+            if (!stopping_) on_tick();
+        });
+    }
+
+    void on_tick();
+
+    impl& server_;
+    const std::size_t index_;
+    const bool own_thread_;
+    bool threaded_ = false;
+    bool stopping_ = false;  // written by the loop only while the thread does not run
+    std::unique_ptr<asio::io_context> own_io_;  // own_thread_ only; destroyed after what uses it
+    std::optional<asio::posix::stream_descriptor> ready_;  // epoll set of the transfer sockets
+    std::optional<asio::steady_timer> tick_;
+    clock_type::time_point tick_at_{};
+    bool tick_armed_ = false;
+    std::thread thread_;
+    std::unordered_map<session*, std::shared_ptr<session>> sessions_;  // those attached here
+    std::vector<std::shared_ptr<session>> due_;                         // reused by on_tick
+    // Scratch shared by the shard's sessions (one thread): a session's ACK
+    // buffer and sendmmsg() arrays would cost 6 KiB each, times thousands.
+    std::uint8_t ack_buffer_[1024];
+    std::unique_ptr<udp_batch> batch_;  // null: the epoll path
+    std::vector<udp_batch::receive> receive_slots_;
+    std::vector<std::shared_ptr<session>> round_;  // the sessions of one batched round
+    bool batching_ = false;                        // sends wait in batch_ for the end of the round
+    mmsghdr msgs_[max_batch];
+    iovec iov_[max_batch];
+};
+
+// One transfer: its own socket (the server's TID), a deadline, the engine.
+// Made and opened on the loop; then it runs on its shard (adopt), and its
+// end is reported back to the loop (report) for everything the loop owns.
 class tftp_server::impl::session : public std::enable_shared_from_this<session> {
 public:
-    session(impl& server, fs::unique_fd fd, udp::endpoint peer, std::uint32_t client, std::string path)
-        : server_(server), fd_(std::move(fd)), peer_(std::move(peer)), client_(client), path_(std::move(path)) {}
+    session(impl& server, shard& home, fs::unique_fd fd, udp::endpoint peer, std::uint32_t client, std::string path)
+        : server_(server), shard_(home), fd_(std::move(fd)), peer_(std::move(peer)), client_(client),
+          path_(std::move(path)) {}
 
     int fd() const { return fd_.get(); }
+    shard& home() const { return shard_; }
 
-    void run(std::unique_ptr<tftp::read_transfer> transfer) {
-        transfer_ = std::move(transfer);
-        apply(transfer_->start(clock_type::now()));
-    }
+    // Loop thread, before adopt.
+    void set_transfer(std::unique_ptr<tftp::read_transfer> transfer) { transfer_ = std::move(transfer); }
+
+    // Its shard, once attached.
+    void run() { apply(transfer_->start(clock_type::now())); }
 
     /// Called once the client has the whole file (see delivered()).
     void when_delivered(std::function<void()> f) { on_delivered_ = std::move(f); }
 
-    // Ends the transfer for a reason of ours (no file, shutdown) before or
-    // during it; the client gets ERROR.
+    // Ends the transfer for a reason of ours (no file, its handler failed)
+    // before or during it; the client gets ERROR. On the loop before the
+    // session is adopted, on its shard after.
     void refuse(tftp::error_code code, const std::string& message, const char* why) {
+        if (ended_) return;
         send_one(tftp::encode_error(code, message));
-        auto& m = server_.metrics_;
-        (code == tftp::error_code::file_not_found     ? m.not_found
-         : code == tftp::error_code::access_violation ? m.access_violation
-                                                      : m.not_started)
-            .inc();
-        // pxelinux and GRUB probe a dozen names per boot (UUID, 01-MAC, hex
-        // IP prefixes) before the one that exists: those misses are routine.
-        const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
-                                                                                              : spdlog::level::info;
-        spdlog::log(level, "tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), why);
-        server_.trace_file(peer_, path_, false, code == tftp::error_code::file_not_found ? "not found" : "refused", why, 0, 0);
-        close();
+        refusal_ = refusal{code, why};
+        finish();
     }
 
+    // The loop thread, with the shards halted.
     void abort(const std::string& reason) {
-        if (!transfer_ || transfer_->done()) return;
+        if (ended_ || !transfer_ || transfer_->done()) return;
         apply(transfer_->abort(clock_type::now(), reason));
     }
 
@@ -508,10 +649,10 @@ public:
     // still queued keeps the socket ready in the epoll set (level-
     // triggered), so it is read on the next round (see drain_transfers).
     void on_readable() {
-        if (closed_ || transfer_->done()) return;
+        if (!active()) return;
         sockaddr_in from{};
         socklen_t from_len = sizeof from;
-        auto& buffer = server_.ack_buffer_;
+        auto& buffer = shard_.ack_buffer_;
         const ssize_t n = ::recvfrom(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT,
                                      reinterpret_cast<sockaddr*>(&from), &from_len);
         // Nothing queued, or an error: the engine's timer and retry limit
@@ -523,7 +664,7 @@ public:
     // A datagram read for this transfer (by on_readable, or by a batched
     // round of receives).
     void on_datagram(const std::uint8_t* data, std::size_t n, const sockaddr_in& from) {
-        if (closed_ || transfer_->done()) return;
+        if (!active()) return;
         if (const auto sender = to_endpoint(from); sender != peer_) {
             // RFC 1350 section 4: a stranger on our TID gets ERROR 5; the
             // transfer carries on untouched.
@@ -541,12 +682,12 @@ private:
     void apply(tftp::transfer_actions actions) {
         // Non-blocking: a full socket buffer (EAGAIN/ENOBUFS) is a packet
         // lost on the wire, which the engine's timer recovers.
-        if (actions.send.size() == 1 && server_.batching_) {
+        if (actions.send.size() == 1 && shard_.batching_) {
             // In a batched round: leaves with the round's other sends, in
             // one syscall (drain_round). A session handles one datagram per
             // round, so nothing of its own can overtake it.
-            server_.batch_->queue_send(fd_.get(), *reinterpret_cast<const sockaddr_in*>(peer_.data()),
-                                       std::move(actions.send.front()));
+            shard_.batch_->queue_send(fd_.get(), *reinterpret_cast<const sockaddr_in*>(peer_.data()),
+                                      std::move(actions.send.front()));
         } else if (actions.send.size() == 1) {
             send_one(actions.send.front());
         } else if (!actions.send.empty()) {
@@ -565,24 +706,25 @@ private:
     // more, the loop is rarely idle and one wake-up serves several ACKs:
     // polling stops paying past two transfers (max_polled_transfers) and
     // with many only burns CPU the clients need (bench/README.md, "TFTP").
+    // The poll is the loop's: a data thread never asks it.
     void expect_reply() {
         auto* poll = server_.options_.poll;
-        if (!poll || !poll->enabled() || server_.sessions_.size() > max_polled_transfers) return;
+        if (shard_.own_thread_ || !poll || !poll->enabled() || shard_.sessions_.size() > max_polled_transfers) return;
         if (const auto& rtt = transfer_->stats().srtt) poll->expect_reply(clock_type::now(), *rtt);
     }
 
-    // The server's one timer watches every transfer's deadline (see
-    // impl::schedule); a deadline that moves later, as it does on every
+    // The shard's one timer watches every transfer's deadline (see
+    // shard::schedule); a deadline that moves later, as it does on every
     // ACK, costs nothing.
     void arm(clock_type::time_point deadline) {
         deadline_ = deadline;
-        server_.schedule(deadline);
+        shard_.schedule(deadline);
     }
 
     // A window of DATA blocks in one sendmmsg() instead of one syscall each.
     void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
-        auto& msgs = server_.msgs_;
-        auto& iov = server_.iov_;
+        auto& msgs = shard_.msgs_;
+        auto& iov = shard_.iov_;
         const auto dest = peer_.data();
         std::size_t sent = 0;
         while (sent < packets.size()) {
@@ -603,8 +745,9 @@ private:
     }
 
 public:
+    // Its shard's thread (or the loop, for a shard on the loop).
     clock_type::time_point deadline() const { return deadline_; }
-    bool active() const { return !closed_ && transfer_ && !transfer_->done(); }
+    bool active() const { return !ended_ && transfer_ && !transfer_->done(); }
 
     void duplicate_request(clock_type::time_point now) {
         if (active()) apply(transfer_->on_duplicate_request(now));
@@ -620,21 +763,57 @@ public:
         return true;
     }
 
-    const udp::endpoint& peer() const { return peer_; }
-
     void on_timer(clock_type::time_point now) {
         if (!active() || now < deadline_) return;
         apply(transfer_->on_timer(now));
     }
 
-private:
-    void finish() {
-        if (!closed_) count_outcome();
-        log_outcome();
-        trace_outcome();
-        if (on_delivered_ && delivered()) on_delivered_();
+    void attached() { attached_ = true; }
+    const udp::endpoint& peer() const { return peer_; }
+
+    // The loop thread: everything the loop owns hears of the end.
+    void report() {
+        if (reported_) return;
+        reported_ = true;
+        if (refusal_) {
+            report_refusal();
+        } else if (transfer_) {
+            count_outcome();
+            log_outcome();
+            trace_outcome();
+            if (on_delivered_ && delivered()) on_delivered_();
+        }
         on_delivered_ = nullptr;
-        close();
+        if (const auto it = server_.by_peer_.find(peer_); it != server_.by_peer_.end() && it->second == this)
+            server_.by_peer_.erase(it);
+        if (adopted_) --shard_.running_;
+        server_.session_closed(client_);
+        server_.sessions_.erase(this);  // may drop the last owner; the caller holds its own
+    }
+
+    // Loop thread: it goes to its shard.
+    void adopted() { adopted_ = true; }
+
+private:
+    // The session's shard (or the loop, before adopt): its socket leaves
+    // the shard, and its end goes to the loop.
+    void finish() {
+        if (ended_) return;
+        ended_ = true;
+        auto self = shared_from_this();  // leaving the shard may drop its last other owner
+        if (attached_) {
+            // What this transfer queued in a batched round (its ERROR)
+            // leaves before its socket closes.
+            if (shard_.batch_ && shard_.batch_->queued()) shard_.batch_->flush();
+            ::epoll_ctl(shard_.ready_->native_handle(), EPOLL_CTL_DEL, fd_.get(), nullptr);
+            attached_ = false;
+            shard_.sessions_.erase(this);
+        }
+        fd_.reset();
+        if (shard_.threaded())
+            asio::post(server_.io_, [self] { self->report(); });
+        else
+            report();
     }
 
     // The client has the whole file: it acknowledged the last block, or
@@ -654,6 +833,22 @@ private:
                st.retransmissions == 0;
     }
 
+    void report_refusal() const {
+        const auto code = refusal_->code;
+        auto& m = server_.metrics_;
+        (code == tftp::error_code::file_not_found     ? m.not_found
+         : code == tftp::error_code::access_violation ? m.access_violation
+                                                      : m.not_started)
+            .inc();
+        // pxelinux and GRUB probe a dozen names per boot (UUID, 01-MAC, hex
+        // IP prefixes) before the one that exists: those misses are routine.
+        const auto level = code == tftp::error_code::file_not_found && is_config_probe(path_) ? spdlog::level::debug
+                                                                                              : spdlog::level::info;
+        spdlog::log(level, "tftp: {} \"{}\" refused: {}", describe(peer_), wire::escape_for_log(path_), refusal_->why);
+        server_.trace_file(peer_, path_, false, code == tftp::error_code::file_not_found ? "not found" : "refused",
+                           refusal_->why, 0, 0);
+    }
+
     void count_outcome() const {
         auto& m = server_.metrics_;
         const auto& st = transfer_->stats();
@@ -662,6 +857,7 @@ private:
         if (c) c->inc();
         m.bytes.inc(st.bytes);
         m.retransmissions.inc(st.retransmissions);
+        m.spurious_timeouts.inc(st.spurious_timeouts);
         if (outcome == tftp::transfer_outcome::completed)
             m.duration.observe(std::chrono::duration<double>(st.duration).count());
     }
@@ -695,9 +891,13 @@ private:
         const bool unanswered = outcome == tftp::transfer_outcome::timed_out && !st.answered;
         if (unanswered && !server_.unanswered_log_.allow()) return;
         const auto level = delivered() ? spdlog::level::info : spdlog::level::warn;
-        spdlog::log(level, "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions{}{}",
+        // Spurious timeouts: resends the client's late ACKs showed were not
+        // needed (docs/tftp.md, "Retransmission timing for slow clients").
+        spdlog::log(level,
+                    "tftp: {} \"{}\" {}: {} bytes in {} ms ({}), blksize {}, windowsize {}, {} retransmissions, "
+                    "{} spurious timeouts{}{}",
                     who, file, tftp::to_string(outcome), st.bytes, ms, format_rate(st.bytes, st.duration), st.blksize,
-                    st.windowsize, st.retransmissions,
+                    st.windowsize, st.retransmissions, st.spurious_timeouts,
                     unanswered ? " (never answered: the client is gone, or the request was forged)"
                     : (outcome == tftp::transfer_outcome::timed_out || outcome == tftp::transfer_outcome::replaced) &&
                             st.last_block_sent
@@ -706,35 +906,78 @@ private:
                     error);
     }
 
-    void close() {
-        if (closed_) return;
-        closed_ = true;
-        // What this transfer queued in a batched round (its ERROR) leaves
-        // before its socket closes.
-        if (server_.batch_ && server_.batch_->queued()) server_.batch_->flush();
-        ::epoll_ctl(server_.ready_.native_handle(), EPOLL_CTL_DEL, fd_.get(), nullptr);
-        fd_.reset();
-        server_.by_peer_.erase(peer_);
-        server_.session_closed(client_);
-        server_.sessions_.erase(this);  // may drop the last owner; drain_transfers holds its own
-    }
+    struct refusal {
+        tftp::error_code code;
+        std::string why;  // a copy: the report may come a turn later
+    };
 
     impl& server_;
+    shard& shard_;
     fs::unique_fd fd_;
-    udp::endpoint peer_;
-    std::uint32_t client_;
-    std::string path_;
-    std::function<void()> on_delivered_;
+    const udp::endpoint peer_;
+    const std::uint32_t client_;
+    const std::string path_;
+    std::function<void()> on_delivered_;  // the loop's
     std::unique_ptr<tftp::read_transfer> transfer_;
+    // The shard's while it runs the session, then the loop's (the message
+    // that reports the end orders the two).
     clock_type::time_point deadline_ = clock_type::time_point::max();
-    bool closed_ = false;
+    bool attached_ = false;
+    bool ended_ = false;
+    std::optional<refusal> refusal_;
+    // The loop's.
+    bool adopted_ = false;
+    bool reported_ = false;
     static constexpr std::size_t max_polled_transfers = 2;
 };
 
-void tftp_server::impl::forward_duplicate(session& s, clock_type::time_point now) { s.duplicate_request(now); }
-bool tftp_server::impl::replace_if_left(session& s, clock_type::time_point now) { return s.replace_if_left(now); }
+void tftp_server::impl::shard::attach(const std::shared_ptr<session>& s) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: see drain_transfers
+    ev.data.ptr = s.get();
+    if (::epoll_ctl(ready_->native_handle(), EPOLL_CTL_ADD, s->fd(), &ev) != 0) {
+        const int err = errno;
+        spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(s->peer()), std::strerror(err));
+        s->refuse(tftp::error_code::not_defined, "server error", "its socket could not be watched");
+        return;
+    }
+    sessions_.emplace(s.get(), s);
+    s->attached();
+    contain_transfer(*s, "starting a transfer", [&] { s->run(); });
+}
 
-void tftp_server::impl::on_tick() {
+// The same client port asked again. On a shard of its own thread the
+// running transfer is asked there; a new transfer, if the old one was left
+// (replace_if_left), starts on the loop after the old one's end reached it.
+void tftp_server::impl::repeated_request(session& s, const tftp::request& rrq, const datagram_info& info,
+                                         const udp::endpoint& peer) {
+    auto& home = s.home();
+    if (!home.threaded()) {
+        const auto now = clock_type::now();
+        if (s.replace_if_left(now))
+            admit(rrq, info, peer, now);
+        else
+            s.duplicate_request(now);
+        return;
+    }
+    home.run_here([self = shared_from_this(), s = s.shared_from_this(), rrq, info, peer] {
+        contain_transfer(*s, "a repeated request", [&] {
+            const auto now = clock_type::now();
+            if (!s->replace_if_left(now)) {
+                s->duplicate_request(now);
+                return;
+            }
+            // finish() posted the old transfer's end first: by_peer_ is
+            // free when this runs, unless yet another request took it.
+            asio::post(self->io_, [self, rrq, info, peer] {
+                if (self->stopping_ || self->by_peer_.count(peer)) return;
+                contain("tftp", "handling a request", [&] { self->admit(rrq, info, peer, clock_type::now()); });
+            });
+        });
+    });
+}
+
+void tftp_server::impl::shard::on_tick() {
     const auto now = clock_type::now();
     due_.clear();
     auto next = clock_type::time_point::max();
@@ -761,7 +1004,7 @@ void tftp_server::impl::on_tick() {
 // reports the set at once if anything in it is ready: Asio re-arms a wait
 // with EPOLL_CTL_MOD, which re-evaluates readiness. So no datagram waits
 // for the next one to be read (tftp_server_test).
-void tftp_server::impl::drain_transfers() {
+void tftp_server::impl::shard::drain_transfers() {
     if (sessions_.size() <= 2) {
         // One or two transfers: reading each is cheaper than asking the set
         // which one is ready, and keeps that question off the round trip of
@@ -775,11 +1018,11 @@ void tftp_server::impl::drain_transfers() {
     }
     epoll_event events[max_events];
     for (int round = 0; round < 8; ++round) {
-        const int n = ::epoll_wait(ready_.native_handle(), events, max_events, 0);
+        const int n = ::epoll_wait(ready_->native_handle(), events, max_events, 0);
         if (batch_ && n > 1) {
             drain_round(events, n);
         } else for (int i = 0; i < n; ++i) {
-            // Closing a session removes its socket from the set, so every
+            // Ending a session removes its socket from the set, so every
             // pointer reported is alive; the shared_ptr keeps it so while
             // its packet ends it.
             const auto s = static_cast<session*>(events[i].data.ptr)->shared_from_this();
@@ -790,8 +1033,8 @@ void tftp_server::impl::drain_transfers() {
             return;
         }
     }
-    asio::post(io_, [self = shared_from_this()] {
-        if (!self->stopping_) self->drain_transfers();
+    asio::post(io(), [self = server_.shared_from_this(), this] {
+        if (!stopping_) drain_transfers();
     });
 }
 
@@ -800,7 +1043,7 @@ void tftp_server::impl::drain_transfers() {
 // in one more (a window still goes out at once, in one sendmmsg). Against
 // two syscalls per transfer, and a client woken (and perhaps scheduled in
 // our place) inside each sendto, with many lock-step clients.
-void tftp_server::impl::drain_round(const epoll_event* events, int n) {
+void tftp_server::impl::shard::drain_round(const epoll_event* events, int n) {
     round_.clear();
     for (int i = 0; i < n; ++i) {
         // See drain_transfers: every pointer reported is alive.
@@ -824,15 +1067,78 @@ void tftp_server::impl::drain_round(const epoll_event* events, int n) {
     round_.clear();
 }
 
+// One shard on the loop, or server.tftp.data_threads shards each on a
+// thread of its own; PXED_TFTP_IO=epoll asks for the epoll data path
+// (tests run both), which is also the one where the kernel has no io_uring
+// (CentOS 7's 3.10).
+void tftp_server::impl::open_shards() {
+    const char* io = std::getenv("PXED_TFTP_IO");
+    const bool epoll_only = io && std::string_view(io) == "epoll";
+    unsigned threads = options_.data_threads;
+    if (const char* env = std::getenv("PXED_TFTP_DATA_THREADS")) {
+        unsigned v = 0;
+        const std::string_view text(env);
+        if (const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+            r.ec == std::errc{} && r.ptr == text.data() + text.size())
+            threads = v;
+        else
+            spdlog::warn("tftp: PXED_TFTP_DATA_THREADS={} is not a number; ignored", wire::escape_for_log(text));
+    }
+    threads = std::min(threads, 64u);
+    // Shard 0 is the loop's own, always: a lone transfer runs there, where
+    // the busy poll waits for its client's ACK (a data thread would have to
+    // be woken for each one). The data threads' shards come after it.
+    const std::size_t n = threads > 1 ? threads + 1 : 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        shards_.push_back(std::make_unique<shard>(*this, i, i > 0));
+        shards_.back()->open(epoll_only);
+    }
+    const bool batched = shards_.front()->has_batch();
+    spdlog::info("tftp: transfer data path: {}; {}",
+                 batched      ? "io_uring (one syscall per round of receives and one per round of sends)"
+                 : epoll_only ? "epoll, one syscall per datagram (PXED_TFTP_IO=epoll)"
+                              : "epoll, one syscall per datagram (no io_uring here)",
+                 threads > 1 ? "on " + std::to_string(threads) + " data threads (server.tftp.data_threads)"
+                             : std::string("on the event loop (server.tftp.data_threads 1)"));
+}
+
+// The loop's shard while it runs nothing (one client alone keeps the busy
+// poll), else the data thread with the fewest running transfers; the first
+// of equals. Without data threads, the loop.
+tftp_server::impl::shard& tftp_server::impl::least_loaded() {
+    if (shards_.size() == 1 || shards_.front()->running_ == 0) return *shards_.front();
+    shard* best = shards_[1].get();
+    for (std::size_t i = 2; i < shards_.size(); ++i)
+        if (shards_[i]->running_ < best->running_) best = shards_[i].get();
+    return *best;
+}
+
+std::vector<std::uint64_t> tftp_server::impl::per_shard() const {
+    std::vector<std::uint64_t> out;
+    for (const auto& s : shards_) out.push_back(s->started_);
+    return out;
+}
+
 void tftp_server::impl::stop() {
+    if (stopped_) return;
+    stopped_ = true;
     stopping_ = true;
     boost::system::error_code ec;
     socket_.close(ec);
-    ready_.cancel(ec);
-    tick_.cancel();
-    auto sessions = sessions_;  // finishing a session erases it from sessions_
-    for (auto& entry : sessions) entry.second->abort("server shutting down");
+    // The data threads end first; their transfers are then the loop's to
+    // end, each with ERROR to its client and its line in the log.
+    for (auto& s : shards_) s->halt();
+    std::vector<std::shared_ptr<session>> running;
+    running.reserve(sessions_.size());
+    for (auto& entry : sessions_) running.push_back(entry.second);  // ending one erases it
+    for (auto& s : running) contain_transfer(*s, "ending a transfer", [&] { s->abort("server shutting down"); });
+    for (auto& s : shards_) s->close();
 }
+
+tftp_server::impl::~impl() {
+    for (auto& s : shards_) s->halt();
+}
+
 
 // Gives memory back after a burst. Transfers allocate small blocks
 // (engine, packets, file chunks) that glibc keeps in its heap when they are
@@ -865,17 +1171,8 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
             spdlog::error("tftp: {}: cannot open a transfer socket: {}", describe(peer), std::strerror(err));
         return;
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;  // level-triggered: see drain_transfers
-    auto sess = std::make_shared<session>(*this, std::move(fd), peer, client, rrq.filename);
-    ev.data.ptr = sess.get();
-    if (::epoll_ctl(ready_.native_handle(), EPOLL_CTL_ADD, sess->fd(), &ev) != 0) {
-        const int err = errno;
-        shares_.release(client);
-        if (error_log_.allow(clock_type::now()))
-            spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(peer), std::strerror(err));
-        return;
-    }
+    auto& home = least_loaded();
+    auto sess = std::make_shared<session>(*this, home, std::move(fd), peer, client, rrq.filename);
     sessions_.emplace(sess.get(), sess);
     by_peer_[peer] = sess.get();
     // A throw from here on (out of memory) ends this transfer, which has
@@ -924,7 +1221,9 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
     spdlog::debug("tftp: {} \"{}\" requested ({} options, mode {})", describe(peer), wire::escape_for_log(rrq.filename),
                   rrq.options.size(), wire::escape_for_log(rrq.mode_text));
     metrics_.started.inc();
-    sess->run(std::make_unique<tftp::read_transfer>(rrq, std::move(source), cfg));
+    sess->set_transfer(std::make_unique<tftp::read_transfer>(rrq, std::move(source), cfg));
+    sess->adopted();
+    home.adopt(std::move(sess));
 }
 
 tftp_server::tftp_server(asio::io_context& io, tftp_server_options options, namespace_provider files)
@@ -936,5 +1235,10 @@ void tftp_server::start() { impl_->start(); }
 void tftp_server::stop() { impl_->stop(); }
 std::uint16_t tftp_server::port() const { return impl_->port(); }
 std::size_t tftp_server::active_transfers() const { return impl_->active(); }
+std::vector<std::uint64_t> tftp_server::transfers_per_shard() const { return impl_->per_shard(); }
+
+unsigned tftp_server::default_data_threads() {
+    return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+}
 
 }  // namespace pxed::net

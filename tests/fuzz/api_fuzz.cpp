@@ -62,7 +62,7 @@ access: {api: {keys_file: keys}}
         site = r.model;
         spdlog::set_level(spdlog::level::off);  // refusals are logged; millions of them here
         life = std::make_unique<app::lifecycle_service>(dir);
-        life->start(*site, 1'700'000'000);
+        life->start(site, 1'700'000'000);
         api = std::make_unique<app::api>([this] { return site; }, [] { return std::string("[]"); }, life.get(),
                                          &guard);
     }

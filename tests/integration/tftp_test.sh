@@ -280,6 +280,12 @@ elif grep -q "transfer data path: epoll, .*no io_uring here" "$TMP/pxed.log"; th
 else
   check "the log names the data path: io_uring" grep -q "transfer data path: io_uring" "$TMP/pxed.log"
 fi
+if [[ ${PXED_TFTP_DATA_THREADS:-} =~ ^[2-9]$ ]]; then
+  check "the log says the transfers ran on $PXED_TFTP_DATA_THREADS data threads" grep -q "transfer data path: .*; on $PXED_TFTP_DATA_THREADS data threads" "$TMP/pxed.log"
+elif [[ ${PXED_TFTP_DATA_THREADS:-} == 1 ]]; then
+  check "the log says the transfers ran on the event loop" grep -q "transfer data path: .*; on the event loop" "$TMP/pxed.log"
+fi
+check "a transfer's line in the log counts its spurious timeouts" grep -q "lock.img\" completed: .* retransmissions, [0-9][0-9]* spurious timeouts" "$TMP/pxed.log"
 stop_pxed
 check "pxed stops cleanly" grep -q "stopped" "$TMP/pxed.log"
 

@@ -251,6 +251,28 @@ TEST(BootTraceBook, AHostAddedByAReloadLeavesTheStrangers) {
     EXPECT_EQ(b.of(mac(4)).size(), 7u) << "now under the inventory's bound";
 }
 
+// A reload's swap names the hosts it added or removed; the book looks at
+// those only (a trace of 100,000 hosts is not walked on the event loop).
+TEST(BootTraceBook, AReloadMovesOnlyTheHostsItNames) {
+    std::set<wire::mac_address> inventory;
+    limits l;
+    l.per_stranger = 2;
+    book b(l, [&inventory](const wire::mac_address& m) { return inventory.count(m) > 0; });
+    for (int i = 0; i < 5; ++i) b.record(dhcp_in(4, t0 + i, "DISCOVER", ""));
+    for (int i = 0; i < 5; ++i) b.record(dhcp_in(5, t0 + i, "DISCOVER", ""));
+    inventory.insert(mac(4));
+    inventory.insert(mac(5));
+    b.reclassify(std::vector<wire::mac_address>{mac(4)});
+    ASSERT_EQ(b.strangers().size(), 1u) << "mac 5 was not named: still a stranger";
+    EXPECT_EQ(b.strangers()[0].mac, mac(5));
+    for (int i = 0; i < 5; ++i) b.record(dhcp_in(4, t0 + 10 + i, "DISCOVER", ""));
+    EXPECT_EQ(b.of(mac(4)).size(), 7u) << "mac 4 is under the inventory's bound";
+    inventory.erase(mac(4));
+    b.reclassify(std::vector<wire::mac_address>{mac(4), mac(9)});
+    EXPECT_EQ(b.of(mac(4)).size(), 2u) << "back among the strangers, cut to their bound";
+    EXPECT_EQ(b.strangers().size(), 2u);
+}
+
 TEST(BootTraceBook, RestoredEventsKeepTheirNumbersAndNewOnesFollow) {
     book first({}, [](const wire::mac_address&) { return true; });
     first.record(file(1, t0, "pxelinux.0"));

@@ -141,7 +141,7 @@ protected:
         char tmpl[] = "/tmp/pxed-api-XXXXXX";
         dir = mkdtemp(tmpl);
         life = std::make_unique<lifecycle_service>(dir);
-        life->start(*site, 1'700'000'000);
+        life->start(site, 1'700'000'000);
     }
     void TearDown() override {
         life.reset();

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "pxed/fs/namespace.hpp"
+#include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/tftp_server.hpp"
 #include "temp_dir.hpp"
@@ -61,6 +63,7 @@ public:
             sockaddr_in from{};
             socklen_t len = sizeof from;
             const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n < 0 && errno == EINTR) continue;  // a signal is not the server's answer
             if (n < 4 || buf[1] != 3) return 0;
             const auto block = static_cast<std::uint16_t>((buf[2] << 8) | buf[3]);
             if (static_cast<std::uint16_t>(expected - block) < 1000 && block != expected) continue;
@@ -105,7 +108,9 @@ public:
     // The next datagram, as bytes; empty on timeout.
     std::string receive_any() {
         char buf[600];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        ssize_t n;
+        do n = ::recv(fd_, buf, sizeof buf, 0);
+        while (n < 0 && errno == EINTR);  // a signal is not the server's answer
         return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
     }
 
@@ -135,6 +140,8 @@ protected:
         o.port = 0;
         o.poll = poll_.get();
         o.max_transfers_per_client = max_transfers_per_client_;
+        o.data_threads = data_threads_;
+        o.metrics = metrics_;
         server_ = std::make_unique<tftp_server>(io_, o, [this] { return files_; });
         server_->start();
         thread_ = std::thread([this] { run(io_, *poll_); });
@@ -178,6 +185,8 @@ protected:
 
     static constexpr std::size_t file_size = 100 * 512 + 17;
     std::size_t max_transfers_per_client_ = tftp_server_options{}.max_transfers_per_client;
+    unsigned data_threads_ = tftp_server_options{}.data_threads;  // PXED_TFTP_DATA_THREADS overrides it
+    metrics::registry* metrics_ = nullptr;
     pxed::testing::temp_dir tmp_{"tftp-loopback"};
     const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;

@@ -8,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -222,6 +225,141 @@ TEST_F(TftpLimits, ThePerClientCapRefusesAndItsWarningOutlivesAJunkFlood) {
     EXPECT_EQ(lines_with("refused: pxed is read-only"), 20u) << log_.str();
     EXPECT_EQ(lines_with("(server.tftp.max_transfers_per_client)"), 1u) << log_.str();
     EXPECT_EQ(lines_with("\" refused: "), 1u) << log_.str();
+}
+
+}  // namespace
+}  // namespace pxed::net
+
+namespace pxed::net {
+namespace {
+
+// The server's data threads, as the kernel lists them (shard threads are
+// named pxed-tftp-N).
+std::size_t data_threads_running() {
+    std::size_t n = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        n += name.rfind("pxed-tftp-", 0) == 0;
+    }
+    return n;
+}
+
+// server.tftp.data_threads: transfers really run on that many threads, a
+// new one goes to the shard running fewest, and stop() joins them all.
+class TftpDataThreads : public testing::tftp_loopback {
+protected:
+    void SetUp() override {
+        tftp_loopback::SetUp();
+        ::unsetenv("PXED_TFTP_DATA_THREADS");  // the ctest variants set it; this test sets its own
+        data_threads_ = 3;
+    }
+
+    std::vector<std::uint64_t> per_shard() {
+        return on_loop([this] { return server_->transfers_per_shard(); });
+    }
+
+    // Until the loop has heard of every end but `running`.
+    void wait_for_active(std::size_t running) {
+        for (int i = 0; i < 500 && on_loop([this] { return server_->active_transfers(); }) != running; ++i)
+            std::this_thread::sleep_for(10ms);
+        ASSERT_EQ(on_loop([this] { return server_->active_transfers(); }), running);
+    }
+
+    static void finish(tftp_client& c) {
+        for (std::uint16_t b = 1; b <= 101; ++b) {
+            c.ack(b);
+            if (b < 101) {
+                ASSERT_GT(c.receive_block(static_cast<std::uint16_t>(b + 1)), 0u) << "block " << b + 1;
+            }
+        }
+    }
+};
+
+TEST_F(TftpDataThreads, TransfersGoToTheLeastLoadedShardEachOnItsOwnThread) {
+    const auto port = start(0us);
+    EXPECT_EQ(data_threads_running(), 3u);
+    std::vector<std::unique_ptr<tftp_client>> clients;
+    auto begin = [&] {
+        clients.push_back(std::make_unique<tftp_client>(port));
+        clients.back()->request("file.bin");
+        ASSERT_EQ(clients.back()->receive_block(1), 512u);
+    };
+    // Nine at once (each waits for its block 1): the first on the loop's
+    // shard, which runs nothing yet (a lone client keeps the busy poll);
+    // the other eight to the data threads in turn.
+    for (int i = 0; i < 9; ++i) begin();
+    EXPECT_EQ(per_shard(), (std::vector<std::uint64_t>{1, 3, 3, 2}));
+    // The three of the first data thread end; the next three all go there
+    // (the loop's shard is busy), where a round robin would spread them.
+    for (const int i : {1, 4, 7}) finish(*clients[static_cast<std::size_t>(i)]);
+    wait_for_active(6);
+    for (int i = 0; i < 3; ++i) begin();
+    EXPECT_EQ(per_shard(), (std::vector<std::uint64_t>{1, 6, 3, 2}));
+    // The loop's transfer ends: the next one runs on the loop again.
+    finish(*clients[0]);
+    wait_for_active(8);
+    begin();
+    EXPECT_EQ(per_shard(), (std::vector<std::uint64_t>{2, 6, 3, 2}));
+    for (const int i : {2, 3, 5, 6, 8, 9, 10, 11, 12}) finish(*clients[static_cast<std::size_t>(i)]);
+    for (const auto& c : clients) EXPECT_EQ(c->bytes(), file_size);
+    stop();
+    EXPECT_EQ(data_threads_running(), 0u) << "stop() joins the data threads";
+}
+
+// A transfer the server stops while it runs on a data thread: its client
+// gets ERROR, the loop logs its end, nothing is left running.
+TEST_F(TftpDataThreads, StopEndsTransfersRunningOnDataThreads) {
+    const auto port = start(0us);
+    tftp_client a(port), b(port);
+    a.request("file.bin");
+    b.request("file.bin");
+    ASSERT_EQ(a.receive_block(1), 512u);
+    ASSERT_EQ(b.receive_block(1), 512u);
+    stop();  // the server's stop() on the loop, then the loop's end
+    EXPECT_EQ(server_->active_transfers(), 0u);
+    for (auto* c : {&a, &b}) {
+        std::string reply;
+        do reply = c->receive_any();
+        while (reply.size() >= 2 && reply[1] == 3);  // resends of block 1 before the stop
+        ASSERT_GE(reply.size(), 4u);
+        EXPECT_EQ(reply.substr(0, 2), std::string("\0\5", 2)) << "expected ERROR";
+    }
+    EXPECT_EQ(data_threads_running(), 0u);
+}
+
+// A client whose ACK comes after the server resent the block, and who
+// ACKs both copies: a spurious timeout, counted in the transfer's log line
+// and in pxed_tftp_spurious_timeouts_total.
+class TftpSpurious : public TftpLimits {};
+
+TEST_F(TftpSpurious, ASpuriousTimeoutIsLoggedAndCounted) {
+    metrics::registry registry;
+    metrics_ = &registry;
+    const auto port = start(0us);
+    tftp_client c(port);
+    c.request("file.bin");
+    // Round trips measured first (a fast loopback client).
+    for (std::uint16_t b = 1; b <= 20; ++b) {
+        ASSERT_EQ(c.receive_block(b), 512u);
+        c.ack(b);
+    }
+    ASSERT_EQ(c.receive_block(21), 512u);
+    // Its copy, resent by the timer, then both ACKed.
+    const auto copy = c.receive_any();
+    ASSERT_GE(copy.size(), 4u);
+    ASSERT_EQ(copy.substr(0, 4), std::string("\0\3\0\25", 4)) << "expected block 21 again";
+    c.ack(21);
+    c.ack(21);
+    for (std::uint16_t b = 22; b <= 101; ++b) {
+        ASSERT_GT(c.receive_block(b), 0u);
+        c.ack(b);
+    }
+    stop();
+    EXPECT_EQ(lines_with("\"file.bin\" completed: "), 1u) << log_.str();
+    EXPECT_EQ(lines_with("retransmissions, 1 spurious timeouts"), 1u) << log_.str();
+    EXPECT_NE(registry.expose().find("pxed_tftp_spurious_timeouts_total 1\n"), std::string::npos) << registry.expose();
 }
 
 }  // namespace

@@ -24,9 +24,15 @@ public:
     /// Opens <state_dir>/hosts.sqlite3; throws std::runtime_error when it cannot.
     explicit lifecycle_service(const std::string& state_dir);
 
-    /// Start-up and reload: records for hosts new to the site.
-    void start(const inventory::site& site, std::int64_t now);
-    void reload(const inventory::site& site, std::int64_t now);
+    /// Start-up: records for hosts new to the site (every host visited).
+    void start(std::shared_ptr<const inventory::site> site, std::int64_t now);
+    /// Reload: what lifecycle::plan_reload() worked out off the loop
+    /// (against the site this service follows, site()); costs the hosts
+    /// the plan names, so a reload of 100,000 unchanged hosts costs
+    /// nothing here. Records for hosts new to the site are written.
+    void reload(const lifecycle::reload_plan& plan, std::int64_t now);
+    /// The site the tracker follows: what a reload plans against.
+    const std::shared_ptr<const inventory::site>& site() const { return tracker_.site(); }
 
     /// What the rendered documents consult (and tell what was fetched).
     std::shared_ptr<const render::host_status_source> status_source() const { return source_; }

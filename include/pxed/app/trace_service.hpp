@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/inventory/site.hpp"
@@ -35,9 +36,20 @@ public:
     trace_service(const trace_service&) = delete;
     trace_service& operator=(const trace_service&) = delete;
 
-    /// Start-up and reload: which MACs are inventory hosts, and their
-    /// reserved addresses.
-    void set_site(std::shared_ptr<const inventory::site> site);
+    /// A site as attribution reads it: which MACs are inventory hosts, and
+    /// their reserved addresses. Built by index() on a reload's worker
+    /// thread (it walks every host), swapped in on the loop by set_site().
+    struct site_view {
+        std::shared_ptr<const inventory::site> site;
+        std::unordered_map<std::uint32_t, wire::mac_address> reserved;
+    };
+    static std::shared_ptr<const site_view> index(std::shared_ptr<const inventory::site> site);
+
+    /// Reload: the new site's view; hosts named in `moved` (added to or
+    /// removed from the inventory) change pools in the book. Returns the
+    /// view it replaced, for the caller to free off the loop.
+    std::shared_ptr<const site_view> set_site(std::shared_ptr<const site_view> view,
+                                              const std::vector<wire::mac_address>& moved);
 
     /// The last resort for an address: the kernel's neighbour table.
     using neighbour_lookup = std::function<std::optional<wire::mac_address>(std::uint32_t address)>;
@@ -68,8 +80,8 @@ public:
 private:
     class writer;
     static constexpr std::size_t flush_at = 5000;
-    std::shared_ptr<const inventory::site> site_;
-    std::unordered_map<std::uint32_t, wire::mac_address> reserved_;
+    bool is_host(const wire::mac_address& mac) const;
+    std::shared_ptr<const site_view> view_;
     std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP
     neighbour_lookup neighbours_;
     trace::book book_;

@@ -121,6 +121,10 @@ public:
     /// After a reload: hosts added to or removed from the inventory move
     /// between the two pools.
     void reclassify();
+    /// The same, looking only at `macs` (the hosts a reload added or
+    /// removed): what the event loop runs at a reload's swap, in time
+    /// proportional to them rather than to every MAC traced.
+    void reclassify(const std::vector<wire::mac_address>& macs);
 
     /// A host's events after `after` (a sequence number), oldest first.
     std::vector<event> of(const wire::mac_address& mac, std::uint64_t after = 0) const;
@@ -154,6 +158,9 @@ private:
     void forget(std::unordered_map<wire::mac_address, history>::iterator it);
     void trim_total(order_queue& order, std::size_t& size, std::size_t cap);
     void rebuild_orders();
+
+    bool reclassify_one(const wire::mac_address& mac, history& h);
+    void rebalance();
 
     limits limits_;
     std::function<bool(const wire::mac_address&)> known_;

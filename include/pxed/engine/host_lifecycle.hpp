@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,24 @@ struct answer {
     bool ok() const { return result == verdict::done || result == verdict::unchanged; }
 };
 
+/// What a reload changes for the tracker, worked out off the event loop
+/// (plan_reload) from the site being served and the one replacing it, so
+/// that applying it (tracker::apply) costs the hosts it names, not the
+/// whole inventory. Both sites are immutable and shared: a worker thread
+/// may build the plan while the loop goes on reading `before`.
+struct reload_plan {
+    std::shared_ptr<const inventory::site> before;
+    std::shared_ptr<const inventory::site> after;
+    /// Hosts of `after` that are not in `before`, or whose hostname or
+    /// profile changed (indices into after->hosts).
+    std::vector<std::size_t> touched;
+    /// Hosts of `before` that `after` no longer has.
+    std::vector<wire::mac_address> removed;
+};
+
+/// Pure: reads both sites, touches no tracker. O(hosts) with no lock.
+reload_plan plan_reload(std::shared_ptr<const inventory::site> before, std::shared_ptr<const inventory::site> after);
+
 class tracker {
 public:
     /// Makes the install tokens (wire::random_token in the daemon).
@@ -64,12 +83,24 @@ public:
     explicit tracker(token_source tokens);
 
     /// Start-up: the records read back from the store, then reconcile().
-    std::vector<change> restore(std::vector<store::host_record> records, const inventory::site& site, unix_time now);
+    std::vector<change> restore(std::vector<store::host_record> records,
+                                std::shared_ptr<const inventory::site> site, unix_time now);
 
     /// A (re)loaded site: hosts new to it get a record (pending, or
     /// installed per lifecycle.new_hosts); hostnames and profiles are
-    /// refreshed; hosts no longer in it keep their record.
-    std::vector<change> reconcile(const inventory::site& site, unix_time now);
+    /// refreshed; hosts no longer in it keep their record. Walks every
+    /// host: start-up, and tests. The tracker keeps `site` (policies and
+    /// netboot are read from it when asked).
+    std::vector<change> reconcile(std::shared_ptr<const inventory::site> site, unix_time now);
+
+    /// The same as reconcile(plan.after, now), in time proportional to the
+    /// hosts the plan names: what the event loop runs at a reload's swap.
+    /// A plan made against another site than the tracker's falls back to
+    /// reconcile().
+    std::vector<change> apply(const reload_plan& plan, unix_time now);
+
+    /// The site the tracker follows (null before the first reconcile).
+    const std::shared_ptr<const inventory::site>& site() const { return site_; }
 
     /// A host's own document is being sent: pending -> installing, and
     /// with install_done: kickstart, its kickstart ends the install.
@@ -110,17 +141,27 @@ public:
     state_counts inventory_by_state() const;
 
 private:
+    // A host's policy and netboot are not copied here but read from site_
+    // when asked: a reload that changes the top-level lifecycle or a
+    // profile's changes them for thousands of hosts at no cost at the swap.
     struct entry {
         store::host_record record;
-        inventory::lifecycle_policy policy;
-        bool netboot = true;  ///< site.yaml's netboot: false means it never installs
         bool in_inventory = false;
     };
-    static bool boots_installer(const entry& e);
+    // An entry and its host in site_ (nullptr: not in the inventory).
+    struct view {
+        entry* e = nullptr;
+        const inventory::host* host = nullptr;
+        explicit operator bool() const { return e != nullptr; }
+    };
+    static bool boots_installer(const store::host_record& r, const inventory::lifecycle_policy& p);
     change moved(entry& e, store::host_state to, const std::string& by, const std::string& why, unix_time now);
-    entry* known(const wire::mac_address& mac);
+    view known(const wire::mac_address& mac);
+    const inventory::host* host_of(const wire::mac_address& mac) const;
+    void reconcile_host(const inventory::host& h, unix_time now, std::vector<change>& out);
 
     token_source tokens_;
+    std::shared_ptr<const inventory::site> site_;
     std::map<wire::mac_address, entry> hosts_;
 };
 

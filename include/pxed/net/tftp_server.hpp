@@ -1,13 +1,17 @@
 #pragma once
 /// The TFTP server (RFC 1350, 2347-2349, 7440): sockets and timers around the
-/// pure transfer engine. One event loop, no thread per client: every
-/// transfer is a socket (its TID), a timer and a tftp::read_transfer.
+/// pure transfer engine. No thread per client: every transfer is a socket
+/// (its TID), a deadline and a tftp::read_transfer. Requests, file opening,
+/// limits, logs, metrics and the boot trace are the event loop's; the
+/// transfers' DATA and ACKs run on that loop too, or on a few data threads
+/// (tftp_server_options::data_threads, docs/tftp.md "Data threads").
 /// Asio stays out of this header.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/tftp_transfer.hpp"
@@ -44,6 +48,12 @@ struct tftp_server_options {
     /// Transfers at once from one client address, whatever its source
     /// ports; a request beyond that gets ERROR 0 (tftp::share_limits).
     std::size_t max_transfers_per_client = 16;
+    /// Threads that carry the running transfers' DATA and ACKs, each with a
+    /// shard of the transfer sockets (its own io_uring or epoll set and
+    /// timer); a new transfer goes to the shard running fewest. 0 or 1: all
+    /// on the event loop. Control stays on the loop either way.
+    /// PXED_TFTP_DATA_THREADS in the environment overrides it (benchmarks).
+    unsigned data_threads = 1;
     /// Told after every send when the client's measured round trip is
     /// short, so the loop polls for its answer (see event_loop.hpp). Owned
     /// by the caller and outliving the server; null: never asked.
@@ -74,6 +84,12 @@ public:
 
     std::uint16_t port() const;
     std::size_t active_transfers() const;
+    /// Transfers started on each data shard so far (one entry when they
+    /// all run on the loop). Call on the loop thread.
+    std::vector<std::uint64_t> transfers_per_shard() const;
+
+    /// The default of server.tftp.data_threads: the CPUs, at most 4.
+    static unsigned default_data_threads();
 
 private:
     class impl;
