@@ -36,6 +36,16 @@ bool indicator(char c) {
     return std::string_view("-?:,[]{}#&*!|>'\"%@`").find(c) != std::string_view::npos;
 }
 
+// What may appear inside a plain scalar taken here: what MACs, names,
+// addresses, profile names, paths and URLs are written with. Anything
+// else (YAML indicators mid-scalar, where yaml-cpp has quirks of its own:
+// "00:?2" in a flow mapping is a syntax error there) leaves the entry to
+// yaml-cpp; tests/fuzz/inventory_hosts_fuzz.cpp compares the two paths.
+bool plain_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("-._/+=~%@ ").find(c) != std::string_view::npos;
+}
+
 bool null_word(std::string_view s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
 struct span {
@@ -82,7 +92,8 @@ std::optional<std::size_t> value_at(line_t l, std::size_t p, bool flow, span& ou
             return std::nullopt;  // a key, or a mapping
         if (c == '#' && l[e - 1] == ' ') break;
         if (flow && (c == ',' || c == '}')) break;
-        if (flow && (c == '[' || c == ']' || c == '{')) return std::nullopt;
+        // ':' only between the characters of a MAC, a time or a URL.
+        if (c == ':' ? !(plain_char(l[e + 1]) && l[e + 1] != ' ') : !plain_char(c)) return std::nullopt;
         ++e;
     }
     if (flow && e < l.size() && l[e] == '#') return std::nullopt;  // a comment inside {..}
@@ -198,6 +209,7 @@ private:
             const auto after_value = value_at(l, *after_key, true, v);
             if (!after_value || !add(line_no, k, v)) return false;
             p = *after_value;
+            if (p >= l.size()) return false;  // no closing '}' on the line
             if (l[p] == '}') return tail_ok(l, p + 1);
             ++p;  // ','
             while (p < l.size() && l[p] == ' ') ++p;

@@ -91,7 +91,7 @@ key_locations key_locations::from_text(std::string yaml, const std::string& name
     detail::scan_rules any_key;
     any_key.unique_keys = false;
     fast->scan = detail::scan_hosts(fast->text, any_key);
-    if (fast->scan.used) {
+    if (fast->scan.used && fast->scan.left == 0) {  // as load_string
         try {
             const auto root = YAML::Load(fast->scan.rest);
             if (detail::fits(root, fast->scan)) {

@@ -77,9 +77,12 @@ echo "# slow relay: $slow"
 echo "# prompt relay: $fast"
 check "every client behind the slow relay is ACKed in the end" test "$(echo "$slow" | json '["acked"]')" = 600
 check "no reply is lost at the slow relay's default-sized socket" test "$(echo "$slow" | json '["lost_at_socket"]')" = 0
-check "the prompt relay's clients are all served meanwhile" test "$(echo "$fast" | json '["acked"]')" = 40
-check "... none waiting on the slow relay's window (each DORA under 500 ms)" \
-  test "$(echo "$fast" | json '["slowest_ms"]')" -lt 500
+# Each of its replies is waited for 1 s, once: a reply held behind the slow
+# relay's window waits up to 1 s there and is then dropped, so all 40
+# ACKed shows the windows are kept apart (the slowest DORA is printed, not
+# checked: a time bound would only measure the machine's load).
+check "the prompt relay's clients are all served meanwhile, none waiting on the slow relay's window" \
+  test "$(echo "$fast" | json '["acked"]')" = 40
 shed=$(ip netns exec $S curl -s -m 10 "http://127.0.0.1:$(bound_port http)/metrics" |
   sed -n 's/^pxed_dhcp_messages_received_total{type="discover",outcome="shed"} \([0-9]*\).*/\1/p')
 echo "# DISCOVERs shed while relay A's window was full: ${shed:-none}"
