@@ -13,7 +13,13 @@ namespace pxed::net {
 
 struct udp_batch::ring {
     io_uring r{};
-    ~ring() { io_uring_queue_exit(&r); }
+    bool live = false;  // set up: only then is there a ring to tear down
+    // io_uring_queue_exit on a ring whose setup failed closes its ring_fd,
+    // 0: stdin, or whatever took fd 0 since (on a kernel without io_uring,
+    // each data thread's failed setup closed another one's eventfd).
+    ~ring() {
+        if (live) io_uring_queue_exit(&r);
+    }
 };
 
 namespace {
@@ -48,6 +54,7 @@ void submit_and_reap(io_uring& r, unsigned n, F&& f) {
 std::unique_ptr<udp_batch> udp_batch::open(unsigned depth) {
     auto r = std::make_unique<ring>();
     if (io_uring_queue_init(depth, &r->r, 0) != 0) return nullptr;
+    r->live = true;
     return std::unique_ptr<udp_batch>(new udp_batch(std::move(r), depth));
 }
 

@@ -6,6 +6,7 @@
 #include "udp_batch.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -77,6 +78,27 @@ TEST(UdpBatch, AFailedSendIsDroppedAndTheRestStillLeave) {
     EXPECT_EQ(text(slots[0]), "one");
     batch->receive_all(slots.data(), 1);
     EXPECT_EQ(text(slots[0]), "two");
+}
+
+// A ring whose setup fails (here: 0 entries, EINVAL; on CentOS 7's 3.10:
+// ENOSYS) has nothing to tear down. liburing's teardown of it would close
+// its ring_fd, 0: whatever holds fd 0 then (stdin, or with data threads
+// another shard's eventfd, which hung pxed's shutdown on a 3.10 kernel).
+TEST(UdpBatch, AFailedSetupClosesNoDescriptor) {
+    const int saved = ::fcntl(0, F_DUPFD_CLOEXEC, 3);  // -1 if fd 0 was not open
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    ASSERT_EQ(::dup2(p[0], 0), 0);
+    EXPECT_EQ(udp_batch::open(0), nullptr);
+    EXPECT_NE(::fcntl(0, F_GETFD), -1) << "fd 0 was closed by the failed setup";
+    ::close(p[0]);
+    ::close(p[1]);
+    if (saved >= 0) {
+        ::dup2(saved, 0);
+        ::close(saved);
+    } else {
+        ::close(0);
+    }
 }
 
 }  // namespace
