@@ -134,13 +134,24 @@ private:
 ///   REQUEST answering the OFFER numbered n (same chaddr and xid) proves
 ///   that its reader took every reply up to n out of its buffer. Replies
 ///   up to n leave the window (as a TCP ACK is cumulative).
+/// - ACKs and NAKs are never answered: only a later OFFER's REQUEST
+///   proves them read. So an ACK leaves room in the window for one OFFER
+///   after it, and when the oldest waiting reply does not fit and no OFFER
+///   is in flight, the oldest waiting OFFER goes first. Without this a
+///   window of ACKs alone waited for linger: 250 ms of nothing towards a
+///   relay, several times a second under a flood (bench/README.md).
 /// - A reply nothing proves leaves the window after `linger`: replies can
-///   be lost, and most (ACKs, NAKs) are never answered. A reader stalled
-///   for longer than that can hold two windows before it loses any.
+///   be lost, and a client may not answer. It may still sit in a stalled
+///   reader's buffer, so it counts against `buffer_bytes` (what a default
+///   receive buffer holds, with a margin) until a proof covers it or
+///   `forget` has passed. A reader that stops reading without closing its
+///   socket gets at most that much, and what waits for it expires.
 /// - A DISCOVER whose destination already has a window's worth waiting is
 ///   shed before it is decided (admits()), as a server reading one
 ///   request at a time drops it at its own socket: the client retries.
-///   REQUESTs are never shed: they finish exchanges and carry the proofs.
+///   Not while nothing waiting or in flight is an OFFER: only a new one
+///   can prove the window read. REQUESTs are never shed: they finish
+///   exchanges and carry the proofs.
 /// - A reply that waited longer than `max_wait` is dropped: its client
 ///   has retransmitted or given up.
 ///
@@ -163,11 +174,22 @@ struct flow_limits {
     std::size_t window_bytes = 96 * 1024;
     std::size_t per_reply_overhead = 1024;
     std::chrono::milliseconds linger{250};
+    /// A reply that left the window by linger may still sit in a stalled
+    /// reader's buffer: it counts against `buffer_bytes` until a proof
+    /// covers it or for `forget` after it lingered. A reader that stops
+    /// reading without closing its socket (perfdhcp at the end of its run)
+    /// so gets at most `buffer_bytes` in that time, and waiting replies
+    /// expire (max_wait) before it could get more.
+    std::size_t buffer_bytes = 160 * 1024;
+    std::chrono::milliseconds forget{1000};
     std::chrono::milliseconds max_wait{1000};
     /// Replies waiting per destination, and in all.
     std::size_t waiting_max = 512;
     std::size_t total_waiting_max = 8192;
 };
+
+/// The largest reply the server sends (an Ethernet MTU's worth).
+inline constexpr std::size_t max_reply_bytes = 1500;
 
 /// Where a reply goes: address, port and (0 when routed) interface.
 struct flow_key {
@@ -207,7 +229,12 @@ public:
     /// dropped at push() instead, so that nobody can shed others' DISCOVERs.
     bool admits(const flow_key& k) const {
         const auto it = flows_.find(k);
-        return it == flows_.end() || !it->second.windowed || it->second.waiting_cost < limits_.window_bytes;
+        if (it == flows_.end() || !it->second.windowed) return true;
+        const auto& f = it->second;
+        // A window's worth waits: shed. Except when nothing waiting or in
+        // flight can ever be answered (ACKs, NAKs): then only a new OFFER
+        // can carry the proof that frees the window, instead of linger.
+        return f.waiting_cost < limits_.window_bytes || (f.waiting_offers == 0 && f.offers_in_flight == 0);
     }
 
     /// A request arrived: if it answers an OFFER still in flight (same
@@ -238,6 +265,7 @@ public:
         const auto c = cost(bytes);
         f.waiting.push_back({std::move(r), c, offer, now});
         f.waiting_cost += c;
+        if (offer) ++f.waiting_offers;
         ++total_waiting_;
         return true;
     }
@@ -255,7 +283,7 @@ public:
                 if (expired) expired->push_back(std::move(f.waiting.front().reply));
                 pop_waiting(f);
             }
-            if (f.waiting.empty() && f.in_flight.empty()) {
+            if (f.waiting.empty() && f.in_flight.empty() && f.lingered.empty()) {
                 it = flows_.erase(it);
                 continue;
             }
@@ -269,14 +297,17 @@ public:
             progress = false;
             for (auto* f : open) {
                 if (out.size() >= budget) break;
-                if (f->waiting.empty() || !room(*f, f->waiting.front().cost)) continue;
-                auto& w = f->waiting.front();
+                const auto w = next_to_send(*f);
+                if (w == f->waiting.end()) continue;
                 const auto seq = f->next_seq++;
-                f->in_flight.push_back({seq, now, w.cost, w.offer});
-                f->in_flight_cost += w.cost;
-                if (w.offer) offers_[*w.offer] = {key_of(*f), seq};
-                out.push_back(std::move(w.reply));
-                pop_waiting(*f);
+                f->in_flight.push_back({seq, now, w->cost, w->offer});
+                f->in_flight_cost += w->cost;
+                if (w->offer) {
+                    offers_[*w->offer] = {key_of(*f), seq};
+                    ++f->offers_in_flight;
+                }
+                out.push_back(std::move(w->reply));
+                pop_waiting(*f, w);
                 progress = true;
             }
         }
@@ -288,7 +319,7 @@ public:
         for (auto& [k, f] : flows_) {
             if (f.waiting.empty()) continue;
             retire(f, now);
-            if (room(f, f.waiting.front().cost) || f.waiting.front().since + limits_.max_wait <= now) return true;
+            if (next_to_send(f) != f.waiting.end() || f.waiting.front().since + limits_.max_wait <= now) return true;
         }
         return false;
     }
@@ -301,6 +332,7 @@ public:
             if (f.waiting.empty()) continue;
             auto t = f.waiting.front().since + limits_.max_wait;
             if (!f.in_flight.empty()) t = std::min(t, f.in_flight.front().when + limits_.linger);
+            if (!f.lingered.empty()) t = std::min(t, f.lingered.front().when + limits_.forget);
             if (!next || t < *next) next = t;
         }
         return next;
@@ -360,8 +392,12 @@ private:
         std::uint64_t proven = 0;  // every reply numbered up to this was read
         std::deque<sent> in_flight;
         std::size_t in_flight_cost = 0;
+        std::deque<sent> lingered;  // `when`: when it lingered (sent + linger)
+        std::size_t lingered_cost = 0;
         std::deque<waiting_reply> waiting;
         std::size_t waiting_cost = 0;
+        std::size_t waiting_offers = 0;    // waiting replies a REQUEST will answer
+        std::size_t offers_in_flight = 0;  // in flight and still able to prove
         bool windowed = true;
     };
     struct offer_ref {
@@ -372,9 +408,31 @@ private:
     static const flow_key& key_of(const flow& f) { return f.key; }
 
     // A reply alone always fits: a window smaller than one reply must not
-    // stop a destination for good.
-    bool room(const flow& f, std::size_t c) const {
-        return !f.windowed || f.in_flight.empty() || f.in_flight_cost + c <= limits_.window_bytes;
+    // stop a destination for good. A reply nobody answers (an ACK, a NAK)
+    // leaves room for one OFFER at the end of the window: a window full of
+    // ACKs alone could only be freed by linger, as nothing after them
+    // would prove they were read.
+    bool room(const flow& f, const waiting_reply& w) const {
+        if (!f.windowed) return true;
+        const auto reserve = w.offer ? 0 : cost(max_reply_bytes);
+        if (f.in_flight_cost + f.lingered_cost + w.cost + reserve > limits_.buffer_bytes && !f.lingered.empty())
+            return false;
+        return f.in_flight.empty() || f.in_flight_cost + w.cost + reserve <= limits_.window_bytes;
+    }
+
+    // The reply to send next towards `f`, or end(): the oldest, if it fits.
+    // If it does not and no OFFER is in flight to prove the window read,
+    // the oldest waiting OFFER goes ahead of it (replies to different
+    // exchanges; the order that counts is the one they are numbered in,
+    // on the wire).
+    using waiting_iterator = typename std::deque<waiting_reply>::iterator;
+    waiting_iterator next_to_send(flow& f) const {
+        if (f.waiting.empty()) return f.waiting.end();
+        if (room(f, f.waiting.front())) return f.waiting.begin();
+        if (f.offers_in_flight != 0 || f.waiting_offers == 0) return f.waiting.end();
+        const auto o = std::find_if(f.waiting.begin(), f.waiting.end(),
+                                    [](const waiting_reply& w) { return w.offer.has_value(); });
+        return o != f.waiting.end() && room(f, *o) ? o : f.waiting.end();
     }
 
     void retire(flow& f, time_point now) {
@@ -386,14 +444,28 @@ private:
                 const auto o = offers_.find(*s.offer);
                 if (o != offers_.end() && o->second.seq == s.seq && o->second.key == f.key) offers_.erase(o);
             }
+            if (s.offer) --f.offers_in_flight;
+            if (s.seq > f.proven) {
+                f.lingered.push_back({s.seq, s.when + limits_.linger, s.cost, std::nullopt});
+                f.lingered_cost += s.cost;
+            }
             f.in_flight_cost -= s.cost;
             f.in_flight.pop_front();
         }
+        // Lingered replies leave the buffer estimate when proven read, or
+        // once forgotten. Numbered in order, lingered in order.
+        while (!f.lingered.empty() &&
+               (f.lingered.front().seq <= f.proven || f.lingered.front().when + limits_.forget <= now)) {
+            f.lingered_cost -= f.lingered.front().cost;
+            f.lingered.pop_front();
+        }
     }
 
-    void pop_waiting(flow& f) {
-        f.waiting_cost -= f.waiting.front().cost;
-        f.waiting.pop_front();
+    void pop_waiting(flow& f) { pop_waiting(f, f.waiting.begin()); }
+    void pop_waiting(flow& f, waiting_iterator w) {
+        f.waiting_cost -= w->cost;
+        if (w->offer) --f.waiting_offers;
+        f.waiting.erase(w);
         --total_waiting_;
     }
 
