@@ -100,6 +100,7 @@ public:
                       steady::time_point now) {
         if (files != files_) {
             entries_.clear();
+            etags_.clear();
             files_ = files;
             return nullptr;
         }
@@ -110,6 +111,18 @@ public:
             return nullptr;
         }
         return &it->second;
+    }
+
+    // A rendered document's ETag, hashed once per text: the document
+    // source keeps a rendering until its host's status changes
+    // (render::documents), so the same body comes back request after
+    // request. Held by the body itself, so that its address cannot be
+    // reused by another text while it is remembered.
+    const std::string& body_etag(const std::shared_ptr<const std::string>& body) {
+        const auto it = etags_.find(body.get());
+        if (it != etags_.end()) return it->second.second;
+        if (etags_.size() >= max_entries) etags_.clear();
+        return etags_.emplace(body.get(), std::make_pair(body, http::body_etag(*body))).first->second.second;
     }
 
     void insert(std::string_view path, entry e) {
@@ -131,12 +144,14 @@ public:
 
     void clear() {
         entries_.clear();
+        etags_.clear();
         files_.reset();
     }
 
 private:
     std::shared_ptr<const fs::file_namespace> files_;
     std::unordered_map<std::string, entry> entries_;
+    std::unordered_map<const std::string*, std::pair<std::shared_ptr<const std::string>, std::string>> etags_;
 };
 
 // Reads a whole small file; nullptr if it is not what fstat said.
@@ -200,7 +215,7 @@ public:
                 e.body = d->body ? d->body : std::make_shared<const std::string>();
                 e.size = e.body->size();
                 e.mtime = d->mtime;
-                e.etag = http::body_etag(*e.body);
+                e.etag = cache_.body_etag(e.body);
                 e.content_type = d->content_type.empty() ? std::string(http::content_type_for(path)) : d->content_type;
             }
             return r;

@@ -1,6 +1,8 @@
 #include "pxed/render/documents.hpp"
 
 #include <algorithm>
+#include <list>
+#include <mutex>
 #include <set>
 
 #include "pxed/wire/text.hpp"
@@ -44,8 +46,61 @@ bool serves_nocloud(const inventory::profile* p) { return p && ends_with(p->kick
 
 }  // namespace
 
+// Rendered texts by key (the path, and the host status it was rendered
+// for), least recently used first out past a byte bound. Rendering a
+// kickstart costs ~0.5 ms of kainjow (it compiles a template's partials
+// again on every rendering); a rack installing at once asks for the same
+// few hundred documents over and over (bench/README.md, HTTP storm). The
+// servers' thread and a reload worker may share one: under a lock.
+class documents::rendered_cache {
+public:
+    static constexpr std::size_t max_bytes = std::size_t{16} << 20;
+    static constexpr std::size_t per_entry = 128;  // list and map nodes
+
+    std::shared_ptr<const std::string> get(const std::string& key) {
+        std::lock_guard<std::mutex> g(lock_);
+        const auto it = index_.find(key);
+        if (it == index_.end()) return nullptr;
+        lru_.splice(lru_.begin(), lru_, it->second);
+        return it->second->text;
+    }
+
+    void put(const std::string& key, std::shared_ptr<const std::string> text) {
+        const auto cost = key.size() + text->size() + per_entry;
+        if (cost > max_bytes / 64) return;  // a huge document is rendered each time
+        std::lock_guard<std::mutex> g(lock_);
+        if (index_.count(key) != 0) return;
+        lru_.push_front({key, std::move(text), cost});
+        index_.emplace(lru_.front().key, lru_.begin());
+        bytes_ += cost;
+        while (bytes_ > max_bytes) {
+            bytes_ -= lru_.back().cost;
+            index_.erase(lru_.back().key);
+            lru_.pop_back();
+        }
+    }
+
+    std::size_t size() const {
+        std::lock_guard<std::mutex> g(lock_);
+        return index_.size();
+    }
+
+private:
+    struct entry {
+        std::string key;
+        std::shared_ptr<const std::string> text;
+        std::size_t cost;
+    };
+    mutable std::mutex lock_;
+    std::list<entry> lru_;
+    std::unordered_map<std::string_view, std::list<entry>::iterator> index_;  // keys live in lru_
+    std::size_t bytes_ = 0;
+};
+
+std::size_t documents::cached_documents() const { return cache_->size(); }
+
 documents::documents(std::shared_ptr<const renderer> r, std::shared_ptr<const host_status_source> status)
-    : renderer_(std::move(r)), status_(std::move(status)) {
+    : renderer_(std::move(r)), status_(std::move(status)), cache_(std::make_shared<rendered_cache>()) {
     // The renderer holds the site, and so the names the keys point into.
     for (const auto& h : renderer_->site().hosts)
         if (!h.hostname.empty()) hosts_by_name_.emplace(h.hostname, &h);  // the first wins, as find_host_by_name
@@ -151,6 +206,29 @@ std::optional<fs::document> documents::find(std::string_view path) const {
     const auto& r = *renderer_;
     const auto t = classify(path);
     std::int64_t mtime = r.site().loaded_at;
+    if (t.what == target::none || t.what == target::unknown_kickstart) return std::nullopt;
+    // A host's document follows its host's state: its date moves with every
+    // state change, so Last-Modified stays truthful; the status is part of
+    // what the text is kept under.
+    std::optional<host_status> st;
+    if (t.what == target::host_document) {
+        host_status preview{true, "pending", 1, "TOKEN", "TOKEN"};
+        if (r.site().lifecycle_for(*t.host).install_done != inventory::install_end::callback) preview.token.clear();
+        st = status_ ? status_->status(t.host->mac) : preview;
+        if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
+    }
+    std::string key(path);
+    if (st) {
+        key += '\0';
+        key += st->install ? '1' : '0';
+        for (const auto* part : {&st->state, &st->token, &st->access_token}) {
+            key += '\0';
+            key += *part;
+        }
+        key += '\0';
+        key += std::to_string(st->generation);
+    }
+    if (auto text = cache_->get(key)) return fs::document{std::move(text), text_plain, mtime};
     rendered out;
     switch (t.what) {
     case target::none:
@@ -165,12 +243,6 @@ std::optional<fs::document> documents::find(std::string_view path) const {
             out = r.profile_kickstart(*t.profile);
         break;
     case target::host_document: {
-        // A document follows its host's state: its date moves with every
-        // state change, so Last-Modified stays truthful.
-        host_status preview{true, "pending", 1, "TOKEN", "TOKEN"};
-        if (r.site().lifecycle_for(*t.host).install_done != inventory::install_end::callback) preview.token.clear();
-        std::optional<host_status> st = status_ ? status_->status(t.host->mac) : preview;
-        if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
         const auto* status = st ? &*st : nullptr;
         if (t.seed == target::meta_data)
             out = r.nocloud_meta_data(t.host, *r.site().find_profile(t.host->profile), status);
@@ -184,7 +256,9 @@ std::optional<fs::document> documents::find(std::string_view path) const {
     // Render failures are caught by renderer::check() when the site is
     // loaded; one that slips through is served as "not found".
     if (!out.ok()) return std::nullopt;
-    return fs::document{std::make_shared<const std::string>(std::move(out.text)), text_plain, mtime};
+    auto text = std::make_shared<const std::string>(std::move(out.text));
+    cache_->put(key, text);
+    return fs::document{std::move(text), text_plain, mtime};
 }
 
 void documents::opened(std::string_view path) const {

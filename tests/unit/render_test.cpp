@@ -553,6 +553,37 @@ TEST(documents, follow_the_host_state_and_name_the_install_done_url) {
     EXPECT_EQ(docs.list("pxelinux.cfg"), f.docs.list("pxelinux.cfg")) << "listings do not change with the state";
 }
 
+TEST(documents, render_each_text_once_per_host_status) {
+    fixture f;
+    auto st = std::make_shared<fake_status>();
+    const documents docs(f.r, st);
+    const std::string ks = "ks/52-54-00-aa-bb-01.ks", cfg = "pxelinux.cfg/01-52-54-00-aa-bb-01";
+    const auto first = docs.find(ks);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(docs.find(ks)->body.get(), first->body.get()) << "the same status: the text rendered before";
+    EXPECT_EQ(docs.cached_documents(), 1u);
+    st->changed = f.site->loaded_at + 200;
+    EXPECT_EQ(docs.find(ks)->mtime, f.site->loaded_at + 200) << "a kept text still carries its host's date";
+
+    // Every field of the status is part of what a text is kept under.
+    st->current.token = "0123456789abcdef0123456789abcdef";
+    const auto retoken = docs.find(ks);
+    EXPECT_NE(retoken->body.get(), first->body.get());
+    EXPECT_THAT(*retoken->body, HasSubstr("token=0123456789abcdef0123456789abcdef"));
+    EXPECT_THAT(*retoken->body, Not(HasSubstr("f00dfeed")));
+    st->current.generation = 3;
+    EXPECT_THAT(*docs.find(ks)->body, HasSubstr("generation 3"));
+    const auto before = *docs.find(cfg)->body;
+    st->current.access_token = "aaaabbbbccccddddaaaabbbbccccdddd";
+    EXPECT_NE(*docs.find(cfg)->body, before) << "the kickstart URL in a boot config carries the access token";
+    st->current.state = "failed";
+    st->current.install = false;
+    EXPECT_THAT(*docs.find(cfg)->body, HasSubstr("default local"));
+    EXPECT_EQ(docs.find("pxelinux.cfg/default")->body.get(), docs.find("pxelinux.cfg/default")->body.get())
+        << "menus are kept too";
+    EXPECT_FALSE(docs.find("ks/nobody.ks")) << "a miss is not kept as a text";
+}
+
 TEST(documents, tell_the_lifecycle_which_host_fetched_what) {
     fixture f;
     auto st = std::make_shared<fake_status>();

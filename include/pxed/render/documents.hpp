@@ -95,8 +95,12 @@ public:
     /// Every published document, rendered; failures become diagnostics.
     std::vector<rendered_file> render_all(std::vector<inventory::diagnostic>& diags) const;
 
+    /// Rendered texts kept (documents_cache below), for tests.
+    std::size_t cached_documents() const;
+
 private:
     struct target;
+    class rendered_cache;
     target classify(std::string_view path) const;
 
     std::shared_ptr<const renderer> renderer_;
@@ -105,6 +109,10 @@ private:
     // miss (any ks/ name that is no host's) costs the same with 30 hosts
     // or 30,000 (by MAC, the site's own index serves).
     std::unordered_map<std::string_view, const inventory::host*> hosts_by_name_;
+    // A document's text is a function of the site, its path and its host's
+    // status: rendered once, kept until the site is replaced (a reload
+    // builds new documents) or pushed out by newer ones.
+    std::shared_ptr<rendered_cache> cache_;
 };
 
 }  // namespace pxed::render
