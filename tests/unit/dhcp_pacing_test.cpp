@@ -330,6 +330,14 @@ TEST(dhcp_flows, idle_destinations_and_unanswered_offers_are_forgotten) {
     EXPECT_EQ(f.destinations(), 100u) << "lingered replies still count against a buffer";
     f.take(1000, t0 + 1250ms);
     EXPECT_EQ(f.destinations(), 0u);
+    // Clients' own addresses are not windowed: nothing to estimate, and a
+    // network of renewing clients must not keep a second of them each.
+    flows g;
+    for (int d = 0; d < 100; ++d)
+        g.push({0x0a000000u + static_cast<std::uint32_t>(d), 68, 2}, "ack", 300, std::nullopt, t0, false);
+    EXPECT_EQ(g.take(1000, t0).size(), 100u);
+    g.take(1000, t0 + 250ms);
+    EXPECT_EQ(g.destinations(), 0u) << "forgotten as soon as their replies lingered";
 }
 
 // The bench's client in miniature: a relay agent whose receive buffer is a

@@ -445,7 +445,7 @@ private:
                 if (o != offers_.end() && o->second.seq == s.seq && o->second.key == f.key) offers_.erase(o);
             }
             if (s.offer) --f.offers_in_flight;
-            if (s.seq > f.proven) {
+            if (f.windowed && s.seq > f.proven) {  // only a window needs the estimate
                 f.lingered.push_back({s.seq, s.when + limits_.linger, s.cost, std::nullopt});
                 f.lingered_cost += s.cost;
             }
