@@ -34,8 +34,13 @@ void escaped_exception(const char* service, const char* what, const char* error)
     static log_limiter limiter("event loop");
     try {
         const std::lock_guard<std::mutex> lock(mutex);
+        // Through a copy of the default logger, taken under the lock a
+        // reload's set_default_logger() takes: this runs on TFTP data
+        // threads too, and the raw pointer spdlog::error() uses may be
+        // freed meanwhile (tftp_server.cpp, log_off_loop).
         if (limiter.allow())
-            spdlog::error("{}: {} failed: {}; dropped that, serving on", service, what, error);
+            if (const auto logger = spdlog::default_logger())
+                logger->error("{}: {} failed: {}; dropped that, serving on", service, what, error);
     } catch (...) {
     }
 }

@@ -249,6 +249,7 @@ public:
 
     std::size_t active() const { return sessions_.size(); }
     std::vector<std::uint64_t> per_shard() const;
+    std::size_t post_to_data_threads(const std::function<void()>& f);
 
 private:
     class session;
@@ -463,7 +464,7 @@ public:
                 } catch (const std::exception& e) {
                     // contain() keeps exceptions inside each handler; this
                     // is the last line, and the shard keeps serving.
-                    spdlog::error("tftp: data thread {}: {}", index_, e.what());
+                    log(spdlog::level::err, fmt::format("tftp: data thread {}: {}", index_, e.what()));
                 }
             }
         });
@@ -529,6 +530,41 @@ public:
             f();
     }
 
+    // A line from code the shard runs. Logging is the loop's: a reload
+    // that changes server.log replaces, and frees, the default logger
+    // there, and a data thread that logged through spdlog's raw pointer to
+    // it read freed memory (ThreadSanitizer found it; docs/tftp.md "Thread
+    // safety"). A data thread formats the line and posts it to the loop; a
+    // shard on the loop logs at once.
+    void log(spdlog::level::level_enum level, std::string line) {
+        if (!threaded_) {
+            spdlog::log(level, "{}", line);
+            return;
+        }
+        asio::post(server_.io_, [level, line = std::move(line)] { spdlog::log(level, "{}", line); });
+    }
+
+    // Strangers on a transfer's port are anyone's to send: their debug
+    // line is logged at most 20 times per ten seconds per shard (a data
+    // thread cannot ask whether debug is on, and must not post a message
+    // to the loop per datagram). Returns what the line adds (how many were
+    // held back), or nothing when it is over budget. The shard's thread.
+    std::optional<std::string> stranger_line(clock_type::time_point now) {
+        if (now - strangers_since_ >= std::chrono::seconds(10)) {
+            strangers_since_ = now;
+            strangers_logged_ = 0;
+        }
+        if (++strangers_logged_ > 20) {
+            ++strangers_held_back_;
+            return std::nullopt;
+        }
+        std::string more;
+        if (strangers_held_back_)
+            more = "; " + std::to_string(strangers_held_back_) + " more held back since the last such line";
+        strangers_held_back_ = 0;
+        return more;
+    }
+
     // Loop-side counts: transfers on this shard not yet reported ended,
     // and transfers ever started here.
     std::size_t running_ = 0;
@@ -588,6 +624,9 @@ private:
     std::optional<asio::steady_timer> tick_;
     clock_type::time_point tick_at_{};
     bool tick_armed_ = false;
+    clock_type::time_point strangers_since_{};
+    unsigned strangers_logged_ = 0;
+    unsigned strangers_held_back_ = 0;
     std::thread thread_;
     std::unordered_map<session*, std::shared_ptr<session>> sessions_;  // those attached here
     std::vector<std::shared_ptr<session>> due_;                         // reused by on_tick
@@ -633,10 +672,14 @@ public:
         finish();
     }
 
-    // The loop thread, with the shards halted.
+    // The loop thread, with the shards halted: a running transfer ends
+    // with ERROR and is reported. One that ended on its data thread just
+    // before is reported here too: the message that says so waits in the
+    // loop's queue, which a SIGTERM has stopped for good (daemon.cpp stops
+    // the loop, then the servers), and its line would never be logged.
     void abort(const std::string& reason) {
-        if (ended_ || !transfer_ || transfer_->done()) return;
-        apply(transfer_->abort(clock_type::now(), reason));
+        if (!ended_ && transfer_ && !transfer_->done()) apply(transfer_->abort(clock_type::now(), reason));
+        if (ended_) report();
     }
 
 private:
@@ -671,8 +714,10 @@ public:
             const auto& reply = tftp::unknown_tid_reply();
             ::sendto(fd_.get(), reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from),
                      sizeof from);
-            spdlog::debug("tftp: {} sent a packet to the transfer of {}; answered unknown TID", describe(sender),
-                          describe(peer_));
+            if (const auto more = shard_.stranger_line(clock_type::now()))
+                shard_.log(spdlog::level::debug,
+                           fmt::format("tftp: {} sent a packet to the transfer of {}; answered unknown TID{}",
+                                       describe(sender), describe(peer_), *more));
             return;
         }
         apply(transfer_->on_packet(data, n, clock_type::now()));
@@ -937,7 +982,8 @@ void tftp_server::impl::shard::attach(const std::shared_ptr<session>& s) {
     ev.data.ptr = s.get();
     if (::epoll_ctl(ready_->native_handle(), EPOLL_CTL_ADD, s->fd(), &ev) != 0) {
         const int err = errno;
-        spdlog::error("tftp: {}: cannot watch a transfer socket: {}", describe(s->peer()), std::strerror(err));
+        log(spdlog::level::err,
+            fmt::format("tftp: {}: cannot watch a transfer socket: {}", describe(s->peer()), std::strerror(err)));
         s->refuse(tftp::error_code::not_defined, "server error", "its socket could not be watched");
         return;
     }
@@ -1119,6 +1165,16 @@ std::vector<std::uint64_t> tftp_server::impl::per_shard() const {
     return out;
 }
 
+std::size_t tftp_server::impl::post_to_data_threads(const std::function<void()>& f) {
+    std::size_t n = 0;
+    for (auto& s : shards_) {
+        if (!s->threaded()) continue;
+        s->run_here(f);
+        ++n;
+    }
+    return n;
+}
+
 void tftp_server::impl::stop() {
     if (stopped_) return;
     stopped_ = true;
@@ -1236,6 +1292,9 @@ void tftp_server::stop() { impl_->stop(); }
 std::uint16_t tftp_server::port() const { return impl_->port(); }
 std::size_t tftp_server::active_transfers() const { return impl_->active(); }
 std::vector<std::uint64_t> tftp_server::transfers_per_shard() const { return impl_->per_shard(); }
+std::size_t tftp_server::post_to_data_threads(const std::function<void()>& f) {
+    return impl_->post_to_data_threads(f);
+}
 
 unsigned tftp_server::default_data_threads() {
     return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);

@@ -14,11 +14,16 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,18 +161,76 @@ protected:
         return value.get_future().get();
     }
 
-    // Holds the loop thread until the returned promise is set: datagrams
-    // sent meanwhile queue up in the sockets.
-    std::promise<void> hold_loop() {
+    // Holds the server until the returned promise is set: the loop thread
+    // and every data thread (server.tftp.data_threads), each in a handler
+    // of ours, so that datagrams sent meanwhile queue up in the sockets of
+    // every transfer, whichever shard runs it. (Holding the loop alone
+    // would stall only the transfers on the loop's shard.)
+    std::promise<void> hold_server() {
         std::promise<void> release;
-        auto held = std::make_shared<std::promise<void>>();
-        auto entered = held->get_future();
-        boost::asio::post(io_, [held, go = release.get_future().share()] {
-            held->set_value();
+        struct hold {
+            std::mutex m;
+            std::condition_variable cv;
+            std::size_t entered = 0;
+        };
+        auto h = std::make_shared<hold>();
+        const auto go = release.get_future().share();
+        const auto enter = [h, go] {
+            {
+                std::lock_guard<std::mutex> lock(h->m);
+                ++h->entered;
+            }
+            h->cv.notify_all();
             go.wait();
+        };
+        const auto counts = on_loop([&] {
+            return std::make_pair(server_->post_to_data_threads(enter), server_->transfers_per_shard().size());
         });
-        entered.wait();
+        const std::size_t threads = counts.first, shards = counts.second;
+        boost::asio::post(io_, enter);
+        std::unique_lock<std::mutex> lock(h->m);
+        h->cv.wait(lock, [&] { return h->entered == threads + 1; });
+        EXPECT_EQ(threads + 1, shards) << "every shard held: the loop's and each data thread's";
         return release;
+    }
+
+    // Bytes queued unread on the loopback UDP socket bound to `port`, as
+    // /proc/net/udp lists them (rx_queue); 0 if there is none.
+    static std::size_t unread_bytes_at(std::uint16_t port) { return udp_socket_at(port).value_or(0); }
+
+    // Whether a UDP socket is bound to `port` (the server closes a
+    // transfer's socket when the transfer ends).
+    static bool bound_at(std::uint16_t port) { return udp_socket_at(port).has_value(); }
+
+    // The rx_queue of the UDP socket bound to 127.0.0.1:`port`, as
+    // /proc/net/udp lists it; none if no socket is.
+    static std::optional<std::size_t> udp_socket_at(std::uint16_t port) {
+        char wanted[16];
+        std::snprintf(wanted, sizeof wanted, "0100007F:%04X", port);
+        std::ifstream in("/proc/net/udp");
+        std::string line;
+        std::getline(in, line);  // the header
+        while (std::getline(in, line)) {
+            // "  12: 0100007F:A1B2 00000000:0000 07 00000000:00000340 ..."
+            std::istringstream fields(line);
+            std::string slot, local, remote, state, queues;
+            fields >> slot >> local >> remote >> state >> queues;
+            if (local != wanted) continue;
+            return std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16);
+        }
+        return std::nullopt;
+    }
+
+    // While the server is held: waits until the datagrams sent to `port`
+    // show as queued there (loopback delivers them within the sendto, or
+    // soon after in ksoftirqd on a loaded machine), and says whether they
+    // did. A shard that was not held reads them at once, and this fails.
+    static bool queued_while_held(std::uint16_t port) {
+        for (int i = 0; i < 500; ++i) {
+            if (unread_bytes_at(port) > 0) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
     }
 
     // Lets the last ACKs arrive (up to a second), then stops the loop; after

@@ -27,8 +27,9 @@ using testing::tftp_client;
 class TftpServer : public testing::tftp_loopback {
 protected:
     // `transfers` clients, each with block 1 in hand.
-    std::vector<std::unique_ptr<tftp_client>> started(std::size_t transfers) {
-        const auto port = start(0us);
+    std::vector<std::unique_ptr<tftp_client>> started(std::size_t transfers) { return begun(start(0us), transfers); }
+
+    static std::vector<std::unique_ptr<tftp_client>> begun(std::uint16_t port, std::size_t transfers) {
         std::vector<std::unique_ptr<tftp_client>> clients;
         for (std::size_t i = 0; i < transfers; ++i) {
             clients.push_back(std::make_unique<tftp_client>(port));
@@ -64,13 +65,21 @@ protected:
     // datagram left unread until some later wake-up would show as a resend
     // of block 1 a second later (the timeout before any round trip is
     // measured), and then nothing: the client waits for block 2 in vain.
-    void queued_datagrams_are_all_read(std::size_t transfers) {
-        const auto clients = started(transfers);
-        auto release = hold_loop();
+    // With data threads (the ctest variants set PXED_TFTP_DATA_THREADS)
+    // the transfers are spread over the shards: the server is held whole
+    // (hold_server), and every client's datagrams must show as queued on
+    // its transfer's socket before the release, or the test would not test
+    // what it says.
+    void queued_datagrams_are_all_read(std::size_t transfers) { queued_datagrams_are_all_read(started(transfers)); }
+
+    void queued_datagrams_are_all_read(const std::vector<std::unique_ptr<tftp_client>>& clients) {
+        auto release = hold_server();
         const std::string runt("\0\4\0", 3);
         clients[0]->send_to(clients[0]->tid(), runt);
         clients[0]->send_to(clients[0]->tid(), runt);
         for (auto& c : clients) c->ack(1);
+        for (auto& c : clients) EXPECT_TRUE(queued_while_held(c->tid())) << "a transfer's shard was not held";
+        for (auto& c : clients) EXPECT_GT(unread_bytes_at(c->tid()), 0u) << "a transfer's shard was not held";
         release.set_value();
         expect_block_2_then_the_rest(clients);
     }
@@ -80,13 +89,27 @@ TEST_F(TftpServer, QueuedDatagramsAreAllReadWithOneTransfer) { queued_datagrams_
 
 TEST_F(TftpServer, QueuedDatagramsAreAllReadWithFourTransfers) { queued_datagrams_are_all_read(4); }
 
+// More than two transfers on every shard, so that each shard asks its
+// epoll set which sockets are ready (drain_transfers) rather than reading
+// each: four on the loop alone, or with data threads one on the loop's
+// shard (a lone transfer stays there) and three on each data thread.
+TEST_F(TftpServer, QueuedDatagramsAreAllReadWithThreeTransfersOnEveryDataThread) {
+    data_threads_ = 3;  // unless PXED_TFTP_DATA_THREADS says otherwise
+    const auto port = start(0us);
+    const auto shards = on_loop([this] { return server_->transfers_per_shard().size(); });
+    queued_datagrams_are_all_read(begun(port, shards == 1 ? 4 : 1 + 3 * (shards - 1)));
+    const auto per_shard = on_loop([this] { return server_->transfers_per_shard(); });
+    for (std::size_t i = 1; i < per_shard.size(); ++i) EXPECT_EQ(per_shard[i], 3u) << "data thread " << i;
+}
+
 TEST_F(TftpServer, StrangersOnATransferPortGetUnknownTid) {
     const auto clients = started(3);
     tftp_client stranger1(0), stranger2(0);
-    auto release = hold_loop();
+    auto release = hold_server();
     stranger1.send_to(clients[1]->tid(), tftp_client::ack_packet(1));
     stranger2.send_to(clients[1]->tid(), tftp_client::ack_packet(1));
     for (auto& c : clients) c->ack(1);
+    for (auto& c : clients) EXPECT_TRUE(queued_while_held(c->tid())) << "a transfer's shard was not held";
     release.set_value();
     for (auto* s : {&stranger1, &stranger2}) {
         const auto reply = s->receive_any();
@@ -227,6 +250,23 @@ TEST_F(TftpLimits, ThePerClientCapRefusesAndItsWarningOutlivesAJunkFlood) {
     EXPECT_EQ(lines_with("\" refused: "), 1u) << log_.str();
 }
 
+// Strangers on a transfer's port can be sent at will: each is answered,
+// and their debug line is rate limited (20 per ten seconds per shard).
+TEST_F(TftpLimits, AStrangerFloodOnATransferPortIsAnsweredAndLoggedTwentyTimes) {
+    spdlog::default_logger()->set_level(spdlog::level::debug);
+    const auto port = start(0us);
+    tftp_client c(port);
+    c.request("file.bin");
+    ASSERT_EQ(c.receive_block(1), 512u);
+    tftp_client stranger(0);
+    for (int i = 0; i < 30; ++i) {
+        stranger.send_to(c.tid(), tftp_client::ack_packet(1));
+        ASSERT_EQ(stranger.receive_any().substr(0, 4), std::string("\0\5\0\5", 4)) << "stranger " << i;
+    }
+    stop();
+    EXPECT_EQ(lines_with("answered unknown TID"), 20u) << log_.str();
+}
+
 }  // namespace
 }  // namespace pxed::net
 
@@ -327,6 +367,54 @@ TEST_F(TftpDataThreads, StopEndsTransfersRunningOnDataThreads) {
         EXPECT_EQ(reply.substr(0, 2), std::string("\0\5", 2)) << "expected ERROR";
     }
     EXPECT_EQ(data_threads_running(), 0u);
+}
+
+// SIGTERM stops the loop (io_context::stop) and then the servers: a
+// transfer that ended on a data thread just before has its end waiting in
+// the loop's queue, which never runs again. stop() reports it itself: its
+// line is in the log, as is the line of the one stop() ended.
+class TftpShutdown : public TftpLimits {
+protected:
+    void SetUp() override {
+        TftpLimits::SetUp();
+        ::unsetenv("PXED_TFTP_DATA_THREADS");
+        data_threads_ = 2;
+    }
+};
+
+TEST_F(TftpShutdown, ATransferThatEndedOnADataThreadJustBeforeTheStopIsLogged) {
+    const auto port = start(0us);
+    tftp_client on_loop_shard(port), on_thread(port);
+    on_loop_shard.request("file.bin");
+    ASSERT_EQ(on_loop_shard.receive_block(1), 512u);
+    on_thread.request("file.bin");
+    ASSERT_EQ(on_thread.receive_block(1), 512u);
+    ASSERT_EQ(on_loop([this] { return server_->transfers_per_shard(); }), (std::vector<std::uint64_t>{1, 1, 0}));
+    // The loop held, then stopped and the server with it, as the daemon
+    // does on SIGTERM.
+    std::promise<void> entered, go;
+    boost::asio::post(io_, [&, go_signal = go.get_future()]() mutable {
+        entered.set_value();
+        go_signal.wait();
+        io_.stop();
+        server_->stop();
+    });
+    entered.get_future().wait();
+    // Meanwhile the data thread's transfer completes: its socket closes,
+    // its end is posted to the held loop.
+    for (std::uint16_t b = 1; b <= 101; ++b) {
+        on_thread.ack(b);
+        if (b < 101) {
+            ASSERT_GT(on_thread.receive_block(static_cast<std::uint16_t>(b + 1)), 0u) << "block " << b + 1;
+        }
+    }
+    for (int i = 0; i < 500 && bound_at(on_thread.tid()); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_FALSE(bound_at(on_thread.tid())) << "the transfer on the data thread did not end";
+    go.set_value();
+    thread_.join();
+    EXPECT_EQ(lines_with("\"file.bin\" completed: "), 1u) << log_.str();
+    EXPECT_EQ(lines_with("\"file.bin\" aborted: "), 1u) << log_.str();
+    EXPECT_EQ(server_->active_transfers(), 0u);
 }
 
 // A client whose ACK comes after the server resent the block, and who

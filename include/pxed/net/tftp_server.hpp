@@ -88,6 +88,14 @@ public:
     /// all run on the loop). Call on the loop thread.
     std::vector<std::uint64_t> transfers_per_shard() const;
 
+    /// For tests: posts a copy of `f` to every data thread, to run there as
+    /// its next handler, and returns how many it was posted to (0 when the
+    /// transfers all run on the loop). A test holds the data threads with
+    /// it as it holds the loop with a handler of its own, so a "stalled
+    /// server" stalls every transfer (tests/unit/tftp_loopback.hpp,
+    /// hold_server). Call on the loop thread.
+    std::size_t post_to_data_threads(const std::function<void()>& f);
+
     /// The default of server.tftp.data_threads: the CPUs, at most 4.
     static unsigned default_data_threads();
 
