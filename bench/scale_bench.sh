@@ -2,7 +2,7 @@
 # Large inventories: a generated site.yaml of one profile and N hosts (MAC,
 # hostname, reserved IP each), for N = 1,000, 10,000 and 100,000:
 #
-#   bench/scale_bench.sh [--quick] [SIZES...]        (--quick: 1000 10000)
+#   bench/scale_bench.sh [--quick] [--dhcp] [SIZES...]   (--quick: 1000 10000)
 #
 # Per size: `pxed check` wall time and peak RSS; the daemon's RSS once it
 # serves (VmRSS) and its peak (VmHWM); a SIGHUP reload: the time from the
@@ -12,38 +12,61 @@
 # after the swap, against the worst latency of the same loop with no
 # reload. Everything on 127.0.0.1; nothing is installed. PXED=path/to/pxed
 # measures another build (a "before" binary, say).
+#
+# --dhcp (root): the daemon and the client run in a network namespace of
+# their own (loopback only) with the DHCP server on, so that the swap
+# includes the DHCP server's update; the log is at debug level and a last
+# column gives the swap's time on the event loop ("reload: the swap took").
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pxed=${PXED:-${PXED_BUILD_DIR:-$top/build}/src/app/pxed}
 sizes=(1000 10000 100000)
-[[ ${1:-} == --quick ]] && { sizes=(1000 10000); shift; }
+dhcp=false
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --quick) sizes=(1000 10000) ;;
+    --dhcp) dhcp=true ;;
+    *) echo "unknown option $1"; exit 1 ;;
+  esac
+  shift
+done
 (($#)) && sizes=("$@")
 [[ -x $pxed ]] || { echo "build first: scripts/dev build (or PXED=...)"; exit 1; }
 command -v python3 >/dev/null || { echo "needs python3"; exit 1; }
 
 work=$(mktemp -d /tmp/pxed-scalebench-XXXXXX)
 daemon=
+ns=() netns=
 cleanup() {
   [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  [[ -n $netns ]] && ip netns del "$netns" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
+if $dhcp; then
+  ((EUID == 0)) || { echo "--dhcp needs root (a network namespace of its own)"; exit 1; }
+  netns=pxed-scale-$$
+  ip netns add "$netns" && ip netns exec "$netns" ip link set lo up
+  ns=(ip netns exec "$netns")
+fi
 mkdir -p "$work/tftp/c7" "$work/tree" "$work/state"
 : > "$work/tftp/pxelinux.0"; : > "$work/tftp/ldlinux.c32"
 : > "$work/tftp/c7/vmlinuz"; : > "$work/tftp/c7/initrd.img"
 printf '[general]\nfamily = CentOS\nversion = 7\narch = x86_64\n' > "$work/tree/.treeinfo"
 
 gen() {  # N FILE TITLE
-  python3 - "$@" "$work" <<'PY'
+  python3 - "$@" "$work" "$dhcp" <<'PY'
 import sys
 n, out, title, w = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+dhcp = sys.argv[5] == "true"
+level, enabled = ("debug", "true") if dhcp else ("info", "false")
 with open(out, "w") as f:
     f.write(f"""server:
   address: 127.0.0.1
   listen: 127.0.0.1
   state_dir: {w}/state
-  log: {{level: info}}
-  dhcp: {{enabled: false}}
+  log: {{level: {level}}}
+  dhcp: {{enabled: {enabled}}}
   tftp: {{port: 0, root: {w}/tftp}}
   http: {{port: 0}}
   ftp: {{enabled: false}}
@@ -73,7 +96,7 @@ PY
 # latency URL SECONDS|untilfile: GETs URL back to back, one connection
 # each; prints "count worst_ms p99_ms failures".
 latency() {
-  python3 - "$@" <<'PY'
+  "${ns[@]}" python3 - "$@" <<'PY'
 import http.client, os, sys, time, urllib.parse
 url, until = sys.argv[1], sys.argv[2]
 u = urllib.parse.urlsplit(url)
@@ -97,7 +120,8 @@ PY
 
 kb_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-printf '%-8s %9s %9s %10s %10s %9s %12s %12s %10s\n' hosts check_s check_MiB daemon_MiB peak_MiB reload_s worst_ms_idle worst_ms_rld p99_ms_rld
+printf '%-8s %9s %9s %10s %10s %9s %12s %12s %10s%s\n' hosts check_s check_MiB daemon_MiB peak_MiB reload_s worst_ms_idle worst_ms_rld p99_ms_rld \
+  "$($dhcp && echo ' swap_us')"
 for n in "${sizes[@]}"; do
   site=$work/site-$n.yaml
   gen "$n" "$site" "Menu A"
@@ -108,14 +132,14 @@ for n in "${sizes[@]}"; do
 
   rm -rf "$work/state"; mkdir -p "$work/state"
   : > "$work/pxed.log"
-  "$pxed" --config "$site" >> "$work/pxed.log" 2>&1 &
+  "${ns[@]}" "$pxed" --config "$site" >> "$work/pxed.log" 2>&1 &
   daemon=$!
   for _ in $(seq 600); do grep -q "serving " "$work/pxed.log" && break; sleep 0.5; done
   port=$(sed -n 's/.*http: listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/pxed.log" | head -n 1)
   mid=$((n / 2))
   mac=$(printf '52-54-%02x-%02x-%02x-%02x' $((mid >> 24 & 255)) $((mid >> 16 & 255)) $((mid >> 8 & 255)) $((mid & 255)))
   url="http://127.0.0.1:$port/ks/$mac.ks"
-  curl -fs -o /dev/null "$url" || { echo "cannot fetch $url"; exit 1; }
+  "${ns[@]}" curl -fs -o /dev/null "$url" || { echo "cannot fetch $url"; exit 1; }
   sleep 1
   rss_kb=$(kb_of "$daemon" VmRSS)
   read -r _ idle_worst _ _ < <(latency "$url" 3)
@@ -139,6 +163,8 @@ for n in "${sizes[@]}"; do
   grep -q "reload failed" "$work/pxed.log" && { echo "reload failed:"; tail -n 5 "$work/pxed.log"; exit 1; }
   kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=
   ((rl_fail == 0)) || echo "warning: $rl_fail request(s) failed during the reload"
-  printf '%-8s %9s %9.0f %10.0f %10.0f %9.2f %12s %12s %10s\n' "$n" "$check_s" "$((check_kb / 1024))" \
-    "$((rss_kb / 1024))" "$((hwm_kb / 1024))" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$idle_worst" "$rl_worst" "$rl_p99"
+  swap=
+  $dhcp && swap=" $(sed -n 's/.*reload: the swap took \([0-9]*\) us.*/\1/p' "$work/pxed.log" | tail -n 1)"
+  printf '%-8s %9s %9.0f %10.0f %10.0f %9.2f %12s %12s %10s%s\n' "$n" "$check_s" "$((check_kb / 1024))" \
+    "$((rss_kb / 1024))" "$((hwm_kb / 1024))" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$idle_worst" "$rl_worst" "$rl_p99" "$swap"
 done

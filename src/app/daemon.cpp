@@ -598,6 +598,7 @@ private:
         lifecycle::reload_plan lifecycle;  // hosts new, renamed or removed
         std::shared_ptr<const trace_service::site_view> trace_view;
         std::vector<wire::mac_address> moved;  // hosts added or removed: the trace's pools
+        std::shared_ptr<const dhcp::reserved_addresses> dhcp_reserved;  // the DHCP server's, when it runs
     };
 
     void start_reload(const std::string& asked_by) {
@@ -614,7 +615,7 @@ private:
         // is only stored in the new documents (asked at request time).
         reload_worker_ = std::thread([this, path = config_path_, status = lifecycle_->status_source(), old = current_,
                                       followed = lifecycle_->site(), traced = trace_ != nullptr,
-                                      waiters = std::move(waiters)]() mutable {
+                                      serves_dhcp = dhcp_ != nullptr, waiters = std::move(waiters)]() mutable {
             auto p = std::make_shared<prepared_reload>();
             try {
                 p->result = load_site(path, {}, std::move(status));
@@ -622,6 +623,7 @@ private:
                     const auto& site = p->result.loaded->site;
                     p->changes = describe_changes(*old->site, *site);
                     p->lifecycle = lifecycle::plan_reload(std::move(followed), site);
+                    if (serves_dhcp) p->dhcp_reserved = dhcp::reserved_addresses::of(*site);
                     if (traced) {
                         p->trace_events = documents_changed(*old, *p->result.loaded);
                         p->trace_view = trace_service::index(site);
@@ -667,9 +669,13 @@ private:
     // last references go to a thread of their own (dispose), not the loop.
     using graveyard = std::vector<std::shared_ptr<const void>>;
 
+    // The last reload's reaper may still be freeing its site (reloads in
+    // quick succession): the new one waits for it, not the loop.
     void dispose(graveyard garbage) {
-        if (reaper_.joinable()) reaper_.join();  // the last reload's: long done
-        reaper_ = std::thread([garbage = std::move(garbage)]() mutable { garbage.clear(); });
+        reaper_ = std::thread([previous = std::move(reaper_), garbage = std::move(garbage)]() mutable {
+            if (previous.joinable()) previous.join();
+            garbage.clear();
+        });
     }
 
     reload_verdict apply_reload(prepared_reload& p, graveyard& garbage) {
@@ -740,7 +746,7 @@ private:
             for (auto& e : p.trace_events) trace_->host_event(std::move(e), now);
             garbage.push_back(trace_->set_site(std::move(p.trace_view), p.moved));
         }
-        if (dhcp_) dhcp_->update(current_->site, current_->renderer);
+        if (dhcp_) garbage.push_back(dhcp_->update(current_->site, current_->renderer, std::move(p.dhcp_reserved)));
         log_summary(*current_, "reloaded");
         v.ok = true;
         v.message = "reloaded " + config_path_ + ": " + (p.changes.empty() ? "no host, profile or tree added or removed" : p.changes);

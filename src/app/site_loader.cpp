@@ -140,10 +140,11 @@ site_load_result load_site(const std::string& config_path, const inventory::load
         }
         return !it->second || it->second->count(path.substr(slash == std::string::npos ? 0 : slash + 1)) > 0;
     };
-    for (const auto& path : documents->all_paths())
+    documents->for_each_path([&](const std::string& path) {
         if (may_exist(path) && files->real_file_exists(path))
             out.diagnostics.push_back({inventory::severity::warning, {inv.model->source_file, 0, 0},
                                        "'" + path + "' exists in the TFTP root but pxed serves its rendered version instead"});
+    });
 
     // ks/ in the TFTP root belongs to pxed (docs/security.md): a kickstart
     // left there by a classic setup is no longer served, and it may hold a

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include "pxed/wire/text.hpp"
 
@@ -119,12 +120,32 @@ responder::responder(std::shared_ptr<const site> s, std::shared_ptr<const render
     update(std::move(s), std::move(r));
 }
 
+std::shared_ptr<const reserved_addresses> reserved_addresses::of(const site& s) {
+    auto out = std::make_shared<reserved_addresses>();
+    for (const auto& h : s.hosts)
+        if (h.ip) out->ips_.push_back(h.ip->value());
+    std::sort(out->ips_.begin(), out->ips_.end());
+    out->ips_.erase(std::unique(out->ips_.begin(), out->ips_.end()), out->ips_.end());
+    out->ips_.shrink_to_fit();
+    return out;
+}
+
+bool reserved_addresses::contains(ipv4_address a) const {
+    return std::binary_search(ips_.begin(), ips_.end(), a.value());
+}
+
 void responder::update(std::shared_ptr<const site> s, std::shared_ptr<const render::renderer> r) {
+    auto reserved = reserved_addresses::of(*s);
+    update(std::move(s), std::move(r), std::move(reserved));
+}
+
+std::shared_ptr<const reserved_addresses> responder::update(std::shared_ptr<const site> s,
+                                                            std::shared_ptr<const render::renderer> r,
+                                                            std::shared_ptr<const reserved_addresses> reserved) {
+    if (!reserved) reserved = reserved_addresses::of(*s);
     site_ = std::move(s);
     renderer_ = std::move(r);
-    reserved_.clear();
-    for (const auto& h : site_->hosts)
-        if (h.ip) reserved_.emplace(h.ip->value(), h.mac);
+    return std::exchange(reserved_, std::move(reserved));
 }
 
 void responder::restore(const std::vector<store::lease>& leases, unix_time now) {
@@ -309,7 +330,7 @@ bool responder::available_to(ipv4_address ip, const std::string& key, unix_time 
 bool responder::assignable(const context& c, ipv4_address ip) const {
     if (const auto r = reserved_ip(c); r && *r == ip) return true;
     if (!c.subnet->in_dynamic_range(ip)) return false;
-    if (reserved_.count(ip.value())) return false;
+    if (reserved_->contains(ip)) return false;
     if (ip == site_->server.address || ip == c.server_id) return false;
     if (std::find(c.subnet->routers.begin(), c.subnet->routers.end(), ip) != c.subnet->routers.end()) return false;
     return available_to(ip, c.key, c.now);

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
+#include <istream>
 #include <optional>
 
 namespace pxed::inventory::detail {
@@ -320,6 +322,17 @@ host_scan scan_hosts(const std::string& text, const scan_rules& rules) {
     out.used = true;
     out.hosts_line = static_cast<std::uint32_t>(*hosts + 1);
     out.hosts.reserve(entries.size());
+    // A pair per "key: " in the list, about: reserved at once, not grown
+    // by doubling (400,000 pairs of 100,000 hosts: 9 MiB, 19 MiB at the
+    // last doubling).
+    {
+        const std::size_t from = out.line_starts[entries.front().first];
+        const std::size_t to = end < lines ? out.line_starts[end] : text.size();
+        const std::string_view list = std::string_view(text).substr(from, to - from);
+        std::size_t keys = 0;
+        for (auto at = list.find(": "); at != std::string_view::npos; at = list.find(": ", at + 2)) ++keys;
+        out.pairs.reserve(keys);
+    }
     std::vector<bool> taken(lines, false);
     for (std::size_t e = 0; e < entries.size(); ++e) {
         const auto first = entries[e].first;
@@ -336,6 +349,23 @@ host_scan scan_hosts(const std::string& text, const scan_rules& rules) {
         if (i + 1 < lines) out.rest += '\n';
     }
     return out;
+}
+
+std::string read_whole(std::istream& in) {
+    std::string text;
+    in.seekg(0, std::ios::end);
+    const auto size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    if (in && size > 0) {
+        text.resize(static_cast<std::size_t>(size));
+        in.read(&text[0], static_cast<std::streamsize>(size));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    in.clear();
+    std::array<char, 65536> more{};
+    while (in.read(more.data(), static_cast<std::streamsize>(more.size())) || in.gcount() > 0)
+        text.append(more.data(), static_cast<std::size_t>(in.gcount()));
+    return text;
 }
 
 }  // namespace pxed::inventory::detail

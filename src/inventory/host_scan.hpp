@@ -14,6 +14,7 @@
 // yaml-cpp reports is still the file's.
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,12 @@ struct host_scan {
 };
 
 host_scan scan_hosts(const std::string& text, const scan_rules& rules);
+
+/// A whole file, read into a string of its size (reading through
+/// istreambuf_iterators grows a copy by doubling: 24 MiB at once for an
+/// 8 MiB inventory). Reads to the end whatever the size said (a pipe, a
+/// file that grew).
+std::string read_whole(std::istream& in);
 
 /// Whether yaml-cpp's tree of `scan.rest` has the one `hosts:` the scan
 /// found, holding the entries it left. If not, the file has a shape the

@@ -2479,13 +2479,9 @@ load_result load_file(const std::string& path, const load_options& options) {
         r.diagnostics.push_back({severity::error, {path, 0, 0}, "cannot read the file: " + std::string(std::strerror(errno))});
         return r;
     }
-    // Read straight into one string: a stringstream's buffer and its copy
-    // would hold a 10 MB inventory three times over during the load.
-    std::string text;
-    in.seekg(0, std::ios::end);
-    if (const auto size = in.tellg(); size > 0) text.reserve(static_cast<std::size_t>(size));
-    in.seekg(0, std::ios::beg);
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    // Read straight into one string of the file's size: a stringstream's
+    // buffer and its copy would hold a 10 MB inventory three times over.
+    const std::string text = detail::read_whole(in);
     const auto abs = stdfs::absolute(path).lexically_normal();
     return load_string(text, path, abs.parent_path().string(), options);
 }

@@ -119,7 +119,7 @@ key_locations key_locations::from_text(std::string yaml, const std::string& name
 
 key_locations key_locations::from_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    return from_text(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), path);
+    return from_text(detail::read_whole(in), path);
 }
 
 namespace {

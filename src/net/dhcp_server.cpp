@@ -174,10 +174,13 @@ public:
         if (store_) store_->stop_writer();
     }
 
-    void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer) {
+    std::shared_ptr<const dhcp::reserved_addresses> update(std::shared_ptr<const inventory::site> site,
+                                                          std::shared_ptr<const render::renderer> renderer,
+                                                          std::shared_ptr<const dhcp::reserved_addresses> reserved) {
         site_ = site;
-        responder_.update(std::move(site), std::move(renderer));
+        auto replaced = responder_.update(std::move(site), std::move(renderer), std::move(reserved));
         log_interfaces();
+        return replaced;
     }
 
     std::vector<store::lease> leases() const { return responder_.leases(); }
@@ -607,8 +610,10 @@ dhcp_server::~dhcp_server() {
 
 void dhcp_server::start() { impl_->start(); }
 void dhcp_server::stop() { impl_->stop(); }
-void dhcp_server::update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer) {
-    impl_->update(std::move(site), std::move(renderer));
+std::shared_ptr<const dhcp::reserved_addresses> dhcp_server::update(
+    std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer,
+    std::shared_ptr<const dhcp::reserved_addresses> reserved) {
+    return impl_->update(std::move(site), std::move(renderer), std::move(reserved));
 }
 std::vector<store::lease> dhcp_server::leases() const { return impl_->leases(); }
 std::optional<wire::ipv4_address> dhcp_server::bound_address(const wire::mac_address& mac) const {

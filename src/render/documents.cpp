@@ -349,24 +349,36 @@ bool documents::hidden_from_listings(std::string_view path) const {
 }
 
 std::vector<std::string> documents::all_paths() const {
+    std::vector<std::string> out;
+    for_each_path([&out](const std::string& path) { out.push_back(path); });
+    return out;
+}
+
+void documents::for_each_path(const std::function<void(const std::string&)>& each) const {
     const auto& s = renderer_->site();
-    std::vector<std::string> out{"pxelinux.cfg/default", grub_prefix(s) + "grub.cfg", "ipxe/default"};
+    const auto gp = grub_prefix(s);
+    for (const auto& path : {std::string("pxelinux.cfg/default"), gp + "grub.cfg", std::string("ipxe/default")}) each(path);
+    std::string path;  // one buffer for every host's paths
+    const auto emit = [&](std::initializer_list<std::string_view> parts) {
+        path.clear();
+        for (const auto part : parts) path += part;
+        each(path);
+    };
     for (const auto& h : s.hosts) {
         const auto dashed = h.mac.to_dashed();
-        out.push_back("pxelinux.cfg/01-" + dashed);
-        out.push_back(grub_prefix(s) + "grub.cfg-01-" + dashed);
-        out.push_back("ipxe/" + dashed);
+        emit({"pxelinux.cfg/01-", dashed});
+        emit({gp, "grub.cfg-01-", dashed});
+        emit({"ipxe/", dashed});
         const auto* p = s.find_profile(h.profile);
-        if (p && !p->kickstart.empty()) out.push_back("ks/" + dashed + ".ks");
+        if (p && !p->kickstart.empty()) emit({"ks/", dashed, ".ks"});
         if (serves_nocloud(p))
-            for (const char* f : {"meta-data", "user-data"}) out.push_back("ks/nocloud/" + dashed + "/" + f);
+            for (const char* f : {"meta-data", "user-data"}) emit({"ks/nocloud/", dashed, "/", f});
     }
     for (const auto& [name, p] : s.profiles) {
-        if (!p.kickstart.empty()) out.push_back("ks/profiles/" + name + ".ks");
+        if (!p.kickstart.empty()) emit({"ks/profiles/", name, ".ks"});
         if (serves_nocloud(&p))
-            for (const char* f : {"meta-data", "user-data"}) out.push_back("ks/nocloud/profiles/" + name + "/" + f);
+            for (const char* f : {"meta-data", "user-data"}) emit({"ks/nocloud/profiles/", name, "/", f});
     }
-    return out;
 }
 
 std::vector<std::string> documents::list(std::string_view dir) const {

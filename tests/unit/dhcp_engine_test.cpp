@@ -669,6 +669,57 @@ TEST_F(fixture, reload_keeps_leases) {
     EXPECT_EQ(dora(mac_n(3)), a);
 }
 
+// The site with one more host, reserved `address` (inside the dynamic
+// range: the loader refuses that, the responder keeps it out of the pool
+// all the same).
+std::shared_ptr<const inventory::site> with_reservation(const inventory::site& s, const char* address) {
+    auto out = std::make_shared<inventory::site>(s);
+    inventory::host h;
+    h.mac = *wire::mac_address::parse("52:54:00:00:00:09");
+    h.ip = ip(address);
+    h.profile = "c7";
+    out->host_index.emplace(h.mac, out->hosts.size());
+    out->hosts.push_back(h);
+    return out;
+}
+
+// Every host's `ip:`, once each, and nothing else.
+TEST(dhcp_reserved_addresses, are_the_hosts_addresses) {
+    const auto site = with_reservation(*load(), "10.0.0.105");
+    const auto reserved = reserved_addresses::of(*site);
+    EXPECT_EQ(reserved->size(), 2U);
+    EXPECT_TRUE(reserved->contains(ip("10.0.0.11")));
+    EXPECT_TRUE(reserved->contains(ip("10.0.0.105")));
+    EXPECT_FALSE(reserved->contains(ip("10.0.0.100")));
+    EXPECT_FALSE(reserved->contains(ip("10.0.0.12")));
+}
+
+// A reload hands the responder the reserved addresses built on its worker
+// thread: update() uses them as given and walks none of the site's hosts
+// (were it to build them again itself, on the event loop, the new site's
+// reservation of 10.0.0.100 would win over a set handed in without it).
+TEST_F(fixture, a_reload_uses_the_reserved_addresses_it_is_handed) {
+    const auto next = with_reservation(*site, "10.0.0.100");
+    auto asks_for_100 = request(message_type::discover, mac_n(3));
+    asks_for_100.set_ipv4(option_code::requested_address, ip("10.0.0.100"));
+
+    // The new site's own set: 10.0.0.100 stays its host's.
+    const auto replaced = r.update(next, renderer_for(next), reserved_addresses::of(*next));
+    ASSERT_TRUE(replaced);
+    EXPECT_EQ(replaced->size(), 1U) << "the set built at construction comes back, to be freed off the loop";
+    auto offer = send(asks_for_100);
+    ASSERT_TRUE(offer.reply) << offer.log;
+    EXPECT_NE(offer.reply->msg.yiaddr, ip("10.0.0.100"));
+
+    // A set without it (the old site's), handed in with the same new site:
+    // the set decides, not the site's hosts.
+    responder other{site, renderer_for(site)};
+    other.update(next, renderer_for(next), reserved_addresses::of(*site));
+    offer = other.handle(asks_for_100, on_eth0(), now);
+    ASSERT_TRUE(offer.reply) << offer.log;
+    EXPECT_EQ(offer.reply->msg.yiaddr, ip("10.0.0.100"));
+}
+
 }  // namespace
 
 // lifecycle.installed_pxe: none. The lifecycle decides per host; an

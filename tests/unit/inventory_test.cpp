@@ -6,6 +6,11 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pxed/inventory/keys.hpp"
 #include "pxed/inventory/load.hpp"
@@ -62,6 +67,31 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 }
 
 }  // namespace
+
+// A file is read whole into a string of its size, and to its end where
+// no size says how much there is (a pipe, `--config /dev/stdin`).
+TEST(inventory, files_are_read_whole_even_through_a_pipe) {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += "  - {mac: 52:54:00:00:00:01, line: " + std::to_string(i) + "}\n";
+    ASSERT_GT(text.size(), 3U * 65536U);  // several of read_whole's chunks
+    const auto dir = stdfs::temp_directory_path() / ("pxed-read-whole-" + std::to_string(::getpid()));
+    stdfs::create_directories(dir);
+    {
+        std::ofstream(dir / "file", std::ios::binary) << text;
+        std::ifstream in(dir / "file", std::ios::binary);
+        EXPECT_EQ(detail::read_whole(in), text);
+    }
+    ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
+    std::thread writer([&] { std::ofstream(dir / "pipe", std::ios::binary) << text; });
+    {
+        std::ifstream in(dir / "pipe", std::ios::binary);
+        EXPECT_EQ(detail::read_whole(in), text);
+    }
+    writer.join();
+    std::ifstream absent(dir / "absent", std::ios::binary);
+    EXPECT_EQ(detail::read_whole(absent), "");
+    stdfs::remove_all(dir);
+}
 
 TEST(inventory, tftp_look_ahead_can_be_turned_off) {
     const auto r = load(replace(base_yaml, "  tftp: {root: /srv/tftp}\n", "  tftp: {root: /srv/tftp, look_ahead: false}\n"));

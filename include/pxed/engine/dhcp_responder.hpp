@@ -118,6 +118,20 @@ struct boot_choice {
     std::string why;                 ///< "bios", "uefi-x64", "ipxe", ... for logs
 };
 
+/// The addresses a site reserves for its hosts (their `ip:`), sorted: no
+/// dynamic lease hands one out. Building it walks every host, so a reload
+/// builds it on its worker thread (reserved_addresses_of) and hands it to
+/// responder::update with the new site; the event loop only swaps it in.
+class reserved_addresses {
+public:
+    static std::shared_ptr<const reserved_addresses> of(const inventory::site& site);
+    bool contains(wire::ipv4_address a) const;
+    std::size_t size() const { return ips_.size(); }
+
+private:
+    std::vector<std::uint32_t> ips_;
+};
+
 class responder {
 public:
     responder(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer,
@@ -125,6 +139,13 @@ public:
 
     /// A reload: the new inventory applies to the next request; leases stay.
     void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer);
+    /// The same with the site's reserved addresses built beforehand (off
+    /// the event loop: reserved_addresses::of(*site)); walks no host
+    /// (null: builds them here).
+    /// Returns the ones replaced, for the caller to free where it likes.
+    std::shared_ptr<const reserved_addresses> update(std::shared_ptr<const inventory::site> site,
+                                                     std::shared_ptr<const render::renderer> renderer,
+                                                     std::shared_ptr<const reserved_addresses> reserved);
 
     /// Start-up: the leases read back from the store.
     void restore(const std::vector<store::lease>& leases, unix_time now);
@@ -212,7 +233,7 @@ private:
     std::shared_ptr<const inventory::site> site_;
     std::shared_ptr<const render::renderer> renderer_;
     responder_config config_;
-    std::unordered_map<std::uint32_t, wire::mac_address> reserved_;  // host.ip -> host.mac
+    std::shared_ptr<const reserved_addresses> reserved_;  // every host.ip
     std::unordered_map<std::uint32_t, binding> by_ip_;
     std::unordered_map<std::string, std::uint32_t> by_client_;  // client key -> its latest address
     timer_heap timers_;  // lease ends and offer holds; entries re-checked when popped

@@ -57,8 +57,13 @@ public:
     void start();
     void stop();
 
-    /// A reloaded site: applies to the next request, leases stay.
-    void update(std::shared_ptr<const inventory::site> site, std::shared_ptr<const render::renderer> renderer);
+    /// A reloaded site: applies to the next request, leases stay. `reserved`:
+    /// the site's reserved addresses, built off the event loop
+    /// (dhcp::reserved_addresses::of; null: built here). Returns the ones
+    /// replaced, for the caller to free off the loop.
+    std::shared_ptr<const dhcp::reserved_addresses> update(std::shared_ptr<const inventory::site> site,
+                                                          std::shared_ptr<const render::renderer> renderer,
+                                                          std::shared_ptr<const dhcp::reserved_addresses> reserved);
 
     /// The current leases (for the HTTP API).
     std::vector<store::lease> leases() const;

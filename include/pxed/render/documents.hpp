@@ -24,6 +24,7 @@
 /// `ipxe/` and `ks/` also take the colon form.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,9 @@ public:
     /// Every published path (hosts under their MAC; the hostname aliases of
     /// kickstarts are left out).
     std::vector<std::string> all_paths() const;
+    /// The same paths one at a time, in the same order, without holding
+    /// them all (100,000 hosts: 400,000 strings, 30 MiB, for `pxed check`).
+    void for_each_path(const std::function<void(const std::string&)>& each) const;
     /// Every published document, rendered; failures become diagnostics.
     std::vector<rendered_file> render_all(std::vector<inventory::diagnostic>& diags) const;
 
