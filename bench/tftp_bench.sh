@@ -317,6 +317,14 @@ SH
                 "$n tftp-hpa x $mib MiB (blksize 512)|$file|$n|tftp-hpa|512|1")
   done
   real_rows+=("$clients atftp x ${mid_mib} MiB, blksize 1468, windowsize 16|mid.img|$clients|atftp|1468|16")
+  # TFTP_BENCH_ROWS=regex: only the real-client rows whose label matches
+  # (experiments on one row; a full run for the figures).
+  if [[ -n ${TFTP_BENCH_ROWS:-} ]]; then
+    kept=()
+    for r in "${real_rows[@]}"; do [[ ${r%%|*} =~ $TFTP_BENCH_ROWS ]] && kept+=("$r"); done
+    ((${#kept[@]})) || { echo "TFTP_BENCH_ROWS=$TFTP_BENCH_ROWS matches no row"; exit 2; }
+    real_rows=("${kept[@]}")
+  fi
   print_rows "TFTP with real clients: separate processes in a network namespace, servers in another, veth pair" \
     run_real "${real_rows[@]}"
   report_rss
