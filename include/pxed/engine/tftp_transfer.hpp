@@ -112,9 +112,14 @@ struct transfer_config {
     /// DATA 1; no look-ahead), resends it at most unanswered_retries times,
     /// and is given up at the timeout after that, or unanswered_give_up
     /// after the request, whichever comes first. A real client that lost
-    /// everything repeats its RRQ, which starts the transfer again.
+    /// everything repeats its RRQ, which starts the transfer again; but a
+    /// client whose ACK 0 was lost has nothing to repeat until its own
+    /// timer fires (curl's: 72 s), so an OACK keeps its three resends for
+    /// as long as a stalled transfer is kept (give_up_after). At 15 s, an
+    /// OACK sent at curl's 6.5 s pace had two resends: at 10% loss each way
+    /// about 1 curl fetch in 150 lost all three rounds and hung.
     unsigned unanswered_retries = 3;
-    std::chrono::milliseconds unanswered_give_up{15000};
+    std::chrono::milliseconds unanswered_give_up{30000};
 };
 
 /// The outcome of option negotiation for one RRQ (RFC 2347, 2348, 2349, 7440).
