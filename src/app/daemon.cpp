@@ -45,6 +45,13 @@
 namespace pxed::app {
 namespace {
 
+// This machine's name: an instance's default name in a shared store.
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "pxed";
+    return buf;
+}
+
 // A boot storm holds two descriptors per TFTP transfer (its socket and its
 // file) and one per HTTP/FTP connection. The usual soft limit of 1024 would
 // refuse transfers long before max_transfers; the hard limit is ours to use.
@@ -436,6 +443,14 @@ private:
         o.port = srv.dhcp.port;
         o.proxy_port = srv.dhcp.proxy_port;
         o.state_dir = srv.state_dir;
+        if (srv.store.backend == inventory::store_backend::postgresql) {
+            store::postgres_options pg;
+            pg.conninfo = srv.store.conninfo;
+            pg.password_file = srv.store.password_file;
+            pg.instance = srv.store.instance.empty() ? host_name() : srv.store.instance;
+            o.postgres = pg;
+            o.responder.shared_store = true;
+        }
         o.metrics = &metrics_;
         if (trace_)
             o.trace = [this](trace::event&& e) {
@@ -466,6 +481,10 @@ private:
                 if (l.state == store::lease_state::bound && l.mac) trace_->learn(l.ip.value(), *l.mac);
         if (srv.dhcp.mode == inventory::dhcp_mode::proxy)
             spdlog::info("dhcp: proxyDHCP on ports {} and {}; another server hands out addresses", o.port, o.proxy_port);
+        else if (o.postgres)
+            spdlog::info("dhcp: listening on 0.0.0.0:{}, leases in PostgreSQL ({}), shared with other instances; "
+                         "this one is {}",
+                         o.port, o.postgres->conninfo, o.postgres->instance);
         else
             spdlog::info("dhcp: listening on 0.0.0.0:{}, leases in {}/{}", o.port, o.state_dir, store::lease_file_name);
         return true;
@@ -737,6 +756,9 @@ private:
         if (old_srv.dhcp.enabled != new_srv.dhcp.enabled || old_srv.dhcp.mode != new_srv.dhcp.mode ||
             old_srv.dhcp.port != new_srv.dhcp.port || old_srv.state_dir != new_srv.state_dir)
             warn("reload: changes to server.dhcp's mode, port or server.state_dir take effect after a restart");
+        if (old_srv.store.backend != new_srv.store.backend || old_srv.store.conninfo != new_srv.store.conninfo ||
+            old_srv.store.password_file != new_srv.store.password_file || old_srv.store.instance != new_srv.store.instance)
+            warn("reload: changes to server.store take effect after a restart");
         poll_.set_budget(std::chrono::microseconds(new_srv.tftp.busy_poll_us));
         lifecycle_->reload(p.lifecycle, static_cast<std::int64_t>(std::time(nullptr)));
         // The swap: every request from here on sees the new site.

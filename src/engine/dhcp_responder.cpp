@@ -161,6 +161,37 @@ void responder::restore(const std::vector<store::lease>& leases, unix_time now) 
     }
 }
 
+void responder::adopt(const std::vector<store::lease>& rows, unix_time now) {
+    for (const auto& row : rows) {
+        const auto ip = row.ip.value();
+        auto& b = by_ip_[ip];
+        if (!b.lease.client_key.empty() && b.lease.client_key != row.client_key) {
+            const auto prev = by_client_.find(b.lease.client_key);
+            if (prev != by_client_.end() && prev->second == ip) by_client_.erase(prev);
+        }
+        const bool own_offer = b.hold_until > now && b.lease.client_key == row.client_key;
+        const auto hold = own_offer ? b.hold_until : 0;
+        b.lease = row;
+        b.lease.reservation = false;
+        b.lease.taken_from.clear();
+        b.offer_only = false;
+        b.hold_until = hold;
+        if (!row.client_key.empty() && row.state != store::lease_state::declined) {
+            const auto it = by_client_.find(row.client_key);
+            bool newest = it == by_client_.end() || it->second == ip;
+            if (!newest) {
+                const auto other = by_ip_.find(it->second);
+                newest = other == by_ip_.end() || other->second.lease.client_key != row.client_key ||
+                         other->second.lease.starts <= row.starts;
+            }
+            if (newest) by_client_[row.client_key] = ip;
+        }
+        if ((row.state == store::lease_state::bound || row.state == store::lease_state::declined) && row.ends != 0)
+            schedule(ip, std::max(row.ends, now));
+        if (hold != 0) schedule(ip, hold);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Dispatch
 
@@ -567,7 +598,15 @@ outcome responder::ack(context& c, ipv4_address ip) {
             by_client_[c.key] = ip.value();
         }
     }
-    if (!cached) o.changes.push_back(bind(c, ip, store::lease_state::bound, c.now + lease));
+    if (!cached) {
+        o.changes.push_back(bind(c, ip, store::lease_state::bound, c.now + lease));
+        // A reservation's claim wins over a dynamic lease another
+        // instance (or an older site.yaml) gave out.
+        const auto r = reserved_ip(c);
+        o.changes.back().reservation = r && *r == ip;
+        if (config_.shared_store)
+            o.if_refused = nak(c, ip.to_string() + " was taken by another pxed instance sharing the lease database").reply;
+    }
     auto r = make_reply(c, message_type::ack);
     r.yiaddr = ip;
     r.ciaddr = c.req.ciaddr;
@@ -655,6 +694,7 @@ outcome responder::on_decline(context& c) {
         it->second.offer_only = false;
         it->second.hold_until = 0;
         o.changes.push_back(held);
+        o.changes.back().taken_from = c.key;
         o.log = "DHCPDECLINE " + ip->to_string() + " from " + c.who + ": not quarantined, " +
                 (limit == 0 ? std::string("server.dhcp.quarantine_max_percent is 0")
                             : std::to_string(limit) + " address(es) of " + (sn ? sn->network.to_string() : "its subnet") +
@@ -1009,11 +1049,13 @@ std::vector<store::lease> responder::expire(unix_time now) {
             changed.push_back(l);
         } else if (l.state == store::lease_state::declined) {
             // Back in the pool, belonging to nobody.
+            auto decliner = std::move(l.client_key);
             l.state = store::lease_state::expired;
             l.client_key.clear();
             l.mac.reset();
             l.hostname.clear();
             changed.push_back(l);
+            changed.back().taken_from = std::move(decliner);
         }
     }
     return changed;

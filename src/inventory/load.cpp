@@ -1276,6 +1276,37 @@ const table<trace_settings>& trace_keys() {
     return t;
 }
 
+const choice_words store_backend_words{word("sqlite", store_backend::sqlite),
+                                        word("postgresql", store_backend::postgresql)};
+
+const table<store_settings>& store_keys() {
+    static const table<store_settings> t{{
+        choice("backend", enum_field<&store_settings::backend>(), store_backend_words,
+               "sqlite (files in state_dir, one instance) or postgresql (shared by several instances)"),
+        text("conninfo", &store_settings::conninfo,
+             "PostgreSQL connection string, for example \"host=db1 dbname=pxed user=pxed\"; no password"),
+        path("password_file", &store_settings::password_file, "a file holding the PostgreSQL password"),
+        text("instance", &store_settings::instance, "this instance's name in the shared database")
+            .shows("the host name"),
+    }};
+    return t;
+}
+
+void read_store(context& c, const field_node& f, server_settings& srv) {
+    auto& st = srv.store;
+    st.where = c.at(f.value);
+    const auto p = read_section(c, f.value, store_keys(), st, f.what + "." + f.key, f.section);
+    if (st.backend == store_backend::postgresql) {
+        if (st.conninfo.empty()) c.error(f.value, "server.store.backend postgresql needs conninfo (\"host=... dbname=...\")");
+        if (st.conninfo.find("password") != std::string::npos)
+            c.error(p.at<&store_settings::conninfo>(),
+                    "server.store.conninfo must not hold the password: site.yaml is read by many; put it in a file "
+                    "and name it in password_file");
+    } else if (!st.conninfo.empty() || !st.password_file.empty()) {
+        c.error(f.value, "server.store: conninfo and password_file are for backend: postgresql");
+    }
+}
+
 // A nested section of server:, read into its own field.
 template <auto M, auto Keys>
 void read_server_part(context& c, const field_node& f, server_settings& srv) {
@@ -1309,6 +1340,8 @@ const table<server_settings>& server_keys() {
                 "Prometheus metrics"),
         section("trace", read_server_part<&server_settings::trace, trace_keys>, describe_part<trace_keys>,
                 "the per-host boot trace"),
+        section("store", read_store, describe_part<store_keys>,
+                "where leases live: SQLite, or PostgreSQL shared by several instances"),
     }};
     return t;
 }

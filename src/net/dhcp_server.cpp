@@ -137,8 +137,15 @@ public:
     void start() {
         const bool proxy = site_->server.dhcp.mode == inventory::dhcp_mode::proxy;
         if (!proxy) {
-            const auto path = options_.state_dir + "/" + store::lease_file_name;
-            store_ = std::make_unique<store::lease_store>(path, options_.durability);
+            store::store_options so;
+            so.state_dir = options_.state_dir;
+            so.sqlite_durability = options_.durability;
+            if (options_.postgres) {
+                so.kind = store::backend_kind::postgresql;
+                so.postgres = *options_.postgres;
+            }
+            store_ = store::open_lease_backend(so);
+            const auto path = store_->describe();
             store_->set_metrics(registry_.get());
             register_pool_metrics();
             const auto now = wall_clock();
@@ -150,6 +157,7 @@ public:
             responder_.restore(rows, now);
             spdlog::info("dhcp: {} lease(s) read back from {}, {} active", rows.size(), path,
                          responder_.active_leases(now));
+            if (store_->shared()) watch_store();
         }
         interfaces_.refresh();
         sockets_.push_back({bind_wildcard(io_, options_.port), options_.port});
@@ -171,7 +179,10 @@ public:
         flows_.clear();
         // Lease changes already decided reach the disk (their ACKs stay
         // unsent); no completion is posted to the loop after this.
-        if (store_) store_->stop_writer();
+        if (store_) {
+            store_->stop_watching();
+            store_->stop_writer();
+        }
     }
 
     std::shared_ptr<const dhcp::reserved_addresses> update(std::shared_ptr<const inventory::site> site,
@@ -198,6 +209,11 @@ private:
         dhcp::reply reply;
         std::size_t mtu;
         std::size_t socket;  // index in sockets_ of the one the request came in on
+        // Shared stores: the lease this reply grants, and what to send
+        // instead when the store refuses it.
+        std::optional<dhcp::reply> if_refused = {};
+        std::uint32_t claim_ip = 0;
+        std::string claim_key = {};
     };
     using reply_queue = dhcp::reply_queue<pending_reply>;
     // A reply encoded, waiting for room in its destination's window.
@@ -345,7 +361,38 @@ private:
         log(o);
         if (options_.trace && req.mac()) options_.trace(trace::from_dhcp(req, a, o));
         if (!o.changes.empty()) pending_changes_.insert(pending_changes_.end(), o.changes.begin(), o.changes.end());
-        if (o.reply) replies_.push({std::move(*o.reply), itf->mtu, socket}, !o.changes.empty() && store_);
+        if (!o.reply) return;
+        pending_reply p{std::move(*o.reply), itf->mtu, socket};
+        if (o.if_refused && !o.changes.empty()) {
+            p.if_refused = std::move(o.if_refused);
+            p.claim_ip = o.changes.front().ip.value();
+            p.claim_key = o.changes.front().client_key;
+        }
+        replies_.push(std::move(p), !o.changes.empty() && store_);
+    }
+
+    // Shared stores: rows other instances wrote, adopted on the loop; the
+    // database going away and coming back, logged.
+    void watch_store() {
+        std::weak_ptr<impl> weak = shared_from_this();
+        store_->watch(
+            [weak](std::vector<store::lease> rows) {
+                const auto self = weak.lock();
+                if (!self) return;
+                asio::post(self->io_, [weak, rows = std::move(rows)] {
+                    const auto me = weak.lock();
+                    if (!me || me->stopped_) return;
+                    me->responder_.adopt(rows, wall_clock());
+                    spdlog::debug("dhcp: adopted {} lease row(s) other instances wrote", rows.size());
+                });
+            },
+            [weak](bool up, const std::string& why) {
+                if (up)
+                    spdlog::info("dhcp: the shared lease database is reachable again; catching up on other instances' leases");
+                else
+                    spdlog::error("dhcp: lost the shared lease database ({}); new leases wait for it", why);
+                (void)weak;
+            });
     }
 
     // An interface the inventory describes, or one the operator listed; a
@@ -388,24 +435,46 @@ private:
         auto changes = std::move(pending_changes_);
         pending_changes_.clear();
         try {
-            store_->commit(std::move(changes), [self = shared_from_this(), t, n](bool ok, const std::string& error) {
+            store_->commit(std::move(changes), [self = shared_from_this(), t, n](const store::commit_outcome& r) {
                 if (self->io_.get_executor().running_in_this_thread())
-                    self->on_committed(t, n, ok, error);
+                    self->on_committed(t, n, r);
                 else
-                    asio::post(self->io_, [self, t, n, ok, error] { self->on_committed(t, n, ok, error); });
+                    asio::post(self->io_, [self, t, n, r] { self->on_committed(t, n, r); });
             });
         } catch (const std::exception& e) {
             // Ticket t must never count as done: its ACKs are dropped here,
             // or a later commit's completion would release them.
-            on_committed(t, n, false, e.what());
+            store::commit_outcome failed;
+            failed.ok = false;
+            failed.error = e.what();
+            on_committed(t, n, failed);
         }
     }
 
-    void on_committed(reply_queue::ticket t, std::size_t changes, bool ok, const std::string& error) {
+    void on_committed(reply_queue::ticket t, std::size_t changes, const store::commit_outcome& r) {
         if (stopped_) return;
-        const auto withheld = replies_.committed(t, ok);
-        if (!ok) {
-            spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", changes, error);
+        if (!r.refused.empty()) {
+            // Another instance took these addresses first: what it wrote
+            // is what holds, and an ACK that granted one becomes a NAK.
+            std::vector<store::lease> holders;
+            holders.reserve(r.refused.size());
+            for (const auto& f : r.refused) holders.push_back(f.holder);
+            responder_.adopt(holders, wall_clock());
+        }
+        const auto withheld = replies_.committed(t, r.ok, [&](pending_reply& p) {
+            if (!p.if_refused) return;
+            for (const auto& f : r.refused) {
+                if (f.change.ip.value() != p.claim_ip || f.change.client_key != p.claim_key) continue;
+                if (refusal_limiter_.allow(spdlog::level::info))
+                    spdlog::info("dhcp: {} for {} was taken by another instance first; NAK instead of ACK",
+                                 f.change.ip.to_string(), f.change.mac ? f.change.mac->to_string() : std::string("a client"));
+                p.reply = std::move(*p.if_refused);
+                p.if_refused.reset();
+                return;
+            }
+        });
+        if (!r.ok) {
+            spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", changes, r.error);
             for (const auto& p : withheld) metrics_.withheld[dhcp_metrics::index(p.reply.msg.message_type())]->inc();
             return;
         }
@@ -413,7 +482,9 @@ private:
         // The WAL bound was reached with more than a background pass's worth
         // still to copy: the checkpointer is not keeping up (a slow disk),
         // and the writer thread, so the ACKs, waited for a checkpoint.
-        const auto st = store_->stats();
+        const auto* sqlite = dynamic_cast<const store::lease_store*>(store_.get());
+        if (!sqlite) return;
+        const auto st = sqlite->stats();
         if (st.writer_checkpoints_behind > checkpoints_behind_seen_) {
             checkpoints_behind_seen_ = st.writer_checkpoints_behind;
             spdlog::warn("dhcp: the lease database's checkpointer fell behind; the writer copied {} WAL page(s) itself "
@@ -578,7 +649,7 @@ private:
     dhcp_server_options options_;
     std::shared_ptr<const inventory::site> site_;
     dhcp::responder responder_;
-    std::unique_ptr<store::lease_store> store_;
+    std::unique_ptr<store::lease_backend> store_;
     interface_table interfaces_;
     std::vector<bound_socket> sockets_;
     asio::steady_timer ticker_;
@@ -592,6 +663,7 @@ private:
     std::vector<store::lease> pending_changes_;
     dhcp::unix_time last_refresh_ = 0;
     log_limiter limiter_{"dhcp"};
+    log_limiter refusal_limiter_{"dhcp", 20, spdlog::level::info, "more addresses taken by another instance first"};
     std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
                                               log_limiter{"dhcp"}, log_limiter{"dhcp"}};
     std::uint64_t checkpoints_behind_seen_ = 0;

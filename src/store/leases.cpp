@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -38,25 +39,27 @@ CREATE INDEX IF NOT EXISTS leases_by_client ON leases(client_key);
 using sqlite::column_text;
 using sqlite::statement;
 
+lease row_of(sqlite3_stmt* st) {
+    lease l;
+    l.ip = wire::ipv4_address(static_cast<std::uint32_t>(sqlite3_column_int64(st, 0)));
+    const auto* key = static_cast<const char*>(sqlite3_column_blob(st, 1));
+    l.client_key.assign(key ? key : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 1)));
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL) l.mac = wire::mac_address::parse(column_text(st, 2));
+    l.hostname = column_text(st, 3);
+    // A row whose state this version does not know is kept out of
+    // service rather than guessed at: treat it as quarantined.
+    l.state = lease_state_from(column_text(st, 4)).value_or(lease_state::declined);
+    l.starts = sqlite3_column_int64(st, 5);
+    l.ends = sqlite3_column_int64(st, 6);
+    l.subnet = column_text(st, 7);
+    return l;
+}
+
 std::vector<lease> read_all(sqlite3* db) {
     statement st(db, "SELECT ip, client_key, mac, hostname, state, starts, ends, subnet FROM leases ORDER BY ip");
     std::vector<lease> out;
     int rc;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-        lease l;
-        l.ip = wire::ipv4_address(static_cast<std::uint32_t>(sqlite3_column_int64(st.get(), 0)));
-        const auto* key = static_cast<const char*>(sqlite3_column_blob(st.get(), 1));
-        l.client_key.assign(key ? key : "", static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
-        if (sqlite3_column_type(st.get(), 2) != SQLITE_NULL) l.mac = wire::mac_address::parse(column_text(st.get(), 2));
-        l.hostname = column_text(st.get(), 3);
-        // A row whose state this version does not know is kept out of
-        // service rather than guessed at: treat it as quarantined.
-        l.state = lease_state_from(column_text(st.get(), 4)).value_or(lease_state::declined);
-        l.starts = sqlite3_column_int64(st.get(), 5);
-        l.ends = sqlite3_column_int64(st.get(), 6);
-        l.subnet = column_text(st.get(), 7);
-        out.push_back(std::move(l));
-    }
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(row_of(st.get()));
     if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read leases: ") + sqlite3_errmsg(db));
     return out;
 }
@@ -81,12 +84,36 @@ std::optional<lease_state> lease_state_from(std::string_view name) {
     return std::nullopt;
 }
 
+bool may_overwrite(const lease& change, const lease* current, std::int64_t now) {
+    if (!current || change.reservation) return true;
+    const auto& owner = change.taken_from.empty() ? change.client_key : change.taken_from;
+    if (current->client_key == owner &&
+        (change.state != lease_state::expired || current->ends <= change.ends || !change.taken_from.empty()))
+        return true;
+    return change.state == lease_state::bound &&
+           (current->state == lease_state::expired || current->state == lease_state::released ||
+            (current->ends != 0 && current->ends <= now));
+}
+
 bool operator==(const lease& a, const lease& b) {
     return a.ip == b.ip && a.client_key == b.client_key && a.mac == b.mac && a.hostname == b.hostname &&
            a.state == b.state && a.starts == b.starts && a.ends == b.ends && a.subnet == b.subnet;
 }
 
 namespace {
+
+// The write and may_overwrite's rule in one statement: ?9 reservation,
+// ?10 taken_from (NULL: the change's own client), ?11 now.
+constexpr const char* guarded_upsert =
+    "INSERT INTO leases (ip, client_key, mac, hostname, state, starts, ends, subnet) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT(ip) DO UPDATE SET client_key = excluded.client_key, mac = excluded.mac, "
+    "hostname = excluded.hostname, state = excluded.state, starts = excluded.starts, ends = excluded.ends, "
+    "subnet = excluded.subnet "
+    "WHERE ?9 OR (leases.client_key = coalesce(?10, excluded.client_key) AND "
+    "(excluded.state <> 'expired' OR leases.ends <= excluded.ends OR ?10 IS NOT NULL)) "
+    "OR (excluded.state = 'bound' AND (leases.state IN ('expired', 'released') OR "
+    "(leases.ends <> 0 AND leases.ends <= ?11)))";
 
 void bind_lease(sqlite3_stmt* st, const lease& l) {
     sqlite3_bind_int64(st, 1, l.ip.value());
@@ -210,11 +237,59 @@ struct lease_store::impl {
         next_writer_try = copied < log ? pages + std::max<std::uint32_t>(policy.restart_pages / 8, 1) : 0;
     }
 
-    bool apply(const std::vector<lease>& changes, std::string& error) {
+    // One IMMEDIATE transaction: every change written or refused by the
+    // rule, or none (an error).
+    bool write_guarded(const std::vector<lease>& changes, std::string& error, std::vector<refusal>* refused) {
+        if (changes.empty()) return true;
+        auto* st = upsert->get();
+        auto fail = [&](const std::string& what) {
+            error = what + ": " + sqlite3_errmsg(db);
+            sqlite3_reset(st);
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            return false;
+        };
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+            error = std::string("cannot begin a transaction: ") + sqlite3_errmsg(db);
+            return false;
+        }
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        std::vector<lease> local_refusals;
+        for (const auto& l : changes) {
+            sqlite3_reset(st);
+            bind_lease(st, l);
+            sqlite3_bind_int(st, 9, l.reservation ? 1 : 0);
+            if (l.taken_from.empty())
+                sqlite3_bind_null(st, 10);
+            else
+                sqlite3_bind_blob(st, 10, l.taken_from.data(), static_cast<int>(l.taken_from.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 11, now);
+            if (sqlite3_step(st) != SQLITE_DONE) return fail("cannot write a lease");
+            if (sqlite3_changes(db) == 0) local_refusals.push_back(l);
+        }
+        sqlite3_reset(st);
+        std::vector<refusal> out;
+        for (auto& l : local_refusals) {
+            auto holder = read_one(l.ip);
+            if (!holder) return fail("a refused lease's row vanished");
+            out.push_back({std::move(l), std::move(*holder)});
+        }
+        if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("cannot commit leases");
+        if (refused) *refused = std::move(out);
+        return true;
+    }
+
+    std::optional<lease> read_one(wire::ipv4_address ip) {
+        statement q(db, "SELECT ip, client_key, mac, hostname, state, starts, ends, subnet FROM leases WHERE ip = ?1");
+        sqlite3_bind_int64(q.get(), 1, ip.value());
+        if (sqlite3_step(q.get()) != SQLITE_ROW) return std::nullopt;
+        return row_of(q.get());
+    }
+
+    bool apply(const std::vector<lease>& changes, std::string& error, std::vector<refusal>* refused = nullptr) {
         std::lock_guard lk(db_mutex);
         const auto started = std::chrono::steady_clock::now();
         restart_if_due();
-        const bool ok = sqlite::write_all(db, upsert->get(), changes, bind_lease, "lease", error);
+        const bool ok = write_guarded(changes, error, refused);
         after_commit();
         // One writer at a time (db_mutex), so the metrics' plain updates are safe.
         if (commit_seconds)
@@ -262,12 +337,14 @@ struct lease_store::impl {
             } else {
                 for (auto& j : jobs) all.insert(all.end(), j.changes.begin(), j.changes.end());
             }
-            std::string error;
-            const bool ok = apply(all, error);
+            commit_outcome result;
+            result.ok = apply(all, result.error, &result.refused);
             for (auto& j : jobs) {
                 if (!j.done) continue;
                 try {
-                    j.done(ok, error);
+                    // Each job hears of every refusal of the shared
+                    // transaction; its owner matches them to its replies.
+                    j.done(result);
                 } catch (...) {
                     // Nothing to tell anyone on this thread; the callback's
                     // owner logs its own failures.
@@ -301,10 +378,7 @@ lease_store::lease_store(const std::string& path, durability d, wal_policy w)
     // when it next starts over.
     sqlite::exec(db, ("PRAGMA journal_size_limit=" + std::to_string(std::int64_t{w.restart_pages} * 4096)).c_str(),
                  "lease database " + path);
-    impl_->upsert = std::make_unique<statement>(
-        db,
-        "INSERT OR REPLACE INTO leases (ip, client_key, mac, hostname, state, starts, ends, subnet) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    impl_->upsert = std::make_unique<statement>(db, guarded_upsert);
     if (w.background) {
         impl_->ckpt_db = open_db(path, SQLITE_OPEN_READWRITE);
         // Its checkpoints sync as the writer's commits would (FULL or NORMAL).
@@ -321,7 +395,9 @@ std::vector<lease> lease_store::load() const {
     return read_all(impl_->db);
 }
 
-bool lease_store::apply(const std::vector<lease>& changes, std::string& error) { return impl_->apply(changes, error); }
+bool lease_store::apply(const std::vector<lease>& changes, std::string& error, std::vector<refusal>* refused) {
+    return impl_->apply(changes, error, refused);
+}
 
 void lease_store::set_metrics(metrics::registry& registry) {
     std::lock_guard lk(impl_->db_mutex);
@@ -354,9 +430,9 @@ void lease_store::commit(std::vector<lease> changes, commit_done done) {
             return;
         }
     }
-    std::string error;
-    const bool ok = impl_->apply(changes, error);
-    if (done) done(ok, error);
+    commit_outcome result;
+    result.ok = impl_->apply(changes, result.error, &result.refused);
+    if (done) done(result);
 }
 
 void lease_store::stop_writer() { impl_->stop_writer(); }

@@ -25,7 +25,7 @@ TEST(store_metrics, commits_are_timed_and_exposed) {
         ASSERT_TRUE(s.apply({l}, error)) << error;
         // synchronous=FULL: this one goes through the writer thread.
         bool done = false;
-        s.commit({l}, [&](bool ok, const std::string&) { done = ok; });
+        s.commit({l}, [&](const store::commit_outcome& c) { done = c.ok; });
         s.stop_writer();
         EXPECT_TRUE(done);
     }

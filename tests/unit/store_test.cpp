@@ -214,8 +214,8 @@ TEST(lease_store_wal, commit_never_checkpoints_on_the_callers_thread) {
             // Each batch rewrites lease 0 too: the last one committed wins.
             auto first = numbered(0);
             first.hostname = "batch" + std::to_string(b);
-            s.commit({numbered(b + 1), first}, [&, b](bool ok, const std::string& err) {
-                EXPECT_TRUE(ok) << err;
+            s.commit({numbered(b + 1), first}, [&, b](const store::commit_outcome& r) {
+                EXPECT_TRUE(r.ok) << r.error;
                 std::lock_guard lk(m);
                 done.push_back({b, std::this_thread::get_id() == me, s.stats().writer_checkpoints});
                 cv.notify_one();
@@ -247,7 +247,7 @@ TEST(lease_store_wal, commit_never_checkpoints_on_the_callers_thread) {
         EXPECT_LE(s.stats().wal_pages, 110u);
         // After stop_writer, at once on this thread, checkpoint or not.
         bool called = false;
-        s.commit({numbered(1000)}, [&](bool ok, const std::string&) { called = ok && std::this_thread::get_id() == me; });
+        s.commit({numbered(1000)}, [&](const store::commit_outcome& r) { called = r.ok && std::this_thread::get_id() == me; });
         EXPECT_TRUE(called);
     }
     const auto all = store::read_leases(file);
@@ -264,8 +264,8 @@ TEST(lease_store_wal, with_power_loss_durability_commits_go_to_the_writer_thread
     {
         store::lease_store s(file, store::durability::power_loss);
         for (std::uint32_t b = 0; b < 5; ++b)
-            s.commit({numbered(b)}, [&](bool ok, const std::string& err) {
-                EXPECT_TRUE(ok) << err;
+            s.commit({numbered(b)}, [&](const store::commit_outcome& r) {
+                EXPECT_TRUE(r.ok) << r.error;
                 std::lock_guard lk(m);
                 on.push_back(std::this_thread::get_id());
             });

@@ -70,13 +70,22 @@ public:
     /// replies become sendable. Not ok: nothing of it was written, and its
     /// replies are returned, never to be sent.
     std::vector<Reply> committed(ticket t, bool ok) {
+        return committed(t, ok, [](Reply&) {});
+    }
+
+    /// The same, with `adjust(reply)` called on each held reply before it
+    /// becomes sendable (a refused lease turns its ACK into a NAK).
+    template <typename Adjust>
+    std::vector<Reply> committed(ticket t, bool ok, Adjust&& adjust) {
         std::vector<Reply> dropped;
         if (t >= open_) return dropped;  // never sealed: nothing can be done yet
         while (!held_.empty() && held_.front().first <= t) {
-            if (ok)
+            if (ok) {
+                adjust(held_.front().second);
                 ready_.push_back(std::move(held_.front().second));
-            else
+            } else {
                 dropped.push_back(std::move(held_.front().second));
+            }
             held_.pop_front();
         }
         return dropped;

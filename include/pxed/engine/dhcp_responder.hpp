@@ -84,6 +84,11 @@ struct outcome {
     /// Leases to commit before the reply may leave: an ACK goes out only
     /// once the lease it grants is on disk.
     std::vector<store::lease> changes;
+    /// Shared stores (responder_config::shared_store): the reply to send
+    /// instead of `reply` (an ACK) when the store refuses the lease it
+    /// grants because another instance took the address meanwhile: a NAK,
+    /// so the client starts over at once.
+    std::optional<dhcp::reply> if_refused;
     /// One line for the operator; empty when there is nothing to say.
     std::string log;
     /// What is wrong with the boot answered (also in `log`, which is then a
@@ -108,6 +113,10 @@ struct responder_config {
     /// Hosts that get no boot file now: installed ones under
     /// lifecycle.installed_pxe: none (the host lifecycle decides). Unset: none.
     std::function<bool(const wire::mac_address&)> no_boot_file;
+    /// Other pxed instances write the same lease database: every ACK that
+    /// writes a lease comes with the NAK to send if the store refuses it
+    /// (outcome::if_refused).
+    bool shared_store = false;
 };
 
 /// What pxed tells a PXE client to load.
@@ -149,6 +158,13 @@ public:
 
     /// Start-up: the leases read back from the store.
     void restore(const std::vector<store::lease>& leases, unix_time now);
+
+    /// Rows the store holds that differ from what this responder decided:
+    /// written by another instance sharing the database, or the holder of
+    /// an address whose change the store refused. Each replaces what is
+    /// known of its address; an OFFER of ours to the same client stays set
+    /// aside, one to another client is forgotten (its REQUEST gets a NAK).
+    void adopt(const std::vector<store::lease>& rows, unix_time now);
 
     /// Decides what to do with one request.
     outcome handle(const message& request, const arrival& from, unix_time now);

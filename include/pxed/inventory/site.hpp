@@ -130,6 +130,20 @@ struct trace_settings {
     unsigned unknown_hosts = 2000; ///< MACs outside the inventory kept (20 events each)
 };
 
+enum class store_backend { sqlite, postgresql };
+
+/// server.store (docs/multi-instance.md): where leases (and, as the
+/// backends grow, host state and the trace) live.
+struct store_settings {
+    store_backend backend = store_backend::sqlite;
+    /// libpq connection string; no password in it (password_file).
+    std::string conninfo;
+    std::string password_file;
+    /// This instance's name in the shared database; default: the host name.
+    std::string instance;
+    source_location where;
+};
+
 struct server_settings {
     wire::ipv4_address address;  ///< advertised: next-server, URLs in rendered files
     wire::ipv4_address listen;   ///< bind address of TFTP/HTTP/FTP; 0.0.0.0 = all
@@ -143,6 +157,7 @@ struct server_settings {
     ftp_settings ftp;
     metrics_settings metrics;
     trace_settings trace;
+    store_settings store;
 };
 
 struct subnet {

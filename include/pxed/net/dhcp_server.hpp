@@ -17,6 +17,7 @@
 
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/dhcp_responder.hpp"
+#include "pxed/store/backend.hpp"
 #include "pxed/store/leases.hpp"
 
 namespace boost::asio {
@@ -35,6 +36,9 @@ struct dhcp_server_options {
     /// Where leases.sqlite3 lives (server mode).
     std::string state_dir;
     store::durability durability = store::durability::process_crash;
+    /// Set: the leases live in this PostgreSQL database, shared with other
+    /// instances (server.store), instead of state_dir.
+    std::optional<store::postgres_options> postgres;
     dhcp::responder_config responder;
     /// Where the server and its lease store count (docs/metrics.md);
     /// outlives the server. Null: counted nowhere anyone reads.

@@ -60,7 +60,44 @@ struct lease {
     std::int64_t ends = 0;    ///< Unix seconds; 0 = never (reservations answered to BOOTP)
     std::string subnet;       ///< "10.0.0.0/24", for operators
 
+    // How the change is guarded (never stored; see lease_backend): a shared
+    // database holds rows other pxed instances wrote too, so a change is
+    // written only if the row is still what this instance took it for.
+    /// The address is the client's reservation: its claim always wins.
+    bool reservation = false;
+    /// Set when the change takes the address from this client, not for
+    /// it (a DECLINE past the quarantine limit, a quarantine that ended):
+    /// `client_key` is then empty and the row must still be this client's.
+    std::string taken_from;
+
     friend bool operator==(const lease& a, const lease& b);
+};
+
+/// Whether a change may overwrite the row `current` holds for its address
+/// at `now` (Unix seconds): the rule every backend applies in the same
+/// transaction as the write (in SQL, under the row's lock), so that two
+/// instances sharing one database never lease one address to two clients.
+///  - no row yet, or the change is a reservation's: written;
+///  - the row is the same client's (or `taken_from`'s): written, except an
+///    expiry the client has since renewed past (ends later than the change's);
+///  - a new binding (state bound) of an address that is free at `now`:
+///    expired, released, or a lease or quarantine that ended: written.
+/// Anything else was taken meanwhile by another instance: refused.
+bool may_overwrite(const lease& change, const lease* current, std::int64_t now);
+
+/// A change a backend refused, and the row that made it refuse: the
+/// instance adopts `holder` and answers its client from that.
+struct refusal {
+    lease change;
+    lease holder;
+};
+
+/// What a commit did: ok (every change written or refused by the rule, in
+/// one transaction), or not (nothing written; `error` says why).
+struct commit_outcome {
+    bool ok = true;
+    std::string error;
+    std::vector<refusal> refused;
 };
 
 enum class durability {
@@ -98,7 +135,59 @@ struct wal_stats {
     std::uint32_t last_writer_backlog = 0;  ///< pages the last writer checkpoint had to copy
 };
 
-class lease_store {
+/// Where leases persist: the one seam between the DHCP server and a
+/// database. Engines never see it; the server commits the responder's
+/// changes through it and adopts what it refuses or what other instances
+/// wrote (shared()).
+class lease_backend {
+public:
+    virtual ~lease_backend() = default;
+
+    /// Every row, ordered by address.
+    virtual std::vector<lease> load() const = 0;
+
+    /// Called once a commit() batch is committed (or failed: nothing of it
+    /// was written), on the caller's thread or a store thread.
+    using commit_done = std::function<void(const commit_outcome&)>;
+
+    /// Commits `changes` (each guarded by may_overwrite) in one transaction
+    /// and then calls `done`, without the caller's thread waiting on the
+    /// disk or the network. Completions come in the order committed. Call
+    /// it from one thread.
+    virtual void commit(std::vector<lease> changes, commit_done done) = 0;
+
+    /// Commits whatever is queued and stops the writer thread (a later
+    /// commit() applies at once, on the caller's thread).
+    virtual void stop_writer() = 0;
+
+    /// Deletes expired and released rows that ended before `unix_seconds`
+    /// (clients long gone); returns how many.
+    virtual std::size_t forget_before(std::int64_t unix_seconds) = 0;
+
+    /// Counts commits into `registry` from now on. Call it before the
+    /// first commit(); the registry outlives the store.
+    virtual void set_metrics(metrics::registry& registry) = 0;
+
+    /// For logs: the file, or the database and this instance's name.
+    virtual std::string describe() const = 0;
+
+    /// Other pxed instances write the same rows (PostgreSQL).
+    virtual bool shared() const { return false; }
+
+    /// Shared backends: calls `rows` on a store thread with the rows other
+    /// instances wrote since the last call (some more than once), within
+    /// about `interval` of their commit, and `up` when the database is
+    /// reached again or lost (false). The callbacks must outlive the store
+    /// or stop_watching() be called first.
+    virtual void watch(std::function<void(std::vector<lease>)> rows, std::function<void(bool up, const std::string& why)> up) {
+        (void)rows;
+        (void)up;
+    }
+    virtual void stop_watching() {}
+};
+
+/// The embedded backend: one SQLite file under the state directory.
+class lease_store final : public lease_backend {
 public:
     /// Opens (creating if needed) the database at `path`. Throws
     /// std::runtime_error naming the file and SQLite's reason: a server
@@ -109,16 +198,12 @@ public:
     lease_store& operator=(const lease_store&) = delete;
 
     /// Every row, ordered by address.
-    std::vector<lease> load() const;
+    std::vector<lease> load() const override;
 
-    /// Writes every lease (insert or replace by address) in one transaction.
-    /// On failure nothing of the batch is written and `error` says why.
-    bool apply(const std::vector<lease>& changes, std::string& error);
-
-    /// Called once a commit() batch is committed (or failed: then `error`
-    /// says why and nothing of it was written), on the caller's thread or
-    /// the writer thread (see commit()).
-    using commit_done = std::function<void(bool ok, const std::string& error)>;
+    /// Writes every lease (by address, each guarded by may_overwrite) in
+    /// one transaction. On failure nothing of the batch is written and
+    /// `error` says why; changes the rule refused go to `refused`.
+    bool apply(const std::vector<lease>& changes, std::string& error, std::vector<refusal>* refused = nullptr);
 
     /// Commits `changes` as apply() does and then calls `done`, without
     /// the caller's thread ever waiting for the disk: at once on the
@@ -128,22 +213,19 @@ public:
     /// synchronous=FULL), where batches waiting together share one
     /// transaction. Either way in the order committed. Call it from one
     /// thread.
-    void commit(std::vector<lease> changes, commit_done done);
+    void commit(std::vector<lease> changes, commit_done done) override;
 
-    /// Commits whatever is queued and stops the writer thread (a later
-    /// commit() applies at once, on the caller's thread).
-    void stop_writer();
+    void stop_writer() override;
 
     wal_stats stats() const;
 
     /// Counts commits into `registry` from now on: their time in SQLite
-    /// (pxed_lease_store_commit_duration_seconds) and failures. Call it
-    /// before the first commit(); the registry outlives the store.
-    void set_metrics(metrics::registry& registry);
+    /// (pxed_lease_store_commit_duration_seconds) and failures.
+    void set_metrics(metrics::registry& registry) override;
 
-    /// Deletes expired and released rows that ended before `unix_seconds`
-    /// (clients long gone); returns how many.
-    std::size_t forget_before(std::int64_t unix_seconds);
+    std::size_t forget_before(std::int64_t unix_seconds) override;
+
+    std::string describe() const override { return path_; }
 
     const std::string& path() const { return path_; }
 

@@ -1,0 +1,48 @@
+#pragma once
+/// Which database holds pxed's state (server.store, docs/multi-instance.md):
+/// SQLite files under the state directory (the default: nothing to set
+/// up, one instance), or one PostgreSQL database several pxed instances
+/// share. Only the store's factories know which; the servers talk to the
+/// backend interfaces (lease_backend).
+
+#include <memory>
+#include <string>
+
+#include "pxed/store/leases.hpp"
+
+namespace pxed::store {
+
+struct postgres_options {
+    /// A libpq connection string ("host=db1 dbname=pxed user=pxed"), with
+    /// no password in it.
+    std::string conninfo;
+    /// Read at connect time; empty: none (trust, peer or ~/.pgpass).
+    std::string password_file;
+    /// This instance's name in the shared rows (who wrote what).
+    std::string instance;
+    /// Seconds to wait for a connection before calling the database down.
+    int connect_timeout = 5;
+};
+
+enum class backend_kind { sqlite, postgresql };
+
+struct store_options {
+    backend_kind kind = backend_kind::sqlite;
+    std::string state_dir;  ///< SQLite's files
+    durability sqlite_durability = durability::process_crash;
+    postgres_options postgres;
+};
+
+/// Opens the lease database `o` names. Throws std::runtime_error with the
+/// reason when it cannot be opened or holds a newer schema.
+std::unique_ptr<lease_backend> open_lease_backend(const store_options& o);
+
+/// `pxed check`: connects to a PostgreSQL store and reads its schema
+/// versions without creating anything. Empty when all is well, else what
+/// is wrong, for an operator.
+std::string check_postgres(const postgres_options& o);
+
+/// Whether this build links libpq (the RPM's static binary does not).
+bool postgres_supported();
+
+}  // namespace pxed::store

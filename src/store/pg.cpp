@@ -1,0 +1,154 @@
+#include "pg.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace pxed::store::pg {
+namespace {
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+// libpq's messages end in a newline and may span lines.
+std::string message_of(PGconn* c) {
+    std::string m = c ? PQerrorMessage(c) : "out of memory";
+    m = trimmed(m);
+    for (auto& ch : m)
+        if (ch == '\n') ch = ' ';
+    return m;
+}
+
+std::string state_of(const PGresult* r) {
+    const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    return s ? s : "";
+}
+
+}  // namespace
+
+std::string read_password(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read the PostgreSQL password file " + path);
+    std::string line;
+    std::getline(in, line);
+    return trimmed(line);
+}
+
+connection::connection(const postgres_options& o, const char* application) {
+    what_ = "PostgreSQL (" + o.conninfo + ")";
+    std::string password;
+    if (!o.password_file.empty()) password = read_password(o.password_file);
+    const std::string timeout = std::to_string(o.connect_timeout);
+    std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
+    std::vector<const char*> values{o.conninfo.c_str(), application, timeout.c_str()};
+    if (!password.empty()) {
+        keys.push_back("password");
+        values.push_back(password.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    // expand_dbname: the first "dbname" is the whole connection string;
+    // the keys after it override what it says.
+    conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
+    if (!ok()) {
+        const auto why = message_of(conn_);
+        PQfinish(conn_);
+        conn_ = nullptr;
+        throw error("cannot connect to " + what_ + ": " + why, "");
+    }
+    // Our own messages are enough; the server's notices (schema already
+    // there) would go to stderr.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+}
+
+connection::~connection() { PQfinish(conn_); }
+
+bool connection::reset() {
+    if (!conn_) return false;
+    PQreset(conn_);
+    if (ok()) PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    return ok();
+}
+
+void connection::exec(const std::string& sql) {
+    if (!conn_) throw error(what_ + ": not connected", "");
+    result r(PQexec(conn_, sql.c_str()));
+    const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error(what_ + ": " + message_of(conn_), state_of(r.get()));
+}
+
+result connection::query(const std::string& sql, const std::vector<param>& params) {
+    if (!conn_) throw error(what_ + ": not connected", "");
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p.value ? p.value->data() : nullptr);
+        lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+        formats.push_back(p.binary ? 1 : 0);
+    }
+    result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                          formats.data(), 0));
+    const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error(what_ + ": " + message_of(conn_), state_of(r.get()));
+    return r;
+}
+
+std::string bytea(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return {};
+    std::size_t n = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col)), &n);
+    if (!raw) throw std::runtime_error("cannot decode a bytea column");
+    std::string out(reinterpret_cast<const char*>(raw), n);
+    PQfreemem(raw);
+    return out;
+}
+
+std::int64_t number(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return 0;
+    return std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
+}
+
+std::string text(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return {};
+    return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+}
+
+int schema_version(connection& c, const std::string& component) {
+    auto exists = c.query("SELECT to_regclass('pxed_schema') IS NOT NULL");
+    if (text(exists.get(), 0, 0) != "t") return 0;
+    auto r = c.query("SELECT version FROM pxed_schema WHERE component = $1", {param::text(component)});
+    return PQntuples(r.get()) == 0 ? 0 : static_cast<int>(number(r.get(), 0, 0));
+}
+
+void ensure_schema(connection& c, const std::string& component, int version, const std::string& create) {
+    c.exec("BEGIN");
+    try {
+        // One instance at a time creates or migrates; the others wait and
+        // then find it done. The key is arbitrary but fixed ("pxed").
+        c.exec("SELECT pg_advisory_xact_lock(7370853)");
+        c.exec("CREATE TABLE IF NOT EXISTS pxed_schema (component text PRIMARY KEY, version integer NOT NULL)");
+        const int have = schema_version(c, component);
+        if (have > version) {
+            throw std::runtime_error("the PostgreSQL store's " + component + " schema is version " + std::to_string(have) +
+                                     ", written by a newer pxed; this one knows version " + std::to_string(version));
+        }
+        if (have == 0) {
+            c.exec(create);
+            c.query("INSERT INTO pxed_schema (component, version) VALUES ($1, $2)",
+                    {param::text(component), param::number(version)});
+        }
+        c.exec("COMMIT");
+    } catch (...) {
+        try {
+            c.exec("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
+}  // namespace pxed::store::pg

@@ -1,0 +1,91 @@
+#pragma once
+// libpq helpers shared by the PostgreSQL backends (internal to store/).
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pxed/store/backend.hpp"
+
+namespace pxed::store::pg {
+
+/// A result that clears itself.
+struct result_deleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using result = std::unique_ptr<PGresult, result_deleter>;
+
+/// One query parameter: text, binary (bytea), or NULL.
+struct param {
+    std::optional<std::string> value;
+    bool binary = false;
+
+    static param text(std::string v) { return {std::move(v), false}; }
+    static param bytes(std::string v) { return {std::move(v), true}; }
+    static param number(std::int64_t v) { return {std::to_string(v), false}; }
+    static param boolean(bool v) { return {v ? "t" : "f", false}; }
+    static param null() { return {std::nullopt, false}; }
+};
+
+/// Thrown for a query that failed; `sqlstate` is PostgreSQL's code
+/// ("40P01" deadlock, "40001" serialization failure, "" connection lost).
+struct error : std::runtime_error {
+    std::string sqlstate;
+    error(const std::string& what, std::string state) : std::runtime_error(what), sqlstate(std::move(state)) {}
+    bool retryable() const { return sqlstate == "40P01" || sqlstate == "40001"; }
+};
+
+/// A connection. Never logs the password: connect errors name the
+/// conninfo's host and database as libpq reports them.
+class connection {
+public:
+    /// Connects (throws pg::error naming what went wrong).
+    explicit connection(const postgres_options& o, const char* application = "pxed");
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    PGconn* get() const { return conn_; }
+    bool ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+    /// Tries to connect again (after the server restarted); true when it did.
+    bool reset();
+
+    /// Runs SQL without parameters; throws pg::error.
+    void exec(const std::string& sql);
+    /// Runs a parameterised statement; throws pg::error. Results in text.
+    result query(const std::string& sql, const std::vector<param>& params = {});
+
+private:
+    PGconn* conn_ = nullptr;
+    std::string what_;  // "PostgreSQL host=... dbname=..." for messages
+};
+
+/// The password file's content without its trailing newline (throws when
+/// it cannot be read).
+std::string read_password(const std::string& path);
+
+/// A bytea column (text result format) as raw bytes.
+std::string bytea(const PGresult* r, int row, int col);
+std::int64_t number(const PGresult* r, int row, int col);
+std::string text(const PGresult* r, int row, int col);
+
+/// Creates or checks the schema of `component` at `version` under an
+/// advisory lock (several instances starting at once): `create` runs when
+/// the component has no version yet. Throws when the database holds a newer
+/// version than this pxed knows.
+void ensure_schema(connection& c, const std::string& component, int version, const std::string& create);
+
+/// The schema version the database holds for `component` (0: none).
+int schema_version(connection& c, const std::string& component);
+
+/// The PostgreSQL lease backend (pg_leases.cpp); throws std::runtime_error.
+std::unique_ptr<lease_backend> open_lease_store(const postgres_options& o);
+/// check_postgres's work: empty when the database is usable.
+std::string check(const postgres_options& o);
+
+}  // namespace pxed::store::pg

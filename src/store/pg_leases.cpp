@@ -1,0 +1,440 @@
+// The lease backend on PostgreSQL, shared by several pxed instances.
+//
+// Allocation is guarded by the database: a change is one INSERT ... ON
+// CONFLICT (ip) DO UPDATE ... WHERE <may_overwrite's rule>, so the row's
+// lock serialises two instances writing the same address, and the second
+// one's WHERE is evaluated against the first one's committed row (READ
+// COMMITTED re-checks an updated row). A change the rule refuses comes
+// back with the row that holds the address; the server adopts it and
+// answers its client from that (a NAK instead of the ACK). Within a
+// transaction the changes are written in address order, so two instances'
+// batches lock rows in the same order and cannot deadlock each other.
+//
+// What other instances wrote reaches this one through a watcher thread:
+// LISTEN pxed_leases for promptness, and a read of every row whose writing
+// transaction is not older than the oldest one that was still running at
+// the previous read (pg_snapshot_xmin), so that no commit is missed however
+// the transactions interleave. A row may come twice; adopting it is
+// idempotent.
+
+#include "pg.hpp"
+
+#include "pxed/metrics/registry.hpp"
+#include "pxed/store/backend.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace pxed::store {
+namespace {
+
+constexpr int leases_schema_version = 1;
+
+constexpr const char* leases_schema = R"sql(
+CREATE TABLE pxed_leases (
+    ip          bigint  PRIMARY KEY,
+    client_key  bytea   NOT NULL,
+    mac         text,
+    hostname    bytea   NOT NULL DEFAULT '',
+    state       text    NOT NULL,
+    starts      bigint  NOT NULL,
+    ends        bigint  NOT NULL,
+    subnet      text    NOT NULL DEFAULT '',
+    origin      text    NOT NULL DEFAULT '',
+    written_by  text    NOT NULL DEFAULT '',
+    txid        xid8    NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX pxed_leases_by_client ON pxed_leases (client_key);
+CREATE INDEX pxed_leases_by_txid ON pxed_leases (txid);
+)sql";
+
+constexpr const char* columns = "ip, client_key, mac, hostname, state, starts, ends, subnet, origin";
+
+// $1..$8 the lease, $9 origin (this process), $10 instance name,
+// $11 reservation, $12 taken_from (NULL: the change's own client), $13 now.
+constexpr const char* guarded_upsert =
+    "INSERT INTO pxed_leases AS l (ip, client_key, mac, hostname, state, starts, ends, subnet, origin, written_by) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "ON CONFLICT (ip) DO UPDATE SET client_key = EXCLUDED.client_key, mac = EXCLUDED.mac, "
+    "hostname = EXCLUDED.hostname, state = EXCLUDED.state, starts = EXCLUDED.starts, ends = EXCLUDED.ends, "
+    "subnet = EXCLUDED.subnet, origin = EXCLUDED.origin, written_by = EXCLUDED.written_by, "
+    "txid = pg_current_xact_id() "
+    "WHERE $11::boolean OR (l.client_key = coalesce($12::bytea, EXCLUDED.client_key) AND "
+    "(EXCLUDED.state <> 'expired' OR l.ends <= EXCLUDED.ends OR $12::bytea IS NOT NULL)) "
+    "OR (EXCLUDED.state = 'bound' AND (l.state IN ('expired', 'released') OR (l.ends <> 0 AND l.ends <= $13::bigint))) "
+    "RETURNING ip";
+
+lease lease_of(const PGresult* r, int row) {
+    lease l;
+    l.ip = wire::ipv4_address(static_cast<std::uint32_t>(pg::number(r, row, 0)));
+    l.client_key = pg::bytea(r, row, 1);
+    if (!PQgetisnull(r, row, 2)) l.mac = wire::mac_address::parse(pg::text(r, row, 2));
+    l.hostname = pg::bytea(r, row, 3);
+    l.state = lease_state_from(pg::text(r, row, 4)).value_or(lease_state::declined);
+    l.starts = pg::number(r, row, 5);
+    l.ends = pg::number(r, row, 6);
+    l.subnet = pg::text(r, row, 7);
+    return l;
+}
+
+std::string random_origin() {
+    std::random_device rd;
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < 16; ++i) s += hex[rd() % 16];
+    return s;
+}
+
+class pg_lease_store final : public lease_backend {
+public:
+    explicit pg_lease_store(const postgres_options& o)
+        : options_(o), origin_(random_origin()), main_(std::make_unique<pg::connection>(o)) {
+        pg::ensure_schema(*main_, "leases", leases_schema_version, leases_schema);
+    }
+
+    ~pg_lease_store() override {
+        stop_watching();
+        stop_writer();
+    }
+
+    std::vector<lease> load() const override {
+        std::lock_guard lk(main_mutex_);
+        // One snapshot for the rows and the point the watcher starts from.
+        main_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+        try {
+            auto x = main_->query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+            auto r = main_->query(std::string("SELECT ") + columns + " FROM pxed_leases ORDER BY ip");
+            main_->exec("COMMIT");
+            std::vector<lease> out;
+            const int n = PQntuples(r.get());
+            out.reserve(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) out.push_back(lease_of(r.get(), i));
+            std::lock_guard wl(watch_mutex_);
+            if (watch_from_.empty()) watch_from_ = pg::text(x.get(), 0, 0);
+            return out;
+        } catch (...) {
+            try {
+                main_->exec("ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+    }
+
+    void commit(std::vector<lease> changes, commit_done done) override {
+        {
+            std::lock_guard lk(queue_mutex_);
+            if (!writer_stop_) {
+                queue_.push_back({std::move(changes), std::move(done)});
+                if (!writer_.joinable()) writer_ = std::thread([this] { run_writer(); });
+                queue_cv_.notify_one();
+                return;
+            }
+        }
+        commit_outcome result = write(changes);
+        if (done) done(result);
+    }
+
+    void stop_writer() override {
+        {
+            std::lock_guard lk(queue_mutex_);
+            writer_stop_ = true;
+        }
+        queue_cv_.notify_one();
+        if (writer_.joinable()) writer_.join();
+    }
+
+    std::size_t forget_before(std::int64_t unix_seconds) override {
+        std::lock_guard lk(main_mutex_);
+        try {
+            auto r = main_->query("DELETE FROM pxed_leases WHERE state IN ('expired', 'released') AND ends < $1",
+                                  {pg::param::number(unix_seconds)});
+            return static_cast<std::size_t>(std::strtoull(PQcmdTuples(r.get()), nullptr, 10));
+        } catch (const std::exception&) {
+            return 0;
+        }
+    }
+
+    void set_metrics(metrics::registry& registry) override {
+        commit_seconds_ =
+            &registry
+                 .histograms("pxed_lease_store_commit_duration_seconds",
+                             "Time one lease store transaction took in the database, round trips included.",
+                             {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10})
+                 .only();
+        commit_failures_ =
+            &registry.counters("pxed_lease_store_commit_failures_total", "Lease store transactions that failed (ACKs withheld).")
+                 .only();
+        refusals_ = &registry
+                         .counters("pxed_lease_store_refusals_total",
+                                   "Lease changes the shared database refused: another instance held the address.")
+                         .only();
+    }
+
+    std::string describe() const override {
+        return "PostgreSQL (" + options_.conninfo + ") as instance " + options_.instance;
+    }
+
+    bool shared() const override { return true; }
+
+    void watch(std::function<void(std::vector<lease>)> rows, std::function<void(bool, const std::string&)> up) override {
+        std::lock_guard lk(watch_mutex_);
+        if (watcher_.joinable()) return;
+        on_rows_ = std::move(rows);
+        on_up_ = std::move(up);
+        watch_stop_ = false;
+        watcher_ = std::thread([this] { run_watcher(); });
+    }
+
+    void stop_watching() override {
+        {
+            std::lock_guard lk(watch_mutex_);
+            watch_stop_ = true;
+        }
+        watch_cv_.notify_all();
+        if (watcher_.joinable()) watcher_.join();
+    }
+
+private:
+    struct job {
+        std::vector<lease> changes;
+        commit_done done;
+    };
+
+    // One transaction for a batch: every change written or refused, or
+    // nothing (ok false). Deadlocks and serialization failures are retried.
+    commit_outcome write(std::vector<lease> changes) {
+        commit_outcome out;
+        if (changes.empty()) return out;
+        std::stable_sort(changes.begin(), changes.end(),
+                         [](const lease& a, const lease& b) { return a.ip.value() < b.ip.value(); });
+        std::lock_guard lk(main_mutex_);
+        const auto started = std::chrono::steady_clock::now();
+        for (int attempt = 0;; ++attempt) {
+            try {
+                if (!main_->ok() && !main_->reset()) throw pg::error("the database is unreachable", "");
+                out = write_once(changes);
+                break;
+            } catch (const pg::error& e) {
+                try {
+                    if (main_->ok()) main_->exec("ROLLBACK");
+                } catch (...) {
+                }
+                // A lost connection gets one reconnect and one more try;
+                // a deadlock or serialization failure a few.
+                const bool lost = !main_->ok();
+                if ((e.retryable() && attempt < 4) || (lost && attempt == 0 && main_->reset())) continue;
+                out.ok = false;
+                out.error = e.what();
+                out.refused.clear();
+                break;
+            } catch (const std::exception& e) {
+                try {
+                    main_->exec("ROLLBACK");
+                } catch (...) {
+                }
+                out.ok = false;
+                out.error = e.what();
+                out.refused.clear();
+                break;
+            }
+        }
+        if (commit_seconds_)
+            commit_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        if (!out.ok && commit_failures_) commit_failures_->inc();
+        if (refusals_ && !out.refused.empty()) refusals_->inc(out.refused.size());
+        return out;
+    }
+
+    commit_outcome write_once(const std::vector<lease>& changes) {
+        commit_outcome out;
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        main_->exec("BEGIN");
+        std::vector<const lease*> refused;
+        for (const auto& l : changes) {
+            auto r = main_->query(
+                guarded_upsert,
+                {pg::param::number(l.ip.value()), pg::param::bytes(l.client_key),
+                 l.mac ? pg::param::text(l.mac->to_string()) : pg::param::null(), pg::param::bytes(l.hostname),
+                 pg::param::text(to_string(l.state)), pg::param::number(l.starts), pg::param::number(l.ends),
+                 pg::param::text(l.subnet), pg::param::text(origin_), pg::param::text(options_.instance),
+                 pg::param::boolean(l.reservation),
+                 l.taken_from.empty() ? pg::param::null() : pg::param::bytes(l.taken_from), pg::param::number(now)});
+            if (PQntuples(r.get()) == 0) refused.push_back(&l);
+        }
+        for (const auto* l : refused) {
+            auto r = main_->query(std::string("SELECT ") + columns + " FROM pxed_leases WHERE ip = $1",
+                                  {pg::param::number(l->ip.value())});
+            if (PQntuples(r.get()) != 1) throw std::runtime_error("a refused lease's row vanished");
+            out.refused.push_back({*l, lease_of(r.get(), 0)});
+        }
+        // Delivered at COMMIT: the other instances' watchers read at once.
+        main_->query("SELECT pg_notify('pxed_leases', $1)", {pg::param::text(origin_)});
+        main_->exec("COMMIT");
+        return out;
+    }
+
+    void run_writer() {
+        for (;;) {
+            std::deque<job> jobs;
+            {
+                std::unique_lock lk(queue_mutex_);
+                queue_cv_.wait(lk, [&] { return writer_stop_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                jobs.swap(queue_);
+            }
+            // What queued up during the last round trip goes in one
+            // transaction.
+            std::vector<lease> all;
+            for (auto& j : jobs) all.insert(all.end(), j.changes.begin(), j.changes.end());
+            const auto result = write(std::move(all));
+            for (auto& j : jobs) {
+                if (!j.done) continue;
+                try {
+                    j.done(result);
+                } catch (...) {
+                }
+            }
+        }
+    }
+
+    // The watcher: its own connection, LISTEN, and a read of what other
+    // instances committed after each notification or every second.
+    void run_watcher() {
+        std::unique_ptr<pg::connection> c;
+        bool reported_down = false;
+        std::string from;
+        {
+            std::lock_guard lk(watch_mutex_);
+            from = watch_from_.empty() ? "0" : watch_from_;
+        }
+        auto stopped = [&] {
+            std::lock_guard lk(watch_mutex_);
+            return watch_stop_;
+        };
+        auto pause = [&](std::chrono::milliseconds d) {
+            std::unique_lock lk(watch_mutex_);
+            watch_cv_.wait_for(lk, d, [&] { return watch_stop_; });
+        };
+        while (!stopped()) {
+            try {
+                if (!c || !c->ok()) {
+                    c.reset();
+                    c = std::make_unique<pg::connection>(options_, "pxed-watch");
+                    c->exec("LISTEN pxed_leases");
+                    if (reported_down && on_up_) on_up_(true, "");
+                    reported_down = false;
+                }
+                from = read_since(*c, from);
+                // Wait for a notification from another instance, or a
+                // second; ours only say that we wrote.
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+                bool other = false;
+                while (!other && !stopped() && std::chrono::steady_clock::now() < deadline) {
+                    pollfd p{PQsocket(c->get()), POLLIN, 0};
+                    if (::poll(&p, 1, 100) < 0) break;
+                    if (!PQconsumeInput(c->get())) throw pg::error("the watcher's connection was lost", "");
+                    while (PGnotify* n = PQnotifies(c->get())) {
+                        if (origin_ != n->extra) other = true;
+                        PQfreemem(n);
+                    }
+                }
+            } catch (const std::exception& e) {
+                if (!reported_down && on_up_) on_up_(false, e.what());
+                reported_down = true;
+                c.reset();
+                pause(std::chrono::seconds(1));
+            }
+        }
+    }
+
+    // Rows written by other instances in transactions not older than
+    // `from`; returns the next `from`.
+    std::string read_since(pg::connection& c, const std::string& from) {
+        c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+        pg::result x, r;
+        try {
+            x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+            r = c.query(std::string("SELECT ") + columns + " FROM pxed_leases WHERE txid >= $1::xid8 ORDER BY txid",
+                        {pg::param::text(from)});
+            c.exec("COMMIT");
+        } catch (...) {
+            try {
+                c.exec("ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+        std::vector<lease> rows;
+        const int n = PQntuples(r.get());
+        for (int i = 0; i < n; ++i)
+            if (pg::text(r.get(), i, 8) != origin_) rows.push_back(lease_of(r.get(), i));
+        if (!rows.empty() && on_rows_) on_rows_(std::move(rows));
+        return pg::text(x.get(), 0, 0);
+    }
+
+    postgres_options options_;
+    std::string origin_;  // this process, in the rows it writes
+
+    mutable std::mutex main_mutex_;  // main_: load, forget_before and the writer
+    std::unique_ptr<pg::connection> main_;
+
+    metrics::histogram* commit_seconds_ = nullptr;
+    metrics::counter* commit_failures_ = nullptr;
+    metrics::counter* refusals_ = nullptr;
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_cv_;
+    std::deque<job> queue_;
+    bool writer_stop_ = false;
+    std::thread writer_;
+
+    mutable std::mutex watch_mutex_;
+    std::condition_variable watch_cv_;
+    mutable std::string watch_from_;
+    bool watch_stop_ = false;
+    std::function<void(std::vector<lease>)> on_rows_;
+    std::function<void(bool, const std::string&)> on_up_;
+    std::thread watcher_;
+};
+
+}  // namespace
+
+std::unique_ptr<lease_backend> pg::open_lease_store(const postgres_options& o) {
+    try {
+        return std::make_unique<pg_lease_store>(o);
+    } catch (const pg::error& e) {
+        throw std::runtime_error(e.what());
+    }
+}
+
+std::string pg::check(const postgres_options& o) {
+    try {
+        pg::connection c(o, "pxed-check");
+        const int v = pg::schema_version(c, "leases");
+        if (v > leases_schema_version)
+            return "the leases schema is version " + std::to_string(v) + ", written by a newer pxed (this one knows " +
+                   std::to_string(leases_schema_version) + ")";
+        if (v == 0) {
+            // Not an error: the daemon creates it. But it must be allowed to.
+            auto r = c.query("SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)::text");
+            if (pg::text(r.get(), 0, 0) != "true")
+                return "the schema is not there yet and this user may not create tables in it (no CREATE on "
+                       "the schema; grant it, or create the schema by starting pxed once as its owner)";
+        }
+        return {};
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
+}  // namespace pxed::store

@@ -1,0 +1,358 @@
+// The lease backends against one contract: the same tests on SQLite and on
+// a real PostgreSQL server (tests/pg_server.sh starts one for this
+// process, on a Unix socket in a temporary directory, and removes it at
+// the end). The guarded write (may_overwrite) is what keeps two instances
+// sharing one database from leasing one address to two clients; the
+// PostgreSQL-only tests race two stores against each other.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "pxed/store/backend.hpp"
+#include "pxed/store/leases.hpp"
+
+using namespace pxed;
+using store::lease;
+using store::lease_state;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    const int rc = ::pclose(p);
+    if (rc != 0) out = "FAILED(" + std::to_string(rc) + "): " + out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+// One PostgreSQL server for the whole test program.
+struct postgres_server : ::testing::Environment {
+    static inline std::string conninfo;
+    static inline std::string dir;
+    static inline std::string failure;
+    // Started by the first test that needs it (ctest runs each test in a
+    // process of its own: the SQLite ones pay nothing).
+    static bool ensure() {
+        if (!conninfo.empty() || !failure.empty()) return !conninfo.empty();
+        dir = "/tmp/pxed-pg-test-" + std::to_string(::getpid());
+        const auto out = run(std::string(PXED_SOURCE_DIR) + "/tests/pg_server.sh start " + dir + " 2>&1");
+        if (out.rfind("host=", 0) == 0)
+            conninfo = out;
+        else
+            failure = out.empty() ? "pg_server.sh printed nothing" : out;
+        return !conninfo.empty();
+    }
+    void TearDown() override {
+        if (!dir.empty()) run(std::string(PXED_SOURCE_DIR) + "/tests/pg_server.sh stop " + dir + " 2>&1");
+    }
+};
+
+std::string psql(const std::string& sql) {
+    return run("psql '" + postgres_server::conninfo + "' -qAtX -v ON_ERROR_STOP=1 -c \"SET client_min_messages = warning\" -c \"" + sql + "\" 2>&1");
+}
+
+struct temp_dir {
+    stdfs::path path;
+    temp_dir() {
+        char tmpl[] = "/tmp/pxed-backend-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~temp_dir() { stdfs::remove_all(path); }
+};
+
+lease make(std::uint32_t host, const std::string& who, lease_state s = lease_state::bound, std::int64_t ends = 0) {
+    lease l;
+    l.ip = wire::ipv4_address(0x0a000000u + host);
+    l.client_key = who;
+    l.hostname = "h" + std::to_string(host);
+    l.state = s;
+    l.starts = 1000;
+    l.ends = ends ? ends : std::time(nullptr) + 3600;
+    l.subnet = "10.0.0.0/24";
+    return l;
+}
+
+store::commit_outcome commit_and_wait(store::lease_backend& b, std::vector<lease> changes) {
+    std::promise<store::commit_outcome> p;
+    auto f = p.get_future();
+    b.commit(std::move(changes), [&](const store::commit_outcome& r) { p.set_value(r); });
+    return f.get();
+}
+
+class lease_backends : public ::testing::TestWithParam<store::backend_kind> {
+protected:
+    void SetUp() override {
+        if (GetParam() == store::backend_kind::postgresql) {
+            if (!store::postgres_supported()) GTEST_SKIP() << "built without PostgreSQL";
+            ASSERT_TRUE(postgres_server::ensure()) << "no PostgreSQL server: " << postgres_server::failure;
+            ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_leases, pxed_schema"), "");
+        }
+    }
+
+    store::store_options options(const std::string& instance = "a") const {
+        store::store_options o;
+        o.kind = GetParam();
+        o.state_dir = dir_.path.string();
+        o.postgres.conninfo = postgres_server::conninfo;
+        o.postgres.instance = instance;
+        return o;
+    }
+    std::unique_ptr<store::lease_backend> open(const std::string& instance = "a") const {
+        return store::open_lease_backend(options(instance));
+    }
+
+    temp_dir dir_;
+};
+
+std::string name_of(const ::testing::TestParamInfo<store::backend_kind>& i) {
+    return i.param == store::backend_kind::sqlite ? "sqlite" : "postgresql";
+}
+
+TEST_P(lease_backends, rows_come_back_as_written_binary_safe) {
+    auto b = open();
+    auto l = make(7, std::string("id:\0\xff\x01", 6));
+    l.hostname = std::string("bad\0\xc3(utf8", 10);  // option 12 as a client sent it
+    auto m = make(8, "\x52\x54\x00\x00\x00\x08");
+    m.mac = wire::mac_address::parse("52:54:00:00:00:08");
+    const auto r = commit_and_wait(*b, {l, m});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.refused.empty());
+    b.reset();
+    const auto rows = open()->load();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0], l);
+    EXPECT_EQ(rows[1], m);
+}
+
+TEST_P(lease_backends, nobody_takes_an_address_bound_to_another_client) {
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(5, "alice")}).ok);
+    const auto r = commit_and_wait(*b, {make(5, "bob"), make(6, "bob")});
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_EQ(r.refused.size(), 1u);
+    EXPECT_EQ(r.refused[0].change.client_key, "bob");
+    EXPECT_EQ(r.refused[0].holder.client_key, "alice");
+    EXPECT_EQ(r.refused[0].holder.ip, make(5, "x").ip);
+    // Her renewal is hers to make.
+    auto renewed = make(5, "alice");
+    renewed.ends += 600;
+    const auto again = commit_and_wait(*b, {renewed});
+    ASSERT_TRUE(again.ok);
+    EXPECT_TRUE(again.refused.empty());
+    const auto rows = b->load();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0], renewed);
+    EXPECT_EQ(rows[1].client_key, "bob");
+}
+
+TEST_P(lease_backends, a_free_address_goes_to_whoever_binds_it) {
+    auto b = open();
+    const auto past = std::time(nullptr) - 10;
+    ASSERT_TRUE(commit_and_wait(*b, {make(1, "a", lease_state::bound, past), make(2, "a", lease_state::released),
+                                     make(3, "a", lease_state::expired), make(4, "a", lease_state::declined, past)})
+                    .ok);
+    const auto r = commit_and_wait(*b, {make(1, "b"), make(2, "b"), make(3, "b"), make(4, "b")});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.refused.empty()) << r.refused.size() << " refused";
+    for (const auto& l : b->load()) EXPECT_EQ(l.client_key, "b");
+}
+
+TEST_P(lease_backends, a_quarantine_holds_until_it_ends_and_only_bindings_take_free_rows) {
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(9, "a", lease_state::declined), make(10, "a", lease_state::released)}).ok);
+    // Quarantined: nobody binds it. Released: another client may bind it,
+    // but not release, decline or expire it in a's name.
+    const auto r = commit_and_wait(*b, {make(9, "b"), make(10, "b", lease_state::declined)});
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.refused.size(), 2u);
+}
+
+TEST_P(lease_backends, a_reservation_always_wins) {
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(20, "dynamic")}).ok);
+    auto owner = make(20, "owner");
+    owner.reservation = true;
+    const auto r = commit_and_wait(*b, {owner});
+    ASSERT_TRUE(r.ok);
+    EXPECT_TRUE(r.refused.empty());
+    EXPECT_EQ(b->load().at(0).client_key, "owner");
+}
+
+TEST_P(lease_backends, an_expiry_the_client_renewed_past_is_refused) {
+    auto b = open();
+    const auto t = std::time(nullptr);
+    ASSERT_TRUE(commit_and_wait(*b, {make(30, "c", lease_state::bound, t + 7200)}).ok);
+    // Another instance's view: the lease it knew ended at t - 5.
+    const auto r = commit_and_wait(*b, {make(30, "c", lease_state::expired, t - 5)});
+    ASSERT_TRUE(r.ok);
+    ASSERT_EQ(r.refused.size(), 1u);
+    EXPECT_EQ(r.refused[0].holder.ends, t + 7200);
+    EXPECT_EQ(r.refused[0].holder.state, lease_state::bound);
+    // The expiry of what is really there is written.
+    EXPECT_TRUE(commit_and_wait(*b, {make(30, "c", lease_state::expired, t + 7200)}).refused.empty());
+}
+
+TEST_P(lease_backends, an_address_is_given_back_only_in_its_holders_name) {
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(40, "d"), make(41, "d")}).ok);
+    auto back = make(40, "", lease_state::expired);
+    back.taken_from = "d";
+    auto forged = make(41, "", lease_state::expired);
+    forged.taken_from = "mallory";
+    const auto r = commit_and_wait(*b, {back, forged});
+    ASSERT_TRUE(r.ok);
+    ASSERT_EQ(r.refused.size(), 1u);
+    EXPECT_EQ(r.refused[0].change.ip, forged.ip);
+    const auto rows = b->load();
+    EXPECT_EQ(rows[0].client_key, "");
+    EXPECT_EQ(rows[1].client_key, "d");
+}
+
+TEST_P(lease_backends, old_free_rows_are_forgotten) {
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(1, "a", lease_state::bound, 4600), make(2, "a", lease_state::expired, 4600),
+                                     make(3, "a", lease_state::released, 4600)})
+                    .ok);
+    EXPECT_EQ(b->forget_before(5000), 2u);
+    ASSERT_EQ(b->load().size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(both, lease_backends,
+                         ::testing::Values(store::backend_kind::sqlite, store::backend_kind::postgresql), name_of);
+
+// --- PostgreSQL: several instances ------------------------------------------
+
+class shared_leases : public lease_backends {};
+
+TEST_P(shared_leases, two_instances_racing_for_every_address_each_get_it_once) {
+    // Both claim the same 300 addresses for different clients at once, in
+    // batches as their event loops would, in opposite orders.
+    auto a = open("a");
+    auto b = open("b");
+    constexpr std::uint32_t n = 300;
+    std::mutex m;
+    std::set<std::uint32_t> won_a, won_b;
+    std::size_t refused_a = 0, refused_b = 0;
+    auto claim = [&](store::lease_backend& s, const std::string& who, bool reverse, std::set<std::uint32_t>& won,
+                     std::size_t& refused) {
+        for (std::uint32_t i = 0; i < n; i += 10) {
+            std::vector<lease> batch;
+            for (std::uint32_t j = i; j < i + 10; ++j) batch.push_back(make(reverse ? n - j : j + 1, who));
+            const auto r = commit_and_wait(s, batch);
+            ASSERT_TRUE(r.ok) << r.error;
+            std::lock_guard lk(m);
+            std::set<std::uint32_t> lost;
+            for (const auto& f : r.refused) {
+                lost.insert(f.change.ip.value());
+                EXPECT_NE(f.holder.client_key, who);
+            }
+            refused += r.refused.size();
+            for (const auto& l : batch)
+                if (!lost.count(l.ip.value())) won.insert(l.ip.value());
+        }
+    };
+    std::thread ta([&] { claim(*a, "client-of-a", false, won_a, refused_a); });
+    std::thread tb([&] { claim(*b, "client-of-b", true, won_b, refused_b); });
+    ta.join();
+    tb.join();
+    EXPECT_EQ(won_a.size() + won_b.size(), n);
+    EXPECT_EQ(refused_a + refused_b, n);
+    for (auto ip : won_a) EXPECT_FALSE(won_b.count(ip)) << wire::ipv4_address(ip).to_string() << " went to both";
+    // The database agrees with what each was told.
+    for (const auto& l : a->load())
+        EXPECT_EQ(l.client_key, won_a.count(l.ip.value()) ? "client-of-a" : "client-of-b") << l.ip.to_string();
+}
+
+TEST_P(shared_leases, an_instance_hears_what_the_other_wrote_and_not_its_own) {
+    auto a = open("a");
+    auto b = open("b");
+    a->load();
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<lease> heard;
+    a->watch(
+        [&](std::vector<lease> rows) {
+            std::lock_guard lk(m);
+            heard.insert(heard.end(), rows.begin(), rows.end());
+            cv.notify_all();
+        },
+        [](bool, const std::string&) {});
+    ASSERT_TRUE(commit_and_wait(*a, {make(50, "own")}).ok);
+    const auto started = std::chrono::steady_clock::now();
+    const auto theirs = make(51, "other");
+    ASSERT_TRUE(commit_and_wait(*b, {theirs}).ok);
+    {
+        std::unique_lock lk(m);
+        ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(5), [&] { return !heard.empty(); }));
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    // LISTEN/NOTIFY: well before the one-second read.
+    EXPECT_LT(took, std::chrono::milliseconds(900));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    a->stop_watching();
+    std::lock_guard lk(m);
+    for (const auto& l : heard) EXPECT_EQ(l.client_key, "other");
+    EXPECT_EQ(heard.front(), theirs);
+}
+
+TEST_P(shared_leases, a_database_a_newer_pxed_wrote_is_refused) {
+    open();
+    ASSERT_EQ(psql("UPDATE pxed_schema SET version = 99 WHERE component = 'leases'"), "");
+    try {
+        open();
+        FAIL() << "opened a version 99 schema";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("newer pxed"), std::string::npos) << e.what();
+    }
+    EXPECT_NE(store::check_postgres(options().postgres).find("newer pxed"), std::string::npos);
+}
+
+TEST_P(shared_leases, check_says_what_is_wrong_and_never_the_password) {
+    EXPECT_EQ(store::check_postgres(options().postgres), "");
+    temp_dir d;
+    const auto secret = (d.path / "password").string();
+    std::ofstream(secret) << "s3cret-Passw0rd\n";
+    auto o = options().postgres;
+    o.conninfo = "host=" + d.path.string() + " dbname=pxed user=pxed";  // no server there
+    o.password_file = secret;
+    o.connect_timeout = 2;
+    const auto why = store::check_postgres(o);
+    EXPECT_NE(why.find("cannot connect"), std::string::npos) << why;
+    EXPECT_EQ(why.find("s3cret"), std::string::npos) << why;
+    try {
+        store::store_options so = options();
+        so.postgres = o;
+        store::open_lease_backend(so);
+        FAIL() << "opened a store with no server";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(pg, shared_leases, ::testing::Values(store::backend_kind::postgresql), name_of);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new postgres_server);
+    return RUN_ALL_TESTS();
+}
