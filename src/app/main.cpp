@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "pxed/store/backend.hpp"
 #include "pxed/app/api.hpp"
 #include "pxed/app/check_report.hpp"
 #include "pxed/app/daemon.hpp"
@@ -75,6 +76,18 @@ int cmd_check(const check_args& a) {
         });
         const doctor::yaml_locator where(inventory::key_locations::from_file(r.loaded->site->source_file));
         findings = doctor::examine(*r.loaded->site, *r.loaded->renderer, *machine, where, a.doctor, &notes);
+        // A shared store: the connection and its schema, creating nothing.
+        const auto& st = r.loaded->site->server.store;
+        if (st.backend == inventory::store_backend::postgresql && !a.doctor.offline) {
+            store::postgres_options pg;
+            pg.conninfo = st.conninfo;
+            pg.password_file = st.password_file;
+            pg.instance = st.instance;
+            if (const auto why = store::check_postgres(pg); !why.empty())
+                findings.push_back({inventory::severity::error, st.where, "store", "the PostgreSQL store: " + why,
+                                    "start the database or correct server.store (conninfo, password_file); "
+                                    "docs/multi-instance.md"});
+        }
     }
     const auto counts = app::count_all(r.diagnostics, findings);
     const int status = counts.errors ? 1 : (counts.warnings && a.strict) ? 2 : 0;

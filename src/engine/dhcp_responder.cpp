@@ -192,6 +192,24 @@ void responder::adopt(const std::vector<store::lease>& rows, unix_time now) {
     }
 }
 
+void responder::unconfirmed(const std::vector<store::lease>& changes, unix_time now) {
+    for (const auto& ch : changes) {
+        if (ch.state != store::lease_state::bound) continue;
+        const auto it = by_ip_.find(ch.ip.value());
+        if (it == by_ip_.end()) continue;
+        auto& b = it->second;
+        // Only if nothing newer was decided for the address meanwhile.
+        if (b.offer_only || b.lease.client_key != ch.client_key || b.lease.ends != ch.ends ||
+            b.lease.state != store::lease_state::bound)
+            continue;
+        b.offer_only = true;
+        b.hold_until = now + config_.offer_hold;
+        b.lease.state = store::lease_state::expired;
+        b.lease.ends = b.hold_until;
+        schedule(ch.ip.value(), b.hold_until);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Dispatch
 

@@ -430,16 +430,18 @@ private:
             pending_changes_.clear();
             return;
         }
-        const auto n = pending_changes_.size();
         const auto t = replies_.seal();
         auto changes = std::move(pending_changes_);
         pending_changes_.clear();
+        // Kept until the commit is done: a failed one's bindings are
+        // taken back (responder::unconfirmed).
+        auto batch = std::make_shared<const std::vector<store::lease>>(changes);
         try {
-            store_->commit(std::move(changes), [self = shared_from_this(), t, n](const store::commit_outcome& r) {
+            store_->commit(std::move(changes), [self = shared_from_this(), t, batch](const store::commit_outcome& r) {
                 if (self->io_.get_executor().running_in_this_thread())
-                    self->on_committed(t, n, r);
+                    self->on_committed(t, *batch, r);
                 else
-                    asio::post(self->io_, [self, t, n, r] { self->on_committed(t, n, r); });
+                    asio::post(self->io_, [self, t, batch, r] { self->on_committed(t, *batch, r); });
             });
         } catch (const std::exception& e) {
             // Ticket t must never count as done: its ACKs are dropped here,
@@ -447,12 +449,14 @@ private:
             store::commit_outcome failed;
             failed.ok = false;
             failed.error = e.what();
-            on_committed(t, n, failed);
+            on_committed(t, *batch, failed);
         }
     }
 
-    void on_committed(reply_queue::ticket t, std::size_t changes, const store::commit_outcome& r) {
+    void on_committed(reply_queue::ticket t, const std::vector<store::lease>& batch, const store::commit_outcome& r) {
         if (stopped_) return;
+        const auto changes = batch.size();
+        if (!r.ok) responder_.unconfirmed(batch, wall_clock());
         if (!r.refused.empty()) {
             // Another instance took these addresses first: what it wrote
             // is what holds, and an ACK that granted one becomes a NAK.

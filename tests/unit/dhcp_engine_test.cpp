@@ -210,6 +210,86 @@ TEST_F(fixture, request_for_another_server_frees_our_offer) {
     EXPECT_EQ(b.reply->msg.yiaddr, offer.reply->msg.yiaddr);
 }
 
+// --- a lease database shared with other instances (server.store) ---------
+
+TEST_F(fixture, an_address_another_instance_bound_is_not_offered_and_its_renewal_is_ours_to_answer) {
+    // Another instance bound mac 7 to the address mac 8 would be offered.
+    const auto offered = send(request(message_type::discover, mac_n(8)));
+    ASSERT_TRUE(offered.reply);
+    const auto taken = offered.reply->msg.yiaddr;
+    store::lease row;
+    row.ip = taken;
+    row.client_key = std::string(reinterpret_cast<const char*>(mac_n(7).bytes().data()), 6);
+    row.mac = mac_n(7);
+    row.state = store::lease_state::bound;
+    row.starts = now;
+    row.ends = now + 3600;
+    row.subnet = "10.0.0.0/24";
+    r.adopt({row}, now);
+    // mac 8's OFFER is forgotten: its REQUEST for that address is refused,
+    // and a new DISCOVER gets another address.
+    auto req = request(message_type::request, mac_n(8));
+    req.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    req.set_ipv4(option_code::requested_address, taken);
+    const auto refused = send(req);
+    ASSERT_TRUE(refused.reply);
+    EXPECT_EQ(refused.reply->msg.message_type(), message_type::nak);
+    const auto again = send(request(message_type::discover, mac_n(8)));
+    ASSERT_TRUE(again.reply);
+    EXPECT_NE(again.reply->msg.yiaddr, taken);
+    // mac 7, rebooting, asks this instance for its address: it is known here.
+    auto reboot = request(message_type::request, mac_n(7));
+    reboot.set_ipv4(option_code::requested_address, taken);
+    const auto ack = send(reboot);
+    ASSERT_TRUE(ack.reply) << ack.log;
+    EXPECT_EQ(ack.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(ack.reply->msg.yiaddr, taken);
+}
+
+TEST_F(fixture, with_a_shared_store_every_written_ack_carries_the_nak_to_send_if_refused) {
+    responder_config cfg;
+    cfg.shared_store = true;
+    responder shared{site, renderer_for(site), cfg};
+    const auto offer = shared.handle(request(message_type::discover, mac_n(3)), on_eth0(), now);
+    ASSERT_TRUE(offer.reply);
+    EXPECT_FALSE(offer.if_refused) << "an OFFER writes nothing";
+    auto req = request(message_type::request, mac_n(3));
+    req.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    req.set_ipv4(option_code::requested_address, offer.reply->msg.yiaddr);
+    const auto ack = shared.handle(req, on_eth0(), now);
+    ASSERT_TRUE(ack.reply);
+    ASSERT_EQ(ack.changes.size(), 1u);
+    ASSERT_TRUE(ack.if_refused);
+    EXPECT_EQ(ack.if_refused->msg.message_type(), message_type::nak);
+    EXPECT_EQ(ack.if_refused->msg.xid, req.xid);
+    // Without a shared store there is none.
+    const auto plain = dora(mac_n(4));
+    EXPECT_FALSE(plain.is_unspecified());
+}
+
+TEST_F(fixture, a_lease_the_store_could_not_write_is_never_answered_from_memory) {
+    // The commit of mac 5's ACK failed (the database was down): its retry
+    // must be written again, not answered as "renewed recently".
+    const auto offer = send(request(message_type::discover, mac_n(5)));
+    ASSERT_TRUE(offer.reply);
+    auto req = request(message_type::request, mac_n(5));
+    req.set_ipv4(option_code::server_identifier, ip("10.0.0.2"));
+    req.set_ipv4(option_code::requested_address, offer.reply->msg.yiaddr);
+    const auto first = send(req);
+    ASSERT_EQ(first.changes.size(), 1u);
+    r.unconfirmed(first.changes, now);
+    EXPECT_EQ(r.active_leases(now), 0u);
+    now += 2;
+    const auto retry = send(req);
+    ASSERT_TRUE(retry.reply) << retry.log;
+    EXPECT_EQ(retry.reply->msg.message_type(), message_type::ack);
+    EXPECT_EQ(retry.reply->msg.yiaddr, offer.reply->msg.yiaddr);
+    EXPECT_EQ(retry.changes.size(), 1u) << "written anew";
+    // Once written, a quick repeat is answered from memory as before.
+    now += 2;
+    EXPECT_TRUE(send(req).changes.empty());
+}
+
 TEST_F(fixture, no_address_is_offered_to_two_clients_even_in_a_burst) {
     std::set<std::uint32_t> seen;
     for (unsigned i = 0; i < 10; ++i) {

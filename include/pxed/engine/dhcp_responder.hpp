@@ -166,6 +166,12 @@ public:
     /// aside, one to another client is forgotten (its REQUEST gets a NAK).
     void adopt(const std::vector<store::lease>& rows, unix_time now);
 
+    /// Changes the store could not write (it failed, or is unreachable):
+    /// a lease they bound is only set aside for its client again, as an
+    /// OFFER is, so that the client's next REQUEST is written anew and
+    /// never answered from a lease that is not stored.
+    void unconfirmed(const std::vector<store::lease>& changes, unix_time now);
+
     /// Decides what to do with one request.
     outcome handle(const message& request, const arrival& from, unix_time now);
 

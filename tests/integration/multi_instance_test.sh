@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Two pxed instances, one PostgreSQL lease database, one segment, in network
+# namespaces this test creates (nothing touches the machine's interfaces;
+# PostgreSQL listens on a Unix socket only):
+#
+#   ns A (pxed "a", 10.99.0.1) ──┐
+#   ns B (pxed "b", 10.99.0.2) ── br0 in ns L ── ns C (300 scripted clients)
+#
+# Both answer every DISCOVER; each client REQUESTs the first OFFER it hears.
+# Then: every address distinct, every ACK in the database; instance a
+# killed with kill -9 and its clients, rebooting, get their addresses from
+# b; the database stopped (no new lease is ACKed, the log says why) and
+# started again (b catches up and ACKs again).
+# Usage: multi_instance_test.sh PXED SOURCE_DIR
+PXED=$1
+SRC=$2
+source "$SRC/tests/integration/lib.sh"
+
+[[ $(id -u) -eq 0 ]] || skip_all "needs root to create network namespaces"
+for c in ip python3 psql; do command -v $c >/dev/null || skip_all "$c is not installed (scripts/dev deps)"; done
+"$PXED" --version >/dev/null
+MANY="python3 $SRC/tests/integration/dhcp_many.py"
+
+pg=/tmp/pxed-pg-multi-$$
+conninfo=$("$SRC/tests/pg_server.sh" start "$pg") || { rc=$?; [[ $rc -eq 77 ]] && skip_all "PostgreSQL is not installed"; echo "$conninfo"; exit 1; }
+on_exit "$SRC/tests/pg_server.sh" stop "$pg"
+sql() { psql "$conninfo" -qAtX -c "$1"; }
+
+id=$$
+L=pxm-l-$id A=pxm-a-$id B=pxm-b-$id C=pxm-c-$id
+netns_up $L $A $B $C
+netns_bridge $L
+netns_plug $L $A
+netns_plug $L $B
+netns_plug $L $C
+ip -n $A addr add 10.99.0.1/22 dev eth0
+ip -n $B addr add 10.99.0.2/22 dev eth0
+
+site() {  # NAME ADDRESS
+  mkdir -p "$TMP/$1"
+  cat > "$TMP/$1/site.yaml" <<YAML
+server:
+  address: $2
+  state_dir: $TMP/$1/state
+  log: {level: info}
+  store: {backend: postgresql, conninfo: "$conninfo", instance: $1}
+  tftp: {enabled: false}
+  http: {enabled: false}
+  ftp: {enabled: false}
+subnets:
+  - network: 10.99.0.0/22
+    ranges: [10.99.0.10-10.99.3.200]
+    lease_time: 1h
+YAML
+}
+site a 10.99.0.1
+site b 10.99.0.2
+start_one() {  # NAME NS
+  : > "$TMP/$1/pxed.log"
+  ip netns exec "$2" "$PXED" --config "$TMP/$1/site.yaml" >> "$TMP/$1/pxed.log" 2>&1 &
+  eval "PID_$1=$!"
+  on_exit "kill -9 $! 2>/dev/null"
+  wait_for_log "serving " 20 "$TMP/$1/pxed.log" || { echo "pxed $1 did not start:"; cat "$TMP/$1/pxed.log"; exit 1; }
+}
+start_one a $A
+start_one b $B
+check "a says where its leases are" grep -q "leases in PostgreSQL .*this one is a" "$TMP/a/pxed.log"
+
+# --- 300 clients at once through both
+ip netns exec $C $MANY eth0 --count 300 --seconds 90 > "$TMP/many.json"
+python3 - "$TMP/many.json" > "$TMP/many.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ips = [ip for _, ip, _ in r["acks"]]
+by = {}
+for _, _, sid in r["acks"]:
+    by[sid] = by.get(sid, 0) + 1
+print("acked %d distinct %d unanswered %d naks %d by_server %s offers_from %s" % (
+    len(ips), len(set(ips)), len(r["unanswered"]), r["naks"], json.dumps(by, sort_keys=True),
+    json.dumps(r["offers_from"], sort_keys=True)))
+PY
+summary=$(cat "$TMP/many.txt")
+echo "# $summary"
+check "every one of 300 clients got an address ($summary)" grep -q "^acked 300 " "$TMP/many.txt"
+check "no address went to two clients" grep -q "^acked 300 distinct 300 " "$TMP/many.txt"
+check "both instances granted leases" grep -q '"10.99.0.1": [1-9].*"10.99.0.2": [1-9]' "$TMP/many.txt"
+
+# Every ACK is in the database, bound to the client it was given to.
+sql "SELECT encode(client_key, 'hex') || ' ' || ((ip >> 24) & 255) || '.' || ((ip >> 16) & 255) || '.' ||
+            ((ip >> 8) & 255) || '.' || (ip & 255) FROM pxed_leases WHERE state = 'bound'" | sort > "$TMP/db.txt"
+python3 - "$TMP/many.json" "$TMP/db.txt" > "$TMP/missing.txt" <<'PY'
+import json, sys
+db = set(open(sys.argv[2]).read().split("\n"))
+for mac, ip, _ in json.load(open(sys.argv[1]))["acks"]:
+    if "%s %s" % (mac.replace(":", ""), ip) not in db:
+        print(mac, ip)
+PY
+check "every ACKed lease is in the database ($(wc -l < "$TMP/missing.txt") missing)" test ! -s "$TMP/missing.txt"
+check "the rows say which instance wrote them" test "$(sql "SELECT count(DISTINCT written_by) FROM pxed_leases")" = 2
+
+# --- kill -9 instance a; its clients reboot and ask b for their address
+python3 - "$TMP/many.json" > "$TMP/of_a.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps({"acks": [x for x in r["acks"] if x[2] == "10.99.0.1"][:40]}))
+PY
+kill -9 "$PID_a"
+ip netns exec $C $MANY eth0 --reboot "$TMP/of_a.json" --seconds 5 > "$TMP/reboot.json"
+r=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["asked"], len(r["same"]), len(r["other"]), r["naks"], len({s for _,_,s in r["same"]}))' "$TMP/reboot.json")
+echo "# after kill -9 of a: asked, same address, other address, NAKs, servers: $r"
+read -r asked same other naks servers <<<"$r"
+check "a's clients rebooting get their own addresses from b ($same of $asked)" test "$asked" -gt 0 -a "$same" = "$asked"
+check "no NAK, no other address" test "$other" = 0 -a "$naks" = 0
+
+# --- the database stops: nothing new is ACKed, and b says why
+"$SRC/tests/pg_server.sh" halt "$pg"
+ip netns exec $C $MANY eth0 --count 3 --seconds 4 --seed 7 --first 1000 > "$TMP/down.json" 2>/dev/null || true
+down=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["acks"]))' "$TMP/down.json" 2>/dev/null || echo "?")
+check "with the database down no lease is granted ($down)" test "$down" = 0
+check "b logs that it cannot store leases" grep -q "cannot store .* lease change(s)" "$TMP/b/pxed.log"
+"$SRC/tests/pg_server.sh" start "$pg" >/dev/null
+ip netns exec $C $MANY eth0 --count 3 --seconds 20 --seed 8 --first 2000 > "$TMP/up.json"
+up=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["acks"]))' "$TMP/up.json")
+check "once it is back, new clients get leases from b ($up of 3)" test "$up" = 3
+check "b's watcher says the database is back" wait_for_log "shared lease database is reachable again" 10 "$TMP/b/pxed.log"
+check "still no address bound twice" test "$(sql "SELECT count(*) FROM pxed_leases WHERE state = 'bound' GROUP BY client_key HAVING count(*) > 1" | wc -l)" = 0
+
+kill -TERM "$PID_b" 2>/dev/null || true
+wait "$PID_b" 2>/dev/null || true
+grep -E "warn|error|critical" "$TMP/b/pxed.log" | head -n 20 | sed 's/^/# b: /'
+cp "$TMP/b/pxed.log" /tmp/b-last.log
+finish
