@@ -144,6 +144,7 @@ public:
         trace_tick();
         net::run(io_, poll_);
         stop_services();
+        lifecycle_->stop_watching();
         lifecycle_->flush();
         trace_.reset();  // writes what is left
         spdlog::info("stopped");
@@ -176,8 +177,9 @@ private:
     // The host database, and the site's documents following it.
     bool start_lifecycle() {
         const auto& dir = current_->site->server.state_dir;
+        const auto so = store_options();
         try {
-            lifecycle_ = std::make_unique<lifecycle_service>(dir);
+            lifecycle_ = std::make_unique<lifecycle_service>(so);
             lifecycle_->set_guard(&guard_);
             guard_.set_bound_lookup([this](const wire::mac_address& mac, std::uint32_t address) {
                 return bound_to(mac, address);
@@ -190,9 +192,27 @@ private:
         current_ = with_status(*current_, lifecycle_->status_source());
         daemon_metrics_.count_hosts([this] { return lifecycle_->tracker().inventory_by_state(); });
         const auto counts = lifecycle_->tracker().inventory_by_state();
-        spdlog::info("lifecycle: hosts in {}/{}: {} pending, {} installing, {} installed, {} failed", dir,
-                     store::host_file_name, counts[1], counts[2], counts[3], counts[4]);
+        const auto where = so.kind == store::backend_kind::postgresql
+                               ? "PostgreSQL (" + so.postgres.conninfo + "), shared"
+                               : dir + "/" + store::host_file_name;
+        spdlog::info("lifecycle: hosts in {}: {} pending, {} installing, {} installed, {} failed", where, counts[1],
+                     counts[2], counts[3], counts[4]);
+        lifecycle_->watch([this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); });
         return true;
+    }
+
+    // server.store as the store's factories take it.
+    store::store_options store_options() const {
+        const auto& srv = current_->site->server;
+        store::store_options o;
+        o.state_dir = srv.state_dir;
+        if (srv.store.backend == inventory::store_backend::postgresql) {
+            o.kind = store::backend_kind::postgresql;
+            o.postgres.conninfo = srv.store.conninfo;
+            o.postgres.password_file = srv.store.password_file;
+            o.postgres.instance = srv.store.instance.empty() ? host_name() : srv.store.instance;
+        }
+        return o;
     }
 
     // Whether a request from `address` comes from the host `mac`: the
@@ -443,12 +463,8 @@ private:
         o.port = srv.dhcp.port;
         o.proxy_port = srv.dhcp.proxy_port;
         o.state_dir = srv.state_dir;
-        if (srv.store.backend == inventory::store_backend::postgresql) {
-            store::postgres_options pg;
-            pg.conninfo = srv.store.conninfo;
-            pg.password_file = srv.store.password_file;
-            pg.instance = srv.store.instance.empty() ? host_name() : srv.store.instance;
-            o.postgres = pg;
+        if (const auto so = store_options(); so.kind == store::backend_kind::postgresql) {
+            o.postgres = so.postgres;
             o.responder.shared_store = true;
         }
         o.metrics = &metrics_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "pxed/wire/token.hpp"
@@ -46,15 +47,55 @@ private:
     lifecycle_service& s_;
 };
 
-lifecycle_service::lifecycle_service(const std::string& state_dir)
-    : store_(state_dir + "/" + store::host_file_name),
+namespace {
+store::store_options sqlite_in(const std::string& state_dir) {
+    store::store_options o;
+    o.state_dir = state_dir;
+    return o;
+}
+}  // namespace
+
+lifecycle_service::lifecycle_service(const std::string& state_dir) : lifecycle_service(sqlite_in(state_dir)) {}
+
+lifecycle_service::lifecycle_service(const store::store_options& o)
+    : store_(store::open_host_backend(o)),
       tracker_([] { return wire::random_token(16); }),
       source_(std::make_shared<source>(*this)) {}
 
 void lifecycle_service::start(std::shared_ptr<const inventory::site> site, std::int64_t now) {
-    const auto changes = tracker_.restore(store_.load(), std::move(site), now);
-    if (!persist(changes, {})) throw std::runtime_error("cannot write the host database " + store_.path());
+    const auto changes = tracker_.restore(store_->load(), std::move(site), now);
+    if (!persist(changes, {})) throw std::runtime_error("cannot write the host database " + store_->describe());
     last_flush_ = now;
+}
+
+void lifecycle_service::watch(std::function<void(std::function<void()>)> post) {
+    if (!store_->shared()) return;
+    store_->watch(
+        [this, post](std::vector<store::host_record> rows) {
+            // On the loop: the tracker is the loop's. stop_watching() comes
+            // before this service goes.
+            post([this, rows = std::move(rows)] { adopt(rows); });
+        },
+        [](bool up, const std::string& why) {
+            if (up)
+                spdlog::info("lifecycle: the shared host database is reachable again; catching up");
+            else
+                spdlog::error("lifecycle: lost the shared host database ({}); lifecycle changes wait for it", why);
+        });
+}
+
+void lifecycle_service::stop_watching() { store_->stop_watching(); }
+
+void lifecycle_service::adopt(const std::vector<store::host_record>& rows) {
+    for (const auto& r : rows) {
+        const auto* mine = tracker_.find(r.mac);
+        if (!mine || mine->rev >= r.rev) continue;  // not ours to follow, or not newer
+        if (mine->state != r.state || mine->generation != r.generation)
+            spdlog::info("lifecycle: {} ({}) is {} (generation {}) by {} through another instance", r.mac.to_string(),
+                         r.hostname, store::to_string(r.state), r.generation, r.changed_by);
+        tracker_.put(r);
+        seen_.erase(r.mac);
+    }
 }
 
 void lifecycle_service::reload(const lifecycle::reload_plan& plan, std::int64_t now) {
@@ -67,12 +108,30 @@ bool lifecycle_service::persist(const std::vector<lifecycle::change>& changes,
     std::vector<store::host_record> records;
     for (const auto& c : changes) records.push_back(c.record);
     std::string error;
-    if (!store_.save(records, error)) {
-        spdlog::error("lifecycle: cannot write {}: {}; the change is undone", store_.path(), error);
+    std::vector<store::host_record> refused;
+    if (!store_->write(records, error, &refused)) {
+        spdlog::error("lifecycle: cannot write {}: {}; the change is undone", store_->describe(), error);
         for (const auto& r : before) tracker_.put(r);
         return false;
     }
+    // The versions the database gave the rows: the next change names them.
+    for (const auto& r : records)
+        if (const auto* t = tracker_.find(r.mac); t && t->rev != r.rev) {
+            auto updated = *t;
+            updated.rev = r.rev;
+            tracker_.put(updated);
+        }
+    if (!refused.empty()) {
+        // Another instance changed these hosts first: its record holds.
+        for (const auto& r : refused)
+            spdlog::warn("lifecycle: {} ({}) was changed through another instance first (now {}, generation {}); "
+                         "this instance's change is not made",
+                         r.mac.to_string(), r.hostname, store::to_string(r.state), r.generation);
+        for (const auto& r : refused) tracker_.put(r);
+        if (refused.size() == changes.size()) return false;
+    }
     for (const auto& c : changes) {
+        if (std::any_of(refused.begin(), refused.end(), [&](const auto& r) { return r.mac == c.record.mac; })) continue;
         seen_.erase(c.record.mac);  // written with the change
         if (!c.log.empty()) spdlog::info("{}", c.log);
         trace_change(c);
@@ -171,8 +230,8 @@ void lifecycle_service::flush() {
     for (const auto& mac : seen_)
         if (const auto* r = tracker_.find(mac)) records.push_back(*r);
     std::string error;
-    if (!store_.save(records, error))
-        spdlog::warn("lifecycle: cannot write last-seen times to {}: {}", store_.path(), error);
+    if (!store_->write_seen(records, error))
+        spdlog::warn("lifecycle: cannot write last-seen times to {}: {}", store_->describe(), error);
     seen_.clear();
 }
 
@@ -181,8 +240,17 @@ void lifecycle_service::tick(std::int64_t now) {
         trace_change(c);
         // A timeout is logged at warn: an admin wants to know.
         std::string error;
-        if (!store_.save({c.record}, error))
-            spdlog::error("lifecycle: cannot write {}: {}", store_.path(), error);
+        std::vector<store::host_record> one{c.record}, refused;
+        if (!store_->write(one, error, &refused)) {
+            spdlog::error("lifecycle: cannot write {}: {}", store_->describe(), error);
+        } else if (!refused.empty()) {
+            tracker_.put(refused.front());  // another instance moved it on first
+            continue;
+        } else if (const auto* t = tracker_.find(c.record.mac)) {
+            auto updated = *t;
+            updated.rev = one.front().rev;
+            tracker_.put(updated);
+        }
         spdlog::warn("{}", c.log);
         seen_.erase(c.record.mac);
     }

@@ -25,6 +25,17 @@ std::unique_ptr<lease_backend> open_lease_backend(const store_options& o) {
     return std::make_unique<lease_store>(o.state_dir + "/" + lease_file_name, o.sqlite_durability);
 }
 
+std::unique_ptr<host_backend> open_host_backend(const store_options& o) {
+    if (o.kind == backend_kind::postgresql) {
+#ifdef PXED_HAVE_POSTGRES
+        return pg::open_host_store(o.postgres);
+#else
+        throw std::runtime_error(no_postgres);
+#endif
+    }
+    return std::make_unique<host_store>(o.state_dir + "/" + host_file_name, o.sqlite_durability);
+}
+
 std::string check_postgres(const postgres_options& o) {
 #ifdef PXED_HAVE_POSTGRES
     return pg::check(o);

@@ -1,6 +1,10 @@
 #include "pg.hpp"
 
+#include <poll.h>
+
+#include <chrono>
 #include <cstdlib>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -149,6 +153,129 @@ void ensure_schema(connection& c, const std::string& component, int version, con
         }
         throw;
     }
+}
+
+std::string random_origin() {
+    std::random_device rd;
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < 16; ++i) s += hex[rd() % 16];
+    return s;
+}
+
+std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql) {
+    c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    try {
+        auto x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+        auto r = c.query(sql);
+        c.exec("COMMIT");
+        return {std::move(r), text(x.get(), 0, 0)};
+    } catch (...) {
+        try {
+            c.exec("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
+watcher::watcher(postgres_options o, std::string origin, std::string channel, std::string since_sql, int origin_column)
+    : options_(std::move(o)),
+      origin_(std::move(origin)),
+      channel_(std::move(channel)),
+      since_sql_(std::move(since_sql)),
+      origin_column_(origin_column) {}
+
+watcher::~watcher() { stop(); }
+
+void watcher::start_from(const std::string& xmin) {
+    std::lock_guard lk(mutex_);
+    if (!xmin.empty()) from_ = xmin;
+}
+
+void watcher::start(rows_fn rows, up_fn up) {
+    std::lock_guard lk(mutex_);
+    if (thread_.joinable()) return;
+    on_rows_ = std::move(rows);
+    on_up_ = std::move(up);
+    stop_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void watcher::stop() {
+    {
+        std::lock_guard lk(mutex_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void watcher::run() {
+    std::unique_ptr<connection> c;
+    bool reported_down = false;
+    std::string from;
+    {
+        std::lock_guard lk(mutex_);
+        from = from_;
+    }
+    auto stopped = [&] {
+        std::lock_guard lk(mutex_);
+        return stop_;
+    };
+    while (!stopped()) {
+        try {
+            if (!c || !c->ok()) {
+                c.reset();
+                c = std::make_unique<connection>(options_, "pxed-watch");
+                c->exec("LISTEN " + channel_);
+                if (reported_down && on_up_) on_up_(true, "");
+                reported_down = false;
+            }
+            from = read_since(*c, from);
+            // A notification from another instance, or a second; ours
+            // only say that we wrote.
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            bool other = false;
+            while (!other && !stopped() && std::chrono::steady_clock::now() < deadline) {
+                pollfd p{PQsocket(c->get()), POLLIN, 0};
+                if (::poll(&p, 1, 100) < 0) break;
+                if (!PQconsumeInput(c->get())) throw error("the watcher's connection was lost", "");
+                while (PGnotify* n = PQnotifies(c->get())) {
+                    if (origin_ != n->extra) other = true;
+                    PQfreemem(n);
+                }
+            }
+        } catch (const std::exception& e) {
+            if (!reported_down && on_up_) on_up_(false, e.what());
+            reported_down = true;
+            c.reset();
+            std::unique_lock lk(mutex_);
+            cv_.wait_for(lk, std::chrono::seconds(1), [&] { return stop_; });
+        }
+    }
+}
+
+std::string watcher::read_since(connection& c, const std::string& from) {
+    c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    result x, r;
+    try {
+        x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+        r = c.query(since_sql_, {param::text(from)});
+        c.exec("COMMIT");
+    } catch (...) {
+        try {
+            c.exec("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+    std::vector<int> rows;
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i)
+        if (text(r.get(), i, origin_column_) != origin_) rows.push_back(i);
+    if (!rows.empty() && on_rows_) on_rows_(r.get(), rows);
+    return text(x.get(), 0, 0);
 }
 
 }  // namespace pxed::store::pg

@@ -3,8 +3,13 @@
 
 #include <libpq-fe.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -83,9 +88,58 @@ void ensure_schema(connection& c, const std::string& component, int version, con
 /// The schema version the database holds for `component` (0: none).
 int schema_version(connection& c, const std::string& component);
 
+/// Runs `sql` (no parameters) in a REPEATABLE READ transaction and returns
+/// its rows with the snapshot's xmin as text: where a watcher starts.
+std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql);
+
+/// What other instances commit to one table, delivered on a thread of its
+/// own: LISTEN `channel` for promptness, and every second, or after a
+/// notification from another instance, `since_sql` with $1 = the xmin of
+/// the previous read (rows of transactions not older than the oldest one
+/// still running then, so no commit is missed; some come twice). The rows
+/// whose `origin_column` is this process's origin are left out. Reconnects
+/// every second while the database is away, calling `up` once each way.
+class watcher {
+public:
+    using rows_fn = std::function<void(const PGresult*, const std::vector<int>& rows)>;
+    using up_fn = std::function<void(bool up, const std::string& why)>;
+
+    watcher(postgres_options o, std::string origin, std::string channel, std::string since_sql, int origin_column);
+    ~watcher();
+    watcher(const watcher&) = delete;
+    watcher& operator=(const watcher&) = delete;
+
+    /// Where to start (the xmin of the snapshot the caller loaded from);
+    /// before start().
+    void start_from(const std::string& xmin);
+    void start(rows_fn rows, up_fn up);
+    void stop();
+
+private:
+    void run();
+    std::string read_since(connection& c, const std::string& from);
+
+    postgres_options options_;
+    std::string origin_, channel_, since_sql_;
+    int origin_column_;
+    rows_fn on_rows_;
+    up_fn on_up_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::string from_ = "0";
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+/// A random name for this process in the rows it writes.
+std::string random_origin();
+
 /// The PostgreSQL lease backend (pg_leases.cpp); throws std::runtime_error.
 std::unique_ptr<lease_backend> open_lease_store(const postgres_options& o);
 /// check_postgres's work: empty when the database is usable.
 std::string check(const postgres_options& o);
+
+/// The PostgreSQL host backend (pg_hosts.cpp); throws std::runtime_error.
+std::unique_ptr<host_backend> open_host_store(const postgres_options& o);
 
 }  // namespace pxed::store::pg

@@ -22,8 +22,6 @@
 #include "pxed/metrics/registry.hpp"
 #include "pxed/store/backend.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -31,7 +29,6 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
-#include <random>
 #include <thread>
 
 namespace pxed::store {
@@ -86,18 +83,14 @@ lease lease_of(const PGresult* r, int row) {
     return l;
 }
 
-std::string random_origin() {
-    std::random_device rd;
-    static const char hex[] = "0123456789abcdef";
-    std::string s;
-    for (int i = 0; i < 16; ++i) s += hex[rd() % 16];
-    return s;
-}
-
 class pg_lease_store final : public lease_backend {
 public:
     explicit pg_lease_store(const postgres_options& o)
-        : options_(o), origin_(random_origin()), main_(std::make_unique<pg::connection>(o)) {
+        : options_(o),
+          origin_(pg::random_origin()),
+          main_(std::make_unique<pg::connection>(o)),
+          watcher_(o, origin_, "pxed_leases",
+                   std::string("SELECT ") + columns + " FROM pxed_leases WHERE txid >= $1::xid8 ORDER BY txid", 8) {
         pg::ensure_schema(*main_, "leases", leases_schema_version, leases_schema);
     }
 
@@ -109,25 +102,13 @@ public:
     std::vector<lease> load() const override {
         std::lock_guard lk(main_mutex_);
         // One snapshot for the rows and the point the watcher starts from.
-        main_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-        try {
-            auto x = main_->query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-            auto r = main_->query(std::string("SELECT ") + columns + " FROM pxed_leases ORDER BY ip");
-            main_->exec("COMMIT");
-            std::vector<lease> out;
-            const int n = PQntuples(r.get());
-            out.reserve(static_cast<std::size_t>(n));
-            for (int i = 0; i < n; ++i) out.push_back(lease_of(r.get(), i));
-            std::lock_guard wl(watch_mutex_);
-            if (watch_from_.empty()) watch_from_ = pg::text(x.get(), 0, 0);
-            return out;
-        } catch (...) {
-            try {
-                main_->exec("ROLLBACK");
-            } catch (...) {
-            }
-            throw;
-        }
+        auto [r, xmin] = pg::snapshot_read(*main_, std::string("SELECT ") + columns + " FROM pxed_leases ORDER BY ip");
+        std::vector<lease> out;
+        const int n = PQntuples(r.get());
+        out.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) out.push_back(lease_of(r.get(), i));
+        watcher_.start_from(xmin);
+        return out;
     }
 
     void commit(std::vector<lease> changes, commit_done done) override {
@@ -187,22 +168,17 @@ public:
     bool shared() const override { return true; }
 
     void watch(std::function<void(std::vector<lease>)> rows, std::function<void(bool, const std::string&)> up) override {
-        std::lock_guard lk(watch_mutex_);
-        if (watcher_.joinable()) return;
-        on_rows_ = std::move(rows);
-        on_up_ = std::move(up);
-        watch_stop_ = false;
-        watcher_ = std::thread([this] { run_watcher(); });
+        watcher_.start(
+            [rows = std::move(rows)](const PGresult* r, const std::vector<int>& which) {
+                std::vector<lease> out;
+                out.reserve(which.size());
+                for (int i : which) out.push_back(lease_of(r, i));
+                rows(std::move(out));
+            },
+            std::move(up));
     }
 
-    void stop_watching() override {
-        {
-            std::lock_guard lk(watch_mutex_);
-            watch_stop_ = true;
-        }
-        watch_cv_.notify_all();
-        if (watcher_.joinable()) watcher_.join();
-    }
+    void stop_watching() override { watcher_.stop(); }
 
 private:
     struct job {
@@ -307,86 +283,12 @@ private:
         }
     }
 
-    // The watcher: its own connection, LISTEN, and a read of what other
-    // instances committed after each notification or every second.
-    void run_watcher() {
-        std::unique_ptr<pg::connection> c;
-        bool reported_down = false;
-        std::string from;
-        {
-            std::lock_guard lk(watch_mutex_);
-            from = watch_from_.empty() ? "0" : watch_from_;
-        }
-        auto stopped = [&] {
-            std::lock_guard lk(watch_mutex_);
-            return watch_stop_;
-        };
-        auto pause = [&](std::chrono::milliseconds d) {
-            std::unique_lock lk(watch_mutex_);
-            watch_cv_.wait_for(lk, d, [&] { return watch_stop_; });
-        };
-        while (!stopped()) {
-            try {
-                if (!c || !c->ok()) {
-                    c.reset();
-                    c = std::make_unique<pg::connection>(options_, "pxed-watch");
-                    c->exec("LISTEN pxed_leases");
-                    if (reported_down && on_up_) on_up_(true, "");
-                    reported_down = false;
-                }
-                from = read_since(*c, from);
-                // Wait for a notification from another instance, or a
-                // second; ours only say that we wrote.
-                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-                bool other = false;
-                while (!other && !stopped() && std::chrono::steady_clock::now() < deadline) {
-                    pollfd p{PQsocket(c->get()), POLLIN, 0};
-                    if (::poll(&p, 1, 100) < 0) break;
-                    if (!PQconsumeInput(c->get())) throw pg::error("the watcher's connection was lost", "");
-                    while (PGnotify* n = PQnotifies(c->get())) {
-                        if (origin_ != n->extra) other = true;
-                        PQfreemem(n);
-                    }
-                }
-            } catch (const std::exception& e) {
-                if (!reported_down && on_up_) on_up_(false, e.what());
-                reported_down = true;
-                c.reset();
-                pause(std::chrono::seconds(1));
-            }
-        }
-    }
-
-    // Rows written by other instances in transactions not older than
-    // `from`; returns the next `from`.
-    std::string read_since(pg::connection& c, const std::string& from) {
-        c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-        pg::result x, r;
-        try {
-            x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-            r = c.query(std::string("SELECT ") + columns + " FROM pxed_leases WHERE txid >= $1::xid8 ORDER BY txid",
-                        {pg::param::text(from)});
-            c.exec("COMMIT");
-        } catch (...) {
-            try {
-                c.exec("ROLLBACK");
-            } catch (...) {
-            }
-            throw;
-        }
-        std::vector<lease> rows;
-        const int n = PQntuples(r.get());
-        for (int i = 0; i < n; ++i)
-            if (pg::text(r.get(), i, 8) != origin_) rows.push_back(lease_of(r.get(), i));
-        if (!rows.empty() && on_rows_) on_rows_(std::move(rows));
-        return pg::text(x.get(), 0, 0);
-    }
-
     postgres_options options_;
     std::string origin_;  // this process, in the rows it writes
 
     mutable std::mutex main_mutex_;  // main_: load, forget_before and the writer
     std::unique_ptr<pg::connection> main_;
+    mutable pg::watcher watcher_;
 
     metrics::histogram* commit_seconds_ = nullptr;
     metrics::counter* commit_failures_ = nullptr;
@@ -397,14 +299,6 @@ private:
     std::deque<job> queue_;
     bool writer_stop_ = false;
     std::thread writer_;
-
-    mutable std::mutex watch_mutex_;
-    std::condition_variable watch_cv_;
-    mutable std::string watch_from_;
-    bool watch_stop_ = false;
-    std::function<void(std::vector<lease>)> on_rows_;
-    std::function<void(bool, const std::string&)> on_up_;
-    std::thread watcher_;
 };
 
 }  // namespace
@@ -424,6 +318,8 @@ std::string pg::check(const postgres_options& o) {
         if (v > leases_schema_version)
             return "the leases schema is version " + std::to_string(v) + ", written by a newer pxed (this one knows " +
                    std::to_string(leases_schema_version) + ")";
+        if (const int h = pg::schema_version(c, "hosts"); h > 1)
+            return "the hosts schema is version " + std::to_string(h) + ", written by a newer pxed (this one knows 1)";
         if (v == 0) {
             // Not an error: the daemon creates it. But it must be allowed to.
             auto r = c.query("SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)::text");

@@ -44,15 +44,24 @@ server:
   state_dir: $TMP/$1/state
   log: {level: info}
   store: {backend: postgresql, conninfo: "$conninfo", instance: $1}
-  tftp: {enabled: false}
-  http: {enabled: false}
+  tftp: {root: $TMP/root}
+  http: {port: 8080}
   ftp: {enabled: false}
 subnets:
   - network: 10.99.0.0/22
     ranges: [10.99.0.10-10.99.3.200]
     lease_time: 1h
+profiles:
+  c7: {kernel: k/vmlinuz, initrd: k/initrd.img, kickstart: centos7.ks, append: "inst.ks={{kickstart_url}}"}
+hosts:
+  - {mac: 52:54:00:99:00:01, hostname: n1, profile: c7}
+# The client namespace is no host's address: this test is about the state.
+access: {host_documents: open}
 YAML
 }
+mkdir -p "$TMP/root/k"
+printf 'kernel' > "$TMP/root/k/vmlinuz"
+printf 'initrd' > "$TMP/root/k/initrd.img"
 site a 10.99.0.1
 site b 10.99.0.2
 start_one() {  # NAME NS
@@ -65,6 +74,7 @@ start_one() {  # NAME NS
 start_one a $A
 start_one b $B
 check "a says where its leases are" grep -q "leases in PostgreSQL .*this one is a" "$TMP/a/pxed.log"
+check "... and its hosts" grep -q "lifecycle: hosts in PostgreSQL" "$TMP/a/pxed.log"
 
 # --- 300 clients at once through both
 ip netns exec $C $MANY eth0 --count 300 --seconds 90 > "$TMP/many.json"
@@ -97,6 +107,42 @@ for mac, ip, _ in json.load(open(sys.argv[1]))["acks"]:
 PY
 check "every ACKed lease is in the database ($(wc -l < "$TMP/missing.txt") missing)" test ! -s "$TMP/missing.txt"
 check "the rows say which instance wrote them" test "$(sql "SELECT count(DISTINCT written_by) FROM pxed_leases")" = 2
+
+# --- the host lifecycle through both: reinstall on a, boot from b, the
+# callback to a, the next boot from b gets its disk.
+P() { "$PXED" "$@" --config "$TMP/$1/site.yaml"; }
+Pa() { "$PXED" "$@" --config "$TMP/a/site.yaml"; }
+state_on() {  # INSTANCE HOST -> state as that instance's `pxed hosts` prints it
+  "$PXED" hosts --config "$TMP/$1/site.yaml" | awk -v h="$2" '$2 == h { print $3 " " $4 }'
+}
+ip -n $C addr add 10.99.3.250/22 dev eth0
+cfg=pxelinux.cfg/01-52-54-00-99-00-01
+fetch() { ip netns exec $C curl -s --max-time 5 "http://$1:8080/$2"; }
+check "both instances see n1 pending, generation 1 ($(state_on a n1) / $(state_on b n1))" \
+  test "$(state_on a n1)" = "pending 1" -a "$(state_on b n1)" = "pending 1"
+Pa reinstall n1 > "$TMP/reinstall.out" 2>&1 || true
+check "reinstall on a: generation 2" grep -q "generation 2" "$TMP/reinstall.out"
+seen_on_b() { [[ $(state_on b n1) == "pending 2" ]]; }
+for _ in $(seq 50); do seen_on_b && break; sleep 0.1; done
+check "b sees the reinstall within 5 s ($(state_on b n1))" seen_on_b
+fetch 10.99.0.2 "$cfg" > "$TMP/n1-b.cfg"
+check "b serves n1 its install config" grep -q "^default c7" "$TMP/n1-b.cfg"
+fetch 10.99.0.2 ks/n1.ks > "$TMP/n1.ks"
+url=$(sed -n "s/^url='\(.*\)'$/\1/p" "$TMP/n1.ks")
+token=${url##*token=}
+check "b's kickstart names the install-done URL with a token" test -n "$token"
+installing_on_a() { [[ $(state_on a n1) == "installing 2" ]]; }
+for _ in $(seq 50); do installing_on_a && break; sleep 0.1; done
+check "a sees n1 installing ($(state_on a n1))" installing_on_a
+body=$(ip netns exec $C curl -s --max-time 5 -X POST -d '' "http://10.99.0.1:8080/api/v1/hosts/52-54-00-99-00-01/install-done?token=$token")
+check "the callback to a, with the token b handed out, answers installed" grep -q '"state": "installed"' <<<"$body"
+installed_on_b() { [[ $(state_on b n1) == "installed 2" ]]; }
+for _ in $(seq 50); do installed_on_b && break; sleep 0.1; done
+check "b sees n1 installed ($(state_on b n1))" installed_on_b
+fetch 10.99.0.2 "$cfg" > "$TMP/n1-local.cfg"
+check "the next boot from b gets the local disk" grep -q "^default local" "$TMP/n1-local.cfg"
+check "a replayed callback to b is refused (409)" \
+  test "$(ip netns exec $C curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://10.99.0.2:8080/api/v1/hosts/52-54-00-99-00-01/install-done?token=$token")" = 409
 
 # --- kill -9 instance a; its clients reboot and ask b for their address
 python3 - "$TMP/many.json" > "$TMP/of_a.json" <<'PY'

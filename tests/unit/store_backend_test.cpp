@@ -103,7 +103,7 @@ protected:
         if (GetParam() == store::backend_kind::postgresql) {
             if (!store::postgres_supported()) GTEST_SKIP() << "built without PostgreSQL";
             ASSERT_TRUE(postgres_server::ensure()) << "no PostgreSQL server: " << postgres_server::failure;
-            ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_leases, pxed_schema"), "");
+            ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_leases, pxed_hosts, pxed_schema"), "");
         }
     }
 
@@ -345,6 +345,50 @@ TEST_P(shared_leases, check_says_what_is_wrong_and_never_the_password) {
     } catch (const std::runtime_error& e) {
         EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
     }
+}
+
+TEST_P(shared_leases, a_host_changed_through_another_instance_is_not_overwritten) {
+    store::store_options o = options("a");
+    auto a = store::open_host_backend(o);
+    o.postgres.instance = "b";
+    auto b = store::open_host_backend(o);
+    store::host_record r;
+    r.mac = *wire::mac_address::parse("52:54:00:00:00:01");
+    r.hostname = "n1";
+    r.state = store::host_state::pending;
+    r.token = "t1";
+    std::vector<store::host_record> first{r}, refused;
+    std::string error;
+    ASSERT_TRUE(a->write(first, error, &refused)) << error;
+    EXPECT_TRUE(refused.empty());
+    EXPECT_EQ(first[0].rev, 1u);
+    // b created the same host without having seen a's row: a's holds.
+    std::vector<store::host_record> dup{r};
+    dup[0].token = "t-b";
+    ASSERT_TRUE(b->write(dup, error, &refused));
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].token, "t1");
+    // b, having read the row, reinstalls; a's later change from the old
+    // version is refused and a learns b's record.
+    auto rows = b->load();
+    ASSERT_EQ(rows.size(), 1u);
+    rows[0].generation = 2;
+    rows[0].token = "t2";
+    ASSERT_TRUE(b->write(rows, error, &refused)) << error;
+    EXPECT_TRUE(refused.empty());
+    EXPECT_EQ(rows[0].rev, 2u);
+    auto stale = first;
+    stale[0].state = store::host_state::installed;
+    ASSERT_TRUE(a->write(stale, error, &refused));
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].generation, 2u);
+    EXPECT_EQ(refused[0].state, store::host_state::pending);
+    // Last-seen times are history: never refused, the later one kept.
+    stale[0].last_seen = 500;
+    EXPECT_TRUE(a->write_seen(stale, error)) << error;
+    stale[0].last_seen = 400;
+    EXPECT_TRUE(b->write_seen(stale, error)) << error;
+    EXPECT_EQ(a->load().at(0).last_seen, 500);
 }
 
 INSTANTIATE_TEST_SUITE_P(pg, shared_leases, ::testing::Values(store::backend_kind::postgresql), name_of);

@@ -15,6 +15,7 @@
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/engine/host_lifecycle.hpp"
 #include "pxed/render/documents.hpp"
+#include "pxed/store/backend.hpp"
 #include "pxed/store/hosts.hpp"
 
 namespace pxed::app {
@@ -23,6 +24,18 @@ class lifecycle_service {
 public:
     /// Opens <state_dir>/hosts.sqlite3; throws std::runtime_error when it cannot.
     explicit lifecycle_service(const std::string& state_dir);
+    /// Opens the host database `o` names (SQLite in its state_dir, or a
+    /// PostgreSQL database shared with other instances).
+    explicit lifecycle_service(const store::store_options& o);
+
+    /// Shared stores: host records other instances change reach this one
+    /// through `post` (which runs its argument on the event loop) and are
+    /// adopted; the database going and coming is logged. Call after start().
+    void watch(std::function<void(std::function<void()>)> post);
+    void stop_watching();
+    /// Records another instance wrote (or the database kept instead of a
+    /// refused change): each replaces the tracker's record of its host.
+    void adopt(const std::vector<store::host_record>& rows);
 
     /// Start-up: records for hosts new to the site (every host visited).
     void start(std::shared_ptr<const inventory::site> site, std::int64_t now);
@@ -70,7 +83,7 @@ private:
     template <typename Change>
     lifecycle::answer recorded(const wire::mac_address& mac, Change change);
 
-    store::host_store store_;
+    std::unique_ptr<store::host_backend> store_;
     lifecycle::tracker tracker_;
     std::shared_ptr<const render::host_status_source> source_;
     std::set<wire::mac_address> seen_;  // last_seen changed, not yet written

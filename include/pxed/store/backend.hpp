@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
 
 namespace pxed::store {
@@ -36,6 +37,9 @@ struct store_options {
 /// Opens the lease database `o` names. Throws std::runtime_error with the
 /// reason when it cannot be opened or holds a newer schema.
 std::unique_ptr<lease_backend> open_lease_backend(const store_options& o);
+
+/// Opens the host database `o` names (throws as open_lease_backend does).
+std::unique_ptr<host_backend> open_host_backend(const store_options& o);
 
 /// `pxed check`: connects to a PostgreSQL store and reads its schema
 /// versions without creating anything. Empty when all is well, else what

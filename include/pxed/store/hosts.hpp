@@ -8,6 +8,7 @@
 /// its row, so its history is not lost.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,11 +48,46 @@ struct host_record {
     std::int64_t changed_at = 0;       ///< the last state change
     std::string changed_by;            ///< who or what made it ("cli uid 0", "callback from 10.0.0.5", ...)
     std::string last_event;            ///< the last thing the host did ("fetched its kickstart over http")
+    /// Shared stores: the row's version this record was read at (0: not
+    /// stored yet). A write is refused when the row moved on meanwhile
+    /// (another instance changed the host). Not compared by ==.
+    std::uint64_t rev = 0;
 
     friend bool operator==(const host_record& a, const host_record& b);
 };
 
-class host_store {
+/// Where host records persist (the lifecycle service's seam).
+class host_backend {
+public:
+    virtual ~host_backend() = default;
+
+    /// Every row, ordered by MAC.
+    virtual std::vector<host_record> load() const = 0;
+
+    /// Writes the records in one transaction. Shared backends guard each
+    /// by its `rev`: one whose row another instance changed meanwhile is
+    /// not written and comes back in `refused` as the row now is; the
+    /// others get their new `rev`. On failure nothing is written and
+    /// `error` says why.
+    virtual bool write(std::vector<host_record>& records, std::string& error, std::vector<host_record>* refused) = 0;
+
+    /// Last-seen times only (history, never refused).
+    virtual bool write_seen(const std::vector<host_record>& records, std::string& error) = 0;
+
+    /// For logs: the file, or the database.
+    virtual std::string describe() const = 0;
+
+    virtual bool shared() const { return false; }
+    /// Shared backends: rows other instances wrote, on a store thread.
+    virtual void watch(std::function<void(std::vector<host_record>)> rows,
+                       std::function<void(bool up, const std::string& why)> up) {
+        (void)rows;
+        (void)up;
+    }
+    virtual void stop_watching() {}
+};
+
+class host_store final : public host_backend {
 public:
     /// Opens (creating if needed) the database at `path`. Throws
     /// std::runtime_error naming the file and SQLite's reason.
@@ -61,11 +97,17 @@ public:
     host_store& operator=(const host_store&) = delete;
 
     /// Every row, ordered by MAC.
-    std::vector<host_record> load() const;
+    std::vector<host_record> load() const override;
 
     /// Writes every record (insert or replace by MAC) in one transaction.
     /// On failure nothing of the batch is written and `error` says why.
     bool save(const std::vector<host_record>& records, std::string& error);
+
+    bool write(std::vector<host_record>& records, std::string& error, std::vector<host_record>*) override {
+        return save(records, error);
+    }
+    bool write_seen(const std::vector<host_record>& records, std::string& error) override { return save(records, error); }
+    std::string describe() const override { return path_; }
 
     const std::string& path() const { return path_; }
 
