@@ -484,6 +484,22 @@ void responder::forget_binding(std::uint32_t ip) {
 
 outcome responder::on_discover(context& c) {
     outcome o;
+    if (!store_up_) {
+        // Only a client whose lease the store holds can be answered (with
+        // that address, renewed for what is left of it at its REQUEST).
+        const auto it = by_client_.find(c.key);
+        const auto b = it == by_client_.end() ? by_ip_.end() : by_ip_.find(it->second);
+        const bool stored = b != by_ip_.end() && !b->second.offer_only && b->second.lease.client_key == c.key &&
+                            b->second.lease.state == store::lease_state::bound && b->second.lease.ends > c.now;
+        if (!stored) {
+            o.level = log_level::warn;
+            o.kind = log_kind::store_down;
+            o.log = "DHCPDISCOVER from " + c.who +
+                    " not answered: the lease database is unreachable; new leases wait for it (known clients are "
+                    "still renewed)";
+            return o;
+        }
+    }
     if (!c.host && !by_client_.count(c.key) && !admit_new_client(c)) {
         o.level = log_level::warn;
         o.kind = log_kind::new_client_limit;
@@ -607,14 +623,26 @@ outcome responder::ack(context& c, ipv4_address ip) {
         auto& b = it->second;
         const auto& l = b.lease;
         const auto left = l.ends - c.now;
-        if (!b.offer_only && l.client_key == c.key && l.state == store::lease_state::bound && l.ends != 0 &&
-            left > 0 && left * 4 >= lease * 3 && l.mac == c.mac &&
-            l.hostname == rendered_hostname(c.req, c.host)) {
+        const bool stored_for_client =
+            !b.offer_only && l.client_key == c.key && l.state == store::lease_state::bound && l.ends != 0 && left > 0;
+        // With the store unreachable, any lease it holds for this client
+        // is renewed for what is left of it: nothing new is promised.
+        if (stored_for_client &&
+            (!store_up_ || (left * 4 >= lease * 3 && l.mac == c.mac && l.hostname == rendered_hostname(c.req, c.host)))) {
             cached = true;
             lease = left;
             b.hold_until = 0;
             by_client_[c.key] = ip.value();
         }
+    }
+    if (!cached && !store_up_) {
+        // A new lease would only be withheld at the commit: say why now.
+        o.level = log_level::warn;
+        o.kind = log_kind::store_down;
+        o.log = "DHCPREQUEST from " + c.who + " for " + ip.to_string() +
+                " not answered: the lease database is unreachable and holds no lease of this client to renew; "
+                "new leases wait for it";
+        return o;
     }
     if (!cached) {
         o.changes.push_back(bind(c, ip, store::lease_state::bound, c.now + lease));

@@ -387,12 +387,31 @@ private:
                 });
             },
             [weak](bool up, const std::string& why) {
-                if (up)
-                    spdlog::info("dhcp: the shared lease database is reachable again; catching up on other instances' leases");
-                else
-                    spdlog::error("dhcp: lost the shared lease database ({}); new leases wait for it", why);
-                (void)weak;
+                const auto self = weak.lock();
+                if (!self) return;
+                asio::post(self->io_, [weak, up, why] {
+                    const auto me = weak.lock();
+                    if (!me || me->stopped_) return;
+                    me->watcher_up_ = up;
+                    me->store_available(up, why);
+                });
             });
+    }
+
+    // Shared stores: while the database cannot be written only clients it
+    // holds a lease of are answered (dhcp::responder::set_store_available).
+    void store_available(bool up, const std::string& why) {
+        if (up == responder_.store_available()) return;
+        responder_.set_store_available(up);
+        if (up) {
+            spdlog::info("dhcp: the shared lease database is reachable again; new leases are granted again, other "
+                         "instances' leases caught up on");
+        } else {
+            store_down_since_ = steady::now();
+            spdlog::error("dhcp: the shared lease database is unreachable ({}); until it is back only clients with a "
+                          "stored lease are answered (renewed for what is left of it), new ones wait",
+                          why);
+        }
     }
 
     // An interface the inventory describes, or one the operator listed; a
@@ -477,7 +496,9 @@ private:
                 return;
             }
         });
+        if (r.ok && store_->shared() && !responder_.store_available() && watcher_up_) store_available(true, "");
         if (!r.ok) {
+            if (store_->shared()) store_available(false, r.error);
             spdlog::error("dhcp: cannot store {} lease change(s): {}; withholding the ACKs", changes, r.error);
             for (const auto& p : withheld) metrics_.withheld[dhcp_metrics::index(p.reply.msg.message_type())]->inc();
             return;
@@ -581,6 +602,11 @@ private:
         ticker_.expires_after(std::chrono::seconds(1));
         ticker_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || self->stopped_) return;
+            // A shared store that failed a commit while its watcher kept
+            // reaching it: new leases are tried again after a few seconds.
+            if (!self->responder_.store_available() && self->watcher_up_ &&
+                steady::now() - self->store_down_since_ >= std::chrono::seconds(5))
+                self->store_available(true, "");
             const auto expired = self->responder_.expire(wall_clock());
             for (const auto& l : expired)
                 spdlog::info("dhcp: lease {} of {} {}", l.ip.to_string(), l.mac ? l.mac->to_string() : "a client",
@@ -668,10 +694,12 @@ private:
     dhcp::unix_time last_refresh_ = 0;
     log_limiter limiter_{"dhcp"};
     log_limiter refusal_limiter_{"dhcp", 20, spdlog::level::info, "more addresses taken by another instance first"};
-    std::array<log_limiter, 5> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
+    std::array<log_limiter, 6> kind_limiters_{log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"}, log_limiter{"dhcp"},
                                               log_limiter{"dhcp"}, log_limiter{"dhcp"}};
     std::uint64_t checkpoints_behind_seen_ = 0;
     bool stopped_ = false;
+    bool watcher_up_ = true;  // shared stores: what the watcher last said
+    steady::time_point store_down_since_{};
     metrics::registry_ref registry_;  // options_.metrics, or a private one
     dhcp_metrics metrics_;
 };

@@ -290,6 +290,30 @@ TEST_F(fixture, a_lease_the_store_could_not_write_is_never_answered_from_memory)
     EXPECT_TRUE(send(req).changes.empty());
 }
 
+TEST_F(fixture, with_the_store_unreachable_known_leases_are_renewed_for_what_is_left_and_nobody_new_is_answered) {
+    const auto held = dora(mac_n(9));
+    ASSERT_FALSE(held.is_unspecified());
+    r.set_store_available(false);
+    now += 1800;  // half the hour gone: a renewal would normally write
+    const auto stranger = send(request(message_type::discover, mac_n(10)));
+    EXPECT_FALSE(stranger.reply);
+    EXPECT_EQ(stranger.kind, log_kind::store_down);
+    EXPECT_NE(stranger.log.find("lease database is unreachable"), std::string::npos) << stranger.log;
+    const auto offer = send(request(message_type::discover, mac_n(9)));
+    ASSERT_TRUE(offer.reply) << offer.log;
+    EXPECT_EQ(offer.reply->msg.yiaddr, held);
+    auto renew = request(message_type::request, mac_n(9));
+    renew.ciaddr = held;
+    const auto ack = send(renew);
+    ASSERT_TRUE(ack.reply) << ack.log;
+    EXPECT_EQ(ack.reply->msg.message_type(), message_type::ack);
+    EXPECT_TRUE(ack.changes.empty()) << "nothing to write";
+    EXPECT_EQ(ack.reply->msg.lease_time(), 1800u) << "what is left of the stored lease";
+    // Back: a renewal writes again.
+    r.set_store_available(true);
+    EXPECT_EQ(send(renew).changes.size(), 1u);
+}
+
 TEST_F(fixture, no_address_is_offered_to_two_clients_even_in_a_burst) {
     std::set<std::uint32_t> seen;
     for (unsigned i = 0; i < 10; ++i) {

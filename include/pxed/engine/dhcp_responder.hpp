@@ -77,6 +77,7 @@ enum class log_kind {
     new_client_limit,  ///< DISCOVERs held back by server.dhcp.new_clients_per_second
     decline,           ///< DHCPDECLINEs refused, quarantine full, reservations kept
     stranger,          ///< NAKs, and REQUESTs and RELEASEs from clients with no record here
+    store_down,        ///< new clients not answered while the lease database is unreachable
 };
 
 struct outcome {
@@ -172,6 +173,13 @@ public:
     /// never answered from a lease that is not stored.
     void unconfirmed(const std::vector<store::lease>& changes, unix_time now);
 
+    /// Whether the lease store can be written (a shared database can be
+    /// unreachable). While it cannot, only clients holding a stored,
+    /// unexpired lease are answered, renewed for what is left of it; new
+    /// clients get no OFFER and no ACK, and the log says why.
+    void set_store_available(bool up) { store_up_ = up; }
+    bool store_available() const { return store_up_; }
+
     /// Decides what to do with one request.
     outcome handle(const message& request, const arrival& from, unix_time now);
 
@@ -260,6 +268,7 @@ private:
     std::unordered_map<std::string, std::uint32_t> by_client_;  // client key -> its latest address
     timer_heap timers_;  // lease ends and offer holds; entries re-checked when popped
     std::unordered_map<std::string, source_budget> sources_;  // new-client budgets by source
+    bool store_up_ = true;
 };
 
 /// The key a client's lease is held under: its MAC for Ethernet, else its
