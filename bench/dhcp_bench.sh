@@ -74,7 +74,7 @@ done
 # (also runs that binary, log info, as "pxed baseline", in turn with the
 # others: before/after figures from one run on a machine whose load varies).
 pin=${DHCP_BENCH_PIN:-1}
-only=${DHCP_BENCH_ONLY:-pxed kea dnsmasq}
+only=${DHCP_BENCH_ONLY:-pxed kea dnsmasq pxed-pg kea-pg}
 baseline=${DHCP_BENCH_BASELINE:-}
 read -r -a perfdhcp_extra <<<"${DHCP_BENCH_PERFDHCP:-}"
 read -r -a client_wrap <<<"${DHCP_BENCH_WRAP:-}"
@@ -121,7 +121,7 @@ source "$top/bench/lib.sh"
 install_peers() {
   local before p
   before=" $(peer_procs | tr '\n' ' ') "
-  bench_install kea-admin kea-dhcp4-server dnsmasq-base || exit 1
+  bench_install kea-admin kea-dhcp4-server dnsmasq-base postgresql || exit 1
   for p in $(peer_procs); do
     [[ $before == *" $p "* ]] && continue
     echo "note: the package install started $(tr '\0' ' ' < "/proc/$p/cmdline"); stopping it"
@@ -136,7 +136,7 @@ chmod 755 "$work"
 ns_prefix=${DHCP_BENCH_NS_PREFIX:-pxd-bench}   # namespaces: PREFIX-s-PID, PREFIX-c-PID
 S=$ns_prefix-s-$$ C=$ns_prefix-c-$$
 made_ns=()
-server_pid='' perf_pid=''
+server_pid='' perf_pid='' pg_dir=''
 cleanup() {
   set +e
   [[ -n $perf_pid ]] && kill -INT "$perf_pid" 2>/dev/null
@@ -145,6 +145,7 @@ cleanup() {
   for ns in "${made_ns[@]}"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
   wait 2>/dev/null
   for ns in "${made_ns[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  [[ -n $pg_dir ]] && "$top/tests/pg_server.sh" stop "$pg_dir" >/dev/null 2>&1
   if ((tmpfs_mounted)) && ! ((keep)); then umount "$work" 2>/dev/null; fi
   if ((keep)); then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
@@ -209,6 +210,27 @@ C
   shim_wrap=(env LD_PRELOAD="$work/rcvbuf.so")
 fi
 
+# The PostgreSQL rows: pxed with server.store.backend: postgresql and
+# kea-dhcp4 with its PostgreSQL lease backend, against one local server
+# (tests/pg_server.sh: initdb as nobody, a Unix socket only, fsync off for
+# both alike), each run starting from empty tables. The server's own CPU is
+# not pinned: it is the database's, shared by both.
+pg_conninfo='' kea_pg_ok=0
+if [[ " $only " == *" pxed-pg "* || " $only " == *" kea-pg "* ]]; then
+  pg_dir=$work/pg
+  pg_conninfo=$("$top/tests/pg_server.sh" start "$pg_dir") || { echo "cannot start PostgreSQL for the PostgreSQL rows"; exit 1; }
+  pg_sql() { psql "host=$pg_dir dbname=${2:-pxed} user=pxed" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+  if [[ " $only " == *" kea-pg "* ]]; then
+    pg_sql "CREATE DATABASE kea" postgres >/dev/null
+    if kea-admin db-init pgsql -n kea -u pxed -h "$pg_dir" > "$work/kea-admin.out" 2>&1; then
+      kea_pg_ok=1
+    else
+      echo "note: kea-admin db-init pgsql failed; no kea PostgreSQL row:" >&2
+      tail -5 "$work/kea-admin.out" >&2
+    fi
+  fi
+fi
+
 pin_server=() pin_client=()
 if ((pin)) && command -v taskset >/dev/null && (($(nproc) >= 2)); then pin_server=(taskset -c 0); pin_client=(taskset -c 1); fi
 # DHCP_BENCH_NICE=-10: every server and perfdhcp alike run at that nice
@@ -220,14 +242,15 @@ if [[ -n ${DHCP_BENCH_NICE:-} ]]; then
 fi
 
 # --- the servers: start_NAME DIR [level] starts one in ns S and sets server_pid ---
-start_pxed() {  # DIR LEVEL [BINARY]
-  local dir=$1 level=$2 binary=${3:-$pxed}
+start_pxed() {  # DIR LEVEL [BINARY [STORE]]
+  local dir=$1 level=$2 binary=${3:-$pxed} store=${4:-}
   mkdir -p "$dir/state" "$dir/root"
   touch "$dir/root/pxelinux.0"
   cat > "$dir/site.yaml" <<YAML
 server:
   address: $server
   state_dir: $dir/state
+  $store
   log: {level: $level, file: $dir/server.log}
   # perfdhcp plays the relay, and brings 60,000 new clients through it:
   # the new-client budget (meant for a hostile network) is lifted, as kea
@@ -247,12 +270,13 @@ YAML
   ip netns exec $S "${pin_server[@]}" "$binary" --config "$dir/site.yaml" > "$dir/server.out" 2>&1 &
   server_pid=$!
 }
-start_kea() {
-  local dir=$1
+start_kea() {  # DIR [pg]
+  local dir=$1 db="\"type\": \"memfile\", \"persist\": true, \"name\": \"$1/leases4.csv\""
+  [[ ${2:-} == pg ]] && db="\"type\": \"postgresql\", \"name\": \"kea\", \"host\": \"$pg_dir\", \"user\": \"pxed\""
   cat > "$dir/kea.json" <<JSON
 { "Dhcp4": {
     "interfaces-config": { "interfaces": [ "veth0" ], "dhcp-socket-type": "udp" },
-    "lease-database": { "type": "memfile", "persist": true, "name": "$dir/leases4.csv" },
+    "lease-database": { $db },
     "valid-lifetime": 43200,
     "subnet4": [ { "id": 1, "subnet": "10.89.0.0/16",
                    "pools": [ { "pool": "$pool_first - $pool_last" } ],
@@ -302,6 +326,11 @@ for r in csv.DictReader(open(sys.argv[1])): rows[r["address"]] = r
 for a, r in rows.items():
     if r["state"] == "0" and int(r["valid_lifetime"]) > 0: print("01" + r["hwaddr"].replace(":", ""), a)' "$2/leases4.csv" ;;
     dnsmasq) awk '{ m = $2; gsub(":", "", m); print "01" m, $3 }' "$2/leases" ;;
+    pxed-pg) pg_sql "SELECT '01' || encode(client_key, 'hex') || ' ' || ((ip >> 24) & 255) || '.' || ((ip >> 16) & 255)
+                     || '.' || ((ip >> 8) & 255) || '.' || (ip & 255) FROM pxed_leases WHERE state = 'bound'" ;;
+    kea-pg) pg_sql "SELECT '01' || encode(hwaddr, 'hex') || ' ' || ((address >> 24) & 255) || '.' ||
+                    ((address >> 16) & 255) || '.' || ((address >> 8) & 255) || '.' || (address & 255)
+                    FROM lease4 WHERE state = 0 AND valid_lifetime > 0" kea ;;
   esac
 }
 
@@ -336,6 +365,10 @@ run() {
     pxed) start_pxed "$dir" "$opt" ;;
     pxed-baseline) start_pxed "$dir" "$opt" "$baseline" ;;
     kea) start_kea "$dir" ;;
+    pxed-pg)
+      pg_sql "DO \$\$ BEGIN IF to_regclass('pxed_leases') IS NOT NULL THEN TRUNCATE pxed_leases; END IF; END \$\$"
+      start_pxed "$dir" "$opt" "$pxed" "store: {backend: postgresql, conninfo: \"$pg_conninfo\", instance: bench}" ;;
+    kea-pg) pg_sql "TRUNCATE lease4" kea; start_kea "$dir" pg ;;
     dnsmasq) start_dnsmasq "$dir" "$opt" ;;
   esac
   if ! wait_port67; then
@@ -458,7 +491,9 @@ print(1 if r["ok"] else 0)')
 # Who runs: pxed at info (how operators run it) and at warn, kea memfile,
 # dnsmasq --no-ping. dnsmasq with its defaults pings every address before
 # offering it (a few exchanges per second): one unthrottled run only.
-configs=("pxed|pxed (log info)|info" "pxed-baseline|pxed baseline (log info)|info" "kea|kea-dhcp4 memfile|" "dnsmasq|dnsmasq --no-ping|no-ping" "pxed|pxed (log warn)|warn")
+configs=("pxed|pxed (log info)|info" "pxed-baseline|pxed baseline (log info)|info" "kea|kea-dhcp4 memfile|" "dnsmasq|dnsmasq --no-ping|no-ping" "pxed|pxed (log warn)|warn"
+         "pxed-pg|pxed PostgreSQL (log info)|info" "kea-pg|kea-dhcp4 PostgreSQL|")
+((kea_pg_ok)) || only=${only//kea-pg/}
 selected=()
 for c in "${configs[@]}"; do [[ " $only " == *" ${c%%|*} "* ]] && selected+=("$c"); done
 # Latency mode compares pxed as operators run it (log info) with the others.

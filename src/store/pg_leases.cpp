@@ -23,6 +23,7 @@
 #include "pxed/store/backend.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -30,6 +31,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <type_traits>
+#include <unordered_set>
 
 namespace pxed::store {
 namespace {
@@ -48,7 +51,10 @@ CREATE TABLE pxed_leases (
     subnet      text    NOT NULL DEFAULT '',
     origin      text    NOT NULL DEFAULT '',
     written_by  text    NOT NULL DEFAULT '',
-    txid        xid8    NOT NULL DEFAULT pg_current_xact_id()
+    txid        xid8    NOT NULL DEFAULT pg_current_xact_id(),
+    -- How the last change was guarded (the rule reads them from EXCLUDED).
+    claim_reservation boolean NOT NULL DEFAULT false,
+    claim_taken_from  bytea
 );
 CREATE INDEX pxed_leases_by_client ON pxed_leases (client_key);
 CREATE INDEX pxed_leases_by_txid ON pxed_leases (txid);
@@ -56,19 +62,60 @@ CREATE INDEX pxed_leases_by_txid ON pxed_leases (txid);
 
 constexpr const char* columns = "ip, client_key, mac, hostname, state, starts, ends, subnet, origin";
 
-// $1..$8 the lease, $9 origin (this process), $10 instance name,
-// $11 reservation, $12 taken_from (NULL: the change's own client), $13 now.
+// A whole batch in one statement: arrays of the changes' fields ($1..$8,
+// $11 reservation, $12 taken_from; bytes as hex, so that a client's raw
+// hostname never meets a text encoding), $9 origin (this process), $10
+// instance name, $13 now. The rule is may_overwrite's, row by row under
+// each row's lock; RETURNING names the addresses written. An address may
+// appear once per statement (ON CONFLICT updates a row once): a batch
+// that has one twice is written in rounds.
 constexpr const char* guarded_upsert =
-    "INSERT INTO pxed_leases AS l (ip, client_key, mac, hostname, state, starts, ends, subnet, origin, written_by) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "INSERT INTO pxed_leases AS l (ip, client_key, mac, hostname, state, starts, ends, subnet, origin, written_by, "
+    "claim_reservation, claim_taken_from) "
+    "SELECT u.ip, decode(u.ck, 'hex'), u.mac, decode(u.hn, 'hex'), u.st, u.s, u.e, u.sn, $9, $10, u.res, "
+    "decode(u.tf, 'hex') "
+    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], "
+    "$8::text[], $11::boolean[], $12::text[]) AS u(ip, ck, mac, hn, st, s, e, sn, res, tf) "
     "ON CONFLICT (ip) DO UPDATE SET client_key = EXCLUDED.client_key, mac = EXCLUDED.mac, "
     "hostname = EXCLUDED.hostname, state = EXCLUDED.state, starts = EXCLUDED.starts, ends = EXCLUDED.ends, "
     "subnet = EXCLUDED.subnet, origin = EXCLUDED.origin, written_by = EXCLUDED.written_by, "
+    "claim_reservation = EXCLUDED.claim_reservation, claim_taken_from = EXCLUDED.claim_taken_from, "
     "txid = pg_current_xact_id() "
-    "WHERE $11::boolean OR (l.client_key = coalesce($12::bytea, EXCLUDED.client_key) AND "
-    "(EXCLUDED.state <> 'expired' OR l.ends <= EXCLUDED.ends OR $12::bytea IS NOT NULL)) "
+    "WHERE EXCLUDED.claim_reservation OR (l.client_key = coalesce(EXCLUDED.claim_taken_from, EXCLUDED.client_key) AND "
+    "(EXCLUDED.state <> 'expired' OR l.ends <= EXCLUDED.ends OR EXCLUDED.claim_taken_from IS NOT NULL)) "
     "OR (EXCLUDED.state = 'bound' AND (l.state IN ('expired', 'released') OR (l.ends <> 0 AND l.ends <= $13::bigint))) "
     "RETURNING ip";
+
+std::string hex_of(const std::string& bytes) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+// A PostgreSQL array literal of the values (each double-quoted; hex, MACs,
+// state words and CIDRs hold no quote or backslash), NULL for nullopt.
+template <typename T, typename F>
+std::string array_of(const std::vector<const lease*>& rows, F value) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i) out += ',';
+        const std::optional<T> v = value(*rows[i]);
+        if (!v) {
+            out += "NULL";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            out += '"' + *v + '"';
+        } else {
+            out += std::to_string(*v);
+        }
+    }
+    return out + "}";
+}
 
 lease lease_of(const PGresult* r, int row) {
     lease l;
@@ -236,16 +283,39 @@ private:
         const auto now = static_cast<std::int64_t>(std::time(nullptr));
         main_->exec("BEGIN");
         std::vector<const lease*> refused;
-        for (const auto& l : changes) {
+        // Rounds: each address at most once per statement, in batch order.
+        std::vector<const lease*> pending;
+        for (const auto& l : changes) pending.push_back(&l);
+        while (!pending.empty()) {
+            std::vector<const lease*> round, later;
+            std::unordered_set<std::uint32_t> in_round;
+            for (const auto* l : pending)
+                (in_round.insert(l->ip.value()).second ? round : later).push_back(l);
+            pending = std::move(later);
+            using str = std::optional<std::string>;
+            using num = std::optional<std::int64_t>;
             auto r = main_->query(
                 guarded_upsert,
-                {pg::param::number(l.ip.value()), pg::param::bytes(l.client_key),
-                 l.mac ? pg::param::text(l.mac->to_string()) : pg::param::null(), pg::param::bytes(l.hostname),
-                 pg::param::text(to_string(l.state)), pg::param::number(l.starts), pg::param::number(l.ends),
-                 pg::param::text(l.subnet), pg::param::text(origin_), pg::param::text(options_.instance),
-                 pg::param::boolean(l.reservation),
-                 l.taken_from.empty() ? pg::param::null() : pg::param::bytes(l.taken_from), pg::param::number(now)});
-            if (PQntuples(r.get()) == 0) refused.push_back(&l);
+                {pg::param::text(array_of<std::int64_t>(round, [](const lease& l) { return num(l.ip.value()); })),
+                 pg::param::text(array_of<std::string>(round, [](const lease& l) { return str(hex_of(l.client_key)); })),
+                 pg::param::text(array_of<std::string>(
+                     round, [](const lease& l) { return l.mac ? str(l.mac->to_string()) : str(); })),
+                 pg::param::text(array_of<std::string>(round, [](const lease& l) { return str(hex_of(l.hostname)); })),
+                 pg::param::text(array_of<std::string>(round, [](const lease& l) { return str(to_string(l.state)); })),
+                 pg::param::text(array_of<std::int64_t>(round, [](const lease& l) { return num(l.starts); })),
+                 pg::param::text(array_of<std::int64_t>(round, [](const lease& l) { return num(l.ends); })),
+                 pg::param::text(array_of<std::string>(round, [](const lease& l) { return str(l.subnet); })),
+                 pg::param::text(origin_), pg::param::text(options_.instance),
+                 pg::param::text(array_of<std::string>(
+                     round, [](const lease& l) { return str(l.reservation ? "true" : "false"); })),
+                 pg::param::text(array_of<std::string>(
+                     round, [](const lease& l) { return l.taken_from.empty() ? str() : str(hex_of(l.taken_from)); })),
+                 pg::param::number(now)});
+            std::unordered_set<std::uint32_t> written;
+            for (int i = 0; i < PQntuples(r.get()); ++i)
+                written.insert(static_cast<std::uint32_t>(pg::number(r.get(), i, 0)));
+            for (const auto* l : round)
+                if (!written.count(l->ip.value())) refused.push_back(l);
         }
         for (const auto* l : refused) {
             auto r = main_->query(std::string("SELECT ") + columns + " FROM pxed_leases WHERE ip = $1",

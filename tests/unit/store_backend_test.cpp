@@ -226,6 +226,19 @@ TEST_P(lease_backends, an_address_is_given_back_only_in_its_holders_name) {
     EXPECT_EQ(rows[1].client_key, "d");
 }
 
+TEST_P(lease_backends, one_address_twice_in_a_batch_is_written_in_order) {
+    // A bind and its release within one commit (one event-loop turn).
+    auto b = open();
+    ASSERT_TRUE(commit_and_wait(*b, {make(60, "other", lease_state::expired)}).ok);
+    const auto r = commit_and_wait(*b, {make(60, "e"), make(61, "e"), make(60, "e", lease_state::released)});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.refused.empty());
+    const auto rows = b->load();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].client_key, "e");
+    EXPECT_EQ(rows[0].state, lease_state::released);
+}
+
 TEST_P(lease_backends, old_free_rows_are_forgotten) {
     auto b = open();
     ASSERT_TRUE(commit_and_wait(*b, {make(1, "a", lease_state::bound, 4600), make(2, "a", lease_state::expired, 4600),
