@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # DHCP benchmark: pxed against kea-dhcp4 (memfile) and dnsmasq (Debian's
 # packages), same client (Kea's perfdhcp), one run, inside two network
-# namespaces this script creates:
+# namespaces this script creates; and pxed and kea-dhcp4 with their leases
+# in PostgreSQL (one local server the script starts, a Unix socket only):
+#
 #
 #   ns pxd-bench-c-PID: perfdhcp, a simulated relay agent ── veth ── ns pxd-bench-s-PID: the server
 #        veth0 10.88.0.2/24 + 10.89.0.1/16 (giaddr)                  veth0 10.88.0.1/24, port 67
