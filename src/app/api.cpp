@@ -191,6 +191,8 @@ json event_json(const trace::event& e) {
     }
     o["client"] = e.client ? json(wire::ipv4_address(e.client).to_string()) : json(nullptr);
     o["flags"] = e.flags;
+    // Several instances sharing a store: which one recorded it.
+    if (!e.instance.empty()) o["instance"] = e.instance;
     return o;
 }
 
@@ -206,6 +208,7 @@ trace::event event_of(const json& o) {
     e.detail = o.value("detail", std::string());
     e.bytes = o.value("bytes", std::uint64_t{0});
     e.duration_ms = o.value("duration_ms", std::uint32_t{0});
+    e.instance = o.value("instance", std::string());
     if (o.contains("client") && o["client"].is_string())
         if (const auto a = wire::ipv4_address::parse(o["client"].get<std::string>())) e.client = a->value();
     return e;

@@ -146,6 +146,7 @@ public:
         stop_services();
         lifecycle_->stop_watching();
         lifecycle_->flush();
+        if (trace_) trace_->stop_watching();
         trace_.reset();  // writes what is left
         spdlog::info("stopped");
         return 0;
@@ -256,7 +257,9 @@ private:
         l.total = srv.trace.total;
         l.strangers = srv.trace.unknown_hosts;
         try {
-            trace_ = std::make_unique<trace_service>(srv.state_dir, l, current_->site);
+            const auto so = store_options();
+            trace_ = std::make_unique<trace_service>(store::open_trace_backend(so), so.postgres.instance, l,
+                                                     current_->site);
         } catch (const std::exception& e) {
             spdlog::critical("trace: {}", e.what());
             return false;
@@ -279,8 +282,13 @@ private:
             else
                 trace_->client_event(std::move(e), now_ms());
         });
-        spdlog::info("trace: {} event(s) of {} MAC(s) read back from {}/{}", trace_->book().size(),
-                     trace_->book().hosts(), srv.state_dir, store::trace_file_name);
+        if (trace_->instance().empty())
+            spdlog::info("trace: {} event(s) of {} MAC(s) read back from {}/{}", trace_->book().size(),
+                         trace_->book().hosts(), srv.state_dir, store::trace_file_name);
+        else
+            spdlog::info("trace: {} event(s) of {} MAC(s) read back from the shared store, instance {}",
+                         trace_->book().size(), trace_->book().hosts(), trace_->instance());
+        trace_->watch([this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); });
         return true;
     }
 

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "pxed/store/trace.hpp"
@@ -16,7 +18,10 @@ namespace {
 
 store::trace_row to_row(const trace::event& e, bool known) {
     store::trace_row r;
-    r.seq = e.seq;
+    // An event read back from a shared store is written under the number
+    // its row has there (a package count growing after a restart).
+    r.seq = e.origin_seq ? e.origin_seq : e.seq;
+    r.instance = e.instance;
     r.time_ms = e.time_ms;
     r.mac = e.mac;
     r.known = known;
@@ -48,6 +53,10 @@ std::optional<trace::event> from_row(store::trace_row r) {
     e.detail = std::move(r.detail);
     e.bytes = r.bytes;
     e.duration_ms = r.duration_ms;
+    if (!r.instance.empty()) {
+        e.instance = std::move(r.instance);
+        e.origin_seq = r.seq;
+    }
     return e;
 }
 
@@ -65,12 +74,15 @@ bool mentions_token(const std::string& text) {
 
 }  // namespace
 
-// The trace database's own thread: batches in, written in order; at most
-// a bounded backlog waits (a stuck disk drops the oldest batches, with a
-// warning, rather than growing without end).
+// The trace database's own thread: batches in, written in order. A batch
+// the database refuses (a full disk, a shared database restarting) is
+// tried again every second, for up to ten minutes, with one warning when
+// it starts and a line when the writes go through again; meanwhile at most
+// a bounded backlog waits (the oldest batches go first, counted, rather
+// than memory growing without end).
 class trace_service::writer {
 public:
-    writer(std::unique_ptr<store::trace_store> db, store::trace_bounds bounds)
+    writer(std::unique_ptr<store::trace_backend> db, store::trace_bounds bounds)
         : db_(std::move(db)), bounds_(bounds), thread_([this] { run(); }) {}
     ~writer() {
         {
@@ -95,15 +107,21 @@ public:
         wake_.notify_one();
     }
 
+    /// Batches refused, tried again or not, and dropped (backlog, given up).
     std::uint64_t failures() const {
         std::lock_guard<std::mutex> lock(mutex_);
         return failures_ + dropped_;
     }
 
+    store::trace_backend& db() { return *db_; }
+
 private:
     // A flood the disk cannot keep up with costs history on disk, not
     // memory: at most this many rows wait (about 15 MB).
     static constexpr std::size_t max_backlog_rows = 50000;
+
+    static constexpr auto retry_every = std::chrono::seconds(1);
+    static constexpr auto give_up_after = std::chrono::minutes(10);
 
     void run() {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -113,20 +131,39 @@ private:
             auto next = std::move(queue_.front());
             queue_.pop_front();
             queued_rows_ -= next.rows.size();
+            const bool last_try = stopping_;
             lock.unlock();
-            auto& rows = next.rows;
             std::string error;
-            const bool ok = db_->save(rows, next.last_seq, bounds_, error);
-            if (!ok)
-                spdlog::warn("trace: cannot write {} event(s) to {}: {}; the trace in memory is complete, the one on "
-                             "disk misses them",
-                             rows.size(), db_->path(), error);
+            const bool ok = db_->save(next.rows, next.last_seq, bounds_, error);
+            const auto now = std::chrono::steady_clock::now();
+            if (ok && failing_since_) {
+                spdlog::info("trace: writing to {} again", db_->describe());
+                failing_since_.reset();
+            } else if (!ok && !failing_since_) {
+                spdlog::warn("trace: cannot write to {}: {}; {} event(s) wait, tried again every second (the trace "
+                             "in memory is complete)",
+                             db_->describe(), error, next.rows.size());
+                failing_since_ = now;
+            }
             lock.lock();
-            if (!ok) ++failures_;
+            if (ok) continue;
+            ++failures_;
+            if (last_try || now - *failing_since_ >= give_up_after) {
+                // Stopping, or the database has been refusing for long:
+                // this batch is lost to it (the next ones are tried).
+                spdlog::warn("trace: gave up writing {} event(s) to {}: {}", next.rows.size(), db_->describe(), error);
+                ++dropped_;
+                failing_since_ = now;
+                continue;
+            }
+            queued_rows_ += next.rows.size();
+            queue_.push_front(std::move(next));
+            wake_.wait_for(lock, retry_every, [this] { return stopping_; });
         }
     }
 
-    std::unique_ptr<store::trace_store> db_;
+    std::unique_ptr<store::trace_backend> db_;
+    std::optional<std::chrono::steady_clock::time_point> failing_since_;
     store::trace_bounds bounds_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -144,14 +181,28 @@ private:
 
 trace_service::trace_service(const std::string& state_dir, trace::limits limits,
                              std::shared_ptr<const inventory::site> site)
-    : book_(limits, [this](const wire::mac_address& mac) { return is_host(mac); }) {
+    : trace_service(std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name), {}, limits,
+                    std::move(site)) {}
+
+trace_service::trace_service(std::unique_ptr<store::trace_backend> db, std::string instance, trace::limits limits,
+                             std::shared_ptr<const inventory::site> site)
+    : instance_(db->shared() ? std::move(instance) : std::string()),
+      book_(limits, [this](const wire::mac_address& mac) { return is_host(mac); }) {
     // The site first: restored events are bounded by their host's pool.
     view_ = index(std::move(site));
-    auto db = std::make_unique<store::trace_store>(state_dir + "/" + store::trace_file_name);
     std::vector<trace::event> kept;
     for (auto& r : db->load())
         if (auto e = from_row(std::move(r))) kept.push_back(std::move(*e));
-    book_.restore(std::move(kept), db->last_seq());
+    std::uint64_t last = db->last_seq();
+    if (db->shared()) {
+        // Every instance's rows, oldest first, each numbered by its own
+        // instance: numbered again here, in order. This instance's new
+        // numbers continue after its own last one and after these.
+        for (std::size_t i = 0; i < kept.size(); ++i) kept[i].seq = i + 1;
+        last = std::max<std::uint64_t>(last, kept.size());
+    }
+    book_.restore(std::move(kept), last);
+    shared_ = db->shared();
     store::trace_bounds b;
     b.per_host = limits.per_host;
     b.total = limits.total;
@@ -197,8 +248,49 @@ std::optional<wire::mac_address> trace_service::mac_of(std::uint32_t address) co
     return std::nullopt;
 }
 
+void trace_service::watch(std::function<void(std::function<void()>)> post) {
+    if (!shared_) return;
+    writer_->db().watch(
+        [this, post](std::vector<store::trace_row> rows) {
+            // On the loop: the book is the loop's. stop_watching() comes
+            // before this service goes.
+            post([this, rows = std::move(rows)]() mutable { adopt(std::move(rows)); });
+        },
+        [](bool up, const std::string& why) {
+            if (up)
+                spdlog::info("trace: the shared trace database is reachable again; reading what other instances wrote");
+            else
+                spdlog::warn("trace: lost the shared trace database ({}); other instances' events wait for it", why);
+        });
+}
+
+void trace_service::stop_watching() {
+    if (shared_) writer_->db().stop_watching();
+}
+
+void trace_service::adopt(std::vector<store::trace_row> rows) {
+    for (auto& r : rows) {
+        auto e = from_row(std::move(r));
+        if (!e || e->instance.empty()) continue;
+        if (e->k == trace::kind::dhcp && (e->flags & trace::flag_bound) && e->client) bound_[e->client] = e->mac;
+        const bool mine = e->instance == instance_;
+        if (!book_.adopt(std::move(*e))) continue;  // had it: read twice, or grown
+        ++adopted_;
+        if (mine && !duplicate_warned_) {
+            // A new row in our own name from another process: two
+            // instances named alike overwrite each other's rows.
+            duplicate_warned_ = true;
+            spdlog::warn("trace: another pxed writes to the shared database as instance '{}', this one's name; give "
+                         "each instance its own server.store.instance",
+                         instance_);
+        }
+    }
+}
+
 void trace_service::host_event(trace::event e, std::int64_t now_ms) {
     if (!e.time_ms) e.time_ms = now_ms;
+    e.instance = instance_;
+    e.origin_seq = 0;
     // As in the log (logging.cpp): whatever follows a token= anywhere (a
     // path like ks/x.ks;token=..., a refusal's reason) is cut short, so no
     // request can write a whole token into a trace.
@@ -261,7 +353,7 @@ void trace_service::flush() {
     std::vector<store::trace_row> rows;
     rows.reserve(events.size());
     for (const auto& e : events)
-        if (is_host(e.mac)) rows.push_back(to_row(e, true));
+        if (is_host(e.mac) && e.instance == instance_) rows.push_back(to_row(e, true));
     // Strangers' events take numbers too: the store keeps the last one
     // given, so that numbers never repeat across a restart.
     pushed_seq_ = book_.last_seq();

@@ -241,7 +241,7 @@ std::uint64_t book::record(event e) {
         const auto pattern = package_pattern(e.what);
         auto& last = h.events.empty() ? e : h.events.back();
         if (!h.events.empty() && (last.flags & flag_packages) && last.k == e.k && last.what == pattern &&
-            e.time_ms - last.time_ms < package_fold_ms) {
+            last.instance == e.instance && e.time_ms - last.time_ms < package_fold_ms) {
             const auto n = std::stoull(last.outcome) + 1;
             last.outcome = std::to_string(n) + " packages";  // n >= 2
             last.bytes += e.bytes;
@@ -264,6 +264,29 @@ std::uint64_t book::record(event e) {
     // Records nobody takes (no store) stay bounded.
     if (unsaved_.size() > max_unsaved)
         unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+    return append(h, std::move(e));
+}
+
+bool book::adopt(event e) {
+    const auto mac = e.mac;
+    auto& h = host(mac, e.time_ms);
+    // The same event of the same instance: newest first, where a grown
+    // package count or a row read twice is.
+    for (auto it = h.events.rbegin(); it != h.events.rend(); ++it) {
+        if (it->origin_seq == e.origin_seq && it->instance == e.instance) {
+            e.seq = it->seq;
+            *it = std::move(e);
+            return false;
+        }
+    }
+    ++h.count;
+    e.seq = ++seq_;
+    append(h, std::move(e));
+    return true;
+}
+
+std::uint64_t book::append(history& h, event e) {
+    const auto mac = e.mac;
     h.events.push_back(std::move(e));
     const bool known = h.known;
     auto& size = known ? size_known_ : size_strangers_;
@@ -651,6 +674,7 @@ std::string format_line(const event& e, bool utc) {
         line += ", " + human_bytes(e.bytes) + " in " + std::to_string(e.duration_ms) + " ms";
     if (e.client) line += " [" + wire::ipv4_address(e.client).to_string() + "]";
     if (!e.detail.empty()) line += " (" + e.detail + ")";
+    if (!e.instance.empty()) line += " via " + e.instance;
     return line;
 }
 

@@ -36,6 +36,17 @@ std::unique_ptr<host_backend> open_host_backend(const store_options& o) {
     return std::make_unique<host_store>(o.state_dir + "/" + host_file_name, o.sqlite_durability);
 }
 
+std::unique_ptr<trace_backend> open_trace_backend(const store_options& o) {
+    if (o.kind == backend_kind::postgresql) {
+#ifdef PXED_HAVE_POSTGRES
+        return pg::open_trace_store(o.postgres);
+#else
+        throw std::runtime_error(no_postgres);
+#endif
+    }
+    return std::make_unique<trace_store>(o.state_dir + "/" + trace_file_name);
+}
+
 std::string check_postgres(const postgres_options& o) {
 #ifdef PXED_HAVE_POSTGRES
     return pg::check(o);

@@ -131,11 +131,24 @@ private:
     std::thread thread_;
 };
 
+/// A PostgreSQL array literal ("{\"a\",NULL}") of text values, each
+/// quoted and escaped, for unnest($1::text[]).
+std::string text_array(const std::vector<std::optional<std::string>>& values);
+
+/// `s` as PostgreSQL text takes it: a NUL or a byte that is not UTF-8
+/// (what a hostile client put in a path) becomes "\xNN".
+std::string valid_text(const std::string& s);
+
 /// A random name for this process in the rows it writes.
 std::string random_origin();
 
 /// The PostgreSQL lease backend (pg_leases.cpp); throws std::runtime_error.
 std::unique_ptr<lease_backend> open_lease_store(const postgres_options& o);
+/// The PostgreSQL boot trace (pg_trace.cpp); throws std::runtime_error.
+std::unique_ptr<trace_backend> open_trace_store(const postgres_options& o);
+/// The trace schema's version this pxed writes.
+int trace_schema_version();
+
 /// check_postgres's work: empty when the database is usable.
 std::string check(const postgres_options& o);
 

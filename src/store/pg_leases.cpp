@@ -390,6 +390,9 @@ std::string pg::check(const postgres_options& o) {
                    std::to_string(leases_schema_version) + ")";
         if (const int h = pg::schema_version(c, "hosts"); h > 1)
             return "the hosts schema is version " + std::to_string(h) + ", written by a newer pxed (this one knows 1)";
+        if (const int t = pg::schema_version(c, "trace"); t > pg::trace_schema_version())
+            return "the trace schema is version " + std::to_string(t) + ", written by a newer pxed (this one knows " +
+                   std::to_string(pg::trace_schema_version()) + ")";
         if (v == 0) {
             // Not an error: the daemon creates it. But it must be allowed to.
             auto r = c.query("SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)::text");

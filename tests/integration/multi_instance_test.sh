@@ -144,6 +144,15 @@ check "the next boot from b gets the local disk" grep -q "^default local" "$TMP/
 check "a replayed callback to b is refused (409)" \
   test "$(ip netns exec $C curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://10.99.0.2:8080/api/v1/hosts/52-54-00-99-00-01/install-done?token=$token")" = 409
 
+# The boot trace is shared too: a tells n1's whole install, b's steps
+# named as b's.
+trace_a() { Pa trace n1 > "$TMP/trace-a.txt" 2>&1; grep -q "kickstart.* via b$" "$TMP/trace-a.txt" &&
+  grep -q "callback.* via a$" "$TMP/trace-a.txt"; }
+for _ in $(seq 50); do trace_a && break; sleep 0.1; done
+check "a's trace of n1 has b's kickstart and a's callback" trace_a
+check "... and b's has a's callback" bash -c "'$PXED' trace n1 --config '$TMP/b/site.yaml' | grep -q 'callback.* via a$'"
+sed 's/^/# trace on a: /' "$TMP/trace-a.txt" | tail -n 8
+
 # --- kill -9 instance a; its clients reboot and ask b for their address
 python3 - "$TMP/many.json" > "$TMP/of_a.json" <<'PY'
 import json, sys
@@ -180,6 +189,7 @@ ip netns exec $C $MANY eth0 --count 3 --seconds 20 --seed 8 --first 2000 > "$TMP
 up=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["acks"]))' "$TMP/up.json")
 check "once it is back, new clients get leases from b ($up of 3)" test "$up" = 3
 check "b's watcher says the database is back" wait_for_log "shared lease database is reachable again" 10 "$TMP/b/pxed.log"
+check "b's trace waited for the database and is written again" wait_for_log "trace: writing to PostgreSQL" 10 "$TMP/b/pxed.log"
 check "still no address bound twice" test "$(sql "SELECT count(*) FROM pxed_leases WHERE state = 'bound' GROUP BY client_key HAVING count(*) > 1" | wc -l)" = 0
 
 kill -TERM "$PID_b" 2>/dev/null || true

@@ -18,6 +18,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 wire::mac_address mac(unsigned n) {
     wire::mac_address::bytes_type b{0x52, 0x54, 0x00, static_cast<std::uint8_t>(n >> 16),
@@ -466,6 +467,62 @@ TEST(BootTraceBook, PackagesFetchedOneAfterAnotherFoldIntoOneEvent) {
     EXPECT_EQ(unsaved.size(), 303u);
     EXPECT_EQ(unsaved[300].seq, ev[1].seq);
     EXPECT_EQ(unsaved[300].outcome, "300 packages");
+}
+
+TEST(BootTraceBook, AnotherInstancesEventsAreAdoptedNumberedHereAndNeverStoredAgain) {
+    book b({}, [](const wire::mac_address&) { return true; });
+    auto own = dhcp_in(1, t0, "DISCOVER", "OFFER 10.0.0.5");
+    own.instance = "a";
+    b.record(own);
+    auto theirs = file(1, t0 + 100, "pxelinux.0");
+    theirs.instance = "b";
+    theirs.origin_seq = 77;
+    EXPECT_TRUE(b.adopt(theirs));
+    // Read twice (a watcher may), or written again with a grown count:
+    // put in its place, not added.
+    theirs.outcome = "completed";
+    EXPECT_FALSE(b.adopt(theirs));
+    auto other_instance_same_number = file(1, t0 + 200, "vmlinuz");
+    other_instance_same_number.instance = "c";
+    other_instance_same_number.origin_seq = 77;
+    EXPECT_TRUE(b.adopt(other_instance_same_number));
+    const auto ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(ev[1].what, "pxelinux.0");
+    EXPECT_EQ(ev[1].outcome, "completed");
+    EXPECT_EQ(ev[1].seq, 2u);
+    EXPECT_EQ(ev[2].seq, 3u);
+    EXPECT_EQ(b.last_seq(), 3u);
+    const auto unsaved = b.take_unsaved();
+    ASSERT_EQ(unsaved.size(), 1u) << "another instance's events are its to store";
+    EXPECT_EQ(unsaved[0].instance, "a");
+}
+
+TEST(BootTraceBook, PackagesNeverFoldIntoAnotherInstancesEvent) {
+    book b({}, [](const wire::mac_address&) { return true; });
+    auto theirs = file(1, t0, "pub/c7/Packages/a.rpm", true, "200", kind::http);
+    theirs.flags |= flag_packages;
+    theirs.what = "pub/c7/Packages/*.rpm";
+    theirs.outcome = "1 package";
+    theirs.instance = "b";
+    theirs.origin_seq = 5;
+    b.adopt(theirs);
+    auto mine = file(1, t0 + 10, "pub/c7/Packages/b.rpm", true, "200", kind::http);
+    mine.instance = "a";
+    b.record(mine);
+    const auto ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].outcome, "1 package");
+    EXPECT_EQ(ev[1].outcome, "1 package");
+    EXPECT_EQ(ev[1].instance, "a");
+}
+
+TEST(BootTraceFormat, AnEventOfASharedStoreNamesItsInstance) {
+    auto e = file(1, t0, "pxelinux.0");
+    e.instance = "pxe-b";
+    EXPECT_THAT(format_line(e, true), ::testing::EndsWith(" via pxe-b"));
+    e.instance.clear();
+    EXPECT_THAT(format_line(e, true), Not(HasSubstr(" via ")));
 }
 
 TEST(BootTracePaths, IpxeScriptsWithoutAnExtensionNameTheirHost) {

@@ -103,7 +103,7 @@ protected:
         if (GetParam() == store::backend_kind::postgresql) {
             if (!store::postgres_supported()) GTEST_SKIP() << "built without PostgreSQL";
             ASSERT_TRUE(postgres_server::ensure()) << "no PostgreSQL server: " << postgres_server::failure;
-            ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_leases, pxed_hosts, pxed_schema"), "");
+            ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_leases, pxed_hosts, pxed_trace, pxed_trace_numbers, pxed_schema"), "");
         }
     }
 
@@ -413,3 +413,157 @@ int main(int argc, char** argv) {
     ::testing::AddGlobalTestEnvironment(new postgres_server);
     return RUN_ALL_TESTS();
 }
+
+// --- The boot trace: both backends, then several instances -----------------
+
+namespace {
+
+store::trace_row event_row(std::uint64_t seq, unsigned host, const std::string& what = "pxelinux.0") {
+    store::trace_row r;
+    r.seq = seq;
+    r.time_ms = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "52:54:00:00:00:%02x", host & 0xffu);
+    r.mac = *wire::mac_address::parse(mac);
+    r.kind = "tftp";
+    r.flags = 4;
+    r.client = 0x0a000005;
+    r.what = what;
+    r.outcome = "sent";
+    r.detail = "blksize 1468";
+    r.bytes = 42000;
+    r.duration_ms = 7;
+    return r;
+}
+
+}  // namespace
+
+class trace_backends : public lease_backends {
+protected:
+    std::unique_ptr<store::trace_backend> open_trace(const std::string& instance = "a") const {
+        return store::open_trace_backend(options(instance));
+    }
+    // As the backend reports them (an instance's name on a shared store).
+    static std::vector<store::trace_row> mine(std::vector<store::trace_row> rows) {
+        for (auto& r : rows) r.instance.clear();
+        return rows;
+    }
+};
+
+TEST_P(trace_backends, rows_come_back_in_order_and_numbers_continue) {
+    std::vector<store::trace_row> rows{event_row(1, 1), event_row(2, 2), event_row(3, 1, "vmlinuz")};
+    {
+        auto t = open_trace();
+        EXPECT_TRUE(t->load().empty());
+        std::string error;
+        ASSERT_TRUE(t->save(rows, 10, {}, error)) << error;
+    }
+    auto again = open_trace();
+    EXPECT_EQ(mine(again->load()), rows);
+    EXPECT_EQ(again->last_seq(), 10u);  // numbers given to unstored events count
+    if (GetParam() == store::backend_kind::postgresql) {
+        for (const auto& r : again->load()) EXPECT_EQ(r.instance, "a");
+        EXPECT_EQ(open_trace("b")->last_seq(), 0u);  // each instance numbers its own
+    }
+}
+
+TEST_P(trace_backends, a_row_written_again_replaces_it_even_twice_in_one_batch) {
+    auto t = open_trace();
+    auto grown = event_row(1, 1, "Packages/*.rpm");
+    grown.outcome = "1 package";
+    std::string error;
+    ASSERT_TRUE(t->save({grown}, 1, {}, error)) << error;
+    grown.outcome = "2 packages";
+    auto more = grown;
+    more.outcome = "3 packages";
+    ASSERT_TRUE(t->save({grown, more}, 1, {}, error)) << error;
+    const auto rows = mine(t->load());
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].outcome, "3 packages");
+}
+
+TEST_P(trace_backends, hostile_text_is_kept_or_made_safe_never_losing_the_batch) {
+    auto t = open_trace();
+    const std::string hostile = std::string("a\"b\\c{d},e'f") + '\0' + "\xff\xfe" + "caf\xc3\xa9 \xed\xa0\x80";
+    std::string error;
+    ASSERT_TRUE(t->save({event_row(1, 1, hostile), event_row(2, 1)}, 2, {}, error)) << error;
+    const auto rows = t->load();
+    ASSERT_EQ(rows.size(), 2u);
+    if (GetParam() == store::backend_kind::sqlite) {
+        EXPECT_EQ(rows[0].what.substr(0, 13), hostile.substr(0, 13));
+    } else {
+        // PostgreSQL text holds no NUL and only UTF-8: those bytes are
+        // spelled out, the rest kept.
+        EXPECT_EQ(rows[0].what, "a\"b\\c{d},e'f\\x00\\xff\\xfecaf\xc3\xa9 \\xed\\xa0\\x80");
+    }
+}
+
+TEST_P(trace_backends, pruning_keeps_each_hosts_newest) {
+    auto t = open_trace();
+    store::trace_bounds b;
+    b.per_host = 3;
+    std::vector<store::trace_row> rows;
+    for (std::uint64_t i = 1; i <= 10; ++i) rows.push_back(event_row(i, 1));
+    rows.push_back(event_row(11, 2));
+    std::string error;
+    ASSERT_TRUE(t->save(rows, 11, b, error)) << error;
+    std::vector<std::uint64_t> kept;
+    for (const auto& r : t->load()) kept.push_back(r.seq);
+    EXPECT_EQ(kept, (std::vector<std::uint64_t>{8, 9, 10, 11}));
+}
+
+INSTANTIATE_TEST_SUITE_P(both, trace_backends,
+                         ::testing::Values(store::backend_kind::sqlite, store::backend_kind::postgresql), name_of);
+
+class shared_trace : public trace_backends {};
+
+TEST_P(shared_trace, an_instance_reads_the_others_events_and_not_its_own) {
+    auto a = open_trace("a");
+    auto b = open_trace("b");
+    std::string error;
+    ASSERT_TRUE(b->save({event_row(1, 1, "before")}, 1, {}, error)) << error;
+    // Every instance's rows at start, oldest first, with their names.
+    const auto loaded = a->load();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0].instance, "b");
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<store::trace_row> heard;
+    a->watch(
+        [&](std::vector<store::trace_row> rows) {
+            std::lock_guard lk(m);
+            heard.insert(heard.end(), rows.begin(), rows.end());
+            cv.notify_all();
+        },
+        [](bool, const std::string&) {});
+    ASSERT_TRUE(a->save({event_row(1, 2, "own")}, 1, {}, error)) << error;  // same number, other instance
+    auto grown = event_row(2, 1, "Packages/*.rpm");
+    grown.outcome = "1 package";
+    ASSERT_TRUE(b->save({grown}, 2, {}, error)) << error;
+    grown.outcome = "2 packages";
+    ASSERT_TRUE(b->save({grown}, 2, {}, error)) << error;
+    {
+        std::unique_lock lk(m);
+        ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(5), [&] {
+            return !heard.empty() && heard.back().outcome == "2 packages";
+        }));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    a->stop_watching();
+    std::lock_guard lk(m);
+    for (const auto& r : heard) {
+        EXPECT_EQ(r.instance, "b");
+        EXPECT_NE(r.what, "own");
+    }
+    // Both instances' rows are there, each under its own number.
+    EXPECT_EQ(a->load().size(), 3u);
+}
+
+TEST_P(shared_trace, check_refuses_a_trace_schema_a_newer_pxed_wrote) {
+    open_trace();
+    ASSERT_EQ(psql("UPDATE pxed_schema SET version = 99 WHERE component = 'trace'"), "");
+    EXPECT_NE(store::check_postgres(options().postgres).find("trace schema"), std::string::npos);
+    EXPECT_THROW(open_trace(), std::runtime_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(pg, shared_trace, ::testing::Values(store::backend_kind::postgresql), name_of);

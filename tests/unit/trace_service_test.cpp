@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include "pxed/app/trace_service.hpp"
 #include "pxed/inventory/load.hpp"
@@ -211,6 +213,141 @@ TEST(TraceService, NumbersGivenOnlyToStrangersAreNotGivenAgainEither) {
     trace_service again(d.path.string(), {}, site());
     again.client_event(fetch("pxelinux.0", ip("10.0.0.12")), now + 1);
     EXPECT_EQ(again.book().of(mac(2)).back().seq, 3u);
+}
+
+}  // namespace
+}  // namespace pxed::app
+
+// ---- a store several instances share ---------------------------------------
+
+namespace pxed::app {
+namespace {
+
+// What a shared store holds and was asked, seen from the test's thread.
+struct shared_state {
+    std::mutex m;
+    std::vector<store::trace_row> rows;  // load()
+    std::uint64_t last = 0;              // this instance's last number
+    int refuse = 0;                      // saves to refuse before taking them
+    int saves = 0;
+    std::vector<store::trace_row> saved;
+};
+
+class fake_shared_store final : public store::trace_backend {
+public:
+    explicit fake_shared_store(std::shared_ptr<shared_state> s) : s_(std::move(s)) {}
+    std::vector<store::trace_row> load() const override {
+        std::lock_guard lk(s_->m);
+        return s_->rows;
+    }
+    std::uint64_t last_seq() const override {
+        std::lock_guard lk(s_->m);
+        return s_->last;
+    }
+    bool save(const std::vector<store::trace_row>& rows, std::uint64_t last, const store::trace_bounds&,
+              std::string& error) override {
+        std::lock_guard lk(s_->m);
+        ++s_->saves;
+        if (s_->refuse > 0) {
+            --s_->refuse;
+            error = "the database is unreachable";
+            return false;
+        }
+        s_->saved.insert(s_->saved.end(), rows.begin(), rows.end());
+        s_->last = std::max(s_->last, last);
+        return true;
+    }
+    std::string describe() const override { return "a shared store"; }
+    bool shared() const override { return true; }
+
+private:
+    std::shared_ptr<shared_state> s_;
+};
+
+store::trace_row row_of(const std::string& instance, std::uint64_t seq, std::int64_t at, trace::event e) {
+    store::trace_row r;
+    r.instance = instance;
+    r.seq = seq;
+    r.time_ms = at;
+    r.mac = e.mac;
+    r.kind = trace::to_string(e.k);
+    r.ok = e.ok;
+    r.flags = e.flags;
+    r.client = e.client;
+    r.what = e.what;
+    r.outcome = e.outcome;
+    return r;
+}
+
+TEST(TraceServiceShared, EveryInstancesEventsComeBackInTimeOrderAndOwnNumbersContinue) {
+    auto s = std::make_shared<shared_state>();
+    auto boot = fetch("pxelinux.0", ip("10.0.0.12"));
+    boot.mac = mac(2);
+    s->rows = {row_of("b", 5, now, ack(2, "10.0.0.12")), row_of("a", 3, now + 1, boot),
+               row_of("b", 6, now + 2, boot)};
+    s->last = 40;
+    trace_service t(std::make_unique<fake_shared_store>(s), "a", {}, site());
+    auto ev = t.book().of(mac(2));
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(ev[0].instance, "b");
+    EXPECT_EQ(ev[1].instance, "a");
+    EXPECT_EQ(ev[0].seq, 1u);
+    EXPECT_EQ(ev[2].seq, 3u);
+    t.client_event(fetch("ldlinux.c32", ip("10.0.0.12")), now + 3);
+    ev = t.book().of(mac(2));
+    EXPECT_EQ(ev.back().seq, 41u) << "after this instance's own last number";
+    EXPECT_EQ(ev.back().instance, "a");
+    t.flush();
+    for (int i = 0; i < 500; ++i) {
+        std::lock_guard lk(s->m);
+        if (!s->saved.empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard lk(s->m);
+    ASSERT_EQ(s->saved.size(), 1u) << "only this instance's new event is written";
+    EXPECT_EQ(s->saved[0].what, "ldlinux.c32");
+    EXPECT_EQ(s->saved[0].seq, 41u);
+    EXPECT_EQ(s->saved[0].instance, "a");
+}
+
+TEST(TraceServiceShared, AnotherInstancesAckAttributesTheFilesThisOneServes) {
+    auto s = std::make_shared<shared_state>();
+    trace_service t(std::make_unique<fake_shared_store>(s), "a", {}, site());
+    // web1 has no reservation: only B's ACK says whose 10.0.0.150 is.
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.150")), now);
+    EXPECT_TRUE(t.book().of(mac(1)).empty());
+    t.adopt({row_of("b", 9, now + 1, ack(1, "10.0.0.150"))});
+    t.adopt({row_of("b", 9, now + 1, ack(1, "10.0.0.150"))});  // read twice
+    EXPECT_EQ(t.adopted(), 1u);
+    t.client_event(fetch("pxelinux.0", ip("10.0.0.150")), now + 2);
+    const auto ev = t.book().of(mac(1));
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].instance, "b");
+    EXPECT_EQ(ev[0].origin_seq, 9u);
+    EXPECT_EQ(ev[1].what, "pxelinux.0");
+    EXPECT_EQ(ev[1].instance, "a");
+}
+
+TEST(TraceServiceShared, ABatchTheDatabaseRefusedIsWrittenWhenItIsBack) {
+    auto s = std::make_shared<shared_state>();
+    s->refuse = 2;
+    {
+        trace_service t(std::make_unique<fake_shared_store>(s), "a", {}, site());
+        t.client_event(fetch("pxelinux.0", ip("10.0.0.12")), now);
+        t.flush();
+        for (int i = 0; i < 600; ++i) {
+            {
+                std::lock_guard lk(s->m);
+                if (!s->saved.empty()) break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_GE(t.write_failures(), 2u);
+    }
+    std::lock_guard lk(s->m);
+    EXPECT_EQ(s->saves, 3);
+    ASSERT_EQ(s->saved.size(), 1u) << "tried again, not dropped";
+    EXPECT_EQ(s->saved[0].what, "pxelinux.0");
 }
 
 }  // namespace

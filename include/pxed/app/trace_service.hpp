@@ -1,8 +1,9 @@
 #pragma once
 /// The boot trace as the daemon runs it (docs/troubleshooting.md): the
 /// book (engine/boot_trace), attribution of the servers' events to MACs,
-/// and the trace database (store/trace) written by a thread of its own so
-/// that no SQLite write or checkpoint ever runs on the event loop.
+/// and the trace database (store/trace: SQLite, or the PostgreSQL store
+/// several instances share) written by a thread of its own so that no
+/// database write ever runs on the event loop.
 ///
 /// Attribution of a TFTP, HTTP or FTP event, first match wins: the address
 /// pxed's DHCP server last ACKed to a MAC; a reservation in site.yaml; the
@@ -23,6 +24,7 @@
 
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/inventory/site.hpp"
+#include "pxed/store/trace.hpp"
 
 namespace pxed::app {
 
@@ -32,6 +34,12 @@ public:
     /// host within the bounds of the pool `site` puts it in. Throws
     /// std::runtime_error when it cannot.
     trace_service(const std::string& state_dir, trace::limits limits, std::shared_ptr<const inventory::site> site);
+    /// The same on any trace store (store::open_trace_backend). A shared
+    /// one (PostgreSQL, several instances): `instance` is this one's name
+    /// in it, its events are written under it, and watch() brings in the
+    /// other instances' as they write them.
+    trace_service(std::unique_ptr<store::trace_backend> db, std::string instance, trace::limits limits,
+                  std::shared_ptr<const inventory::site> site);
     ~trace_service();  ///< writes what is left, then stops the writer
     trace_service(const trace_service&) = delete;
     trace_service& operator=(const trace_service&) = delete;
@@ -67,6 +75,19 @@ public:
     /// The MAC an address belongs to, as attribution finds it.
     std::optional<wire::mac_address> mac_of(std::uint32_t address) const;
 
+    /// A shared store: other instances' events, read on the store's
+    /// thread, are handed to `post` to be adopted on the loop. No-op for
+    /// SQLite. stop_watching() before this service goes.
+    void watch(std::function<void(std::function<void()>)> post);
+    void stop_watching();
+    /// Other instances' rows (on the loop): into the book, each in its
+    /// host's history, with their instance's name.
+    void adopt(std::vector<store::trace_row> rows);
+    /// Events of other instances adopted since start.
+    std::uint64_t adopted() const { return adopted_; }
+    /// This instance's name in a shared store (empty: SQLite).
+    const std::string& instance() const { return instance_; }
+
     /// Hands the events recorded since the last call to the writer. Call
     /// every second or two, and at shutdown.
     void flush();
@@ -81,6 +102,10 @@ private:
     class writer;
     static constexpr std::size_t flush_at = 5000;
     bool is_host(const wire::mac_address& mac) const;
+    std::string instance_;
+    bool shared_ = false;
+    bool duplicate_warned_ = false;
+    std::uint64_t adopted_ = 0;
     std::shared_ptr<const site_view> view_;
     std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP
     neighbour_lookup neighbours_;

@@ -69,6 +69,11 @@ struct event {
     std::string detail;         ///< arch and vendor class, options, reasons
     std::uint64_t bytes = 0;
     std::uint32_t duration_ms = 0;
+    /// Several instances sharing one store (docs/multi-instance.md): the
+    /// one that recorded it, and its number there. Empty and 0 for events
+    /// of this process that have not been stored.
+    std::string instance;
+    std::uint64_t origin_seq = 0;
 };
 
 /// What a DHCP request and pxed's decision about it come to.
@@ -118,6 +123,14 @@ public:
     /// them and `last_seq` (numbers given to events that were not stored).
     void restore(std::vector<event> events, std::uint64_t last_seq = 0);
 
+    /// An event another instance recorded (its `instance` and
+    /// `origin_seq` set), read from the shared store: appended with a
+    /// number of this book's, or, when that instance's event is already
+    /// here (a package count that grew, a row read twice), put in its
+    /// place. Not handed back by take_unsaved(): its instance stores it.
+    /// Whether it was new here.
+    bool adopt(event e);
+
     /// After a reload: hosts added to or removed from the inventory move
     /// between the two pools.
     void reclassify();
@@ -155,6 +168,7 @@ private:
         std::list<wire::mac_address>::iterator lru;  ///< strangers only
     };
     history& host(const wire::mac_address& mac, std::int64_t time_ms);
+    std::uint64_t append(history& h, event e);
     void forget(std::unordered_map<wire::mac_address, history>::iterator it);
     void trim_total(order_queue& order, std::size_t& size, std::size_t cap);
     void rebuild_orders();

@@ -10,6 +10,7 @@
 
 #include "pxed/store/hosts.hpp"
 #include "pxed/store/leases.hpp"
+#include "pxed/store/trace.hpp"
 
 namespace pxed::store {
 
@@ -40,6 +41,10 @@ std::unique_ptr<lease_backend> open_lease_backend(const store_options& o);
 
 /// Opens the host database `o` names (throws as open_lease_backend does).
 std::unique_ptr<host_backend> open_host_backend(const store_options& o);
+
+/// Opens the boot trace's database `o` names (throws as
+/// open_lease_backend does): <state_dir>/trace.sqlite3, or the shared one.
+std::unique_ptr<trace_backend> open_trace_backend(const store_options& o);
 
 /// `pxed check`: connects to a PostgreSQL store and reads its schema
 /// versions without creating anything. Empty when all is well, else what

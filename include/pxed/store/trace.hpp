@@ -6,9 +6,15 @@
 /// last moments of a trace. Rows of MACs outside the inventory ("strangers")
 /// are pruned apart from the inventory's, so a flood of made-up MACs cannot
 /// push real hosts' history off the disk either.
+///
+/// Two backends behind trace_backend: this SQLite file (one instance), or
+/// the shared PostgreSQL store (server.store, docs/multi-instance.md),
+/// where every instance writes its own rows and reads the others', so a
+/// host's trace tells its whole boot whichever instance served each step.
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +37,9 @@ struct trace_row {
     std::string detail;
     std::uint64_t bytes = 0;
     std::uint32_t duration_ms = 0;
+    /// The instance that recorded it (a shared store; SQLite: empty).
+    /// `seq` is that instance's number.
+    std::string instance;
 
     friend bool operator==(const trace_row& a, const trace_row& b);
 };
@@ -41,7 +50,42 @@ struct trace_bounds {
     std::size_t strangers = 40000;  ///< rows kept of other MACs
 };
 
-class trace_store {
+/// Where the trace is kept. save() runs on the trace's writer thread,
+/// load() and last_seq() at start.
+class trace_backend {
+public:
+    virtual ~trace_backend() = default;
+
+    /// Every row kept, oldest first (a shared store: every instance's).
+    virtual std::vector<trace_row> load() const = 0;
+    /// The highest sequence number this instance gave out, stored or not
+    /// (events that are not written take numbers too): new ones continue
+    /// after it.
+    virtual std::uint64_t last_seq() const = 0;
+
+    /// Writes the rows (a row whose number is already there replaces it)
+    /// and `last_seq` in one transaction, then prunes to `bounds`. On
+    /// failure nothing of the batch is written and `error` says why.
+    virtual bool save(const std::vector<trace_row>& rows, std::uint64_t last_seq, const trace_bounds& bounds,
+                      std::string& error) = 0;
+
+    /// For messages: the file, or the database and instance.
+    virtual std::string describe() const = 0;
+    /// Whether other instances write to it too.
+    virtual bool shared() const { return false; }
+    /// A shared store: other instances' rows as they are written (a row
+    /// may come more than once; a row written again, a package count
+    /// grown, comes again), on a thread of the store's. `up` says when the
+    /// database is lost and found again.
+    virtual void watch(std::function<void(std::vector<trace_row>)> rows,
+                       std::function<void(bool up, const std::string& why)> up) {
+        (void)rows;
+        (void)up;
+    }
+    virtual void stop_watching() {}
+};
+
+class trace_store final : public trace_backend {
 public:
     /// Opens (creating if needed) the database at `path`. Throws
     /// std::runtime_error naming the file and SQLite's reason.
@@ -50,17 +94,11 @@ public:
     trace_store(const trace_store&) = delete;
     trace_store& operator=(const trace_store&) = delete;
 
-    /// Every row kept, oldest first.
-    std::vector<trace_row> load() const;
-    /// The highest sequence number given out, stored or not (events that
-    /// are not written take numbers too): new ones continue after it.
-    std::uint64_t last_seq() const;
-
-    /// Writes the rows and `last_seq` in one transaction, then prunes to
-    /// `bounds`. On failure nothing of the batch is written and `error`
-    /// says why.
+    std::vector<trace_row> load() const override;
+    std::uint64_t last_seq() const override;
     bool save(const std::vector<trace_row>& rows, std::uint64_t last_seq, const trace_bounds& bounds,
-              std::string& error);
+              std::string& error) override;
+    std::string describe() const override { return path_; }
 
     const std::string& path() const { return path_; }
 
