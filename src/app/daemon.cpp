@@ -187,7 +187,15 @@ private:
             });
             lifecycle_->start(current_->site, static_cast<std::int64_t>(std::time(nullptr)));
         } catch (const std::exception& e) {
-            spdlog::critical("lifecycle: {}", e.what());
+            if (so.kind == store::backend_kind::postgresql)
+                // Without the shared state an instance would give installed
+                // hosts their install config, and addresses that are taken.
+                spdlog::critical("lifecycle: {}; pxed does not start without its shared store: it would not know "
+                                 "which hosts are installed nor which addresses are taken (systemd starts pxed again "
+                                 "until the database answers)",
+                                 e.what());
+            else
+                spdlog::critical("lifecycle: {}", e.what());
             return false;
         }
         current_ = with_status(*current_, lifecycle_->status_source());

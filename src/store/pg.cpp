@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <cerrno>
+
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -41,13 +43,24 @@ std::string read_password(const std::string& path) {
     return trimmed(line);
 }
 
-connection::connection(const postgres_options& o, const char* application) {
+connection::connection(const postgres_options& o, const char* application, std::chrono::milliseconds answer_within)
+    : options_(o), application_(application), answer_within_(answer_within) {
     what_ = "PostgreSQL (" + o.conninfo + ")";
+    open();
+}
+
+void connection::open() {
     std::string password;
-    if (!o.password_file.empty()) password = read_password(o.password_file);
-    const std::string timeout = std::to_string(o.connect_timeout);
-    std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
-    std::vector<const char*> values{o.conninfo.c_str(), application, timeout.c_str()};
+    if (!options_.password_file.empty()) password = read_password(options_.password_file);
+    const std::string timeout = std::to_string(options_.connect_timeout);
+    // TCP: a peer that stops acknowledging is given up after the
+    // statement deadline, and an idle connection to a host that vanished
+    // is noticed by keepalives.
+    const std::string user_timeout = std::to_string(answer_within_.count());
+    std::vector<const char*> keys{"dbname",    "application_name", "connect_timeout", "tcp_user_timeout",
+                                  "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values{options_.conninfo.c_str(), application_.c_str(), timeout.c_str(),
+                                    user_timeout.c_str(), "1", "10", "5", "3"};
     if (!password.empty()) {
         keys.push_back("password");
         values.push_back(password.c_str());
@@ -66,22 +79,93 @@ connection::connection(const postgres_options& o, const char* application) {
     // Our own messages are enough; the server's notices (schema already
     // there) would go to stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    // Sends never block either: a batch bigger than the socket's buffer
+    // is flushed under the deadline.
+    PQsetnonblocking(conn_, 1);
 }
 
 connection::~connection() { PQfinish(conn_); }
 
 bool connection::reset() {
-    if (!conn_) return false;
+    if (!conn_) {
+        try {
+            open();
+        } catch (const std::exception&) {
+            return false;
+        }
+        return ok();
+    }
     PQreset(conn_);
-    if (ok()) PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    if (ok()) {
+        PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+        PQsetnonblocking(conn_, 1);
+    }
     return ok();
+}
+
+void connection::abandon() {
+    PQfinish(conn_);
+    conn_ = nullptr;
+}
+
+result connection::finish() {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + answer_within_;
+    const auto wait = [&](short events) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+        if (left <= 0) {
+            abandon();
+            throw error(what_ + ": no answer within " + std::to_string(answer_within_.count()) +
+                            " ms; connection closed",
+                        "", true);
+        }
+        pollfd p{PQsocket(conn_), events, 0};
+        if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) {
+            abandon();
+            throw error(what_ + ": poll failed", "");
+        }
+        if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(conn_)) {
+            const auto why = message_of(conn_);
+            abandon();
+            throw error(what_ + ": " + why, "");
+        }
+    };
+    for (;;) {
+        const int f = PQflush(conn_);
+        if (f == 0) break;
+        if (f < 0) {
+            const auto why = message_of(conn_);
+            abandon();
+            throw error(what_ + ": " + why, "");
+        }
+        wait(POLLIN | POLLOUT);
+    }
+    result kept;
+    for (;;) {
+        while (PQisBusy(conn_)) wait(POLLIN);
+        result r(PQgetResult(conn_));
+        if (!r) break;
+        // The last result, unless one before it failed: that one says why.
+        const auto kst = kept ? PQresultStatus(kept.get()) : PGRES_COMMAND_OK;
+        if (kst == PGRES_COMMAND_OK || kst == PGRES_TUPLES_OK) kept = std::move(r);
+    }
+    const auto st = kept ? PQresultStatus(kept.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        std::string why = kept ? trimmed(PQresultErrorMessage(kept.get())) : std::string();
+        for (auto& ch : why)
+            if (ch == '\n') ch = ' ';
+        throw error(what_ + ": " + (why.empty() ? message_of(conn_) : why), state_of(kept.get()));
+    }
+    return kept;
 }
 
 void connection::exec(const std::string& sql) {
     if (!conn_) throw error(what_ + ": not connected", "");
-    result r(PQexec(conn_, sql.c_str()));
-    const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error(what_ + ": " + message_of(conn_), state_of(r.get()));
+    if (!PQsendQuery(conn_, sql.c_str())) {
+        const auto why = message_of(conn_);
+        throw error(what_ + ": " + why, "");
+    }
+    finish();
 }
 
 result connection::query(const std::string& sql, const std::vector<param>& params) {
@@ -94,11 +178,12 @@ result connection::query(const std::string& sql, const std::vector<param>& param
         lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
         formats.push_back(p.binary ? 1 : 0);
     }
-    result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                          formats.data(), 0));
-    const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error(what_ + ": " + message_of(conn_), state_of(r.get()));
-    return r;
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                           lengths.data(), formats.data(), 0)) {
+        const auto why = message_of(conn_);
+        throw error(what_ + ": " + why, "");
+    }
+    return finish();
 }
 
 std::string bytea(const PGresult* r, int row, int col) {
@@ -285,12 +370,16 @@ void watcher::run() {
         try {
             if (!c || !c->ok()) {
                 c.reset();
-                c = std::make_unique<connection>(options_, "pxed-watch");
+                // Five seconds without an answer and the database is
+                // called lost (what the instances' writes then go by).
+                c = std::make_unique<connection>(options_, "pxed-watch", std::chrono::seconds(5));
                 c->exec("LISTEN " + channel_);
-                if (reported_down && on_up_) on_up_(true, "");
-                reported_down = false;
             }
             from = read_since(*c, from);
+            // Back: said once what was missed is handed over, so that an
+            // instance knows the rows before it decides by them again.
+            if (reported_down && on_up_) on_up_(true, "");
+            reported_down = false;
             // A notification from another instance, or a second; ours
             // only say that we wrote.
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);

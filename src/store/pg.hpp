@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -41,23 +42,36 @@ struct param {
 /// ("40P01" deadlock, "40001" serialization failure, "" connection lost).
 struct error : std::runtime_error {
     std::string sqlstate;
-    error(const std::string& what, std::string state) : std::runtime_error(what), sqlstate(std::move(state)) {}
+    /// The server did not answer within the deadline (the connection
+    /// was closed: connecting again at once would wait as long).
+    bool unanswered = false;
+    error(const std::string& what, std::string state, bool no_answer = false)
+        : std::runtime_error(what), sqlstate(std::move(state)), unanswered(no_answer) {}
     bool retryable() const { return sqlstate == "40P01" || sqlstate == "40001"; }
 };
 
 /// A connection. Never logs the password: connect errors name the
 /// conninfo's host and database as libpq reports them.
+///
+/// Every statement has a deadline of its own (`answer_within`, besides
+/// libpq's connect_timeout): a server that stopped answering (a host gone
+/// from the network, a stopped process, a full disk) costs at most that
+/// long, on any transport, Unix sockets included. A statement past its
+/// deadline closes the connection (its outcome is unknown to us; the next
+/// use connects again) and throws.
 class connection {
 public:
     /// Connects (throws pg::error naming what went wrong).
-    explicit connection(const postgres_options& o, const char* application = "pxed");
+    explicit connection(const postgres_options& o, const char* application = "pxed",
+                        std::chrono::milliseconds answer_within = std::chrono::seconds(10));
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
     PGconn* get() const { return conn_; }
     bool ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
-    /// Tries to connect again (after the server restarted); true when it did.
+    /// Tries to connect again (after the server restarted, or after a
+    /// statement went unanswered); true when it did.
     bool reset();
 
     /// Runs SQL without parameters; throws pg::error.
@@ -66,6 +80,16 @@ public:
     result query(const std::string& sql, const std::vector<param>& params = {});
 
 private:
+    void open();
+    // Waits for the statement just sent and returns its result (the first
+    // failed one of several); throws past the deadline or when the
+    // connection breaks.
+    result finish();
+    void abandon();
+
+    postgres_options options_;
+    std::string application_;
+    std::chrono::milliseconds answer_within_;
     PGconn* conn_ = nullptr;
     std::string what_;  // "PostgreSQL host=... dbname=..." for messages
 };

@@ -10,14 +10,22 @@
 // and are written without a version (the greater one wins).
 //
 // Writes run on the caller's thread (the event loop): lifecycle changes
-// are few (one per install step). While the database is unreachable a
-// write fails at once, without trying to connect, for a second after each
-// failed attempt, so that the loop does not wait on connect timeouts.
+// are few (one per install step), and an API call or callback answers with
+// the outcome. So that the loop never waits long on the database:
+// - a statement has two seconds (pg::connection's deadline, on any
+//   transport), a connection attempt two seconds;
+// - while the watcher finds the database unreachable (it reads every
+//   second, on its own thread, with five seconds each), a write fails at
+//   once without touching the network;
+// - after a failed attempt, none for a second.
+// At worst the loop waits two seconds once, when the database goes away
+// between two of the watcher's reads.
 
 #include "pg.hpp"
 
 #include "pxed/store/backend.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -90,7 +98,7 @@ public:
     explicit pg_host_store(const postgres_options& o)
         : options_(o),
           origin_(pg::random_origin()),
-          main_(std::make_unique<pg::connection>(o)),
+          main_(std::make_unique<pg::connection>(on_the_loop(o), "pxed", std::chrono::seconds(2))),
           watcher_(o, origin_, "pxed_hosts",
                    std::string("SELECT ") + columns + " FROM pxed_hosts WHERE txid >= $1::xid8 ORDER BY txid", 13) {
         pg::ensure_schema(*main_, "hosts", hosts_schema_version, hosts_schema);
@@ -100,6 +108,7 @@ public:
 
     std::vector<host_record> load() const override {
         std::lock_guard lk(mutex_);
+        if (!main_->ok() && !main_->reset()) throw std::runtime_error("cannot reach " + describe());
         auto [r, xmin] = pg::snapshot_read(*main_, std::string("SELECT ") + columns + " FROM pxed_hosts ORDER BY mac");
         std::vector<host_record> out;
         const int n = PQntuples(r.get());
@@ -115,18 +124,19 @@ public:
         // A connection the server dropped (it restarted) is noticed by
         // the first query: one reconnect and one more try.
         if (try_write(records, error, refused)) return true;
-        return !main_->ok() && main_->reset() && try_write(records, error, refused);
+        return dropped() && try_write(records, error, refused);
     }
 
     bool write_seen(const std::vector<host_record>& records, std::string& error) override {
         if (records.empty()) return true;
         std::lock_guard lk(mutex_);
         if (try_write_seen(records, error)) return true;
-        return !main_->ok() && main_->reset() && try_write_seen(records, error);
+        return dropped() && try_write_seen(records, error);
     }
 
 private:
     bool try_write(std::vector<host_record>& records, std::string& error, std::vector<host_record>* refused) {
+        may_reconnect_ = false;
         if (!reachable(error)) return false;
         std::vector<host_record> lost;
         std::vector<std::uint64_t> revs(records.size(), 0);
@@ -153,9 +163,7 @@ private:
             main_->query("SELECT pg_notify('pxed_hosts', $1)", {pg::param::text(origin_)});
             main_->exec("COMMIT");
         } catch (const std::exception& e) {
-            rollback();
-            error = e.what();
-            note_failure();
+            failed(e, error);
             return false;
         }
         for (std::size_t i = 0; i < records.size(); ++i)
@@ -165,6 +173,7 @@ private:
     }
 
     bool try_write_seen(const std::vector<host_record>& records, std::string& error) {
+        may_reconnect_ = false;
         if (!reachable(error)) return false;
         try {
             main_->exec("BEGIN");
@@ -174,9 +183,7 @@ private:
             main_->exec("COMMIT");
             return true;
         } catch (const std::exception& e) {
-            rollback();
-            error = e.what();
-            note_failure();
+            failed(e, error);
             return false;
         }
     }
@@ -189,6 +196,10 @@ public:
 
     void watch(std::function<void(std::vector<host_record>)> rows,
                std::function<void(bool, const std::string&)> up) override {
+        up = [this, up = std::move(up)](bool is_up, const std::string& why) {
+            watcher_lost_ = !is_up;
+            if (up) up(is_up, why);
+        };
         watcher_.start(
             [rows = std::move(rows)](const PGresult* r, const std::vector<int>& which) {
                 std::vector<host_record> out;
@@ -205,7 +216,16 @@ private:
 
     // Connected, or connected again; not retried within a second of a
     // failed attempt (the caller is the event loop).
+    static postgres_options on_the_loop(postgres_options o) {
+        o.connect_timeout = 2;  // libpq's least
+        return o;
+    }
+
     bool reachable(std::string& error) {
+        if (watcher_lost_) {
+            error = "the database is unreachable (changes wait until it is back)";
+            return false;
+        }
         if (main_->ok()) return true;
         if (clock::now() < retry_after_) {
             error = "the database is unreachable (trying again every second)";
@@ -218,6 +238,22 @@ private:
         return false;
     }
     void note_failure() { retry_after_ = clock::now() + std::chrono::seconds(1); }
+
+    // A statement failed: whether the server closed the connection under
+    // it (a restart: worth one reconnect at once), or did not answer (the
+    // connection is closed and a reconnect would wait as long).
+    void failed(const std::exception& e, std::string& error) {
+        rollback();
+        error = e.what();
+        const auto* pe = dynamic_cast<const pg::error*>(&e);
+        may_reconnect_ = pe && !pe->unanswered && !main_->ok();
+        note_failure();
+    }
+    bool dropped() {
+        const bool again = may_reconnect_;
+        may_reconnect_ = false;
+        return again && main_->reset();
+    }
     void rollback() {
         try {
             if (main_->ok()) main_->exec("ROLLBACK");
@@ -231,6 +267,8 @@ private:
     std::unique_ptr<pg::connection> main_;
     mutable pg::watcher watcher_;
     clock::time_point retry_after_{};
+    std::atomic<bool> watcher_lost_{false};
+    bool may_reconnect_ = false;
 };
 
 }  // namespace

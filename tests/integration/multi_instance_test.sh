@@ -167,6 +167,14 @@ read -r asked same other naks servers <<<"$r"
 check "a's clients rebooting get their own addresses from b ($same of $asked)" test "$asked" -gt 0 -a "$same" = "$asked"
 check "no NAK, no other address" test "$other" = 0 -a "$naks" = 0
 
+# An instance that cannot reach the database at start does not start: it
+# would not know which hosts are installed.
+sed "s|conninfo: \"host=[^ ]*|conninfo: \"host=$TMP/no-such-db|" "$TMP/a/site.yaml" > "$TMP/a/nodb.yaml"
+rc=0
+ip netns exec $A timeout 20 "$PXED" --config "$TMP/a/nodb.yaml" > "$TMP/a/nodb.log" 2>&1 || rc=$?
+check "without its database a does not start (exit $rc), and says why" \
+  test "$rc" = 1 -a -n "$(grep 'does not start without its shared store' "$TMP/a/nodb.log")"
+
 # --- the database stops: b renews the leases it knows, grants no new one,
 # and says why
 python3 - "$TMP/many.json" > "$TMP/of_b.json" <<'PY'

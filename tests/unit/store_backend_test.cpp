@@ -404,6 +404,59 @@ TEST_P(shared_leases, a_host_changed_through_another_instance_is_not_overwritten
     EXPECT_EQ(a->load().at(0).last_seen, 500);
 }
 
+// The test's PostgreSQL server frozen (SIGSTOP: its sockets stay open and
+// nothing answers, as a host gone from the network or a hung server), and
+// thawed however the test ends.
+struct frozen_server {
+    std::string pids;
+    frozen_server() {
+        const auto main_pid = run("head -n 1 " + postgres_server::dir + "/data/postmaster.pid");
+        pids = main_pid + " " + run("pgrep -d ' ' -P " + main_pid);
+        run("kill -STOP " + pids);
+    }
+    ~frozen_server() { run("kill -CONT " + pids); }
+};
+
+TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_long) {
+    auto hosts = store::open_host_backend(options("a"));
+    hosts->load();
+    std::atomic<int> downs{0}, ups{0};
+    hosts->watch([](std::vector<store::host_record>) {},
+                 [&](bool up, const std::string&) { ++(up ? ups : downs); });
+    store::host_record r;
+    r.mac = *wire::mac_address::parse("52:54:00:00:00:07");
+    r.state = store::host_state::pending;
+    r.token = "t";
+    std::vector<store::host_record> rows{r}, refused;
+    std::string error;
+    ASSERT_TRUE(hosts->write(rows, error, &refused)) << error;
+    using clock = std::chrono::steady_clock;
+    {
+        frozen_server frozen;
+        // The first write after the freeze waits for its deadline (2 s),
+        // not for ever.
+        auto started = clock::now();
+        rows[0].generation = 2;
+        EXPECT_FALSE(hosts->write(rows, error, &refused));
+        EXPECT_LT(clock::now() - started, std::chrono::seconds(4)) << error;
+        EXPECT_NE(error.find("no answer within"), std::string::npos) << error;
+        // Once the watcher has found it lost, writes fail at once.
+        for (int i = 0; i < 100 && downs == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ASSERT_EQ(downs, 1);
+        started = clock::now();
+        EXPECT_FALSE(hosts->write(rows, error, &refused));
+        EXPECT_LT(clock::now() - started, std::chrono::milliseconds(200)) << error;
+        EXPECT_NE(error.find("unreachable"), std::string::npos) << error;
+    }
+    for (int i = 0; i < 100 && ups == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(ups, 1);
+    rows = hosts->load();
+    ASSERT_EQ(rows.size(), 1u);
+    rows[0].generation = 3;
+    EXPECT_TRUE(hosts->write(rows, error, &refused)) << error;
+    hosts->stop_watching();
+}
+
 INSTANTIATE_TEST_SUITE_P(pg, shared_leases, ::testing::Values(store::backend_kind::postgresql), name_of);
 
 }  // namespace
