@@ -57,8 +57,10 @@ store::store_options sqlite_in(const std::string& state_dir) {
 
 lifecycle_service::lifecycle_service(const std::string& state_dir) : lifecycle_service(sqlite_in(state_dir)) {}
 
-lifecycle_service::lifecycle_service(const store::store_options& o)
-    : store_(store::open_host_backend(o)),
+lifecycle_service::lifecycle_service(const store::store_options& o) : lifecycle_service(store::open_host_backend(o)) {}
+
+lifecycle_service::lifecycle_service(std::unique_ptr<store::host_backend> store)
+    : store_(std::move(store)),
       tracker_([] { return wire::random_token(16); }),
       source_(std::make_shared<source>(*this)) {}
 
@@ -237,7 +239,6 @@ void lifecycle_service::flush() {
 
 void lifecycle_service::tick(std::int64_t now) {
     for (auto& c : tracker_.expire(now)) {
-        trace_change(c);
         // A timeout is logged at warn: an admin wants to know.
         std::string error;
         std::vector<store::host_record> one{c.record}, refused;
@@ -252,6 +253,7 @@ void lifecycle_service::tick(std::int64_t now) {
             tracker_.put(updated);
         }
         spdlog::warn("{}", c.log);
+        trace_change(c);
         seen_.erase(c.record.mac);
     }
     // Last-seen times are history, not state: written every half minute.

@@ -306,16 +306,16 @@ std::string random_origin() {
     return s;
 }
 
-std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql) {
+std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql, const std::vector<param>& params) {
     c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
         auto x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-        auto r = c.query(sql);
+        auto r = c.query(sql, params);
         c.exec("COMMIT");
         return {std::move(r), text(x.get(), 0, 0)};
     } catch (...) {
         try {
-            c.exec("ROLLBACK");
+            if (c.ok()) c.exec("ROLLBACK");
         } catch (...) {
         }
         throw;
@@ -404,25 +404,13 @@ void watcher::run() {
 }
 
 std::string watcher::read_since(connection& c, const std::string& from) {
-    c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-    result x, r;
-    try {
-        x = c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-        r = c.query(since_sql_, {param::text(from)});
-        c.exec("COMMIT");
-    } catch (...) {
-        try {
-            c.exec("ROLLBACK");
-        } catch (...) {
-        }
-        throw;
-    }
+    auto [r, xmin] = snapshot_read(c, since_sql_, {param::text(from)});
     std::vector<int> rows;
     const int n = PQntuples(r.get());
     for (int i = 0; i < n; ++i)
         if (text(r.get(), i, origin_column_) != origin_) rows.push_back(i);
     if (!rows.empty() && on_rows_) on_rows_(r.get(), rows);
-    return text(x.get(), 0, 0);
+    return xmin;
 }
 
 }  // namespace pxed::store::pg

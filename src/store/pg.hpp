@@ -112,9 +112,10 @@ void ensure_schema(connection& c, const std::string& component, int version, con
 /// The schema version the database holds for `component` (0: none).
 int schema_version(connection& c, const std::string& component);
 
-/// Runs `sql` (no parameters) in a REPEATABLE READ transaction and returns
-/// its rows with the snapshot's xmin as text: where a watcher starts.
-std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql);
+/// Runs `sql` in a REPEATABLE READ transaction and returns its rows with
+/// the snapshot's xmin as text: where a watcher starts, or goes on from.
+std::pair<result, std::string> snapshot_read(connection& c, const std::string& sql,
+                                             const std::vector<param>& params = {});
 
 /// What other instances commit to one table, delivered on a thread of its
 /// own: LISTEN `channel` for promptness, and every second, or after a

@@ -27,6 +27,8 @@ public:
     /// Opens the host database `o` names (SQLite in its state_dir, or a
     /// PostgreSQL database shared with other instances).
     explicit lifecycle_service(const store::store_options& o);
+    /// On a host store of the caller's (tests).
+    explicit lifecycle_service(std::unique_ptr<store::host_backend> store);
 
     /// Shared stores: host records other instances change reach this one
     /// through `post` (which runs its argument on the event loop) and are
