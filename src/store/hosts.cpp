@@ -63,8 +63,14 @@ host_store::host_store(const std::string& path, durability d) : impl_(std::make_
     sqlite::prepare(impl_->db, d == durability::power_loss, schema, schema_version, "host database " + path);
     impl_->upsert = std::make_unique<sqlite::statement>(
         impl_->db,
-        "INSERT OR REPLACE INTO hosts (mac, hostname, profile, state, generation, token, last_seen, install_started, "
-        "install_done, changed_at, changed_by, last_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        "INSERT INTO hosts (mac, hostname, profile, state, generation, token, last_seen, install_started, "
+        "install_done, changed_at, changed_by, last_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+        "ON CONFLICT (mac) DO UPDATE SET hostname = excluded.hostname, profile = excluded.profile, "
+        "state = excluded.state, generation = excluded.generation, token = excluded.token, "
+        // Last-seen is history: the later time is kept (as on PostgreSQL).
+        "last_seen = max(last_seen, excluded.last_seen), install_started = excluded.install_started, "
+        "install_done = excluded.install_done, changed_at = excluded.changed_at, changed_by = excluded.changed_by, "
+        "last_event = excluded.last_event");
 }
 
 host_store::~host_store() = default;

@@ -251,6 +251,50 @@ TEST_P(lease_backends, old_free_rows_are_forgotten) {
 INSTANTIATE_TEST_SUITE_P(both, lease_backends,
                          ::testing::Values(store::backend_kind::sqlite, store::backend_kind::postgresql), name_of);
 
+// --- Host lifecycle records: both backends ----------------------------------
+
+TEST_P(lease_backends, host_records_come_back_as_written_and_last_seen_only_grows) {
+    auto hosts = store::open_host_backend(options());
+    EXPECT_TRUE(hosts->load().empty());
+    store::host_record r;
+    r.mac = *wire::mac_address::parse("52:54:00:00:00:09");
+    r.hostname = "n9";
+    r.profile = "c7";
+    r.state = store::host_state::installing;
+    r.generation = 3;
+    r.token = "tok";
+    r.last_seen = 100;
+    r.install_started = 90;
+    r.changed_at = 90;
+    r.changed_by = "kickstart fetched";
+    r.last_event = "kickstart";
+    std::vector<store::host_record> rows{r}, refused;
+    std::string error;
+    ASSERT_TRUE(hosts->write(rows, error, &refused)) << error;
+    EXPECT_TRUE(refused.empty());
+    auto back = store::open_host_backend(options())->load();
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].mac, r.mac);
+    EXPECT_EQ(back[0].hostname, "n9");
+    EXPECT_EQ(back[0].profile, "c7");
+    EXPECT_EQ(back[0].state, store::host_state::installing);
+    EXPECT_EQ(back[0].generation, 3u);
+    EXPECT_EQ(back[0].token, "tok");
+    EXPECT_EQ(back[0].install_started, 90);
+    EXPECT_EQ(back[0].changed_by, "kickstart fetched");
+    EXPECT_EQ(back[0].last_event, "kickstart");
+    // A later change from the version just read is written.
+    back[0].state = store::host_state::installed;
+    ASSERT_TRUE(hosts->write(back, error, &refused)) << error;
+    EXPECT_TRUE(refused.empty());
+    EXPECT_EQ(hosts->load().at(0).state, store::host_state::installed);
+    back[0].last_seen = 500;
+    ASSERT_TRUE(hosts->write_seen(back, error)) << error;
+    back[0].last_seen = 400;
+    ASSERT_TRUE(hosts->write_seen(back, error)) << error;
+    EXPECT_EQ(hosts->load().at(0).last_seen, 500) << "history: the later time is kept";
+}
+
 // --- PostgreSQL: several instances ------------------------------------------
 
 class shared_leases : public lease_backends {};
