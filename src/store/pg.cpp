@@ -213,7 +213,8 @@ int schema_version(connection& c, const std::string& component) {
     return PQntuples(r.get()) == 0 ? 0 : static_cast<int>(number(r.get(), 0, 0));
 }
 
-void ensure_schema(connection& c, const std::string& component, int version, const std::string& create) {
+int ensure_schema(connection& c, const std::string& component, const std::vector<std::string>& steps) {
+    const int version = static_cast<int>(steps.size());
     c.exec("BEGIN");
     try {
         // One instance at a time creates or migrates; the others wait and
@@ -225,15 +226,18 @@ void ensure_schema(connection& c, const std::string& component, int version, con
             throw std::runtime_error("the PostgreSQL store's " + component + " schema is version " + std::to_string(have) +
                                      ", written by a newer pxed; this one knows version " + std::to_string(version));
         }
-        if (have == 0) {
-            c.exec(create);
-            c.query("INSERT INTO pxed_schema (component, version) VALUES ($1, $2)",
+        // Every step from the version found, in this one transaction:
+        // instances see the old schema or the new one, never half of it.
+        for (int v = have; v < version; ++v) c.exec(steps[static_cast<std::size_t>(v)]);
+        if (have < version)
+            c.query("INSERT INTO pxed_schema (component, version) VALUES ($1, $2) "
+                    "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
                     {param::text(component), param::number(version)});
-        }
         c.exec("COMMIT");
+        return have;
     } catch (...) {
         try {
-            c.exec("ROLLBACK");
+            if (c.ok()) c.exec("ROLLBACK");
         } catch (...) {
         }
         throw;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -103,11 +104,12 @@ std::string bytea(const PGresult* r, int row, int col);
 std::int64_t number(const PGresult* r, int row, int col);
 std::string text(const PGresult* r, int row, int col);
 
-/// Creates or checks the schema of `component` at `version` under an
-/// advisory lock (several instances starting at once): `create` runs when
-/// the component has no version yet. Throws when the database holds a newer
-/// version than this pxed knows.
-void ensure_schema(connection& c, const std::string& component, int version, const std::string& create);
+/// Creates, migrates or checks the schema of `component` under an advisory
+/// lock (several instances starting at once): `steps[0]` creates version
+/// 1, `steps[v]` takes version v to v + 1; the steps from the version the
+/// database holds run in one transaction. Throws when the database holds
+/// a newer version than steps.size(). Returns the version found (0: none).
+int ensure_schema(connection& c, const std::string& component, const std::vector<std::string>& steps);
 
 /// The schema version the database holds for `component` (0: none).
 int schema_version(connection& c, const std::string& component);
@@ -171,8 +173,9 @@ std::string random_origin();
 std::unique_ptr<lease_backend> open_lease_store(const postgres_options& o);
 /// The PostgreSQL boot trace (pg_trace.cpp); throws std::runtime_error.
 std::unique_ptr<trace_backend> open_trace_store(const postgres_options& o);
-/// The trace schema's version this pxed writes.
+/// The schema versions this pxed writes.
 int trace_schema_version();
+int hosts_schema_version();
 
 /// check_postgres's work: empty when the database is usable.
 std::string check(const postgres_options& o);

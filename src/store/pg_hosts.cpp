@@ -32,7 +32,6 @@
 namespace pxed::store {
 namespace {
 
-constexpr int hosts_schema_version = 1;
 
 constexpr const char* hosts_schema = R"sql(
 CREATE TABLE pxed_hosts (
@@ -55,6 +54,9 @@ CREATE TABLE pxed_hosts (
 );
 CREATE INDEX pxed_hosts_by_txid ON pxed_hosts (txid);
 )sql";
+
+// Step v takes the schema from version v to v + 1 (pg::ensure_schema).
+constexpr const char* hosts_steps[] = {hosts_schema};
 
 constexpr const char* columns =
     "mac, hostname, profile, state, generation, token, last_seen, install_started, install_done, changed_at, "
@@ -101,7 +103,7 @@ public:
           main_(std::make_unique<pg::connection>(on_the_loop(o), "pxed", std::chrono::seconds(2))),
           watcher_(o, origin_, "pxed_hosts",
                    std::string("SELECT ") + columns + " FROM pxed_hosts WHERE txid >= $1::xid8 ORDER BY txid", 13) {
-        pg::ensure_schema(*main_, "hosts", hosts_schema_version, hosts_schema);
+        pg::ensure_schema(*main_, "hosts", {std::begin(hosts_steps), std::end(hosts_steps)});
     }
 
     ~pg_host_store() override { watcher_.stop(); }
@@ -272,6 +274,8 @@ private:
 };
 
 }  // namespace
+
+int pg::hosts_schema_version() { return static_cast<int>(std::size(hosts_steps)); }
 
 std::unique_ptr<host_backend> pg::open_host_store(const postgres_options& o) {
     try {

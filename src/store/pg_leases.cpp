@@ -37,7 +37,6 @@
 namespace pxed::store {
 namespace {
 
-constexpr int leases_schema_version = 1;
 
 constexpr const char* leases_schema = R"sql(
 CREATE TABLE pxed_leases (
@@ -59,6 +58,10 @@ CREATE TABLE pxed_leases (
 CREATE INDEX pxed_leases_by_client ON pxed_leases (client_key);
 CREATE INDEX pxed_leases_by_txid ON pxed_leases (txid);
 )sql";
+
+// Step v takes the schema from version v to v + 1 (pg::ensure_schema).
+constexpr const char* leases_steps[] = {leases_schema};
+constexpr int leases_schema_version = static_cast<int>(std::size(leases_steps));
 
 constexpr const char* columns = "ip, client_key, mac, hostname, state, starts, ends, subnet, origin";
 
@@ -138,7 +141,7 @@ public:
           main_(std::make_unique<pg::connection>(o)),
           watcher_(o, origin_, "pxed_leases",
                    std::string("SELECT ") + columns + " FROM pxed_leases WHERE txid >= $1::xid8 ORDER BY txid", 8) {
-        pg::ensure_schema(*main_, "leases", leases_schema_version, leases_schema);
+        pg::ensure_schema(*main_, "leases", {std::begin(leases_steps), std::end(leases_steps)});
     }
 
     ~pg_lease_store() override {
@@ -388,8 +391,9 @@ std::string pg::check(const postgres_options& o) {
         if (v > leases_schema_version)
             return "the leases schema is version " + std::to_string(v) + ", written by a newer pxed (this one knows " +
                    std::to_string(leases_schema_version) + ")";
-        if (const int h = pg::schema_version(c, "hosts"); h > 1)
-            return "the hosts schema is version " + std::to_string(h) + ", written by a newer pxed (this one knows 1)";
+        if (const int h = pg::schema_version(c, "hosts"); h > pg::hosts_schema_version())
+            return "the hosts schema is version " + std::to_string(h) + ", written by a newer pxed (this one knows " +
+                   std::to_string(pg::hosts_schema_version()) + ")";
         if (const int t = pg::schema_version(c, "trace"); t > pg::trace_schema_version())
             return "the trace schema is version " + std::to_string(t) + ", written by a newer pxed (this one knows " +
                    std::to_string(pg::trace_schema_version()) + ")";

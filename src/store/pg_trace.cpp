@@ -18,7 +18,6 @@
 namespace pxed::store {
 namespace {
 
-constexpr int trace_version = 1;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE pxed_trace (
@@ -48,6 +47,9 @@ CREATE TABLE pxed_trace_numbers (
     last_seq bigint NOT NULL
 );
 )sql";
+
+// Step v takes the schema from version v to v + 1 (pg::ensure_schema).
+constexpr const char* trace_steps[] = {schema};
 
 constexpr const char* columns =
     "instance, seq, time_ms, mac, known, kind, ok, flags, client, what, outcome, detail, bytes, duration_ms, origin";
@@ -113,7 +115,7 @@ public:
           watcher_(o, origin_, "pxed_trace",
                    std::string("SELECT ") + columns + " FROM pxed_trace WHERE txid >= $1::xid8 ORDER BY id",
                    origin_column) {
-        pg::ensure_schema(*main_, "trace", trace_version, schema);
+        pg::ensure_schema(*main_, "trace", {std::begin(trace_steps), std::end(trace_steps)});
     }
 
     ~pg_trace_store() override { watcher_.stop(); }
@@ -257,7 +259,7 @@ private:
 
 }  // namespace
 
-int pg::trace_schema_version() { return trace_version; }
+int pg::trace_schema_version() { return static_cast<int>(std::size(trace_steps)); }
 
 std::unique_ptr<trace_backend> pg::open_trace_store(const postgres_options& o) {
     try {

@@ -24,6 +24,10 @@
 #include "pxed/store/backend.hpp"
 #include "pxed/store/leases.hpp"
 
+#ifdef PXED_HAVE_POSTGRES
+#include "pg.hpp"
+#endif
+
 using namespace pxed;
 using store::lease;
 using store::lease_state;
@@ -500,6 +504,30 @@ TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_l
     EXPECT_TRUE(hosts->write(rows, error, &refused)) << error;
     hosts->stop_watching();
 }
+
+#ifdef PXED_HAVE_POSTGRES
+TEST_P(shared_leases, a_schema_is_migrated_step_by_step_in_one_transaction) {
+    ASSERT_EQ(psql("DROP TABLE IF EXISTS pxed_mig"), "");
+    store::pg::connection c(options().postgres);
+    const std::string v1 = "CREATE TABLE pxed_mig (a integer NOT NULL)";
+    const std::string v2 = "ALTER TABLE pxed_mig ADD COLUMN b integer NOT NULL DEFAULT 7";
+    EXPECT_EQ(store::pg::ensure_schema(c, "mig", {v1}), 0);
+    ASSERT_EQ(psql("INSERT INTO pxed_mig (a) VALUES (1)"), "");
+    EXPECT_EQ(store::pg::ensure_schema(c, "mig", {v1}), 1) << "already there: nothing run";
+    EXPECT_EQ(store::pg::ensure_schema(c, "mig", {v1, v2}), 1);
+    EXPECT_EQ(psql("SELECT a || ',' || b FROM pxed_mig"), "1,7") << "rows kept, the new column added";
+    EXPECT_EQ(store::pg::schema_version(c, "mig"), 2);
+    // A step that fails leaves the schema and the version as they were.
+    EXPECT_THROW(store::pg::ensure_schema(c, "mig", {v1, v2, "ALTER TABLE pxed_mig ADD COLUMN c integer",
+                                                     "ALTER TABLE no_such_table ADD COLUMN d integer"}),
+                 store::pg::error);
+    EXPECT_EQ(store::pg::schema_version(c, "mig"), 2);
+    EXPECT_EQ(psql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'pxed_mig'"), "2");
+    // An older pxed (one step) refuses what a newer one migrated.
+    EXPECT_THROW(store::pg::ensure_schema(c, "mig", {v1}), std::runtime_error);
+    ASSERT_EQ(psql("DROP TABLE pxed_mig; DELETE FROM pxed_schema WHERE component = 'mig'"), "");
+}
+#endif
 
 INSTANTIATE_TEST_SUITE_P(pg, shared_leases, ::testing::Values(store::backend_kind::postgresql), name_of);
 
