@@ -245,12 +245,17 @@ private:
     // found, and a flood of strangers is not a flood of /proc reads on the
     // event loop's thread.
     std::optional<wire::mac_address> neighbour(std::uint32_t address, const wire::mac_address* expected = nullptr) const {
-        auto n = net::neighbour_in(arp_table_, address);
+        const auto lookup = [&]() -> std::optional<wire::mac_address> {
+            const auto it = arp_table_.find(address);
+            if (it == arp_table_.end()) return std::nullopt;
+            return it->second;
+        };
+        auto n = lookup();
         const auto now = std::chrono::steady_clock::now();
         if ((!n || (expected && *n != *expected)) && now - arp_read_at_ >= std::chrono::milliseconds(50)) {
-            arp_table_ = net::read_neighbour_table();
+            arp_table_ = net::parse_neighbours(net::read_neighbour_table());
             arp_read_at_ = now;
-            n = net::neighbour_in(arp_table_, address);
+            n = lookup();
         }
         return n;
     }
@@ -878,7 +883,7 @@ private:
     std::unique_ptr<net::ftp_server> ftp_;
     std::unique_ptr<net::control_server> control_;
     access_guard guard_;  // before lifecycle_, which points to it
-    mutable std::string arp_table_;  // /proc/net/arp as last read (proxyDHCP, DHCP off)
+    mutable net::neighbour_map arp_table_;  // /proc/net/arp as last read (proxyDHCP, DHCP off)
     mutable std::chrono::steady_clock::time_point arp_read_at_{};
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "pxed/store/trace.hpp"
 #include "pxed/wire/token.hpp"
@@ -352,8 +353,18 @@ void trace_service::flush() {
     if (events.empty() && book_.last_seq() == pushed_seq_) return;
     std::vector<store::trace_row> rows;
     rows.reserve(events.size());
-    for (const auto& e : events)
-        if (is_host(e.mac) && e.instance == instance_) rows.push_back(to_row(e, true));
+    // An event folded again and again (packages, repeats) comes once per
+    // change: written once, as it is now.
+    std::unordered_map<std::uint64_t, std::size_t> at;
+    for (const auto& e : events) {
+        if (!is_host(e.mac) || e.instance != instance_) continue;
+        auto row = to_row(e, true);
+        const auto [it, fresh] = at.try_emplace(row.seq, rows.size());
+        if (fresh)
+            rows.push_back(std::move(row));
+        else
+            rows[it->second] = std::move(row);
+    }
     // Strangers' events take numbers too: the store keeps the last one
     // given, so that numbers never repeat across a restart.
     pushed_seq_ = book_.last_seq();

@@ -231,12 +231,56 @@ std::string package_pattern(std::string_view path) {
 
 constexpr std::int64_t package_fold_ms = 10 * 60 * 1000;
 
+// The same document or HTTP fetch again and again (an installer's retry
+// loop, a host or script hammering its kickstart) folds into the event
+// that started it, within a minute of it: "200 (x12000)". One event per
+// path and minute at most, so that no client's request rate becomes the
+// trace's write rate. Among the host's last few events: a document and
+// its HTTP request alternate.
+constexpr std::int64_t repeat_fold_ms = 60 * 1000;
+constexpr int repeat_lookback = 4;
+
+bool is_repeat_kind(const event& e) { return e.k == kind::document || e.k == kind::http; }
+
+// "200 (x12)" -> "200", and the count (1 when there is none).
+std::pair<std::string_view, std::uint64_t> repeat_of(std::string_view outcome) {
+    if (outcome.size() < 5 || outcome.back() != ')') return {outcome, 1};
+    const auto open = outcome.rfind(" (x");
+    if (open == std::string_view::npos) return {outcome, 1};
+    std::uint64_t n = 0;
+    for (std::size_t i = open + 3; i + 1 < outcome.size(); ++i) {
+        const char c = outcome[i];
+        if (c < '0' || c > '9') return {outcome, 1};
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return n >= 2 ? std::pair<std::string_view, std::uint64_t>{outcome.substr(0, open), n}
+                  : std::pair<std::string_view, std::uint64_t>{outcome, 1};
+}
+
 }  // namespace
 
 std::uint64_t book::record(event e) {
     const auto mac = e.mac;
     auto& h = host(mac, e.time_ms);
     ++h.count;
+    if (is_repeat_kind(e)) {
+        int looked = 0;
+        for (auto it = h.events.rbegin(); it != h.events.rend() && looked < repeat_lookback; ++it, ++looked) {
+            auto& prev = *it;
+            if (prev.k != e.k || prev.ok != e.ok || prev.what != e.what || prev.client != e.client ||
+                prev.instance != e.instance || prev.detail != e.detail || e.time_ms - prev.time_ms >= repeat_fold_ms)
+                continue;
+            const auto [base, n] = repeat_of(prev.outcome);
+            if (base != e.outcome) continue;
+            prev.outcome = e.outcome + " (x" + std::to_string(n + 1) + ")";
+            prev.bytes += e.bytes;
+            prev.duration_ms += e.duration_ms;
+            if (h.known) unsaved_.push_back(prev);  // the store replaces it by its number
+            if (unsaved_.size() > max_unsaved)
+                unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+            return prev.seq;
+        }
+    }
     if (is_package(e)) {
         const auto pattern = package_pattern(e.what);
         auto& last = h.events.empty() ? e : h.events.back();

@@ -525,6 +525,50 @@ TEST(BootTraceFormat, AnEventOfASharedStoreNamesItsInstance) {
     EXPECT_THAT(format_line(e, true), Not(HasSubstr(" via ")));
 }
 
+TEST(BootTraceBook, TheSameFetchAgainAndAgainFoldsIntoOneEventAMinute) {
+    book b({}, [](const wire::mac_address&) { return true; });
+    const auto doc = [](std::int64_t at) {
+        event e;
+        e.k = kind::document;
+        e.mac = mac(1);
+        e.time_ms = at;
+        e.what = "kickstart";
+        e.outcome = "served its kickstart";
+        return e;
+    };
+    const auto get = [](std::int64_t at, const std::string& status = "200") {
+        auto e = file(1, at, "ks/52-54-00-00-00-01.ks", true, status, kind::http);
+        e.client = 0x0a000005;
+        return e;
+    };
+    for (int i = 0; i < 1000; ++i) {
+        b.record(get(t0 + i));
+        b.record(doc(t0 + i));
+    }
+    b.record(get(t0 + 1000, "404 not found"));  // another outcome: its own event
+    auto ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(ev[0].outcome, "200 (x1000)");
+    EXPECT_EQ(ev[0].bytes, 1000u * 1000u);
+    EXPECT_EQ(ev[1].outcome, "served its kickstart (x1000)");
+    EXPECT_EQ(ev[2].outcome, "404 not found");
+    // The store gets each fold again, under its number (written once a
+    // batch by the service).
+    const auto unsaved = b.take_unsaved();
+    EXPECT_EQ(unsaved.back().outcome, "404 not found");
+    EXPECT_EQ(unsaved[unsaved.size() - 2].seq, ev[1].seq);
+    // A minute on, the same fetch is a new event.
+    b.record(doc(t0 + 61'000));
+    ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 4u);
+    EXPECT_EQ(ev[3].outcome, "served its kickstart");
+    // Another client's request is not this one's repeat.
+    auto other = get(t0 + 61'001);
+    other.client = 0x0a000006;
+    b.record(other);
+    EXPECT_EQ(b.of(mac(1)).size(), 5u);
+}
+
 TEST(BootTracePaths, IpxeScriptsWithoutAnExtensionNameTheirHost) {
     EXPECT_EQ(mac_in_path("ipxe/52-54-00-12-34-56"), wire::mac_address::parse("52:54:00:12:34:56"));
 }

@@ -9,10 +9,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "pxed/wire/mac.hpp"
 
 namespace pxed::net {
+
+/// The complete entries of /proc/net/arp's text: address (host byte
+/// order) -> MAC. Parsed once per read, so that a lookup on the event
+/// loop is a hash lookup, not a walk of the text.
+using neighbour_map = std::unordered_map<std::uint32_t, wire::mac_address>;
+neighbour_map parse_neighbours(std::string_view arp_table);
 
 /// The MAC of `ipv4` (host byte order) in /proc/net/arp's text, if the
 /// entry is complete.
