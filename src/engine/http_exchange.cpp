@@ -135,7 +135,17 @@ response_plan serve_entity(const request_head& req, const entity& e, bool head_o
     const std::int64_t last_modified = std::min(e.mtime, now);  // never in the future (RFC 9110 section 8.8.2.1)
 
     auto validator_fields = [&](std::string& head) {
-        if (e.mtime != 0) append_field(head, "Last-Modified", format_http_date(last_modified));
+        if (e.mtime != 0) {
+            // The same file or document again (a storm fetching kickstarts
+            // rendered at one moment): its date formatted once.
+            thread_local std::int64_t cached_time = -1;
+            thread_local std::string cached_text;
+            if (last_modified != cached_time) {
+                cached_text = format_http_date(last_modified);
+                cached_time = last_modified;
+            }
+            append_field(head, "Last-Modified", cached_text);
+        }
         if (validators) append_field(head, "ETag", e.etag);
     };
 

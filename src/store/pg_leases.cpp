@@ -218,6 +218,10 @@ public:
     bool shared() const override { return true; }
 
     void watch(std::function<void(std::vector<lease>)> rows, std::function<void(bool, const std::string&)> up) override {
+        up = [this, up = std::move(up)](bool is_up, const std::string& why) {
+            watcher_lost_ = !is_up;
+            if (up) up(is_up, why);
+        };
         watcher_.start(
             [rows = std::move(rows)](const PGresult* r, const std::vector<int>& which) {
                 std::vector<lease> out;
@@ -247,7 +251,10 @@ private:
         const auto started = std::chrono::steady_clock::now();
         for (int attempt = 0;; ++attempt) {
             try {
-                if (!main_->ok() && !main_->reset()) throw pg::error("the database is unreachable", "");
+                // While the watcher finds the database lost, a batch fails
+                // at once: no connect timeout per batch.
+                if (!main_->ok() && (watcher_lost_ || !main_->reset()))
+                    throw pg::error("the database is unreachable", "");
                 out = write_once(changes);
                 break;
             } catch (const pg::error& e) {
@@ -258,7 +265,8 @@ private:
                 // A lost connection gets one reconnect and one more try;
                 // a deadlock or serialization failure a few.
                 const bool lost = !main_->ok();
-                if ((e.retryable() && attempt < 4) || (lost && attempt == 0 && main_->reset())) continue;
+                const bool reconnect = lost && !e.unanswered && !watcher_lost_ && attempt == 0;
+                if ((e.retryable() && attempt < 4) || (reconnect && main_->reset())) continue;
                 out.ok = false;
                 out.error = e.what();
                 out.refused.clear();
@@ -361,6 +369,7 @@ private:
 
     mutable std::mutex main_mutex_;  // main_: load, forget_before and the writer
     std::unique_ptr<pg::connection> main_;
+    std::atomic<bool> watcher_lost_{false};
     mutable pg::watcher watcher_;
 
     metrics::histogram* commit_seconds_ = nullptr;

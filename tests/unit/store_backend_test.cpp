@@ -468,9 +468,13 @@ struct frozen_server {
 TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_long) {
     auto hosts = store::open_host_backend(options("a"));
     hosts->load();
-    std::atomic<int> downs{0}, ups{0};
+    std::atomic<int> downs{0}, ups{0}, lease_downs{0};
     hosts->watch([](std::vector<store::host_record>) {},
                  [&](bool up, const std::string&) { ++(up ? ups : downs); });
+    auto leases = open("a");
+    leases->load();
+    leases->watch([](std::vector<lease>) {}, [&](bool up, const std::string&) { lease_downs += up ? 0 : 1; });
+    ASSERT_TRUE(commit_and_wait(*leases, {make(70, "before")}).ok);
     store::host_record r;
     r.mac = *wire::mac_address::parse("52:54:00:00:00:07");
     r.state = store::host_state::pending;
@@ -495,6 +499,15 @@ TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_l
         EXPECT_FALSE(hosts->write(rows, error, &refused));
         EXPECT_LT(clock::now() - started, std::chrono::milliseconds(200)) << error;
         EXPECT_NE(error.find("unreachable"), std::string::npos) << error;
+        // The lease writer (its own thread) too, once its watcher knows:
+        // a commit fails at once rather than waiting for a connection.
+        for (int i = 0; i < 100 && lease_downs == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ASSERT_EQ(lease_downs, 1);
+        commit_and_wait(*leases, {make(71, "during")});  // the connection's one deadline
+        started = clock::now();
+        const auto during = commit_and_wait(*leases, {make(72, "during")});
+        EXPECT_FALSE(during.ok);
+        EXPECT_LT(clock::now() - started, std::chrono::milliseconds(200)) << during.error;
     }
     for (int i = 0; i < 100 && ups == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_EQ(ups, 1);
@@ -503,6 +516,12 @@ TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_l
     rows[0].generation = 3;
     EXPECT_TRUE(hosts->write(rows, error, &refused)) << error;
     hosts->stop_watching();
+    for (int i = 0; i < 100; ++i) {
+        if (commit_and_wait(*leases, {make(73, "after")}).ok) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(commit_and_wait(*leases, {make(74, "after")}).ok) << "commits again once the database is back";
+    leases->stop_watching();
 }
 
 #ifdef PXED_HAVE_POSTGRES
