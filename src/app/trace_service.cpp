@@ -149,9 +149,20 @@ private:
             lock.lock();
             if (ok) continue;
             ++failures_;
-            if (last_try || now - *failing_since_ >= give_up_after) {
-                // Stopping, or the database has been refusing for long:
-                // this batch is lost to it (the next ones are tried).
+            if (last_try) {
+                // Stopping: one try, not one per batch waiting (each could
+                // wait for a silent database's deadline).
+                std::size_t lost = next.rows.size();
+                for (const auto& b : queue_) lost += b.rows.size();
+                dropped_ += 1 + queue_.size();
+                queue_.clear();
+                queued_rows_ = 0;
+                spdlog::warn("trace: stopping without writing {} event(s) to {}: {}", lost, db_->describe(), error);
+                return;
+            }
+            if (now - *failing_since_ >= give_up_after) {
+                // The database has been refusing for long: this batch is
+                // lost to it (the next ones are tried).
                 spdlog::warn("trace: gave up writing {} event(s) to {}: {}", next.rows.size(), db_->describe(), error);
                 ++dropped_;
                 failing_since_ = now;
@@ -273,9 +284,14 @@ void trace_service::adopt(std::vector<store::trace_row> rows) {
     for (auto& r : rows) {
         auto e = from_row(std::move(r));
         if (!e || e->instance.empty()) continue;
-        if (e->k == trace::kind::dhcp && (e->flags & trace::flag_bound) && e->client) bound_[e->client] = e->mac;
+        const bool binds = e->k == trace::kind::dhcp && (e->flags & trace::flag_bound) && e->client;
+        const auto client = e->client;
+        const auto mac = e->mac;
         const bool mine = e->instance == instance_;
         if (!book_.adopt(std::move(*e))) continue;  // had it: read twice, or grown
+        // Only an ACK new here moves an address: one read again must not
+        // undo a later ACK of that address to another host.
+        if (binds) bound_[client] = mac;
         ++adopted_;
         if (mine && !duplicate_warned_) {
             // A new row in our own name from another process: two

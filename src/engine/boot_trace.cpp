@@ -233,10 +233,10 @@ constexpr std::int64_t package_fold_ms = 10 * 60 * 1000;
 
 // The same document or HTTP fetch again and again (an installer's retry
 // loop, a host or script hammering its kickstart) folds into the event
-// that started it, within a minute of it: "200 (x12000)". One event per
-// path and minute at most, so that no client's request rate becomes the
-// trace's write rate. Among the host's last few events: a document and
-// its HTTP request alternate.
+// that started it, within a minute of it: "200 (x12000)", so that a
+// client repeating a request does not make its rate the trace's write
+// rate. Among the host's last few HTTP and document events (a document
+// and its HTTP request alternate); any other event in between ends it.
 constexpr std::int64_t repeat_fold_ms = 60 * 1000;
 constexpr int repeat_lookback = 4;
 
@@ -267,6 +267,9 @@ std::uint64_t book::record(event e) {
         int looked = 0;
         for (auto it = h.events.rbegin(); it != h.events.rend() && looked < repeat_lookback; ++it, ++looked) {
             auto& prev = *it;
+            // A DHCP request, a TFTP file, a lifecycle change in between is
+            // a new attempt: what follows it is not a repeat.
+            if (!is_repeat_kind(prev)) break;
             if (prev.k != e.k || prev.ok != e.ok || prev.what != e.what || prev.client != e.client ||
                 prev.instance != e.instance || prev.detail != e.detail || e.time_ms - prev.time_ms >= repeat_fold_ms)
                 continue;

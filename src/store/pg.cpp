@@ -57,10 +57,17 @@ void connection::open() {
     // statement deadline, and an idle connection to a host that vanished
     // is noticed by keepalives.
     const std::string user_timeout = std::to_string(answer_within_.count());
-    std::vector<const char*> keys{"dbname",    "application_name", "connect_timeout", "tcp_user_timeout",
-                                  "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"};
+    // The server gives up a statement past the deadline too, and with it
+    // its locks: a connection closed at the deadline leaves no backend
+    // holding rows the next try waits for.
+    const std::string server_options = "-c statement_timeout=" + user_timeout +
+                                       " -c idle_in_transaction_session_timeout=" +
+                                       std::to_string(2 * answer_within_.count());
+    std::vector<const char*> keys{"dbname",     "application_name", "connect_timeout",     "tcp_user_timeout",
+                                  "keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count",
+                                  "options"};
     std::vector<const char*> values{options_.conninfo.c_str(), application_.c_str(), timeout.c_str(),
-                                    user_timeout.c_str(), "1", "10", "5", "3"};
+                                    user_timeout.c_str(), "1", "10", "5", "3", server_options.c_str()};
     if (!password.empty()) {
         keys.push_back("password");
         values.push_back(password.c_str());
@@ -215,8 +222,17 @@ int schema_version(connection& c, const std::string& component) {
 
 int ensure_schema(connection& c, const std::string& component, const std::vector<std::string>& steps) {
     const int version = static_cast<int>(steps.size());
+    // Waiting for another instance's migration, or running one over a big
+    // table, takes longer than a statement's deadline.
+    struct long_deadline {
+        connection& c;
+        std::chrono::milliseconds before;
+        explicit long_deadline(connection& conn) : c(conn), before(conn.answer_within(std::chrono::minutes(30))) {}
+        ~long_deadline() { c.answer_within(before); }
+    } patient(c);
     c.exec("BEGIN");
     try {
+        c.exec("SET LOCAL statement_timeout = 0");
         // One instance at a time creates or migrates; the others wait and
         // then find it done. The key is arbitrary but fixed ("pxed").
         c.exec("SELECT pg_advisory_xact_lock(7370853)");
@@ -356,9 +372,11 @@ void watcher::stop() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    running_ = false;
 }
 
 void watcher::run() {
+    running_ = true;
     std::unique_ptr<connection> c;
     bool reported_down = false;
     std::string from;
@@ -380,6 +398,7 @@ void watcher::run() {
                 c->exec("LISTEN " + channel_);
             }
             from = read_since(*c, from);
+            ++reads_;
             // Back: said once what was missed is handed over, so that an
             // instance knows the rows before it decides by them again.
             if (reported_down && on_up_) on_up_(true, "");

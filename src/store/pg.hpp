@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -75,6 +76,10 @@ public:
     /// statement went unanswered); true when it did.
     bool reset();
 
+    /// The deadline of the statements that follow (a migration's are
+    /// allowed minutes); returns the one it replaces.
+    std::chrono::milliseconds answer_within(std::chrono::milliseconds d) { return std::exchange(answer_within_, d); }
+
     /// Runs SQL without parameters; throws pg::error.
     void exec(const std::string& sql);
     /// Runs a parameterised statement; throws pg::error. Results in text.
@@ -141,6 +146,11 @@ public:
     void start_from(const std::string& xmin);
     void start(rows_fn rows, up_fn up);
     void stop();
+    /// Whether the watcher's thread runs.
+    bool running() const { return running_; }
+    /// Reads that went through since start: a read that began after a
+    /// moment has ended once this has moved by two past it.
+    std::uint64_t reads() const { return reads_; }
 
 private:
     void run();
@@ -155,6 +165,8 @@ private:
     std::condition_variable cv_;
     std::string from_ = "0";
     bool stop_ = false;
+    std::atomic<bool> running_{false};
+    std::atomic<std::uint64_t> reads_{0};
     std::thread thread_;
 };
 

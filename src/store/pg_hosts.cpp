@@ -14,12 +14,13 @@
 // the outcome. So that the loop never waits long on the database:
 // - a statement has two seconds (pg::connection's deadline, on any
 //   transport), a connection attempt two seconds;
-// - while the watcher finds the database unreachable (it reads every
-//   second, on its own thread, with five seconds each), a write fails at
-//   once without touching the network;
+// - once a statement went unanswered, no reconnect on the loop until the
+//   watcher (reading every second on its own thread, five seconds each)
+//   has read since, and none while it finds the database lost: a write
+//   fails at once without touching the network;
 // - after a failed attempt, none for a second.
-// At worst the loop waits two seconds once, when the database goes away
-// between two of the watcher's reads.
+// At worst the loop waits one statement's deadline, once per transaction
+// under way, when the database goes silent.
 
 #include "pg.hpp"
 
@@ -224,11 +225,16 @@ private:
     }
 
     bool reachable(std::string& error) {
-        if (watcher_lost_) {
+        if (main_->ok()) return true;
+        // The connection is closed. No reconnect on the loop while the
+        // watcher finds the database lost, nor after a statement went
+        // unanswered until a read of the watcher's that began after it
+        // has gone through (a connect to a silent server waits too).
+        if (awaiting_read_ && (!watcher_.running() || watcher_.reads() >= unanswered_at_ + 2)) awaiting_read_ = false;
+        if (watcher_lost_ || awaiting_read_) {
             error = "the database is unreachable (changes wait until it is back)";
             return false;
         }
-        if (main_->ok()) return true;
         if (clock::now() < retry_after_) {
             error = "the database is unreachable (trying again every second)";
             return false;
@@ -249,6 +255,10 @@ private:
         error = e.what();
         const auto* pe = dynamic_cast<const pg::error*>(&e);
         may_reconnect_ = pe && !pe->unanswered && !main_->ok();
+        if (pe && pe->unanswered && watcher_.running()) {
+            awaiting_read_ = true;
+            unanswered_at_ = watcher_.reads();
+        }
         note_failure();
     }
     bool dropped() {
@@ -271,6 +281,8 @@ private:
     clock::time_point retry_after_{};
     std::atomic<bool> watcher_lost_{false};
     bool may_reconnect_ = false;
+    bool awaiting_read_ = false;
+    std::uint64_t unanswered_at_ = 0;
 };
 
 }  // namespace

@@ -567,6 +567,13 @@ TEST(BootTraceBook, TheSameFetchAgainAndAgainFoldsIntoOneEventAMinute) {
     other.client = 0x0a000006;
     b.record(other);
     EXPECT_EQ(b.of(mac(1)).size(), 5u);
+    // A DHCP request in between starts a new attempt: the fetch after it
+    // is its own event.
+    b.record(dhcp_in(1, t0 + 61'002, "DISCOVER", "OFFER 10.0.0.5"));
+    b.record(doc(t0 + 61'003));
+    ev = b.of(mac(1));
+    ASSERT_EQ(ev.size(), 7u);
+    EXPECT_EQ(ev[6].outcome, "served its kickstart");
 }
 
 TEST(BootTracePaths, IpxeScriptsWithoutAnExtensionNameTheirHost) {

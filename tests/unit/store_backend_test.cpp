@@ -492,6 +492,12 @@ TEST_P(shared_leases, a_database_that_stops_answering_never_holds_the_loop_for_l
         EXPECT_FALSE(hosts->write(rows, error, &refused));
         EXPECT_LT(clock::now() - started, std::chrono::seconds(4)) << error;
         EXPECT_NE(error.find("no answer within"), std::string::npos) << error;
+        // Before the watcher has told anything, no reconnect on the loop
+        // either (a connect to a silent server would wait as long).
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the one-second pause
+        started = clock::now();
+        EXPECT_FALSE(hosts->write(rows, error, &refused));
+        EXPECT_LT(clock::now() - started, std::chrono::milliseconds(200)) << error;
         // Once the watcher has found it lost, writes fail at once.
         for (int i = 0; i < 100 && downs == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         ASSERT_EQ(downs, 1);
