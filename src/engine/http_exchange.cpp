@@ -9,6 +9,19 @@
 namespace pxed::http {
 namespace {
 
+// A time's HTTP-date, formatted again only when the time changes.
+struct date_text {
+    std::int64_t time = -1;
+    std::string text;
+    const std::string& of(std::int64_t t) {
+        if (t != time) {
+            text = format_http_date(t);
+            time = t;
+        }
+        return text;
+    }
+};
+
 constexpr std::string_view text_plain = "text/plain; charset=utf-8";
 
 using wire::iequals;
@@ -38,13 +51,8 @@ std::string start_head(unsigned status, std::int64_t now, std::string_view serve
     append_field(head, "Server", server_name);
     // One Date per second is enough: formatting it per request shows up
     // in a profile of many small requests.
-    thread_local std::int64_t cached_second = -1;
-    thread_local std::string cached_date;
-    if (now != cached_second) {
-        cached_date = format_http_date(now);
-        cached_second = now;
-    }
-    append_field(head, "Date", cached_date);
+    thread_local date_text date;
+    append_field(head, "Date", date.of(now));
     return head;
 }
 
@@ -138,13 +146,8 @@ response_plan serve_entity(const request_head& req, const entity& e, bool head_o
         if (e.mtime != 0) {
             // The same file or document again (a storm fetching kickstarts
             // rendered at one moment): its date formatted once.
-            thread_local std::int64_t cached_time = -1;
-            thread_local std::string cached_text;
-            if (last_modified != cached_time) {
-                cached_text = format_http_date(last_modified);
-                cached_time = last_modified;
-            }
-            append_field(head, "Last-Modified", cached_text);
+            thread_local date_text modified;
+            append_field(head, "Last-Modified", modified.of(last_modified));
         }
         if (validators) append_field(head, "ETag", e.etag);
     };

@@ -166,6 +166,13 @@ result connection::finish() {
     return kept;
 }
 
+void connection::rollback() noexcept {
+    try {
+        if (ok()) exec("ROLLBACK");
+    } catch (...) {
+    }
+}
+
 void connection::exec(const std::string& sql) {
     if (!conn_) throw error(what_ + ": not connected", "");
     if (!PQsendQuery(conn_, sql.c_str())) {
@@ -252,10 +259,7 @@ int ensure_schema(connection& c, const std::string& component, const std::vector
         c.exec("COMMIT");
         return have;
     } catch (...) {
-        try {
-            if (c.ok()) c.exec("ROLLBACK");
-        } catch (...) {
-        }
+        c.rollback();
         throw;
     }
 }
@@ -334,10 +338,7 @@ std::pair<result, std::string> snapshot_read(connection& c, const std::string& s
         c.exec("COMMIT");
         return {std::move(r), text(x.get(), 0, 0)};
     } catch (...) {
-        try {
-            if (c.ok()) c.exec("ROLLBACK");
-        } catch (...) {
-        }
+        c.rollback();
         throw;
     }
 }

@@ -80,6 +80,10 @@ public:
     /// allowed minutes); returns the one it replaces.
     std::chrono::milliseconds answer_within(std::chrono::milliseconds d) { return std::exchange(answer_within_, d); }
 
+    /// Ends a failed transaction, if the connection is still there to end
+    /// it on (errors ignored: the caller is already reporting one).
+    void rollback() noexcept;
+
     /// Runs SQL without parameters; throws pg::error.
     void exec(const std::string& sql);
     /// Runs a parameterised statement; throws pg::error. Results in text.

@@ -251,7 +251,7 @@ private:
     // it (a restart: worth one reconnect at once), or did not answer (the
     // connection is closed and a reconnect would wait as long).
     void failed(const std::exception& e, std::string& error) {
-        rollback();
+        main_->rollback();
         error = e.what();
         const auto* pe = dynamic_cast<const pg::error*>(&e);
         may_reconnect_ = pe && !pe->unanswered && !main_->ok();
@@ -265,12 +265,6 @@ private:
         const bool again = may_reconnect_;
         may_reconnect_ = false;
         return again && main_->reset();
-    }
-    void rollback() {
-        try {
-            if (main_->ok()) main_->exec("ROLLBACK");
-        } catch (...) {
-        }
     }
 
     postgres_options options_;
@@ -289,12 +283,6 @@ private:
 
 int pg::hosts_schema_version() { return static_cast<int>(std::size(hosts_steps)); }
 
-std::unique_ptr<host_backend> pg::open_host_store(const postgres_options& o) {
-    try {
-        return std::make_unique<pg_host_store>(o);
-    } catch (const pg::error& e) {
-        throw std::runtime_error(e.what());
-    }
-}
+std::unique_ptr<host_backend> pg::open_host_store(const postgres_options& o) { return std::make_unique<pg_host_store>(o); }
 
 }  // namespace pxed::store

@@ -258,10 +258,7 @@ private:
                 out = write_once(changes);
                 break;
             } catch (const pg::error& e) {
-                try {
-                    if (main_->ok()) main_->exec("ROLLBACK");
-                } catch (...) {
-                }
+                main_->rollback();
                 // A lost connection gets one reconnect and one more try;
                 // a deadlock or serialization failure a few.
                 const bool lost = !main_->ok();
@@ -272,10 +269,7 @@ private:
                 out.refused.clear();
                 break;
             } catch (const std::exception& e) {
-                try {
-                    main_->exec("ROLLBACK");
-                } catch (...) {
-                }
+                main_->rollback();
                 out.ok = false;
                 out.error = e.what();
                 out.refused.clear();
@@ -385,13 +379,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<lease_backend> pg::open_lease_store(const postgres_options& o) {
-    try {
-        return std::make_unique<pg_lease_store>(o);
-    } catch (const pg::error& e) {
-        throw std::runtime_error(e.what());
-    }
-}
+std::unique_ptr<lease_backend> pg::open_lease_store(const postgres_options& o) { return std::make_unique<pg_lease_store>(o); }
 
 std::string pg::check(const postgres_options& o) {
     try {

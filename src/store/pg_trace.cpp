@@ -214,7 +214,7 @@ private:
             }
             main_->exec("COMMIT");
         } catch (const std::exception& e) {
-            rollback();
+            main_->rollback();
             error = e.what();
             return false;
         }
@@ -242,12 +242,6 @@ private:
         }
     }
 
-    void rollback() {
-        try {
-            if (main_->ok()) main_->exec("ROLLBACK");
-        } catch (...) {
-        }
-    }
 
     postgres_options options_;
     std::string origin_;
@@ -261,12 +255,6 @@ private:
 
 int pg::trace_schema_version() { return static_cast<int>(std::size(trace_steps)); }
 
-std::unique_ptr<trace_backend> pg::open_trace_store(const postgres_options& o) {
-    try {
-        return std::make_unique<pg_trace_store>(o);
-    } catch (const pg::error& e) {
-        throw std::runtime_error(e.what());
-    }
-}
+std::unique_ptr<trace_backend> pg::open_trace_store(const postgres_options& o) { return std::make_unique<pg_trace_store>(o); }
 
 }  // namespace pxed::store
