@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "pxed/app/api.hpp"
+#include "pxed/app/dashboard.hpp"
 #include "pxed/app/daemon_metrics.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/app/lease_report.hpp"
@@ -41,6 +42,7 @@
 #include "pxed/net/http_server.hpp"
 #include "pxed/net/neighbours.hpp"
 #include "pxed/net/tftp_server.hpp"
+#include "pxed/net/transfer_board.hpp"
 
 namespace pxed::app {
 namespace {
@@ -100,7 +102,11 @@ void log_summary(const loaded_site& l, const char* verb) {
 class daemon {
 public:
     explicit daemon(std::string config_path)
-        : config_path_(std::move(config_path)), signals_(io_), lifecycle_timer_(io_), trace_timer_(io_) {}
+        : config_path_(std::move(config_path)),
+          signals_(io_),
+          lifecycle_timer_(io_),
+          trace_timer_(io_),
+          dashboard_timer_(io_) {}
     ~daemon() {
         // A reload still being prepared: its result is posted to a loop
         // that no longer runs, and dropped.
@@ -142,8 +148,10 @@ public:
         wait_for_signal();
         lifecycle_tick();
         trace_tick();
+        dashboard_tick();
         net::run(io_, poll_);
         stop_services();
+        dashboard_.reset();  // before the trace it observes
         lifecycle_->stop_watching();
         lifecycle_->flush();
         if (trace_) trace_->stop_watching();
@@ -330,6 +338,42 @@ private:
         });
     }
 
+    // The dashboard's live streams: what changed, once a second.
+    void dashboard_tick() {
+        if (!dashboard_) return;
+        dashboard_->tick(now_ms());
+        dashboard_timer_.expires_after(std::chrono::seconds(1));
+        dashboard_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) dashboard_tick();
+        });
+    }
+
+    // What the dashboard's site panel shows of the daemon itself.
+    dashboard_status dashboard_status_now() const {
+        const auto& srv = current_->site->server;
+        dashboard_status st;
+        st.version = std::string("pxed ") + PXED_VERSION;
+        st.config_path = config_path_;
+        st.started_at = started_at_;
+        if (store_options().kind == store::backend_kind::postgresql) st.instance = store_options().postgres.instance;
+        st.last_reload = last_reload_;
+        const auto listen = srv.listen.to_string();
+        auto add = [&](const char* name, bool enabled, std::string where, std::string detail) {
+            st.services.push_back({name, enabled, std::move(where), std::move(detail)});
+        };
+        add("dhcp", dhcp_ != nullptr, dhcp_ ? "0.0.0.0:" + std::to_string(srv.dhcp.port) : "",
+            !dhcp_ ? "off" : srv.dhcp.mode == inventory::dhcp_mode::proxy ? "proxyDHCP" : "server, " +
+                         std::to_string(current_->site->subnets.size()) + " subnet(s)");
+        add("tftp", tftp_ != nullptr, tftp_ ? listen + ":" + std::to_string(tftp_->port()) : "",
+            tftp_ ? std::to_string(tftp_->active_transfers()) + " transfer(s), root " + srv.tftp.root : "off");
+        add("http", http_ != nullptr, http_ ? listen + ":" + std::to_string(http_->port()) : "",
+            http_ ? std::to_string(http_->active_connections()) + " connection(s)" : "off");
+        add("ftp", ftp_ != nullptr, ftp_ ? listen + ":" + std::to_string(ftp_->port()) : "",
+            ftp_ ? std::to_string(ftp_->active_sessions()) + " session(s)" : "off");
+        add("trace", trace_ != nullptr, "", trace_ ? std::to_string(trace_->book().size()) + " event(s) kept" : "off");
+        return st;
+    }
+
     // Installs that ran out of time, and last-seen times written out.
     void lifecycle_tick() {
         lifecycle_->tick(static_cast<std::int64_t>(std::time(nullptr)));
@@ -425,6 +469,7 @@ private:
         raise_open_file_limit(srv.tftp.enabled ? 2 * std::size_t{srv.tftp.max_transfers} + 64 : 0);
         if (srv.tftp.enabled) {
             net::tftp_server_options o;
+            o.transfers = &transfers_;
             if (!srv.tftp.look_ahead) o.transfer.look_ahead_after = 0;
             o.max_transfers = srv.tftp.max_transfers;
             o.max_transfers_per_client = srv.tftp.max_transfers_per_client;
@@ -451,6 +496,7 @@ private:
         if (!start_metrics_listener()) return false;
         if (srv.ftp.enabled) {
             net::ftp_server_options o;
+            o.transfers = &transfers_;
             o.listen_address = srv.listen.to_string();
             o.port = srv.ftp.port;
             o.passive_first = srv.ftp.passive_first;
@@ -541,10 +587,24 @@ private:
         o.trace = client_trace();
         // Leases as the running DHCP server holds them (the store is only
         // its copy on disk); none when DHCP is off or in proxy mode.
+        o.transfers = &transfers_;
         const api json_api = make_api();
+        dashboard_sources ds;
+        ds.site = [this] { return current_; };
+        ds.lifecycle = lifecycle_.get();
+        ds.trace = trace_.get();
+        ds.guard = &guard_;
+        ds.leases = [this] { return dhcp_ ? dhcp_->leases() : std::vector<store::lease>{}; };
+        ds.transfers = &transfers_;
+        ds.status = [this] { return dashboard_status_now(); };
+        dashboard_ = std::make_unique<dashboard>(std::move(ds));
         http_ = std::make_unique<net::http_server>(
             io_, o, [this] { return current_->files; },
-            [json_api](const net::http_api_request& request) { return json_api.handle(request); },
+            [json_api, this](const net::http_api_request& request) {
+                // The dashboard's pages and data under /ui/, the API's the rest.
+                if (request.path == "ui" || request.path.substr(0, 3) == "ui/") return dashboard_->handle(request);
+                return json_api.handle(request);
+            },
             [this](std::string_view path) { return explain_missing_document(*current_->site, path); });
         try {
             http_->start();
@@ -559,6 +619,7 @@ private:
     void stop_services() {
         lifecycle_timer_.cancel();
         trace_timer_.cancel();
+        dashboard_timer_.cancel();
         if (control_) control_->stop();
         if (http_) http_->stop();
         if (metrics_http_) metrics_http_->stop();
@@ -737,6 +798,8 @@ private:
     reload_verdict apply_reload(prepared_reload& p, graveyard& garbage) {
         auto v = reload(p, garbage);
         daemon_metrics_.reloaded(v.ok);
+        last_reload_ = dashboard_status::reload{static_cast<std::int64_t>(std::time(nullptr)), v.ok, v.message, v.details};
+        if (v.ok && dashboard_) dashboard_->site_changed();
         if (v.ok) daemon_metrics_.config_loaded(current_->site->fingerprint, static_cast<std::int64_t>(std::time(nullptr)));
         notify("READY=1\nSTATUS=" + status_line() + (v.ok ? "" : " (last reload rejected: " + v.message + ")"));
         return v;
@@ -871,6 +934,9 @@ private:
     service_notifier notifier_;  // connects at construction, while still root
     // Before the servers, which count into it: destroyed after them.
     metrics::registry metrics_;
+    net::transfer_board transfers_;  // the transfers running now, for the dashboard
+    std::int64_t started_at_ = static_cast<std::int64_t>(std::time(nullptr));
+    std::optional<dashboard_status::reload> last_reload_;
     daemon_metrics daemon_metrics_{metrics_, PXED_VERSION, static_cast<std::int64_t>(std::time(nullptr))};
     // Before the servers and the lifecycle, which tell it; run() ends it
     // early (writing what is left), so every caller checks it is there.
@@ -888,6 +954,9 @@ private:
     std::unique_ptr<lifecycle_service> lifecycle_;
     boost::asio::steady_timer lifecycle_timer_;
     boost::asio::steady_timer trace_timer_;
+    boost::asio::steady_timer dashboard_timer_;
+    // After the lifecycle and the trace it reads: destroyed before them.
+    std::unique_ptr<dashboard> dashboard_;
     // The reload being prepared off the loop (start_reload), and who waits.
     std::thread reload_worker_;
     std::thread reaper_;  // frees what the last swap replaced (dispose)

@@ -289,6 +289,7 @@ void trace_service::adopt(std::vector<store::trace_row> rows) {
         const auto mac = e->mac;
         const bool mine = e->instance == instance_;
         if (!book_.adopt(std::move(*e))) continue;  // had it: read twice, or grown
+        if (observer_) observer_(mac);
         // Only an ACK new here moves an address: one read again must not
         // undo a later ACK of that address to another host.
         if (binds) bound_[client] = mac;
@@ -319,7 +320,9 @@ void trace_service::host_event(trace::event e, std::int64_t now_ms) {
         // allowed in; the map stays as big as the pools.
         bound_[e.client] = e.mac;
     }
+    const auto mac = e.mac;
     book_.record(std::move(e));
+    if (observer_) observer_(mac);
     // A burst (a flood of DHCP) goes to the writer in slices, not as one
     // batch held until the next tick.
     if (book_.unsaved() >= flush_at) flush();

@@ -39,6 +39,17 @@ void append_field(std::string& head, std::string_view name, std::uint64_t value)
     append_field(head, name, std::to_string(value));
 }
 
+bool safe_field_text(std::string_view s) {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
+
+void append_extra_fields(std::string& head, const entity& e) {
+    for (const auto& [name, value] : e.fields)
+        if (!name.empty() && safe_field_text(name) && safe_field_text(value)) append_field(head, name, value);
+}
+
 std::string start_head(unsigned status, std::int64_t now, std::string_view server_name) {
     std::string head;
     head.reserve(320);
@@ -99,7 +110,8 @@ response_plan custom_refusal(unsigned status, const entity& e, std::string log_r
     p.head = start_head(status, now, server_name);
     append_field(p.head, "Content-Type", e.content_type.empty() ? text_plain : std::string_view(e.content_type));
     append_field(p.head, "Content-Length", e.body->size());
-    append_field(p.head, "Cache-Control", "no-cache");
+    append_field(p.head, "Cache-Control", e.cache_control.empty() ? std::string_view("no-cache") : e.cache_control);
+    append_extra_fields(p.head, e);
     // RFC 9110 section 15.5.2: a 401 names the scheme it wants (the API's keys).
     if (status == 401) append_field(p.head, "WWW-Authenticate", "Bearer realm=\"pxed\"");
     // RFC 6585 section 4: how long a locked-out client should wait.
@@ -132,12 +144,32 @@ bool is_known_method(std::string_view m) {
 
 // /metrics (Prometheus) is answered by the API handler too: the same
 // access rule for reads, and no file of that name can shadow it.
+// The dashboard (ui/...) too: its pages, data and stream.
 bool is_api(std::string_view path) {
-    return path == "api/v1" || path.substr(0, 7) == "api/v1/" || path == "metrics";
+    return path == "api/v1" || path.substr(0, 7) == "api/v1/" || path == "metrics" || path == "ui" ||
+           path.substr(0, 3) == "ui/";
 }
+
 
 response_plan serve_entity(const request_head& req, const entity& e, bool head_only, bool keep_alive,
                            std::int64_t now, std::string_view server_name) {
+    if (e.stream) {
+        // Server-Sent Events: no length, no validators, no ranges; the
+        // stream ends when the connection does.
+        response_plan p;
+        p.status = 200;
+        p.head = start_head(200, now, server_name);
+        append_field(p.head, "Content-Type", e.content_type.empty() ? "text/event-stream" : e.content_type);
+        append_field(p.head, "Cache-Control", e.cache_control.empty() ? std::string_view("no-store") : e.cache_control);
+        append_extra_fields(p.head, e);
+        end_head(p.head, false, req.version);
+        p.stream = !head_only;
+        if (p.stream && e.body && !e.body->empty()) {
+            p.memory = e.body;
+            p.body_length = e.body->size();
+        }
+        return p;
+    }
     const std::uint64_t size = e.body ? e.body->size() : e.size;
     const bool validators = !e.etag.empty();
     const std::int64_t last_modified = std::min(e.mtime, now);  // never in the future (RFC 9110 section 8.8.2.1)
@@ -199,7 +231,11 @@ response_plan serve_entity(const request_head& req, const entity& e, bool head_o
                      "bytes " + std::to_string(range.first) + "-" + std::to_string(range.first + range.length - 1) +
                          "/" + std::to_string(size));
     }
-    if (e.dynamic) append_field(p.head, "Cache-Control", "no-cache");
+    if (!e.cache_control.empty())
+        append_field(p.head, "Cache-Control", e.cache_control);
+    else if (e.dynamic)
+        append_field(p.head, "Cache-Control", "no-cache");
+    append_extra_fields(p.head, e);
     end_head(p.head, keep_alive, req.version);
     if (!head_only && range.length > 0) {
         p.body_offset = range.first;

@@ -1264,6 +1264,19 @@ const table<metrics_settings>& metrics_keys() {
     return t;
 }
 
+const table<dashboard_settings>& dashboard_keys() {
+    static const table<dashboard_settings> t{{
+        flag("enabled", &dashboard_settings::enabled, "serve the live dashboard at /ui/ on the HTTP server"),
+        number("max_streams", &dashboard_settings::max_streams, 1, 10000, nullptr,
+               "live dashboard streams (browser tabs) at once"),
+        number("max_streams_per_client", &dashboard_settings::max_streams_per_client, 1, 1000, nullptr,
+               "live streams from one client address"),
+        duration("session_idle", &dashboard_settings::session_idle, 60, "a signed-in session ends after this long idle"),
+        duration("session_max_age", &dashboard_settings::session_max_age, 60, "a signed-in session ends after this long"),
+    }};
+    return t;
+}
+
 const table<trace_settings>& trace_keys() {
     static const table<trace_settings> t{{
         flag("enabled", &trace_settings::enabled,
@@ -1338,6 +1351,8 @@ const table<server_settings>& server_keys() {
         section("ftp", read_server_part<&server_settings::ftp, ftp_keys>, describe_part<ftp_keys>, "FTP"),
         section("metrics", read_server_part<&server_settings::metrics, metrics_keys>, describe_part<metrics_keys>,
                 "Prometheus metrics"),
+        section("dashboard", read_server_part<&server_settings::dashboard, dashboard_keys>,
+                describe_part<dashboard_keys>, "the live web dashboard"),
         section("trace", read_server_part<&server_settings::trace, trace_keys>, describe_part<trace_keys>,
                 "the per-host boot trace"),
         section("store", read_store, describe_part<store_keys>,

@@ -30,6 +30,7 @@
 #include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/send_file.hpp"
+#include "pxed/net/transfer_board.hpp"
 #include "pxed/proto/ftp.hpp"
 #include "pxed/wire/text.hpp"
 
@@ -511,6 +512,13 @@ private:
         position_ = xfer_->offset;
         sent_ = 0;
         xfer_started_ = clock_type::now();
+        // A download shows on the board from here, waiting for its data
+        // connection included; a listing does not. After REST, what is
+        // left of the file is its size: the bytes are this transfer's.
+        if (server_->options_.transfers && xfer_->command == ftp::verb::retr)
+            ticket_ = server_->options_.transfers->add(
+                "ftp", client_, "/" + xfer_->path,
+                static_cast<std::uint64_t>(std::max<std::int64_t>(xfer_->size - xfer_->offset, 0)), unix_ms_now());
         last_progress_ = xfer_started_;
         waiting_for_connection_ = true;
         arm_data_timer(server_->options_.data_connect_timeout);
@@ -601,6 +609,7 @@ private:
                                  static_cast<std::uint64_t>(left), turn_budget);
         position_ += static_cast<std::int64_t>(r.sent);
         sent_ += static_cast<std::int64_t>(r.sent);
+        ticket_.sent(static_cast<std::uint64_t>(sent_));  // once a turn: a relaxed store
         if (r.sent > 0) last_progress_ = clock_type::now();
         switch (r.status) {
         case send_file_status::done: finish(ftp::transfer_outcome::completed); return;
@@ -640,6 +649,7 @@ private:
         ++transfers_;
         bytes_ += sent_;
         xfer_.reset();
+        ticket_.reset();
         close_data_sockets();
         apply(engine_.on_transfer_done(outcome));
     }
@@ -651,6 +661,7 @@ private:
             ++transfers_;
             bytes_ += sent_;
             xfer_.reset();
+            ticket_.reset();
         }
         close_data_sockets();
     }
@@ -742,6 +753,7 @@ private:
     std::optional<tcp::socket> data_;
     unsigned data_gen_ = 0;
     std::optional<ftp::outgoing_data> xfer_;
+    transfer_board::ticket ticket_;  // xfer_ on the board (RETR, with a board)
     bool waiting_for_connection_ = false;
     std::int64_t position_ = 0, sent_ = 0;
     clock_type::time_point xfer_started_, last_progress_;

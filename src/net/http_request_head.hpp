@@ -36,6 +36,10 @@ http::request_head request_head_of(const boost::beast::http::request_parser<Body
     head.range = sv(req[bhttp::field::range]);
     head.if_range = sv(req[bhttp::field::if_range]);
     head.authorization = sv(req[bhttp::field::authorization]);
+    head.cookie = sv(req[bhttp::field::cookie]);
+    head.origin = sv(req[bhttp::field::origin]);
+    head.host = sv(req[bhttp::field::host]);
+    head.csrf_token = sv(req["X-CSRF-Token"]);
     head.has_body = !parser.is_done();
     // Every field: "Transfer-Encoding: chunked" then "Transfer-Encoding:
     // gzip" is a gzip body of unknown length (RFC 9110 section 5.3).

@@ -9,6 +9,7 @@
 // most send_chunk per turn of the loop so every client gets its turn.
 
 #include "pxed/net/http_server.hpp"
+#include "pxed/net/transfer_board.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -249,7 +250,14 @@ public:
         if (!api_) return refused(http::lookup_status::not_found, "the API is not enabled", "no API here");
         http_api_reply reply;
         try {
-            reply = api_(http_api_request{method, path, query, peer_, authorization, peer_ipv4_});
+            http_api_request request{method, path, query, peer_, authorization, peer_ipv4_};
+            if (head_) {
+                request.cookie = head_->cookie;
+                request.origin = head_->origin;
+                request.host = head_->host;
+                request.csrf_token = head_->csrf_token;
+            }
+            reply = api_(request);
         } catch (const std::exception& e) {
             return refused(http::lookup_status::failed, std::string("API: ") + e.what(), "API failure");
         }
@@ -258,6 +266,13 @@ public:
         r.found.size = r.found.body->size();
         r.found.content_type = std::move(reply.content_type);
         r.found.dynamic = true;
+        r.found.cache_control = std::move(reply.cache_control);
+        r.found.etag = std::move(reply.etag);
+        r.found.fields = std::move(reply.fields);
+        if (reply.stream && reply.status == 200 && method == "GET") {
+            r.found.stream = true;
+            stream = std::move(reply.stream);
+        }
         switch (reply.status) {
         case 200: r.status = http::lookup_status::found; break;
         case 400: r.status = http::lookup_status::bad_request; break;
@@ -273,6 +288,10 @@ public:
 
     bool document_miss = false;  // a rendered document a host asked for is missing
     bool api_request = false;    // answered by the API, not the file namespace
+    // An answer that is a stream: called with it once the head is queued.
+    std::function<void(std::shared_ptr<http_stream>)> stream;
+    // The request, for the fields only the dashboard reads.
+    const http::request_head* head_ = nullptr;
 
 private:
     http::lookup_result from_cache(const open_file_cache::entry& c) {
@@ -467,6 +486,8 @@ public:
     // Called once a second with the time: whether on_deadline() must act.
     bool expired(steady::time_point now) {
         if (state_ == state::closed) return false;
+        // A stream has no deadline while nothing waits to be sent.
+        if (state_ == state::streaming) return out_sent_ < out_.size() && now >= deadline_;
         return now >= deadline_ || too_slow(now);
     }
 
@@ -544,6 +565,10 @@ public:
             }
             close();
             return;
+        case state::streaming:
+            end_stream("the client read nothing of the stream for " +
+                       std::to_string(server_.options_.send_timeout.count()) + " s");
+            return;
         case state::lingering:
         case state::closed: close(); return;
         }
@@ -555,13 +580,14 @@ public:
         boost::system::error_code ec;
         socket_.close(ec);
         file_.reset();
+        ticket_.reset();
         if (const auto it = server_.per_client_.find(client_); it != server_.per_client_.end() && --it->second == 0)
             server_.per_client_.erase(it);
         server_.connections_.erase(this);  // may drop the last owner; handlers hold their own
     }
 
 private:
-    enum class state { idle, reading, writing, lingering, closed };
+    enum class state { idle, reading, writing, streaming, lingering, closed };
     static constexpr std::size_t initial_buffer = 4096;
 
     void wait_for_request(steady::time_point now) {
@@ -669,13 +695,123 @@ private:
         const auto files = server_.files_ ? server_.files_() : nullptr;
         fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_,
                              peer_, peer_ipv4_, head.method == "HEAD");
+        resolver.head_ = &head;
         http::exchange_limits limits;
         limits.max_target = server_.options_.max_target_bytes;
         plan_ = http::decide(head, resolver, limits, std::time(nullptr));
         document_miss_ = resolver.document_miss;
         api_request_ = resolver.api_request;
+        streaming_ = plan_.stream && resolver.stream;
         begin_response();
+        if (streaming_ && state_ != state::closed) resolver.stream(std::make_shared<stream_sink>(shared_from_this()));
     }
+
+public:
+    // The application's end of a stream (http_stream): holds the
+    // connection weakly, so a stream the application forgets to drop
+    // keeps no socket open.
+    class stream_sink final : public http_stream {
+    public:
+        explicit stream_sink(const std::shared_ptr<connection>& c) : c_(c) {}
+        bool push(std::string_view bytes) override {
+            const auto c = c_.lock();
+            return c && c->stream_push(bytes);
+        }
+        bool open() const override {
+            const auto c = c_.lock();
+            return c && c->state_ != state::closed;
+        }
+        void close() override {
+            if (const auto c = c_.lock()) c->end_stream(nullptr);
+        }
+
+    private:
+        std::weak_ptr<connection> c_;
+    };
+
+private:
+    // Queues bytes of a stream; sends at once unless a send is waiting.
+    bool stream_push(std::string_view bytes) {
+        if (state_ == state::closed || !streaming_) return false;
+        if (out_.size() - out_sent_ + bytes.size() > http_stream::max_queued) {
+            end_stream("the client fell more than " + std::to_string(http_stream::max_queued >> 10) +
+                       " KiB behind the stream");
+            return false;
+        }
+        if (out_sent_ == out_.size()) {
+            if (state_ == state::streaming) {
+                // Idle until now: the no-progress deadline starts here.
+                deadline_ = steady::now() + server_.options_.send_timeout;
+            }
+        }
+        out_.append(bytes.data(), bytes.size());
+        if (state_ == state::streaming && !write_waiting_) stream_write();
+        return true;
+    }
+
+    // Sends what a stream has queued; waits for room when the socket is full.
+    void stream_write() {
+        while (out_sent_ < out_.size()) {
+            const ssize_t n = ::send(socket_.native_handle(), out_.data() + out_sent_, out_.size() - out_sent_,
+                                     MSG_NOSIGNAL);
+            if (n >= 0) {
+                out_sent_ += static_cast<std::size_t>(n);
+                progress();
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (would_block(errno)) {
+                write_waiting_ = true;
+                socket_.async_wait(tcp::socket::wait_write,
+                                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                                       self->write_waiting_ = false;
+                                       if (!ec && self->state_ == state::streaming) self->stream_write();
+                                   });
+                return;
+            }
+            end_stream(std::strerror(errno));
+            return;
+        }
+        body_sent_ += out_sent_ - std::min(out_sent_, head_size_);
+        head_size_ = 0;
+        out_.clear();
+        out_sent_ = 0;
+    }
+
+    // The head of a stream is out: from now on the connection waits for
+    // pushes, and for the client to close (it sends nothing else).
+    void enter_streaming() {
+        state_ = state::streaming;
+        body_sent_ += out_sent_ - std::min(out_sent_, head_size_);
+        head_size_ = 0;
+        out_.clear();
+        out_sent_ = 0;
+        watch_stream_reader();
+    }
+
+    void watch_stream_reader() {
+        socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->state_ != state::streaming) return;
+            char scratch[512];
+            const ssize_t n = ::recv(self->socket_.native_handle(), scratch, sizeof scratch, MSG_DONTWAIT);
+            if (n > 0 || (n < 0 && (errno == EINTR || would_block(errno)))) {
+                self->watch_stream_reader();  // a client has nothing to say on a stream; ignored
+                return;
+            }
+            self->end_stream(nullptr);  // closed by the client: the normal end
+        });
+    }
+
+    void end_stream(const std::string& why) { end_stream(why.c_str()); }
+    void end_stream(const char* why) {
+        if (state_ == state::closed) return;
+        if (out_sent_ < out_.size() && state_ == state::streaming) body_sent_ += out_sent_;
+        out_sent_ = 0;
+        out_.clear();
+        log_access(why);
+        close();
+    }
+
 
     void begin_response() {
         state_ = state::writing;
@@ -700,6 +836,12 @@ private:
                 if (!read_small_body()) return;
             } else {
                 file_left_ = plan_.body_length;
+                if (server_.options_.transfers && peer_ipv4_) {
+                    auto path = std::string_view(target_).substr(0, target_.find('?'));
+                    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+                    ticket_ = server_.options_.transfers->add("http", *peer_ipv4_, path, plan_.body_length,
+                                                              unix_ms_now());
+                }
             }
         }
         if (!plan_.file_body) file_.reset();  // HEAD, 304, refusals: the file is not needed
@@ -748,7 +890,10 @@ private:
             file_offset_ += r.sent;
             file_left_ -= r.sent;
             body_sent_ += r.sent;
-            if (r.sent > 0) progress();
+            if (r.sent > 0) {
+                progress();
+                ticket_.sent(body_sent_);
+            }
             switch (r.status) {
             case send_file_status::done: break;
             case send_file_status::yield:
@@ -761,6 +906,7 @@ private:
             case send_file_status::failed: return abort_response(std::strerror(r.error));
             }
         }
+        if (streaming_) return enter_streaming();
         finish_response();
     }
 
@@ -791,7 +937,11 @@ private:
         const std::uint64_t sent = body_bytes_sent();
         server_.metrics_.response(plan_.status, sent, failure != nullptr);
         if (server_.options_.trace && !api_request_ && peer_ipv4_ && target_ != "-") trace(failure, sent, ms);
-        if (failure) {
+        if (streaming_) {
+            // A stream has no length: it ran, then one side ended it.
+            spdlog::log(level, "http: {} \"{} {}\" {} stream of {} bytes over {} ms{}{}", peer_, method_, target_,
+                        plan_.status, sent, ms, failure ? ", closed: " : "", failure ? failure : "");
+        } else if (failure) {
             spdlog::log(level, "http: {} \"{} {}\" {} aborted after {} of {} bytes in {} ms: {}", peer_, method_, target_,
                         plan_.status, sent, plan_.body_length, ms, failure);
         } else if (!plan_.log_reason.empty()) {
@@ -835,6 +985,7 @@ private:
 
     void finish_response() {
         log_access(nullptr);
+        ticket_.reset();
         file_.reset();
         document_miss_ = false;
         api_request_ = false;
@@ -912,6 +1063,8 @@ private:
     std::string target_;
     bool document_miss_ = false;
     bool api_request_ = false;
+    bool streaming_ = false;      // the response is a stream (Server-Sent Events)
+    bool write_waiting_ = false;  // a stream's send waits for room
     std::string out_;  // head, plus the body when it is in memory or small
     std::size_t out_sent_ = 0;
     std::size_t head_size_ = 0;
@@ -919,6 +1072,7 @@ private:
     std::uint64_t file_offset_ = 0;
     std::uint64_t file_left_ = 0;
     std::uint64_t body_sent_ = 0;
+    transfer_board::ticket ticket_;  // a large file body on the dashboard's board
 };
 
 void http_server::impl::on_accept(const boost::system::error_code& ec, tcp::socket s) {

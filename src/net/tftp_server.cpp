@@ -44,6 +44,7 @@
 #include "pxed/engine/tftp_front_door.hpp"
 #include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
+#include "pxed/net/transfer_board.hpp"
 #include "pxed/net/udp.hpp"
 #include "pxed/proto/tftp.hpp"
 #include "pxed/wire/text.hpp"
@@ -655,6 +656,8 @@ public:
 
     // Loop thread, before adopt.
     void set_transfer(std::unique_ptr<tftp::read_transfer> transfer) { transfer_ = std::move(transfer); }
+    // Loop thread, before adopt: where the transfer shows while it runs.
+    void show_on(transfer_board::ticket ticket) { ticket_ = std::move(ticket); }
 
     // Its shard, once attached.
     void run() { apply(transfer_->start(clock_type::now())); }
@@ -742,6 +745,9 @@ private:
             finish();
             return;
         }
+        // The dashboard's count: a relaxed store per ACK (per window with
+        // RFC 7440), a branch without a board.
+        ticket_.sent(transfer_->stats().bytes);
         arm(*actions.deadline);
         if (!actions.send.empty()) expect_reply();
     }
@@ -845,6 +851,7 @@ private:
     void finish() {
         if (ended_) return;
         ended_ = true;
+        ticket_.reset();                 // off the board, on whichever thread ends it
         auto self = shared_from_this();  // leaving the shard may drop its last other owner
         if (attached_) {
             // What this transfer queued in a batched round (its ERROR)
@@ -967,6 +974,7 @@ private:
     // The shard's while it runs the session, then the loop's (the message
     // that reports the end orders the two).
     clock_type::time_point deadline_ = clock_type::time_point::max();
+    transfer_board::ticket ticket_;  // empty without a board
     bool attached_ = false;
     bool ended_ = false;
     std::optional<refusal> refusal_;
@@ -1266,6 +1274,8 @@ void tftp_server::impl::start_session(const tftp::request& rrq, const datagram_i
         source = std::make_unique<tftp::memory_block_source>(opened->doc()->body);
         sess->when_delivered([files, path = opened->document_path] { files->fetched(path); });
     }
+    if (options_.transfers)
+        sess->show_on(options_.transfers->add("tftp", client, rrq.filename, source->size().value_or(0), unix_ms_now()));
 
     auto cfg = options_.transfer;
     if (const auto payload = path_mtu(local, info.peer)) {

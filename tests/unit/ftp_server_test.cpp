@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "pxed/net/ftp_server.hpp"
+#include "pxed/net/transfer_board.hpp"
 #include "temp_dir.hpp"
 
 namespace pxed::net {
@@ -521,6 +522,153 @@ TEST_F(FtpServer, StopSays421) {
         if (left != 0) std::this_thread::sleep_for(5ms);
     }
     EXPECT_EQ(left, 0u);
+}
+
+// The dashboard's live transfers (server.ftp -> transfer_board): a RETR
+// is on the board from the command until its data connection closes, with
+// its client, path and size and the bytes sent so far, and leaves it
+// however it ends: completed, stalled, ABOR, the server's stop. Listings
+// are not shown. The server runs on one thread: once a handler posted
+// after a reply has run (sync()), everything the handler that sent the
+// reply did is done, so most checks need no polling.
+class FtpBoard : public FtpServer {
+protected:
+    ftp_server_options with_board(ftp_server_options o = {}) {
+        o.transfers = &board_;
+        return o;
+    }
+
+    // Every handler queued before this call has run.
+    void sync() {
+        run_on_loop([] {});
+    }
+
+    // Whether `holds(snapshot)` comes true within 10 s.
+    template <typename Holds>
+    bool eventually(Holds holds) {
+        for (int i = 0; i < 1000; ++i) {
+            if (holds(board_.snapshot())) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return holds(board_.snapshot());
+    }
+
+    // Reads `n` bytes from the data connection (fewer on EOF).
+    static std::size_t read_some(client& d, std::size_t n) {
+        std::vector<char> buf(64 * 1024);
+        std::size_t got = 0;
+        while (got < n) {
+            const ssize_t r = ::recv(d.fd(), buf.data(), std::min(buf.size(), n - got), 0);
+            if (r <= 0) break;
+            got += static_cast<std::size_t>(r);
+        }
+        return got;
+    }
+
+    static constexpr std::uint32_t loopback = 0x7f000001;
+    static constexpr std::uint64_t big = 16u << 20;
+    transfer_board board_;  // FtpServer::TearDown destroys the server before it goes
+};
+
+TEST_F(FtpBoard, ARetrShowsWithGrowingBytesAndLeavesWhenItCompletes) {
+    write(dir_ + "/big.img", std::string(big, 'b'));
+    start(with_board());
+    client c(port_);
+    c.login();
+    client d(c.epsv(), 4096);
+    ASSERT_TRUE(d.connected());
+    const auto before = unix_ms_now();
+    EXPECT_EQ(c.command("RETR big.img").substr(0, 3), "150");
+    ASSERT_EQ(read_some(d, 1u << 20), 1u << 20);
+    // At most the socket buffers' worth ahead of the client: far from done.
+    std::uint64_t first = 0;
+    ASSERT_TRUE(eventually([&](const auto& snap) {
+        if (snap.size() != 1 || snap[0].bytes < (1u << 20)) return false;
+        first = snap[0].bytes;
+        return true;
+    }));
+    const auto v = board_.snapshot();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].protocol, "ftp");
+    EXPECT_EQ(v[0].client, loopback);
+    EXPECT_EQ(v[0].path, "/big.img");
+    EXPECT_EQ(v[0].size, big);
+    EXPECT_LT(v[0].bytes, big);
+    EXPECT_GE(v[0].started_ms, before);
+    EXPECT_LE(v[0].started_ms, unix_ms_now());
+    ASSERT_EQ(read_some(d, 8u << 20), 8u << 20);
+    EXPECT_TRUE(eventually([&](const auto& snap) { return snap.size() == 1 && snap[0].bytes >= first + (8u << 20); }))
+        << "the count follows the data";
+    EXPECT_EQ(d.drain().size(), big - (9u << 20));
+    EXPECT_EQ(c.reply().substr(0, 3), "226");
+    EXPECT_EQ(board_.size(), 0u) << "off the board before the 226 went out";
+}
+
+TEST_F(FtpBoard, AStalledRetrLeavesTheBoardWhenItTimesOut) {
+    write(dir_ + "/big.img", std::string(64u << 20, 'x'));
+    ftp_server_options o;
+    o.data_stall_timeout = 500ms;
+    start(with_board(o));
+    client c(port_);
+    c.login();
+    client d(c.epsv(), 4096);
+    ASSERT_TRUE(d.connected());
+    EXPECT_EQ(c.command("RETR big.img").substr(0, 3), "150");
+    sync();
+    const auto v = board_.snapshot();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].size, 64u << 20);
+    // Nothing is read: the socket buffers fill, then the stall timeout.
+    EXPECT_EQ(c.reply().substr(0, 3), "426");
+    EXPECT_EQ(board_.size(), 0u);
+    EXPECT_EQ(c.command("NOOP").substr(0, 3), "200");
+}
+
+TEST_F(FtpBoard, AListingIsNotShownAWaitingRetrIsUntilAbor) {
+    write(dir_ + "/big.img", std::string(big, 'b'));
+    start(with_board());
+    client c(port_);
+    c.login();
+    ASSERT_NE(c.epsv(), 0);
+    EXPECT_EQ(c.command("LIST").substr(0, 3), "150");
+    sync();
+    EXPECT_EQ(board_.size(), 0u) << "a listing waiting for its data connection";
+    EXPECT_EQ(c.command("ABOR").substr(0, 3), "426");
+    c.reply();  // ABOR's own 226
+    ASSERT_NE(c.epsv(), 0);
+    // After REST the size shown is what is left to send.
+    EXPECT_EQ(c.command("REST 1000").substr(0, 3), "350");
+    EXPECT_EQ(c.command("RETR big.img").substr(0, 3), "150");
+    sync();
+    const auto v = board_.snapshot();
+    ASSERT_EQ(v.size(), 1u) << "a download waiting for its data connection";
+    EXPECT_EQ(v[0].path, "/big.img");
+    EXPECT_EQ(v[0].size, big - 1000);
+    EXPECT_EQ(v[0].bytes, 0u);
+    EXPECT_EQ(c.command("ABOR").substr(0, 3), "426");
+    sync();
+    EXPECT_EQ(board_.size(), 0u);
+}
+
+TEST_F(FtpBoard, TheServersStopTakesItsTransfersOffTheBoard) {
+    write(dir_ + "/big.img", std::string(big, 'b'));
+    start(with_board());
+    client c(port_), other(port_, 0, "127.0.0.2");
+    c.login();
+    other.login();
+    client d(c.epsv(), 4096);
+    ASSERT_TRUE(d.connected());
+    EXPECT_EQ(c.command("RETR big.img").substr(0, 3), "150");
+    ASSERT_NE(other.epsv(), 0);
+    EXPECT_EQ(other.command("RETR big.img").substr(0, 3), "150");  // waits for its connection
+    ASSERT_EQ(read_some(d, 1u << 20), 1u << 20);
+    sync();
+    const auto v = board_.snapshot();
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[0].client, loopback);
+    EXPECT_EQ(v[1].client, 0x7f000002u);
+    run_on_loop([this] { server_->stop(); });
+    EXPECT_EQ(board_.size(), 0u);
 }
 
 }  // namespace

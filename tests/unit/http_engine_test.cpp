@@ -359,8 +359,18 @@ public:
         r.found.body = std::make_shared<const std::string>(r.status == lookup_status::found ? "[]" : "{\"error\":\"x\"}");
         r.found.content_type = "application/json";
         r.found.dynamic = true;
+        if (path == "ui/api/stream") {
+            r.status = lookup_status::found;
+            r.found.stream = true;
+            r.found.content_type = "text/event-stream";
+            r.found.body = std::make_shared<const std::string>("retry: 3000\n\n");
+        }
+        r.found.fields = api_fields;
+        if (!api_cache_control.empty()) r.found.cache_control = api_cache_control;
         return r;
     }
+    std::vector<std::pair<std::string, std::string>> api_fields;
+    std::string api_cache_control;
 };
 
 class HttpDecide : public ::testing::Test {
@@ -530,6 +540,38 @@ TEST_F(HttpDecide, PostGoesToTheApiWithItsMethodAndExactStatus) {
     fs.api_status_code = 429;
     p = get("/api/v1/hosts/zz/reinstall", "POST");
     EXPECT_EQ(field(p, "Retry-After"), "60");
+}
+
+TEST_F(HttpDecide, TheDashboardIsAnsweredByTheApiWithItsOwnFields) {
+    fs.api_fields = {{"Content-Security-Policy", "default-src 'none'"},
+                     {"X-Evil", "a\r\nSet-Cookie: stolen=1"},
+                     {"Bad\r\nName", "x"}};
+    fs.api_cache_control = "no-store";
+    auto p = get("/ui/api/hosts");
+    EXPECT_EQ(fs.last_api, "ui/api/hosts");
+    EXPECT_EQ(field(p, "Content-Security-Policy"), "default-src 'none'");
+    EXPECT_EQ(field(p, "Cache-Control"), "no-store");
+    EXPECT_THAT(p.head, Not(HasSubstr("stolen"))) << "a field with CR or LF is dropped, never split";
+    EXPECT_THAT(p.head, Not(HasSubstr("Bad")));
+    get("/ui/", "POST");
+    EXPECT_EQ(fs.last_method, "POST") << "the dashboard takes POSTs (sign-in, actions)";
+    EXPECT_EQ(fs.last_api, "ui");
+}
+
+TEST_F(HttpDecide, AStreamHasNoLengthAndEndsWithTheConnection) {
+    auto p = get("/ui/api/stream");
+    EXPECT_EQ(p.status, 200u);
+    EXPECT_TRUE(p.stream);
+    EXPECT_FALSE(p.keep_alive);
+    EXPECT_EQ(field(p, "Content-Type"), "text/event-stream");
+    EXPECT_EQ(field(p, "Content-Length"), "<absent>") << "a stream's length is not known";
+    EXPECT_EQ(field(p, "Connection"), "close");
+    EXPECT_EQ(field(p, "Cache-Control"), "no-store");
+    ASSERT_TRUE(p.memory);
+    EXPECT_EQ(*p.memory, "retry: 3000\n\n") << "what the stream says first";
+    p = get("/ui/api/stream", "HEAD");
+    EXPECT_FALSE(p.stream) << "HEAD: the head alone";
+    EXPECT_EQ(p.body_length, 0u);
 }
 
 TEST_F(HttpDecide, Refusals) {

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
@@ -32,6 +33,7 @@ namespace pxed::net {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using steady = std::chrono::steady_clock;
 
@@ -122,10 +124,10 @@ protected:
         server_.reset();
     }
 
-    void start(http_server_options o) {
+    void start(http_server_options o, http_server::api_handler api = {}) {
         o.listen_address = "127.0.0.1";
         o.port = 0;
-        server_ = std::make_unique<http_server>(io_, o, [this] { return files_; });
+        server_ = std::make_unique<http_server>(io_, o, [this] { return files_; }, std::move(api));
         server_->start();
         port_ = server_->port();
         // Keeps run() going after a test has stopped the server, so that
@@ -151,6 +153,87 @@ protected:
 };
 
 const std::string get_hello = "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+// The dashboard's live stream (Server-Sent Events): an API answer that
+// stays open for what the application pushes.
+class HttpStream : public HttpServer {
+protected:
+    void start_streaming(http_server_options o = {}) {
+        start(o, [this](const http_api_request& r) {
+            http_api_reply reply;
+            reply.content_type = "text/event-stream";
+            reply.body = "retry: 3000\n\n";
+            reply.stream = [this](std::shared_ptr<http_stream> s) { stream_ = std::move(s); };
+            (void)r;
+            return reply;
+        });
+    }
+    // On the loop, as the application runs.
+    template <class F>
+    auto on_loop(F f) {
+        std::promise<decltype(f())> p;
+        boost::asio::post(io_, [&] { p.set_value(f()); });
+        return p.get_future().get();
+    }
+    bool wait_for(const std::function<bool()>& cond) {
+        for (int i = 0; i < 500; ++i) {
+            if (on_loop(cond)) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+    std::shared_ptr<http_stream> stream_;
+};
+
+TEST_F(HttpStream, AStreamSendsWhatIsPushedUntilTheClientGoes) {
+    start_streaming();
+    socket_client c(port_);
+    c.send("GET /ui/api/stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    const auto head = c.read_until("retry: 3000\n\n");
+    EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+    EXPECT_THAT(head, HasSubstr("Content-Type: text/event-stream"));
+    EXPECT_THAT(head, Not(HasSubstr("Content-Length")));
+    ASSERT_TRUE(wait_for([&] { return stream_ != nullptr; }));
+    EXPECT_TRUE(on_loop([&] { return stream_->push("event: hosts\ndata: {}\n\n"); }));
+    EXPECT_THAT(c.read_until("data: {}\n\n"), HasSubstr("event: hosts"));
+    EXPECT_TRUE(on_loop([&] { return stream_->push("event: site\ndata: 1\n\n"); }));
+    EXPECT_THAT(c.read_until("data: 1\n\n"), HasSubstr("event: site"));
+    EXPECT_EQ(connections(), 1u) << "idle for a moment: the stream stays";
+    ::shutdown(c.fd(), SHUT_RDWR);
+    EXPECT_TRUE(wait_for([&] { return !stream_->open(); })) << "the client went: the stream ends";
+    EXPECT_FALSE(on_loop([&] { return stream_->push("x"); }));
+    EXPECT_TRUE(wait_for([&] { return server_->active_connections() == 0; }));
+}
+
+TEST_F(HttpStream, AReaderThatFallsBehindIsClosedNotBuffered) {
+    start_streaming();
+    socket_client c(port_);
+    c.shrink_receive_buffer();
+    c.send("GET /ui/api/stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(wait_for([&] { return stream_ != nullptr; }));
+    // Nothing is read: past the socket buffers, at most max_queued is kept.
+    const std::string chunk(64 * 1024, 'x');
+    int pushed = 0;
+    while (on_loop([&] { return stream_->push(chunk); }) && pushed < 1000) ++pushed;
+    EXPECT_LT(pushed, 1000) << "a stalled reader must not hold unbounded memory";
+    EXPECT_FALSE(on_loop([&] { return stream_->open(); }));
+    EXPECT_TRUE(wait_for([&] { return server_->active_connections() == 0; }));
+}
+
+TEST_F(HttpStream, TheServerCanEndAStream) {
+    start_streaming();
+    socket_client c(port_);
+    c.send("GET /ui/api/stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(wait_for([&] { return stream_ != nullptr; }));
+    on_loop([&] {
+        stream_->push("event: reset\ndata: {}\n\n");
+        stream_->close();
+        return true;
+    });
+    const auto all = c.read_to_eof();
+    EXPECT_THAT(all, HasSubstr("retry: 3000")) << all;
+    EXPECT_TRUE(wait_for([&] { return server_->active_connections() == 0; }));
+}
 
 TEST_F(HttpServer, ConnectionsBeyondTheCapGet503) {
     std::filesystem::resize_file((std::ofstream(dir_ + "/big.img"), dir_ + "/big.img"), 256 << 20);

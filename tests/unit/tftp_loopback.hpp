@@ -32,6 +32,7 @@
 #include "pxed/metrics/registry.hpp"
 #include "pxed/net/event_loop.hpp"
 #include "pxed/net/tftp_server.hpp"
+#include "pxed/net/transfer_board.hpp"
 #include "temp_dir.hpp"
 
 namespace pxed::net::testing {
@@ -147,6 +148,8 @@ protected:
         o.max_transfers_per_client = max_transfers_per_client_;
         o.data_threads = data_threads_;
         o.metrics = metrics_;
+        o.transfers = transfers_;
+        o.transfer = transfer_;
         server_ = std::make_unique<tftp_server>(io_, o, [this] { return files_; });
         server_->start();
         thread_ = std::thread([this] { run(io_, *poll_); });
@@ -250,6 +253,8 @@ protected:
     std::size_t max_transfers_per_client_ = tftp_server_options{}.max_transfers_per_client;
     unsigned data_threads_ = tftp_server_options{}.data_threads;  // PXED_TFTP_DATA_THREADS overrides it
     metrics::registry* metrics_ = nullptr;
+    transfer_board* transfers_ = nullptr;  // must outlive server_
+    tftp::transfer_config transfer_ = tftp_server_options{}.transfer;
     pxed::testing::temp_dir tmp_{"tftp-loopback"};
     const std::string dir_ = tmp_.path();
     std::shared_ptr<const fs::file_namespace> files_;

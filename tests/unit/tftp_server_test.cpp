@@ -452,3 +452,138 @@ TEST_F(TftpSpurious, ASpuriousTimeoutIsLoggedAndCounted) {
 
 }  // namespace
 }  // namespace pxed::net
+
+namespace pxed::net {
+namespace {
+
+// The dashboard's live transfers (server.tftp -> transfer_board): a read
+// transfer is on the board from its first block, with its client, path
+// and size, its acknowledged bytes growing, and leaves it however it ends:
+// completed, given up on, ended by its client, or by the server's stop.
+// The ctest variants run these with data threads too, where the second
+// transfer of a test runs on one.
+class TftpBoard : public testing::tftp_loopback {
+protected:
+    void SetUp() override {
+        tftp_loopback::SetUp();
+        transfers_ = &board_;
+    }
+    void TearDown() override {
+        tftp_loopback::TearDown();
+        server_.reset();  // before the board it registers on
+    }
+
+    // Whether `holds(snapshot)` comes true within 10 s.
+    template <typename Holds>
+    bool eventually(Holds holds) {
+        for (int i = 0; i < 1000; ++i) {
+            if (holds(board_.snapshot())) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return holds(board_.snapshot());
+    }
+
+    // The entry whose path is `path`, if any.
+    static std::optional<transfer_board::view> entry_of(const std::vector<transfer_board::view>& v,
+                                                        const std::string& path) {
+        for (const auto& e : v)
+            if (e.path == path) return e;
+        return std::nullopt;
+    }
+
+    static constexpr std::uint32_t loopback = 0x7f000001;
+    transfer_board board_;
+};
+
+TEST_F(TftpBoard, ATransferShowsWhileItRunsWithItsBytesAndLeavesWhenItCompletes) {
+    const auto port = start(0us);
+    const auto before = unix_ms_now();
+    tftp_client c(port);
+    c.request("file.bin");
+    ASSERT_EQ(c.receive_block(1), 512u);
+    // Registered before its first block went out.
+    auto v = board_.snapshot();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].protocol, "tftp");
+    EXPECT_EQ(v[0].client, loopback);
+    EXPECT_EQ(v[0].path, "file.bin");
+    EXPECT_EQ(v[0].size, file_size);
+    EXPECT_EQ(v[0].bytes, 0u) << "nothing acknowledged yet";
+    EXPECT_GE(v[0].started_ms, before);
+    EXPECT_LE(v[0].started_ms, unix_ms_now());
+    for (std::uint16_t b = 1; b <= 50; ++b) {
+        c.ack(b);
+        ASSERT_EQ(c.receive_block(static_cast<std::uint16_t>(b + 1)), 512u) << "block " << b + 1;
+    }
+    EXPECT_TRUE(eventually([](const auto& snap) { return snap.size() == 1 && snap[0].bytes == 50 * 512u; }))
+        << "the count follows the ACKs";
+    for (std::uint16_t b = 51; b <= 101; ++b) {
+        c.ack(b);
+        if (b < 101) {
+            ASSERT_GT(c.receive_block(static_cast<std::uint16_t>(b + 1)), 0u) << "block " << b + 1;
+        }
+    }
+    EXPECT_EQ(c.bytes(), file_size);
+    EXPECT_TRUE(eventually([](const auto& snap) { return snap.empty(); })) << "a completed transfer leaves the board";
+}
+
+TEST_F(TftpBoard, TransfersTheClientEndsOrLeavesToTimeOutLeaveTheBoard) {
+    // Given up on 600 ms after its last progress (3 quiet waits), not 30 s.
+    transfer_.max_rto = 100ms;
+    transfer_.quick_period = 100ms;
+    transfer_.quiet_wait = 200ms;
+    transfer_.give_up_after = 500ms;
+    std::ofstream(dir_ + "/other.bin") << std::string(3000, 'o');
+    const auto port = start(0us);
+    tftp_client quitter(port), leaver(port);
+    quitter.request("file.bin");
+    ASSERT_EQ(quitter.receive_block(1), 512u);
+    leaver.request("other.bin");  // on a data thread, with PXED_TFTP_DATA_THREADS
+    ASSERT_EQ(leaver.receive_block(1), 512u);
+    quitter.ack(1);
+    leaver.ack(1);
+    ASSERT_EQ(quitter.receive_block(2), 512u);
+    ASSERT_EQ(leaver.receive_block(2), 512u);
+    ASSERT_TRUE(eventually([](const auto& snap) {
+        const auto q = entry_of(snap, "file.bin"), l = entry_of(snap, "other.bin");
+        return snap.size() == 2 && q && l && q->bytes == 512 && l->bytes == 512;
+    })) << "both on the board, each with its own count";
+    const auto v = board_.snapshot();
+    EXPECT_EQ(entry_of(v, "other.bin")->size, 3000u);
+    EXPECT_NE(v[0].id, v[1].id);
+    // One client gives up with an ERROR; the other just stops answering.
+    quitter.send_to(quitter.tid(), std::string("\0\5\0\0gone\0", 9));
+    ASSERT_TRUE(eventually([](const auto& snap) { return !entry_of(snap, "file.bin"); }))
+        << "a transfer its client ended leaves the board";
+    ASSERT_TRUE(eventually([](const auto& snap) { return snap.empty(); })) << "a transfer given up on leaves the board";
+    EXPECT_EQ(on_loop([this] { return server_->active_transfers(); }), 0u);
+}
+
+TEST_F(TftpBoard, TheServersStopTakesItsTransfersOffTheBoard) {
+    const auto port = start(0us);
+    tftp_client a(port), b(port);
+    a.request("file.bin");
+    b.request("file.bin");  // on a data thread, with PXED_TFTP_DATA_THREADS
+    ASSERT_EQ(a.receive_block(1), 512u);
+    ASSERT_EQ(b.receive_block(1), 512u);
+    ASSERT_EQ(board_.size(), 2u);
+    stop();  // waits a second for them, then the server's stop(): both aborted
+    EXPECT_EQ(board_.size(), 0u);
+}
+
+// A file that cannot be served is refused before any transfer starts:
+// nothing was ever on the board, and the board still works after it.
+TEST_F(TftpBoard, ARefusedRequestNeverShows) {
+    const auto port = start(0us);
+    tftp_client c(port);
+    c.request("no-such-file");
+    const auto reply = c.receive_any();
+    ASSERT_GE(reply.size(), 4u);
+    EXPECT_EQ(reply.substr(0, 4), std::string("\0\5\0\1", 4)) << "expected ERROR 1";
+    EXPECT_EQ(board_.size(), 0u);
+    EXPECT_EQ(c.fetch("file.bin", 0us), file_size);
+    EXPECT_TRUE(eventually([](const auto& snap) { return snap.empty(); }));
+}
+
+}  // namespace
+}  // namespace pxed::net

@@ -93,6 +93,9 @@ public:
     void flush();
 
     const trace::book& book() const { return book_; }
+    /// Told, on the loop, of each MAC an event was recorded or adopted for
+    /// (the dashboard's rows to refresh). One observer.
+    void set_observer(std::function<void(const wire::mac_address&)> f) { observer_ = std::move(f); }
     /// Events no MAC was found for, since start.
     std::uint64_t unattributed() const { return unattributed_; }
     /// Batches the database refused, since start.
@@ -109,6 +112,7 @@ private:
     std::shared_ptr<const site_view> view_;
     std::unordered_map<std::uint32_t, wire::mac_address> bound_;  // ACKed by pxed's DHCP
     neighbour_lookup neighbours_;
+    std::function<void(const wire::mac_address&)> observer_;
     trace::book book_;
     std::uint64_t unattributed_ = 0;
     std::uint64_t pushed_seq_ = 0;  // the last number handed to the writer

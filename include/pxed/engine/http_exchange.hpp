@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pxed::http {
 
@@ -29,6 +31,13 @@ struct request_head {
     std::string_view if_range;
     /// "Bearer <key>" for the API's state changes; never logged.
     std::string_view authorization;
+    /// For the dashboard (docs/dashboard.md): its session cookie, the
+    /// request's Origin and Host (a state change must come from a page of
+    /// this server) and its CSRF token; never logged.
+    std::string_view cookie;
+    std::string_view origin;
+    std::string_view host;
+    std::string_view csrf_token;  ///< X-CSRF-Token
     /// A body follows the head (Content-Length or Transfer-Encoding). pxed
     /// never reads one: it answers, then closes the connection.
     bool has_body = false;
@@ -48,6 +57,16 @@ struct entity {
     std::shared_ptr<const std::string> body;
     /// Computed per request (listings, API): "Cache-Control: no-cache".
     bool dynamic = false;
+    /// Replaces the Cache-Control value `dynamic` gives ("no-store" for
+    /// answers that must not be kept anywhere).
+    std::string cache_control;
+    /// More header fields, in this order (security headers, Set-Cookie);
+    /// a name or value with CR, LF or NUL in it is dropped, never sent.
+    std::vector<std::pair<std::string, std::string>> fields;
+    /// A stream (Server-Sent Events): the head goes out without a length
+    /// and the connection stays open for what the server pushes, then
+    /// closes. Only for GET; HEAD gets the head alone.
+    bool stream = false;
 };
 
 enum class lookup_status {
@@ -82,8 +101,9 @@ public:
     /// `query` is the raw query string (a host's kickstart URL carries its
     /// install token there).
     virtual lookup_result file(std::string_view path, bool listing, std::string_view query) = 0;
-    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"), or
-    /// "metrics" (Prometheus); `method`
+    /// A path under `api/v1` (normalised, e.g. "api/v1/hosts"),
+    /// "metrics" (Prometheus), or the dashboard's `ui` and what is under
+    /// it; `method`
     /// is GET, HEAD or POST (the API's only state-changing method);
     /// `authorization` the request's Authorization field, as sent.
     virtual lookup_result api(std::string_view method, std::string_view path, std::string_view query,
@@ -102,6 +122,9 @@ struct response_plan {
     std::uint64_t body_length = 0;
     bool file_body = false;
     bool keep_alive = false;
+    /// The head opens a stream (entity::stream): the connection stays open
+    /// for what is pushed after it, and closes at its end.
+    bool stream = false;
     /// Why a request was refused, for the access log; empty for success.
     std::string log_reason;
 };

@@ -122,6 +122,20 @@ struct metrics_settings {
     std::uint16_t listen_port = 0;
 };
 
+/// The live web dashboard at /ui/ on the HTTP server (docs/dashboard.md),
+/// read from the networks of access.api.read_from, like the API.
+struct dashboard_settings {
+    bool enabled = true;
+    /// Live streams (browser tabs) at once, all clients together; and per
+    /// client address.
+    unsigned max_streams = 32;
+    unsigned max_streams_per_client = 4;
+    /// A signed-in session ends after this long without a request, and
+    /// after max_session_age in any case.
+    seconds session_idle{std::chrono::minutes(30)};
+    seconds session_max_age{std::chrono::hours(12)};
+};
+
 /// The per-host boot trace (docs/troubleshooting.md).
 struct trace_settings {
     bool enabled = true;
@@ -156,6 +170,7 @@ struct server_settings {
     http_settings http;
     ftp_settings ftp;
     metrics_settings metrics;
+    dashboard_settings dashboard;
     trace_settings trace;
     store_settings store;
 };

@@ -26,6 +26,8 @@ class registry;
 
 namespace pxed::net {
 
+class transfer_board;
+
 struct ftp_server_options {
     std::string listen_address = "0.0.0.0";
     std::uint16_t port = 21;  ///< 0: any free port (see ftp_server::port())
@@ -61,6 +63,12 @@ struct ftp_server_options {
     /// Where the server counts replies and transfers (docs/metrics.md);
     /// outlives the server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Where every RETR shows while it runs (the dashboard's live
+    /// transfers, docs/dashboard.md), from the command until its data
+    /// connection closes, with the bytes sent so far; the server is
+    /// read-only, so there is no upload to show. Listings are not shown.
+    /// Owned by the caller and outliving the server; null: shown nowhere.
+    transfer_board* transfers = nullptr;
     /// Told of every transfer's end, for the boot trace; its mac unset
     /// (the caller attributes it). Unset: none.
     std::function<void(trace::event&&)> trace;

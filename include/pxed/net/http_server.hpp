@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "pxed/engine/boot_trace.hpp"
 #include "pxed/fs/namespace.hpp"
@@ -27,6 +29,8 @@ class registry;
 
 namespace pxed::net {
 
+class transfer_board;
+
 /// One request to the JSON API.
 struct http_api_request {
     std::string_view method;  ///< GET, HEAD or POST
@@ -37,6 +41,28 @@ struct http_api_request {
     std::string_view authorization;
     /// The client's IPv4 address, host byte order (none for IPv6 peers).
     std::optional<std::uint32_t> peer_ipv4;
+    /// The dashboard's (docs/dashboard.md): Cookie, Origin, Host and
+    /// X-CSRF-Token as sent; never logged.
+    std::string_view cookie{};
+    std::string_view origin{};
+    std::string_view host{};
+    std::string_view csrf_token{};
+};
+
+/// An answer that stays open (Server-Sent Events): what the application
+/// pushes goes out in order until either side closes. On the event loop's
+/// thread only.
+class http_stream {
+public:
+    virtual ~http_stream() = default;
+    /// Queues `bytes` to send. False when the connection is gone, or when
+    /// the client has fallen more than max_queued bytes behind (the
+    /// connection is then closed: a stalled reader holds no memory).
+    virtual bool push(std::string_view bytes) = 0;
+    virtual bool open() const = 0;
+    /// Ends the stream: what is queued is dropped and the connection closed.
+    virtual void close() = 0;
+    static constexpr std::size_t max_queued = 1 << 20;
 };
 
 /// What the JSON API answers to one request (see app/api.hpp).
@@ -46,6 +72,16 @@ struct http_api_reply {
     std::string content_type = "application/json";
     /// Why a request was refused, for the access log (no secret in it).
     std::string log;
+    /// Replaces "no-cache" (a computed answer's default).
+    std::string cache_control;
+    /// With it, conditional requests are answered 304 (embedded files).
+    std::string etag;
+    /// More header fields (security headers, Set-Cookie).
+    std::vector<std::pair<std::string, std::string>> fields;
+    /// Set on a 200 to a GET: the answer is a stream. The head is sent
+    /// (Content-Type text/event-stream unless content_type says other),
+    /// `body` goes first, and this is called with the stream to push to.
+    std::function<void(std::shared_ptr<http_stream>)> stream;
 };
 
 struct http_server_options {
@@ -86,6 +122,9 @@ struct http_server_options {
     /// Where the server counts its responses (docs/metrics.md); outlives
     /// the server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Where file bodies larger than small_file show while they are sent
+    /// (the dashboard); outlives the server. Null: nowhere.
+    transfer_board* transfers = nullptr;
     /// Told of every file or document request answered (not the API's),
     /// for the boot trace; its mac unset (the caller attributes it).
     std::function<void(trace::event&&)> trace;

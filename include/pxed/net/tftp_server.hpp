@@ -24,6 +24,7 @@ class io_context;
 namespace pxed::net {
 
 class busy_poll;
+class transfer_board;
 }  // namespace pxed::net
 
 namespace pxed::metrics {
@@ -61,6 +62,12 @@ struct tftp_server_options {
     /// Where the server counts transfers (docs/metrics.md); outlives the
     /// server. Null: counted nowhere anyone reads.
     metrics::registry* metrics = nullptr;
+    /// Where every read transfer shows while it runs (the dashboard's
+    /// live transfers, docs/dashboard.md): registered once its file is
+    /// open, with the file's size, its acknowledged bytes updated as ACKs
+    /// come in, and taken off when it ends however it ends. Owned by the
+    /// caller and outliving the server; null: shown nowhere.
+    transfer_board* transfers = nullptr;
     /// Told of every transfer that ends and every request refused, for
     /// the boot trace (its mac unset: the caller attributes it). Unset: none.
     std::function<void(trace::event&&)> trace;
