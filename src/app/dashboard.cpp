@@ -31,6 +31,23 @@ constexpr const char* cookie_name = "pxed_session";
 constexpr std::size_t max_sessions = 64;
 constexpr std::size_t max_unknown_shown = 200;
 constexpr std::size_t max_transfers_shown = 200;
+// Rows per answer of /ui/api/hosts (the page asks for the next page until
+// it has them all), and rows a tick looks at again.
+constexpr std::size_t max_page = 1000;
+constexpr std::size_t slice_size = 1000;
+
+// A decimal count ("" leaves `out` as it is).
+bool parse_count(std::string_view text, std::size_t& out) {
+    if (text.empty()) return true;
+    if (text.size() > 9) return false;
+    std::size_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<std::size_t>(c - '0');
+    }
+    out = v;
+    return true;
+}
 // A tick whose changed rows come to more than this tells the streams to
 // fetch everything again instead (a reload, a whole rack at once).
 constexpr std::size_t max_push_bytes = 256 * 1024;
@@ -312,53 +329,135 @@ const dashboard::trace_summary& dashboard::summary_of(const wire::mac_address& m
     return summaries_.emplace(mac, std::move(t)).first->second;
 }
 
-std::string dashboard::row_text(const inventory::site& s, const inventory::host& h, const store::lease* l,
-                                std::int64_t now, std::int64_t now_ms) {
-    json o = json::object();
-    o["mac"] = h.mac.to_string();
-    o["hostname"] = h.hostname.empty() ? json(nullptr) : json(h.hostname);
-    o["profile"] = h.profile.empty() ? json(nullptr) : json(h.profile);
-    const auto* r = src_.lifecycle ? src_.lifecycle->tracker().find(h.mac) : nullptr;
-    o["state"] = r ? json(store::to_string(r->state)) : json(nullptr);
-    o["generation"] = r ? json(r->generation) : json(nullptr);
-    o["last_seen"] = r ? time_or_null(r->last_seen) : json(nullptr);
-    if (l) {
-        o["lease"] = json{{"state", effective_state(*l, now)}, {"ip", l->ip.to_string()}, {"expires", time_or_null(l->ends)}};
-    } else {
-        o["lease"] = nullptr;
+namespace {
+
+// A row is written by hand: nlohmann's tree and serialiser were most of a
+// page's cost (100,000 rows took a second). Text that is not plain ASCII
+// goes through nlohmann, which replaces bytes that are not UTF-8.
+void put_string(std::string& out, std::string_view v) {
+    for (char c : v)
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+            return;
+        }
+    out += '"';
+    for (char c : v) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                out += buf;
+            } else {
+                out += c;
+            }
+        }
     }
-    o["ip"] = h.ip ? json(h.ip->to_string()) : l ? json(l->ip.to_string()) : json(nullptr);
-    const auto& t = summary_of(h.mac, now_ms);
-    o["stage"] = t.stage;
-    if (t.has_event)
-        o["last_event"] = json{{"time_ms", t.time_ms}, {"kind", t.kind}, {"ok", t.ok}, {"text", t.text}};
-    else
-        o["last_event"] = r && !r->last_event.empty()
-                              ? json{{"time_ms", (r->last_seen ? r->last_seen : r->changed_at) * 1000}, {"kind", "lifecycle"}, {"ok", true}, {"text", r->last_event}}
-                              : json(nullptr);
-    (void)s;
-    return o.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += '"';
 }
 
-std::string dashboard::hosts_text(std::int64_t now, std::int64_t now_ms) {
+void put_key(std::string& out, const char* key) {
+    if (out.back() != '{') out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+}
+
+void put_text(std::string& out, const char* key, std::string_view v, bool null_if_empty = true) {
+    put_key(out, key);
+    if (v.empty() && null_if_empty)
+        out += "null";
+    else
+        put_string(out, v);
+}
+
+void put_number(std::string& out, const char* key, std::int64_t v, bool null_if_zero) {
+    put_key(out, key);
+    out += v == 0 && null_if_zero ? std::string("null") : std::to_string(v);
+}
+
+}  // namespace
+
+std::string dashboard::row_text(const inventory::site& s, const inventory::host& h, const store::lease* l,
+                                std::int64_t now, std::int64_t now_ms) {
+    (void)s;
+    std::string o;
+    o.reserve(320);
+    o += '{';
+    put_text(o, "mac", h.mac.to_string());
+    put_text(o, "hostname", h.hostname);
+    put_text(o, "profile", h.profile);
+    const auto* r = src_.lifecycle ? src_.lifecycle->tracker().find(h.mac) : nullptr;
+    put_text(o, "state", r ? store::to_string(r->state) : "");
+    put_number(o, "generation", r ? r->generation : 0, !r);
+    put_number(o, "last_seen", r ? r->last_seen : 0, true);
+    put_key(o, "lease");
+    if (l) {
+        o += '{';
+        put_text(o, "state", effective_state(*l, now));
+        put_text(o, "ip", l->ip.to_string());
+        put_number(o, "expires", l->ends, true);
+        o += '}';
+    } else {
+        o += "null";
+    }
+    put_text(o, "ip", h.ip ? h.ip->to_string() : l ? l->ip.to_string() : std::string());
+    const auto& t = summary_of(h.mac, now_ms);
+    put_text(o, "stage", t.stage, false);
+    put_key(o, "last_event");
+    if (t.has_event || (r && !r->last_event.empty())) {
+        o += '{';
+        if (t.has_event) {
+            put_number(o, "time_ms", t.time_ms, false);
+            put_text(o, "kind", t.kind, false);
+            put_key(o, "ok");
+            o += t.ok ? "true" : "false";
+            put_text(o, "text", t.text, false);
+        } else {
+            put_number(o, "time_ms", (r->last_seen ? r->last_seen : r->changed_at) * 1000, false);
+            put_text(o, "kind", "lifecycle", false);
+            put_key(o, "ok");
+            o += "true";
+            put_text(o, "text", r->last_event, false);
+        }
+        o += '}';
+    } else {
+        o += "null";
+    }
+    o += '}';
+    return o;
+}
+
+std::string dashboard::hosts_text(std::int64_t now, std::int64_t now_ms, std::size_t from, std::size_t count) {
     const auto loaded = src_.site();
     const auto& s = *loaded->site;
     const auto leases = src_.leases ? src_.leases() : std::vector<store::lease>{};
     const auto index = index_leases(leases);
-    // Built as text, row by row: 100,000 rows as one json tree would hold
-    // several times the memory of the answer.
-    std::string out = "{\"now\":" + std::to_string(now) + ",\"hosts\":[";
+    // A page of rows at a time: 100,000 hosts in one answer would hold the
+    // loop for a second. Built as text, row by row.
+    const auto total = s.hosts.size();
+    const auto first = std::min(from, total);
+    const auto last = std::min(total, first + std::min(count, max_page));
+    std::string out = "{\"now\":" + std::to_string(now) + ",\"total\":" + std::to_string(total) +
+                      ",\"from\":" + std::to_string(first) +
+                      ",\"next\":" + (last < total ? std::to_string(last) : std::string("null")) + ",\"hosts\":[";
     const auto v = ",\"v\":" + std::to_string(version_) + "}";
-    bool first = true;
-    for (const auto& h : s.hosts) {
+    for (auto i = first; i < last; ++i) {
+        const auto& h = s.hosts[i];
         auto row = row_text(s, h, find_lease(index, h.mac), now, now_ms);
         row.pop_back();  // the closing brace: "v" goes in
-        if (!first) out += ',';
-        first = false;
+        if (i != first) out += ',';
         out += row;
         out += v;
     }
-    out += "],\"unknown\":" + unknown_text() + "}";
+    out += "]";
+    if (first == 0) out += ",\"unknown\":" + unknown_text();
+    out += "}";
     return out;
 }
 
@@ -603,7 +702,11 @@ net::http_api_reply dashboard::route(const net::http_api_request& request, const
     const auto now_ms = net::unix_ms_now();
     if (path == "ui/api/hosts") {
         auto r = reply(200, json::object());
-        r.body = hosts_text(now, now_ms);
+        std::size_t from = 0, count = max_page;
+        if (!parse_count(wire::query_value(request.query, "from"), from) ||
+            !parse_count(wire::query_value(request.query, "count"), count))
+            return error(400, "from= and count= take numbers");
+        r.body = hosts_text(now, now_ms, from, count);
         return r;
     }
     if (starts_with(path, "ui/api/hosts/")) return host_page(percent_decode(path.substr(13)), now_ms);
@@ -828,10 +931,15 @@ net::http_api_reply dashboard::open_stream(const net::http_api_request& request)
     r.stream = [this, client](std::shared_ptr<net::http_stream> out) {
         streams_.erase(std::remove_if(streams_.begin(), streams_.end(), [](const stream& s) { return !s.out->open(); }),
                        streams_.end());
-        // The first stream: what the rows are now is the baseline (the
-        // page fetches the snapshot itself); only changes from here on
-        // are pushed.
-        if (streams_.empty()) push_rows(net::unix_ms_now(), true, true);
+        // The first stream: rows are learnt as they are looked at (the
+        // page fetches the snapshot itself); changes from here on are
+        // pushed.
+        if (streams_.empty()) {
+            sent_.clear();
+            dirty_.clear();
+            unknown_sent_ = unknown_text();
+            unknown_dirty_ = false;
+        }
         streams_.push_back({std::move(out), client});
     };
     return r;
@@ -852,50 +960,64 @@ void dashboard::site_changed() {
     // Hosts came or went: the pages fetch everything again, and changes
     // count from what they will get.
     push_all(sse("reset", "{}"));
-    push_rows(net::unix_ms_now(), true, true);
+    unknown_sent_ = unknown_text();
 }
 
-void dashboard::push_rows(std::int64_t now_ms, bool everything, bool baseline) {
+void dashboard::push_rows(std::int64_t now_ms, bool slice) {
     const auto loaded = src_.site();
     const auto& s = *loaded->site;
+    if (dirty_.empty() && !slice) return;
     const auto now = now_ms / 1000;
     const auto leases = src_.leases ? src_.leases() : std::vector<store::lease>{};
     const auto index = index_leases(leases);
     std::string rows;
     std::size_t n = 0;
-    if (baseline) sent_.clear();
-    auto look = [&](const inventory::host& h) {
+    bool overflow = false;
+    // `changed`: a traced host, pushed even when the streams never had its
+    // row; the slice only pushes rows that differ from what was sent.
+    auto look = [&](const inventory::host& h, bool changed) {
         auto text = row_text(s, h, find_lease(index, h.mac), now, now_ms);
-        auto& last = sent_[h.mac];
-        if (last == text) return;
-        last = std::move(text);
-        if (baseline) return;  // only learns what the page's snapshot has
-        if (rows.size() > max_push_bytes) return;
-        auto row = last;
-        row.pop_back();
-        rows += (n++ ? "," : "") + row + ",\"v\":" + std::to_string(++version_) + "}";
+        // What was sent is kept as a hash: 100,000 rows' texts would be 30 MB.
+        const auto hash = fnv1a(text);
+        const auto it = sent_.find(h.mac);
+        if (it == sent_.end()) {
+            sent_.emplace(h.mac, hash);
+            if (!changed) return;  // a first look: the page's snapshot has it
+        } else {
+            if (it->second == hash) return;
+            it->second = hash;
+        }
+        if (rows.size() > max_push_bytes) {
+            overflow = true;
+            return;
+        }
+        text.pop_back();
+        rows += (n++ ? "," : "") + text + ",\"v\":" + std::to_string(++version_) + "}";
     };
-    if (everything) {
-        for (const auto& h : s.hosts) look(h);
-    } else {
-        for (const auto& mac : dirty_)
-            if (const auto* h = s.find_host(mac)) look(*h);
-    }
+    for (const auto& mac : dirty_)
+        if (const auto* h = s.find_host(mac)) look(*h, true);
     dirty_.clear();
-    if (rows.size() > max_push_bytes) {
+    if (slice && !s.hosts.empty()) {
+        // A slice of every row, round and round: leases that ended,
+        // last-seen times, a change nothing traced. Bounded work per tick
+        // however big the inventory.
+        for (std::size_t i = 0; i < slice_size && i < s.hosts.size(); ++i) {
+            if (cursor_ >= s.hosts.size()) cursor_ = 0;
+            look(s.hosts[cursor_++], false);
+        }
+    }
+    if (overflow) {
+        // A whole rack changed at once: the pages fetch everything again.
         push_all(sse("reset", "{}"));
         return;
     }
-    if (baseline) {
-        unknown_sent_ = unknown_text();
-        unknown_dirty_ = false;
-        return;
-    }
     std::string unknown;
-    if (unknown_dirty_ || everything) {
+    if (unknown_dirty_) {
         unknown = unknown_text();
-        if (unknown == unknown_sent_) unknown.clear();
-        else unknown_sent_ = unknown;
+        if (unknown == unknown_sent_)
+            unknown.clear();
+        else
+            unknown_sent_ = unknown;
         unknown_dirty_ = false;
     }
     if (n == 0 && unknown.empty()) return;
@@ -925,17 +1047,16 @@ void dashboard::tick(std::int64_t now_ms) {
         transfers_shown_ = false;
         return;
     }
-    // Every row again every 10 s (leases ending, last-seen times, a
-    // host whose only change was not traced); the traced ones each second.
-    const bool everything = now_ms - last_full_ms_ >= 10000;
-    if (everything) last_full_ms_ = now_ms;
+    // The traced rows each second; a slice of all rows every 5 s.
+    const bool slice = now_ms - last_full_ms_ >= 5000;
+    if (slice) last_full_ms_ = now_ms;
     if (src_.trace) {
         // Strangers: is the list different? Only when something new was
         // recorded (cheap to ask, costly to build).
         const auto seq = src_.trace->book().last_seq();
         if (seq != seen_seq_) unknown_dirty_ = true, seen_seq_ = seq;
     }
-    push_rows(now_ms, everything, false);
+    push_rows(now_ms, slice);
     bool any = false;
     const auto transfers = transfers_text(now_ms, any);
     if (any || transfers_shown_) push_all(sse("transfers", transfers));

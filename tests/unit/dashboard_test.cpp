@@ -13,6 +13,7 @@
 #include "pxed/app/dashboard.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/app/site_loader.hpp"
+#include "pxed/app/trace_service.hpp"
 #include "pxed/net/transfer_board.hpp"
 #include "temp_dir.hpp"
 
@@ -93,7 +94,7 @@ protected:
         loaded = with_status(*r.loaded, life->status_source());
     }
 
-    std::unique_ptr<dashboard> make(const net::transfer_board* board = nullptr) {
+    std::unique_ptr<dashboard> make(const net::transfer_board* board = nullptr, trace_service* trace = nullptr) {
         std::filesystem::create_directories(dir + "/state-db");
         dashboard_sources s;
         s.site = [this] { return loaded; };
@@ -101,6 +102,7 @@ protected:
         s.guard = &guard;
         s.leases = [this] { return leases; };
         s.transfers = board;
+        s.trace = trace;
         s.status = [] {
             dashboard_status st;
             st.version = "pxed test";
@@ -236,6 +238,51 @@ TEST_F(Dashboard, RowsCarryStateAndLease) {
     EXPECT_EQ(site["subnets"][0]["used"], 1);
     EXPECT_EQ(site["config"]["hosts"], 3);
     EXPECT_EQ(site["services"][0]["name"], "http");
+}
+
+TEST_F(Dashboard, ClientTextInTheLastEventIsValidJsonWhateverItHolds) {
+    std::filesystem::create_directories(dir + "/trace");
+    trace_service trace(dir + "/trace", {}, loaded->site);
+    auto d = make(nullptr, &trace);
+    trace::event e;
+    e.k = trace::kind::tftp;
+    e.mac = *wire::mac_address::parse("52:54:00:12:34:57");
+    e.ok = false;
+    e.what = std::string("a\"b\\c\n\x01<img src=x onerror=alert(1)>\xff\xfe");
+    e.outcome = "not found";
+    trace.host_event(e, 1'700'000'000'000);
+    const auto body = get(*d, "ui/api/hosts").body;
+    const auto j = json::parse(body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << body;
+    const auto text = j["hosts"][1]["last_event"]["text"].get<std::string>();
+    EXPECT_THAT(text, HasSubstr("a\"b\\c\n\x01<img src=x onerror=alert(1)>"));
+    EXPECT_THAT(text, HasSubstr("not found"));
+    EXPECT_EQ(j["hosts"][1]["last_event"]["ok"], false);
+    EXPECT_EQ(j["hosts"][1]["last_event"]["kind"], "tftp");
+    EXPECT_EQ(j["hosts"][1]["stage"], "none") << "a refused file is no stage reached";
+    EXPECT_TRUE(j["hosts"][0]["last_event"].is_object()) << "web1: its lifecycle record's last event";
+}
+
+TEST_F(Dashboard, HostsComeAPageAtATime) {
+    auto d = make();
+    request r{"GET", "ui/api/hosts", "count=2"};
+    auto j = json::parse(call(*d, r).body);
+    EXPECT_EQ(j["total"], 3);
+    EXPECT_EQ(j["hosts"].size(), 2u);
+    EXPECT_EQ(j["next"], 2);
+    EXPECT_TRUE(j.contains("unknown"));
+    r.query = "from=2&count=2";
+    j = json::parse(call(*d, r).body);
+    ASSERT_EQ(j["hosts"].size(), 1u);
+    EXPECT_EQ(j["hosts"][0]["hostname"], "app1");
+    EXPECT_TRUE(j["next"].is_null());
+    EXPECT_FALSE(j.contains("unknown")) << "once, with the first page";
+    r.query = "from=99";
+    EXPECT_TRUE(json::parse(call(*d, r).body)["hosts"].empty());
+    r.query = "from=-1";
+    EXPECT_EQ(call(*d, r).status, 400u);
+    r.query = "count=99999999999";
+    EXPECT_EQ(call(*d, r).status, 400u);
 }
 
 TEST_F(Dashboard, SigningInNeedsAKeyAndWrongOnesCountTowardsTheLockout) {

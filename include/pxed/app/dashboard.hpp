@@ -6,7 +6,7 @@
 /// CSRF token.
 ///
 ///   GET  /ui/                      the page; /ui/dashboard.js, /ui/dashboard.css
-///   GET  /ui/api/hosts             every inventory host as a row, and the unknown MACs
+///   GET  /ui/api/hosts[?from=N&count=M]  inventory hosts as rows (1,000 a page), and the unknown MACs
 ///   GET  /ui/api/hosts/<mac>       one host: its row, trace, documents (secrets masked)
 ///   GET  /ui/api/site              config, reload result, services, subnets' pool usage
 ///   GET  /ui/api/transfers         TFTP/HTTP/FTP transfers running now
@@ -141,15 +141,16 @@ private:
     /// One host's row as JSON text (without "v").
     std::string row_text(const inventory::site& s, const inventory::host& h, const store::lease* lease,
                          std::int64_t now, std::int64_t now_ms);
-    std::string hosts_text(std::int64_t now, std::int64_t now_ms);
+    std::string hosts_text(std::int64_t now, std::int64_t now_ms, std::size_t from, std::size_t count);
     std::string unknown_text() const;
     std::string site_text(const std::vector<store::lease>& leases) const;
     std::string transfers_text(std::int64_t now_ms, bool& any);
     net::http_api_reply host_page(const std::string& key, std::int64_t now_ms);
     void push_all(const std::string& bytes);
-    /// Pushes the rows that changed (the traced ones, or `everything`);
-    /// `baseline`: learns them as the streams' snapshot has them, pushes nothing.
-    void push_rows(std::int64_t now_ms, bool everything, bool baseline);
+    /// Pushes the rows that changed: the traced ones, and with `slice`
+    /// those of the next slice of the inventory that differ from what the
+    /// streams were sent.
+    void push_rows(std::int64_t now_ms, bool slice);
 
     dashboard_sources src_;
     std::map<std::uint64_t, session> sessions_;
@@ -157,12 +158,13 @@ private:
     std::vector<stream> streams_;
     std::unordered_map<wire::mac_address, trace_summary> summaries_;  // cached per MAC, dropped when it changes
     std::unordered_set<wire::mac_address> dirty_;                     // rows to look at on the next tick
-    std::unordered_map<wire::mac_address, std::string> sent_;         // each row as the streams last had it
+    std::unordered_map<wire::mac_address, std::uint64_t> sent_;       // each row as the streams last had it (a hash)
     bool unknown_dirty_ = false;
     std::uint64_t seen_seq_ = 0;  // the trace's last number at the last tick
     std::string unknown_sent_;
     std::string site_sent_;
     std::uint64_t version_ = 0;
+    std::size_t cursor_ = 0;  // where the next slice starts
     std::int64_t last_full_ms_ = 0;
     std::int64_t last_ping_ms_ = 0;
     std::int64_t last_site_ms_ = 0;
