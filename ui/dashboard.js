@@ -243,7 +243,7 @@
     cells.stage.append(stepsNode(), stageLabel);
     const evKind = el('span', {className: 'ev-kind'});
     const evText = el('span', {className: 'ev-text'});
-    cells.lastEvent.append(evKind, evText);
+    cells.lastEvent.append(evKind, ' ', evText); // a space: for copying and screen readers
     for (const k of Object.keys(cells)) tr.appendChild(cells[k]);
     return {mac: mac, tr: tr, box: box, link: link, cells: cells, stateBadge: stateBadge, ipText: ipText,
       leaseText: leaseText, seen: seen, stageLabel: stageLabel, evKind: evKind, evText: evText,
@@ -700,69 +700,84 @@
   // -- the snapshot --
   let snapshotSeq = 0;
   let snapshotLoaded = false;
+  // The snapshot comes in pages (`next` names the row to ask from; pxed
+  // answers at most a few thousand rows at once, so that a site of 100,000
+  // hosts does not hold its loop). Each page is applied as it comes; hosts
+  // gone from site.yaml are removed once every page is in.
   async function loadSnapshot() {
     const mySeq = ++snapshotSeq;
     // Rows still waiting for a frame are older than the snapshot asked
     // for now.
     pendingRows.clear();
     const startTouch = touchCounter;
-    let res;
-    try {
-      res = await getJson('api/hosts');
-    } catch (e) {
-      showMessage('error', 'Could not load the hosts: ' + e.message);
-      return;
-    }
-    if (mySeq !== snapshotSeq) return; // a newer one is under way
-    if (!res.ok || !res.body) {
-      showMessage('error', 'Could not load the hosts: ' + errorText(res) +
-        (res.status === 403 ? ' (this address is not in access.api.read_from)' : ''));
-      return;
-    }
-    if (typeof res.body.now === 'number') syncClock(res.body.now * 1000);
     const seen = new Set();
+    let from = 0;
+    for (let page = 0; ; page++) {
+      let res;
+      try {
+        res = await getJson('api/hosts' + (from ? '?from=' + from : ''));
+      } catch (e) {
+        showMessage('error', 'Could not load the hosts: ' + e.message);
+        return;
+      }
+      if (mySeq !== snapshotSeq) return; // a newer one is under way
+      if (!res.ok || !res.body) {
+        showMessage('error', 'Could not load the hosts: ' + errorText(res) +
+          (res.status === 403 ? ' (this address is not in access.api.read_from)' : ''));
+        return;
+      }
+      if (typeof res.body.now === 'number') syncClock(res.body.now * 1000);
+      const added = applySnapshotPage(Array.isArray(res.body.hosts) ? res.body.hosts : [], seen, startTouch);
+      if (Array.isArray(res.body.unknown)) renderUnknown(res.body.unknown);
+      const next = res.body.next;
+      const more = typeof next === 'number' && next > from && page < 10000;
+      // Shown when every page is in: sorting and placing the rows once.
+      if (!more) afterRowsChanged(added || page > 0);
+      if (!more) break;
+      from = next;
+    }
+    const gone = [];
+    for (const [mac, rec] of rows) {
+      // A row the stream brought after the snapshot was asked for stays.
+      if (!seen.has(mac) && rec.touched <= startTouch) gone.push(mac);
+    }
+    if (gone.length) {
+      removeRows(gone);
+      afterRowsChanged(false);
+    }
+    snapshotLoaded = true;
+  }
+
+  function applySnapshotPage(list, seen, startTouch) {
     let added = false;
-    const list = Array.isArray(res.body.hosts) ? res.body.hosts : [];
-    const frag = document.createDocumentFragment();
     for (const h of list) {
       if (!h || typeof h.mac !== 'string') continue;
       const mac = normMac(h.mac);
       seen.add(mac);
-      if (!rows.has(mac)) {
-        // Built off the document, inserted all at once.
-        const rec = buildRow(mac);
+      let rec = rows.get(mac);
+      if (!rec) {
+        // Built off the document; sortRows puts every new row in at once
+        // when the last page is in (rows put into a live table one page
+        // after the other cost the browser far more).
+        rec = buildRow(mac);
         rows.set(mac, rec);
         rec.data = h;
         rec.touched = ++touchCounter;
         fillRow(rec, h);
         order.push(rec);
-        frag.appendChild(rec.tr);
         added = true;
+      } else if (rec.touched <= startTouch) {
+        // Nothing newer came from the stream since the snapshot was asked
+        // for: the snapshot is the truth, whatever its v (a pxed restarted
+        // since counts its versions from 0 again).
+        rec.data = h;
+        rec.touched = ++touchCounter;
+        fillRow(rec, h);
       } else {
-        const rec = rows.get(mac);
-        if (rec.touched <= startTouch) {
-          // Nothing newer came from the stream since the snapshot was
-          // asked for: the snapshot is the truth, whatever its v (a pxed
-          // restarted since counts its versions from 0 again).
-          rec.data = h;
-          rec.touched = ++touchCounter;
-          fillRow(rec, h);
-        } else {
-          applyRow(h);
-        }
+        applyRow(h);
       }
     }
-    tbody.appendChild(frag);
-    // Hosts gone from site.yaml since; a row the stream brought after this
-    // snapshot was asked for stays.
-    const gone = [];
-    for (const [mac, rec] of rows) {
-      if (!seen.has(mac) && rec.touched <= startTouch) gone.push(mac);
-    }
-    removeRows(gone);
-    if (Array.isArray(res.body.unknown)) renderUnknown(res.body.unknown);
-    afterRowsChanged(true);
-    snapshotLoaded = true;
+    return added;
   }
 
   // ---- unknown MACs ---------------------------------------------------------

@@ -348,6 +348,11 @@ response_plan decide(const request_head& req, resolver& files, const exchange_li
                        now, name, "Allow", "GET, HEAD");
     }
 
+    if (api && target.path == "ui" && !target.trailing_slash) {
+        // The dashboard's page names its files relative to /ui/.
+        return refusal(301, "see /ui/", "the dashboard is at /ui/", head_only, keep_alive, req.version, now, name,
+                       "Location", "/ui/");
+    }
     lookup_result found = api ? files.api(req.method, target.path, target.query, req.authorization)
                               : files.file(target.path, target.trailing_slash, target.query);
     if (found.status != lookup_status::found && found.status != lookup_status::directory && found.found.body) {

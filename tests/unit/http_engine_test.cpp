@@ -556,6 +556,9 @@ TEST_F(HttpDecide, TheDashboardIsAnsweredByTheApiWithItsOwnFields) {
     get("/ui/", "POST");
     EXPECT_EQ(fs.last_method, "POST") << "the dashboard takes POSTs (sign-in, actions)";
     EXPECT_EQ(fs.last_api, "ui");
+    p = get("/ui");
+    EXPECT_EQ(p.status, 301u) << "the page's relative links need the slash";
+    EXPECT_EQ(field(p, "Location"), "/ui/");
 }
 
 TEST_F(HttpDecide, AStreamHasNoLengthAndEndsWithTheConnection) {
