@@ -332,34 +332,8 @@ const dashboard::trace_summary& dashboard::summary_of(const wire::mac_address& m
 namespace {
 
 // A row is written by hand: nlohmann's tree and serialiser were most of a
-// page's cost (100,000 rows took a second). Text that is not plain ASCII
-// goes through nlohmann, which replaces bytes that are not UTF-8.
-void put_string(std::string& out, std::string_view v) {
-    for (char c : v)
-        if (static_cast<unsigned char>(c) >= 0x80) {
-            out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
-            return;
-        }
-    out += '"';
-    for (char c : v) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
+// page's cost (100,000 rows took a second).
+void put_string(std::string& out, std::string_view v) { wire::append_json_string(out, v); }
 
 void put_key(std::string& out, const char* key) {
     if (out.back() != '{') out += ',';

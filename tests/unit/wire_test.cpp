@@ -93,6 +93,22 @@ TEST(byte_writer, writes_network_byte_order) {
     EXPECT_EQ(out, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 'x', 0}));
 }
 
+TEST(append_json_string, escapes_controls_keeps_utf8_and_replaces_what_is_not) {
+    auto j = [](std::string_view s) {
+        std::string out;
+        append_json_string(out, s);
+        return out;
+    };
+    EXPECT_EQ(j("web1"), "\"web1\"");
+    EXPECT_EQ(j(std::string("a\"b\\c\n\r\t\x01\x7f", 10)), "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u007f\"");
+    EXPECT_EQ(j("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"") << "valid UTF-8 kept";
+    EXPECT_EQ(j("\xff\xfe"), "\"\\ufffd\\ufffd\"");
+    EXPECT_EQ(j("\xc0\xaf"), "\"\\ufffd\\ufffd\"") << "an overlong '/'";
+    EXPECT_EQ(j("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"") << "a surrogate";
+    EXPECT_EQ(j("\xe2\x82"), "\"\\ufffd\\ufffd\"") << "cut short at the end";
+    EXPECT_EQ(j("<script>"), "\"<script>\"") << "markup is the page's to escape, as text";
+}
+
 TEST(escape_for_log, neutralises_control_and_non_ascii_bytes) {
     EXPECT_EQ(escape_for_log("pxelinux.0"), "pxelinux.0");
     EXPECT_EQ(escape_for_log(std::string("a\nb\x1b[31m\"\\\xff", 11)), "a\\x0ab\\x1b[31m\\x22\\x5c\\xff");

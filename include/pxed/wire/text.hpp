@@ -16,6 +16,11 @@ namespace pxed::wire {
 /// vendor strings from the wire before they reach a log line.
 std::string escape_for_log(std::string_view raw, std::size_t max_len = 256);
 
+/// `s` as a JSON string, quotes included, appended to `out`: control
+/// characters escaped, valid UTF-8 kept, every byte that is not part of
+/// valid UTF-8 replaced by U+FFFD (text from the wire: hostnames, paths).
+void append_json_string(std::string& out, std::string_view s);
+
 /// ASCII case-insensitive equality, for protocol keywords (TFTP modes and
 /// options, HTTP tokens, FTP arguments); bytes >= 0x80 compare exactly.
 bool iequals(std::string_view a, std::string_view b);
