@@ -463,6 +463,7 @@ TEST_F(Dashboard, TheStreamPushesOnlyWhatChangedAndIsCapped) {
     d->tick(1'000'000'001'000);
     EXPECT_THAT(opened[0]->got, Not(HasSubstr("event: hosts"))) << opened[0]->got;
 
+    const auto before = json::parse(get(*d, "ui/api/hosts").body)["hosts"][1]["v"].get<std::uint64_t>();
     ASSERT_EQ(act(*d, "do=reinstall&hosts=52:54:00:12:34:57", s).status, 200u);
     d->tick(1'000'000'002'000);
     const auto& got = opened[0]->got;
@@ -471,7 +472,8 @@ TEST_F(Dashboard, TheStreamPushesOnlyWhatChangedAndIsCapped) {
     const auto j = json::parse(data.substr(0, data.find('\n')));
     ASSERT_EQ(j["hosts"].size(), 1u) << "only the row that changed";
     EXPECT_EQ(j["hosts"][0]["mac"], "52:54:00:12:34:57");
-    EXPECT_GT(j["hosts"][0]["v"].get<std::uint64_t>(), json::parse(get(*d, "ui/api/hosts").body)["hosts"][0]["v"].get<std::uint64_t>() - 1);
+    EXPECT_GT(j["hosts"][0]["v"].get<std::uint64_t>(), before) << "a pushed row replaces the snapshot's older one";
+    EXPECT_EQ(j["hosts"][0]["state"], "pending");
     const auto size = got.size();
     d->tick(1'000'000'003'000);
     EXPECT_EQ(opened[0]->got.size(), size) << "nothing new, nothing pushed";
