@@ -202,7 +202,6 @@ lifecycle::answer lifecycle_service::mark_installed(const wire::mac_address& mac
 
 void lifecycle_service::fetched(const wire::mac_address& mac, render::document_kind kind, std::int64_t now) {
     if (!tracker_.in_inventory(mac)) return;
-    const auto before = *tracker_.find(mac);
     const char* how = "its kickstart";
     switch (kind) {
     case render::document_kind::pxelinux: how = "its pxelinux config"; break;
@@ -219,7 +218,8 @@ void lifecycle_service::fetched(const wire::mac_address& mac, render::document_k
         e.outcome = std::string("served ") + how;
         trace_(std::move(e), true);
     }
-    const auto changes = tracker_.fetched(mac, what, how, now);
+    store::host_record before;
+    const auto changes = tracker_.fetched(mac, what, how, now, &before);
     if (changes.empty())
         seen_.insert(mac);
     else

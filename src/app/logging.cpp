@@ -30,12 +30,8 @@ namespace {
 // Every line passes here: a token (or anything after "token=") is cut to
 // its first characters whatever code logged it (docs/security.md).
 std::string_view redacted(const spdlog::details::log_msg& msg, std::string& scratch) {
-    static constexpr char key[] = "token";
     const std::string_view text(msg.payload.data(), msg.payload.size());
-    const auto hit = std::search(text.begin(), text.end(), std::begin(key), std::end(key) - 1, [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-    });
-    if (hit == text.end()) return text;
+    if (!wire::mentions_token(text)) return text;
     scratch = wire::redact_tokens(text);
     return scratch;
 }

@@ -61,18 +61,6 @@ std::optional<trace::event> from_row(store::trace_row r) {
     return e;
 }
 
-// Whether redact_tokens() has anything to do: "token" in any case. Most
-// events have no such word, and a DHCP flood is no reason to copy strings.
-bool mentions_token(const std::string& text) {
-    for (std::size_t i = 0; i + 5 <= text.size(); ++i) {
-        if ((text[i] | 0x20) != 't') continue;
-        if ((text[i + 1] | 0x20) == 'o' && (text[i + 2] | 0x20) == 'k' && (text[i + 3] | 0x20) == 'e' &&
-            (text[i + 4] | 0x20) == 'n')
-            return true;
-    }
-    return false;
-}
-
 }  // namespace
 
 // The trace database's own thread: batches in, written in order. A batch
@@ -313,7 +301,7 @@ void trace_service::host_event(trace::event e, std::int64_t now_ms) {
     // path like ks/x.ks;token=..., a refusal's reason) is cut short, so no
     // request can write a whole token into a trace.
     for (auto* text : {&e.what, &e.outcome, &e.detail})
-        if (mentions_token(*text)) *text = wire::redact_tokens(*text);
+        if (wire::mentions_token(*text)) *text = wire::redact_tokens(*text);
     // pxed's own ACK ties the address to the MAC until another ACK moves it.
     if (e.k == trace::kind::dhcp && (e.flags & trace::flag_bound) && e.client) {
         // A stranger's ACKs can only move addresses of the pools it is

@@ -259,6 +259,25 @@ std::pair<std::string_view, std::uint64_t> repeat_of(std::string_view outcome) {
 
 }  // namespace
 
+// An event grown in place (a repeat, a package count) goes to the store
+// again, which replaces the row by its number: if its last copy is still
+// among the newest unsaved events, that copy is brought up to date instead
+// of queueing another (a storm's repeats of one kickstart, alternating
+// with their HTTP requests, are then one row each per flush, not one per
+// request).
+void book::stage(const event& e) {
+    constexpr int lookback = 8;
+    int looked = 0;
+    for (auto it = unsaved_.rbegin(); it != unsaved_.rend() && looked < lookback; ++it, ++looked)
+        if (it->seq == e.seq) {
+            *it = e;
+            return;
+        }
+    unsaved_.push_back(e);
+    if (unsaved_.size() > max_unsaved)
+        unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+}
+
 std::uint64_t book::record(event e) {
     const auto mac = e.mac;
     auto& h = host(mac, e.time_ms);
@@ -275,12 +294,14 @@ std::uint64_t book::record(event e) {
                 continue;
             const auto [base, n] = repeat_of(prev.outcome);
             if (base != e.outcome) continue;
-            prev.outcome = e.outcome + " (x" + std::to_string(n + 1) + ")";
+            // In place: a storm's thousandth repeat allocates nothing.
+            prev.outcome.resize(base.size());
+            prev.outcome += " (x";
+            prev.outcome += std::to_string(n + 1);
+            prev.outcome += ')';
             prev.bytes += e.bytes;
             prev.duration_ms += e.duration_ms;
-            if (h.known) unsaved_.push_back(prev);  // the store replaces it by its number
-            if (unsaved_.size() > max_unsaved)
-                unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+            if (h.known) stage(prev);
             return prev.seq;
         }
     }
@@ -294,9 +315,7 @@ std::uint64_t book::record(event e) {
             last.bytes += e.bytes;
             last.duration_ms += e.duration_ms;
             last.detail = "last " + std::string(base_name(e.what));
-            if (h.known) unsaved_.push_back(last);  // the store replaces it by its number
-            if (unsaved_.size() > max_unsaved)
-                unsaved_.erase(unsaved_.begin(), unsaved_.begin() + static_cast<std::ptrdiff_t>(unsaved_.size() / 2));
+            if (h.known) stage(last);
             return last.seq;
         }
         e.flags |= flag_packages;

@@ -138,19 +138,27 @@ change tracker::moved(entry& e, host_state to, const std::string& by, const std:
                    std::to_string(r.generation) + "): " + why + (by.empty() ? "" : ", by " + by)};
 }
 
-std::vector<change> tracker::fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now) {
+std::vector<change> tracker::fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now,
+                                     store::host_record* before) {
     std::vector<change> out;
     const auto k = known(mac);
     if (!k) return out;
     auto& r = k.e->record;
-    r.last_seen = now;
-    r.last_event = std::string("fetched ") + how;
+    static constexpr std::string_view verb = "fetched ";
+    const bool same_event = r.last_event.size() == verb.size() + how.size() &&
+                            std::string_view(r.last_event).substr(0, verb.size()) == verb &&
+                            std::string_view(r.last_event).substr(verb.size()) == how;
     const auto policy = site_->lifecycle_for(*k.host);
     // netboot: false boots the disk whatever the state.
-    if (!k.host->netboot || !boots_installer(r, policy)) return out;
+    const bool installs = k.host->netboot && boots_installer(r, policy);
+    const bool one_shot = what == fetch::kickstart && policy.install_done == inventory::install_end::kickstart;
+    if (before && installs && (r.state != host_state::installing || one_shot)) *before = r;
+    r.last_seen = now;
+    if (!same_event) r.last_event = std::string(verb) + how;
+    if (!installs) return out;
     if (r.state != host_state::installing)
         out.push_back(moved(*k.e, host_state::installing, "", std::string("fetched ") + how, now));
-    if (what == fetch::kickstart && policy.install_done == inventory::install_end::kickstart)
+    if (one_shot)
         out.push_back(moved(*k.e, host_state::installed, "lifecycle.install_done: kickstart",
                             "one-shot: its kickstart was fetched", now));
     return out;

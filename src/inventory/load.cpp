@@ -2255,6 +2255,7 @@ void read_hosts(context& c, const YAML::Node& node, site& s) {
     t.ips.reserve(all);
     t.names.reserve(all);
     s.hosts.reserve(all);
+    s.host_index.reserve(all);
     // The two paths' entries in the file's order, so that "already used by
     // the host on line N" names the same host either way.
     std::size_t next = 0;

@@ -690,7 +690,8 @@ private:
         const auto head = request_head_of(*parser_, te_storage_);
         method_ = wire::escape_for_log(head.method, 32);
         // Install tokens in a query are cut short: a log is no place for them.
-        target_ = wire::escape_for_log(wire::redact_tokens(head.target));
+        target_ = wire::mentions_token(head.target) ? wire::escape_for_log(wire::redact_tokens(head.target))
+                                                    : wire::escape_for_log(head.target);
 
         const auto files = server_.files_ ? server_.files_() : nullptr;
         fs_resolver resolver(files, server_.cache_, server_.options_.small_file, server_.api_, server_.explain_, file_,

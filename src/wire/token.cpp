@@ -84,6 +84,16 @@ std::string query_value(std::string_view query, std::string_view name) {
     return {};
 }
 
+bool mentions_token(std::string_view text) {
+    for (std::size_t i = 0; i + 5 <= text.size(); ++i) {
+        if ((text[i] | 0x20) != 't') continue;
+        if ((text[i + 1] | 0x20) == 'o' && (text[i + 2] | 0x20) == 'k' && (text[i + 3] | 0x20) == 'e' &&
+            (text[i + 4] | 0x20) == 'n')
+            return true;
+    }
+    return false;
+}
+
 std::string redact_tokens(std::string_view text) {
     // Any "token=" or "token%3D" (any case), wherever it is: a query, a
     // percent-encoded or ';'-separated one, a decoded path quoted in a

@@ -24,6 +24,21 @@ TEST(mac_address, refuses_malformed_text) {
         EXPECT_FALSE(mac_address::parse(bad)) << bad;
 }
 
+TEST(mac_address, orders_byte_by_byte_from_the_first) {
+    // Listings (hosts, leases, traces) are sorted by MAC: the order must
+    // stay the bytes' order, first byte most significant.
+    const auto m = [](const char* text) { return *mac_address::parse(text); };
+    EXPECT_LT(m("00:ff:ff:ff:ff:ff"), m("01:00:00:00:00:00"));
+    EXPECT_LT(m("52:54:00:12:34:56"), m("52:54:00:12:34:57"));
+    EXPECT_LT(m("52:54:00:12:34:ff"), m("52:54:00:12:35:00"));
+    EXPECT_FALSE(m("ff:00:00:00:00:00") < m("fe:ff:ff:ff:ff:ff"));
+    EXPECT_FALSE(m("52:54:00:12:34:56") < m("52:54:00:12:34:56"));
+    EXPECT_EQ(m("ff:ff:ff:ff:ff:ff").value(), 0xffffffffffffULL);
+    EXPECT_EQ(m("52:54:00:12:34:56").value(), 0x525400123456ULL);
+    EXPECT_NE(m("52:54:00:12:34:56"), m("52:54:00:12:34:57"));
+    EXPECT_NE(m("00:54:00:12:34:56"), m("52:54:00:12:34:56"));
+}
+
 TEST(ipv4_address, parses_strict_dotted_quads) {
     EXPECT_EQ(ipv4_address::parse("192.168.1.2")->value(), 0xC0A80102u);
     EXPECT_EQ(ipv4_address::parse("0.0.0.0")->value(), 0u);
@@ -152,6 +167,30 @@ TEST(token, logs_see_only_a_prefix) {
     EXPECT_EQ(redact_tokens("/ks/a.ks?token%3D0123456789abcdef"), "/ks/a.ks?token%3D012345...");
     EXPECT_EQ(redact_tokens("token="), "token=");
     EXPECT_EQ(redact_tokens("tok"), "tok");
+}
+
+TEST(token, mentions_token_finds_every_text_redact_tokens_would_change) {
+    using pxed::wire::mentions_token;
+    using pxed::wire::redact_tokens;
+    EXPECT_FALSE(mentions_token(""));
+    EXPECT_FALSE(mentions_token("toke"));
+    EXPECT_FALSE(mentions_token("/ks/web1.ks"));
+    EXPECT_TRUE(mentions_token("TOKEN"));
+    EXPECT_TRUE(mentions_token("x;ToKeN=1"));
+    EXPECT_TRUE(mentions_token("/a?x=1&token%3Dabc"));
+    // The callers skip redact_tokens() when it says no: that must never
+    // let a token through. Every text with a token's key in any case and
+    // position is found.
+    const std::string key = "token=";
+    for (unsigned mask = 0; mask < 32; ++mask)
+        for (const std::string around : {"", "/ks/a.ks?", "x "}) {
+            std::string k = key;
+            for (std::size_t i = 0; i < 5; ++i)
+                if (mask & (1u << i)) k[i] = static_cast<char>(k[i] - 'a' + 'A');
+            const auto text = around + k + "0123456789abcdef";
+            EXPECT_TRUE(mentions_token(text)) << text;
+            EXPECT_NE(redact_tokens(text), text) << text;
+        }
 }
 
 TEST(text, starts_with_and_ends_with) {

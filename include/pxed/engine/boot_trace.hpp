@@ -170,6 +170,7 @@ private:
     history& host(const wire::mac_address& mac, std::int64_t time_ms);
     std::uint64_t append(history& h, event e);
     void forget(std::unordered_map<wire::mac_address, history>::iterator it);
+    void stage(const event& e);
     void trim_total(order_queue& order, std::size_t& size, std::size_t cap);
     void rebuild_orders();
 

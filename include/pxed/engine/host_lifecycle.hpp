@@ -104,7 +104,11 @@ public:
 
     /// A host's own document is being sent: pending -> installing, and
     /// with install_done: kickstart, its kickstart ends the install.
-    std::vector<change> fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now);
+    /// `before`, when given, gets the record as it was before the first
+    /// change, and only when there is one: a repeated fetch (a storm's
+    /// thousandth kickstart) copies nothing.
+    std::vector<change> fetched(const wire::mac_address& mac, fetch what, const std::string& how, unix_time now,
+                                store::host_record* before = nullptr);
 
     /// The install-done callback. `token` as the client sent it; `who`
     /// names the client for the record.

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -415,8 +416,9 @@ struct site {
     /// The subnet whose network contains `a`, if any.
     const subnet* find_subnet(wire::ipv4_address a) const;
 
-    /// Mac address index built by the loader.
-    std::map<wire::mac_address, std::size_t> host_index;
+    /// Mac address index built by the loader: hashed, since every request
+    /// for a host's document looks its host up (often more than once).
+    std::unordered_map<wire::mac_address, std::size_t> host_index;
 };
 
 }  // namespace pxed::inventory

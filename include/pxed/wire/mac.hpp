@@ -30,9 +30,18 @@ public:
 
     const bytes_type& bytes() const { return bytes_; }
 
-    friend bool operator==(const mac_address& a, const mac_address& b) { return a.bytes_ == b.bytes_; }
+    /// The six bytes as one number, first byte most significant: ordering by
+    /// it is ordering byte by byte. Maps keyed by MAC compare with it (a
+    /// `memcmp` call per comparison was 5% of a kickstart request's CPU).
+    constexpr std::uint64_t value() const {
+        std::uint64_t v = 0;
+        for (auto b : bytes_) v = (v << 8) | b;
+        return v;
+    }
+
+    friend bool operator==(const mac_address& a, const mac_address& b) { return a.value() == b.value(); }
     friend bool operator!=(const mac_address& a, const mac_address& b) { return !(a == b); }
-    friend bool operator<(const mac_address& a, const mac_address& b) { return a.bytes_ < b.bytes_; }
+    friend bool operator<(const mac_address& a, const mac_address& b) { return a.value() < b.value(); }
 
 private:
     bytes_type bytes_{};
@@ -43,8 +52,6 @@ private:
 template <>
 struct std::hash<pxed::wire::mac_address> {
     std::size_t operator()(const pxed::wire::mac_address& m) const noexcept {
-        std::uint64_t v = 0;
-        for (auto b : m.bytes()) v = (v << 8) | b;
-        return std::hash<std::uint64_t>{}(v);
+        return std::hash<std::uint64_t>{}(m.value());
     }
 };

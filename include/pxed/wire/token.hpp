@@ -32,4 +32,9 @@ std::string query_value(std::string_view query, std::string_view name);
 /// to every line, so no code path can log a whole token.
 std::string redact_tokens(std::string_view target);
 
+/// Whether redact_tokens() has anything to do: "token" in any case. Most
+/// text has no such word; callers check first and copy nothing (every log
+/// line and every request's target passes here).
+bool mentions_token(std::string_view text);
+
 }  // namespace pxed::wire
