@@ -231,6 +231,7 @@ void lifecycle_service::flush() {
     std::vector<store::host_record> records;
     for (const auto& mac : seen_)
         if (const auto* r = tracker_.find(mac)) records.push_back(*r);
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.mac < b.mac; });
     std::string error;
     if (!store_->write_seen(records, error))
         spdlog::warn("lifecycle: cannot write last-seen times to {}: {}", store_->describe(), error);

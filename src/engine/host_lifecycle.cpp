@@ -1,5 +1,7 @@
 #include "pxed/engine/host_lifecycle.hpp"
 
+#include <algorithm>
+
 #include "pxed/wire/token.hpp"
 
 namespace pxed::lifecycle {
@@ -225,6 +227,7 @@ std::vector<change> tracker::expire(unix_time now) {
                                                                                            : "the local disk"),
                             now));
     }
+    std::sort(out.begin(), out.end(), [](const change& a, const change& b) { return a.record.mac < b.record.mac; });
     return out;
 }
 
@@ -273,6 +276,7 @@ std::vector<store::host_record> tracker::all() const {
     std::vector<store::host_record> out;
     out.reserve(hosts_.size());
     for (const auto& [mac, e] : hosts_) out.push_back(e.record);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.mac < b.mac; });
     return out;
 }
 

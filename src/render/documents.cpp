@@ -217,7 +217,9 @@ std::optional<fs::document> documents::find(std::string_view path) const {
         st = status_ ? status_->status(t.host->mac) : preview;
         if (status_) mtime = std::max(mtime, status_->changed_at(t.host->mac));
     }
-    std::string key(path);
+    std::string key;
+    key.reserve(path.size() + (st ? st->state.size() + st->token.size() + st->access_token.size() + 16 : 0));
+    key += path;
     if (st) {
         key += '\0';
         key += st->install ? '1' : '0';

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <set>
+#include <unordered_set>
 #include <string>
 
 #include "pxed/app/access_guard.hpp"
@@ -88,7 +88,7 @@ private:
     std::unique_ptr<store::host_backend> store_;
     lifecycle::tracker tracker_;
     std::shared_ptr<const render::host_status_source> source_;
-    std::set<wire::mac_address> seen_;  // last_seen changed, not yet written
+    std::unordered_set<wire::mac_address> seen_;  // last_seen changed, not yet written
     access_guard* guard_ = nullptr;
     trace_sink trace_;
     std::int64_t last_flush_ = 0;

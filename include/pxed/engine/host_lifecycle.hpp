@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "pxed/inventory/site.hpp"
@@ -166,7 +167,9 @@ private:
 
     token_source tokens_;
     std::shared_ptr<const inventory::site> site_;
-    std::map<wire::mac_address, entry> hosts_;
+    // Hashed: every request for a host's document looks its host up here
+    // several times. all() and expire() sort what they return by MAC.
+    std::unordered_map<wire::mac_address, entry> hosts_;
 };
 
 }  // namespace pxed::lifecycle
