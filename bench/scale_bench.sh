@@ -13,6 +13,13 @@
 # reload. Everything on 127.0.0.1; nothing is installed. PXED=path/to/pxed
 # measures another build (a "before" binary, say).
 #
+# The machine's own floor: where nginx is installed, the same probe runs for
+# as long against nginx (one worker, Debian's defaults, a static copy of the
+# same kickstart) right after pxed's idle run, and its worst and p99 are
+# printed beside pxed's. On a VM, a request can wait 30-100 ms for a vCPU
+# with any server (measured: nginx and an idle pxed alike); a reload's worst
+# is only pxed's when it stands above that floor.
+#
 # --dhcp (root): the daemon and the client run in a network namespace of
 # their own (loopback only) with the DHCP server on, so that the swap
 # includes the DHCP server's update; the log is at debug level and a last
@@ -36,9 +43,11 @@ command -v python3 >/dev/null || { echo "needs python3"; exit 1; }
 
 work=$(mktemp -d /tmp/pxed-scalebench-XXXXXX)
 daemon=
+nginx_pid=
 ns=() netns=
 cleanup() {
   [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
   [[ -n $netns ]] && ip netns del "$netns" 2>/dev/null
   rm -rf "$work"
 }
@@ -120,8 +129,40 @@ PY
 
 kb_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-printf '%-8s %9s %9s %10s %10s %9s %12s %12s %10s%s\n' hosts check_s check_MiB daemon_MiB peak_MiB reload_s worst_ms_idle worst_ms_rld p99_ms_rld \
-  "$($dhcp && echo ' swap_us')"
+# nginx_start FILE: nginx on a free port of 127.0.0.1 serving FILE as /ks.ks
+# (in the bench's namespace with --dhcp); sets nginx_pid and nginx_port, or
+# leaves them empty.
+nginx_port=
+nginx_start() {
+  command -v nginx >/dev/null || return 0
+  mkdir -p "$work/nginx/www" "$work/nginx/logs" "$work/nginx/tmp"
+  cp "$1" "$work/nginx/www/ks.ks"
+  chmod a+rx "$work"; chmod -R a+rX "$work/nginx"  # its worker runs as nobody
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events {}
+http {
+  sendfile on; tcp_nopush on;
+  access_log $work/nginx/logs/access.log;
+  client_body_temp_path $work/nginx/tmp; proxy_temp_path $work/nginx/tmp; fastcgi_temp_path $work/nginx/tmp;
+  uwsgi_temp_path $work/nginx/tmp; scgi_temp_path $work/nginx/tmp;
+  server { listen 127.0.0.1:$port; root $work/nginx/www; }
+}
+CONF
+  "${ns[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>> "$work/nginx/logs/error.log" &
+  nginx_pid=$!
+  for _ in $(seq 50); do "${ns[@]}" curl -fs -o /dev/null "http://127.0.0.1:$port/ks.ks" && { nginx_port=$port; return 0; }; sleep 0.1; done
+  echo "warning: nginx did not start; no floor column (see $work/nginx/logs/error.log)" >&2
+  kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; nginx_pid=
+}
+
+printf '%-8s %9s %9s %10s %10s %9s %12s %12s %12s %10s %10s%s\n' hosts check_s check_MiB daemon_MiB peak_MiB reload_s worst_ms_idle worst_ms_ngx \
+  worst_ms_rld p99_ms_idle p99_ms_rld "$($dhcp && echo ' swap_us')"
 for n in "${sizes[@]}"; do
   site=$work/site-$n.yaml
   gen "$n" "$site" "Menu A"
@@ -142,7 +183,14 @@ for n in "${sizes[@]}"; do
   "${ns[@]}" curl -fs -o /dev/null "$url" || { echo "cannot fetch $url"; exit 1; }
   sleep 1
   rss_kb=$(kb_of "$daemon" VmRSS)
-  read -r _ idle_worst _ _ < <(latency "$url" 3)
+  read -r _ idle_worst idle_p99 _ < <(latency "$url" 3)
+  ngx_worst=-
+  if [[ -z $nginx_pid ]]; then
+    "${ns[@]}" curl -fs -o "$work/ks.copy" "$url"
+    nginx_start "$work/ks.copy"
+  fi
+  [[ -n $nginx_pid && -n $nginx_port ]] &&
+    read -r _ ngx_worst _ _ < <(latency "http://127.0.0.1:$nginx_port/ks.ks" 3)
 
   # The reload: a new menu title, so the swap is visible.
   gen "$n" "$site" "Menu B"
@@ -165,6 +213,7 @@ for n in "${sizes[@]}"; do
   ((rl_fail == 0)) || echo "warning: $rl_fail request(s) failed during the reload"
   swap=
   $dhcp && swap=" $(sed -n 's/.*reload: the swap took \([0-9]*\) us.*/\1/p' "$work/pxed.log" | tail -n 1)"
-  printf '%-8s %9s %9.0f %10.0f %10.0f %9.2f %12s %12s %10s%s\n' "$n" "$check_s" "$((check_kb / 1024))" \
-    "$((rss_kb / 1024))" "$((hwm_kb / 1024))" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$idle_worst" "$rl_worst" "$rl_p99" "$swap"
+  printf '%-8s %9s %9.0f %10.0f %10.0f %9.2f %12s %12s %12s %10s %10s%s\n' "$n" "$check_s" "$((check_kb / 1024))" \
+    "$((rss_kb / 1024))" "$((hwm_kb / 1024))" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$idle_worst" "$ngx_worst" \
+    "$rl_worst" "$idle_p99" "$rl_p99" "$swap"
 done
