@@ -2,7 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <ctime>
+
+#include "pxed/wire/ipv4.hpp"
+#include "pxed/wire/text.hpp"
 
 namespace pxed::app {
 namespace {
@@ -45,6 +52,55 @@ void access_guard::refused(const fs::client& who, const std::string& why, bool c
         return;
     }
     spdlog::warn("{}: refused: {}", proto, why);
+}
+
+namespace {
+
+std::string lowered(std::string_view text) {
+    std::string out(text);
+    for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!out.empty() && out.back() == '.') out.pop_back();
+    return out;
+}
+
+}  // namespace
+
+bool host_allowed(std::string_view host, const std::vector<std::string>& names, std::string_view machine) {
+    if (host.empty()) return true;
+    if (host.front() == '[') return host.find(']') != std::string_view::npos;  // an IPv6 literal
+    if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        const auto port = host.substr(colon + 1);
+        if (port.empty() || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+        host = host.substr(0, colon);
+    }
+    const auto name = lowered(host);
+    if (name.empty()) return false;
+    if (wire::ipv4_address::parse(name)) return true;
+    constexpr std::string_view local = "localhost", under_local = ".localhost";
+    if (name == local || (name.size() > under_local.size() &&
+                          std::string_view(name).substr(name.size() - under_local.size()) == under_local))
+        return true;
+    if (!machine.empty()) {
+        const auto own = lowered(machine);
+        if (name == own || name == own.substr(0, own.find('.'))) return true;
+    }
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return lowered(n) == name; });
+}
+
+std::string misdirected(std::string_view host) {
+    return "'" + wire::escape_for_log(host, 128) +
+           "' is not a name of this server: a page of another site may have pointed that name here (DNS "
+           "rebinding); if it is this server's, add it to access.api.host_names";
+}
+
+const std::string& machine_name() {
+    static const std::string name = [] {
+        char buf[256] = {};
+        if (::gethostname(buf, sizeof buf - 1) != 0) return std::string();
+        return std::string(buf);
+    }();
+    return name;
 }
 
 }  // namespace pxed::app

@@ -304,6 +304,9 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
             if (!allowed)
                 return error(403, "the API is not open to " + std::string(address_of(request.peer)) +
                                       " (access.api.read_from)");
+            if (!host_allowed(request.host, s ? s->access.api_host_names : std::vector<std::string>{},
+                              machine_name()))
+                return error(421, misdirected(request.host));
         }
         if (path == "metrics") {
             if (post) return error(405, "use GET");

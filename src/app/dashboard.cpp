@@ -261,6 +261,8 @@ net::http_api_reply dashboard::handle(const net::http_api_request& request) {
         if (!allowed) {
             r = error(403, "the dashboard is not open to " + std::string(address_of(request.peer)) +
                                " (access.api.read_from)");
+        } else if (!host_allowed(request.host, loaded->site->access.api_host_names, machine_name())) {
+            r = error(421, misdirected(request.host));
         } else {
             try {
                 r = route(request, std::string(request.path));

@@ -1082,11 +1082,27 @@ access_settings access_defaults() {
     return a;
 }
 
+void read_api_host_names(context& c, const field_node& f, access_settings& a) {
+    for (auto& [name, at] : scalar_list(c, f.value, f.key)) {
+        const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
+        });
+        if (!plain)
+            c.error(at, "'" + name + "' is not a host name (letters, digits, '-' and '.'; no port, no scheme)");
+        else
+            a.api_host_names.push_back(name);
+    }
+}
+
 const table<access_settings>& api_keys() {
     static const table<access_settings> t{
         {
             networks("read_from", &access_settings::api_read_from,
                      "networks and addresses whose clients may GET /api/v1/..."),
+            custom("host_names", "names", read_api_host_names,
+                   "names clients may use to reach the API and the dashboard, besides addresses, localhost and "
+                   "this machine's name (a DNS-rebinding guard)")
+                .shows("`[]`"),
             flag("show_variables", &access_settings::api_show_variables,
                  "show template variables (never secrets) in the API's host objects"),
             path("keys_file", &access_settings::api_keys_file,

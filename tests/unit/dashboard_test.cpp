@@ -119,12 +119,13 @@ protected:
         std::string peer = "10.0.0.5:40000";
         std::uint32_t ip = 0x0a000005u;
         std::string authorization{}, cookie{}, origin{}, csrf{};
+        std::string host = "10.0.0.1:8080";
     };
     net::http_api_reply call(dashboard& d, const request& r) {
         net::http_api_request q{r.method, r.path, r.query, r.peer, r.authorization, r.ip};
         q.cookie = r.cookie;
         q.origin = r.origin;
-        q.host = "10.0.0.1:8080";
+        q.host = r.host;
         q.csrf_token = r.csrf;
         return d.handle(q);
     }
@@ -208,6 +209,42 @@ TEST_F(Dashboard, ReadsFollowTheApisAllowListAndTheSwitch) {
     load(site_yaml("  dashboard: {enabled: false}\n"));
     EXPECT_EQ(get(*d, "ui").status, 404u);
     EXPECT_THAT(get(*d, "ui/api/hosts").body, HasSubstr("server.dashboard.enabled"));
+}
+
+TEST_F(Dashboard, ANameThatIsNotThisServersIsRefusedEvenFromTheAllowList) {
+    // DNS rebinding: a page of evil.example points its own name at pxed's
+    // address; the admin's browser, inside read_from, then asks with
+    // "Host: evil.example". Its reads and its sign-in are refused.
+    auto d = make();
+    request r{"GET", "ui/api/hosts"};
+    r.host = "evil.example";
+    auto a = call(*d, r);
+    EXPECT_EQ(a.status, 421u);
+    EXPECT_THAT(a.body, HasSubstr("access.api.host_names"));
+    EXPECT_THAT(a.body, Not(HasSubstr("web1")));
+    r.host = "evil.example:8080";
+    EXPECT_EQ(call(*d, r).status, 421u);
+    r.path = "ui";
+    EXPECT_EQ(call(*d, r).status, 421u) << "the page too";
+    r.method = "POST";
+    r.path = "ui/api/login";
+    r.authorization = "Bearer " + alice;
+    EXPECT_EQ(call(*d, r).status, 421u);
+    // Addresses, localhost and the names the site lists are this server's.
+    for (const char* ok : {"10.0.0.1:8080", "127.0.0.1", "localhost:8080", "[::1]:8080", ""}) {
+        request g{"GET", "ui/api/hosts"};
+        g.host = ok;
+        EXPECT_EQ(call(*d, g).status, 200u) << ok;
+    }
+    auto yaml = site_yaml();
+    const std::string read_from = "read_from: [10.0.0.0/24, 127.0.0.1]";
+    yaml.replace(yaml.find(read_from), read_from.size(), read_from + ", host_names: [pxe01.example.com]");
+    load(yaml);
+    request named{"GET", "ui/api/hosts"};
+    named.host = "PXE01.example.com.:80";
+    EXPECT_EQ(call(*d, named).status, 200u);
+    named.host = "pxe01.example.com.evil.example";
+    EXPECT_EQ(call(*d, named).status, 421u);
 }
 
 TEST_F(Dashboard, RowsCarryStateAndLease) {

@@ -307,6 +307,42 @@ TEST_F(HttpApiKeys, ReadsOnlyFromTheAllowedNetworks) {
     EXPECT_EQ(a.handle(net::http_api_request{"GET", "api/v1/hosts", "", "x:1", {}, std::nullopt}).status, 403u);
 }
 
+TEST_F(HttpApiKeys, ReadsByANameThatIsNotThisServersAreRefused) {
+    // DNS rebinding: a browser inside read_from, on a page whose own name
+    // now points at pxed, reads with that name in Host.
+    api a([this] { return site; }, {}, life.get());
+    a.set_metrics([] { return std::string("# HELP x X.\n# TYPE x gauge\nx 1\n"); });
+    auto get = [&](std::string_view path, std::string_view host, std::string_view method = "GET") {
+        net::http_api_request q{method, path, "", "x:1", {}, 0x0a000005u};
+        q.host = host;
+        return a.handle(q);
+    };
+    const auto refused = get("api/v1/hosts", "attacker.example");
+    EXPECT_EQ(refused.status, 421u);
+    EXPECT_THAT(refused.body, HasSubstr("access.api.host_names"));
+    EXPECT_EQ(get("metrics", "attacker.example:80").status, 421u);
+    EXPECT_EQ(get("api/v1/hosts", "10.0.0.1:80").status, 200u);
+    EXPECT_EQ(get("api/v1/hosts", "localhost").status, 200u);
+    EXPECT_EQ(get("api/v1/hosts", "").status, 200u) << "no Host: not a browser";
+    EXPECT_EQ(get("metrics", "10.0.0.1").status, 200u);
+    // The install-done callback carries its own proof (the token): a name
+    // does not matter there.
+    EXPECT_NE(get("api/v1/hosts/52:54:00:00:00:01/install-done", "attacker.example", "POST").status, 421u);
+}
+
+TEST(HostAllowed, AddressesLocalhostTheMachinesAndTheListedNames) {
+    const std::vector<std::string> names{"pxe01.example.com", "PXE.lab"};
+    for (const char* ok : {"", "10.0.0.1", "10.0.0.1:8080", "[::1]", "[fe80::1]:80", "localhost", "LOCALHOST:80",
+                           "ui.localhost", "pxe01.example.com", "Pxe01.Example.Com.", "pxe.lab:8080", "pxe02",
+                           "pxe02.site.example", "pxe02.site.example.:80"})
+        EXPECT_TRUE(host_allowed(ok, names, "pxe02.site.example")) << ok;
+    for (const char* bad : {"evil.example", "evil.example:80", "pxe01.example.com.evil.example", "localhost.evil",
+                            "10.0.0.1.evil.example", "pxe01.example.com:http", "pxe01.example.com:", ":80", "pxe03",
+                            "notlocalhost", "pxe02.evil.example"})
+        EXPECT_FALSE(host_allowed(bad, names, "pxe02.site.example")) << bad;
+    EXPECT_FALSE(host_allowed("pxe02", {}, "")) << "no machine name known: only what is listed";
+}
+
 TEST_F(HttpApiKeys, MetricsFollowTheApisReadRule) {
     api a([this] { return site; }, {}, life.get());
     auto get = [&](std::uint32_t ip, std::string_view method = "GET") {

@@ -648,6 +648,7 @@ TEST(inventory, access_defaults_are_the_safe_ones) {
     EXPECT_EQ(a.api_read_from[0].to_string(), "127.0.0.0/8");
     EXPECT_TRUE(a.api_keys.empty()) << "no keys: no state changes over HTTP";
     EXPECT_FALSE(a.api_show_variables);
+    EXPECT_TRUE(a.api_host_names.empty()) << "addresses, localhost and the machine's own name only";
     EXPECT_THAT(all_messages(r), ::testing::Not(HasSubstr("access")));
 }
 
@@ -657,6 +658,9 @@ TEST(inventory, access_settings_and_their_mistakes) {
     EXPECT_EQ(r.model->access.host_documents, host_document_access::address_and_token);
     ASSERT_EQ(r.model->access.api_read_from.size(), 2u);
     EXPECT_EQ(r.model->access.api_read_from[1].to_string(), "10.1.0.7/32");
+    r = load(base_yaml + "access: {api: {host_names: [pxe01.example.com, pxe01]}}\n");
+    ASSERT_TRUE(r.model) << all_messages(r);
+    EXPECT_EQ(r.model->access.api_host_names, (std::vector<std::string>{"pxe01.example.com", "pxe01"}));
 
     r = load(base_yaml + "access: {host_documents: open}\n");
     ASSERT_TRUE(r.model);
@@ -668,6 +672,8 @@ TEST(inventory, access_settings_and_their_mistakes) {
              {"access: {api: {read_from: [10.0.0.1/24]}}\n", "not an address or a network"},
              {"access: {api: {read_from: [everyone]}}\n", "not an address or a network"},
              {"access: {api: {keys: x}}\n", "unknown key 'keys'"},
+             {"access: {api: {host_names: [\"http://pxe01\"]}}\n", "is not a host name"},
+             {"access: {api: {host_names: [\"pxe01:8080\"]}}\n", "no port"},
              {"access: {api: {keys_file: /nonexistent/pxed-keys}}\n", "cannot read /nonexistent/pxed-keys"},
          }) {
         const auto e = load(base_yaml + bad);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "pxed/engine/failure_limit.hpp"
 #include "pxed/fs/namespace.hpp"
@@ -50,5 +52,21 @@ private:
     unsigned lines_ = 0, lockout_lines_ = 0, dropped_ = 0;
 };
 
+/// The DNS-rebinding guard of the API's reads and the dashboard
+/// (docs/security.md): whether a request's Host field names this server.
+/// A web page of another site can point its own name at pxed's address;
+/// the browser then sends that name, and pxed refuses it. Allowed: no
+/// Host (not a browser), an IPv4 or [IPv6] literal, `localhost` and names
+/// under `.localhost`, this machine's host name (`machine`, and its first
+/// label), and `names` (access.api.host_names); any case, with or without
+/// a port or a final dot.
+bool host_allowed(std::string_view host, const std::vector<std::string>& names, std::string_view machine);
+
+/// The answer's reason when host_allowed() says no: the name (escaped),
+/// and the setting that would allow it.
+std::string misdirected(std::string_view host);
+
+/// This machine's host name (gethostname(2)), read once.
+const std::string& machine_name();
 
 }  // namespace pxed::app

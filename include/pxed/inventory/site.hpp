@@ -315,6 +315,10 @@ struct access_settings {
     std::vector<wire::ipv4_network> api_read_from;
     /// Show hosts' and profiles' template variables in the JSON API.
     bool api_show_variables = false;
+    /// Names clients may put in the Host field of the API's reads and the
+    /// dashboard's requests, besides addresses, localhost and this
+    /// machine's name (a guard against DNS rebinding).
+    std::vector<std::string> api_host_names;
     /// Where the API keys were read from ("" = none: no state changes over HTTP).
     std::string api_keys_file;
     std::vector<api_key> api_keys;
