@@ -297,15 +297,17 @@ net::http_api_reply api::handle(const net::http_api_request& request) const {
         // token or a key) and are checked where they are handled.
         if (!post) {
             const auto s = site_ ? site_() : nullptr;
-            const auto& nets = s ? s->access.api_read_from : std::vector<wire::ipv4_network>{};
+            // Either branch of a ?: with a temporary would copy the list per request.
+            static const std::vector<wire::ipv4_network> no_nets;
+            static const std::vector<std::string> no_names;
+            const auto& nets = s ? s->access.api_read_from : no_nets;
             const bool allowed = request.peer_ipv4 && std::any_of(nets.begin(), nets.end(), [&](const auto& n) {
                                      return n.contains(wire::ipv4_address{*request.peer_ipv4});
                                  });
             if (!allowed)
                 return error(403, "the API is not open to " + std::string(address_of(request.peer)) +
                                       " (access.api.read_from)");
-            if (!host_allowed(request.host, s ? s->access.api_host_names : std::vector<std::string>{},
-                              machine_name()))
+            if (!host_allowed(request.host, s ? s->access.api_host_names : no_names, machine_name()))
                 return error(421, misdirected(request.host));
         }
         if (path == "metrics") {

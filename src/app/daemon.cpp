@@ -28,6 +28,7 @@
 #include "pxed/app/daemon_metrics.hpp"
 #include "pxed/app/lifecycle_service.hpp"
 #include "pxed/app/lease_report.hpp"
+#include "pxed/app/access_guard.hpp"
 #include "pxed/app/logging.hpp"
 #include "pxed/app/privileges.hpp"
 #include "pxed/app/sd_notify.hpp"
@@ -48,11 +49,7 @@ namespace pxed::app {
 namespace {
 
 // This machine's name: an instance's default name in a shared store.
-std::string host_name() {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "pxed";
-    return buf;
-}
+std::string host_name() { return machine_name().empty() ? "pxed" : machine_name(); }
 
 // A boot storm holds two descriptors per TFTP transfer (its socket and its
 // file) and one per HTTP/FTP connection. The usual soft limit of 1024 would
@@ -149,7 +146,10 @@ public:
         lifecycle_tick();
         trace_tick();
         dashboard_tick();
-        net::run(io_, poll_);
+        // The loop's log lines go out together, before it sleeps.
+        hold_log_lines_on_this_thread();
+        net::run(io_, poll_, {log_lines_held, write_held_log_lines});
+        hold_log_lines_on_this_thread(false);
         stop_services();
         dashboard_.reset();  // before the trace it observes
         lifecycle_->stop_watching();

@@ -45,15 +45,27 @@ void escaped_exception(const char* service, const char* what, const char* error)
     }
 }
 
-void run(boost::asio::io_context& io, busy_poll& poll) {
+void run(boost::asio::io_context& io, busy_poll& poll, idle_work idle) {
+    const auto idle_due = [&] { return idle.due && idle.run && idle.due(); };
     for (;;) {
         try {
             for (;;) {
                 // The clock is read only while a poll is pending.
                 if (poll.pending() && poll.polling(busy_poll::clock::now())) {
-                    io.poll();  // epoll_wait with a zero timeout, then whatever is ready
+                    // epoll_wait with a zero timeout, then whatever is ready
+                    if (io.poll() == 0 && idle_due()) idle.run();
                     if (io.stopped()) return;
-                } else if (io.run_one() == 0) {
+                    continue;
+                }
+                if (idle_due()) {
+                    // Only when something waits: one more epoll_wait with
+                    // a zero timeout before the loop sleeps.
+                    if (io.poll_one() > 0) continue;
+                    if (io.stopped()) return;
+                    idle.run();
+                }
+                if (io.run_one() == 0) {
+                    if (idle_due()) idle.run();
                     return;
                 }
             }

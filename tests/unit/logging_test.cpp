@@ -14,6 +14,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "pxed/app/logging.hpp"
 
@@ -246,6 +247,68 @@ TEST(logging, off_the_journal_text_lines_carry_a_timestamp_and_no_prefix) {
     // The boot logger (before the config is read) follows the journal too.
     EXPECT_THAT(lines_of(err), ::testing::ElementsAre("<4>warning boot line"));
     ::close(other_fd);
+    init_logging();
+    std::filesystem::remove_all(dir);
+}
+
+// The event loop holds its lines and writes them before it sleeps: held
+// lines are not in the file until then, a warning takes them out with it,
+// a line from another thread never overtakes them, and nothing is held
+// past 32 KiB or when holding stops.
+TEST(logging, held_lines_go_out_together_and_in_order) {
+    const auto dir = std::filesystem::temp_directory_path() / ("pxed-hlog-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    inventory::log_settings s;
+    s.file = (dir / "pxed.log").string();
+    apply_logging(s);
+    hold_log_lines_on_this_thread();
+    EXPECT_FALSE(log_lines_held());
+    spdlog::info("held one");
+    spdlog::info("held two");
+    EXPECT_TRUE(log_lines_held());
+    EXPECT_EQ(read(s.file), "") << "held lines are not written yet";
+    write_held_log_lines();
+    EXPECT_FALSE(log_lines_held());
+    auto lines = lines_of(s.file);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_THAT(lines[0], ::testing::EndsWith("held one"));
+    EXPECT_THAT(lines[1], ::testing::EndsWith("held two"));
+
+    spdlog::info("held three");
+    spdlog::warn("a warning");
+    EXPECT_FALSE(log_lines_held()) << "a warning writes what was held";
+    spdlog::info("held four");
+    std::thread([] { spdlog::info("another thread"); }).join();
+    EXPECT_FALSE(log_lines_held());
+    lines = lines_of(s.file);
+    ASSERT_EQ(lines.size(), 6u);
+    EXPECT_THAT(lines[2], ::testing::EndsWith("held three"));
+    EXPECT_THAT(lines[3], ::testing::EndsWith("a warning"));
+    EXPECT_THAT(lines[4], ::testing::EndsWith("held four"));
+    EXPECT_THAT(lines[5], ::testing::EndsWith("another thread"));
+
+    // 32 KiB at most: of 400 lines of 130 characters or so (with the
+    // time and level), 252 fill it and go out together.
+    for (int i = 0; i < 400; ++i) spdlog::info("{:0>100}", i);
+    EXPECT_TRUE(log_lines_held());
+    const auto written = lines_of(s.file).size();
+    EXPECT_GE(written, 6u + 200u);
+    EXPECT_LT(written, 6u + 400u);
+
+    // A reload's new logger: the old one's held lines come first.
+    spdlog::info("before the reload");
+    apply_logging(s);
+    spdlog::info("after the reload");
+    hold_log_lines_on_this_thread(false);
+    EXPECT_FALSE(log_lines_held());
+    lines = lines_of(s.file);
+    ASSERT_EQ(lines.size(), 6u + 400u + 2u);
+    EXPECT_THAT(lines[6 + 399], ::testing::EndsWith(std::string(97, '0') + "399"));
+    EXPECT_THAT(lines[6 + 400], ::testing::EndsWith("before the reload"));
+    EXPECT_THAT(lines[6 + 401], ::testing::EndsWith("after the reload"));
+    spdlog::info("not held");
+    EXPECT_FALSE(log_lines_held());
+    EXPECT_THAT(lines_of(s.file).back(), ::testing::EndsWith("not held"));
     init_logging();
     std::filesystem::remove_all(dir);
 }

@@ -60,9 +60,19 @@ private:
     unsigned long long engagements_ = 0;
 };
 
+/// Work the loop does once nothing is ready, before it sleeps: the daemon
+/// writes the log lines it held while busy (app/logging.hpp). `due` is asked
+/// on every turn and must be cheap; `run` is called only when it said yes
+/// and no handler was ready.
+struct idle_work {
+    bool (*due)() = nullptr;
+    void (*run)() = nullptr;
+};
+
 /// io.run(), except that while poll.polling() it runs ready handlers
-/// without sleeping (io.poll()) instead of waiting in epoll_wait. Returns
-/// when io is stopped or out of work, as run() does.
+/// without sleeping (io.poll()) instead of waiting in epoll_wait, and that
+/// `idle` runs whenever it is due and nothing is ready. Returns when io is
+/// stopped or out of work, as run() does.
 ///
 /// An exception escaping a handler (std::bad_alloc, a bug) does not end the
 /// daemon: it is logged (escaped_exception()) and the loop runs on. What that
@@ -71,7 +81,7 @@ private:
 /// by its server's idle sweep). The servers' own loops, which must re-arm
 /// after every batch (DHCP and TFTP receives, accepts), wrap their work in
 /// contain() so that one packet or connection is all that is lost.
-void run(boost::asio::io_context& io, busy_poll& poll);
+void run(boost::asio::io_context& io, busy_poll& poll, idle_work idle = {});
 
 /// Logs an exception that escaped `what` in `service` ("dhcp", "handling a
 /// packet"), at error, at most 20 lines per 10 s for all services together.
