@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -55,6 +57,30 @@ using udp = asio::ip::udp;
 using clock_type = tftp::transfer_clock;
 
 namespace {
+
+// UDP segmentation (UDP_SEGMENT, Linux 4.18; <netinet/udp.h> of older
+// libcs lacks the names): a window of DATA blocks handed to the kernel as
+// one datagram that it cuts into blocks, so the window makes one trip
+// through the UDP and IP layers, the routing and the device instead of
+// one per block. Asked once per process: a kernel without it (CentOS 7's
+// 3.10) would ignore the cmsg and send the window as one fragmented
+// datagram, so it is never tried there. PXED_TFTP_GSO=0 turns it off.
+constexpr int sol_udp = 17;      // SOL_UDP
+constexpr int udp_segment = 103;  // UDP_SEGMENT
+constexpr std::size_t max_segments = 64;  // UDP_MAX_SEGMENTS of 4.18
+
+bool udp_segmentation_usable() {
+    static const bool usable = [] {
+        if (const char* env = std::getenv("PXED_TFTP_GSO"); env && std::string_view(env) == "0") return false;
+        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        int size = 0;
+        const bool ok = ::setsockopt(fd, sol_udp, udp_segment, &size, sizeof size) == 0;
+        ::close(fd);
+        return ok;
+    }();
+    return usable;
+}
 
 // Reads a real file with pread(), a chunk at a time: the kernel page cache
 // holds each file once however many clients fetch it, and one syscall serves
@@ -250,6 +276,7 @@ public:
 
     std::size_t active() const { return sessions_.size(); }
     std::vector<std::uint64_t> per_shard() const;
+    std::uint64_t segmented() const;
     std::size_t post_to_data_threads(const std::function<void()>& f);
 
 private:
@@ -570,6 +597,9 @@ public:
     // and transfers ever started here.
     std::size_t running_ = 0;
     std::uint64_t started_ = 0;
+    // Datagrams sent as UDP segments (a window, or part of one), by the
+    // shard's thread; read by tests on any thread.
+    std::atomic<std::uint64_t> segmented_{0};
 
 private:
     friend class impl::session;
@@ -772,12 +802,13 @@ private:
         shard_.schedule(deadline);
     }
 
-    // A window of DATA blocks in one sendmmsg() instead of one syscall each.
+    // A window of DATA blocks: as UDP segments where the kernel cuts them
+    // (send_segmented), else in one sendmmsg() instead of one syscall each.
     void send_batch(const std::vector<std::vector<std::uint8_t>>& packets) {
         auto& msgs = shard_.msgs_;
         auto& iov = shard_.iov_;
         const auto dest = peer_.data();
-        std::size_t sent = 0;
+        std::size_t sent = segment_ ? send_segmented(packets) : 0;
         while (sent < packets.size()) {
             const std::size_t n = std::min<std::size_t>(packets.size() - sent, max_batch);
             for (std::size_t i = 0; i < n; ++i) {
@@ -793,6 +824,53 @@ private:
             if (r <= 0) return;  // buffer full: the rest counts as lost
             sent += static_cast<std::size_t>(r);
         }
+    }
+
+    // The window's blocks as few datagrams as the kernel will cut: all
+    // but the last of each the same size (the last block of a file may be
+    // shorter), at most 64 and 64 KiB. Returns how many blocks are done
+    // with: sent, or lost to a full buffer as a failed sendmmsg loses them.
+    // A send the kernel refuses (a device without checksum offload: EIO; a
+    // block above the path's MTU: EINVAL) leaves the rest to sendmmsg, and
+    // this transfer's later windows too.
+    std::size_t send_segmented(const std::vector<std::vector<std::uint8_t>>& packets) {
+        const std::size_t size = packets.front().size();
+        const std::size_t per = std::min({max_segments, max_batch, std::size_t{65000} / size});
+        auto& iov = shard_.iov_;
+        std::size_t done = 0;
+        while (per >= 2 && packets.size() - done >= 2) {
+            std::size_t n = 0;
+            while (done + n < packets.size() && n < per) {
+                const std::size_t s = packets[done + n].size();
+                if (s > size) break;
+                iov[n] = iovec{const_cast<std::uint8_t*>(packets[done + n].data()), s};
+                ++n;
+                if (s < size) break;  // a short block ends a datagram
+            }
+            if (n < 2) break;
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+            msghdr m{};
+            m.msg_name = const_cast<sockaddr*>(peer_.data());
+            m.msg_namelen = static_cast<socklen_t>(peer_.size());
+            m.msg_iov = iov;
+            m.msg_iovlen = n;
+            m.msg_control = control;
+            m.msg_controllen = sizeof control;
+            cmsghdr* c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = sol_udp;
+            c->cmsg_type = udp_segment;
+            c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            const auto segment = static_cast<std::uint16_t>(size);
+            std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+            if (::sendmsg(fd_.get(), &m, MSG_DONTWAIT) < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return packets.size();
+                segment_ = false;
+                return done;
+            }
+            done += n;
+            shard_.segmented_.fetch_add(1, std::memory_order_relaxed);
+        }
+        return done;
     }
 
 public:
@@ -977,6 +1055,7 @@ private:
     transfer_board::ticket ticket_;  // empty without a board
     bool attached_ = false;
     bool ended_ = false;
+    bool segment_ = udp_segmentation_usable();  // the shard's: windows as UDP segments
     std::optional<refusal> refusal_;
     // The loop's.
     bool adopted_ = false;
@@ -1148,12 +1227,14 @@ void tftp_server::impl::open_shards() {
         shards_.back()->open(epoll_only);
     }
     const bool batched = shards_.front()->has_batch();
-    spdlog::info("tftp: transfer data path: {}; {}",
+    spdlog::info("tftp: transfer data path: {}; {}; {}",
                  batched      ? "io_uring (one syscall per round of receives and one per round of sends)"
                  : epoll_only ? "epoll, one syscall per datagram (PXED_TFTP_IO=epoll)"
                               : "epoll, one syscall per datagram (no io_uring here)",
                  threads > 1 ? "on " + std::to_string(threads) + " data threads (server.tftp.data_threads)"
-                             : std::string("on the event loop (server.tftp.data_threads 1)"));
+                             : std::string("on the event loop (server.tftp.data_threads 1)"),
+                 udp_segmentation_usable() ? "windows (RFC 7440) leave as UDP segments"
+                                           : "windows (RFC 7440) leave in one sendmmsg each (no UDP segmentation here)");
 }
 
 // The loop's shard while it runs nothing (one client alone keeps the busy
@@ -1165,6 +1246,12 @@ tftp_server::impl::shard& tftp_server::impl::least_loaded() {
     for (std::size_t i = 2; i < shards_.size(); ++i)
         if (shards_[i]->running_ < best->running_) best = shards_[i].get();
     return *best;
+}
+
+std::uint64_t tftp_server::impl::segmented() const {
+    std::uint64_t n = 0;
+    for (const auto& s : shards_) n += s->segmented_.load(std::memory_order_relaxed);
+    return n;
 }
 
 std::vector<std::uint64_t> tftp_server::impl::per_shard() const {
@@ -1302,6 +1389,8 @@ void tftp_server::stop() { impl_->stop(); }
 std::uint16_t tftp_server::port() const { return impl_->port(); }
 std::size_t tftp_server::active_transfers() const { return impl_->active(); }
 std::vector<std::uint64_t> tftp_server::transfers_per_shard() const { return impl_->per_shard(); }
+
+std::uint64_t tftp_server::segmented_datagrams() const { return impl_->segmented(); }
 std::size_t tftp_server::post_to_data_threads(const std::function<void()>& f) {
     return impl_->post_to_data_threads(f);
 }

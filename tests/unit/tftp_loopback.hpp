@@ -120,6 +120,21 @@ public:
         return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
     }
 
+    // The next datagram of up to `max` bytes, as bytes, and its sender's
+    // port as the transfer's (a window's blocks, an OACK); empty on timeout.
+    std::string receive_from_transfer(std::size_t max) {
+        std::string buf(max, '\0');
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        ssize_t n;
+        do n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) return {};
+        tid_ = ntohs(from.sin_port);
+        buf.resize(static_cast<std::size_t>(n));
+        return buf;
+    }
+
 private:
 
     int fd_ = -1;

@@ -102,6 +102,45 @@ TEST_F(TftpServer, QueuedDatagramsAreAllReadWithThreeTransfersOnEveryDataThread)
     for (std::size_t i = 1; i < per_shard.size(); ++i) EXPECT_EQ(per_shard[i], 3u) << "data thread " << i;
 }
 
+// RFC 7440 windows leave as UDP segments where the kernel cuts them
+// (tftp_server.cpp, send_segmented): the client still gets one datagram
+// per block, each with its number and its size, the file's short last
+// block included, and a window's blocks left together. PXED_TFTP_GSO=0
+// (the ctest variant on the epoll path, as on CentOS 7) sends each window
+// with one sendmmsg instead: the same datagrams, nothing segmented.
+TEST_F(TftpServer, AWindowArrivesAsOneDatagramPerBlock) {
+    const auto port = start(0us);
+    tftp_client c(port);
+    using namespace std::string_literals;
+    c.send_to(port, "\0\1file.bin\0octet\0blksize\0001000\0windowsize\0008\0"s);
+    const auto oack = c.receive_from_transfer(2048);
+    ASSERT_EQ(oack.substr(0, 2), "\0\6"s) << "no OACK";
+    EXPECT_NE(oack.find("windowsize\0008\0"s), std::string::npos);
+    c.ack(0);
+    constexpr std::size_t blocks = file_size / 1000 + 1;  // 51 full, 217 bytes in the last
+    std::string got;
+    std::uint16_t expected = 1;
+    while (expected <= blocks) {
+        const auto d = c.receive_from_transfer(2048);
+        ASSERT_GE(d.size(), 4u) << "timed out waiting for block " << expected;
+        ASSERT_EQ(d[1], '\3');
+        const auto block = static_cast<std::uint16_t>((static_cast<unsigned char>(d[2]) << 8) | static_cast<unsigned char>(d[3]));
+        if (block < expected) continue;  // a resend on a slow machine
+        ASSERT_EQ(block, expected);
+        EXPECT_EQ(d.size() - 4, expected < blocks ? 1000u : file_size % 1000) << "block " << block;
+        got += d.substr(4);
+        if (expected % 8 == 0 || expected == blocks) c.ack(expected);
+        ++expected;
+    }
+    EXPECT_EQ(got, std::string(file_size, 'x'));
+    const char* gso = std::getenv("PXED_TFTP_GSO");
+    const auto segmented = on_loop([this] { return server_->segmented_datagrams(); });
+    if (gso && std::string_view(gso) == "0")
+        EXPECT_EQ(segmented, 0u);
+    else
+        EXPECT_GE(segmented, 7u) << "7 windows of 8 blocks and 1 of 4: each should leave as one datagram";
+}
+
 TEST_F(TftpServer, StrangersOnATransferPortGetUnknownTid) {
     const auto clients = started(3);
     tftp_client stranger1(0), stranger2(0);

@@ -94,6 +94,9 @@ public:
     /// Transfers started on each data shard so far (one entry when they
     /// all run on the loop). Call on the loop thread.
     std::vector<std::uint64_t> transfers_per_shard() const;
+    /// Datagrams that left as UDP segments (a window of blocks the kernel
+    /// cut, docs/tftp.md "Windows as UDP segments"), on every shard so far.
+    std::uint64_t segmented_datagrams() const;
 
     /// For tests: posts a copy of `f` to every data thread, to run there as
     /// its next handler, and returns how many it was posted to (0 when the
